@@ -1,0 +1,396 @@
+//! A push-based CSV reader for files that arrive in chunks of any size (a gRPC stream): chunks may
+//! split rows and even UTF-8 characters anywhere. Built on `csv-core`, it adds what an ingestion
+//! pipeline needs on top: the line each record starts on, a byte-order mark stripped, and the
+//! structural errors that make a file unusable (unclosed quote, wrong field count, invalid UTF-8,
+//! empty file) reported with their line.
+
+use csv_core::{ReadRecordResult, Reader};
+
+/// A structural problem that makes the whole file unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CsvError {
+    /// The file has no header row.
+    #[error("the file is empty: expected a header row")]
+    Empty,
+    /// A record has a different number of fields than the header.
+    #[error("line {line}: expected {expected} fields like the header, found {found}{hint}")]
+    FieldCount {
+        /// Line the record starts on.
+        line: u64,
+        /// Fields in the header.
+        expected: usize,
+        /// Fields in this record.
+        found: usize,
+        /// A hint at the cause, when one is likely.
+        hint: &'static str,
+    },
+    /// A quoted field is never closed.
+    #[error("line {line}: a quoted field is never closed (unclosed quote)")]
+    UnclosedQuote {
+        /// Line where the unclosed field's record starts.
+        line: u64,
+    },
+    /// A record is not valid UTF-8.
+    #[error("line {line}, field {field}: invalid UTF-8; save the file as UTF-8")]
+    InvalidUtf8 {
+        /// Line the record starts on.
+        line: u64,
+        /// 1-based field number.
+        field: usize,
+    },
+}
+
+impl CsvError {
+    /// The line the error is on, when it has one.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            CsvError::Empty => None,
+            CsvError::FieldCount { line, .. }
+            | CsvError::UnclosedQuote { line }
+            | CsvError::InvalidUtf8 { line, .. } => Some(*line),
+        }
+    }
+}
+
+/// One parsed record, borrowed from the reader.
+pub struct Record<'a> {
+    /// Line of the file where the record starts (the header is line 1).
+    pub line: u64,
+    fields: &'a [u8],
+    ends: &'a [usize],
+}
+
+impl<'a> Record<'a> {
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether the record has no fields.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Field `index` as text (the record was checked to be UTF-8).
+    pub fn get(&self, index: usize) -> &'a str {
+        let start = if index == 0 { 0 } else { self.ends[index - 1] };
+        // Validated in `emit`; a failure here would be a bug, and an empty field is the safe answer.
+        std::str::from_utf8(&self.fields[start..self.ends[index]]).unwrap_or_default()
+    }
+
+    /// Every field as text.
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
+        (0..self.len()).map(|index| self.get(index))
+    }
+}
+
+/// Where the quote tracker is inside the current record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    /// Between records (blank lines are skipped here).
+    RecordStart,
+    /// At the start of a field.
+    FieldStart,
+    /// Inside an unquoted field.
+    Unquoted,
+    /// Inside a quoted field.
+    Quoted,
+    /// Just after a quote inside a quoted field: either an escaped quote or the closing one.
+    QuoteInQuoted,
+}
+
+/// The chunk-fed CSV reader.
+pub struct CsvStream {
+    reader: Reader,
+    output: Vec<u8>,
+    output_len: usize,
+    ends: Vec<usize>,
+    ends_len: usize,
+    /// Bytes held back at the start of the file until the BOM question is settled.
+    head: Vec<u8>,
+    started: bool,
+    state: QuoteState,
+    line: u64,
+    record_start_line: u64,
+    expected_fields: Option<usize>,
+    records: u64,
+}
+
+impl Default for CsvStream {
+    fn default() -> Self {
+        CsvStream::new()
+    }
+}
+
+impl CsvStream {
+    /// A reader for comma-separated files with `"` quotes.
+    pub fn new() -> Self {
+        CsvStream {
+            reader: Reader::new(),
+            output: vec![0; 64 * 1024],
+            output_len: 0,
+            ends: vec![0; 64],
+            ends_len: 0,
+            head: Vec::new(),
+            started: false,
+            state: QuoteState::RecordStart,
+            line: 1,
+            record_start_line: 1,
+            expected_fields: None,
+            records: 0,
+        }
+    }
+
+    /// Records emitted so far, the header included.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Feeds the next chunk; calls `on_record` for every complete record, the header first.
+    /// Errors from `on_record` stop the reading and are returned as they are.
+    pub fn feed<E: From<CsvError>>(
+        &mut self,
+        chunk: &[u8],
+        on_record: &mut impl FnMut(Record<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if !self.started {
+            self.head.extend_from_slice(chunk);
+            if self.head.len() < 3 && b"\xef\xbb\xbf".starts_with(&self.head) {
+                return Ok(());
+            }
+            self.started = true;
+            let head = std::mem::take(&mut self.head);
+            let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
+            return self.parse(body, on_record);
+        }
+        self.parse(chunk, on_record)
+    }
+
+    /// Ends the input: emits the last record and checks the file was not empty or cut inside a
+    /// quoted field.
+    pub fn finish<E: From<CsvError>>(
+        &mut self,
+        on_record: &mut impl FnMut(Record<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if !self.started {
+            self.started = true;
+            let head = std::mem::take(&mut self.head);
+            let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
+            self.parse(body, on_record)?;
+        }
+        if matches!(self.state, QuoteState::Quoted) {
+            return Err(CsvError::UnclosedQuote {
+                line: self.record_start_line,
+            }
+            .into());
+        }
+        self.parse(&[], on_record)?;
+        if self.records == 0 {
+            return Err(CsvError::Empty.into());
+        }
+        Ok(())
+    }
+
+    fn parse<E: From<CsvError>>(
+        &mut self,
+        mut input: &[u8],
+        on_record: &mut impl FnMut(Record<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let at_end = input.is_empty();
+        loop {
+            let (result, consumed, written, ends_written) = self.reader.read_record(
+                input,
+                &mut self.output[self.output_len..],
+                &mut self.ends[self.ends_len..],
+            );
+            self.track(&input[..consumed]);
+            input = &input[consumed..];
+            // csv-core writes `ends` as offsets into the whole record, across calls.
+            self.output_len += written;
+            self.ends_len += ends_written;
+            match result {
+                ReadRecordResult::InputEmpty => {
+                    if !at_end {
+                        return Ok(());
+                    }
+                }
+                ReadRecordResult::OutputFull => {
+                    let grown = self.output.len() * 2;
+                    self.output.resize(grown, 0);
+                }
+                ReadRecordResult::OutputEndsFull => {
+                    let grown = self.ends.len() * 2;
+                    self.ends.resize(grown, 0);
+                }
+                ReadRecordResult::Record => self.emit(on_record)?,
+                ReadRecordResult::End => return Ok(()),
+            }
+        }
+    }
+
+    fn emit<E: From<CsvError>>(
+        &mut self,
+        on_record: &mut impl FnMut(Record<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let line = self.record_start_line;
+        let fields = &self.output[..self.output_len];
+        let ends = &self.ends[..self.ends_len];
+        if let Err(error) = std::str::from_utf8(fields) {
+            let bad_at = error.valid_up_to();
+            let field = ends.iter().position(|&end| end > bad_at).unwrap_or(0) + 1;
+            return Err(CsvError::InvalidUtf8 { line, field }.into());
+        }
+        match self.expected_fields {
+            None => self.expected_fields = Some(ends.len()),
+            Some(expected) if expected != ends.len() => {
+                let multiline = fields.contains(&b'\n');
+                return Err(CsvError::FieldCount {
+                    line,
+                    expected,
+                    found: ends.len(),
+                    hint: if multiline {
+                        " (a field spans several lines: an unclosed quote?)"
+                    } else {
+                        ""
+                    },
+                }
+                .into());
+            }
+            Some(_) => {}
+        }
+        self.records += 1;
+        let result = on_record(Record { line, fields, ends });
+        self.output_len = 0;
+        self.ends_len = 0;
+        result
+    }
+
+    /// Follows quoting and line breaks over the bytes csv-core consumed, to know each record's
+    /// first line and whether the input ends inside a quoted field.
+    fn track(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.state = match (self.state, byte) {
+                (QuoteState::RecordStart, b'\n' | b'\r') => QuoteState::RecordStart,
+                (QuoteState::RecordStart, _) => {
+                    self.record_start_line = self.line;
+                    self.after_field_start(byte)
+                }
+                (QuoteState::FieldStart, _) => self.after_field_start(byte),
+                (QuoteState::Unquoted | QuoteState::QuoteInQuoted, b',') => QuoteState::FieldStart,
+                (QuoteState::Unquoted | QuoteState::QuoteInQuoted, b'\n' | b'\r') => {
+                    QuoteState::RecordStart
+                }
+                (QuoteState::Unquoted, _) => QuoteState::Unquoted,
+                (QuoteState::Quoted, b'"') => QuoteState::QuoteInQuoted,
+                (QuoteState::Quoted, _) => QuoteState::Quoted,
+                (QuoteState::QuoteInQuoted, b'"') => QuoteState::Quoted,
+                (QuoteState::QuoteInQuoted, _) => QuoteState::Unquoted,
+            };
+            if byte == b'\n' {
+                self.line += 1;
+            }
+        }
+    }
+
+    fn after_field_start(&self, byte: u8) -> QuoteState {
+        match byte {
+            b'"' => QuoteState::Quoted,
+            b',' => QuoteState::FieldStart,
+            b'\n' | b'\r' => QuoteState::RecordStart,
+            _ => QuoteState::Unquoted,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_in_chunks(
+        input: &[u8],
+        chunk_size: usize,
+    ) -> Result<Vec<(u64, Vec<String>)>, CsvError> {
+        let mut stream = CsvStream::new();
+        let mut records = Vec::new();
+        let mut collect = |record: Record<'_>| -> Result<(), CsvError> {
+            records.push((record.line, record.iter().map(str::to_owned).collect()));
+            Ok(())
+        };
+        for chunk in input.chunks(chunk_size.max(1)) {
+            stream.feed(chunk, &mut collect)?;
+        }
+        stream.finish(&mut collect)?;
+        Ok(records)
+    }
+
+    #[test]
+    fn records_are_the_same_whatever_the_chunk_size() {
+        let input =
+            "\u{feff}a,b,c\n1,\"x, y\",3\r\n\n4,\"multi\nline\",\"q\"\"uote\"\n7,8,9".as_bytes();
+        let expected = vec![
+            (1, vec!["a".to_owned(), "b".into(), "c".into()]),
+            (2, vec!["1".into(), "x, y".into(), "3".into()]),
+            (4, vec!["4".into(), "multi\nline".into(), "q\"uote".into()]),
+            (6, vec!["7".into(), "8".into(), "9".into()]),
+        ];
+        for chunk_size in [1, 2, 3, 5, 7, 64, 4096] {
+            assert_eq!(
+                parse_in_chunks(input, chunk_size).unwrap(),
+                expected,
+                "chunk size {chunk_size}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_field_counts_name_the_line() {
+        let error = parse_in_chunks(b"a,b,c\n1,2,3\n4,5\n", 4).unwrap_err();
+        assert_eq!(
+            error,
+            CsvError::FieldCount {
+                line: 3,
+                expected: 3,
+                found: 2,
+                hint: ""
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "line 3: expected 3 fields like the header, found 2"
+        );
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_reported() {
+        let error = parse_in_chunks(b"a,b\n1,2\n3,\"oops\n", 3).unwrap_err();
+        assert_eq!(error, CsvError::UnclosedQuote { line: 3 });
+        let swallowed = parse_in_chunks(b"a,b\n1,\"2\n3,4\n5,6\n", 3).unwrap_err();
+        assert!(
+            matches!(swallowed, CsvError::UnclosedQuote { line: 2 }),
+            "{swallowed:?}"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_names_line_and_field() {
+        let error = parse_in_chunks(b"a,b\n1,ok\n2,\xff\xfe\n", 2).unwrap_err();
+        assert_eq!(error, CsvError::InvalidUtf8 { line: 3, field: 2 });
+    }
+
+    #[test]
+    fn empty_files_are_errors() {
+        assert_eq!(parse_in_chunks(b"", 10).unwrap_err(), CsvError::Empty);
+        assert_eq!(
+            parse_in_chunks(b"\xef\xbb\xbf", 1).unwrap_err(),
+            CsvError::Empty
+        );
+        assert_eq!(parse_in_chunks(b"\n\n", 1).unwrap_err(), CsvError::Empty);
+    }
+
+    #[test]
+    fn utf8_characters_split_across_chunks_survive() {
+        let input = "name\nCafé Ñandú\n".as_bytes();
+        let records = parse_in_chunks(input, 1).unwrap();
+        assert_eq!(records[1].1[0], "Café Ñandú");
+    }
+}

@@ -1,0 +1,157 @@
+//! Naming and DDL of dataset tables. Every version of a dataset is its own table in the `data`
+//! schema; system columns `:id`, `:created_at` and `:updated_at` exist in every row, and row ids come
+//! from one sequence per dataset so they stay unique across versions.
+
+use uuid::Uuid;
+
+use crate::schema::Schema;
+
+/// The schema holding every dataset table.
+pub const DATA_SCHEMA: &str = "data";
+/// The read-only role queries run under.
+pub const READER_ROLE: &str = "opendata_reader";
+/// System column: row id.
+pub const ID_COLUMN: &str = ":id";
+/// System column: when the row was first created.
+pub const CREATED_AT_COLUMN: &str = ":created_at";
+/// System column: when the row last changed.
+pub const UPDATED_AT_COLUMN: &str = ":updated_at";
+
+/// Quotes an identifier for PostgreSQL.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `data."<table>"`.
+pub fn qualified(table: &str) -> String {
+    format!("{DATA_SCHEMA}.{}", quote_ident(table))
+}
+
+fn dataset_stem(dataset_id: &str) -> String {
+    format!("ds_{}", dataset_id.replace('-', "_"))
+}
+
+/// The table of one committed version.
+pub fn version_table(dataset_id: &str, version: i64) -> String {
+    format!("{}_v{version}", dataset_stem(dataset_id))
+}
+
+/// The row-id sequence of a dataset.
+pub fn id_sequence(dataset_id: &str) -> String {
+    format!("{}_ids", dataset_stem(dataset_id))
+}
+
+/// The working table an upload loads into before it becomes a version.
+pub fn working_table(upload_id: Uuid) -> String {
+    format!("up_{}", upload_id.simple())
+}
+
+/// `CREATE SEQUENCE IF NOT EXISTS` for a dataset's row ids.
+pub fn create_sequence_sql(dataset_id: &str) -> String {
+    format!(
+        "CREATE SEQUENCE IF NOT EXISTS {}",
+        qualified(&id_sequence(dataset_id))
+    )
+}
+
+/// `CREATE TABLE` for rows of `schema`, with system columns defaulted.
+pub fn create_table_sql(table: &str, dataset_id: &str, schema: &Schema) -> String {
+    let sequence = qualified(&id_sequence(dataset_id)).replace('\'', "''");
+    let mut sql = format!(
+        "CREATE TABLE {} ({} bigint NOT NULL DEFAULT nextval('{sequence}'), {} timestamptz NOT NULL DEFAULT now(), {} timestamptz NOT NULL DEFAULT now()",
+        qualified(table),
+        quote_ident(ID_COLUMN),
+        quote_ident(CREATED_AT_COLUMN),
+        quote_ident(UPDATED_AT_COLUMN),
+    );
+    for column in &schema.columns {
+        sql.push_str(&format!(
+            ", {} {}",
+            quote_ident(&column.field_name),
+            column.column_type.sql_type()
+        ));
+    }
+    sql.push(')');
+    sql
+}
+
+/// Statements that index a loaded table before it goes live: the primary key on `:id`, a unique
+/// index on the row identifier, and an index per column marked `indexed`.
+pub fn index_sqls(table: &str, schema: &Schema) -> Vec<String> {
+    let mut statements = vec![format!(
+        "ALTER TABLE {} ADD PRIMARY KEY ({})",
+        qualified(table),
+        quote_ident(ID_COLUMN)
+    )];
+    if let Some(row_identifier) = schema.row_identifier.as_deref() {
+        statements.push(format!(
+            "CREATE UNIQUE INDEX ON {} ({})",
+            qualified(table),
+            quote_ident(row_identifier)
+        ));
+    }
+    for column in schema.columns.iter().filter(|c| c.indexed) {
+        if Some(column.field_name.as_str()) == schema.row_identifier.as_deref() {
+            continue;
+        }
+        let method = match column.column_type {
+            crate::schema::ColumnType::Point => "USING gist ",
+            crate::schema::ColumnType::Location | crate::schema::ColumnType::Url => "USING gin ",
+            _ => "",
+        };
+        statements.push(format!(
+            "CREATE INDEX ON {} {method}({})",
+            qualified(table),
+            quote_ident(&column.field_name)
+        ));
+    }
+    statements
+}
+
+/// Grants the reader role `SELECT` on a table.
+pub fn grant_read_sql(table: &str) -> String {
+    format!("GRANT SELECT ON {} TO {READER_ROLE}", qualified(table))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{Column, ColumnType};
+
+    #[test]
+    fn names_are_derived_from_ids() {
+        assert_eq!(version_table("abcd-1234", 3), "ds_abcd_1234_v3");
+        assert_eq!(id_sequence("abcd-1234"), "ds_abcd_1234_ids");
+        let upload = Uuid::parse_str("0190c3f2-7b1a-7c3e-9d2f-1a2b3c4d5e6f").unwrap();
+        assert_eq!(working_table(upload), "up_0190c3f27b1a7c3e9d2f1a2b3c4d5e6f");
+    }
+
+    #[test]
+    fn ddl_quotes_every_identifier() {
+        let schema = Schema {
+            columns: vec![Column {
+                field_name: "sale_amount".into(),
+                display_name: "Sale Amount".into(),
+                column_type: ColumnType::Number,
+                description: String::new(),
+                position: 1,
+                id: 0,
+                indexed: true,
+            }],
+            row_identifier: Some("sale_amount".into()),
+        };
+        let sql = create_table_sql("up_1", "abcd-1234", &schema);
+        assert!(sql.contains(r#"data."up_1""#), "{sql}");
+        assert!(sql.contains(r#""sale_amount" numeric"#), "{sql}");
+        assert!(
+            sql.contains(r#"nextval('data."ds_abcd_1234_ids"')"#),
+            "{sql}"
+        );
+        let indexes = index_sqls("up_1", &schema);
+        assert_eq!(
+            indexes.len(),
+            2,
+            "the row identifier is indexed once: {indexes:?}"
+        );
+    }
+}

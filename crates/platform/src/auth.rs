@@ -1,0 +1,306 @@
+//! Who is calling: principals and roles as domain types, and the authenticator every service uses
+//! to resolve an API key through governance, with a short-lived cache.
+//!
+//! Cache TTL: [`DEFAULT_AUTH_CACHE_TTL`] (30 s) unless configured. A revoked key keeps working for
+//! at most that long on a service that saw it just before revocation.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use opendata_proto::common::v1 as pb;
+use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
+use opendata_proto::governance::v1::{AuthenticateRequest, KeyKind};
+use sha2::{Digest, Sha256};
+use tonic::metadata::MetadataMap;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::grpc::{ClientContext, bearer_key};
+
+/// How long a resolved key is trusted before governance is asked again.
+pub const DEFAULT_AUTH_CACHE_TTL: Duration = Duration::from_secs(30);
+/// Largest number of cached keys.
+const CACHE_CAPACITY: usize = 10_000;
+
+/// A role (DESIGN.md §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Chief Data Officer.
+    Cdo,
+    /// Agency Data Officer, bound to one agency.
+    Ado,
+    /// Agency staff or automation, bound to one agency.
+    Publisher,
+    /// Advisory panel: read-only oversight.
+    Panel,
+    /// State IT.
+    Admin,
+}
+
+impl Role {
+    /// Parses a role name (`cdo`, `ado`, `publisher`, `panel`, `admin`).
+    pub fn parse(name: &str) -> Option<Role> {
+        match name {
+            "cdo" => Some(Role::Cdo),
+            "ado" => Some(Role::Ado),
+            "publisher" => Some(Role::Publisher),
+            "panel" => Some(Role::Panel),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    /// The role's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Cdo => "cdo",
+            Role::Ado => "ado",
+            Role::Publisher => "publisher",
+            Role::Panel => "panel",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Whether the role is bound to one agency.
+    pub fn is_agency_bound(self) -> bool {
+        matches!(self, Role::Ado | Role::Publisher)
+    }
+
+    /// From the protobuf enum.
+    pub fn from_proto(role: pb::Role) -> Option<Role> {
+        match role {
+            pb::Role::Cdo => Some(Role::Cdo),
+            pb::Role::Ado => Some(Role::Ado),
+            pb::Role::Publisher => Some(Role::Publisher),
+            pb::Role::Panel => Some(Role::Panel),
+            pb::Role::Admin => Some(Role::Admin),
+            pb::Role::Unspecified => None,
+        }
+    }
+
+    /// To the protobuf enum.
+    pub fn to_proto(self) -> pb::Role {
+        match self {
+            Role::Cdo => pb::Role::Cdo,
+            Role::Ado => pb::Role::Ado,
+            Role::Publisher => pb::Role::Publisher,
+            Role::Panel => pb::Role::Panel,
+            Role::Admin => pb::Role::Admin,
+        }
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Principal id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Agency for agency-bound roles.
+    pub agency_id: Option<String>,
+    /// Whether the credential was an app token (identifies an application; no rights).
+    pub app_token: bool,
+}
+
+impl Principal {
+    /// Whether the caller may create datasets and push data for `agency`.
+    pub fn can_write_for(&self, agency: &str) -> bool {
+        if self.app_token {
+            return false;
+        }
+        match self.role {
+            Role::Cdo | Role::Admin => true,
+            Role::Ado | Role::Publisher => self.agency_id.as_deref() == Some(agency),
+            Role::Panel => false,
+        }
+    }
+
+    /// Whether the caller may see `agency`'s unpublished datasets.
+    pub fn can_see_private_of(&self, agency: &str) -> bool {
+        if self.app_token {
+            return false;
+        }
+        match self.role {
+            Role::Cdo | Role::Admin | Role::Panel => true,
+            Role::Ado | Role::Publisher => self.agency_id.as_deref() == Some(agency),
+        }
+    }
+
+    /// Refuses unless the caller holds one of `roles`.
+    pub fn require_role(&self, roles: &[Role], action: &str) -> Result<(), ApiError> {
+        if !self.app_token && roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                ErrorCode::PermissionDenied,
+                format!("role {} may not {action}", self.role.as_str()),
+            ))
+        }
+    }
+
+    /// Refuses unless the caller may write for `agency`.
+    pub fn require_write_for(&self, agency: &str) -> Result<(), ApiError> {
+        if self.can_write_for(agency) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                ErrorCode::PermissionDenied,
+                format!("this key may not write datasets of agency {agency}"),
+            ))
+        }
+    }
+
+    /// From the protobuf message.
+    pub fn from_proto(principal: pb::Principal, kind: KeyKind) -> Result<Principal, ApiError> {
+        let role = Role::from_proto(principal.role()).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Internal,
+                "governance returned a principal without a role",
+            )
+        })?;
+        Ok(Principal {
+            id: principal.id,
+            name: principal.name,
+            role,
+            agency_id: (!principal.agency_id.is_empty()).then_some(principal.agency_id),
+            app_token: kind == KeyKind::AppToken,
+        })
+    }
+}
+
+type IdentityClient = IdentityServiceClient<InterceptedService<Channel, ClientContext>>;
+
+/// Resolves API keys through governance, caching each answer for a short TTL.
+pub struct Authenticator {
+    client: IdentityClient,
+    ttl: Duration,
+    cache: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+}
+
+impl Authenticator {
+    /// An authenticator calling governance over `channel`.
+    pub fn new(channel: Channel, ttl: Duration) -> Self {
+        Authenticator {
+            client: IdentityServiceClient::with_interceptor(channel, ClientContext::anonymous()),
+            ttl,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The principal behind `key`; UNAUTHENTICATED when unknown or revoked.
+    pub async fn authenticate(&self, key: &str) -> Result<Principal, ApiError> {
+        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        if let Some(principal) = self.cached(&digest) {
+            return Ok(principal);
+        }
+        let response = self
+            .client
+            .clone()
+            .authenticate(AuthenticateRequest {
+                key: key.to_owned(),
+            })
+            .await
+            .map_err(|status| match ApiError::from_status(&status) {
+                error if error.code == ErrorCode::Unauthenticated => error,
+                error if error.code == ErrorCode::Unavailable => ApiError::new(
+                    ErrorCode::Unavailable,
+                    "the governance service is unavailable; retry later",
+                ),
+                error => error,
+            })?
+            .into_inner();
+        let kind = response.kind();
+        let principal = response.principal.ok_or_else(|| {
+            ApiError::new(ErrorCode::Internal, "governance returned no principal")
+        })?;
+        let principal = Principal::from_proto(principal, kind)?;
+        self.remember(digest, principal.clone());
+        Ok(principal)
+    }
+
+    /// The caller of a request; UNAUTHENTICATED when the request carries no key.
+    pub async fn require(&self, metadata: &MetadataMap) -> Result<Principal, ApiError> {
+        match bearer_key(metadata) {
+            Some(key) => self.authenticate(key).await,
+            None => Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                "an api key is required: send `authorization: Bearer <key>`",
+            )),
+        }
+    }
+
+    /// The caller of a request, or `None` for anonymous requests.
+    pub async fn optional(&self, metadata: &MetadataMap) -> Result<Option<Principal>, ApiError> {
+        match bearer_key(metadata) {
+            Some(key) => self.authenticate(key).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn cached(&self, digest: &[u8; 32]) -> Option<Principal> {
+        let cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache
+            .get(digest)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(principal, _)| principal.clone())
+    }
+
+    fn remember(&self, digest: [u8; 32], principal: Principal) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if cache.len() >= CACHE_CAPACITY {
+            let ttl = self.ttl;
+            cache.retain(|_, (_, at)| at.elapsed() < ttl);
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+        }
+        cache.insert(digest, (principal, Instant::now()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(role: Role, agency: Option<&str>) -> Principal {
+        Principal {
+            id: "p".into(),
+            name: "P".into(),
+            role,
+            agency_id: agency.map(str::to_owned),
+            app_token: false,
+        }
+    }
+
+    #[test]
+    fn agency_roles_write_only_their_agency() {
+        assert!(principal(Role::Publisher, Some("opm")).can_write_for("opm"));
+        assert!(!principal(Role::Publisher, Some("opm")).can_write_for("decd"));
+        assert!(principal(Role::Ado, Some("decd")).can_write_for("decd"));
+        assert!(principal(Role::Cdo, None).can_write_for("decd"));
+        assert!(!principal(Role::Panel, None).can_write_for("decd"));
+    }
+
+    #[test]
+    fn app_tokens_have_no_rights() {
+        let mut token = principal(Role::Admin, None);
+        token.app_token = true;
+        assert!(!token.can_write_for("opm"));
+        assert!(!token.can_see_private_of("opm"));
+        assert!(token.require_role(&[Role::Admin], "manage keys").is_err());
+    }
+}

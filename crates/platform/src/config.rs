@@ -1,0 +1,178 @@
+//! Layered configuration: serde defaults, then an optional TOML file, then `OPENDATA_*`
+//! environment variables (nested keys joined by `__`: `OPENDATA_DATABASE__URL`).
+//!
+//! Only binaries call [`load`]; libraries receive their configuration as values.
+
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// Prefix of every environment variable the services read.
+pub const ENV_PREFIX: &str = "OPENDATA_";
+
+/// A configuration that could not be loaded; the message names the bad key and its source.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    /// A validation failure found after loading, naming the key.
+    pub fn invalid(key: &str, reason: impl std::fmt::Display) -> Self {
+        ConfigError(format!("`{key}`: {reason}"))
+    }
+}
+
+/// Loads `T` from its serde defaults, then `file` (when given), then the environment.
+pub fn load<T: DeserializeOwned>(file: Option<&Path>) -> Result<T, ConfigError> {
+    let mut figment = Figment::new();
+    if let Some(file) = file {
+        if !file.exists() {
+            return Err(ConfigError(format!(
+                "configuration file {} does not exist",
+                file.display()
+            )));
+        }
+        figment = figment.merge(Toml::file(file));
+    }
+    figment
+        .merge(Env::prefixed(ENV_PREFIX).split("__").ignore(&["config"]))
+        .extract()
+        .map_err(|error| ConfigError(error.to_string()))
+}
+
+/// Where a service's PostgreSQL database is.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// PostgreSQL connection URL; may carry a password, so it is kept secret.
+    pub url: SecretString,
+    /// Largest number of pooled connections.
+    pub max_connections: u32,
+    /// Seconds to wait for a pooled connection before failing a request.
+    pub acquire_timeout_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: SecretString::from("postgres://postgres@127.0.0.1:5432/opendata"),
+            max_connections: 10,
+            acquire_timeout_secs: 10,
+        }
+    }
+}
+
+/// Where NATS JetStream is, and the prefix that keeps this deployment's names apart.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NatsConfig {
+    /// NATS server URL.
+    pub url: String,
+    /// Prefix for every subject, stream and consumer name (`[a-z0-9_]*`); empty for none.
+    pub prefix: String,
+}
+
+impl Default for NatsConfig {
+    fn default() -> Self {
+        NatsConfig {
+            url: "nats://127.0.0.1:4222".to_owned(),
+            prefix: String::new(),
+        }
+    }
+}
+
+impl NatsConfig {
+    /// Checks the prefix is safe to use in subjects and stream names.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self
+            .prefix
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            Ok(())
+        } else {
+            Err(ConfigError::invalid(
+                "nats.prefix",
+                "use only lowercase letters, digits and underscores",
+            ))
+        }
+    }
+}
+
+/// Logging and tracing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// `tracing` filter directives (`info`, `opendata_ingestion=debug,info`).
+    pub log_filter: String,
+    /// Log lines as JSON instead of text.
+    pub log_json: bool,
+    /// OTLP gRPC endpoint for traces (`http://collector:4317`); no export when unset. The binaries
+    /// also honour the standard `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub otlp_endpoint: Option<String>,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig {
+            log_filter: "info".to_owned(),
+            log_json: false,
+            otlp_endpoint: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[derive(Debug, Deserialize, Default)]
+    #[serde(deny_unknown_fields, default)]
+    struct Sample {
+        database: DatabaseConfig,
+        nats: NatsConfig,
+    }
+
+    #[test]
+    fn file_values_override_defaults_and_unknown_keys_are_named() {
+        let dir = std::env::temp_dir().join(format!("opendata-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.toml");
+        std::fs::write(&good, "[nats]\nprefix = \"t1\"\n").unwrap();
+        let sample: Sample = load(Some(&good)).unwrap();
+        assert_eq!(sample.nats.prefix, "t1");
+        assert_eq!(sample.nats.url, "nats://127.0.0.1:4222");
+        assert!(
+            sample
+                .database
+                .url
+                .expose_secret()
+                .starts_with("postgres://")
+        );
+
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "[nats]\nprefx = \"t1\"\n").unwrap();
+        let error = load::<Sample>(Some(&bad)).unwrap_err().to_string();
+        assert!(error.contains("prefx"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error() {
+        let error = load::<Sample>(Some(Path::new("/nonexistent/opendata.toml"))).unwrap_err();
+        assert!(error.to_string().contains("/nonexistent/opendata.toml"));
+    }
+
+    #[test]
+    fn prefixes_with_dots_are_refused() {
+        let config = NatsConfig {
+            prefix: "a.b".into(),
+            ..NatsConfig::default()
+        };
+        assert!(config.validate().is_err());
+    }
+}

@@ -1,0 +1,139 @@
+//! The connection to NATS JetStream and the naming of subjects, streams and consumers.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, stream};
+use async_nats::{ConnectOptions, HeaderMap};
+use bytes::Bytes;
+
+use crate::config::NatsConfig;
+
+/// How long JetStream API calls and publish acknowledgements may take.
+const JETSTREAM_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long JetStream remembers message ids to drop duplicates.
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+/// How long events are kept in a stream.
+const EVENT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Failures talking to NATS.
+#[derive(Debug, thiserror::Error)]
+#[error("nats: {0}")]
+pub struct BusError(String);
+
+impl BusError {
+    pub(crate) fn new(error: impl std::fmt::Display) -> Self {
+        BusError(error.to_string())
+    }
+}
+
+/// A JetStream connection with this deployment's name prefix. Cheap to clone.
+#[derive(Clone)]
+pub struct EventBus {
+    client: async_nats::Client,
+    jetstream: jetstream::Context,
+    prefix: String,
+}
+
+impl EventBus {
+    /// Connects to NATS. Returns at once even when NATS is down: the client keeps reconnecting, and
+    /// events wait in the outbox meanwhile.
+    pub async fn connect(config: &NatsConfig, client_name: &str) -> Result<Self, BusError> {
+        let client = ConnectOptions::new()
+            .name(client_name)
+            .retry_on_initial_connect()
+            .connection_timeout(Duration::from_secs(3))
+            .ping_interval(Duration::from_secs(10))
+            .reconnect_delay_callback(|attempts| {
+                Duration::from_millis((attempts as u64 * 100).min(2_000))
+            })
+            .event_callback(|event| async move {
+                tracing::info!(%event, "nats connection event");
+            })
+            .connect(config.url.as_str())
+            .await
+            .map_err(BusError::new)?;
+        let jetstream = jetstream::ContextBuilder::new()
+            .timeout(JETSTREAM_TIMEOUT)
+            .build(client.clone());
+        Ok(EventBus {
+            client,
+            jetstream,
+            prefix: config.prefix.clone(),
+        })
+    }
+
+    /// Whether the connection to NATS is up right now.
+    pub fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// The full subject for a canonical subject (`opendata.catalog.v1.dataset_created`).
+    pub fn full_subject(&self, subject: &str) -> String {
+        if self.prefix.is_empty() {
+            subject.to_owned()
+        } else {
+            format!("{}.{subject}", self.prefix)
+        }
+    }
+
+    /// The stream holding one domain's events.
+    pub fn stream_name(&self, domain: &str) -> String {
+        let name = format!("OPENDATA_{}", domain.to_ascii_uppercase());
+        if self.prefix.is_empty() {
+            name
+        } else {
+            format!("{}_{name}", self.prefix.to_ascii_uppercase())
+        }
+    }
+
+    /// A durable consumer's name.
+    pub fn consumer_name(&self, durable: &str) -> String {
+        if self.prefix.is_empty() {
+            durable.to_owned()
+        } else {
+            format!("{}_{durable}", self.prefix)
+        }
+    }
+
+    /// Creates a domain's stream if it does not exist yet.
+    pub async fn ensure_stream(&self, domain: &str) -> Result<stream::Stream, BusError> {
+        self.jetstream
+            .get_or_create_stream(stream::Config {
+                name: self.stream_name(domain),
+                subjects: vec![self.full_subject(&format!("opendata.{domain}.v1.>"))],
+                duplicate_window: DUPLICATE_WINDOW,
+                max_age: EVENT_RETENTION,
+                ..Default::default()
+            })
+            .await
+            .map_err(BusError::new)
+    }
+
+    /// Deletes a domain's stream (used to clean up after tests).
+    pub async fn delete_stream(&self, domain: &str) -> Result<(), BusError> {
+        match self.jetstream.delete_stream(self.stream_name(domain)).await {
+            Ok(_) => Ok(()),
+            Err(error) if error.to_string().contains("not found") => Ok(()),
+            Err(error) => Err(BusError::new(error)),
+        }
+    }
+
+    /// Publishes one event and waits for JetStream's acknowledgement. `event_id` becomes
+    /// `Nats-Msg-Id`, so publishing the same event twice stores it once.
+    pub async fn publish(
+        &self,
+        subject: &str,
+        event_id: &str,
+        mut headers: HeaderMap,
+        payload: Bytes,
+    ) -> Result<(), BusError> {
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, event_id);
+        self.jetstream
+            .publish_with_headers(self.full_subject(subject), headers, payload)
+            .await
+            .map_err(BusError::new)?
+            .await
+            .map_err(BusError::new)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,231 @@
+//! Durable pull consumers with explicit acks. Handlers must be idempotent; [`claim`] records an
+//! event id in the inbox inside the handler's transaction so a redelivered event is skipped.
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_nats::jetstream::AckKind;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+use bytes::Bytes;
+use futures::StreamExt as _;
+use sqlx::PgConnection;
+use tokio::task::JoinHandle;
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use super::bus::{BusError, EventBus};
+use crate::shutdown::Shutdown;
+use crate::telemetry;
+
+/// Deliveries of one event before it is given up on (and logged).
+const MAX_DELIVER: i64 = 20;
+
+/// An event as a handler sees it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// The event id (`Nats-Msg-Id`).
+    pub id: Uuid,
+    /// The event name: the last token of the subject (`version_committed`).
+    pub name: String,
+    /// The protobuf payload.
+    pub payload: Bytes,
+    /// How many times this event has been delivered, starting at 1.
+    pub delivery: i64,
+}
+
+/// Why a handler did not apply an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// A transient failure (database down...): the event is redelivered later.
+    #[error("retry later: {0}")]
+    Retry(String),
+    /// The event can never be applied (undecodable payload): it is logged and dropped.
+    #[error("rejected: {0}")]
+    Reject(String),
+}
+
+impl From<sqlx::Error> for HandlerError {
+    fn from(error: sqlx::Error) -> Self {
+        HandlerError::Retry(error.to_string())
+    }
+}
+
+impl From<prost::DecodeError> for HandlerError {
+    fn from(error: prost::DecodeError) -> Self {
+        HandlerError::Reject(format!("undecodable payload: {error}"))
+    }
+}
+
+/// Applies events of one consumer.
+pub trait EventHandler: Send + Sync + 'static {
+    /// Applies one event. Must be idempotent.
+    fn handle(&self, event: Event) -> impl Future<Output = Result<(), HandlerError>> + Send;
+}
+
+/// Records that `consumer` applied `event_id`; false when it already had, in which case the
+/// caller should skip the event. Call inside the transaction that applies the event.
+pub async fn claim(
+    conn: &mut PgConnection,
+    consumer: &str,
+    event_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(consumer)
+    .bind(event_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Spawns a durable consumer of `domain`'s events named `event_filter` (`>` for all), applying each
+/// with `handler`, until shutdown. Reconnects and resumes on its own.
+pub fn spawn_consumer<H: EventHandler>(
+    bus: EventBus,
+    domain: &'static str,
+    event_filter: &'static str,
+    durable: &'static str,
+    handler: H,
+    shutdown: Shutdown,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let handler = std::sync::Arc::new(handler);
+        while !shutdown.is_triggered() {
+            let run = consume(
+                &bus,
+                domain,
+                event_filter,
+                durable,
+                handler.as_ref(),
+                &shutdown,
+            );
+            if let Err(error) = run.await {
+                tracing::warn!(durable, %error, "event consumer stopped, restarting");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                () = shutdown.triggered() => {}
+            }
+        }
+    })
+}
+
+async fn consume<H: EventHandler>(
+    bus: &EventBus,
+    domain: &str,
+    event_filter: &str,
+    durable: &str,
+    handler: &H,
+    shutdown: &Shutdown,
+) -> Result<(), BusError> {
+    let stream = bus.ensure_stream(domain).await?;
+    let name = bus.consumer_name(durable);
+    let consumer: pull::Stream = stream
+        .get_or_create_consumer(
+            &name,
+            pull::Config {
+                durable_name: Some(name.clone()),
+                filter_subject: bus.full_subject(&format!("opendata.{domain}.v1.{event_filter}")),
+                ack_policy: AckPolicy::Explicit,
+                ack_wait: Duration::from_secs(30),
+                max_deliver: MAX_DELIVER,
+                deliver_policy: DeliverPolicy::All,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(BusError::new)?
+        .stream()
+        .max_messages_per_batch(100)
+        .expires(Duration::from_secs(10))
+        .heartbeat(Duration::from_secs(3))
+        .messages()
+        .await
+        .map_err(BusError::new)?;
+    let mut messages = std::pin::pin!(consumer.take_until(shutdown.triggered()));
+    while let Some(item) = messages.next().await {
+        let message = match item {
+            Ok(message) => message,
+            Err(error) => {
+                use async_nats::jetstream::consumer::pull::MessagesErrorKind as Kind;
+                match error.kind() {
+                    Kind::ConsumerDeleted
+                    | Kind::PushBasedConsumer
+                    | Kind::RequestLimitExceeded => {
+                        return Err(BusError::new(error));
+                    }
+                    _ => {
+                        tracing::debug!(durable, %error, "transient consumer error");
+                        continue;
+                    }
+                }
+            }
+        };
+        let delivery = message.info().map(|info| info.delivered).unwrap_or(1);
+        let event_id = message
+            .headers
+            .as_ref()
+            .and_then(|headers| headers.get(async_nats::header::NATS_MESSAGE_ID))
+            .and_then(|id| Uuid::parse_str(id.as_str()).ok());
+        let name = message
+            .subject
+            .as_str()
+            .rsplit('.')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let span =
+            tracing::info_span!("event", durable, event = %name, event_id = tracing::field::Empty);
+        if let Some(headers) = message.headers.as_ref() {
+            telemetry::set_remote_parent(&span, &NatsHeaders(headers));
+        }
+        let Some(event_id) = event_id else {
+            tracing::error!(durable, subject = %message.subject, "event without a valid Nats-Msg-Id, dropped");
+            let _ = message.ack_with(AckKind::Term).await;
+            continue;
+        };
+        span.record("event_id", tracing::field::display(event_id));
+        let event = Event {
+            id: event_id,
+            name,
+            payload: message.payload.clone(),
+            delivery,
+        };
+        let outcome = handler.handle(event).instrument(span.clone()).await;
+        let ack = match outcome {
+            Ok(()) => message.ack().await,
+            Err(HandlerError::Reject(reason)) => {
+                span.in_scope(|| tracing::error!(durable, %reason, "event rejected"));
+                message.ack_with(AckKind::Term).await
+            }
+            Err(HandlerError::Retry(reason)) => {
+                span.in_scope(
+                    || tracing::warn!(durable, %reason, delivery, "event failed, will retry"),
+                );
+                let delay = Duration::from_millis((200 * delivery.max(1) as u64).min(10_000));
+                message.ack_with(AckKind::Nak(Some(delay))).await
+            }
+        };
+        if let Err(error) = ack {
+            tracing::warn!(durable, %error, "ack failed; the event will be redelivered");
+        }
+    }
+    Ok(())
+}
+
+/// Trace-context carrier over NATS headers.
+struct NatsHeaders<'a>(&'a async_nats::HeaderMap);
+
+impl opentelemetry::propagation::Extractor for NatsHeaders<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(|value| value.as_str())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter_map(|(name, _)| std::str::from_utf8(name.as_ref()).ok())
+            .collect()
+    }
+}

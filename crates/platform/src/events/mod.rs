@@ -1,0 +1,16 @@
+//! Events: a JetStream bus with prefixed names, a transactional outbox and its relay, and idempotent
+//! durable consumers.
+//!
+//! Subjects are `opendata.<domain>.v1.<event_name>`, one stream per producing domain, payloads are
+//! protobuf event messages, and the `Nats-Msg-Id` header carries the event id so JetStream drops
+//! duplicates. Every name takes the deployment's prefix (see [`crate::config::NatsConfig`]).
+
+mod bus;
+mod consumer;
+mod outbox;
+mod relay;
+
+pub use bus::{BusError, EventBus};
+pub use consumer::{Event, EventHandler, HandlerError, claim, spawn_consumer};
+pub use outbox::{enqueue, subject};
+pub use relay::{Relay, spawn_relay};

@@ -1,0 +1,177 @@
+//! The outbox relay: publishes committed events to JetStream in order, marks them published, and
+//! retries while NATS is unreachable. Nothing committed is ever lost; an event published twice is
+//! dropped by JetStream (same `Nats-Msg-Id`) and ignored by idempotent consumers.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use super::bus::{BusError, EventBus};
+use crate::shutdown::Shutdown;
+
+/// Events published per database round trip.
+const BATCH: i64 = 200;
+/// Poll interval when no notification arrives (notifications can be missed across reconnects).
+const POLL: Duration = Duration::from_millis(500);
+/// Published events are deleted after this long.
+const KEEP_PUBLISHED: &str = "1 day";
+
+/// Publishes the outbox of one service schema.
+pub struct Relay {
+    pool: PgPool,
+    bus: EventBus,
+    domain: &'static str,
+}
+
+#[derive(sqlx::FromRow)]
+struct PendingEvent {
+    id: Uuid,
+    subject: String,
+    payload: Vec<u8>,
+    headers: sqlx::types::Json<HashMap<String, String>>,
+}
+
+/// Why a relay round failed.
+#[derive(Debug, thiserror::Error)]
+enum RelayError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+
+impl Relay {
+    /// A relay for the outbox in `pool`'s schema, publishing into `domain`'s stream.
+    pub fn new(pool: PgPool, bus: EventBus, domain: &'static str) -> Self {
+        Relay { pool, bus, domain }
+    }
+
+    /// Publishes pending events until none are left; returns how many were published.
+    pub async fn publish_pending(&self) -> Result<usize, sqlx::Error> {
+        let mut total = 0;
+        loop {
+            match self.publish_batch().await {
+                Ok(0) => return Ok(total),
+                Ok(published) => total += published,
+                Err(RelayError::Database(error)) => return Err(error),
+                Err(RelayError::Bus(error)) => {
+                    tracing::warn!(domain = self.domain, %error, "event bus unavailable, events wait in the outbox");
+                    return Ok(total);
+                }
+            }
+        }
+    }
+
+    async fn publish_batch(&self) -> Result<usize, RelayError> {
+        let mut tx = self.pool.begin().await?;
+        let pending: Vec<PendingEvent> = sqlx::query_as(
+            "SELECT id, subject, payload, headers FROM outbox WHERE published_at IS NULL \
+             ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(BATCH)
+        .fetch_all(&mut *tx)
+        .await?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        self.bus.ensure_stream(self.domain).await?;
+        let mut published = Vec::with_capacity(pending.len());
+        for event in pending {
+            let mut headers = HeaderMap::new();
+            for (name, value) in event.headers.0 {
+                if !value.contains(['\r', '\n']) {
+                    headers.insert(name.as_str(), value.as_str());
+                }
+            }
+            self.bus
+                .publish(
+                    &event.subject,
+                    &event.id.to_string(),
+                    headers,
+                    Bytes::from(event.payload),
+                )
+                .await?;
+            published.push(event.id);
+        }
+        sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
+            .bind(&published)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::debug!(
+            domain = self.domain,
+            count = published.len(),
+            "events published"
+        );
+        Ok(published.len())
+    }
+
+    async fn delete_old(&self) -> Result<(), sqlx::Error> {
+        sqlx::query(&format!(
+            "DELETE FROM outbox WHERE published_at < now() - interval '{KEEP_PUBLISHED}'"
+        ))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Runs until shutdown: wakes on `NOTIFY outbox_<schema>` or every poll interval.
+    pub async fn run(self, shutdown: Shutdown) {
+        let mut listener = self.listen().await;
+        let mut rounds: u64 = 0;
+        while !shutdown.is_triggered() {
+            if let Err(error) = self.publish_pending().await {
+                tracing::warn!(domain = self.domain, %error, "outbox relay round failed");
+            }
+            rounds += 1;
+            if rounds % 10_000 == 1 {
+                if let Err(error) = self.delete_old().await {
+                    tracing::warn!(domain = self.domain, %error, "outbox cleanup failed");
+                }
+            }
+            let notified = async {
+                match listener.as_mut() {
+                    Some(listener) => {
+                        let _ = listener.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = notified => {}
+                () = tokio::time::sleep(POLL) => {}
+                () = shutdown.triggered() => {}
+            }
+        }
+        // One last round so events committed during the drain go out now rather than at next start.
+        if let Err(error) = self.publish_pending().await {
+            tracing::warn!(domain = self.domain, %error, "final outbox round failed");
+        }
+    }
+
+    async fn listen(&self) -> Option<PgListener> {
+        let schema: String = sqlx::query_scalar("SELECT current_schema()")
+            .fetch_one(&self.pool)
+            .await
+            .ok()?;
+        let mut listener = PgListener::connect_with(&self.pool).await.ok()?;
+        listener.listen(&format!("outbox_{schema}")).await.ok()?;
+        Some(listener)
+    }
+}
+
+/// Spawns a relay task; it stops at shutdown after a final round.
+pub fn spawn_relay(
+    pool: PgPool,
+    bus: EventBus,
+    domain: &'static str,
+    shutdown: Shutdown,
+) -> JoinHandle<()> {
+    tokio::spawn(Relay::new(pool, bus, domain).run(shutdown))
+}

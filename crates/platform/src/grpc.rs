@@ -1,0 +1,123 @@
+//! gRPC plumbing shared by every service: channels to other services, the server-side trace layer,
+//! the client-side interceptor that carries trace context and credentials, and serving on a bound
+//! listener with a bounded drain.
+
+use std::time::Duration;
+
+use tonic::metadata::{AsciiMetadataValue, MetadataMap};
+use tonic::service::Interceptor;
+use tonic::transport::{Channel, Endpoint};
+use tower_http::classify::{GrpcErrorsAsFailures, SharedClassifier};
+use tower_http::trace::{
+    DefaultOnBodyChunk, DefaultOnEos, DefaultOnRequest, DefaultOnResponse, TraceLayer,
+};
+
+use crate::config::ConfigError;
+use crate::error::{ApiError, ErrorCode};
+use crate::telemetry::{self, HeaderCarrier, HeaderReader};
+
+/// Largest gRPC message any service accepts or sends (upload chunks, query chunks, listings).
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// A lazily connecting channel to another service.
+pub fn channel(url: &str) -> Result<Channel, ConfigError> {
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|error| ConfigError::invalid(url, error))?
+        .connect_timeout(Duration::from_secs(3))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_while_idle(true);
+    Ok(endpoint.connect_lazy())
+}
+
+/// Client interceptor: adds the current trace context and, when set, the caller's key.
+#[derive(Clone, Default)]
+pub struct ClientContext {
+    authorization: Option<AsciiMetadataValue>,
+}
+
+impl ClientContext {
+    /// Calls without credentials.
+    pub fn anonymous() -> Self {
+        ClientContext::default()
+    }
+
+    /// Calls with `authorization: Bearer <key>`.
+    pub fn with_key(key: &str) -> Result<Self, ApiError> {
+        let value = format!("Bearer {key}").parse().map_err(|_| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "the api key has characters a key never has",
+            )
+        })?;
+        Ok(ClientContext {
+            authorization: Some(value),
+        })
+    }
+}
+
+impl Interceptor for ClientContext {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        telemetry::inject_current(&mut HeaderCarrier(request.metadata_mut().as_mut()));
+        if let Some(authorization) = &self.authorization {
+            request
+                .metadata_mut()
+                .insert("authorization", authorization.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// The bearer key of a request, if it carries one.
+pub fn bearer_key(metadata: &MetadataMap) -> Option<&str> {
+    let value = metadata.get("authorization")?.to_str().ok()?;
+    let key = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?
+        .trim();
+    (!key.is_empty()).then_some(key)
+}
+
+type MakeSpan = fn(&http::Request<tonic::body::Body>) -> tracing::Span;
+
+/// Server layer: one span per RPC, child of the caller's trace context.
+pub type GrpcTraceLayer = TraceLayer<
+    SharedClassifier<GrpcErrorsAsFailures>,
+    MakeSpan,
+    DefaultOnRequest,
+    DefaultOnResponse,
+    DefaultOnBodyChunk,
+    DefaultOnEos,
+    (),
+>;
+
+/// The trace layer every gRPC server installs.
+pub fn trace_layer() -> GrpcTraceLayer {
+    TraceLayer::new_for_grpc()
+        .make_span_with(rpc_span as MakeSpan)
+        .on_failure(())
+}
+
+fn rpc_span(request: &http::Request<tonic::body::Body>) -> tracing::Span {
+    let span = tracing::info_span!("rpc", path = %request.uri().path());
+    telemetry::set_remote_parent(&span, &HeaderReader(request.headers()));
+    span
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_keys_are_read_from_authorization() {
+        let mut metadata = MetadataMap::new();
+        assert_eq!(bearer_key(&metadata), None);
+        metadata.insert("authorization", "Bearer odk_abc".parse().unwrap());
+        assert_eq!(bearer_key(&metadata), Some("odk_abc"));
+        metadata.insert("authorization", "Basic xyz".parse().unwrap());
+        assert_eq!(bearer_key(&metadata), None);
+    }
+}

@@ -1,0 +1,15 @@
+//! Platform plumbing shared by every opendata service: layered configuration, telemetry, the error
+//! code registry, gRPC helpers, authentication, events (JetStream, outbox, consumers), database
+//! pools and migrations, health, and graceful shutdown.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod grpc;
+pub mod health;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use error::{ApiError, ErrorCode};
