@@ -162,7 +162,9 @@ fn output_expression(field: Field<'_>, target: Target) -> (String, &'static str,
         ColumnType::Url => match target {
             Target::Json => (format!("{name}::text"), soql_type, ValueKind::Json),
             Target::Csv => (
-                format!("concat_ws(' ', {name}->>'url', '(' || ({name}->>'description') || ')')"),
+                format!(
+                    "CASE WHEN {name} IS NOT NULL THEN concat_ws(' ', {name}->>'url', '(' || ({name}->>'description') || ')') END"
+                ),
                 soql_type,
                 ValueKind::String,
             ),
@@ -171,7 +173,7 @@ fn output_expression(field: Field<'_>, target: Target) -> (String, &'static str,
             Target::Json => (format!("{name}::text"), soql_type, ValueKind::Json),
             Target::Csv => (
                 format!(
-                    "concat_ws(' ', ({name}->>'human_address')::jsonb->>'address', '(' || ({name}->>'latitude') || ', ' || ({name}->>'longitude') || ')')"
+                    "CASE WHEN {name} IS NOT NULL THEN concat_ws(' ', ({name}->>'human_address')::jsonb->>'address', '(' || ({name}->>'latitude') || ', ' || ({name}->>'longitude') || ')') END"
                 ),
                 soql_type,
                 ValueKind::String,

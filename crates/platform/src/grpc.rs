@@ -107,6 +107,11 @@ fn rpc_span(request: &http::Request<tonic::body::Body>) -> tracing::Span {
     span
 }
 
+/// The stream of connections a tonic server accepts from an already-bound listener.
+pub fn incoming(listener: tokio::net::TcpListener) -> tonic::transport::server::TcpIncoming {
+    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

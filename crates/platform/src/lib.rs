@@ -11,5 +11,6 @@ pub mod grpc;
 pub mod health;
 pub mod shutdown;
 pub mod telemetry;
+pub mod timestamp;
 
 pub use error::{ApiError, ErrorCode};

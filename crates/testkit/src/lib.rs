@@ -1,1 +1,30 @@
-//! placeholder
+//! Test support: the whole stack in-process on port 0 with a fresh database and a unique NATS
+//! prefix, typed clients carrying a key, a TCP proxy to cut and restore NATS, and polling.
+
+mod proxy;
+mod stack;
+
+pub use proxy::TcpProxy;
+pub use stack::{Clients, TestOptions, TestStack};
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// Polls `check` every 50 ms until it returns `Some`, or panics after `timeout` naming `what`.
+pub async fn wait_until<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

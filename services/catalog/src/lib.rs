@@ -1,1 +1,102 @@
-//! placeholder
+//! The catalog service: datasets with their DCAT-US metadata, column schemas and versions, and the
+//! row queries the public API serves. It makes ingestion's committed versions current and
+//! announces every change as a `catalog.*` event.
+
+pub mod catalog;
+pub mod config;
+pub mod convert;
+pub mod error;
+pub mod events;
+pub mod grpc;
+pub mod model;
+pub mod rows;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opendata_platform::auth::Authenticator;
+use opendata_platform::events::{EventBus, spawn_consumer, spawn_relay};
+use opendata_platform::grpc::{MAX_MESSAGE_BYTES, incoming, trace_layer};
+use opendata_platform::health::health_service;
+use opendata_platform::shutdown::{Shutdown, drain};
+use opendata_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
+
+use crate::catalog::Catalog;
+use crate::config::CatalogSettings;
+use crate::events::{DOMAIN, VERSION_CONSUMER, VersionActivator};
+use crate::grpc::CatalogApi;
+use crate::rows::QueryLimits;
+
+/// The database schema the catalog owns.
+pub const SCHEMA: &str = "catalog";
+
+/// The catalog's own migrations.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Creates the schema and applies the migrations.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    opendata_platform::db::migrate(pool, SCHEMA, &MIGRATOR).await
+}
+
+/// Everything the catalog needs to run.
+pub struct CatalogService {
+    /// Its database pool (search path: the catalog schema).
+    pub pool: PgPool,
+    /// The event bus.
+    pub bus: EventBus,
+    /// Settings.
+    pub settings: CatalogSettings,
+}
+
+/// Serves the catalog on `listener`, relays its outbox and consumes ingestion's events, until
+/// `shutdown`; then drains for at most `grace`.
+pub async fn serve(
+    service: CatalogService,
+    listener: TcpListener,
+    shutdown: Shutdown,
+    grace: Duration,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let CatalogService {
+        pool,
+        bus,
+        settings,
+    } = service;
+    let governance = opendata_platform::grpc::channel(&settings.governance_url)?;
+    let auth = Arc::new(Authenticator::new(
+        governance,
+        Duration::from_secs(settings.auth_cache_ttl_secs),
+    ));
+    let catalog = Catalog::new(
+        pool.clone(),
+        QueryLimits {
+            timeout: Duration::from_secs(settings.query_timeout_secs),
+            chunk_bytes: settings.chunk_bytes,
+        },
+    );
+    let relay = spawn_relay(pool.clone(), bus.clone(), DOMAIN, shutdown.clone());
+    let consumer = spawn_consumer(
+        bus,
+        "ingestion",
+        "version_committed",
+        VERSION_CONSUMER,
+        VersionActivator::new(pool),
+        shutdown.clone(),
+    );
+
+    let health = health_service::<CatalogServiceServer<CatalogApi>>(&shutdown).await;
+    let api = CatalogServiceServer::new(CatalogApi::new(catalog, auth))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let server = tonic::transport::Server::builder()
+        .layer(trace_layer())
+        .add_service(health)
+        .add_service(api)
+        .serve_with_incoming_shutdown(incoming(listener), shutdown.triggered());
+    drain(server, &shutdown, grace).await?;
+    let _ = tokio::join!(relay, consumer);
+    Ok(())
+}

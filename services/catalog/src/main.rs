@@ -1,1 +1,42 @@
-fn main() {}
+//! `opendata-catalog`: the catalog service on its own.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use opendata_catalog::CatalogService;
+use opendata_catalog::config::CatalogConfig;
+use opendata_platform::events::EventBus;
+use opendata_platform::shutdown::Shutdown;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let config_file = std::env::var_os("OPENDATA_CONFIG").map(PathBuf::from);
+    let mut config: CatalogConfig = opendata_platform::config::load(config_file.as_deref())?;
+    config.nats.validate()?;
+    config.telemetry.otlp_endpoint = config
+        .telemetry
+        .otlp_endpoint
+        .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok());
+    let _telemetry = opendata_platform::telemetry::init("opendata-catalog", &config.telemetry)?;
+
+    let pool = opendata_platform::db::connect(&config.database, opendata_catalog::SCHEMA).await?;
+    opendata_catalog::migrate(&pool).await?;
+    let bus = EventBus::connect(&config.nats, "opendata-catalog").await?;
+
+    let shutdown = Shutdown::new();
+    shutdown.trigger_on_signals();
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    tracing::info!(address = %config.listen, "catalog listening");
+    let service = CatalogService {
+        pool,
+        bus,
+        settings: config.catalog,
+    };
+    opendata_catalog::serve(
+        service,
+        listener,
+        shutdown,
+        Duration::from_secs(config.drain_secs),
+    )
+    .await
+}

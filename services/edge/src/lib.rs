@@ -1,1 +1,58 @@
-//! placeholder
+//! The edge: the public REST API. Socrata-compatible reads (`/resource`, `/api/views`), the
+//! DCAT-US `/data.json`, and health endpoints. It holds nothing durable; every answer comes from the
+//! services over gRPC.
+
+pub mod config;
+pub mod dcat;
+pub mod error;
+pub mod health;
+pub mod params;
+pub mod resource;
+pub mod state;
+pub mod views;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::routing::get;
+use opendata_platform::shutdown::{Shutdown, drain};
+use opendata_platform::telemetry::{HeaderReader, set_remote_parent};
+use tokio::net::TcpListener;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::error::SodaError;
+use crate::state::EdgeState;
+
+/// The edge's routes.
+pub fn router(state: EdgeState) -> Router {
+    Router::new()
+        .route("/resource/{file}", get(resource::resource))
+        .route("/api/views/{file}", get(views::view))
+        .route("/data.json", get(dcat::data_json))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(|request: Request| async move { SodaError::no_route(request.uri().path()) })
+        .layer(CorsLayer::new().allow_origin(Any).allow_methods(Any).allow_headers(Any))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let span = tracing::info_span!("http", method = %request.method(), path = %request.uri().path());
+            set_remote_parent(&span, &HeaderReader(request.headers()));
+            span
+        }))
+        .with_state(state)
+}
+
+/// Serves the edge on `listener` until `shutdown`, then drains for at most `grace`.
+pub async fn serve(
+    state: EdgeState,
+    listener: TcpListener,
+    shutdown: Shutdown,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let app = router(state);
+    let server = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.triggered())
+        .into_future();
+    drain(server, &shutdown, grace).await
+}

@@ -1,1 +1,101 @@
-//! placeholder
+//! The ingestion service: agencies push CSV files over gRPC; rows are parsed, coerced to the
+//! dataset's column types and loaded with `COPY` into a new version table, rejected rows are
+//! reported, and a commit makes the version current through the catalog.
+
+pub mod commit;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod grpc;
+pub mod janitor;
+pub mod model;
+pub mod pipeline;
+pub mod service;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opendata_platform::auth::Authenticator;
+use opendata_platform::events::{EventBus, spawn_consumer, spawn_relay};
+use opendata_platform::grpc::{MAX_MESSAGE_BYTES, channel, incoming, trace_layer};
+use opendata_platform::health::health_service;
+use opendata_platform::shutdown::{Shutdown, drain};
+use opendata_proto::ingestion::v1::ingestion_service_server::IngestionServiceServer;
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
+
+use crate::config::IngestionSettings;
+use crate::events::{DOMAIN, RETIRE_CONSUMER, VersionRetirer};
+use crate::grpc::IngestionApi;
+use crate::janitor::spawn_janitor;
+use crate::service::Ingestion;
+
+/// The database schema ingestion owns (dataset tables live in `data`, also created here).
+pub const SCHEMA: &str = "ingestion";
+
+/// Ingestion's own migrations.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Creates the schemas and applies the migrations.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    opendata_platform::db::migrate(pool, SCHEMA, &MIGRATOR).await
+}
+
+/// Everything ingestion needs to run.
+pub struct IngestionService {
+    /// Its database pool (search path: the ingestion schema).
+    pub pool: PgPool,
+    /// The event bus.
+    pub bus: EventBus,
+    /// Settings.
+    pub settings: IngestionSettings,
+}
+
+/// Serves ingestion on `listener`, relays its outbox, retires replaced versions and cleans up,
+/// until `shutdown`; then drains for at most `grace`.
+pub async fn serve(
+    service: IngestionService,
+    listener: TcpListener,
+    shutdown: Shutdown,
+    grace: Duration,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let IngestionService {
+        pool,
+        bus,
+        settings,
+    } = service;
+    let auth = Arc::new(Authenticator::new(
+        channel(&settings.governance_url)?,
+        Duration::from_secs(settings.auth_cache_ttl_secs),
+    ));
+    let ingestion = Ingestion::new(
+        pool.clone(),
+        auth,
+        channel(&settings.catalog_url)?,
+        settings.clone(),
+    );
+    let relay = spawn_relay(pool.clone(), bus.clone(), DOMAIN, shutdown.clone());
+    let retirer = spawn_consumer(
+        bus,
+        "catalog",
+        "dataset_data_updated",
+        RETIRE_CONSUMER,
+        VersionRetirer::new(pool.clone()),
+        shutdown.clone(),
+    );
+    let janitor = spawn_janitor(pool, settings, shutdown.clone());
+
+    let health = health_service::<IngestionServiceServer<IngestionApi>>(&shutdown).await;
+    let api = IngestionServiceServer::new(IngestionApi::new(ingestion))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let server = tonic::transport::Server::builder()
+        .layer(trace_layer())
+        .add_service(health)
+        .add_service(api)
+        .serve_with_incoming_shutdown(incoming(listener), shutdown.triggered());
+    drain(server, &shutdown, grace).await?;
+    let _ = tokio::join!(relay, retirer, janitor);
+    Ok(())
+}

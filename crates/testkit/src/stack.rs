@@ -1,0 +1,220 @@
+//! The stack under test.
+
+use std::time::Duration;
+
+use opendata::stack::{Listen, Stack, StackConfig};
+use opendata_platform::config::{DatabaseConfig, NatsConfig};
+use opendata_platform::events::EventBus;
+use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES, channel};
+use opendata_platform::shutdown::Shutdown;
+use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
+use opendata_proto::ingestion::v1::ingestion_service_client::IngestionServiceClient;
+use secrecy::SecretString;
+use sqlx::{Connection as _, PgConnection, PgPool};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use uuid::Uuid;
+
+/// The server tests use, unless `OPENDATA_TEST_DATABASE_URL` names another (its `postgres` database).
+const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// NATS tests use, unless `OPENDATA_TEST_NATS_URL` names another.
+const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
+
+/// Knobs a test may turn.
+#[derive(Debug, Clone)]
+pub struct TestOptions {
+    /// NATS URL the services use (a [`crate::TcpProxy`] to simulate outages).
+    pub nats_url: Option<String>,
+    /// Seconds keys stay cached.
+    pub auth_cache_ttl_secs: u64,
+    /// Seconds before an idle upload is abandoned.
+    pub receive_idle_timeout_secs: u64,
+    /// Seconds a retired version's table is kept.
+    pub retired_table_grace_secs: u64,
+    /// Seconds between janitor rounds.
+    pub janitor_interval_secs: u64,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        TestOptions {
+            nats_url: None,
+            auth_cache_ttl_secs: 0,
+            receive_idle_timeout_secs: 600,
+            retired_table_grace_secs: 0,
+            janitor_interval_secs: 1,
+        }
+    }
+}
+
+/// The admin URL of the test PostgreSQL server.
+pub fn admin_url() -> String {
+    std::env::var("OPENDATA_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
+}
+
+/// The URL of the test NATS server.
+pub fn nats_url() -> String {
+    std::env::var("OPENDATA_TEST_NATS_URL").unwrap_or_else(|_| DEFAULT_NATS_URL.to_owned())
+}
+
+fn database_url(name: &str) -> String {
+    let admin = admin_url();
+    match admin.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{name}"),
+        None => format!("{admin}/{name}"),
+    }
+}
+
+/// The whole stack in-process, on its own database and NATS prefix.
+pub struct TestStack {
+    /// Where each service listens.
+    pub addresses: Listen,
+    /// The bootstrap admin key.
+    pub admin_key: String,
+    /// The test database's name.
+    pub database: String,
+    /// A pool on the test database (no search path), for assertions.
+    pub pool: PgPool,
+    /// The NATS prefix.
+    pub prefix: String,
+    shutdown: Shutdown,
+    stack: Option<Stack>,
+}
+
+/// Typed clients acting with one key.
+pub struct Clients {
+    /// Governance identity.
+    pub identity: IdentityServiceClient<InterceptedService<Channel, ClientContext>>,
+    /// Catalog.
+    pub catalog: CatalogServiceClient<InterceptedService<Channel, ClientContext>>,
+    /// Ingestion.
+    pub ingestion: IngestionServiceClient<InterceptedService<Channel, ClientContext>>,
+}
+
+impl TestStack {
+    /// Starts a stack with default options.
+    pub async fn start() -> TestStack {
+        TestStack::start_with(TestOptions::default()).await
+    }
+
+    /// Starts a stack.
+    pub async fn start_with(options: TestOptions) -> TestStack {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                std::env::var("OPENDATA_TEST_LOG").unwrap_or_else(|_| "warn".to_owned()),
+            )
+            .with_test_writer()
+            .try_init();
+        let id = Uuid::now_v7().simple().to_string();
+        let database = format!("t_{id}");
+        let mut admin = PgConnection::connect(&admin_url())
+            .await
+            .expect("connect to the test PostgreSQL server");
+        sqlx::query(&format!("CREATE DATABASE \"{database}\""))
+            .execute(&mut admin)
+            .await
+            .expect("create the test database");
+        let url = database_url(&database);
+        let prefix = format!("t{}", &id[id.len() - 12..]);
+        let admin_key = format!("odk_test_admin_{id}");
+        let mut config = StackConfig {
+            listen: Listen {
+                governance: "127.0.0.1:0".parse().expect("address"),
+                catalog: "127.0.0.1:0".parse().expect("address"),
+                ingestion: "127.0.0.1:0".parse().expect("address"),
+                edge: "127.0.0.1:0".parse().expect("address"),
+            },
+            drain_secs: 5,
+            database: DatabaseConfig {
+                url: SecretString::from(url.clone()),
+                max_connections: 8,
+                acquire_timeout_secs: 10,
+            },
+            nats: NatsConfig {
+                url: options.nats_url.clone().unwrap_or_else(nats_url),
+                prefix: prefix.clone(),
+            },
+            ..StackConfig::default()
+        };
+        config.governance.bootstrap_admin_key = Some(SecretString::from(admin_key.clone()));
+        config.catalog.auth_cache_ttl_secs = options.auth_cache_ttl_secs;
+        config.ingestion.auth_cache_ttl_secs = options.auth_cache_ttl_secs;
+        config.ingestion.receive_idle_timeout_secs = options.receive_idle_timeout_secs;
+        config.ingestion.retired_table_grace_secs = options.retired_table_grace_secs;
+        config.ingestion.janitor_interval_secs = options.janitor_interval_secs;
+        let shutdown = Shutdown::new();
+        let stack = Stack::start(config, shutdown.clone())
+            .await
+            .expect("start the stack");
+        let pool = PgPool::connect(&url)
+            .await
+            .expect("connect to the test database");
+        TestStack {
+            addresses: stack.addresses.clone(),
+            admin_key,
+            database,
+            pool,
+            prefix,
+            shutdown,
+            stack: Some(stack),
+        }
+    }
+
+    /// Clients acting with `key` (anonymous when `None`).
+    pub fn clients(&self, key: Option<&str>) -> Clients {
+        let context = match key {
+            Some(key) => ClientContext::with_key(key).expect("a valid key"),
+            None => ClientContext::anonymous(),
+        };
+        let connect = |address| channel(&format!("http://{address}")).expect("channel");
+        Clients {
+            identity: IdentityServiceClient::with_interceptor(
+                connect(self.addresses.governance),
+                context.clone(),
+            ),
+            catalog: CatalogServiceClient::with_interceptor(
+                connect(self.addresses.catalog),
+                context.clone(),
+            )
+            .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            ingestion: IngestionServiceClient::with_interceptor(
+                connect(self.addresses.ingestion),
+                context,
+            )
+            .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        }
+    }
+
+    /// The edge's base URL.
+    pub fn edge_url(&self) -> String {
+        format!("http://{}", self.addresses.edge)
+    }
+
+    /// Stops the stack and removes its database and streams.
+    pub async fn stop(mut self) {
+        self.shutdown.trigger();
+        if let Some(stack) = self.stack.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), stack.wait()).await;
+        }
+        self.pool.close().await;
+        let nats = NatsConfig {
+            url: nats_url(),
+            prefix: self.prefix.clone(),
+        };
+        if let Ok(bus) = EventBus::connect(&nats, "opendata-tests").await {
+            for domain in ["catalog", "ingestion", "governance"] {
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(2), bus.delete_stream(domain)).await;
+            }
+        }
+        if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
+            let _ = sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.database
+            ))
+            .execute(&mut admin)
+            .await;
+        }
+    }
+}

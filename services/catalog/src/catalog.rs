@@ -1,0 +1,351 @@
+//! The catalog's operations, with their authorization: who may create, change, publish and read
+//! which datasets. Unpublished datasets are invisible (not found) to everyone but their agency's
+//! principals, the CDO, the panel and admins.
+
+use chrono::Utc;
+use opendata_datastore::dataset_id::DatasetId;
+use opendata_datastore::output::{Format, OutputColumn};
+use opendata_datastore::query::QueryRequest;
+use opendata_datastore::schema::Schema;
+use opendata_platform::auth::{Principal, Role};
+use opendata_proto::catalog::v1::DatasetChange;
+use sqlx::PgPool;
+
+use crate::error::CatalogError;
+use crate::events::emit;
+use crate::model::{Dataset, Metadata, Stage};
+use crate::rows::{Chunks, QueryLimits, query_rows};
+use crate::store::{self, ListFilter, VersionRecord};
+
+/// Largest page of a listing.
+const MAX_PAGE_SIZE: u32 = 1000;
+/// Page size when none is asked for.
+const DEFAULT_PAGE_SIZE: u32 = 100;
+
+/// A change to a column's description, display name or index flag.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnChange {
+    /// Which column.
+    pub field_name: String,
+    /// New display name; unchanged when empty.
+    pub display_name: String,
+    /// New description.
+    pub description: String,
+    /// Index the column from the next version on.
+    pub indexed: bool,
+}
+
+/// What `update` changes.
+#[derive(Debug, Clone, Default)]
+pub struct DatasetUpdate {
+    /// New metadata and the fields of it to apply (all when empty).
+    pub metadata: Option<(Metadata, Vec<String>)>,
+    /// Column display names and descriptions.
+    pub columns: Vec<ColumnChange>,
+    /// A whole new schema (only while no data is loaded).
+    pub replace_schema: Option<Schema>,
+}
+
+/// The catalog.
+#[derive(Clone)]
+pub struct Catalog {
+    pool: PgPool,
+    limits: QueryLimits,
+}
+
+fn visible(dataset: &Dataset, caller: Option<&Principal>) -> bool {
+    dataset.stage == Stage::Published
+        || caller.is_some_and(|c| c.can_see_private_of(&dataset.agency_id))
+}
+
+impl Catalog {
+    /// The catalog over its pool.
+    pub fn new(pool: PgPool, limits: QueryLimits) -> Self {
+        Catalog { pool, limits }
+    }
+
+    /// Creates a dataset owned by `agency_id`. Agency roles create only for their own agency.
+    pub async fn create(
+        &self,
+        caller: &Principal,
+        agency_id: &str,
+        metadata: Metadata,
+        schema: Schema,
+        requested_id: &str,
+    ) -> Result<Dataset, CatalogError> {
+        let agency_id = match (agency_id.trim(), caller.agency_id.as_deref()) {
+            ("", Some(own)) => own.to_owned(),
+            ("", None) => return Err(CatalogError::invalid("agency_id", "agency_id is required")),
+            (agency, _) => agency.to_owned(),
+        };
+        caller
+            .require_write_for(&agency_id)
+            .map_err(CatalogError::Denied)?;
+        let metadata = metadata
+            .normalized()
+            .map_err(|e| CatalogError::invalid(e.field, e.message))?;
+        let schema = if schema.is_empty() {
+            schema
+        } else {
+            schema
+                .normalized()
+                .map_err(|e| CatalogError::invalid(format!("schema.{}", e.field), e.message))?
+        };
+        let id = match requested_id.trim() {
+            "" => DatasetId::generate(),
+            requested => DatasetId::parse(requested).ok_or_else(|| {
+                CatalogError::invalid(
+                    "id",
+                    format!("`{requested}` is not a dataset id like abcd-1234"),
+                )
+            })?,
+        };
+        let now = Utc::now();
+        let mut dataset = Dataset {
+            id,
+            agency_id,
+            metadata,
+            schema: Schema::default(),
+            stage: Stage::Private,
+            current_version: 0,
+            current_table: None,
+            row_count: 0,
+            owner_id: caller.id.clone(),
+            created_at: now,
+            metadata_updated_at: now,
+            data_updated_at: None,
+            published_at: None,
+        };
+        let mut tx = self.pool.begin().await?;
+        dataset.schema = store::assign_column_ids(&mut tx, schema, &Schema::default()).await?;
+        store::insert(&mut tx, &dataset).await?;
+        emit(&mut tx, DatasetChange::Created, &dataset, 0).await?;
+        tx.commit().await?;
+        tracing::info!(dataset_id = %dataset.id, agency_id = %dataset.agency_id, "dataset created");
+        Ok(dataset)
+    }
+
+    /// One dataset, if the caller may see it.
+    pub async fn get(&self, caller: Option<&Principal>, id: &str) -> Result<Dataset, CatalogError> {
+        match store::fetch(&self.pool, id, false).await? {
+            Some(dataset) if visible(&dataset, caller) => Ok(dataset),
+            _ => Err(CatalogError::NotFound(id.to_owned())),
+        }
+    }
+
+    /// Changes metadata and column documentation, or the schema while no data is loaded.
+    pub async fn update(
+        &self,
+        caller: &Principal,
+        id: &str,
+        update: DatasetUpdate,
+    ) -> Result<Dataset, CatalogError> {
+        let mut tx = self.pool.begin().await?;
+        let mut dataset = match store::fetch(&mut *tx, id, true).await? {
+            Some(dataset) if visible(&dataset, Some(caller)) => dataset,
+            _ => return Err(CatalogError::NotFound(id.to_owned())),
+        };
+        caller
+            .require_write_for(&dataset.agency_id)
+            .map_err(CatalogError::Denied)?;
+        if let Some((metadata, mask)) = update.metadata {
+            dataset.metadata = apply_mask(dataset.metadata, metadata, &mask)?
+                .normalized()
+                .map_err(|e| CatalogError::invalid(e.field, e.message))?;
+        }
+        if let Some(schema) = update.replace_schema {
+            if dataset.current_version > 0 {
+                return Err(CatalogError::SchemaChange(
+                    "the dataset has data: change its columns with a replace upload carrying the new schema".to_owned(),
+                ));
+            }
+            let schema = schema
+                .normalized()
+                .map_err(|e| CatalogError::invalid(format!("schema.{}", e.field), e.message))?;
+            dataset.schema = store::assign_column_ids(&mut tx, schema, &dataset.schema).await?;
+        }
+        for (index, change) in update.columns.iter().enumerate() {
+            let column = dataset
+                .schema
+                .columns
+                .iter_mut()
+                .find(|c| c.field_name == change.field_name)
+                .ok_or_else(|| {
+                    CatalogError::invalid(
+                        format!("columns[{index}].field_name"),
+                        format!("the dataset has no column `{}`", change.field_name),
+                    )
+                })?;
+            if !change.display_name.trim().is_empty() {
+                column.display_name = change.display_name.trim().to_owned();
+            }
+            column.description = change.description.trim().to_owned();
+            column.indexed = change.indexed;
+        }
+        dataset.metadata_updated_at = Utc::now();
+        store::update(&mut tx, &dataset).await?;
+        emit(&mut tx, DatasetChange::MetadataUpdated, &dataset, 0).await?;
+        tx.commit().await?;
+        Ok(dataset)
+    }
+
+    /// Datasets the caller may see, a page at a time.
+    pub async fn list(
+        &self,
+        caller: Option<&Principal>,
+        agency_id: Option<&str>,
+        stage: Option<Stage>,
+        page_size: u32,
+        page_token: Option<&str>,
+    ) -> Result<(Vec<Dataset>, Option<String>), CatalogError> {
+        let limit = match page_size {
+            0 => DEFAULT_PAGE_SIZE,
+            size => size.min(MAX_PAGE_SIZE),
+        };
+        let private_agencies = match caller {
+            Some(c) if !c.app_token && matches!(c.role, Role::Cdo | Role::Admin | Role::Panel) => {
+                None
+            }
+            Some(c) if !c.app_token => Some(c.agency_id.iter().cloned().collect()),
+            _ => Some(Vec::new()),
+        };
+        let datasets = store::list(
+            &self.pool,
+            &ListFilter {
+                agency_id,
+                stage,
+                private_agencies,
+                after_id: page_token,
+                limit: i64::from(limit),
+            },
+        )
+        .await?;
+        let next = (datasets.len() == limit as usize)
+            .then(|| datasets.last().map(|d| d.id.to_string()))
+            .flatten();
+        Ok((datasets, next))
+    }
+
+    /// Publishes or unpublishes a dataset (the CDO's decision).
+    pub async fn set_stage(
+        &self,
+        caller: &Principal,
+        id: &str,
+        stage: Stage,
+    ) -> Result<Dataset, CatalogError> {
+        caller
+            .require_role(&[Role::Cdo, Role::Admin], "publish or unpublish datasets")
+            .map_err(CatalogError::Denied)?;
+        let mut tx = self.pool.begin().await?;
+        let mut dataset = store::fetch(&mut *tx, id, true)
+            .await?
+            .ok_or_else(|| CatalogError::NotFound(id.to_owned()))?;
+        if dataset.stage == stage {
+            return Ok(dataset);
+        }
+        dataset.stage = stage;
+        let now = Utc::now();
+        dataset.metadata_updated_at = now;
+        if stage == Stage::Published {
+            dataset.published_at = Some(now);
+        }
+        store::update(&mut tx, &dataset).await?;
+        let change = match stage {
+            Stage::Published => DatasetChange::Published,
+            Stage::Private => DatasetChange::Unpublished,
+        };
+        emit(&mut tx, change, &dataset, 0).await?;
+        tx.commit().await?;
+        tracing::info!(dataset_id = %id, stage = stage.as_str(), "publication stage changed");
+        Ok(dataset)
+    }
+
+    /// A dataset's versions.
+    pub async fn versions(
+        &self,
+        caller: Option<&Principal>,
+        id: &str,
+    ) -> Result<Vec<VersionRecord>, CatalogError> {
+        self.get(caller, id).await?;
+        store::versions(&self.pool, id).await
+    }
+
+    /// Rows of a dataset's current version, serialized.
+    pub async fn query(
+        &self,
+        caller: Option<&Principal>,
+        id: &str,
+        request: &QueryRequest,
+        format: Format,
+        bom: bool,
+    ) -> Result<(Dataset, Vec<OutputColumn>, Chunks), CatalogError> {
+        let dataset = self.get(caller, id).await?;
+        let (columns, chunks) =
+            query_rows(&self.pool, &dataset, request, format, bom, self.limits).await?;
+        Ok((dataset, columns, chunks))
+    }
+}
+
+/// Copies the masked fields of `new` over `current` (every field when the mask is empty).
+fn apply_mask(current: Metadata, new: Metadata, mask: &[String]) -> Result<Metadata, CatalogError> {
+    if mask.is_empty() {
+        return Ok(new);
+    }
+    let mut merged = current;
+    for path in mask {
+        match path.as_str() {
+            "title" => merged.title = new.title.clone(),
+            "description" => merged.description = new.description.clone(),
+            "keywords" => merged.keywords = new.keywords.clone(),
+            "category" => merged.category = new.category.clone(),
+            "publisher" => merged.publisher = new.publisher.clone(),
+            "contact_point" => {
+                merged.contact_name = new.contact_name.clone();
+                merged.contact_email = new.contact_email.clone();
+            }
+            "contact_point.name" => merged.contact_name = new.contact_name.clone(),
+            "contact_point.email" => merged.contact_email = new.contact_email.clone(),
+            "license" => merged.license = new.license.clone(),
+            "access_level" => merged.access_level = new.access_level,
+            "rights" => merged.rights = new.rights.clone(),
+            "spatial" => merged.spatial = new.spatial.clone(),
+            "temporal" => merged.temporal = new.temporal.clone(),
+            "accrual_periodicity" => merged.accrual_periodicity = new.accrual_periodicity.clone(),
+            "landing_page" => merged.landing_page = new.landing_page.clone(),
+            "attribution" => merged.attribution = new.attribution.clone(),
+            unknown => {
+                return Err(CatalogError::invalid(
+                    "update_mask",
+                    format!("`{unknown}` is not a metadata field"),
+                ));
+            }
+        }
+    }
+    Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_apply_only_named_fields() {
+        let current = Metadata {
+            title: "Old".into(),
+            description: "Kept".into(),
+            ..Metadata::default()
+        };
+        let new = Metadata {
+            title: "New".into(),
+            description: String::new(),
+            ..Metadata::default()
+        };
+        let merged = apply_mask(current, new.clone(), &["title".into()]).unwrap();
+        assert_eq!(merged.title, "New");
+        assert_eq!(merged.description, "Kept");
+        assert!(matches!(
+            apply_mask(Metadata::default(), new, &["owner".into()]),
+            Err(CatalogError::Invalid { ref field, .. }) if field == "update_mask"
+        ));
+    }
+}

@@ -1,0 +1,84 @@
+//! The catalog's domain errors and their public codes.
+
+use opendata_datastore::query::QueryError;
+use opendata_platform::error::{ApiError, ErrorCode, internal};
+
+/// What can go wrong in the catalog.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// A request field is missing or malformed.
+    #[error("{message}")]
+    Invalid {
+        /// The offending field.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// No visible dataset has this id.
+    #[error("dataset {0} does not exist")]
+    NotFound(String),
+    /// The id is taken.
+    #[error("dataset {0} already exists")]
+    AlreadyExists(String),
+    /// The schema cannot change this way.
+    #[error("{0}")]
+    SchemaChange(String),
+    /// The caller may not do this.
+    #[error(transparent)]
+    Denied(ApiError),
+    /// The row query is not valid for the dataset.
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl CatalogError {
+    /// A malformed-field error.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        CatalogError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<CatalogError> for ApiError {
+    fn from(error: CatalogError) -> ApiError {
+        let message = error.to_string();
+        match error {
+            CatalogError::Invalid { field, message } => ApiError::invalid_field(&field, message),
+            CatalogError::NotFound(id) => {
+                ApiError::new(ErrorCode::DatasetNotFound, message).with("dataset_id", id)
+            }
+            CatalogError::AlreadyExists(id) => {
+                ApiError::new(ErrorCode::DatasetAlreadyExists, message).with("dataset_id", id)
+            }
+            CatalogError::SchemaChange(_) => ApiError::new(ErrorCode::SchemaChangeRefused, message),
+            CatalogError::Denied(error) => error,
+            CatalogError::Query(query) => {
+                let code = match &query {
+                    QueryError::NoSuchColumn { .. } => ErrorCode::NoSuchColumn,
+                    QueryError::Malformed { .. } => ErrorCode::MalformedQuery,
+                    QueryError::TypeMismatch { .. } => ErrorCode::TypeMismatch,
+                };
+                let parameter = query.parameter().to_owned();
+                let error = ApiError::new(code, message).with("parameter", parameter);
+                match query {
+                    QueryError::NoSuchColumn { column, .. } => error.with("column", column),
+                    _ => error,
+                }
+            }
+            CatalogError::Database(error) => {
+                match error.as_database_error().and_then(|e| e.code()).as_deref() {
+                    Some("57014") => ApiError::new(
+                        ErrorCode::QueryTimeout,
+                        "the query took too long; narrow it with filters or a smaller $limit",
+                    ),
+                    _ => internal(&error),
+                }
+            }
+        }
+    }
+}

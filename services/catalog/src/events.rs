@@ -1,0 +1,190 @@
+//! The catalog's events: `DatasetChanged` into the outbox with every change, and the consumer that
+//! makes ingestion's committed versions current.
+
+use chrono::Utc;
+use opendata_datastore::convert::schema_from_proto;
+use opendata_datastore::schema::Schema;
+use opendata_platform::events::{Event, EventHandler, HandlerError, claim, enqueue, subject};
+use opendata_platform::timestamp::from_proto;
+use opendata_proto::catalog::v1::{DatasetChange, DatasetChanged};
+use opendata_proto::common::v1::EventMeta;
+use opendata_proto::ingestion::v1::{UploadMode, VersionCommitted};
+use prost::Message as _;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::convert::dataset_to_proto;
+use crate::error::CatalogError;
+use crate::model::Dataset;
+use crate::store;
+
+/// The domain name of the catalog's events and stream.
+pub const DOMAIN: &str = "catalog";
+/// The durable consumer of ingestion events.
+pub const VERSION_CONSUMER: &str = "catalog_versions";
+
+fn event_name(change: DatasetChange) -> &'static str {
+    match change {
+        DatasetChange::Created => "dataset_created",
+        DatasetChange::MetadataUpdated => "dataset_updated",
+        DatasetChange::DataUpdated => "dataset_data_updated",
+        DatasetChange::Published => "dataset_published",
+        DatasetChange::Unpublished => "dataset_unpublished",
+        DatasetChange::Deleted => "dataset_deleted",
+        DatasetChange::Unspecified => "dataset_changed",
+    }
+}
+
+/// Writes a `DatasetChanged` event into the outbox, in the caller's transaction.
+pub async fn emit(
+    conn: &mut PgConnection,
+    change: DatasetChange,
+    dataset: &Dataset,
+    previous_version: i64,
+) -> Result<(), sqlx::Error> {
+    let event_id = Uuid::now_v7();
+    let event = DatasetChanged {
+        meta: Some(EventMeta {
+            event_id: event_id.to_string(),
+            occurred_at: Some(opendata_platform::timestamp::to_proto(Utc::now())),
+            producer: DOMAIN.to_owned(),
+        }),
+        change: change as i32,
+        dataset: Some(dataset_to_proto(dataset)),
+        previous_version,
+    };
+    enqueue(
+        conn,
+        &subject(DOMAIN, event_name(change)),
+        event_id,
+        event.encode_to_vec(),
+    )
+    .await
+}
+
+/// Applies `version_committed` events: the version becomes current, atomically for readers.
+pub struct VersionActivator {
+    pool: PgPool,
+}
+
+impl VersionActivator {
+    /// An activator over the catalog's pool.
+    pub fn new(pool: PgPool) -> Self {
+        VersionActivator { pool }
+    }
+
+    async fn activate(
+        &self,
+        event_id: Uuid,
+        committed: VersionCommitted,
+    ) -> Result<(), HandlerError> {
+        let mut tx = self.pool.begin().await?;
+        if !claim(&mut tx, VERSION_CONSUMER, event_id).await? {
+            return Ok(());
+        }
+        let Some(mut dataset) = store::fetch(&mut *tx, &committed.dataset_id, true)
+            .await
+            .map_err(retry)?
+        else {
+            tracing::warn!(dataset_id = %committed.dataset_id, "version committed for an unknown dataset, ignored");
+            tx.commit().await?;
+            return Ok(());
+        };
+        if committed.version <= dataset.current_version {
+            tracing::info!(dataset_id = %committed.dataset_id, version = committed.version, "stale version event ignored");
+            tx.commit().await?;
+            return Ok(());
+        }
+        let schema = committed
+            .schema
+            .as_ref()
+            .map(schema_from_proto)
+            .transpose()
+            .map_err(|error| HandlerError::Reject(format!("version schema is invalid: {error}")))?
+            .unwrap_or_else(|| dataset.schema.clone());
+        let schema = keep_descriptions(schema, &dataset.schema);
+        let schema = store::assign_column_ids(&mut tx, schema, &dataset.schema)
+            .await
+            .map_err(retry)?;
+        let committed_at = committed
+            .committed_at
+            .as_ref()
+            .and_then(from_proto)
+            .unwrap_or_else(Utc::now);
+        let mode = match committed.mode() {
+            UploadMode::Replace => "replace",
+            UploadMode::Append => "append",
+            UploadMode::Upsert => "upsert",
+            UploadMode::Unspecified => "unknown",
+        };
+        sqlx::query(
+            "INSERT INTO versions (dataset_id, version, table_name, schema, row_count, mode, upload_id, committed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        )
+        .bind(&committed.dataset_id)
+        .bind(committed.version)
+        .bind(&committed.table_name)
+        .bind(sqlx::types::Json(&schema))
+        .bind(committed.row_count)
+        .bind(mode)
+        .bind(&committed.upload_id)
+        .bind(committed_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE datasets SET current_version = $2, current_table = $3, schema = $4, row_count = $5, \
+             data_updated_at = $6 WHERE id = $1",
+        )
+        .bind(&committed.dataset_id)
+        .bind(committed.version)
+        .bind(&committed.table_name)
+        .bind(sqlx::types::Json(&schema))
+        .bind(committed.row_count)
+        .bind(committed_at)
+        .execute(&mut *tx)
+        .await?;
+        let previous_version = dataset.current_version;
+        dataset.current_version = committed.version;
+        dataset.current_table = Some(committed.table_name.clone());
+        dataset.schema = schema;
+        dataset.row_count = committed.row_count;
+        dataset.data_updated_at = Some(committed_at);
+        emit(
+            &mut tx,
+            DatasetChange::DataUpdated,
+            &dataset,
+            previous_version,
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(dataset_id = %committed.dataset_id, version = committed.version, rows = committed.row_count, "version activated");
+        Ok(())
+    }
+}
+
+/// Descriptions and display names set in the catalog survive a new version of the same column.
+fn keep_descriptions(mut schema: Schema, previous: &Schema) -> Schema {
+    for column in &mut schema.columns {
+        if let Some(old) = previous.column(&column.field_name) {
+            if column.description.is_empty() {
+                column.description = old.description.clone();
+            }
+            column.indexed |= old.indexed;
+        }
+    }
+    schema
+}
+
+fn retry(error: CatalogError) -> HandlerError {
+    HandlerError::Retry(error.to_string())
+}
+
+impl EventHandler for VersionActivator {
+    async fn handle(&self, event: Event) -> Result<(), HandlerError> {
+        if event.name != "version_committed" {
+            return Ok(());
+        }
+        let committed = VersionCommitted::decode(event.payload)?;
+        self.activate(event.id, committed).await
+    }
+}

@@ -1,0 +1,257 @@
+//! The gRPC adapter of `CatalogService`: authenticate, convert, call the catalog, convert back.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::Stream;
+use opendata_datastore::convert::schema_from_proto;
+use opendata_datastore::output::Format;
+use opendata_datastore::query::QueryRequest;
+use opendata_datastore::schema::Schema;
+use opendata_platform::auth::Authenticator;
+use opendata_platform::error::{ApiError, ErrorCode};
+use opendata_platform::timestamp::to_proto_opt;
+use opendata_proto::catalog::v1 as pb;
+use opendata_proto::catalog::v1::catalog_service_server::CatalogService;
+use tokio_stream::StreamExt as _;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use crate::catalog::{Catalog, ColumnChange, DatasetUpdate};
+use crate::convert::{dataset_to_proto, metadata_from_proto, version_to_proto};
+use crate::model::Stage;
+
+/// Serves `CatalogService`.
+#[derive(Clone)]
+pub struct CatalogApi {
+    catalog: Catalog,
+    auth: Arc<Authenticator>,
+}
+
+impl CatalogApi {
+    /// The adapter.
+    pub fn new(catalog: Catalog, auth: Arc<Authenticator>) -> Self {
+        CatalogApi { catalog, auth }
+    }
+}
+
+fn schema_arg(
+    schema: Option<&opendata_proto::common::v1::Schema>,
+    field: &str,
+) -> Result<Schema, ApiError> {
+    match schema {
+        Some(schema) => schema_from_proto(schema)
+            .map_err(|e| ApiError::invalid_field(&format!("{field}.{}", e.field), e.message)),
+        None => Ok(Schema::default()),
+    }
+}
+
+fn stage_arg(stage: pb::PublicationStage) -> Option<Stage> {
+    match stage {
+        pb::PublicationStage::Unspecified => None,
+        pb::PublicationStage::Private => Some(Stage::Private),
+        pb::PublicationStage::Published => Some(Stage::Published),
+    }
+}
+
+#[tonic::async_trait]
+impl CatalogService for CatalogApi {
+    async fn create_dataset(
+        &self,
+        request: Request<pb::CreateDatasetRequest>,
+    ) -> Result<Response<pb::Dataset>, Status> {
+        let caller = self.auth.require(request.metadata()).await?;
+        let body = request.into_inner();
+        let metadata = metadata_from_proto(&body.metadata.unwrap_or_default());
+        let schema = schema_arg(body.schema.as_ref(), "schema")?;
+        let dataset = self
+            .catalog
+            .create(&caller, &body.agency_id, metadata, schema, &body.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(dataset_to_proto(&dataset)))
+    }
+
+    async fn get_dataset(
+        &self,
+        request: Request<pb::GetDatasetRequest>,
+    ) -> Result<Response<pb::Dataset>, Status> {
+        let caller = self.auth.optional(request.metadata()).await?;
+        let dataset = self
+            .catalog
+            .get(caller.as_ref(), &request.into_inner().id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(dataset_to_proto(&dataset)))
+    }
+
+    async fn update_dataset(
+        &self,
+        request: Request<pb::UpdateDatasetRequest>,
+    ) -> Result<Response<pb::Dataset>, Status> {
+        let caller = self.auth.require(request.metadata()).await?;
+        let body = request.into_inner();
+        let metadata = body.metadata.as_ref().map(|metadata| {
+            let mask = body
+                .update_mask
+                .clone()
+                .map(|mask| mask.paths)
+                .unwrap_or_default();
+            (metadata_from_proto(metadata), mask)
+        });
+        let replace_schema = if body.replace_schema {
+            let schema = opendata_proto::common::v1::Schema {
+                columns: body.columns.clone(),
+                row_identifier: body.row_identifier.clone(),
+            };
+            Some(schema_arg(Some(&schema), "columns")?)
+        } else {
+            None
+        };
+        let columns = if body.replace_schema {
+            Vec::new()
+        } else {
+            body.columns
+                .iter()
+                .map(|column| ColumnChange {
+                    field_name: column.field_name.clone(),
+                    display_name: column.display_name.clone(),
+                    description: column.description.clone(),
+                    indexed: column.indexed,
+                })
+                .collect()
+        };
+        let dataset = self
+            .catalog
+            .update(
+                &caller,
+                &body.id,
+                DatasetUpdate {
+                    metadata,
+                    columns,
+                    replace_schema,
+                },
+            )
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(dataset_to_proto(&dataset)))
+    }
+
+    async fn list_datasets(
+        &self,
+        request: Request<pb::ListDatasetsRequest>,
+    ) -> Result<Response<pb::ListDatasetsResponse>, Status> {
+        let caller = self.auth.optional(request.metadata()).await?;
+        let body = request.into_inner();
+        let (datasets, next) = self
+            .catalog
+            .list(
+                caller.as_ref(),
+                Some(body.agency_id.as_str()).filter(|a| !a.is_empty()),
+                stage_arg(body.publication_stage()),
+                body.page_size,
+                Some(body.page_token.as_str()).filter(|t| !t.is_empty()),
+            )
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::ListDatasetsResponse {
+            datasets: datasets.iter().map(dataset_to_proto).collect(),
+            next_page_token: next.unwrap_or_default(),
+        }))
+    }
+
+    async fn set_publication_stage(
+        &self,
+        request: Request<pb::SetPublicationStageRequest>,
+    ) -> Result<Response<pb::Dataset>, Status> {
+        let caller = self.auth.require(request.metadata()).await?;
+        let body = request.into_inner();
+        let stage = stage_arg(body.stage())
+            .ok_or_else(|| ApiError::invalid_field("stage", "stage is required"))?;
+        let dataset = self
+            .catalog
+            .set_stage(&caller, &body.id, stage)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(dataset_to_proto(&dataset)))
+    }
+
+    async fn list_versions(
+        &self,
+        request: Request<pb::ListVersionsRequest>,
+    ) -> Result<Response<pb::ListVersionsResponse>, Status> {
+        let caller = self.auth.optional(request.metadata()).await?;
+        let versions = self
+            .catalog
+            .versions(caller.as_ref(), &request.into_inner().id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::ListVersionsResponse {
+            versions: versions.iter().map(version_to_proto).collect(),
+        }))
+    }
+
+    type QueryRowsStream =
+        Pin<Box<dyn Stream<Item = Result<pb::QueryRowsResponse, Status>> + Send>>;
+
+    async fn query_rows(
+        &self,
+        request: Request<pb::QueryRowsRequest>,
+    ) -> Result<Response<Self::QueryRowsStream>, Status> {
+        let caller = self.auth.optional(request.metadata()).await?;
+        let body = request.into_inner();
+        let format = match body.format() {
+            pb::RowFormat::Unspecified | pb::RowFormat::Json => Format::Json,
+            pb::RowFormat::Csv => Format::Csv,
+            pb::RowFormat::Geojson => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidArgument,
+                    "geojson output is not supported by this server yet",
+                )
+                .with("field", "format")
+                .into());
+            }
+        };
+        let query = QueryRequest {
+            select: body.select_clause,
+            where_clause: body.where_clause,
+            order: body.order_clause,
+            group: body.group_clause,
+            having: body.having_clause,
+            limit: body.limit,
+            offset: body.offset,
+            search: body.search,
+            query: body.query,
+            filters: body
+                .filters
+                .into_iter()
+                .map(|f| (f.field, f.value))
+                .collect(),
+        };
+        let (dataset, columns, chunks) = self
+            .catalog
+            .query(caller.as_ref(), &body.dataset_id, &query, format, body.bom)
+            .await
+            .map_err(ApiError::from)?;
+        let header = pb::QueryRowsResponse {
+            part: Some(pb::query_rows_response::Part::Header(pb::QueryHeader {
+                columns: columns
+                    .iter()
+                    .map(|c| pb::OutputColumn {
+                        field_name: c.name.clone(),
+                        soql_type: c.soql_type.to_owned(),
+                    })
+                    .collect(),
+                version: dataset.current_version,
+                data_updated_at: to_proto_opt(Some(dataset.updated_at())),
+            })),
+        };
+        let body = ReceiverStream::new(chunks).map(|chunk| {
+            chunk.map(|bytes| pb::QueryRowsResponse {
+                part: Some(pb::query_rows_response::Part::Chunk(bytes)),
+            })
+        });
+        let stream = tokio_stream::once(Ok(header)).chain(body);
+        Ok(Response::new(Box::pin(stream)))
+    }
+}

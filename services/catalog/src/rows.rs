@@ -1,0 +1,174 @@
+//! Row queries: a compiled query runs in a read-only transaction under the reader role with a
+//! statement timeout, and its rows are serialized into chunks as they arrive, so memory stays flat
+//! however many rows go out. Errors before the first row become the call's error; later ones end
+//! the stream with an error.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::TryStreamExt as _;
+use opendata_datastore::output::{Format, OutputColumn, RowSerializer};
+use opendata_datastore::query::{CompiledQuery, QueryRequest, Target, compile};
+use opendata_datastore::table::READER_ROLE;
+use opendata_platform::error::ApiError;
+use sqlx::{Connection as _, PgPool, Row as _};
+use tokio::sync::{mpsc, oneshot};
+use tonic::Status;
+
+use crate::error::CatalogError;
+use crate::model::Dataset;
+
+/// Chunks of the serialized body, ending early with an error if the query fails midway.
+pub type Chunks = mpsc::Receiver<Result<Bytes, Status>>;
+
+/// How queries run.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryLimits {
+    /// Statement timeout.
+    pub timeout: Duration,
+    /// Bytes per chunk.
+    pub chunk_bytes: usize,
+}
+
+/// Runs `request` over `dataset`'s current version; returns the output columns and the body.
+pub async fn query_rows(
+    pool: &PgPool,
+    dataset: &Dataset,
+    request: &QueryRequest,
+    format: Format,
+    bom: bool,
+    limits: QueryLimits,
+) -> Result<(Vec<OutputColumn>, Chunks), CatalogError> {
+    let target = match format {
+        Format::Json => Target::Json,
+        Format::Csv => Target::Csv,
+    };
+    let (sender, receiver) = mpsc::channel(4);
+    let Some(table) = dataset.current_table.as_deref() else {
+        // No data yet: check the request anyway, then answer with an empty body.
+        let compiled = compile(request, &dataset.schema, "none", target)?;
+        let serializer = RowSerializer::new(format, compiled.columns.clone());
+        let mut body = Vec::new();
+        serializer.begin(bom, &mut body);
+        serializer.end(&mut body);
+        let _ = sender.try_send(Ok(Bytes::from(body)));
+        return Ok((compiled.columns, receiver));
+    };
+    let compiled = compile(request, &dataset.schema, table, target)?;
+    let columns = compiled.columns.clone();
+    let (started, started_receiver) = oneshot::channel();
+    tokio::spawn(stream_rows(
+        pool.clone(),
+        compiled,
+        format,
+        bom,
+        limits,
+        started,
+        sender,
+    ));
+    match started_receiver.await {
+        Ok(Ok(())) => Ok((columns, receiver)),
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(CatalogError::Database(sqlx::Error::PoolClosed)),
+    }
+}
+
+/// Reports whether the query got going (first row or clean end) exactly once.
+struct Start(Option<oneshot::Sender<Result<(), CatalogError>>>);
+
+impl Start {
+    fn ok(&mut self) {
+        if let Some(started) = self.0.take() {
+            let _ = started.send(Ok(()));
+        }
+    }
+
+    /// Hands the error to the caller if the stream has not started; otherwise gives it back.
+    fn fail(&mut self, error: CatalogError) -> Option<CatalogError> {
+        match self.0.take() {
+            Some(started) => {
+                let _ = started.send(Err(error));
+                None
+            }
+            None => Some(error),
+        }
+    }
+}
+
+async fn stream_rows(
+    pool: PgPool,
+    compiled: CompiledQuery,
+    format: Format,
+    bom: bool,
+    limits: QueryLimits,
+    started: oneshot::Sender<Result<(), CatalogError>>,
+    sender: mpsc::Sender<Result<Bytes, Status>>,
+) {
+    let mut start = Start(Some(started));
+    let outcome = run(&pool, compiled, format, bom, limits, &mut start, &sender).await;
+    if let Err(error) = outcome
+        && let Some(error) = start.fail(error)
+    {
+        let status: Status = ApiError::from(error).into();
+        let _ = sender.send(Err(status)).await;
+    }
+}
+
+async fn run(
+    pool: &PgPool,
+    compiled: CompiledQuery,
+    format: Format,
+    bom: bool,
+    limits: QueryLimits,
+    start: &mut Start,
+    sender: &mpsc::Sender<Result<Bytes, Status>>,
+) -> Result<(), CatalogError> {
+    let mut connection = pool.acquire().await?;
+    let mut transaction = connection.begin().await?;
+    sqlx::query("SET TRANSACTION READ ONLY")
+        .execute(&mut *transaction)
+        .await?;
+    sqlx::query(&format!("SET LOCAL ROLE {READER_ROLE}"))
+        .execute(&mut *transaction)
+        .await?;
+    sqlx::query("SELECT set_config('statement_timeout', $1, true)")
+        .bind(format!("{}ms", limits.timeout.as_millis()))
+        .execute(&mut *transaction)
+        .await?;
+
+    let mut query = sqlx::query(&compiled.sql);
+    for bind in &compiled.binds {
+        query = query.bind(bind);
+    }
+    let mut rows = query.fetch(&mut *transaction);
+    let mut serializer = RowSerializer::new(format, compiled.columns);
+    let width = serializer.columns().len();
+    let mut body = Vec::with_capacity(limits.chunk_bytes + 4096);
+    serializer.begin(bom, &mut body);
+    while let Some(row) = rows.try_next().await? {
+        start.ok();
+        let mut values: Vec<Option<&str>> = Vec::with_capacity(width);
+        for index in 0..width {
+            let value = row.try_get_raw(index)?;
+            values.push(if sqlx::ValueRef::is_null(&value) {
+                None
+            } else {
+                Some(value.as_str().map_err(sqlx::Error::Decode)?)
+            });
+        }
+        serializer.row(&values, &mut body);
+        if body.len() >= limits.chunk_bytes {
+            let chunk = Bytes::from(std::mem::replace(
+                &mut body,
+                Vec::with_capacity(limits.chunk_bytes + 4096),
+            ));
+            if sender.send(Ok(chunk)).await.is_err() {
+                return Ok(()); // The client went away; stop reading.
+            }
+        }
+    }
+    start.ok();
+    serializer.end(&mut body);
+    let _ = sender.send(Ok(Bytes::from(body))).await;
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! SQL over the catalog's tables. Functions take an executor so callers choose the transaction.
+
+use chrono::{DateTime, Utc};
+use opendata_datastore::dataset_id::DatasetId;
+use opendata_datastore::schema::Schema;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor};
+
+use crate::error::CatalogError;
+use crate::model::{Dataset, Metadata, Stage};
+
+const DATASET_COLUMNS: &str = "id, agency_id, metadata, schema, publication_stage, current_version, current_table, \
+    row_count, owner_id, created_at, metadata_updated_at, data_updated_at, published_at";
+
+#[derive(sqlx::FromRow)]
+struct DatasetRow {
+    id: String,
+    agency_id: String,
+    metadata: Json<Metadata>,
+    schema: Json<Schema>,
+    publication_stage: String,
+    current_version: i64,
+    current_table: Option<String>,
+    row_count: i64,
+    owner_id: String,
+    created_at: DateTime<Utc>,
+    metadata_updated_at: DateTime<Utc>,
+    data_updated_at: Option<DateTime<Utc>>,
+    published_at: Option<DateTime<Utc>>,
+}
+
+impl DatasetRow {
+    fn into_dataset(self) -> Result<Dataset, CatalogError> {
+        let id = DatasetId::parse(&self.id).ok_or_else(|| {
+            CatalogError::invalid("id", format!("stored id {} is not a 4x4", self.id))
+        })?;
+        Ok(Dataset {
+            id,
+            agency_id: self.agency_id,
+            metadata: self.metadata.0,
+            schema: self.schema.0,
+            stage: Stage::parse(&self.publication_stage),
+            current_version: self.current_version,
+            current_table: self.current_table,
+            row_count: self.row_count,
+            owner_id: self.owner_id,
+            created_at: self.created_at,
+            metadata_updated_at: self.metadata_updated_at,
+            data_updated_at: self.data_updated_at,
+            published_at: self.published_at,
+        })
+    }
+}
+
+/// Inserts a new dataset; `AlreadyExists` when the id is taken.
+pub async fn insert(conn: &mut PgConnection, dataset: &Dataset) -> Result<(), CatalogError> {
+    let inserted = sqlx::query(
+        "INSERT INTO datasets (id, agency_id, metadata, schema, publication_stage, owner_id, created_at, metadata_updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(dataset.id.as_str())
+    .bind(&dataset.agency_id)
+    .bind(Json(&dataset.metadata))
+    .bind(Json(&dataset.schema))
+    .bind(dataset.stage.as_str())
+    .bind(&dataset.owner_id)
+    .bind(dataset.created_at)
+    .execute(conn)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(CatalogError::AlreadyExists(dataset.id.to_string()));
+    }
+    Ok(())
+}
+
+/// One dataset, locked for update when `for_update`.
+pub async fn fetch(
+    executor: impl PgExecutor<'_>,
+    id: &str,
+    for_update: bool,
+) -> Result<Option<Dataset>, CatalogError> {
+    let sql = format!(
+        "SELECT {DATASET_COLUMNS} FROM datasets WHERE id = $1{}",
+        if for_update { " FOR UPDATE" } else { "" }
+    );
+    let row: Option<DatasetRow> = sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(executor)
+        .await?;
+    row.map(DatasetRow::into_dataset).transpose()
+}
+
+/// Saves metadata, schema and stage changes.
+pub async fn update(conn: &mut PgConnection, dataset: &Dataset) -> Result<(), CatalogError> {
+    sqlx::query(
+        "UPDATE datasets SET metadata = $2, schema = $3, publication_stage = $4, metadata_updated_at = $5, \
+         published_at = $6 WHERE id = $1",
+    )
+    .bind(dataset.id.as_str())
+    .bind(Json(&dataset.metadata))
+    .bind(Json(&dataset.schema))
+    .bind(dataset.stage.as_str())
+    .bind(dataset.metadata_updated_at)
+    .bind(dataset.published_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Which datasets a listing may return.
+pub struct ListFilter<'a> {
+    /// Only this agency.
+    pub agency_id: Option<&'a str>,
+    /// Only this stage.
+    pub stage: Option<Stage>,
+    /// Private datasets of these agencies are visible too (`None`: of every agency).
+    pub private_agencies: Option<Vec<String>>,
+    /// Ids after this one.
+    pub after_id: Option<&'a str>,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// Datasets matching a filter, by id.
+pub async fn list(
+    executor: impl PgExecutor<'_>,
+    filter: &ListFilter<'_>,
+) -> Result<Vec<Dataset>, CatalogError> {
+    let rows: Vec<DatasetRow> = sqlx::query_as(&format!(
+        "SELECT {DATASET_COLUMNS} FROM datasets \
+         WHERE ($1::text IS NULL OR agency_id = $1) \
+           AND ($2::text IS NULL OR publication_stage = $2) \
+           AND (publication_stage = 'published' OR $3::boolean OR agency_id = ANY($4)) \
+           AND ($5::text IS NULL OR id > $5) \
+         ORDER BY id LIMIT $6"
+    ))
+    .bind(filter.agency_id)
+    .bind(filter.stage.map(Stage::as_str))
+    .bind(filter.private_agencies.is_none())
+    .bind(filter.private_agencies.clone().unwrap_or_default())
+    .bind(filter.after_id)
+    .bind(filter.limit)
+    .fetch_all(executor)
+    .await?;
+    rows.into_iter().map(DatasetRow::into_dataset).collect()
+}
+
+/// A version as the catalog recorded it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VersionRecord {
+    /// Version number.
+    pub version: i64,
+    /// Rows.
+    pub row_count: i64,
+    /// Replace, append or upsert.
+    pub mode: String,
+    /// Upload that produced it.
+    pub upload_id: String,
+    /// Committed by ingestion at.
+    pub committed_at: DateTime<Utc>,
+    /// Made current at.
+    pub activated_at: DateTime<Utc>,
+}
+
+/// A dataset's versions, newest first.
+pub async fn versions(
+    executor: impl PgExecutor<'_>,
+    dataset_id: &str,
+) -> Result<Vec<VersionRecord>, CatalogError> {
+    Ok(sqlx::query_as(
+        "SELECT version, row_count, mode, upload_id, committed_at, activated_at FROM versions \
+         WHERE dataset_id = $1 ORDER BY version DESC",
+    )
+    .bind(dataset_id)
+    .fetch_all(executor)
+    .await?)
+}
+
+/// Gives every column a numeric id: the id of the same field name in `previous`, or a new one.
+pub async fn assign_column_ids(
+    conn: &mut PgConnection,
+    mut schema: Schema,
+    previous: &Schema,
+) -> Result<Schema, CatalogError> {
+    for column in &mut schema.columns {
+        column.id = match previous
+            .column(&column.field_name)
+            .map(|c| c.id)
+            .filter(|id| *id > 0)
+        {
+            Some(id) => id,
+            None => {
+                sqlx::query_scalar("SELECT nextval('column_ids')")
+                    .fetch_one(&mut *conn)
+                    .await?
+            }
+        };
+    }
+    Ok(schema)
+}

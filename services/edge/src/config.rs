@@ -1,0 +1,63 @@
+//! Configuration of the edge.
+
+use std::net::SocketAddr;
+
+use opendata_platform::config::TelemetryConfig;
+use serde::Deserialize;
+
+/// Behaviour settings, shared by the standalone binary and the all-in-one `opendata up`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EdgeSettings {
+    /// Catalog's gRPC URL.
+    pub catalog_url: String,
+    /// Governance's gRPC URL.
+    pub governance_url: String,
+    /// The portal's public base URL, used in links (`/data.json` identifiers, permalinks).
+    pub public_url: String,
+    /// The portal's name, as publisher of the catalog.
+    pub portal_name: String,
+}
+
+impl Default for EdgeSettings {
+    fn default() -> Self {
+        EdgeSettings {
+            catalog_url: "http://127.0.0.1:50052".to_owned(),
+            governance_url: "http://127.0.0.1:50051".to_owned(),
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            portal_name: "Connecticut Open Data".to_owned(),
+        }
+    }
+}
+
+impl EdgeSettings {
+    /// The public URL without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        self.public_url.trim_end_matches('/')
+    }
+}
+
+/// Configuration of the standalone `opendata-edge` binary.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EdgeConfig {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    pub drain_secs: u64,
+    /// Logging and tracing.
+    pub telemetry: TelemetryConfig,
+    /// Behaviour.
+    pub edge: EdgeSettings,
+}
+
+impl Default for EdgeConfig {
+    fn default() -> Self {
+        EdgeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            drain_secs: 20,
+            telemetry: TelemetryConfig::default(),
+            edge: EdgeSettings::default(),
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! `/healthz` (the process is up) and `/readyz` (the services it calls answer their health checks).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::state::EdgeState;
+
+/// Liveness.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Readiness: every dependency reports serving.
+pub async fn readyz(State(state): State<EdgeState>) -> (StatusCode, Json<Value>) {
+    let mut report = serde_json::Map::new();
+    let mut ready = true;
+    for (name, channel) in state.channels() {
+        let check = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            HealthClient::new(channel).check(HealthCheckRequest {
+                service: String::new(),
+            }),
+        )
+        .await;
+        let serving = matches!(check, Ok(Ok(ref response)) if response.get_ref().status() == ServingStatus::Serving);
+        ready &= serving;
+        report.insert(
+            name.to_owned(),
+            json!(if serving { "serving" } else { "not serving" }),
+        );
+    }
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({"status": if ready { "ready" } else { "not ready" }, "dependencies": report})),
+    )
+}

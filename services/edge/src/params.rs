@@ -1,0 +1,142 @@
+//! SODA query parameters: `$select`, `$where`, `$order`, `$group`, `$having`, `$limit`, `$offset`,
+//! `$q`, `$query`, `$$app_token`, `$$bom`, and `field=value` filters, read from the raw query
+//! string into a catalog request. Unknown `$` parameters are refused by name.
+
+use opendata_proto::catalog::v1::{FieldFilter, QueryRowsRequest, RowFormat};
+
+use crate::error::SodaError;
+
+/// Parsed SODA parameters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SodaParams {
+    /// The catalog request (without dataset id and format).
+    pub request: QueryRowsRequest,
+    /// `$$app_token`, when given in the query string.
+    pub app_token: Option<String>,
+}
+
+/// Reads the query string.
+pub fn parse(query: Option<&str>) -> Result<SodaParams, SodaError> {
+    let mut params = SodaParams::default();
+    let request = &mut params.request;
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        let value = value.into_owned();
+        match name.as_ref() {
+            "$select" => request.select_clause = value,
+            "$where" => request.where_clause = value,
+            "$order" => request.order_clause = value,
+            "$group" => request.group_clause = value,
+            "$having" => request.having_clause = value,
+            "$q" => request.search = value,
+            "$query" => request.query = value,
+            "$limit" => request.limit = Some(parse_count("$limit", &value)?),
+            "$offset" => request.offset = parse_count("$offset", &value)?,
+            "$$app_token" => params.app_token = Some(value),
+            "$$bom" => request.bom = parse_flag("$$bom", &value)?,
+            "$$exclude_system_fields" | "$$read_from_nbe" | "$$version" => {}
+            other if other.starts_with('$') => {
+                return Err(SodaError::bad_parameter(
+                    other,
+                    format!(
+                        "unknown parameter {other}; SODA parameters are $select, $where, $order, $group, $having, $limit, $offset, $q and $query"
+                    ),
+                ));
+            }
+            field => request.filters.push(FieldFilter {
+                field: field.to_owned(),
+                value,
+            }),
+        }
+    }
+    Ok(params)
+}
+
+fn parse_count(parameter: &str, value: &str) -> Result<u64, SodaError> {
+    value.trim().parse::<u64>().map_err(|_| {
+        SodaError::bad_parameter(
+            parameter,
+            format!("{parameter} must be a whole number of rows, not `{value}`"),
+        )
+    })
+}
+
+fn parse_flag(parameter: &str, value: &str) -> Result<bool, SodaError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(SodaError::bad_parameter(
+            parameter,
+            format!("{parameter} must be true or false"),
+        )),
+    }
+}
+
+/// The output format named by a resource path's extension (`abcd-1234.csv`), and the id.
+pub fn split_extension(file: &str) -> Result<(&str, RowFormat), SodaError> {
+    let (id, extension) = match file.rsplit_once('.') {
+        Some((id, extension)) => (id, extension),
+        None => (file, "json"),
+    };
+    let format = match extension {
+        "json" => RowFormat::Json,
+        "csv" => RowFormat::Csv,
+        "geojson" => RowFormat::Geojson,
+        other => {
+            return Err(SodaError::bad_parameter(
+                "format",
+                format!("unknown format .{other}; use .json, .csv or .geojson"),
+            ));
+        }
+    };
+    Ok((id, format))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn soda_parameters_and_filters_are_read() {
+        let params = parse(Some("$select=town,sale_amount&$limit=5&$offset=10&$order=sale_amount%20DESC&town=New%20Haven&$$bom=true&$$app_token=abc")).unwrap();
+        assert_eq!(params.request.select_clause, "town,sale_amount");
+        assert_eq!(params.request.limit, Some(5));
+        assert_eq!(params.request.offset, 10);
+        assert_eq!(params.request.order_clause, "sale_amount DESC");
+        assert!(params.request.bom);
+        assert_eq!(params.app_token.as_deref(), Some("abc"));
+        assert_eq!(
+            params.request.filters,
+            vec![FieldFilter {
+                field: "town".into(),
+                value: "New Haven".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn bad_parameters_are_named() {
+        let error = parse(Some("$limit=-1")).unwrap_err();
+        assert_eq!(
+            error.0.details.get("parameter").map(String::as_str),
+            Some("$limit")
+        );
+        let error = parse(Some("$selcet=town")).unwrap_err();
+        assert_eq!(
+            error.0.details.get("parameter").map(String::as_str),
+            Some("$selcet")
+        );
+    }
+
+    #[test]
+    fn extensions_choose_the_format() {
+        assert_eq!(
+            split_extension("abcd-1234.csv").unwrap(),
+            ("abcd-1234", RowFormat::Csv)
+        );
+        assert_eq!(
+            split_extension("abcd-1234").unwrap(),
+            ("abcd-1234", RowFormat::Json)
+        );
+        assert!(split_extension("abcd-1234.xml").is_err());
+    }
+}

@@ -1,0 +1,151 @@
+//! `GET /resource/{id}.json|.csv`: rows of a dataset with Socrata's serialization and headers,
+//! streamed from the catalog as they are produced.
+
+use std::hash::{Hash, Hasher};
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use futures::StreamExt as _;
+use opendata_platform::error::{ApiError, ErrorCode};
+use opendata_platform::timestamp::from_proto;
+use opendata_proto::catalog::v1::query_rows_response::Part;
+use opendata_proto::catalog::v1::{QueryHeader, RowFormat};
+
+use crate::error::SodaError;
+use crate::params::{parse, split_extension};
+use crate::state::EdgeState;
+
+/// `X-SODA2-Fields`/`X-SODA2-Types` are left out past this length, as Socrata does.
+const MAX_SODA_HEADER_BYTES: usize = 4096;
+
+/// Whether a path segment is a dataset id (`[a-z0-9]{4}-[a-z0-9]{4}`); anything else is a 404
+/// without asking the catalog.
+pub fn is_dataset_id(id: &str) -> bool {
+    let bytes = id.as_bytes();
+    bytes.len() == 9
+        && bytes[4] == b'-'
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(index, b)| index == 4 || b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// The handler.
+pub async fn resource(
+    State(state): State<EdgeState>,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, SodaError> {
+    let (id, format) = split_extension(&file)?;
+    if !is_dataset_id(id) {
+        return Err(SodaError::dataset_not_found(id));
+    }
+    if format == RowFormat::Geojson {
+        return Err(SodaError(
+            ApiError::new(
+                ErrorCode::InvalidArgument,
+                "geojson output is not supported by this server yet",
+            )
+            .with("parameter", "format"),
+        ));
+    }
+    let mut params = parse(query.as_deref())?;
+    params.request.dataset_id = id.to_owned();
+    params.request.format = format as i32;
+    let mut stream = state
+        .catalog(&headers)?
+        .query_rows(params.request)
+        .await?
+        .into_inner();
+    let header = match stream.message().await? {
+        Some(message) => match message.part {
+            Some(Part::Header(header)) => header,
+            _ => {
+                return Err(SodaError(ApiError::new(
+                    ErrorCode::Internal,
+                    "the catalog sent rows before their header",
+                )));
+            }
+        },
+        None => {
+            return Err(SodaError(ApiError::new(
+                ErrorCode::Internal,
+                "the catalog ended the query without a header",
+            )));
+        }
+    };
+
+    let body = stream.filter_map(|message| async move {
+        match message {
+            Ok(message) => match message.part {
+                Some(Part::Chunk(bytes)) => Some(Ok(bytes)),
+                _ => None,
+            },
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), message = status.message(), "row stream failed midway");
+                Some(Err(status))
+            }
+        }
+    });
+    let mut response = Body::from_stream(body).into_response();
+    let response_headers = response.headers_mut();
+    let content_type = match format {
+        RowFormat::Csv => "text/csv; charset=utf-8",
+        _ => "application/json;charset=utf-8",
+    };
+    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    soda_headers(
+        response_headers,
+        id,
+        &header,
+        query.as_deref().unwrap_or_default(),
+    );
+    Ok(response)
+}
+
+fn soda_headers(headers: &mut HeaderMap, id: &str, query_header: &QueryHeader, query: &str) {
+    let fields: Vec<&str> = query_header
+        .columns
+        .iter()
+        .map(|c| c.field_name.as_str())
+        .collect();
+    let types: Vec<&str> = query_header
+        .columns
+        .iter()
+        .map(|c| c.soql_type.as_str())
+        .collect();
+    for (name, values) in [("x-soda2-fields", &fields), ("x-soda2-types", &types)] {
+        let json = serde_json::to_string(values).unwrap_or_default();
+        if json.len() <= MAX_SODA_HEADER_BYTES
+            && let Ok(value) = HeaderValue::from_str(&json)
+        {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
+    let modified = query_header.data_updated_at.as_ref().and_then(from_proto);
+    if let Some(modified) = modified
+        && let Ok(value) = HeaderValue::from_str(&http_date(modified))
+    {
+        headers.insert(header::LAST_MODIFIED, value);
+    }
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (
+        id,
+        query_header.version,
+        modified.map(|m| m.timestamp_micros()),
+        query,
+    )
+        .hash(&mut hasher);
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{:016x}\"", hasher.finish())) {
+        headers.insert(header::ETAG, value);
+    }
+}
+
+/// An HTTP date (`Mon, 16 Sep 2019 23:13:03 GMT`).
+pub fn http_date(time: DateTime<Utc>) -> String {
+    time.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}

@@ -1,0 +1,72 @@
+//! What every handler shares: channels to the services and the settings.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, header};
+use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES};
+use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::config::EdgeSettings;
+use crate::error::SodaError;
+
+/// A catalog client carrying the caller's credentials (if any) and trace context.
+pub type CatalogClient = CatalogServiceClient<InterceptedService<Channel, ClientContext>>;
+/// A governance identity client.
+pub type IdentityClient = IdentityServiceClient<InterceptedService<Channel, ClientContext>>;
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct EdgeState {
+    catalog: Channel,
+    governance: Channel,
+    /// Settings.
+    pub settings: Arc<EdgeSettings>,
+}
+
+impl EdgeState {
+    /// State over channels to the catalog and governance.
+    pub fn new(catalog: Channel, governance: Channel, settings: EdgeSettings) -> Self {
+        EdgeState {
+            catalog,
+            governance,
+            settings: Arc::new(settings),
+        }
+    }
+
+    /// A catalog client acting for the caller: anonymous, or with the bearer key the request
+    /// carries (so agencies can read their own unpublished datasets).
+    pub fn catalog(&self, headers: &HeaderMap) -> Result<CatalogClient, SodaError> {
+        let context = match bearer(headers) {
+            Some(key) => ClientContext::with_key(key)?,
+            None => ClientContext::anonymous(),
+        };
+        Ok(
+            CatalogServiceClient::with_interceptor(self.catalog.clone(), context)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
+    }
+
+    /// An anonymous governance client.
+    pub fn identity(&self) -> IdentityClient {
+        IdentityServiceClient::with_interceptor(self.governance.clone(), ClientContext::anonymous())
+    }
+
+    /// The channels, for health checks.
+    pub fn channels(&self) -> [(&'static str, Channel); 2] {
+        [
+            ("catalog", self.catalog.clone()),
+            ("governance", self.governance.clone()),
+        ]
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    value
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+}

@@ -1,0 +1,71 @@
+//! Governance's domain errors and their public codes.
+
+use opendata_platform::error::{ApiError, ErrorCode, internal};
+
+/// What can go wrong in governance.
+#[derive(Debug, thiserror::Error)]
+pub enum GovernanceError {
+    /// A request field is missing or malformed.
+    #[error("{message}")]
+    Invalid {
+        /// The offending field.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// No agency has this id.
+    #[error("agency {0} does not exist")]
+    AgencyNotFound(String),
+    /// The agency id is taken.
+    #[error("agency {0} already exists")]
+    AgencyAlreadyExists(String),
+    /// No principal has this id.
+    #[error("principal {0} does not exist")]
+    PrincipalNotFound(String),
+    /// No key has this id.
+    #[error("key {0} does not exist")]
+    KeyNotFound(String),
+    /// The key is unknown or revoked.
+    #[error("the api key is unknown or revoked")]
+    Unauthenticated,
+    /// The caller may not do this.
+    #[error(transparent)]
+    Denied(ApiError),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl GovernanceError {
+    /// A malformed-field error.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        GovernanceError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<GovernanceError> for ApiError {
+    fn from(error: GovernanceError) -> ApiError {
+        let message = error.to_string();
+        match error {
+            GovernanceError::Invalid { field, message } => ApiError::invalid_field(field, message),
+            GovernanceError::AgencyNotFound(id) => {
+                ApiError::new(ErrorCode::AgencyNotFound, message).with("agency_id", id)
+            }
+            GovernanceError::AgencyAlreadyExists(id) => {
+                ApiError::new(ErrorCode::AgencyAlreadyExists, message).with("agency_id", id)
+            }
+            GovernanceError::PrincipalNotFound(id) => {
+                ApiError::new(ErrorCode::PrincipalNotFound, message).with("principal_id", id)
+            }
+            GovernanceError::KeyNotFound(id) => {
+                ApiError::new(ErrorCode::KeyNotFound, message).with("key_id", id)
+            }
+            GovernanceError::Unauthenticated => ApiError::new(ErrorCode::Unauthenticated, message),
+            GovernanceError::Denied(error) => error,
+            GovernanceError::Database(error) => internal(&error),
+        }
+    }
+}

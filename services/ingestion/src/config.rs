@@ -1,0 +1,78 @@
+//! Configuration of the ingestion service.
+
+use std::net::SocketAddr;
+
+use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig};
+use serde::Deserialize;
+
+/// Behaviour settings, shared by the standalone binary and the all-in-one `opendata up`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestionSettings {
+    /// Governance's gRPC URL, for authenticating keys.
+    pub governance_url: String,
+    /// Catalog's gRPC URL, for dataset schemas and ownership.
+    pub catalog_url: String,
+    /// Seconds an authenticated key is trusted before governance is asked again; a revoked key
+    /// stops working within this time.
+    pub auth_cache_ttl_secs: u64,
+    /// An upload that receives nothing for this many seconds is abandoned and cleaned up.
+    pub receive_idle_timeout_secs: u64,
+    /// A loaded upload not committed within this many seconds is abandoned and cleaned up.
+    pub uncommitted_expiry_secs: u64,
+    /// Seconds a replaced version's table stays (for queries still reading it) before it is dropped.
+    pub retired_table_grace_secs: u64,
+    /// Seconds between clean-up rounds.
+    pub janitor_interval_secs: u64,
+    /// Rejected rows stored per upload with their details; more are counted, not stored.
+    pub max_stored_rejections: u64,
+    /// Bytes of encoded rows sent to PostgreSQL per COPY message.
+    pub copy_buffer_bytes: usize,
+}
+
+impl Default for IngestionSettings {
+    fn default() -> Self {
+        IngestionSettings {
+            governance_url: "http://127.0.0.1:50051".to_owned(),
+            catalog_url: "http://127.0.0.1:50052".to_owned(),
+            auth_cache_ttl_secs: 30,
+            receive_idle_timeout_secs: 600,
+            uncommitted_expiry_secs: 24 * 3600,
+            retired_table_grace_secs: 300,
+            janitor_interval_secs: 30,
+            max_stored_rejections: 10_000,
+            copy_buffer_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Configuration of the standalone `opendata-ingestion` binary.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestionConfig {
+    /// Address the gRPC server listens on.
+    pub listen: SocketAddr,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    pub drain_secs: u64,
+    /// PostgreSQL.
+    pub database: DatabaseConfig,
+    /// NATS JetStream.
+    pub nats: NatsConfig,
+    /// Logging and tracing.
+    pub telemetry: TelemetryConfig,
+    /// Behaviour.
+    pub ingestion: IngestionSettings,
+}
+
+impl Default for IngestionConfig {
+    fn default() -> Self {
+        IngestionConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50053)),
+            drain_secs: 20,
+            database: DatabaseConfig::default(),
+            nats: NatsConfig::default(),
+            telemetry: TelemetryConfig::default(),
+            ingestion: IngestionSettings::default(),
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Ingestion's events: `version_committed` into the outbox, and the consumer that learns from the
+//! catalog which versions stopped being current so their tables can be dropped.
+
+use chrono::{DateTime, Utc};
+use opendata_datastore::convert::schema_to_proto;
+use opendata_datastore::schema::Schema;
+use opendata_platform::events::{Event, EventHandler, HandlerError, enqueue, subject};
+use opendata_platform::timestamp::to_proto;
+use opendata_proto::catalog::v1::DatasetChanged;
+use opendata_proto::common::v1::EventMeta;
+use opendata_proto::ingestion::v1 as pb;
+use prost::Message as _;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::model::{Upload, UploadMode};
+
+/// The domain name of ingestion's events and stream.
+pub const DOMAIN: &str = "ingestion";
+/// The durable consumer of catalog events.
+pub const RETIRE_CONSUMER: &str = "ingestion_retire";
+
+/// The committed version, as announced.
+pub struct Committed<'a> {
+    /// The upload.
+    pub upload: &'a Upload,
+    /// Its schema.
+    pub schema: &'a Schema,
+    /// Version number.
+    pub version: i64,
+    /// Table.
+    pub table: &'a str,
+    /// Rows.
+    pub row_count: i64,
+    /// When.
+    pub committed_at: DateTime<Utc>,
+}
+
+/// Writes `version_committed` into the outbox, in the commit's transaction.
+pub async fn emit_version_committed(
+    conn: &mut PgConnection,
+    committed: &Committed<'_>,
+) -> Result<(), sqlx::Error> {
+    let event_id = Uuid::now_v7();
+    let mode = match committed.upload.mode {
+        UploadMode::Replace => pb::UploadMode::Replace,
+        UploadMode::Append => pb::UploadMode::Append,
+        UploadMode::Upsert => pb::UploadMode::Upsert,
+    };
+    let event = pb::VersionCommitted {
+        meta: Some(EventMeta {
+            event_id: event_id.to_string(),
+            occurred_at: Some(to_proto(committed.committed_at)),
+            producer: DOMAIN.to_owned(),
+        }),
+        dataset_id: committed.upload.dataset_id.clone(),
+        version: committed.version,
+        base_version: committed.upload.base_version,
+        table_name: committed.table.to_owned(),
+        schema: Some(schema_to_proto(committed.schema)),
+        row_count: committed.row_count,
+        mode: mode as i32,
+        upload_id: committed.upload.id.to_string(),
+        committed_at: Some(to_proto(committed.committed_at)),
+    };
+    enqueue(
+        conn,
+        &subject(DOMAIN, "version_committed"),
+        event_id,
+        event.encode_to_vec(),
+    )
+    .await
+}
+
+/// Marks versions older than the catalog's current one as retired; the janitor drops their tables
+/// after a grace period. Applying an event twice changes nothing.
+pub struct VersionRetirer {
+    pool: PgPool,
+}
+
+impl VersionRetirer {
+    /// A retirer over ingestion's pool.
+    pub fn new(pool: PgPool) -> Self {
+        VersionRetirer { pool }
+    }
+}
+
+impl EventHandler for VersionRetirer {
+    async fn handle(&self, event: Event) -> Result<(), HandlerError> {
+        if event.name != "dataset_data_updated" {
+            return Ok(());
+        }
+        let changed = DatasetChanged::decode(event.payload)?;
+        let Some(dataset) = changed.dataset else {
+            return Err(HandlerError::Reject(
+                "dataset_data_updated without a dataset".to_owned(),
+            ));
+        };
+        sqlx::query(
+            "UPDATE versions SET retired_at = now() WHERE dataset_id = $1 AND version < $2 AND retired_at IS NULL",
+        )
+        .bind(&dataset.id)
+        .bind(dataset.current_version)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

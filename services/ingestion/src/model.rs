@@ -1,0 +1,163 @@
+//! Uploads: their modes, their states and the transitions between them.
+
+use chrono::{DateTime, Utc};
+use opendata_datastore::schema::Schema;
+use uuid::Uuid;
+
+/// How an upload combines with the current rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadMode {
+    /// The file becomes the dataset.
+    Replace,
+    /// The file's rows are added.
+    Append,
+    /// Rows are matched on the row identifier: updated when present, inserted otherwise.
+    Upsert,
+}
+
+impl UploadMode {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadMode::Replace => "replace",
+            UploadMode::Append => "append",
+            UploadMode::Upsert => "upsert",
+        }
+    }
+
+    /// From the stored spelling.
+    pub fn parse(text: &str) -> Option<UploadMode> {
+        match text {
+            "replace" => Some(UploadMode::Replace),
+            "append" => Some(UploadMode::Append),
+            "upsert" => Some(UploadMode::Upsert),
+            _ => None,
+        }
+    }
+}
+
+/// Where an upload is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadState {
+    /// Waiting for the file.
+    Created,
+    /// Receiving the file.
+    Receiving,
+    /// Staged; waiting for the inferred schema to be accepted.
+    AwaitingSchema,
+    /// Loaded; ready to commit.
+    Loaded,
+    /// Committed as a version.
+    Committed,
+    /// Failed; nothing committed.
+    Failed,
+    /// Abandoned or expired; nothing committed.
+    Abandoned,
+}
+
+impl UploadState {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadState::Created => "created",
+            UploadState::Receiving => "receiving",
+            UploadState::AwaitingSchema => "awaiting_schema",
+            UploadState::Loaded => "loaded",
+            UploadState::Committed => "committed",
+            UploadState::Failed => "failed",
+            UploadState::Abandoned => "abandoned",
+        }
+    }
+
+    /// From the stored spelling.
+    pub fn parse(text: &str) -> UploadState {
+        match text {
+            "created" => UploadState::Created,
+            "receiving" => UploadState::Receiving,
+            "awaiting_schema" => UploadState::AwaitingSchema,
+            "loaded" => UploadState::Loaded,
+            "committed" => UploadState::Committed,
+            "abandoned" => UploadState::Abandoned,
+            _ => UploadState::Failed,
+        }
+    }
+
+    /// Whether the upload can still change.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            UploadState::Created
+                | UploadState::Receiving
+                | UploadState::AwaitingSchema
+                | UploadState::Loaded
+        )
+    }
+}
+
+impl std::fmt::Display for UploadState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An upload and its report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upload {
+    /// Id.
+    pub id: Uuid,
+    /// Target dataset.
+    pub dataset_id: String,
+    /// Agency owning the dataset.
+    pub agency_id: String,
+    /// Mode.
+    pub mode: UploadMode,
+    /// State.
+    pub state: UploadState,
+    /// Largest rejected share allowed.
+    pub max_rejected_fraction: f64,
+    /// Whether the schema is inferred from the file.
+    pub infer_schema: bool,
+    /// The schema rows are loaded with (unset while awaiting inference).
+    pub schema: Option<Schema>,
+    /// The inferred schema.
+    pub inferred_schema: Option<Schema>,
+    /// Field names of the file's columns, in file order.
+    pub file_columns: Vec<String>,
+    /// Version current when the upload began.
+    pub base_version: i64,
+    /// Version it became.
+    pub version: Option<i64>,
+    /// Working table in the `data` schema.
+    pub working_table: String,
+    /// Data rows read.
+    pub rows_received: i64,
+    /// Rows loaded.
+    pub rows_loaded: i64,
+    /// Rows rejected.
+    pub rows_rejected: i64,
+    /// Bytes read.
+    pub bytes_received: i64,
+    /// Load time.
+    pub load_millis: i64,
+    /// Index build time.
+    pub index_millis: i64,
+    /// Why it failed.
+    pub error: String,
+    /// Creator.
+    pub created_by: String,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+    /// Committed at.
+    pub committed_at: Option<DateTime<Utc>>,
+}
+
+impl Upload {
+    /// Share of data rows rejected.
+    pub fn rejected_fraction(&self) -> f64 {
+        if self.rows_received == 0 {
+            0.0
+        } else {
+            self.rows_rejected as f64 / self.rows_received as f64
+        }
+    }
+}

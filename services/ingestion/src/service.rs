@@ -1,0 +1,586 @@
+//! Ingestion's operations and their authorization: an agency's key writes only its own agency's
+//! datasets; the CDO and admins may write any. Every failure leaves the public data untouched and
+//! the upload closed with its reason.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::Utc;
+use futures::{Stream, StreamExt as _};
+use opendata_datastore::convert::schema_from_proto;
+use opendata_datastore::dataset_id::DatasetId;
+use opendata_datastore::encode::Rejection;
+use opendata_datastore::schema::Schema;
+use opendata_datastore::table::{create_sequence_sql, create_table_sql, working_table};
+use opendata_platform::auth::{Authenticator, Principal};
+use opendata_platform::error::ApiError;
+use opendata_platform::grpc::ClientContext;
+use opendata_proto::catalog::v1::GetDatasetRequest;
+use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use sqlx::PgPool;
+use tonic::metadata::MetadataMap;
+use tonic::transport::Channel;
+use uuid::Uuid;
+
+use crate::commit::build_version;
+use crate::config::IngestionSettings;
+use crate::error::IngestionError;
+use crate::events::{Committed, emit_version_committed};
+use crate::janitor::drop_working_table;
+use crate::model::{Upload, UploadMode, UploadState};
+use crate::pipeline::{HeaderPolicy, Loader};
+use crate::store;
+
+/// Largest page of rejections.
+const MAX_REJECTIONS_PAGE: u32 = 10_000;
+
+/// A caller: the principal and the key it presented (forwarded to the catalog).
+pub struct Caller {
+    /// Who.
+    pub principal: Principal,
+    key: String,
+}
+
+/// What a new upload asks for.
+pub struct NewUpload {
+    /// Target dataset.
+    pub dataset_id: String,
+    /// Mode.
+    pub mode: Option<UploadMode>,
+    /// Largest rejected share, 0 to 1.
+    pub max_rejected_fraction: f64,
+    /// Infer the schema from the file.
+    pub infer_schema: bool,
+    /// A new schema for this version.
+    pub schema: Option<opendata_proto::common::v1::Schema>,
+}
+
+/// The ingestion service's operations.
+#[derive(Clone)]
+pub struct Ingestion {
+    pool: PgPool,
+    auth: Arc<Authenticator>,
+    catalog: Channel,
+    settings: IngestionSettings,
+}
+
+impl Ingestion {
+    /// Ingestion over its pool, authenticating with governance and reading datasets from the catalog.
+    pub fn new(
+        pool: PgPool,
+        auth: Arc<Authenticator>,
+        catalog: Channel,
+        settings: IngestionSettings,
+    ) -> Self {
+        Ingestion {
+            pool,
+            auth,
+            catalog,
+            settings,
+        }
+    }
+
+    /// The caller of a request; every ingestion call needs an API key (app tokens have no rights).
+    pub async fn caller(&self, metadata: &MetadataMap) -> Result<Caller, IngestionError> {
+        let principal = self.auth.require(metadata).await?;
+        let key = opendata_platform::grpc::bearer_key(metadata)
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Caller { principal, key })
+    }
+
+    /// Opens an upload.
+    pub async fn create_upload(
+        &self,
+        caller: &Caller,
+        request: NewUpload,
+    ) -> Result<Upload, IngestionError> {
+        let dataset_id = DatasetId::parse(request.dataset_id.trim()).ok_or_else(|| {
+            IngestionError::invalid(
+                "dataset_id",
+                format!(
+                    "`{}` is not a dataset id like abcd-1234",
+                    request.dataset_id
+                ),
+            )
+        })?;
+        let mode = request.mode.ok_or_else(|| {
+            IngestionError::invalid("mode", "mode is required: replace, append or upsert")
+        })?;
+        if !(0.0..=1.0).contains(&request.max_rejected_fraction) {
+            return Err(IngestionError::invalid(
+                "max_rejected_fraction",
+                "max_rejected_fraction must be between 0 and 1",
+            ));
+        }
+        let mut catalog = CatalogServiceClient::with_interceptor(
+            self.catalog.clone(),
+            ClientContext::with_key(&caller.key)?,
+        );
+        let dataset = catalog
+            .get_dataset(GetDatasetRequest {
+                id: dataset_id.to_string(),
+            })
+            .await
+            .map_err(|status| IngestionError::Api(ApiError::from_status(&status)))?
+            .into_inner();
+        caller.principal.require_write_for(&dataset.agency_id)?;
+
+        let declared = match &dataset.schema {
+            Some(schema) => schema_from_proto(schema)
+                .map_err(|e| IngestionError::invalid("schema", e.message))?,
+            None => Schema::default(),
+        };
+        let schema = match (&request.schema, request.infer_schema) {
+            (Some(_), true) => {
+                return Err(IngestionError::invalid(
+                    "infer_schema",
+                    "give a schema or ask for inference, not both",
+                ));
+            }
+            (Some(schema), false) => {
+                if mode != UploadMode::Replace {
+                    return Err(IngestionError::invalid(
+                        "schema",
+                        "a new schema comes only with a replace upload",
+                    ));
+                }
+                let schema = schema_from_proto(schema).map_err(|e| {
+                    IngestionError::invalid(format!("schema.{}", e.field), e.message)
+                })?;
+                Some(schema.normalized().map_err(|e| {
+                    IngestionError::invalid(format!("schema.{}", e.field), e.message)
+                })?)
+            }
+            (None, true) => {
+                if mode != UploadMode::Replace {
+                    return Err(IngestionError::invalid(
+                        "infer_schema",
+                        "schema inference comes only with a replace upload",
+                    ));
+                }
+                None
+            }
+            (None, false) => {
+                if declared.is_empty() {
+                    return Err(IngestionError::invalid(
+                        "schema",
+                        "the dataset has no schema yet: send one with the upload or ask for inference (infer_schema)",
+                    ));
+                }
+                Some(declared)
+            }
+        };
+        if mode == UploadMode::Upsert
+            && schema
+                .as_ref()
+                .and_then(|s| s.row_identifier.as_ref())
+                .is_none()
+        {
+            return Err(IngestionError::invalid(
+                "mode",
+                "an upsert needs a row identifier column in the dataset's schema",
+            ));
+        }
+
+        let id = Uuid::now_v7();
+        let mut tx = self.pool.begin().await?;
+        let (base_version, _) = store::latest_version(&mut tx, dataset_id.as_str()).await?;
+        let upload = Upload {
+            id,
+            dataset_id: dataset_id.to_string(),
+            agency_id: dataset.agency_id,
+            mode,
+            state: UploadState::Created,
+            max_rejected_fraction: request.max_rejected_fraction,
+            infer_schema: request.infer_schema,
+            schema,
+            inferred_schema: None,
+            file_columns: Vec::new(),
+            base_version,
+            version: None,
+            working_table: working_table(id),
+            rows_received: 0,
+            rows_loaded: 0,
+            rows_rejected: 0,
+            bytes_received: 0,
+            load_millis: 0,
+            index_millis: 0,
+            error: String::new(),
+            created_by: caller.principal.id.clone(),
+            created_at: Utc::now(),
+            committed_at: None,
+        };
+        if let Some(schema) = &upload.schema {
+            create_working_table(&mut tx, &upload, schema).await?;
+        }
+        store::insert_upload(&mut *tx, &upload).await?;
+        tx.commit().await?;
+        tracing::info!(upload_id = %id, dataset_id = %upload.dataset_id, mode = mode.as_str(), "upload created");
+        Ok(upload)
+    }
+
+    /// An upload the caller may act on (its agency's, or any for the CDO, the panel and admins).
+    pub async fn get(&self, caller: &Caller, upload_id: &str) -> Result<Upload, IngestionError> {
+        let id = parse_upload_id(upload_id)?;
+        match store::fetch_upload(&self.pool, id, false).await? {
+            Some(upload) if caller.principal.can_see_private_of(&upload.agency_id) => Ok(upload),
+            _ => Err(IngestionError::UploadNotFound(upload_id.to_owned())),
+        }
+    }
+
+    /// Receives the file of an upload and loads it (or stages it for inference).
+    pub async fn receive<S>(
+        &self,
+        caller: &Caller,
+        upload_id: &str,
+        mut chunks: S,
+    ) -> Result<Upload, IngestionError>
+    where
+        S: Stream<Item = Result<Bytes, ApiError>> + Unpin + Send,
+    {
+        let upload = self.get(caller, upload_id).await?;
+        caller.principal.require_write_for(&upload.agency_id)?;
+        if !store::transition(
+            &self.pool,
+            upload.id,
+            UploadState::Created,
+            UploadState::Receiving,
+        )
+        .await?
+        {
+            let current = store::fetch_upload(&self.pool, upload.id, false)
+                .await?
+                .map_or(upload.state, |u| u.state);
+            return Err(IngestionError::WrongState {
+                state: current,
+                action: "sending the file",
+                expected: "created (one file per upload)",
+            });
+        }
+        let policy = match &upload.schema {
+            Some(schema) => HeaderPolicy::Match {
+                schema: schema.clone(),
+                require_row_identifier: schema.row_identifier.is_some(),
+            },
+            None => HeaderPolicy::Infer,
+        };
+        let mut loader = self.loader(&upload, policy);
+        let fed = async {
+            while let Some(chunk) = chunks.next().await {
+                let chunk = chunk.map_err(|error| {
+                    IngestionError::Api(ApiError::new(
+                        error.code,
+                        format!("the upload stream was interrupted: {}", error.message),
+                    ))
+                })?;
+                loader.feed(&chunk).await?;
+            }
+            Ok::<(), IngestionError>(())
+        }
+        .await;
+        if let Err(error) = fed {
+            return Err(self.fail(&upload, Some(loader), error).await);
+        }
+        let outcome = match loader.finish().await {
+            Ok(outcome) => outcome,
+            Err(error) => return Err(self.fail(&upload, None, error).await),
+        };
+        let state = if outcome.inferred.is_some() {
+            UploadState::AwaitingSchema
+        } else {
+            UploadState::Loaded
+        };
+        store::finish_load(
+            &self.pool,
+            upload.id,
+            outcome.progress,
+            &outcome.file_columns,
+            None,
+            outcome.inferred.as_ref(),
+            state,
+        )
+        .await?;
+        tracing::info!(
+            upload_id = %upload.id,
+            rows_loaded = outcome.progress.rows_loaded,
+            rows_rejected = outcome.progress.rows_rejected,
+            millis = outcome.progress.load_millis,
+            "upload received"
+        );
+        self.reload(upload.id).await
+    }
+
+    /// Loads the staged file of an inferred upload with the accepted schema.
+    pub async fn accept_schema(
+        &self,
+        caller: &Caller,
+        upload_id: &str,
+        schema: &opendata_proto::common::v1::Schema,
+    ) -> Result<Upload, IngestionError> {
+        let upload = self.get(caller, upload_id).await?;
+        caller.principal.require_write_for(&upload.agency_id)?;
+        if upload.state != UploadState::AwaitingSchema {
+            return Err(IngestionError::WrongState {
+                state: upload.state,
+                action: "accepting a schema",
+                expected: "awaiting_schema",
+            });
+        }
+        let schema = schema_from_proto(schema)
+            .and_then(Schema::normalized)
+            .map_err(|e| IngestionError::invalid(format!("schema.{}", e.field), e.message))?;
+        let mut tx = self.pool.begin().await?;
+        if !store::transition(
+            &mut *tx,
+            upload.id,
+            UploadState::AwaitingSchema,
+            UploadState::Receiving,
+        )
+        .await?
+        {
+            return Err(IngestionError::WrongState {
+                state: upload.state,
+                action: "accepting a schema",
+                expected: "awaiting_schema",
+            });
+        }
+        create_working_table(&mut tx, &upload, &schema).await?;
+        tx.commit().await?;
+
+        let mut loader = self.loader(
+            &upload,
+            HeaderPolicy::Positional {
+                schema: schema.clone(),
+            },
+        );
+        let mut seq = 0;
+        let replayed = async {
+            while let Some((next, data)) = store::next_chunk(&self.pool, upload.id, seq).await? {
+                seq = next;
+                loader.feed(&data).await?;
+            }
+            Ok::<(), IngestionError>(())
+        }
+        .await;
+        if let Err(error) = replayed {
+            return Err(self.fail(&upload, Some(loader), error).await);
+        }
+        let outcome = match loader.finish().await {
+            Ok(outcome) => outcome,
+            Err(error) => return Err(self.fail(&upload, None, error).await),
+        };
+        store::finish_load(
+            &self.pool,
+            upload.id,
+            outcome.progress,
+            &outcome.file_columns,
+            Some(&schema),
+            None,
+            UploadState::Loaded,
+        )
+        .await?;
+        store::delete_chunks(&self.pool, upload.id).await?;
+        self.reload(upload.id).await
+    }
+
+    /// Commits a loaded upload as the dataset's next version.
+    pub async fn commit(&self, caller: &Caller, upload_id: &str) -> Result<Upload, IngestionError> {
+        let id = parse_upload_id(upload_id)?;
+        let mut tx = self.pool.begin().await?;
+        let upload = match store::fetch_upload(&mut *tx, id, true).await? {
+            Some(upload) if caller.principal.can_see_private_of(&upload.agency_id) => upload,
+            _ => return Err(IngestionError::UploadNotFound(upload_id.to_owned())),
+        };
+        caller.principal.require_write_for(&upload.agency_id)?;
+        if upload.state != UploadState::Loaded {
+            return Err(IngestionError::WrongState {
+                state: upload.state,
+                action: "committing",
+                expected: "loaded",
+            });
+        }
+        if upload.rejected_fraction() > upload.max_rejected_fraction {
+            let error = IngestionError::TooManyRejected {
+                rejected: upload.rows_rejected as u64,
+                received: upload.rows_received as u64,
+                share: upload.rejected_fraction() * 100.0,
+                allowed: upload.max_rejected_fraction * 100.0,
+            };
+            drop(tx);
+            return Err(self.fail(&upload, None, error).await);
+        }
+        let Some(schema) = upload.schema.clone() else {
+            return Err(IngestionError::WrongState {
+                state: upload.state,
+                action: "committing",
+                expected: "loaded with a schema",
+            });
+        };
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('opendata-version:' || $1))")
+            .bind(&upload.dataset_id)
+            .execute(&mut *tx)
+            .await?;
+        let (current, current_table) = store::latest_version(&mut tx, &upload.dataset_id).await?;
+        if current != upload.base_version {
+            drop(tx);
+            let error = IngestionError::VersionConflict {
+                base: upload.base_version,
+                current,
+            };
+            return Err(self.fail(&upload, None, error).await);
+        }
+        let version = current + 1;
+        let built =
+            match build_version(&mut tx, &upload, &schema, version, current_table.as_deref()).await
+            {
+                Ok(built) => built,
+                Err(error) => {
+                    drop(tx);
+                    return Err(self.fail(&upload, None, error).await);
+                }
+            };
+        let committed_at = Utc::now();
+        sqlx::query("INSERT INTO versions (dataset_id, version, table_name, upload_id, row_count, committed_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&upload.dataset_id)
+            .bind(version)
+            .bind(&built.table)
+            .bind(upload.id)
+            .bind(built.row_count)
+            .bind(committed_at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE uploads SET state = 'committed', version = $2, committed_at = $3, index_millis = $4, \
+             table_dropped = true, updated_at = now() WHERE id = $1",
+        )
+        .bind(upload.id)
+        .bind(version)
+        .bind(committed_at)
+        .bind(built.index_millis as i64)
+        .execute(&mut *tx)
+        .await?;
+        emit_version_committed(
+            &mut tx,
+            &Committed {
+                upload: &upload,
+                schema: &schema,
+                version,
+                table: &built.table,
+                row_count: built.row_count,
+                committed_at,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(upload_id = %upload.id, dataset_id = %upload.dataset_id, version, rows = built.row_count, "version committed");
+        self.reload(upload.id).await
+    }
+
+    /// Abandons an open upload.
+    pub async fn abandon(
+        &self,
+        caller: &Caller,
+        upload_id: &str,
+    ) -> Result<Upload, IngestionError> {
+        let upload = self.get(caller, upload_id).await?;
+        caller.principal.require_write_for(&upload.agency_id)?;
+        if !upload.state.is_open() {
+            return Err(IngestionError::WrongState {
+                state: upload.state,
+                action: "abandoning",
+                expected: "created, receiving, awaiting_schema or loaded",
+            });
+        }
+        store::close_upload(
+            &self.pool,
+            upload.id,
+            UploadState::Abandoned,
+            "abandoned by the caller",
+        )
+        .await?;
+        drop_working_table(&self.pool, upload.id, &upload.working_table).await?;
+        self.reload(upload.id).await
+    }
+
+    /// Rejected rows after `after_line`.
+    pub async fn rejections(
+        &self,
+        caller: &Caller,
+        upload_id: &str,
+        after_line: u64,
+        page_size: u32,
+    ) -> Result<Vec<Rejection>, IngestionError> {
+        let upload = self.get(caller, upload_id).await?;
+        let limit = match page_size {
+            0 => 100,
+            size => size.min(MAX_REJECTIONS_PAGE),
+        };
+        Ok(store::rejections(&self.pool, upload.id, after_line, i64::from(limit)).await?)
+    }
+
+    fn loader(&self, upload: &Upload, policy: HeaderPolicy) -> Loader {
+        Loader::new(
+            self.pool.clone(),
+            upload.id,
+            upload.working_table.clone(),
+            policy,
+            self.settings.max_stored_rejections,
+            self.settings.copy_buffer_bytes,
+        )
+    }
+
+    async fn reload(&self, id: Uuid) -> Result<Upload, IngestionError> {
+        store::fetch_upload(&self.pool, id, false)
+            .await?
+            .ok_or_else(|| IngestionError::UploadNotFound(id.to_string()))
+    }
+
+    /// Closes an upload as failed with the error's message, drops what it loaded, and returns the
+    /// error for the caller.
+    async fn fail(
+        &self,
+        upload: &Upload,
+        loader: Option<Loader>,
+        error: IngestionError,
+    ) -> IngestionError {
+        let message = error.to_string();
+        if let Some(loader) = loader {
+            loader.abort(&message).await;
+        }
+        let cleaned = async {
+            store::close_upload(&self.pool, upload.id, UploadState::Failed, &message).await?;
+            drop_working_table(&self.pool, upload.id, &upload.working_table).await
+        }
+        .await;
+        if let Err(cleanup) = cleaned {
+            tracing::warn!(upload_id = %upload.id, error = %cleanup, "could not close the failed upload; the janitor will");
+        }
+        tracing::info!(upload_id = %upload.id, reason = %message, "upload failed");
+        error
+    }
+}
+
+async fn create_working_table(
+    conn: &mut sqlx::PgConnection,
+    upload: &Upload,
+    schema: &Schema,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&create_sequence_sql(&upload.dataset_id))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(&create_table_sql(
+        &upload.working_table,
+        &upload.dataset_id,
+        schema,
+    ))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn parse_upload_id(upload_id: &str) -> Result<Uuid, IngestionError> {
+    Uuid::parse_str(upload_id.trim()).map_err(|_| {
+        IngestionError::invalid("upload_id", format!("`{upload_id}` is not an upload id"))
+    })
+}

@@ -1,0 +1,327 @@
+//! SQL over ingestion's tables: uploads, staged chunks, rejections and versions. Functions take an
+//! executor so callers choose the transaction.
+
+use chrono::{DateTime, Utc};
+use opendata_datastore::encode::Rejection;
+use opendata_datastore::schema::Schema;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::model::{Upload, UploadMode, UploadState};
+
+const UPLOAD_COLUMNS: &str = "id, dataset_id, agency_id, mode, state, max_rejected_fraction, infer_schema, schema, \
+    inferred_schema, file_columns, base_version, version, working_table, rows_received, rows_loaded, rows_rejected, \
+    bytes_received, load_millis, index_millis, error, created_by, created_at, committed_at";
+
+#[derive(sqlx::FromRow)]
+struct UploadRow {
+    id: Uuid,
+    dataset_id: String,
+    agency_id: String,
+    mode: String,
+    state: String,
+    max_rejected_fraction: f64,
+    infer_schema: bool,
+    schema: Option<Json<Schema>>,
+    inferred_schema: Option<Json<Schema>>,
+    file_columns: Option<Vec<String>>,
+    base_version: i64,
+    version: Option<i64>,
+    working_table: String,
+    rows_received: i64,
+    rows_loaded: i64,
+    rows_rejected: i64,
+    bytes_received: i64,
+    load_millis: i64,
+    index_millis: i64,
+    error: String,
+    created_by: String,
+    created_at: DateTime<Utc>,
+    committed_at: Option<DateTime<Utc>>,
+}
+
+impl From<UploadRow> for Upload {
+    fn from(row: UploadRow) -> Upload {
+        Upload {
+            id: row.id,
+            dataset_id: row.dataset_id,
+            agency_id: row.agency_id,
+            // The column's CHECK constraint admits only known modes.
+            mode: UploadMode::parse(&row.mode).unwrap_or(UploadMode::Replace),
+            state: UploadState::parse(&row.state),
+            max_rejected_fraction: row.max_rejected_fraction,
+            infer_schema: row.infer_schema,
+            schema: row.schema.map(|s| s.0),
+            inferred_schema: row.inferred_schema.map(|s| s.0),
+            file_columns: row.file_columns.unwrap_or_default(),
+            base_version: row.base_version,
+            version: row.version,
+            working_table: row.working_table,
+            rows_received: row.rows_received,
+            rows_loaded: row.rows_loaded,
+            rows_rejected: row.rows_rejected,
+            bytes_received: row.bytes_received,
+            load_millis: row.load_millis,
+            index_millis: row.index_millis,
+            error: row.error,
+            created_by: row.created_by,
+            created_at: row.created_at,
+            committed_at: row.committed_at,
+        }
+    }
+}
+
+/// Records a new upload.
+pub async fn insert_upload(
+    executor: impl PgExecutor<'_>,
+    upload: &Upload,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO uploads (id, dataset_id, agency_id, mode, state, max_rejected_fraction, infer_schema, schema, \
+         base_version, working_table, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(upload.id)
+    .bind(&upload.dataset_id)
+    .bind(&upload.agency_id)
+    .bind(upload.mode.as_str())
+    .bind(upload.state.as_str())
+    .bind(upload.max_rejected_fraction)
+    .bind(upload.infer_schema)
+    .bind(upload.schema.as_ref().map(Json))
+    .bind(upload.base_version)
+    .bind(&upload.working_table)
+    .bind(&upload.created_by)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// One upload, locked for update when `for_update`.
+pub async fn fetch_upload(
+    executor: impl PgExecutor<'_>,
+    id: Uuid,
+    for_update: bool,
+) -> Result<Option<Upload>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = $1{}",
+        if for_update { " FOR UPDATE" } else { "" }
+    );
+    let row: Option<UploadRow> = sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(executor)
+        .await?;
+    Ok(row.map(Upload::from))
+}
+
+/// Moves an upload from one state to another if it is still in `from`; returns whether it moved.
+pub async fn transition(
+    executor: impl PgExecutor<'_>,
+    id: Uuid,
+    from: UploadState,
+    to: UploadState,
+) -> Result<bool, sqlx::Error> {
+    let moved = sqlx::query(
+        "UPDATE uploads SET state = $3, updated_at = now() WHERE id = $1 AND state = $2",
+    )
+    .bind(id)
+    .bind(from.as_str())
+    .bind(to.as_str())
+    .execute(executor)
+    .await?;
+    Ok(moved.rows_affected() == 1)
+}
+
+/// Progress of a load, saved as it goes and at the end.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    /// Data rows read.
+    pub rows_received: u64,
+    /// Rows loaded.
+    pub rows_loaded: u64,
+    /// Rows rejected.
+    pub rows_rejected: u64,
+    /// Bytes read.
+    pub bytes_received: u64,
+    /// Time spent.
+    pub load_millis: u64,
+}
+
+/// Saves progress (and shows the upload is alive).
+pub async fn save_progress(
+    executor: impl PgExecutor<'_>,
+    id: Uuid,
+    progress: Progress,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE uploads SET rows_received = $2, rows_loaded = $3, rows_rejected = $4, bytes_received = $5, \
+         load_millis = $6, updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(progress.rows_received as i64)
+    .bind(progress.rows_loaded as i64)
+    .bind(progress.rows_rejected as i64)
+    .bind(progress.bytes_received as i64)
+    .bind(progress.load_millis as i64)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Marks the end of a load: its final progress, the file's columns, the schema used or inferred,
+/// and the state it moves to (`loaded` or `awaiting_schema`).
+pub async fn finish_load(
+    executor: impl PgExecutor<'_>,
+    id: Uuid,
+    progress: Progress,
+    file_columns: &[String],
+    schema: Option<&Schema>,
+    inferred: Option<&Schema>,
+    state: UploadState,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE uploads SET rows_received = $2, rows_loaded = $3, rows_rejected = $4, bytes_received = $5, \
+         load_millis = $6, file_columns = $7, schema = coalesce($8, schema), inferred_schema = coalesce($9, inferred_schema), \
+         state = $10, updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(progress.rows_received as i64)
+    .bind(progress.rows_loaded as i64)
+    .bind(progress.rows_rejected as i64)
+    .bind(progress.bytes_received as i64)
+    .bind(progress.load_millis as i64)
+    .bind(file_columns)
+    .bind(schema.map(Json))
+    .bind(inferred.map(Json))
+    .bind(state.as_str())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Marks an open upload failed (or abandoned) with a reason; its table is dropped by the janitor.
+pub async fn close_upload(
+    executor: impl PgExecutor<'_>,
+    id: Uuid,
+    state: UploadState,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE uploads SET state = $2, error = $3, updated_at = now() \
+         WHERE id = $1 AND state IN ('created', 'receiving', 'awaiting_schema', 'loaded')",
+    )
+    .bind(id)
+    .bind(state.as_str())
+    .bind(error)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Stores rejected rows.
+pub async fn insert_rejections(
+    executor: impl PgExecutor<'_>,
+    upload_id: Uuid,
+    rejections: &[Rejection],
+) -> Result<(), sqlx::Error> {
+    if rejections.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<i64> = rejections.iter().map(|r| r.line as i64).collect();
+    let columns: Vec<&str> = rejections.iter().map(|r| r.column.as_str()).collect();
+    let values: Vec<&str> = rejections.iter().map(|r| r.value.as_str()).collect();
+    let reasons: Vec<&str> = rejections.iter().map(|r| r.reason.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO rejections (upload_id, line, column_name, value, reason) \
+         SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING",
+    )
+    .bind(upload_id)
+    .bind(lines)
+    .bind(columns)
+    .bind(values)
+    .bind(reasons)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Rejected rows after a line, in file order.
+pub async fn rejections(
+    executor: impl PgExecutor<'_>,
+    upload_id: Uuid,
+    after_line: u64,
+    limit: i64,
+) -> Result<Vec<Rejection>, sqlx::Error> {
+    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT line, column_name, value, reason FROM rejections WHERE upload_id = $1 AND line > $2 ORDER BY line LIMIT $3",
+    )
+    .bind(upload_id)
+    .bind(after_line as i64)
+    .bind(limit)
+    .fetch_all(executor)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(line, column, value, reason)| Rejection {
+            line: line as u64,
+            column,
+            value,
+            reason,
+        })
+        .collect())
+}
+
+/// Stores one chunk of a file whose schema is being inferred.
+pub async fn save_chunk(
+    executor: impl PgExecutor<'_>,
+    upload_id: Uuid,
+    seq: i64,
+    data: &[u8],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO upload_chunks (upload_id, seq, data) VALUES ($1, $2, $3)")
+        .bind(upload_id)
+        .bind(seq)
+        .bind(data)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+/// The next staged chunk after `seq`.
+pub async fn next_chunk(
+    executor: impl PgExecutor<'_>,
+    upload_id: Uuid,
+    after_seq: i64,
+) -> Result<Option<(i64, Vec<u8>)>, sqlx::Error> {
+    sqlx::query_as("SELECT seq, data FROM upload_chunks WHERE upload_id = $1 AND seq > $2 ORDER BY seq LIMIT 1")
+        .bind(upload_id)
+        .bind(after_seq)
+        .fetch_optional(executor)
+        .await
+}
+
+/// Deletes an upload's staged chunks.
+pub async fn delete_chunks(
+    executor: impl PgExecutor<'_>,
+    upload_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1")
+        .bind(upload_id)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+/// The latest committed version of a dataset and its table (0 and `None` before the first).
+pub async fn latest_version(
+    conn: &mut PgConnection,
+    dataset_id: &str,
+) -> Result<(i64, Option<String>), sqlx::Error> {
+    let row: Option<(i64, String)> = sqlx::query_as(
+        "SELECT version, table_name FROM versions WHERE dataset_id = $1 ORDER BY version DESC LIMIT 1",
+    )
+    .bind(dataset_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map_or((0, None), |(version, table)| (version, Some(table))))
+}

@@ -1,0 +1,205 @@
+//! The whole portal in one process: governance, catalog, ingestion and the edge, each on its own
+//! listener, wired to each other through their bound addresses. `opendata up` runs it; tests run it
+//! on port 0 with a fresh database and NATS prefix.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use opendata_catalog::CatalogService;
+use opendata_catalog::config::CatalogSettings;
+use opendata_edge::config::EdgeSettings;
+use opendata_edge::state::EdgeState;
+use opendata_governance::config::GovernanceSettings;
+use opendata_governance::identity::Identity;
+use opendata_ingestion::IngestionService;
+use opendata_ingestion::config::IngestionSettings;
+use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig};
+use opendata_platform::events::EventBus;
+use opendata_platform::grpc::channel;
+use opendata_platform::shutdown::Shutdown;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// Addresses the services listen on.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Listen {
+    /// Governance gRPC.
+    pub governance: SocketAddr,
+    /// Catalog gRPC.
+    pub catalog: SocketAddr,
+    /// Ingestion gRPC.
+    pub ingestion: SocketAddr,
+    /// Public REST.
+    pub edge: SocketAddr,
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Listen {
+            governance: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            catalog: SocketAddr::from(([127, 0, 0, 1], 50052)),
+            ingestion: SocketAddr::from(([127, 0, 0, 1], 50053)),
+            edge: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+/// Configuration of `opendata up`: shared infrastructure plus each service's settings. Service
+/// URLs inside the settings are replaced by the addresses actually bound.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StackConfig {
+    /// Listen addresses (port 0 picks a free port).
+    pub listen: Listen,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    pub drain_secs: u64,
+    /// PostgreSQL (one database; each service uses its own schema).
+    pub database: DatabaseConfig,
+    /// NATS JetStream.
+    pub nats: NatsConfig,
+    /// Logging and tracing.
+    pub telemetry: TelemetryConfig,
+    /// Governance settings.
+    pub governance: GovernanceSettings,
+    /// Catalog settings.
+    pub catalog: CatalogSettings,
+    /// Ingestion settings.
+    pub ingestion: IngestionSettings,
+    /// Edge settings.
+    pub edge: EdgeSettings,
+}
+
+impl Default for StackConfig {
+    fn default() -> Self {
+        StackConfig {
+            listen: Listen::default(),
+            drain_secs: 20,
+            database: DatabaseConfig::default(),
+            nats: NatsConfig::default(),
+            telemetry: TelemetryConfig::default(),
+            governance: GovernanceSettings::default(),
+            catalog: CatalogSettings::default(),
+            ingestion: IngestionSettings::default(),
+            edge: EdgeSettings::default(),
+        }
+    }
+}
+
+/// Errors starting the stack.
+pub type StackError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A running stack.
+pub struct Stack {
+    /// Where each service listens.
+    pub addresses: Listen,
+    /// Finishes when every service has stopped.
+    pub tasks: Vec<JoinHandle<Result<(), StackError>>>,
+}
+
+impl Stack {
+    /// Migrates the database, binds every listener and starts every service.
+    pub async fn start(mut config: StackConfig, shutdown: Shutdown) -> Result<Stack, StackError> {
+        config.nats.validate()?;
+        let grace = Duration::from_secs(config.drain_secs);
+        let governance_pool =
+            opendata_platform::db::connect(&config.database, opendata_governance::SCHEMA).await?;
+        let ingestion_pool =
+            opendata_platform::db::connect(&config.database, opendata_ingestion::SCHEMA).await?;
+        let catalog_pool =
+            opendata_platform::db::connect(&config.database, opendata_catalog::SCHEMA).await?;
+        opendata_governance::migrate(&governance_pool).await?;
+        opendata_ingestion::migrate(&ingestion_pool).await?;
+        opendata_catalog::migrate(&catalog_pool).await?;
+
+        let governance_listener = TcpListener::bind(config.listen.governance).await?;
+        let catalog_listener = TcpListener::bind(config.listen.catalog).await?;
+        let ingestion_listener = TcpListener::bind(config.listen.ingestion).await?;
+        let edge_listener = TcpListener::bind(config.listen.edge).await?;
+        let addresses = Listen {
+            governance: governance_listener.local_addr()?,
+            catalog: catalog_listener.local_addr()?,
+            ingestion: ingestion_listener.local_addr()?,
+            edge: edge_listener.local_addr()?,
+        };
+        let governance_url = format!("http://{}", addresses.governance);
+        let catalog_url = format!("http://{}", addresses.catalog);
+        config.catalog.governance_url = governance_url.clone();
+        config.ingestion.governance_url = governance_url.clone();
+        config.ingestion.catalog_url = catalog_url.clone();
+        config.edge.governance_url = governance_url;
+        config.edge.catalog_url = catalog_url;
+
+        let bootstrap = config
+            .governance
+            .bootstrap_admin_key
+            .as_ref()
+            .map(|key| key.expose_secret().to_owned());
+        let identity = Identity::new(governance_pool, bootstrap.as_deref());
+        let catalog_bus = EventBus::connect(&config.nats, "opendata-catalog").await?;
+        let ingestion_bus = EventBus::connect(&config.nats, "opendata-ingestion").await?;
+        let edge_state = EdgeState::new(
+            channel(&config.edge.catalog_url)?,
+            channel(&config.edge.governance_url)?,
+            config.edge.clone(),
+        );
+
+        let tasks = vec![
+            tokio::spawn({
+                let shutdown = shutdown.clone();
+                async move {
+                    opendata_governance::serve(identity, governance_listener, shutdown, grace)
+                        .await?;
+                    Ok(())
+                }
+            }),
+            tokio::spawn(opendata_catalog::serve(
+                CatalogService {
+                    pool: catalog_pool,
+                    bus: catalog_bus,
+                    settings: config.catalog,
+                },
+                catalog_listener,
+                shutdown.clone(),
+                grace,
+            )),
+            tokio::spawn(opendata_ingestion::serve(
+                IngestionService {
+                    pool: ingestion_pool,
+                    bus: ingestion_bus,
+                    settings: config.ingestion,
+                },
+                ingestion_listener,
+                shutdown.clone(),
+                grace,
+            )),
+            tokio::spawn({
+                let shutdown = shutdown.clone();
+                async move {
+                    opendata_edge::serve(edge_state, edge_listener, shutdown, grace).await?;
+                    Ok(())
+                }
+            }),
+        ];
+        Ok(Stack { addresses, tasks })
+    }
+
+    /// Waits until every service has stopped; returns the first error.
+    pub async fn wait(self) -> Result<(), StackError> {
+        let mut first_error = None;
+        for task in self.tasks {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    first_error.get_or_insert(error);
+                }
+                Err(join) => {
+                    first_error.get_or_insert(Box::new(join));
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}

@@ -1,0 +1,4 @@
+//! Cross-service scenarios through the public APIs, against real PostgreSQL and NATS.
+
+mod roundtrip;
+mod support;

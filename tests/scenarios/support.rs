@@ -1,0 +1,260 @@
+//! Helpers shared by the scenarios: principals and keys, datasets, pushes, and HTTP reads.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use opendata_platform::error::ApiError;
+use opendata_proto::catalog::v1 as catalog;
+use opendata_proto::common::v1::{Column, ColumnType, Role, Schema};
+use opendata_proto::governance::v1 as governance;
+use opendata_proto::ingestion::v1 as ingestion;
+use opendata_testkit::{TestStack, wait_until};
+use tonic::Status;
+
+/// How long eventual effects (a version becoming current) may take in tests.
+pub const EVENTUALLY: Duration = Duration::from_secs(15);
+
+/// Creates an agency (if needed) and a principal with `role` in it; returns the principal's key.
+pub async fn key_for(stack: &TestStack, agency: &str, role: Role) -> String {
+    let mut admin = stack.clients(Some(&stack.admin_key)).identity;
+    let created = admin
+        .create_agency(governance::CreateAgencyRequest {
+            id: agency.to_owned(),
+            name: format!("Agency {agency}"),
+        })
+        .await;
+    if let Err(status) = &created {
+        assert_eq!(status.code(), tonic::Code::AlreadyExists, "{status:?}");
+    }
+    let bound = matches!(role, Role::Ado | Role::Publisher);
+    let principal = admin
+        .create_principal(governance::CreatePrincipalRequest {
+            name: format!("{agency} {role:?}"),
+            role: role as i32,
+            agency_id: if bound {
+                agency.to_owned()
+            } else {
+                String::new()
+            },
+        })
+        .await
+        .expect("create principal")
+        .into_inner();
+    admin
+        .issue_key(governance::IssueKeyRequest {
+            principal_id: principal.id,
+            label: "tests".to_owned(),
+            kind: governance::KeyKind::ApiKey as i32,
+        })
+        .await
+        .expect("issue key")
+        .into_inner()
+        .secret
+}
+
+/// A column.
+pub fn column(display_name: &str, column_type: ColumnType) -> Column {
+    Column {
+        display_name: display_name.to_owned(),
+        r#type: column_type as i32,
+        ..Column::default()
+    }
+}
+
+/// Creates a dataset with a schema; returns its id.
+pub async fn create_dataset(
+    stack: &TestStack,
+    key: &str,
+    agency: &str,
+    columns: Vec<Column>,
+    row_identifier: &str,
+) -> String {
+    stack
+        .clients(Some(key))
+        .catalog
+        .create_dataset(catalog::CreateDatasetRequest {
+            agency_id: agency.to_owned(),
+            metadata: Some(catalog::DatasetMetadata {
+                title: "Test dataset".to_owned(),
+                description: "Rows for a test".to_owned(),
+                ..Default::default()
+            }),
+            schema: Some(Schema {
+                columns,
+                row_identifier: row_identifier.to_owned(),
+            }),
+            id: String::new(),
+        })
+        .await
+        .expect("create dataset")
+        .into_inner()
+        .id
+}
+
+/// Publishes a dataset with the admin key.
+pub async fn publish(stack: &TestStack, id: &str) {
+    stack
+        .clients(Some(&stack.admin_key))
+        .catalog
+        .set_publication_stage(catalog::SetPublicationStageRequest {
+            id: id.to_owned(),
+            stage: catalog::PublicationStage::Published as i32,
+        })
+        .await
+        .expect("publish");
+}
+
+/// Creates an upload.
+pub async fn create_upload(
+    stack: &TestStack,
+    key: &str,
+    dataset: &str,
+    mode: ingestion::UploadMode,
+    max_rejected: f64,
+) -> Result<ingestion::Upload, Status> {
+    stack
+        .clients(Some(key))
+        .ingestion
+        .create_upload(ingestion::CreateUploadRequest {
+            dataset_id: dataset.to_owned(),
+            mode: mode as i32,
+            max_rejected_fraction: max_rejected,
+            infer_schema: false,
+            schema: None,
+        })
+        .await
+        .map(|response| response.into_inner())
+}
+
+/// Sends a file in chunks of `chunk_size` bytes.
+pub async fn send_file(
+    stack: &TestStack,
+    key: &str,
+    upload_id: &str,
+    file: &[u8],
+    chunk_size: usize,
+) -> Result<ingestion::Upload, Status> {
+    let chunks: Vec<ingestion::UploadChunk> = file
+        .chunks(chunk_size.max(1))
+        .enumerate()
+        .map(|(index, data)| ingestion::UploadChunk {
+            upload_id: if index == 0 {
+                upload_id.to_owned()
+            } else {
+                String::new()
+            },
+            data: Bytes::copy_from_slice(data),
+        })
+        .collect();
+    let chunks = if chunks.is_empty() {
+        vec![ingestion::UploadChunk {
+            upload_id: upload_id.to_owned(),
+            data: Bytes::new(),
+        }]
+    } else {
+        chunks
+    };
+    stack
+        .clients(Some(key))
+        .ingestion
+        .upload_chunks(tokio_stream::iter(chunks))
+        .await
+        .map(|response| response.into_inner())
+}
+
+/// Commits an upload.
+pub async fn commit(
+    stack: &TestStack,
+    key: &str,
+    upload_id: &str,
+) -> Result<ingestion::Upload, Status> {
+    stack
+        .clients(Some(key))
+        .ingestion
+        .commit_upload(ingestion::CommitUploadRequest {
+            upload_id: upload_id.to_owned(),
+        })
+        .await
+        .map(|response| response.into_inner())
+}
+
+/// Creates, sends and commits; returns the committed upload.
+pub async fn push(
+    stack: &TestStack,
+    key: &str,
+    dataset: &str,
+    mode: ingestion::UploadMode,
+    file: &[u8],
+) -> ingestion::Upload {
+    let upload = create_upload(stack, key, dataset, mode, 0.0)
+        .await
+        .expect("create upload");
+    send_file(stack, key, &upload.id, file, 7)
+        .await
+        .expect("send file");
+    commit(stack, key, &upload.id).await.expect("commit")
+}
+
+/// Waits until the catalog serves `version` of a dataset.
+pub async fn wait_for_version(stack: &TestStack, dataset: &str, version: i64) {
+    let catalog = stack.clients(Some(&stack.admin_key)).catalog;
+    wait_until(
+        EVENTUALLY,
+        &format!("version {version} of {dataset}"),
+        || {
+            let mut catalog = catalog.clone();
+            async move {
+                let current = catalog
+                    .get_dataset(catalog::GetDatasetRequest {
+                        id: dataset.to_owned(),
+                    })
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .current_version;
+                (current >= version).then_some(())
+            }
+        },
+    )
+    .await;
+}
+
+/// An HTTP response, read whole.
+pub struct HttpResponse {
+    /// Status.
+    pub status: u16,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Body.
+    pub body: String,
+}
+
+impl HttpResponse {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|error| panic!("body is not JSON ({error}): {}", self.body))
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// `GET` on the edge.
+pub async fn get(stack: &TestStack, path_and_query: &str) -> HttpResponse {
+    let response = reqwest::get(format!("{}{path_and_query}", stack.edge_url()))
+        .await
+        .expect("http get");
+    HttpResponse {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.text().await.expect("http body"),
+    }
+}
+
+/// The registry error behind a gRPC status.
+pub fn api_error(status: &Status) -> ApiError {
+    ApiError::from_status(status)
+}
