@@ -1,4 +1,12 @@
 //! The all-in-one `opendata` program: the whole portal in one process ([`stack`]) and the
-//! command-line tool agencies and administrators use ([`client`], [`push`], [`demo`]).
+//! command-line tool agencies and administrators use ([`push`], [`admin`], [`demo`]).
 
+// A command-line tool: its output is its interface.
+#![allow(clippy::print_stdout)]
+
+pub mod admin;
+pub mod client;
+pub mod demo;
+pub mod push;
+pub mod schema_file;
 pub mod stack;

@@ -1,1 +1,91 @@
-fn main() {}
+//! `opendata`: runs the whole portal in one process (`up`), pushes files into datasets (`push`),
+//! administers agencies, principals, keys and datasets, and loads the demo data (`demo`).
+
+// A command-line tool: its output is its interface.
+#![allow(clippy::print_stdout)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use opendata::admin::{self, AgencyCommand, DatasetCommand, KeyCommand, PrincipalCommand};
+use opendata::client::{CliError, Connection};
+use opendata::demo::{DemoArgs, demo};
+use opendata::push::{PushArgs, push};
+use opendata::stack::{Stack, StackConfig};
+use opendata_platform::shutdown::Shutdown;
+
+/// The opendata portal and its command-line tool.
+#[derive(Debug, Parser)]
+#[command(name = "opendata", version, about)]
+struct Cli {
+    #[command(flatten)]
+    connection: Connection,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs every service in one process (edge on http://127.0.0.1:8080 by default).
+    Up {
+        /// TOML configuration file (also `OPENDATA_CONFIG`); `OPENDATA_*` variables override it.
+        #[arg(long, env = "OPENDATA_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Pushes a CSV file into a dataset.
+    Push(PushArgs),
+    /// Manages agencies.
+    #[command(subcommand)]
+    Agency(AgencyCommand),
+    /// Manages principals.
+    #[command(subcommand)]
+    Principal(PrincipalCommand),
+    /// Manages API keys and app tokens.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Manages datasets.
+    #[command(subcommand)]
+    Dataset(DatasetCommand),
+    /// Loads the Connecticut demo datasets (needs an admin key).
+    Demo(DemoArgs),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Up { config } => up(config).await,
+        Command::Push(args) => push(&cli.connection, &args).await.map(|_| ()),
+        Command::Agency(command) => admin::agency(&cli.connection, command).await,
+        Command::Principal(command) => admin::principal(&cli.connection, command).await,
+        Command::Key(command) => admin::key(&cli.connection, command).await,
+        Command::Dataset(command) => admin::dataset(&cli.connection, command).await,
+        Command::Demo(args) => demo(&cli.connection, &args).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn up(config_file: Option<PathBuf>) -> Result<(), CliError> {
+    let mut config: StackConfig = opendata_platform::config::load(config_file.as_deref())?;
+    if config.telemetry.otlp_endpoint.is_none() {
+        config.telemetry.otlp_endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok();
+    }
+    let _telemetry = opendata_platform::telemetry::init("opendata", &config.telemetry)?;
+    let shutdown = Shutdown::new();
+    shutdown.trigger_on_signals();
+    let stack = Stack::start(config, shutdown).await?;
+    let addresses = &stack.addresses;
+    println!("opendata: governance grpc http://{}", addresses.governance);
+    println!("opendata: catalog grpc http://{}", addresses.catalog);
+    println!("opendata: ingestion grpc http://{}", addresses.ingestion);
+    println!("opendata: edge http://{}", addresses.edge);
+    tracing::info!(edge = %addresses.edge, "opendata is up");
+    stack.wait().await
+}

@@ -130,10 +130,10 @@ impl Relay {
                 tracing::warn!(domain = self.domain, %error, "outbox relay round failed");
             }
             rounds += 1;
-            if rounds % 10_000 == 1 {
-                if let Err(error) = self.delete_old().await {
-                    tracing::warn!(domain = self.domain, %error, "outbox cleanup failed");
-                }
+            if rounds % 10_000 == 1
+                && let Err(error) = self.delete_old().await
+            {
+                tracing::warn!(domain = self.domain, %error, "outbox cleanup failed");
             }
             let notified = async {
                 match listener.as_mut() {

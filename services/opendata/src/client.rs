@@ -1,0 +1,107 @@
+//! Connections the command-line tool makes: where the services are and which key to use.
+
+use clap::Args;
+use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES, channel};
+use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
+use opendata_proto::ingestion::v1::ingestion_service_client::IngestionServiceClient;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+/// Error type of the command-line tool.
+pub type CliError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where the services are and who is calling.
+#[derive(Debug, Clone, Args)]
+pub struct Connection {
+    /// API key (`odk_...`).
+    #[arg(long, env = "OPENDATA_KEY", hide_env_values = true, global = true)]
+    pub key: Option<String>,
+    /// Governance gRPC URL.
+    #[arg(
+        long,
+        env = "OPENDATA_GOVERNANCE_URL",
+        default_value = "http://127.0.0.1:50051",
+        global = true
+    )]
+    pub governance_url: String,
+    /// Catalog gRPC URL.
+    #[arg(
+        long,
+        env = "OPENDATA_CATALOG_URL",
+        default_value = "http://127.0.0.1:50052",
+        global = true
+    )]
+    pub catalog_url: String,
+    /// Ingestion gRPC URL.
+    #[arg(
+        long,
+        env = "OPENDATA_INGESTION_URL",
+        default_value = "http://127.0.0.1:50053",
+        global = true
+    )]
+    pub ingestion_url: String,
+}
+
+type Intercepted = InterceptedService<Channel, ClientContext>;
+
+/// A catalog client.
+pub type CatalogClient = CatalogServiceClient<Intercepted>;
+
+impl Connection {
+    fn context(&self) -> Result<ClientContext, CliError> {
+        match &self.key {
+            Some(key) => Ok(ClientContext::with_key(key)?),
+            None => Ok(ClientContext::anonymous()),
+        }
+    }
+
+    /// Governance identity client.
+    pub fn identity(&self) -> Result<IdentityServiceClient<Intercepted>, CliError> {
+        Ok(IdentityServiceClient::with_interceptor(
+            channel(&self.governance_url)?,
+            self.context()?,
+        ))
+    }
+
+    /// Catalog client.
+    pub fn catalog(&self) -> Result<CatalogClient, CliError> {
+        Ok(
+            CatalogServiceClient::with_interceptor(channel(&self.catalog_url)?, self.context()?)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
+    }
+
+    /// Ingestion client.
+    pub fn ingestion(&self) -> Result<IngestionServiceClient<Intercepted>, CliError> {
+        Ok(
+            IngestionServiceClient::with_interceptor(
+                channel(&self.ingestion_url)?,
+                self.context()?,
+            )
+            .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
+    }
+}
+
+/// A gRPC error as one readable line: the message and its details.
+pub fn describe(status: &tonic::Status) -> String {
+    let error = opendata_platform::error::ApiError::from_status(status);
+    let mut details: Vec<String> = error
+        .details
+        .iter()
+        .filter(|(key, _)| key.as_str() != "field")
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
+    details.sort();
+    if details.is_empty() {
+        format!("{} ({})", error.message, error.code.as_str())
+    } else {
+        format!(
+            "{} ({}; {})",
+            error.message,
+            error.code.as_str(),
+            details.join(", ")
+        )
+    }
+}

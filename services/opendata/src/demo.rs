@@ -1,0 +1,252 @@
+//! `opendata demo`: loads the real Connecticut samples as published demo datasets, through the
+//! same public gRPC API agencies use. Running it again changes nothing that is already there.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use opendata_proto::catalog::v1 as catalog;
+use opendata_proto::common::v1::Role;
+use opendata_proto::governance::v1 as governance;
+use serde::Deserialize;
+
+use crate::client::{CliError, Connection, describe};
+use crate::push::{Mode, PushArgs, push};
+use crate::schema_file::SocrataSchema;
+
+/// Arguments of `opendata demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory holding `demo.json` and the files it names.
+    #[arg(long, default_value = "data")]
+    pub data: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+struct Manifest {
+    agencies: Vec<AgencyEntry>,
+    datasets: Vec<DatasetEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AgencyEntry {
+    id: String,
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SchemaSource {
+    /// `"socrata"` (from `decd/ct_decd_and_drs_dataset_schemas.json`) or `"infer"`.
+    Named(String),
+    /// A schema written out.
+    Inline(SocrataSchema),
+}
+
+#[derive(Debug, Deserialize)]
+struct DatasetEntry {
+    id: String,
+    agency: String,
+    file: String,
+    schema: SchemaSource,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    frequency: String,
+    #[serde(default)]
+    temporal: String,
+    #[serde(default)]
+    max_rejected: f64,
+}
+
+#[derive(Debug, Deserialize)]
+struct PublishedSchema {
+    title: String,
+    #[serde(default)]
+    description: String,
+    columns: Vec<crate::schema_file::SocrataColumn>,
+}
+
+/// Runs `opendata demo` with an admin key.
+pub async fn demo(connection: &Connection, args: &DemoArgs) -> Result<(), CliError> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let manifest: Manifest = serde_json::from_str(&read(&args.data.join("demo.json"))?)?;
+    let published: HashMap<String, PublishedSchema> = serde_json::from_str(&read(
+        &args.data.join("decd/ct_decd_and_drs_dataset_schemas.json"),
+    )?)?;
+
+    let mut identity = connection.identity()?;
+    for agency in &manifest.agencies {
+        match identity
+            .create_agency(governance::CreateAgencyRequest {
+                id: agency.id.clone(),
+                name: agency.name.clone(),
+            })
+            .await
+        {
+            Ok(_) => println!("agency {} created", agency.id),
+            Err(status) if status.code() == tonic::Code::AlreadyExists => {}
+            Err(status) => {
+                return Err(
+                    format!("cannot create agency {}: {}", agency.id, describe(&status)).into(),
+                );
+            }
+        }
+    }
+
+    let mut keys: HashMap<String, String> = HashMap::new();
+    let mut admin_catalog = connection.catalog()?;
+    for entry in &manifest.datasets {
+        let existing = admin_catalog
+            .get_dataset(catalog::GetDatasetRequest {
+                id: entry.id.clone(),
+            })
+            .await;
+        let current_version = match existing {
+            Ok(dataset) => dataset.into_inner().current_version,
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                create(
+                    &publisher(connection, &mut keys, &entry.agency).await?,
+                    entry,
+                    published.get(&entry.id),
+                )
+                .await?;
+                0
+            }
+            Err(status) => {
+                return Err(
+                    format!("cannot read dataset {}: {}", entry.id, describe(&status)).into(),
+                );
+            }
+        };
+        if current_version == 0 {
+            println!("loading {} into {}", entry.file, entry.id);
+            push(
+                &publisher(connection, &mut keys, &entry.agency).await?,
+                &PushArgs {
+                    dataset: entry.id.clone(),
+                    mode: Mode::Replace,
+                    max_rejected: entry.max_rejected,
+                    infer_schema: matches!(&entry.schema, SchemaSource::Named(name) if name == "infer"),
+                    yes: true,
+                    no_commit: false,
+                    quiet: true,
+                    file: args.data.join(&entry.file),
+                },
+            )
+            .await?;
+        }
+        admin_catalog
+            .set_publication_stage(catalog::SetPublicationStageRequest {
+                id: entry.id.clone(),
+                stage: catalog::PublicationStage::Published as i32,
+            })
+            .await
+            .map_err(|status| format!("cannot publish {}: {}", entry.id, describe(&status)))?;
+    }
+    println!(
+        "demo data loaded: {} datasets published",
+        manifest.datasets.len()
+    );
+    Ok(())
+}
+
+/// A connection acting as a demo publisher of `agency`, created the first time it is needed.
+async fn publisher(
+    connection: &Connection,
+    keys: &mut HashMap<String, String>,
+    agency: &str,
+) -> Result<Connection, CliError> {
+    if !keys.contains_key(agency) {
+        let mut identity = connection.identity()?;
+        let principal = identity
+            .create_principal(governance::CreatePrincipalRequest {
+                name: format!("{agency} demo publisher"),
+                role: Role::Publisher as i32,
+                agency_id: agency.to_owned(),
+            })
+            .await
+            .map_err(|status| {
+                format!(
+                    "cannot create the {agency} publisher: {}",
+                    describe(&status)
+                )
+            })?
+            .into_inner();
+        let key = identity
+            .issue_key(governance::IssueKeyRequest {
+                principal_id: principal.id,
+                label: "demo loader".to_owned(),
+                kind: governance::KeyKind::ApiKey as i32,
+            })
+            .await
+            .map_err(|status| format!("cannot issue the {agency} key: {}", describe(&status)))?
+            .into_inner()
+            .secret;
+        keys.insert(agency.to_owned(), key);
+    }
+    Ok(Connection {
+        key: keys.get(agency).cloned(),
+        ..connection.clone()
+    })
+}
+
+async fn create(
+    publisher: &Connection,
+    entry: &DatasetEntry,
+    published: Option<&PublishedSchema>,
+) -> Result<(), CliError> {
+    let schema = match &entry.schema {
+        SchemaSource::Inline(schema) => Some(schema.to_proto()?),
+        SchemaSource::Named(name) if name == "socrata" => {
+            let published =
+                published.ok_or_else(|| format!("no published schema for {}", entry.id))?;
+            let schema = SocrataSchema {
+                columns: published.columns.clone(),
+                row_identifier: String::new(),
+            };
+            Some(schema.to_proto()?)
+        }
+        SchemaSource::Named(name) if name == "infer" => None,
+        SchemaSource::Named(other) => {
+            return Err(format!("unknown schema source `{other}` for {}", entry.id).into());
+        }
+    };
+    let title = match (entry.title.is_empty(), published) {
+        (false, _) | (true, None) => entry.title.clone(),
+        (true, Some(published)) => published.title.replace(" ? ", " – "),
+    };
+    let description = match (entry.description.is_empty(), published) {
+        (false, _) | (true, None) => entry.description.clone(),
+        (true, Some(published)) => published.description.clone(),
+    };
+    publisher
+        .catalog()?
+        .create_dataset(catalog::CreateDatasetRequest {
+            agency_id: entry.agency.clone(),
+            metadata: Some(catalog::DatasetMetadata {
+                title,
+                description,
+                category: entry.category.clone(),
+                keywords: entry.keywords.clone(),
+                accrual_periodicity: entry.frequency.clone(),
+                temporal: entry.temporal.clone(),
+                license: "https://opendatacommons.org/licenses/pddl/".to_owned(),
+                ..Default::default()
+            }),
+            schema,
+            id: entry.id.clone(),
+        })
+        .await
+        .map_err(|status| format!("cannot create dataset {}: {}", entry.id, describe(&status)))?;
+    println!("dataset {} created", entry.id);
+    Ok(())
+}
