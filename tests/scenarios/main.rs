@@ -2,6 +2,10 @@
 
 mod auth;
 mod bad_input;
+mod edge;
+mod events;
 mod modes;
 mod roundtrip;
+mod sample;
+mod shutdown;
 mod support;

@@ -5,7 +5,7 @@ mod proxy;
 mod stack;
 
 pub use proxy::TcpProxy;
-pub use stack::{Clients, TestOptions, TestStack};
+pub use stack::{Clients, TestDatabase, TestOptions, TestStack, nats_url};
 
 use std::future::Future;
 use std::time::{Duration, Instant};

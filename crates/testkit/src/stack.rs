@@ -49,7 +49,7 @@ impl Default for TestOptions {
 }
 
 /// The admin URL of the test PostgreSQL server.
-pub fn admin_url() -> String {
+fn admin_url() -> String {
     std::env::var("OPENDATA_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
 }
 
@@ -66,14 +66,66 @@ fn database_url(name: &str) -> String {
     }
 }
 
+/// A database created for one test, and a NATS prefix to go with it.
+pub struct TestDatabase {
+    /// The database's name.
+    pub name: String,
+    /// Its URL.
+    pub url: String,
+    /// A NATS prefix unique to the test.
+    pub prefix: String,
+}
+
+impl TestDatabase {
+    /// Creates a fresh, empty database.
+    pub async fn create() -> TestDatabase {
+        let id = Uuid::now_v7().simple().to_string();
+        let name = format!("t_{id}");
+        let mut admin = PgConnection::connect(&admin_url())
+            .await
+            .expect("connect to the test PostgreSQL server");
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut admin)
+            .await
+            .expect("create the test database");
+        TestDatabase {
+            url: database_url(&name),
+            prefix: format!("t{}", &id[id.len() - 12..]),
+            name,
+        }
+    }
+
+    /// Drops the database and the prefix's streams.
+    pub async fn drop_all(&self) {
+        let nats = NatsConfig {
+            url: nats_url(),
+            prefix: self.prefix.clone(),
+        };
+        if let Ok(bus) = EventBus::connect(&nats, "opendata-tests").await {
+            for domain in ["catalog", "ingestion", "governance"] {
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(2), bus.delete_stream(domain)).await;
+            }
+        }
+        if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
+            let _ = sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin)
+            .await;
+        }
+    }
+}
+
 /// The whole stack in-process, on its own database and NATS prefix.
 pub struct TestStack {
     /// Where each service listens.
     pub addresses: Listen,
     /// The bootstrap admin key.
     pub admin_key: String,
-    /// The test database's name.
-    pub database: String,
+    /// The test database and NATS prefix.
+    pub database: TestDatabase,
     /// A pool on the test database (no search path), for assertions.
     pub pool: PgPool,
     /// The NATS prefix.
@@ -106,18 +158,10 @@ impl TestStack {
             )
             .with_test_writer()
             .try_init();
-        let id = Uuid::now_v7().simple().to_string();
-        let database = format!("t_{id}");
-        let mut admin = PgConnection::connect(&admin_url())
-            .await
-            .expect("connect to the test PostgreSQL server");
-        sqlx::query(&format!("CREATE DATABASE \"{database}\""))
-            .execute(&mut admin)
-            .await
-            .expect("create the test database");
-        let url = database_url(&database);
-        let prefix = format!("t{}", &id[id.len() - 12..]);
-        let admin_key = format!("odk_test_admin_{id}");
+        let database = TestDatabase::create().await;
+        let url = database.url.clone();
+        let prefix = database.prefix.clone();
+        let admin_key = format!("odk_test_admin_{}", Uuid::now_v7().simple());
         let mut config = StackConfig {
             listen: Listen {
                 governance: "127.0.0.1:0".parse().expect("address"),
@@ -198,23 +242,6 @@ impl TestStack {
             let _ = tokio::time::timeout(Duration::from_secs(10), stack.wait()).await;
         }
         self.pool.close().await;
-        let nats = NatsConfig {
-            url: nats_url(),
-            prefix: self.prefix.clone(),
-        };
-        if let Ok(bus) = EventBus::connect(&nats, "opendata-tests").await {
-            for domain in ["catalog", "ingestion", "governance"] {
-                let _ =
-                    tokio::time::timeout(Duration::from_secs(2), bus.delete_stream(domain)).await;
-            }
-        }
-        if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
-            let _ = sqlx::query(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.database
-            ))
-            .execute(&mut admin)
-            .await;
-        }
+        self.database.drop_all().await;
     }
 }

@@ -17,6 +17,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .otlp_endpoint
         .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok());
     let _telemetry = opendata_platform::telemetry::init("opendata-edge", &config.telemetry)?;
+    if config.edge.public_url.is_empty() {
+        config.edge.public_url = format!("http://{}", config.listen);
+    }
     let state = EdgeState::new(
         channel(&config.edge.catalog_url)?,
         channel(&config.edge.governance_url)?,

@@ -130,6 +130,9 @@ impl Stack {
         config.ingestion.governance_url = governance_url.clone();
         config.ingestion.catalog_url = catalog_url.clone();
         config.edge.governance_url = governance_url;
+        if config.edge.public_url.is_empty() {
+            config.edge.public_url = format!("http://{}", addresses.edge);
+        }
         config.edge.catalog_url = catalog_url;
 
         let bootstrap = config

@@ -1,0 +1,188 @@
+//! Events survive NATS outages (the outbox holds them) and duplicates change nothing.
+
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use opendata_platform::config::NatsConfig;
+use opendata_platform::events::EventBus;
+use opendata_proto::catalog::v1 as catalog;
+use opendata_proto::common::v1::{ColumnType, Role};
+use opendata_proto::ingestion::v1::UploadMode;
+use opendata_testkit::{TcpProxy, TestOptions, TestStack, wait_until};
+
+use crate::support::*;
+
+fn nats_address() -> std::net::SocketAddr {
+    let url = std::env::var("OPENDATA_TEST_NATS_URL")
+        .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+    url.trim_start_matches("nats://")
+        .parse()
+        .expect("a host:port NATS URL")
+}
+
+async fn current_version(stack: &TestStack, dataset: &str) -> i64 {
+    stack
+        .clients(Some(&stack.admin_key))
+        .catalog
+        .get_dataset(catalog::GetDatasetRequest {
+            id: dataset.to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .current_version
+}
+
+#[tokio::test]
+async fn an_event_committed_while_nats_is_down_is_delivered_when_it_returns() {
+    let proxy = TcpProxy::start(nats_address()).await;
+    let stack = TestStack::start_with(TestOptions {
+        nats_url: Some(format!("nats://{}", proxy.address())),
+        ..TestOptions::default()
+    })
+    .await;
+    let key = key_for(&stack, "opm", Role::Publisher).await;
+    let dataset = create_dataset(
+        &stack,
+        &key,
+        "opm",
+        vec![column("Town", ColumnType::Text)],
+        "",
+    )
+    .await;
+    publish(&stack, &dataset).await;
+    push(&stack, &key, &dataset, UploadMode::Replace, b"Town\nAvon\n").await;
+    wait_for_version(&stack, &dataset, 1).await;
+
+    proxy.cut();
+    let upload = push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Replace,
+        b"Town\nBristol\n",
+    )
+    .await;
+    assert_eq!(upload.version, 2, "the commit itself does not need NATS");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let pending: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM ingestion.outbox WHERE published_at IS NULL")
+            .fetch_one(&stack.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        pending, 1,
+        "the version_committed event waits in the outbox"
+    );
+    assert_eq!(
+        current_version(&stack, &dataset).await,
+        1,
+        "readers keep the committed-before version"
+    );
+
+    proxy.restore();
+    wait_for_version(&stack, &dataset, 2).await;
+    let body = get(&stack, &format!("/resource/{dataset}.csv")).await.body;
+    assert_eq!(body, "\"town\"\n\"Bristol\"\n");
+    wait_until(EVENTUALLY, "the outbox to be drained", || {
+        let pool = stack.pool.clone();
+        async move {
+            let pending: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM ingestion.outbox WHERE published_at IS NULL",
+            )
+            .fetch_one(&pool)
+            .await
+            .ok()?;
+            (pending == 0).then_some(())
+        }
+    })
+    .await;
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_duplicated_event_is_harmless() {
+    let stack = TestStack::start().await;
+    let key = key_for(&stack, "opm", Role::Publisher).await;
+    let dataset = create_dataset(
+        &stack,
+        &key,
+        "opm",
+        vec![column("Town", ColumnType::Text)],
+        "",
+    )
+    .await;
+    publish(&stack, &dataset).await;
+    push(&stack, &key, &dataset, UploadMode::Replace, b"Town\nAvon\n").await;
+    push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Replace,
+        b"Town\nBristol\n",
+    )
+    .await;
+    wait_for_version(&stack, &dataset, 2).await;
+
+    // Replay both version_committed events: once with their own ids (JetStream drops those) and
+    // once under new ids (the consumer sees them as new deliveries and must ignore them).
+    let events: Vec<(uuid::Uuid, Vec<u8>)> = sqlx::query_as(
+        "SELECT id, payload FROM ingestion.outbox WHERE subject = 'opendata.ingestion.v1.version_committed' ORDER BY created_at",
+    )
+    .fetch_all(&stack.pool)
+    .await
+    .unwrap();
+    assert_eq!(events.len(), 2);
+    let bus = EventBus::connect(
+        &NatsConfig {
+            url: std::env::var("OPENDATA_TEST_NATS_URL")
+                .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned()),
+            prefix: stack.prefix.clone(),
+        },
+        "tests",
+    )
+    .await
+    .unwrap();
+    for (id, payload) in &events {
+        for event_id in [id.to_string(), uuid::Uuid::now_v7().to_string()] {
+            bus.publish(
+                "opendata.ingestion.v1.version_committed",
+                &event_id,
+                HeaderMap::new(),
+                Bytes::from(payload.clone()),
+            )
+            .await
+            .unwrap();
+        }
+    }
+    // Something after the replays, so we know they were consumed: a third version.
+    push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Append,
+        b"Town\nCanaan\n",
+    )
+    .await;
+    wait_for_version(&stack, &dataset, 3).await;
+    assert_eq!(current_version(&stack, &dataset).await, 3);
+    let body = get(&stack, &format!("/resource/{dataset}.csv?$order=town"))
+        .await
+        .body;
+    assert_eq!(body, "\"town\"\n\"Bristol\"\n\"Canaan\"\n");
+    let activations: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM catalog.versions WHERE dataset_id = $1")
+            .bind(&dataset)
+            .fetch_one(&stack.pool)
+            .await
+            .unwrap();
+    assert_eq!(activations, 3, "each version was activated exactly once");
+    let data_updates: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM catalog.outbox WHERE subject = 'opendata.catalog.v1.dataset_data_updated'")
+            .fetch_one(&stack.pool)
+            .await
+            .unwrap();
+    assert_eq!(data_updates, 3, "no extra dataset_data_updated events");
+    stack.stop().await;
+}
