@@ -1,8 +1,6 @@
 //! SIGTERM during an upload: the real `opendata up` process drains and exits, nothing is
 //! half-committed, and the interrupted upload is cleaned up after a restart.
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,78 +9,17 @@ use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::common::v1::{ColumnType, Role, Schema};
 use opendata_proto::governance::v1 as governance;
 use opendata_proto::ingestion::v1::{self as ingestion, UploadMode};
-use opendata_testkit::{TestDatabase, nats_url, wait_until};
-use tokio::io::{AsyncBufReadExt as _, BufReader};
-use tokio::process::{Child, Command};
+use opendata_testkit::{ServerProcess, TestDatabase, binary, wait_until};
 
 use crate::support::column;
 
-/// The `opendata` binary next to this test's executable (`make test` builds it first).
-fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target directory")
-        .join("opendata");
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `cargo build --bin opendata` (make test does)",
-        path.display()
-    );
-    path
-}
-
-struct Running {
-    child: Child,
-    governance: String,
-    catalog: String,
-    ingestion: String,
-    edge: String,
-}
-
-async fn start(database: &TestDatabase, admin_key: &str) -> Running {
-    let mut child = Command::new(binary())
-        .arg("up")
-        .env("OPENDATA_DATABASE__URL", &database.url)
-        .env("OPENDATA_NATS__URL", nats_url())
-        .env("OPENDATA_NATS__PREFIX", &database.prefix)
-        .env("OPENDATA_LISTEN__GOVERNANCE", "127.0.0.1:0")
-        .env("OPENDATA_LISTEN__CATALOG", "127.0.0.1:0")
-        .env("OPENDATA_LISTEN__INGESTION", "127.0.0.1:0")
-        .env("OPENDATA_LISTEN__EDGE", "127.0.0.1:0")
-        .env("OPENDATA_DRAIN_SECS", "2")
-        .env("OPENDATA_GOVERNANCE__BOOTSTRAP_ADMIN_KEY", admin_key)
-        .env("OPENDATA_INGESTION__RECEIVE_IDLE_TIMEOUT_SECS", "1")
-        .env("OPENDATA_INGESTION__JANITOR_INTERVAL_SECS", "1")
-        .env("OPENDATA_TELEMETRY__LOG_FILTER", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start opendata up");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut addresses = std::collections::HashMap::new();
-    while addresses.len() < 4 {
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .expect("opendata up prints its addresses")
-            .expect("stdout")
-            .expect("opendata up exited early");
-        if let Some(rest) = line.strip_prefix("opendata: ") {
-            let mut words = rest.split_whitespace();
-            let name = words.next().unwrap_or_default().to_owned();
-            let url = words.last().unwrap_or_default().to_owned();
-            addresses.insert(name, url);
-        }
-    }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Running {
-        child,
-        governance: addresses.remove("governance").unwrap(),
-        catalog: addresses.remove("catalog").unwrap(),
-        ingestion: addresses.remove("ingestion").unwrap(),
-        edge: addresses.remove("edge").unwrap(),
-    }
+async fn start(database: &TestDatabase, admin_key: &str) -> ServerProcess {
+    let settings = [
+        ("OPENDATA_DRAIN_SECS", "2"),
+        ("OPENDATA_INGESTION__RECEIVE_IDLE_TIMEOUT_SECS", "1"),
+        ("OPENDATA_INGESTION__JANITOR_INTERVAL_SECS", "1"),
+    ];
+    ServerProcess::start(&binary("debug"), database, admin_key, &settings).await
 }
 
 #[tokio::test]
@@ -92,7 +29,7 @@ async fn sigterm_during_an_upload_commits_nothing() {
     let mut running = start(&database, &admin_key).await;
     let admin = ClientContext::with_key(&admin_key).unwrap();
     let mut identity = governance::identity_service_client::IdentityServiceClient::with_interceptor(
-        channel(&running.governance).unwrap(),
+        channel(running.url("governance")).unwrap(),
         admin.clone(),
     );
     identity
@@ -124,7 +61,7 @@ async fn sigterm_during_an_upload_commits_nothing() {
     let publisher = ClientContext::with_key(&key).unwrap();
     let mut catalog_client =
         catalog::catalog_service_client::CatalogServiceClient::with_interceptor(
-            channel(&running.catalog).unwrap(),
+            channel(running.url("catalog")).unwrap(),
             publisher.clone(),
         );
     let dataset = catalog_client
@@ -146,7 +83,7 @@ async fn sigterm_during_an_upload_commits_nothing() {
         .id;
     let mut ingestion_client =
         ingestion::ingestion_service_client::IngestionServiceClient::with_interceptor(
-            channel(&running.ingestion).unwrap(),
+            channel(running.url("ingestion")).unwrap(),
             publisher.clone(),
         );
     let upload_file = |upload_id: String, body: &'static [u8]| {
@@ -268,7 +205,7 @@ async fn sigterm_during_an_upload_commits_nothing() {
     )
     .await;
     let mut admin_catalog = catalog::catalog_service_client::CatalogServiceClient::with_interceptor(
-        channel(&restarted.catalog).unwrap(),
+        channel(restarted.url("catalog")).unwrap(),
         admin,
     );
     admin_catalog
@@ -279,7 +216,7 @@ async fn sigterm_during_an_upload_commits_nothing() {
         .await
         .unwrap();
     wait_until(Duration::from_secs(15), "version 1 to be served", || {
-        let url = format!("{}/resource/{dataset}.csv", restarted.edge);
+        let url = format!("{}/resource/{dataset}.csv", restarted.url("edge"));
         async move {
             let body = reqwest::get(url).await.ok()?.text().await.ok()?;
             (body == "\"town\"\n\"Avon\"\n").then_some(())

@@ -1,9 +1,11 @@
 //! Test support: the whole stack in-process on port 0 with a fresh database and a unique NATS
 //! prefix, typed clients carrying a key, a TCP proxy to cut and restore NATS, and polling.
 
+mod process;
 mod proxy;
 mod stack;
 
+pub use process::{ServerProcess, binary};
 pub use proxy::TcpProxy;
 pub use stack::{Clients, TestDatabase, TestOptions, TestStack, nats_url};
 

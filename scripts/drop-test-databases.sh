@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Drops databases left behind by tests that did not finish (their names start with `t_`).
+set -euo pipefail
+psql -h 127.0.0.1 -U postgres -d postgres -Atqc "select datname from pg_database where datname like 't\_%'" |
+    while read -r name; do
+        psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists \"$name\" with (force)" >/dev/null
+    done

@@ -1,0 +1,324 @@
+//! Ingestion benchmark (`make bench`): a deterministic 1,000,000-row, 10-column CSV modelled on the
+//! real-estate sample is pushed over gRPC end to end (client → ingestion → committed) through the
+//! release `opendata up`, and the same file is loaded with `psql \copy` into an equivalent table in
+//! the same run. Prints rows/s side by side, their ratio (target ≥ 60%), and the server's peak
+//! memory (target < 200 MB). `BENCH_ROWS` changes the row count.
+
+#![allow(clippy::print_stdout)]
+
+use std::io::{BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use bytes::Bytes;
+use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES, channel};
+use opendata_proto::catalog::v1 as catalog;
+use opendata_proto::common::v1::{Column, ColumnType, Role, Schema};
+use opendata_proto::governance::v1 as governance;
+use opendata_proto::ingestion::v1 as ingestion;
+use opendata_testkit::{ServerProcess, TestDatabase, binary};
+use tokio::io::AsyncReadExt as _;
+
+const HEADER: &str = "Serial Number,List Year,Date Recorded,Town,Address,Assessed Value,Sale Amount,Sales Ratio,Property Type,Residential Type";
+const CHUNK_BYTES: usize = 1024 * 1024;
+
+/// A small deterministic generator (SplitMix64), so every run benchmarks the same file.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Writes the benchmark file once per row count and returns its path.
+fn generate(rows: u64) -> PathBuf {
+    let directory = workspace().join("target/bench");
+    std::fs::create_dir_all(&directory).unwrap();
+    let path = directory.join(format!("real_estate_{rows}.csv"));
+    if path.exists() {
+        return path;
+    }
+    let sample =
+        std::fs::read_to_string(workspace().join("data/ct_real_estate_sales_sample.csv")).unwrap();
+    let mut towns: Vec<String> = sample
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(3))
+        .map(str::to_owned)
+        .collect();
+    towns.sort();
+    towns.dedup();
+    let streets = [
+        "MAIN ST",
+        "ROUTE 6",
+        "ELM ST",
+        "PARK AVE",
+        "WAKELEE AVE",
+        "COTSWOLD WAY",
+        "HIGH ST",
+        "MAPLE DR",
+    ];
+    let types = [
+        ("Residential", "Single Family"),
+        ("Residential", "Condo"),
+        ("Residential", "Two Family"),
+        ("Commercial", ""),
+        ("Vacant Land", ""),
+        ("Apartments", ""),
+    ];
+    let mut random = Random(20_260_101);
+    let temporary = path.with_extension("tmp");
+    let mut out = BufWriter::new(std::fs::File::create(&temporary).unwrap());
+    writeln!(out, "{HEADER}").unwrap();
+    for serial in 0..rows {
+        let year = 2001 + random.below(22);
+        let (property, residential) = types[random.below(types.len() as u64) as usize];
+        let assessed = 50_000 + random.below(900_000);
+        let sale = assessed + random.below(400_000);
+        writeln!(
+            out,
+            "{},{year},{:02}/{:02}/{},{},{} {},{assessed}.{:02},{sale}.00,{:.4},{property},{residential}",
+            200_000 + serial,
+            1 + random.below(12),
+            1 + random.below(28),
+            year + 1,
+            towns[random.below(towns.len() as u64) as usize],
+            1 + random.below(999),
+            streets[random.below(streets.len() as u64) as usize],
+            random.below(100),
+            assessed as f64 / sale as f64,
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+    drop(out);
+    std::fs::rename(&temporary, &path).unwrap();
+    path
+}
+
+fn schema() -> Schema {
+    let column = |name: &str, column_type: ColumnType| Column {
+        display_name: name.to_owned(),
+        r#type: column_type as i32,
+        ..Column::default()
+    };
+    Schema {
+        columns: vec![
+            column("Serial Number", ColumnType::Number),
+            column("List Year", ColumnType::Number),
+            column("Date Recorded", ColumnType::CalendarDate),
+            column("Town", ColumnType::Text),
+            column("Address", ColumnType::Text),
+            column("Assessed Value", ColumnType::Number),
+            column("Sale Amount", ColumnType::Number),
+            column("Sales Ratio", ColumnType::Number),
+            column("Property Type", ColumnType::Text),
+            column("Residential Type", ColumnType::Text),
+        ],
+        row_identifier: String::new(),
+    }
+}
+
+/// Pushes the file over gRPC and commits; returns the seconds it took.
+async fn push(server: &ServerProcess, key: &str, dataset: &str, file: &Path) -> f64 {
+    let context = ClientContext::with_key(key).unwrap();
+    let mut client = ingestion::ingestion_service_client::IngestionServiceClient::with_interceptor(
+        channel(server.url("ingestion")).unwrap(),
+        context,
+    )
+    .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let started = Instant::now();
+    let upload = client
+        .create_upload(ingestion::CreateUploadRequest {
+            dataset_id: dataset.to_owned(),
+            mode: ingestion::UploadMode::Replace as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    let mut reader = tokio::fs::File::open(file).await.unwrap();
+    let upload_id = upload.id.clone();
+    let feeder = tokio::spawn(async move {
+        let mut first = true;
+        loop {
+            let mut buffer = vec![0; CHUNK_BYTES];
+            let read = reader.read(&mut buffer).await.unwrap();
+            if read == 0 {
+                return;
+            }
+            buffer.truncate(read);
+            let chunk = ingestion::UploadChunk {
+                upload_id: if first {
+                    upload_id.clone()
+                } else {
+                    String::new()
+                },
+                data: Bytes::from(buffer),
+            };
+            first = false;
+            if sender.send(chunk).await.is_err() {
+                return;
+            }
+        }
+    });
+    let loaded = client
+        .upload_chunks(tokio_stream::wrappers::ReceiverStream::new(receiver))
+        .await
+        .unwrap()
+        .into_inner();
+    feeder.await.unwrap();
+    assert_eq!(loaded.rows_rejected, 0);
+    let committed = client
+        .commit_upload(ingestion::CommitUploadRequest {
+            upload_id: upload.id,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "  opendata: {} rows loaded in {} ms, indexes {} ms, commit at {:.2} s",
+        committed.rows_loaded, committed.load_millis, committed.index_millis, seconds
+    );
+    seconds
+}
+
+/// Loads the file with `psql \copy` into an equivalent table; returns the seconds it took.
+fn psql_copy(database: &TestDatabase, file: &Path) -> f64 {
+    let create = "CREATE TABLE bench_copy (serial_number numeric, list_year numeric, date_recorded timestamp, town text, \
+                  address text, assessed_value numeric, sale_amount numeric, sales_ratio numeric, property_type text, residential_type text)";
+    let status = std::process::Command::new("psql")
+        .args([database.url.as_str(), "-qc", create])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let copy = format!(
+        "\\copy bench_copy FROM '{}' WITH (FORMAT csv, HEADER true)",
+        file.display()
+    );
+    let started = Instant::now();
+    let status = std::process::Command::new("psql")
+        .args([database.url.as_str(), "-qc", &copy])
+        .status()
+        .unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(status.success());
+    seconds
+}
+
+async fn setup(server: &ServerProcess, admin_key: &str) -> (String, String) {
+    let admin = ClientContext::with_key(admin_key).unwrap();
+    let mut identity = governance::identity_service_client::IdentityServiceClient::with_interceptor(
+        channel(server.url("governance")).unwrap(),
+        admin,
+    );
+    identity
+        .create_agency(governance::CreateAgencyRequest {
+            id: "opm".into(),
+            name: "Office of Policy and Management".into(),
+        })
+        .await
+        .unwrap();
+    let principal = identity
+        .create_principal(governance::CreatePrincipalRequest {
+            name: "Bench".into(),
+            role: Role::Publisher as i32,
+            agency_id: "opm".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let key = identity
+        .issue_key(governance::IssueKeyRequest {
+            principal_id: principal.id,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .secret;
+    let mut catalog_client =
+        catalog::catalog_service_client::CatalogServiceClient::with_interceptor(
+            channel(server.url("catalog")).unwrap(),
+            ClientContext::with_key(&key).unwrap(),
+        );
+    let dataset = catalog_client
+        .create_dataset(catalog::CreateDatasetRequest {
+            agency_id: "opm".into(),
+            metadata: Some(catalog::DatasetMetadata {
+                title: "Bench".into(),
+                ..Default::default()
+            }),
+            schema: Some(schema()),
+            id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .id;
+    (key, dataset)
+}
+
+#[tokio::main]
+async fn main() {
+    let rows: u64 = std::env::var("BENCH_ROWS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1_000_000);
+    let file = generate(rows);
+    let megabytes = std::fs::metadata(&file).unwrap().len() as f64 / 1e6;
+    println!(
+        "ingest benchmark: {rows} rows x 10 columns ({megabytes:.0} MB), {}",
+        file.display()
+    );
+
+    let database = TestDatabase::create().await;
+    let admin_key = format!("odk_bench_{}", database.prefix);
+    let server = ServerProcess::start(&binary("release"), &database, &admin_key, &[]).await;
+    let (key, dataset) = setup(&server, &admin_key).await;
+    let push_seconds = push(&server, &key, &dataset, &file).await;
+    let peak = server.peak_memory_bytes().unwrap_or_default();
+    let copy_seconds = psql_copy(&database, &file);
+    drop(server);
+    database.drop_all().await;
+
+    let push_rate = rows as f64 / push_seconds;
+    let copy_rate = rows as f64 / copy_seconds;
+    println!();
+    println!("{:<34} {:>12} {:>10}", "", "rows/s", "seconds");
+    println!(
+        "{:<34} {:>12.0} {:>10.2}",
+        "opendata push (gRPC, committed)", push_rate, push_seconds
+    );
+    println!(
+        "{:<34} {:>12.0} {:>10.2}",
+        "psql \\copy (baseline)", copy_rate, copy_seconds
+    );
+    println!(
+        "{:<34} {:>11.0}% {:>10}",
+        "ratio (target >= 60%)",
+        100.0 * push_rate / copy_rate,
+        ""
+    );
+    println!(
+        "{:<34} {:>9.0} MB {:>10}",
+        "opendata peak RSS (target < 200 MB)",
+        peak as f64 / 1e6,
+        ""
+    );
+}
