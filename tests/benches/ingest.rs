@@ -10,17 +10,14 @@ use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use bytes::Bytes;
-use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES, channel};
+use opendata::client::Connection;
+use opendata::push::{Mode, PushArgs};
 use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::common::v1::{Column, ColumnType, Role, Schema};
 use opendata_proto::governance::v1 as governance;
-use opendata_proto::ingestion::v1 as ingestion;
-use opendata_testkit::{ServerProcess, TestDatabase, binary};
-use tokio::io::AsyncReadExt as _;
+use opendata_testkit::{ServerProcess, TestDatabase, binary, principal_with_key};
 
 const HEADER: &str = "Serial Number,List Year,Date Recorded,Town,Address,Assessed Value,Sale Amount,Sales Ratio,Property Type,Residential Type";
-const CHUNK_BYTES: usize = 1024 * 1024;
 
 /// A small deterministic generator (SplitMix64), so every run benchmarks the same file.
 struct Random(u64);
@@ -132,69 +129,31 @@ fn schema() -> Schema {
     }
 }
 
-/// Pushes the file over gRPC and commits; returns the seconds it took.
+/// Pushes the file with `opendata push`'s code path (gRPC, 1 MiB chunks) and commits; returns
+/// the seconds it took.
 async fn push(server: &ServerProcess, key: &str, dataset: &str, file: &Path) -> f64 {
-    let context = ClientContext::with_key(key).unwrap();
-    let mut client = ingestion::ingestion_service_client::IngestionServiceClient::with_interceptor(
-        channel(server.url("ingestion")).unwrap(),
-        context,
-    )
-    .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let connection = Connection {
+        key: Some(key.to_owned()),
+        governance_url: server.url("governance").to_owned(),
+        catalog_url: server.url("catalog").to_owned(),
+        ingestion_url: server.url("ingestion").to_owned(),
+    };
+    let args = PushArgs {
+        dataset: dataset.to_owned(),
+        mode: Mode::Replace,
+        max_rejected: 0.0,
+        infer_schema: false,
+        yes: false,
+        no_commit: false,
+        quiet: true,
+        file: file.to_owned(),
+    };
     let started = Instant::now();
-    let upload = client
-        .create_upload(ingestion::CreateUploadRequest {
-            dataset_id: dataset.to_owned(),
-            mode: ingestion::UploadMode::Replace as i32,
-            ..Default::default()
-        })
+    let committed = opendata::push::push(&connection, &args)
         .await
-        .unwrap()
-        .into_inner();
-    let (sender, receiver) = tokio::sync::mpsc::channel(4);
-    let mut reader = tokio::fs::File::open(file).await.unwrap();
-    let upload_id = upload.id.clone();
-    let feeder = tokio::spawn(async move {
-        let mut first = true;
-        loop {
-            let mut buffer = vec![0; CHUNK_BYTES];
-            let read = reader.read(&mut buffer).await.unwrap();
-            if read == 0 {
-                return;
-            }
-            buffer.truncate(read);
-            let chunk = ingestion::UploadChunk {
-                upload_id: if first {
-                    upload_id.clone()
-                } else {
-                    String::new()
-                },
-                data: Bytes::from(buffer),
-            };
-            first = false;
-            if sender.send(chunk).await.is_err() {
-                return;
-            }
-        }
-    });
-    let loaded = client
-        .upload_chunks(tokio_stream::wrappers::ReceiverStream::new(receiver))
-        .await
-        .unwrap()
-        .into_inner();
-    feeder.await.unwrap();
-    assert_eq!(loaded.rows_rejected, 0);
-    let committed = client
-        .commit_upload(ingestion::CommitUploadRequest {
-            upload_id: upload.id,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        .expect("push");
     let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "  opendata: {} rows loaded in {} ms, indexes {} ms, commit at {:.2} s",
-        committed.rows_loaded, committed.load_millis, committed.index_millis, seconds
-    );
+    assert_eq!(committed.rows_rejected, 0);
     seconds
 }
 
@@ -222,42 +181,18 @@ fn psql_copy(database: &TestDatabase, file: &Path) -> f64 {
 }
 
 async fn setup(server: &ServerProcess, admin_key: &str) -> (String, String) {
-    let admin = ClientContext::with_key(admin_key).unwrap();
-    let mut identity = governance::identity_service_client::IdentityServiceClient::with_interceptor(
-        channel(server.url("governance")).unwrap(),
-        admin,
-    );
-    identity
-        .create_agency(governance::CreateAgencyRequest {
-            id: "opm".into(),
-            name: "Office of Policy and Management".into(),
-        })
-        .await
-        .unwrap();
-    let principal = identity
-        .create_principal(governance::CreatePrincipalRequest {
-            name: "Bench".into(),
-            role: Role::Publisher as i32,
-            agency_id: "opm".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let key = identity
-        .issue_key(governance::IssueKeyRequest {
-            principal_id: principal.id,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .secret;
-    let mut catalog_client =
-        catalog::catalog_service_client::CatalogServiceClient::with_interceptor(
-            channel(server.url("catalog")).unwrap(),
-            ClientContext::with_key(&key).unwrap(),
-        );
-    let dataset = catalog_client
+    let mut identity = server.clients(Some(admin_key)).identity;
+    let key = principal_with_key(
+        &mut identity,
+        "opm",
+        Role::Publisher,
+        governance::KeyKind::ApiKey,
+    )
+    .await
+    .secret;
+    let dataset = server
+        .clients(Some(&key))
+        .catalog
         .create_dataset(catalog::CreateDatasetRequest {
             agency_id: "opm".into(),
             metadata: Some(catalog::DatasetMetadata {

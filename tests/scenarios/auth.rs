@@ -8,7 +8,7 @@ use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::common::v1::{ColumnType, Role};
 use opendata_proto::governance::v1 as governance;
 use opendata_proto::ingestion::v1::UploadMode;
-use opendata_testkit::{TestOptions, TestStack, wait_until};
+use opendata_testkit::{TestOptions, TestStack, principal_with_key, wait_until};
 
 use crate::support::*;
 
@@ -70,16 +70,8 @@ async fn another_agencys_key_is_denied() {
 #[tokio::test]
 async fn missing_unknown_and_app_token_credentials_are_refused() {
     let stack = TestStack::start().await;
-    let opm = key_for(&stack, "opm", Role::Publisher).await;
-    let dataset = create_dataset(
-        &stack,
-        &opm,
-        "opm",
-        vec![column("Town", ColumnType::Text)],
-        "",
-    )
-    .await;
-    publish(&stack, &dataset).await;
+    let (_opm, dataset) =
+        published_dataset(&stack, "opm", vec![column("Town", ColumnType::Text)], "").await;
 
     let anonymous = stack
         .clients(None)
@@ -110,25 +102,14 @@ async fn missing_unknown_and_app_token_credentials_are_refused() {
     assert_eq!(unknown.code(), tonic::Code::Unauthenticated);
 
     let mut admin = stack.clients(Some(&stack.admin_key)).identity;
-    let principal = admin
-        .create_principal(governance::CreatePrincipalRequest {
-            name: "Dashboard app".into(),
-            role: Role::Publisher as i32,
-            agency_id: "opm".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let token = admin
-        .issue_key(governance::IssueKeyRequest {
-            principal_id: principal.id,
-            label: "app".into(),
-            kind: governance::KeyKind::AppToken as i32,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .secret;
+    let token = principal_with_key(
+        &mut admin,
+        "opm",
+        Role::Publisher,
+        governance::KeyKind::AppToken,
+    )
+    .await
+    .secret;
     assert!(token.starts_with("odt_"));
     let as_token = create_upload(&stack, &token, &dataset, UploadMode::Replace, 0.0)
         .await
@@ -145,31 +126,13 @@ async fn a_revoked_key_stops_working_within_the_cache_ttl() {
     })
     .await;
     let mut admin = stack.clients(Some(&stack.admin_key)).identity;
-    admin
-        .create_agency(governance::CreateAgencyRequest {
-            id: "opm".into(),
-            name: "Office of Policy and Management".into(),
-        })
-        .await
-        .unwrap();
-    let principal = admin
-        .create_principal(governance::CreatePrincipalRequest {
-            name: "Nightly job".into(),
-            role: Role::Publisher as i32,
-            agency_id: "opm".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let issued = admin
-        .issue_key(governance::IssueKeyRequest {
-            principal_id: principal.id.clone(),
-            label: "nightly".into(),
-            kind: governance::KeyKind::ApiKey as i32,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let issued = principal_with_key(
+        &mut admin,
+        "opm",
+        Role::Publisher,
+        governance::KeyKind::ApiKey,
+    )
+    .await;
     let key = issued.secret.clone();
     let dataset = create_dataset(
         &stack,
@@ -185,7 +148,7 @@ async fn a_revoked_key_stops_working_within_the_cache_ttl() {
 
     let revoked = admin
         .revoke_key(governance::RevokeKeyRequest {
-            key_id: issued.key.unwrap().id,
+            key_id: issued.key_id.clone(),
         })
         .await
         .unwrap()
@@ -215,7 +178,7 @@ async fn a_revoked_key_stops_working_within_the_cache_ttl() {
     .await;
     let keys = admin
         .list_keys(governance::ListKeysRequest {
-            principal_id: principal.id,
+            principal_id: issued.principal_id,
         })
         .await
         .unwrap()

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use opendata_platform::config::NatsConfig;
 use opendata_platform::events::EventBus;
 use opendata_proto::catalog::v1 as catalog;
-use opendata_proto::common::v1::{ColumnType, Role};
+use opendata_proto::common::v1::ColumnType;
 use opendata_proto::ingestion::v1::UploadMode;
 use opendata_testkit::{TcpProxy, TestOptions, TestStack, wait_until};
 
@@ -42,16 +42,8 @@ async fn an_event_committed_while_nats_is_down_is_delivered_when_it_returns() {
         ..TestOptions::default()
     })
     .await;
-    let key = key_for(&stack, "opm", Role::Publisher).await;
-    let dataset = create_dataset(
-        &stack,
-        &key,
-        "opm",
-        vec![column("Town", ColumnType::Text)],
-        "",
-    )
-    .await;
-    publish(&stack, &dataset).await;
+    let (key, dataset) =
+        published_dataset(&stack, "opm", vec![column("Town", ColumnType::Text)], "").await;
     push(&stack, &key, &dataset, UploadMode::Replace, b"Town\nAvon\n").await;
     wait_for_version(&stack, &dataset, 1).await;
 
@@ -104,16 +96,8 @@ async fn an_event_committed_while_nats_is_down_is_delivered_when_it_returns() {
 #[tokio::test]
 async fn a_duplicated_event_is_harmless() {
     let stack = TestStack::start().await;
-    let key = key_for(&stack, "opm", Role::Publisher).await;
-    let dataset = create_dataset(
-        &stack,
-        &key,
-        "opm",
-        vec![column("Town", ColumnType::Text)],
-        "",
-    )
-    .await;
-    publish(&stack, &dataset).await;
+    let (key, dataset) =
+        published_dataset(&stack, "opm", vec![column("Town", ColumnType::Text)], "").await;
     push(&stack, &key, &dataset, UploadMode::Replace, b"Town\nAvon\n").await;
     push(
         &stack,

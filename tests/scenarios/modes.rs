@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use opendata_proto::common::v1::{ColumnType, Role};
+use opendata_proto::common::v1::ColumnType;
 use opendata_proto::ingestion::v1::UploadMode;
 use opendata_testkit::{TestStack, wait_until};
 use serde_json::Value;
@@ -47,9 +47,7 @@ fn set(rows: &[(&str, &str, &str)]) -> BTreeSet<(String, String, String)> {
 #[tokio::test]
 async fn replace_keeps_old_rows_until_commit_and_never_mixes() {
     let stack = TestStack::start().await;
-    let key = key_for(&stack, "opm", Role::Publisher).await;
-    let dataset = create_dataset(&stack, &key, "opm", columns(), "id").await;
-    publish(&stack, &dataset).await;
+    let (key, dataset) = published_dataset(&stack, "opm", columns(), "id").await;
     let old_file: String = std::iter::once("Id,Value,Note\n".to_owned())
         .chain((1..=500).map(|i| format!("{i},old,\n")))
         .collect();
@@ -130,9 +128,7 @@ async fn replace_keeps_old_rows_until_commit_and_never_mixes() {
 #[tokio::test]
 async fn append_adds_rows_and_upsert_updates_by_row_identifier() {
     let stack = TestStack::start().await;
-    let key = key_for(&stack, "decd", Role::Publisher).await;
-    let dataset = create_dataset(&stack, &key, "decd", columns(), "id").await;
-    publish(&stack, &dataset).await;
+    let (key, dataset) = published_dataset(&stack, "decd", columns(), "id").await;
     push(
         &stack,
         &key,
@@ -195,9 +191,7 @@ async fn append_adds_rows_and_upsert_updates_by_row_identifier() {
 #[tokio::test]
 async fn duplicate_row_identifiers_fail_the_commit_and_keep_the_old_version() {
     let stack = TestStack::start().await;
-    let key = key_for(&stack, "opm", Role::Publisher).await;
-    let dataset = create_dataset(&stack, &key, "opm", columns(), "id").await;
-    publish(&stack, &dataset).await;
+    let (key, dataset) = published_dataset(&stack, "opm", columns(), "id").await;
     push(
         &stack,
         &key,

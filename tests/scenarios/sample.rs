@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use opendata_proto::common::v1::{ColumnType, Role};
+use opendata_proto::common::v1::ColumnType;
 use opendata_proto::ingestion::v1::{self as ingestion, UploadMode, UploadState};
 use opendata_testkit::TestStack;
 
@@ -44,9 +44,7 @@ async fn every_row_of_the_real_estate_sample_is_accounted_for() {
     assert_eq!(expected.len(), 9999);
 
     let stack = TestStack::start().await;
-    let key = key_for(&stack, "opm", Role::Publisher).await;
-    let dataset = create_dataset(&stack, &key, "opm", real_estate_columns(), "").await;
-    publish(&stack, &dataset).await;
+    let (key, dataset) = published_dataset(&stack, "opm", real_estate_columns(), "").await;
     let upload = create_upload(&stack, &key, &dataset, UploadMode::Replace, 1.0)
         .await
         .unwrap();
@@ -127,9 +125,7 @@ async fn every_row_of_the_real_estate_sample_is_accounted_for() {
 #[tokio::test]
 async fn a_schema_is_inferred_from_the_whole_file_and_used_only_once_accepted() {
     let stack = TestStack::start().await;
-    let key = key_for(&stack, "decd", Role::Publisher).await;
-    let dataset = create_dataset(&stack, &key, "decd", Vec::new(), "").await;
-    publish(&stack, &dataset).await;
+    let (key, dataset) = published_dataset(&stack, "decd", Vec::new(), "").await;
     let file = std::fs::read(data_file("decd/xnw3-nytd_top_records.csv")).unwrap();
 
     let upload = stack

@@ -4,12 +4,11 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use opendata_platform::grpc::{ClientContext, channel};
 use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::common::v1::{ColumnType, Role, Schema};
 use opendata_proto::governance::v1 as governance;
 use opendata_proto::ingestion::v1::{self as ingestion, UploadMode};
-use opendata_testkit::{ServerProcess, TestDatabase, binary, wait_until};
+use opendata_testkit::{ServerProcess, TestDatabase, binary, principal_with_key, wait_until};
 
 use crate::support::column;
 
@@ -27,43 +26,16 @@ async fn sigterm_during_an_upload_commits_nothing() {
     let database = TestDatabase::create().await;
     let admin_key = format!("odk_shutdown_{}", database.prefix);
     let mut running = start(&database, &admin_key).await;
-    let admin = ClientContext::with_key(&admin_key).unwrap();
-    let mut identity = governance::identity_service_client::IdentityServiceClient::with_interceptor(
-        channel(running.url("governance")).unwrap(),
-        admin.clone(),
-    );
-    identity
-        .create_agency(governance::CreateAgencyRequest {
-            id: "opm".into(),
-            name: "OPM".into(),
-        })
-        .await
-        .unwrap();
-    let principal = identity
-        .create_principal(governance::CreatePrincipalRequest {
-            name: "Loader".into(),
-            role: Role::Publisher as i32,
-            agency_id: "opm".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let key = identity
-        .issue_key(governance::IssueKeyRequest {
-            principal_id: principal.id,
-            label: String::new(),
-            kind: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .secret;
-    let publisher = ClientContext::with_key(&key).unwrap();
-    let mut catalog_client =
-        catalog::catalog_service_client::CatalogServiceClient::with_interceptor(
-            channel(running.url("catalog")).unwrap(),
-            publisher.clone(),
-        );
+    let mut identity = running.clients(Some(&admin_key)).identity;
+    let key = principal_with_key(
+        &mut identity,
+        "opm",
+        Role::Publisher,
+        governance::KeyKind::ApiKey,
+    )
+    .await
+    .secret;
+    let mut catalog_client = running.clients(Some(&key)).catalog;
     let dataset = catalog_client
         .create_dataset(catalog::CreateDatasetRequest {
             agency_id: "opm".into(),
@@ -81,11 +53,7 @@ async fn sigterm_during_an_upload_commits_nothing() {
         .unwrap()
         .into_inner()
         .id;
-    let mut ingestion_client =
-        ingestion::ingestion_service_client::IngestionServiceClient::with_interceptor(
-            channel(running.url("ingestion")).unwrap(),
-            publisher.clone(),
-        );
+    let mut ingestion_client = running.clients(Some(&key)).ingestion;
     let upload_file = |upload_id: String, body: &'static [u8]| {
         tokio_stream::iter(vec![ingestion::UploadChunk {
             upload_id,
@@ -204,10 +172,7 @@ async fn sigterm_during_an_upload_commits_nothing() {
         },
     )
     .await;
-    let mut admin_catalog = catalog::catalog_service_client::CatalogServiceClient::with_interceptor(
-        channel(restarted.url("catalog")).unwrap(),
-        admin,
-    );
+    let mut admin_catalog = restarted.clients(Some(&admin_key)).catalog;
     admin_catalog
         .set_publication_stage(catalog::SetPublicationStageRequest {
             id: dataset.clone(),

@@ -8,7 +8,7 @@ use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::common::v1::{Column, ColumnType, Role, Schema};
 use opendata_proto::governance::v1 as governance;
 use opendata_proto::ingestion::v1 as ingestion;
-use opendata_testkit::{TestStack, wait_until};
+use opendata_testkit::{TestStack, principal_with_key, wait_until};
 use tonic::Status;
 
 /// How long eventual effects (a version becoming current) may take in tests.
@@ -17,38 +17,8 @@ pub const EVENTUALLY: Duration = Duration::from_secs(15);
 /// Creates an agency (if needed) and a principal with `role` in it; returns the principal's key.
 pub async fn key_for(stack: &TestStack, agency: &str, role: Role) -> String {
     let mut admin = stack.clients(Some(&stack.admin_key)).identity;
-    let created = admin
-        .create_agency(governance::CreateAgencyRequest {
-            id: agency.to_owned(),
-            name: format!("Agency {agency}"),
-        })
-        .await;
-    if let Err(status) = &created {
-        assert_eq!(status.code(), tonic::Code::AlreadyExists, "{status:?}");
-    }
-    let bound = matches!(role, Role::Ado | Role::Publisher);
-    let principal = admin
-        .create_principal(governance::CreatePrincipalRequest {
-            name: format!("{agency} {role:?}"),
-            role: role as i32,
-            agency_id: if bound {
-                agency.to_owned()
-            } else {
-                String::new()
-            },
-        })
+    principal_with_key(&mut admin, agency, role, governance::KeyKind::ApiKey)
         .await
-        .expect("create principal")
-        .into_inner();
-    admin
-        .issue_key(governance::IssueKeyRequest {
-            principal_id: principal.id,
-            label: "tests".to_owned(),
-            kind: governance::KeyKind::ApiKey as i32,
-        })
-        .await
-        .expect("issue key")
-        .into_inner()
         .secret
 }
 
@@ -89,6 +59,19 @@ pub async fn create_dataset(
         .expect("create dataset")
         .into_inner()
         .id
+}
+
+/// A publisher key of `agency` and a published dataset of that agency with `columns`.
+pub async fn published_dataset(
+    stack: &TestStack,
+    agency: &str,
+    columns: Vec<Column>,
+    row_identifier: &str,
+) -> (String, String) {
+    let key = key_for(stack, agency, Role::Publisher).await;
+    let dataset = create_dataset(stack, &key, agency, columns, row_identifier).await;
+    publish(stack, &dataset).await;
+    (key, dataset)
 }
 
 /// Publishes a dataset with the admin key.

@@ -159,15 +159,7 @@ mod tests {
     use crate::schema::Column;
 
     fn schema() -> Schema {
-        let column = |field: &str, display: &str, column_type| Column {
-            field_name: field.into(),
-            display_name: display.into(),
-            column_type,
-            description: String::new(),
-            position: 0,
-            id: 0,
-            indexed: false,
-        };
+        let column = Column::new;
         Schema {
             columns: vec![
                 column("serial_number", "Serial Number", ColumnType::Number),

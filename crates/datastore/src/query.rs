@@ -365,15 +365,7 @@ mod tests {
     use crate::schema::Column;
 
     fn schema() -> Schema {
-        let column = |field: &str, column_type| Column {
-            field_name: field.into(),
-            display_name: field.into(),
-            column_type,
-            description: String::new(),
-            position: 0,
-            id: 0,
-            indexed: false,
-        };
+        let column = |field: &str, column_type| Column::new(field, field, column_type);
         Schema {
             columns: vec![
                 column("town", ColumnType::Text),

@@ -48,17 +48,7 @@ impl ColumnType {
 
     /// Socrata's `dataTypeName`.
     pub fn data_type_name(self) -> &'static str {
-        match self {
-            ColumnType::Text => "text",
-            ColumnType::Number => "number",
-            ColumnType::Double => "double",
-            ColumnType::Checkbox => "checkbox",
-            ColumnType::CalendarDate => "calendar_date",
-            ColumnType::Date => "date",
-            ColumnType::Point => "point",
-            ColumnType::Location => "location",
-            ColumnType::Url => "url",
-        }
+        crate::convert::column_type_to_proto(self).data_type_name()
     }
 
     /// The SoQL type name reported in `X-SODA2-Types`.
@@ -133,6 +123,21 @@ pub struct Column {
     /// Whether to index this column.
     #[serde(default)]
     pub indexed: bool,
+}
+
+impl Column {
+    /// A column with a field name, display name and type; position and id are filled in later.
+    pub fn new(field_name: &str, display_name: &str, column_type: ColumnType) -> Column {
+        Column {
+            field_name: field_name.to_owned(),
+            display_name: display_name.to_owned(),
+            column_type,
+            description: String::new(),
+            position: 0,
+            id: 0,
+            indexed: false,
+        }
+    }
 }
 
 /// A dataset's columns and optional row identifier.
@@ -347,24 +352,8 @@ mod tests {
     fn normalization_fills_names_and_positions() {
         let schema = Schema {
             columns: vec![
-                Column {
-                    field_name: String::new(),
-                    display_name: "Serial Number".into(),
-                    column_type: ColumnType::Number,
-                    description: String::new(),
-                    position: 0,
-                    id: 0,
-                    indexed: false,
-                },
-                Column {
-                    field_name: "town".into(),
-                    display_name: String::new(),
-                    column_type: ColumnType::Text,
-                    description: String::new(),
-                    position: 0,
-                    id: 0,
-                    indexed: false,
-                },
+                Column::new("", "Serial Number", ColumnType::Number),
+                Column::new("town", "", ColumnType::Text),
             ],
             row_identifier: Some("serial_number".into()),
         }
@@ -377,15 +366,7 @@ mod tests {
 
     #[test]
     fn bad_schemas_name_the_field() {
-        let column = |name: &str| Column {
-            field_name: name.into(),
-            display_name: name.into(),
-            column_type: ColumnType::Text,
-            description: String::new(),
-            position: 0,
-            id: 0,
-            indexed: false,
-        };
+        let column = |name: &str| Column::new(name, name, ColumnType::Text);
         let duplicate = Schema {
             columns: vec![column("a"), column("a")],
             row_identifier: None,

@@ -2,9 +2,11 @@
 //! the client-side interceptor that carries trace context and credentials, and serving on a bound
 //! listener with a bounded drain.
 
+use std::convert::Infallible;
 use std::time::Duration;
 
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
+use tonic::server::NamedService;
 use tonic::service::Interceptor;
 use tonic::transport::{Channel, Endpoint};
 use tower_http::classify::{GrpcErrorsAsFailures, SharedClassifier};
@@ -14,6 +16,8 @@ use tower_http::trace::{
 
 use crate::config::ConfigError;
 use crate::error::{ApiError, ErrorCode};
+use crate::health::health_service;
+use crate::shutdown::{Shutdown, drain};
 use crate::telemetry::{self, HeaderCarrier, HeaderReader};
 
 /// Largest gRPC message any service accepts or sends (upload chunks, query chunks, listings).
@@ -107,9 +111,34 @@ fn rpc_span(request: &http::Request<tonic::body::Body>) -> tracing::Span {
     span
 }
 
-/// The stream of connections a tonic server accepts from an already-bound listener.
-pub fn incoming(listener: tokio::net::TcpListener) -> tonic::transport::server::TcpIncoming {
-    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
+/// Serves one gRPC service, with the standard health service and the trace layer, on an
+/// already-bound listener until `shutdown`; then drains in-flight calls for at most `grace`.
+pub async fn serve<S>(
+    service: S,
+    listener: tokio::net::TcpListener,
+    shutdown: Shutdown,
+    grace: Duration,
+) -> Result<(), tonic::transport::Error>
+where
+    S: tower::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = Infallible,
+        > + NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let health = health_service::<S>(&shutdown).await;
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let server = tonic::transport::Server::builder()
+        .layer(trace_layer())
+        .add_service(health)
+        .add_service(service)
+        .serve_with_incoming_shutdown(incoming, shutdown.triggered());
+    drain(server, &shutdown, grace).await
 }
 
 #[cfg(test)]

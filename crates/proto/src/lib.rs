@@ -9,3 +9,22 @@
 include!(concat!(env!("OUT_DIR"), "/opendata.rs"));
 
 pub use opendata::{catalog, common, governance, incentives, ingestion, search};
+
+impl common::v1::ColumnType {
+    /// Socrata's `dataTypeName` for the type (`text`, `number`, `calendar_date`, `date`, ...);
+    /// unspecified reads as `text`.
+    pub fn data_type_name(self) -> &'static str {
+        use common::v1::ColumnType;
+        match self {
+            ColumnType::Text | ColumnType::Unspecified => "text",
+            ColumnType::Number => "number",
+            ColumnType::Double => "double",
+            ColumnType::Checkbox => "checkbox",
+            ColumnType::CalendarDate => "calendar_date",
+            ColumnType::Date => "date",
+            ColumnType::Point => "point",
+            ColumnType::Location => "location",
+            ColumnType::Url => "url",
+        }
+    }
+}

@@ -3,10 +3,12 @@
 
 mod process;
 mod proxy;
+mod seed;
 mod stack;
 
 pub use process::{ServerProcess, binary};
 pub use proxy::TcpProxy;
+pub use seed::{IdentityClient, Issued, principal_with_key};
 pub use stack::{Clients, TestDatabase, TestOptions, TestStack, nats_url};
 
 use std::future::Future;

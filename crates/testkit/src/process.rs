@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::stack::{TestDatabase, nats_url};
+use crate::stack::{Clients, TestDatabase, nats_url};
 
 /// The `opendata` binary of a build profile (`debug` or `release`) in this workspace's target
 /// directory, found from the running executable's location.
@@ -81,6 +81,16 @@ impl ServerProcess {
         }
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         ServerProcess { child, urls }
+    }
+
+    /// Clients of this process's services, acting with `key` (anonymous when `None`).
+    pub fn clients(&self, key: Option<&str>) -> Clients {
+        Clients::connect(
+            self.url("governance"),
+            self.url("catalog"),
+            self.url("ingestion"),
+            key,
+        )
     }
 
     /// A service's URL.

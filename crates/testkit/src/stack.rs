@@ -144,6 +144,32 @@ pub struct Clients {
     pub ingestion: IngestionServiceClient<InterceptedService<Channel, ClientContext>>,
 }
 
+impl Clients {
+    /// Clients of the services at these URLs, acting with `key` (anonymous when `None`).
+    pub fn connect(governance: &str, catalog: &str, ingestion: &str, key: Option<&str>) -> Clients {
+        let context = match key {
+            Some(key) => ClientContext::with_key(key).expect("a valid key"),
+            None => ClientContext::anonymous(),
+        };
+        Clients {
+            identity: IdentityServiceClient::with_interceptor(
+                channel(governance).expect("channel"),
+                context.clone(),
+            ),
+            catalog: CatalogServiceClient::with_interceptor(
+                channel(catalog).expect("channel"),
+                context.clone(),
+            )
+            .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            ingestion: IngestionServiceClient::with_interceptor(
+                channel(ingestion).expect("channel"),
+                context,
+            )
+            .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        }
+    }
+}
+
 impl TestStack {
     /// Starts a stack with default options.
     pub async fn start() -> TestStack {
@@ -207,27 +233,12 @@ impl TestStack {
 
     /// Clients acting with `key` (anonymous when `None`).
     pub fn clients(&self, key: Option<&str>) -> Clients {
-        let context = match key {
-            Some(key) => ClientContext::with_key(key).expect("a valid key"),
-            None => ClientContext::anonymous(),
-        };
-        let connect = |address| channel(&format!("http://{address}")).expect("channel");
-        Clients {
-            identity: IdentityServiceClient::with_interceptor(
-                connect(self.addresses.governance),
-                context.clone(),
-            ),
-            catalog: CatalogServiceClient::with_interceptor(
-                connect(self.addresses.catalog),
-                context.clone(),
-            )
-            .max_decoding_message_size(MAX_MESSAGE_BYTES),
-            ingestion: IngestionServiceClient::with_interceptor(
-                connect(self.addresses.ingestion),
-                context,
-            )
-            .max_encoding_message_size(MAX_MESSAGE_BYTES),
-        }
+        Clients::connect(
+            &format!("http://{}", self.addresses.governance),
+            &format!("http://{}", self.addresses.catalog),
+            &format!("http://{}", self.addresses.ingestion),
+            key,
+        )
     }
 
     /// The edge's base URL.

@@ -82,3 +82,9 @@ impl From<CatalogError> for ApiError {
         }
     }
 }
+
+impl From<CatalogError> for tonic::Status {
+    fn from(error: CatalogError) -> tonic::Status {
+        ApiError::from(error).into_status()
+    }
+}

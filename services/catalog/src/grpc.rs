@@ -67,8 +67,7 @@ impl CatalogService for CatalogApi {
         let dataset = self
             .catalog
             .create(&caller, &body.agency_id, metadata, schema, &body.id)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         Ok(Response::new(dataset_to_proto(&dataset)))
     }
 
@@ -80,8 +79,7 @@ impl CatalogService for CatalogApi {
         let dataset = self
             .catalog
             .get(caller.as_ref(), &request.into_inner().id)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         Ok(Response::new(dataset_to_proto(&dataset)))
     }
 
@@ -132,8 +130,7 @@ impl CatalogService for CatalogApi {
                     replace_schema,
                 },
             )
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         Ok(Response::new(dataset_to_proto(&dataset)))
     }
 
@@ -152,8 +149,7 @@ impl CatalogService for CatalogApi {
                 body.page_size,
                 Some(body.page_token.as_str()).filter(|t| !t.is_empty()),
             )
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         Ok(Response::new(pb::ListDatasetsResponse {
             datasets: datasets.iter().map(dataset_to_proto).collect(),
             next_page_token: next.unwrap_or_default(),
@@ -168,11 +164,7 @@ impl CatalogService for CatalogApi {
         let body = request.into_inner();
         let stage = stage_arg(body.stage())
             .ok_or_else(|| ApiError::invalid_field("stage", "stage is required"))?;
-        let dataset = self
-            .catalog
-            .set_stage(&caller, &body.id, stage)
-            .await
-            .map_err(ApiError::from)?;
+        let dataset = self.catalog.set_stage(&caller, &body.id, stage).await?;
         Ok(Response::new(dataset_to_proto(&dataset)))
     }
 
@@ -184,8 +176,7 @@ impl CatalogService for CatalogApi {
         let versions = self
             .catalog
             .versions(caller.as_ref(), &request.into_inner().id)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         Ok(Response::new(pb::ListVersionsResponse {
             versions: versions.iter().map(version_to_proto).collect(),
         }))
@@ -231,8 +222,7 @@ impl CatalogService for CatalogApi {
         let (dataset, columns, chunks) = self
             .catalog
             .query(caller.as_ref(), &body.dataset_id, &query, format, body.bom)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         let header = pb::QueryRowsResponse {
             part: Some(pb::query_rows_response::Part::Header(pb::QueryHeader {
                 columns: columns

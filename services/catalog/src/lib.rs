@@ -17,9 +17,8 @@ use std::time::Duration;
 
 use opendata_platform::auth::Authenticator;
 use opendata_platform::events::{EventBus, spawn_consumer, spawn_relay};
-use opendata_platform::grpc::{MAX_MESSAGE_BYTES, incoming, trace_layer};
-use opendata_platform::health::health_service;
-use opendata_platform::shutdown::{Shutdown, drain};
+use opendata_platform::grpc::MAX_MESSAGE_BYTES;
+use opendata_platform::shutdown::Shutdown;
 use opendata_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -87,16 +86,10 @@ pub async fn serve(
         shutdown.clone(),
     );
 
-    let health = health_service::<CatalogServiceServer<CatalogApi>>(&shutdown).await;
     let api = CatalogServiceServer::new(CatalogApi::new(catalog, auth))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let server = tonic::transport::Server::builder()
-        .layer(trace_layer())
-        .add_service(health)
-        .add_service(api)
-        .serve_with_incoming_shutdown(incoming(listener), shutdown.triggered());
-    drain(server, &shutdown, grace).await?;
+    opendata_platform::grpc::serve(api, listener, shutdown, grace).await?;
     let _ = tokio::join!(relay, consumer);
     Ok(())
 }

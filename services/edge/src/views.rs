@@ -6,7 +6,6 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use opendata_platform::timestamp::from_proto;
 use opendata_proto::catalog::v1::{Dataset, GetDatasetRequest, PublicationStage};
-use opendata_proto::common::v1::ColumnType;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -66,21 +65,6 @@ struct View {
     flags: Vec<&'static str>,
 }
 
-/// Socrata's `dataTypeName` of a column type.
-pub fn data_type_name(column_type: ColumnType) -> &'static str {
-    match column_type {
-        ColumnType::Text | ColumnType::Unspecified => "text",
-        ColumnType::Number => "number",
-        ColumnType::Double => "double",
-        ColumnType::Checkbox => "checkbox",
-        ColumnType::CalendarDate => "calendar_date",
-        ColumnType::Date => "date",
-        ColumnType::Point => "point",
-        ColumnType::Location => "location",
-        ColumnType::Url => "url",
-    }
-}
-
 fn epoch(timestamp: Option<&prost_types::Timestamp>) -> Option<i64> {
     timestamp.and_then(from_proto).map(|time| time.timestamp())
 }
@@ -135,7 +119,7 @@ fn view_of(dataset: Dataset) -> View {
             .columns
             .into_iter()
             .map(|column| {
-                let type_name = data_type_name(column.r#type());
+                let type_name = column.r#type().data_type_name();
                 ViewColumn {
                     id: column.id,
                     name: column.display_name,

@@ -69,3 +69,9 @@ impl From<GovernanceError> for ApiError {
         }
     }
 }
+
+impl From<GovernanceError> for tonic::Status {
+    fn from(error: GovernanceError) -> tonic::Status {
+        ApiError::from(error).into_status()
+    }
+}

@@ -80,11 +80,7 @@ impl IdentityService for IdentityApi {
         if key.trim().is_empty() {
             return Err(ApiError::new(ErrorCode::Unauthenticated, "no api key given").into());
         }
-        let authenticated = self
-            .identity
-            .authenticate(key.trim())
-            .await
-            .map_err(ApiError::from)?;
+        let authenticated = self.identity.authenticate(key.trim()).await?;
         Ok(Response::new(pb::AuthenticateResponse {
             principal: Some(principal_to_proto(&authenticated.principal)),
             key_id: authenticated.key_id,
@@ -101,8 +97,7 @@ impl IdentityService for IdentityApi {
         let agency = self
             .identity
             .create_agency(&actor, &body.id, &body.name)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         Ok(Response::new(agency_to_proto(agency)))
     }
 
@@ -110,11 +105,7 @@ impl IdentityService for IdentityApi {
         &self,
         _request: Request<pb::ListAgenciesRequest>,
     ) -> Result<Response<pb::ListAgenciesResponse>, Status> {
-        let agencies = self
-            .identity
-            .list_agencies()
-            .await
-            .map_err(ApiError::from)?;
+        let agencies = self.identity.list_agencies().await?;
         Ok(Response::new(pb::ListAgenciesResponse {
             agencies: agencies.into_iter().map(agency_to_proto).collect(),
         }))
@@ -135,8 +126,7 @@ impl IdentityService for IdentityApi {
         let principal = self
             .identity
             .create_principal(&actor, &body.name, role, Some(body.agency_id.as_str()))
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         Ok(Response::new(principal_to_proto(&principal)))
     }
 
@@ -149,8 +139,7 @@ impl IdentityService for IdentityApi {
         let principals = self
             .identity
             .list_principals(&actor, Some(body.agency_id.as_str()))
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         Ok(Response::new(pb::ListPrincipalsResponse {
             principals: principals.iter().map(principal_to_proto).collect(),
         }))
@@ -169,8 +158,7 @@ impl IdentityService for IdentityApi {
         let (key, secret) = self
             .identity
             .issue_key(&actor, &body.principal_id, kind, &body.label)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         Ok(Response::new(pb::IssueKeyResponse {
             key: Some(key_to_proto(key)),
             secret,
@@ -185,8 +173,7 @@ impl IdentityService for IdentityApi {
         let key = self
             .identity
             .revoke_key(&actor, &request.into_inner().key_id)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         Ok(Response::new(key_to_proto(key)))
     }
 
@@ -198,8 +185,7 @@ impl IdentityService for IdentityApi {
         let keys = self
             .identity
             .list_keys(&actor, &request.into_inner().principal_id)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         Ok(Response::new(pb::ListKeysResponse {
             keys: keys.into_iter().map(key_to_proto).collect(),
         }))

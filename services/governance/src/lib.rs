@@ -10,9 +10,8 @@ pub mod keys;
 
 use std::time::Duration;
 
-use opendata_platform::grpc::{MAX_MESSAGE_BYTES, incoming, trace_layer};
-use opendata_platform::health::health_service;
-use opendata_platform::shutdown::{Shutdown, drain};
+use opendata_platform::grpc::MAX_MESSAGE_BYTES;
+use opendata_platform::shutdown::Shutdown;
 use opendata_proto::governance::v1::identity_service_server::IdentityServiceServer;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -39,13 +38,7 @@ pub async fn serve(
     shutdown: Shutdown,
     grace: Duration,
 ) -> Result<(), tonic::transport::Error> {
-    let health = health_service::<IdentityServiceServer<IdentityApi>>(&shutdown).await;
-    let identity = IdentityServiceServer::new(IdentityApi::new(identity))
+    let api = IdentityServiceServer::new(IdentityApi::new(identity))
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let server = tonic::transport::Server::builder()
-        .layer(trace_layer())
-        .add_service(health)
-        .add_service(identity)
-        .serve_with_incoming_shutdown(incoming(listener), shutdown.triggered());
-    drain(server, &shutdown, grace).await
+    opendata_platform::grpc::serve(api, listener, shutdown, grace).await
 }

@@ -128,3 +128,9 @@ impl From<IngestionError> for ApiError {
         }
     }
 }
+
+impl From<IngestionError> for tonic::Status {
+    fn from(error: IngestionError) -> tonic::Status {
+        ApiError::from(error).into_status()
+    }
+}

@@ -24,6 +24,10 @@ impl IngestionApi {
     }
 }
 
+fn reply(upload: &Upload) -> Response<pb::Upload> {
+    Response::new(upload_to_proto(upload))
+}
+
 fn upload_to_proto(upload: &Upload) -> pb::Upload {
     let mode = match upload.mode {
         UploadMode::Replace => pb::UploadMode::Replace,
@@ -66,11 +70,7 @@ impl IngestionService for IngestionApi {
         &self,
         request: Request<pb::CreateUploadRequest>,
     ) -> Result<Response<pb::Upload>, Status> {
-        let caller = self
-            .ingestion
-            .caller(request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let caller = self.ingestion.caller(request.metadata()).await?;
         let body = request.into_inner();
         let mode = match body.mode() {
             pb::UploadMode::Replace => Some(UploadMode::Replace),
@@ -90,20 +90,15 @@ impl IngestionService for IngestionApi {
                     schema: body.schema.filter(|schema| !schema.columns.is_empty()),
                 },
             )
-            .await
-            .map_err(ApiError::from)?;
-        Ok(Response::new(upload_to_proto(&upload)))
+            .await?;
+        Ok(reply(&upload))
     }
 
     async fn upload_chunks(
         &self,
         request: Request<Streaming<pb::UploadChunk>>,
     ) -> Result<Response<pb::Upload>, Status> {
-        let caller = self
-            .ingestion
-            .caller(request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let caller = self.ingestion.caller(request.metadata()).await?;
         let mut stream = request.into_inner();
         let first = stream.message().await?.ok_or_else(|| {
             ApiError::invalid_field(
@@ -140,20 +135,15 @@ impl IngestionService for IngestionApi {
         let upload = self
             .ingestion
             .receive(&caller, &upload_id, Box::pin(chunks))
-            .await
-            .map_err(ApiError::from)?;
-        Ok(Response::new(upload_to_proto(&upload)))
+            .await?;
+        Ok(reply(&upload))
     }
 
     async fn accept_schema(
         &self,
         request: Request<pb::AcceptSchemaRequest>,
     ) -> Result<Response<pb::Upload>, Status> {
-        let caller = self
-            .ingestion
-            .caller(request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let caller = self.ingestion.caller(request.metadata()).await?;
         let body = request.into_inner();
         let schema = body
             .schema
@@ -161,77 +151,56 @@ impl IngestionService for IngestionApi {
         let upload = self
             .ingestion
             .accept_schema(&caller, &body.upload_id, &schema)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(Response::new(upload_to_proto(&upload)))
+            .await?;
+        Ok(reply(&upload))
     }
 
     async fn commit_upload(
         &self,
         request: Request<pb::CommitUploadRequest>,
     ) -> Result<Response<pb::Upload>, Status> {
-        let caller = self
-            .ingestion
-            .caller(request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let caller = self.ingestion.caller(request.metadata()).await?;
         let upload = self
             .ingestion
             .commit(&caller, &request.into_inner().upload_id)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(Response::new(upload_to_proto(&upload)))
+            .await?;
+        Ok(reply(&upload))
     }
 
     async fn abandon_upload(
         &self,
         request: Request<pb::AbandonUploadRequest>,
     ) -> Result<Response<pb::Upload>, Status> {
-        let caller = self
-            .ingestion
-            .caller(request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let caller = self.ingestion.caller(request.metadata()).await?;
         let upload = self
             .ingestion
             .abandon(&caller, &request.into_inner().upload_id)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(Response::new(upload_to_proto(&upload)))
+            .await?;
+        Ok(reply(&upload))
     }
 
     async fn get_upload(
         &self,
         request: Request<pb::GetUploadRequest>,
     ) -> Result<Response<pb::Upload>, Status> {
-        let caller = self
-            .ingestion
-            .caller(request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let caller = self.ingestion.caller(request.metadata()).await?;
         let upload = self
             .ingestion
             .get(&caller, &request.into_inner().upload_id)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(Response::new(upload_to_proto(&upload)))
+            .await?;
+        Ok(reply(&upload))
     }
 
     async fn list_rejections(
         &self,
         request: Request<pb::ListRejectionsRequest>,
     ) -> Result<Response<pb::ListRejectionsResponse>, Status> {
-        let caller = self
-            .ingestion
-            .caller(request.metadata())
-            .await
-            .map_err(ApiError::from)?;
+        let caller = self.ingestion.caller(request.metadata()).await?;
         let body = request.into_inner();
         let rejections = self
             .ingestion
             .rejections(&caller, &body.upload_id, body.after_line, body.page_size)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         Ok(Response::new(pb::ListRejectionsResponse {
             rejections: rejections
                 .into_iter()

@@ -18,9 +18,8 @@ use std::time::Duration;
 
 use opendata_platform::auth::Authenticator;
 use opendata_platform::events::{EventBus, spawn_consumer, spawn_relay};
-use opendata_platform::grpc::{MAX_MESSAGE_BYTES, channel, incoming, trace_layer};
-use opendata_platform::health::health_service;
-use opendata_platform::shutdown::{Shutdown, drain};
+use opendata_platform::grpc::{MAX_MESSAGE_BYTES, channel};
+use opendata_platform::shutdown::Shutdown;
 use opendata_proto::ingestion::v1::ingestion_service_server::IngestionServiceServer;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -87,15 +86,9 @@ pub async fn serve(
     );
     let janitor = spawn_janitor(pool, settings, shutdown.clone());
 
-    let health = health_service::<IngestionServiceServer<IngestionApi>>(&shutdown).await;
     let api = IngestionServiceServer::new(IngestionApi::new(ingestion))
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let server = tonic::transport::Server::builder()
-        .layer(trace_layer())
-        .add_service(health)
-        .add_service(api)
-        .serve_with_incoming_shutdown(incoming(listener), shutdown.triggered());
-    drain(server, &shutdown, grace).await?;
+    opendata_platform::grpc::serve(api, listener, shutdown, grace).await?;
     let _ = tokio::join!(relay, retirer, janitor);
     Ok(())
 }

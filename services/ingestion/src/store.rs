@@ -171,7 +171,7 @@ pub async fn save_progress(
 /// Marks the end of a load: its final progress, the file's columns, the schema used or inferred,
 /// and the state it moves to (`loaded` or `awaiting_schema`).
 pub async fn finish_load(
-    executor: impl PgExecutor<'_>,
+    pool: &sqlx::PgPool,
     id: Uuid,
     progress: Progress,
     file_columns: &[String],
@@ -179,24 +179,20 @@ pub async fn finish_load(
     inferred: Option<&Schema>,
     state: UploadState,
 ) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    save_progress(&mut *tx, id, progress).await?;
     sqlx::query(
-        "UPDATE uploads SET rows_received = $2, rows_loaded = $3, rows_rejected = $4, bytes_received = $5, \
-         load_millis = $6, file_columns = $7, schema = coalesce($8, schema), inferred_schema = coalesce($9, inferred_schema), \
-         state = $10, updated_at = now() WHERE id = $1",
+        "UPDATE uploads SET file_columns = $2, schema = coalesce($3, schema), \
+         inferred_schema = coalesce($4, inferred_schema), state = $5 WHERE id = $1",
     )
     .bind(id)
-    .bind(progress.rows_received as i64)
-    .bind(progress.rows_loaded as i64)
-    .bind(progress.rows_rejected as i64)
-    .bind(progress.bytes_received as i64)
-    .bind(progress.load_millis as i64)
     .bind(file_columns)
     .bind(schema.map(Json))
     .bind(inferred.map(Json))
     .bind(state.as_str())
-    .execute(executor)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    tx.commit().await
 }
 
 /// Marks an open upload failed (or abandoned) with a reason; its table is dropped by the janitor.

@@ -2,39 +2,18 @@
 
 use std::path::PathBuf;
 
-use clap::{Subcommand, ValueEnum};
+use clap::Subcommand;
+use opendata_platform::auth::Role;
 use opendata_proto::catalog::v1 as catalog;
-use opendata_proto::common::v1::Role as PbRole;
 use opendata_proto::governance::v1 as governance;
 
 use crate::client::{CatalogClient, CliError, Connection, describe};
 use crate::schema_file::SocrataSchema;
 
-/// Roles, as the command line names them.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Role {
-    /// Chief Data Officer.
-    Cdo,
-    /// Agency Data Officer (needs --agency).
-    Ado,
-    /// Agency publisher (needs --agency).
-    Publisher,
-    /// Advisory panel.
-    Panel,
-    /// State IT administrator.
-    Admin,
-}
-
-impl Role {
-    fn to_proto(self) -> PbRole {
-        match self {
-            Role::Cdo => PbRole::Cdo,
-            Role::Ado => PbRole::Ado,
-            Role::Publisher => PbRole::Publisher,
-            Role::Panel => PbRole::Panel,
-            Role::Admin => PbRole::Admin,
-        }
-    }
+/// Reads a role name (`cdo`, `ado`, `publisher`, `panel`, `admin`).
+fn parse_role(name: &str) -> Result<Role, String> {
+    Role::parse(name)
+        .ok_or_else(|| format!("`{name}` is not a role: use cdo, ado, publisher, panel or admin"))
 }
 
 /// `opendata agency ...`.
@@ -61,8 +40,8 @@ pub enum PrincipalCommand {
         /// Display name.
         #[arg(long)]
         name: String,
-        /// Role.
-        #[arg(long, value_enum)]
+        /// Role: cdo, ado, publisher, panel or admin.
+        #[arg(long, value_parser = parse_role)]
         role: Role,
         /// Agency, for `ado` and `publisher`.
         #[arg(long, default_value = "")]
