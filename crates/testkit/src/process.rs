@@ -14,12 +14,13 @@ use crate::stack::{Clients, TestDatabase, nats_url};
 /// The `opendata` binary of a build profile (`debug` or `release`) in this workspace's target
 /// directory, found from the running executable's location.
 pub fn binary(profile: &str) -> PathBuf {
+    // Tests and benches run from `<target>/<profile>/deps/`.
     let exe = std::env::current_exe().expect("executable path");
     let target = exe
         .ancestors()
-        .find(|dir| dir.file_name().is_some_and(|name| name == "target"))
+        .nth(3)
         .map(Path::to_path_buf)
-        .expect("running from the target directory");
+        .expect("running from <target>/<profile>/deps");
     let path = target.join(profile).join("opendata");
     assert!(
         path.exists(),
