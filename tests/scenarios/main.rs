@@ -2,6 +2,7 @@
 
 mod auth;
 mod bad_input;
+mod catalog;
 mod edge;
 mod events;
 mod modes;

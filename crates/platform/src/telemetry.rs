@@ -152,3 +152,54 @@ impl Extractor for HeaderReader<'_> {
         self.0.keys().map(|name| name.as_str()).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    use super::*;
+
+    #[test]
+    fn trace_context_crosses_headers_into_a_child_span() {
+        global::set_text_map_propagator(TraceContextPropagator::new());
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let caller = tracing::info_span!("caller");
+            let mut headers = http::HeaderMap::new();
+            caller.in_scope(|| inject_current(&mut HeaderCarrier(&mut headers)));
+            let traceparent = headers
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok())
+                .expect("a traceparent header")
+                .to_owned();
+            let caller_trace = caller
+                .context()
+                .span()
+                .span_context()
+                .trace_id()
+                .to_string();
+            assert!(
+                traceparent.contains(&caller_trace),
+                "{traceparent} carries {caller_trace}"
+            );
+
+            let callee = tracing::info_span!("callee");
+            set_remote_parent(&callee, &HeaderReader(&headers));
+            assert_eq!(
+                callee
+                    .context()
+                    .span()
+                    .span_context()
+                    .trace_id()
+                    .to_string(),
+                caller_trace
+            );
+
+            let outbox_headers = caller.in_scope(current_context_headers);
+            assert_eq!(outbox_headers.get("traceparent"), Some(&traceparent));
+        });
+    }
+}

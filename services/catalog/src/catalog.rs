@@ -7,9 +7,15 @@ use opendata_datastore::dataset_id::DatasetId;
 use opendata_datastore::output::{Format, OutputColumn};
 use opendata_datastore::query::QueryRequest;
 use opendata_datastore::schema::Schema;
+use opendata_platform::ApiError;
 use opendata_platform::auth::{Principal, Role};
+use opendata_platform::grpc::ClientContext;
 use opendata_proto::catalog::v1::DatasetChange;
+use opendata_proto::governance::v1::ListAgenciesRequest;
+use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
 use sqlx::PgPool;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
 
 use crate::error::CatalogError;
 use crate::events::emit;
@@ -46,11 +52,15 @@ pub struct DatasetUpdate {
     pub replace_schema: Option<Schema>,
 }
 
+/// Governance's directory, to check that an owning agency exists.
+pub type IdentityClient = IdentityServiceClient<InterceptedService<Channel, ClientContext>>;
+
 /// The catalog.
 #[derive(Clone)]
 pub struct Catalog {
     pool: PgPool,
     limits: QueryLimits,
+    identity: IdentityClient,
 }
 
 fn visible(dataset: &Dataset, caller: Option<&Principal>) -> bool {
@@ -59,9 +69,29 @@ fn visible(dataset: &Dataset, caller: Option<&Principal>) -> bool {
 }
 
 impl Catalog {
-    /// The catalog over its pool.
-    pub fn new(pool: PgPool, limits: QueryLimits) -> Self {
-        Catalog { pool, limits }
+    /// The catalog over its pool, checking agencies with governance.
+    pub fn new(pool: PgPool, limits: QueryLimits, identity: IdentityClient) -> Self {
+        Catalog {
+            pool,
+            limits,
+            identity,
+        }
+    }
+
+    async fn require_agency(&self, agency_id: &str) -> Result<(), CatalogError> {
+        let agencies = self
+            .identity
+            .clone()
+            .list_agencies(ListAgenciesRequest {})
+            .await
+            .map_err(|status| CatalogError::Denied(ApiError::from_status(&status)))?
+            .into_inner()
+            .agencies;
+        if agencies.iter().any(|agency| agency.id == agency_id) {
+            Ok(())
+        } else {
+            Err(CatalogError::AgencyNotFound(agency_id.to_owned()))
+        }
     }
 
     /// Creates a dataset owned by `agency_id`. Agency roles create only for their own agency.
@@ -81,6 +111,7 @@ impl Catalog {
         caller
             .require_write_for(&agency_id)
             .map_err(CatalogError::Denied)?;
+        self.require_agency(&agency_id).await?;
         let metadata = metadata
             .normalized()
             .map_err(|e| CatalogError::invalid(e.field, e.message))?;

@@ -20,6 +20,9 @@ pub enum CatalogError {
     /// The id is taken.
     #[error("dataset {0} already exists")]
     AlreadyExists(String),
+    /// The owning agency does not exist.
+    #[error("agency {0} does not exist")]
+    AgencyNotFound(String),
     /// The schema cannot change this way.
     #[error("{0}")]
     SchemaChange(String),
@@ -54,6 +57,9 @@ impl From<CatalogError> for ApiError {
             }
             CatalogError::AlreadyExists(id) => {
                 ApiError::new(ErrorCode::DatasetAlreadyExists, message).with("dataset_id", id)
+            }
+            CatalogError::AgencyNotFound(id) => {
+                ApiError::new(ErrorCode::AgencyNotFound, message).with("agency_id", id)
             }
             CatalogError::SchemaChange(_) => ApiError::new(ErrorCode::SchemaChangeRefused, message),
             CatalogError::Denied(error) => error,

@@ -17,9 +17,11 @@ use std::time::Duration;
 
 use opendata_platform::auth::Authenticator;
 use opendata_platform::events::{EventBus, spawn_consumer, spawn_relay};
+use opendata_platform::grpc::ClientContext;
 use opendata_platform::grpc::MAX_MESSAGE_BYTES;
 use opendata_platform::shutdown::Shutdown;
 use opendata_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
+use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
@@ -65,6 +67,8 @@ pub async fn serve(
         settings,
     } = service;
     let governance = opendata_platform::grpc::channel(&settings.governance_url)?;
+    let identity =
+        IdentityServiceClient::with_interceptor(governance.clone(), ClientContext::anonymous());
     let auth = Arc::new(Authenticator::new(
         governance,
         Duration::from_secs(settings.auth_cache_ttl_secs),
@@ -75,6 +79,7 @@ pub async fn serve(
             timeout: Duration::from_secs(settings.query_timeout_secs),
             chunk_bytes: settings.chunk_bytes,
         },
+        identity,
     );
     let relay = spawn_relay(pool.clone(), bus.clone(), DOMAIN, shutdown.clone());
     let consumer = spawn_consumer(
