@@ -14,6 +14,25 @@ use serde::de::DeserializeOwned;
 /// Prefix of every environment variable the services read.
 pub const ENV_PREFIX: &str = "OPENDATA_";
 
+/// `OPENDATA_*` variables that belong to the command-line tool, the tests and `make run`, not to
+/// a service's configuration; services ignore them instead of refusing them as unknown keys.
+const OTHER_TOOLS_VARIABLES: &[&str] = &[
+    "config",
+    "key",
+    "governance_url",
+    "catalog_url",
+    "ingestion_url",
+];
+const OTHER_TOOLS_PREFIXES: &[&str] = &["test_", "run_"];
+
+fn belongs_to_services(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    !OTHER_TOOLS_VARIABLES.contains(&key.as_str())
+        && !OTHER_TOOLS_PREFIXES
+            .iter()
+            .any(|prefix| key.starts_with(prefix))
+}
+
 /// A configuration that could not be loaded; the message names the bad key and its source.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
@@ -39,7 +58,11 @@ pub fn load<T: DeserializeOwned>(file: Option<&Path>) -> Result<T, ConfigError> 
         figment = figment.merge(Toml::file(file));
     }
     figment
-        .merge(Env::prefixed(ENV_PREFIX).split("__").ignore(&["config"]))
+        .merge(
+            Env::prefixed(ENV_PREFIX)
+                .filter(|key| belongs_to_services(key.as_str()))
+                .split("__"),
+        )
         .extract()
         .map_err(|error| ConfigError(error.to_string()))
 }
@@ -159,6 +182,15 @@ mod tests {
         std::fs::write(&bad, "[nats]\nprefx = \"t1\"\n").unwrap();
         let error = load::<Sample>(Some(&bad)).unwrap_err().to_string();
         assert!(error.contains("prefx"), "{error}");
+    }
+
+    #[test]
+    fn variables_of_other_tools_are_not_configuration() {
+        assert!(!belongs_to_services("KEY"));
+        assert!(!belongs_to_services("test_database_url"));
+        assert!(!belongs_to_services("RUN_DATABASE"));
+        assert!(belongs_to_services("DATABASE__URL"));
+        assert!(belongs_to_services("DRAIN_SECS"));
     }
 
     #[test]
