@@ -420,3 +420,82 @@ async fn an_abandoned_upload_leaves_no_trace() {
     .await;
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn an_upload_abandoned_while_receiving_stays_abandoned() {
+    let stack = TestStack::start().await;
+    let (key, dataset) = dataset_with_one_version(&stack).await;
+    let upload = create_upload(&stack, &key, &dataset, UploadMode::Replace, 0.0)
+        .await
+        .unwrap();
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    sender
+        .send(ingestion::UploadChunk {
+            upload_id: upload.id.clone(),
+            data: bytes::Bytes::from_static(b"Town,Sale Amount,Date Recorded\nA,1,\n"),
+        })
+        .await
+        .unwrap();
+    let mut client = stack.clients(Some(&key)).ingestion;
+    let receiving = tokio::spawn(async move {
+        client
+            .upload_chunks(tokio_stream::wrappers::ReceiverStream::new(receiver))
+            .await
+    });
+    wait_until(EVENTUALLY, "the upload to be receiving", || {
+        let pool = stack.pool.clone();
+        let id: uuid::Uuid = upload.id.parse().unwrap();
+        async move {
+            let state: String =
+                sqlx::query_scalar("SELECT state FROM ingestion.uploads WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&pool)
+                    .await
+                    .ok()?;
+            (state == "receiving").then_some(())
+        }
+    })
+    .await;
+    stack
+        .clients(Some(&key))
+        .ingestion
+        .abandon_upload(ingestion::AbandonUploadRequest {
+            upload_id: upload.id.clone(),
+        })
+        .await
+        .unwrap();
+    sender
+        .send(ingestion::UploadChunk {
+            upload_id: String::new(),
+            data: bytes::Bytes::from_static(b"B,2,\n"),
+        })
+        .await
+        .unwrap();
+    drop(sender);
+    let status = receiving.await.unwrap().unwrap_err();
+    assert_eq!(
+        api_error(&status).code,
+        ErrorCode::UploadStateConflict,
+        "{status:?}"
+    );
+    let after = stack
+        .clients(Some(&key))
+        .ingestion
+        .get_upload(ingestion::GetUploadRequest {
+            upload_id: upload.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(after.state(), UploadState::Abandoned);
+    assert_eq!(
+        commit(&stack, &key, &upload.id).await.unwrap_err().code(),
+        tonic::Code::FailedPrecondition
+    );
+    wait_until(EVENTUALLY, "the working table to be dropped", || {
+        let stack = &stack;
+        async move { (working_tables(stack).await == 0).then_some(()) }
+    })
+    .await;
+    stack.stop().await;
+}

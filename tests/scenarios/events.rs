@@ -170,3 +170,62 @@ async fn a_duplicated_event_is_harmless() {
     assert_eq!(data_updates, 3, "no extra dataset_data_updated events");
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn an_append_uses_the_latest_committed_schema_even_before_the_catalog_activates_it() {
+    let proxy = TcpProxy::start(nats_address()).await;
+    let stack = TestStack::start_with(TestOptions {
+        nats_url: Some(format!("nats://{}", proxy.address())),
+        ..TestOptions::default()
+    })
+    .await;
+    let (key, dataset) =
+        published_dataset(&stack, "opm", vec![column("Town", ColumnType::Text)], "").await;
+    push(&stack, &key, &dataset, UploadMode::Replace, b"Town\nAvon\n").await;
+    wait_for_version(&stack, &dataset, 1).await;
+
+    proxy.cut();
+    let upload = stack
+        .clients(Some(&key))
+        .ingestion
+        .create_upload(opendata_proto::ingestion::v1::CreateUploadRequest {
+            dataset_id: dataset.clone(),
+            mode: UploadMode::Replace as i32,
+            schema: Some(opendata_proto::common::v1::Schema {
+                columns: vec![
+                    column("Town", ColumnType::Text),
+                    column("Sales", ColumnType::Number),
+                ],
+                row_identifier: String::new(),
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    send_file(&stack, &key, &upload.id, b"Town,Sales\nBristol,3\n", 64)
+        .await
+        .unwrap();
+    commit(&stack, &key, &upload.id).await.unwrap();
+    // The catalog still serves version 1 with one column; the append must still use two.
+    let appended = push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Append,
+        b"Town,Sales\nCanaan,4\n",
+    )
+    .await;
+    assert_eq!(appended.version, 3);
+
+    proxy.restore();
+    wait_for_version(&stack, &dataset, 3).await;
+    let body = get(&stack, &format!("/resource/{dataset}.csv?$order=town"))
+        .await
+        .body;
+    assert_eq!(
+        body,
+        "\"town\",\"sales\"\n\"Bristol\",\"3\"\n\"Canaan\",\"4\"\n"
+    );
+    stack.stop().await;
+}

@@ -32,6 +32,9 @@ pub fn coerce_into(column_type: ColumnType, raw: &str, out: &mut Vec<u8>) -> Res
         out.extend_from_slice(b"\\N");
         return Ok(());
     }
+    if value.contains('\0') {
+        return Err("the value contains a NUL character".to_owned());
+    }
     match column_type {
         ColumnType::Text => unreachable!("handled above"),
         ColumnType::Number => normalize_number(value, out),
@@ -39,8 +42,12 @@ pub fn coerce_into(column_type: ColumnType, raw: &str, out: &mut Vec<u8>) -> Res
             let start = out.len();
             normalize_number(value, out)?;
             let text = std::str::from_utf8(&out[start..]).unwrap_or_default();
+            let has_nonzero_digit = text
+                .bytes()
+                .take_while(|b| *b != b'e')
+                .any(|b| (b'1'..=b'9').contains(&b));
             match text.parse::<f64>() {
-                Ok(number) if number.is_finite() => Ok(()),
+                Ok(number) if number.is_finite() && (number != 0.0 || !has_nonzero_digit) => Ok(()),
                 _ => {
                     out.truncate(start);
                     Err("number is out of range for a double".to_owned())
@@ -66,6 +73,9 @@ pub fn coerce_into(column_type: ColumnType, raw: &str, out: &mut Vec<u8>) -> Res
             let timestamp = parse_timestamp(value)?;
             let utc = timestamp.local
                 - chrono::Duration::seconds(i64::from(timestamp.offset_seconds.unwrap_or(0)));
+            if !(1..=9999).contains(&chrono::Datelike::year(&utc)) {
+                return Err("the instant falls outside the years 1 to 9999 in UTC".to_owned());
+            }
             write_naive(&utc, out);
             out.extend_from_slice(b"+00");
             Ok(())
@@ -535,6 +545,23 @@ mod tests {
             coerce(ColumnType::Double, &format!("1{}", "0".repeat(320))),
             Err("number is out of range for a double".to_owned())
         );
+    }
+
+    #[test]
+    fn values_postgresql_would_refuse_are_rejected_here() {
+        assert!(coerce(ColumnType::Url, "http://x/\u{0}").is_err());
+        assert!(coerce(ColumnType::Location, "A\u{0} (1, 2)").is_err());
+        assert_eq!(
+            coerce(ColumnType::Double, "0.000000000000000000000001e-300"),
+            Err("number is out of range for a double".to_owned())
+        );
+        assert_eq!(coerce(ColumnType::Double, "0.000").unwrap(), "0.000");
+        assert!(
+            coerce(ColumnType::Date, "0001-01-01T00:00:00+05:00")
+                .unwrap_err()
+                .contains("years 1 to 9999")
+        );
+        assert!(coerce(ColumnType::Date, "9999-12-31T23:00:00-05:00").is_err());
     }
 
     #[test]

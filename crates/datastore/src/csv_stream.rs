@@ -6,6 +6,10 @@
 
 use csv_core::{ReadRecordResult, Reader};
 
+/// Largest record accepted, in bytes; a larger one is almost always an unclosed quote swallowing
+/// the rest of the file, and holding it would take unbounded memory.
+pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
+
 /// A structural problem that makes the whole file unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CsvError {
@@ -30,6 +34,12 @@ pub enum CsvError {
         /// Line where the unclosed field's record starts.
         line: u64,
     },
+    /// A record is larger than [`MAX_RECORD_BYTES`].
+    #[error("line {line}: a record is larger than {} MiB (an unclosed quote?)", MAX_RECORD_BYTES / (1024 * 1024))]
+    RecordTooLarge {
+        /// Line where the record starts.
+        line: u64,
+    },
     /// A record is not valid UTF-8.
     #[error("line {line}, field {field}: invalid UTF-8; save the file as UTF-8")]
     InvalidUtf8 {
@@ -47,6 +57,7 @@ impl CsvError {
             CsvError::Empty => None,
             CsvError::FieldCount { line, .. }
             | CsvError::UnclosedQuote { line }
+            | CsvError::RecordTooLarge { line }
             | CsvError::InvalidUtf8 { line, .. } => Some(*line),
         }
     }
@@ -112,6 +123,7 @@ pub struct CsvStream {
     state: QuoteState,
     line: u64,
     record_start_line: u64,
+    previous_was_cr: bool,
     expected_fields: Option<usize>,
     records: u64,
 }
@@ -136,6 +148,7 @@ impl CsvStream {
             state: QuoteState::RecordStart,
             line: 1,
             record_start_line: 1,
+            previous_was_cr: false,
             expected_fields: None,
             records: 0,
         }
@@ -215,7 +228,13 @@ impl CsvStream {
                     }
                 }
                 ReadRecordResult::OutputFull => {
-                    let grown = self.output.len() * 2;
+                    if self.output.len() >= MAX_RECORD_BYTES {
+                        return Err(CsvError::RecordTooLarge {
+                            line: self.record_start_line,
+                        }
+                        .into());
+                    }
+                    let grown = (self.output.len() * 2).min(MAX_RECORD_BYTES);
                     self.output.resize(grown, 0);
                 }
                 ReadRecordResult::OutputEndsFull => {
@@ -286,9 +305,11 @@ impl CsvStream {
                 (QuoteState::QuoteInQuoted, b'"') => QuoteState::Quoted,
                 (QuoteState::QuoteInQuoted, _) => QuoteState::Unquoted,
             };
-            if byte == b'\n' {
+            // A line ends at `\n`, `\r\n` or a lone `\r` (old Mac files).
+            if byte == b'\r' || (byte == b'\n' && !self.previous_was_cr) {
                 self.line += 1;
             }
+            self.previous_was_cr = byte == b'\r';
         }
     }
 
@@ -369,6 +390,27 @@ mod tests {
             matches!(swallowed, CsvError::UnclosedQuote { line: 2 }),
             "{swallowed:?}"
         );
+    }
+
+    #[test]
+    fn lines_are_counted_for_every_line_ending() {
+        for (ending, chunk) in [("\n", 1), ("\r\n", 1), ("\r", 1), ("\r\n", 4)] {
+            let input = format!("a,b{ending}1,2{ending}\"x{ending}y\",3{ending}4,5{ending}");
+            let lines: Vec<u64> = parse_in_chunks(input.as_bytes(), chunk)
+                .unwrap()
+                .iter()
+                .map(|(line, _)| *line)
+                .collect();
+            assert_eq!(lines, vec![1, 2, 3, 5], "{ending:?} in chunks of {chunk}");
+        }
+    }
+
+    #[test]
+    fn a_runaway_record_is_refused_with_its_line() {
+        let mut input = b"a,b\n1,\"".to_vec();
+        input.extend(std::iter::repeat_n(b'x', MAX_RECORD_BYTES + 10));
+        let error = parse_in_chunks(&input, 1 << 20).unwrap_err();
+        assert_eq!(error, CsvError::RecordTooLarge { line: 2 });
     }
 
     #[test]

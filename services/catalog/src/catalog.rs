@@ -59,6 +59,8 @@ pub type IdentityClient = IdentityServiceClient<InterceptedService<Channel, Clie
 #[derive(Clone)]
 pub struct Catalog {
     pool: PgPool,
+    /// Row queries run on their own connections, so exports never starve metadata calls.
+    query_pool: PgPool,
     limits: QueryLimits,
     identity: IdentityClient,
 }
@@ -69,10 +71,17 @@ fn visible(dataset: &Dataset, caller: Option<&Principal>) -> bool {
 }
 
 impl Catalog {
-    /// The catalog over its pool, checking agencies with governance.
-    pub fn new(pool: PgPool, limits: QueryLimits, identity: IdentityClient) -> Self {
+    /// The catalog over its pool and a separate pool for row queries (its size bounds concurrent
+    /// queries), checking agencies with governance.
+    pub fn new(
+        pool: PgPool,
+        query_pool: PgPool,
+        limits: QueryLimits,
+        identity: IdentityClient,
+    ) -> Self {
         Catalog {
             pool,
+            query_pool,
             limits,
             identity,
         }
@@ -311,8 +320,15 @@ impl Catalog {
         bom: bool,
     ) -> Result<(Dataset, Vec<OutputColumn>, Chunks), CatalogError> {
         let dataset = self.get(caller, id).await?;
-        let (columns, chunks) =
-            query_rows(&self.pool, &dataset, request, format, bom, self.limits).await?;
+        let (columns, chunks) = query_rows(
+            &self.query_pool,
+            &dataset,
+            request,
+            format,
+            bom,
+            self.limits,
+        )
+        .await?;
         Ok((dataset, columns, chunks))
     }
 }

@@ -17,6 +17,8 @@ pub struct CatalogSettings {
     pub query_timeout_secs: u64,
     /// Bytes of serialized rows per streamed chunk.
     pub chunk_bytes: usize,
+    /// Row queries running at once; more wait up to 5 s for a turn, then are told to retry.
+    pub max_concurrent_queries: u32,
 }
 
 impl Default for CatalogSettings {
@@ -26,6 +28,7 @@ impl Default for CatalogSettings {
             auth_cache_ttl_secs: 30,
             query_timeout_secs: 300,
             chunk_bytes: 64 * 1024,
+            max_concurrent_queries: 16,
         }
     }
 }

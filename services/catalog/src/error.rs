@@ -78,6 +78,10 @@ impl From<CatalogError> for ApiError {
             }
             CatalogError::Database(error) => {
                 match error.as_database_error().and_then(|e| e.code()).as_deref() {
+                    _ if matches!(error, sqlx::Error::PoolTimedOut) => ApiError::new(
+                        ErrorCode::Unavailable,
+                        "too many queries are running; retry in a moment",
+                    ),
                     Some("57014") => ApiError::new(
                         ErrorCode::QueryTimeout,
                         "the query took too long; narrow it with filters or a smaller $limit",

@@ -102,7 +102,7 @@ impl VersionActivator {
             .transpose()
             .map_err(|error| HandlerError::Reject(format!("version schema is invalid: {error}")))?
             .unwrap_or_else(|| dataset.schema.clone());
-        let schema = keep_descriptions(schema, &dataset.schema);
+        let schema = keep_documentation(schema, &dataset.schema, committed.new_schema);
         let schema = store::assign_column_ids(&mut tx, schema, &dataset.schema)
             .await
             .map_err(retry)?;
@@ -162,14 +162,21 @@ impl VersionActivator {
     }
 }
 
-/// Descriptions and display names set in the catalog survive a new version of the same column.
-fn keep_descriptions(mut schema: Schema, previous: &Schema) -> Schema {
+/// The catalog owns column documentation. When the version kept the dataset's columns, display
+/// names, descriptions and index flags stay as the catalog has them now (edits made while the upload
+/// ran included); a new schema brings its own, falling back to the catalog's for empty
+/// descriptions of columns that keep their field name.
+fn keep_documentation(mut schema: Schema, current: &Schema, new_schema: bool) -> Schema {
     for column in &mut schema.columns {
-        if let Some(old) = previous.column(&column.field_name) {
-            if column.description.is_empty() {
-                column.description = old.description.clone();
-            }
-            column.indexed |= old.indexed;
+        let Some(old) = current.column(&column.field_name) else {
+            continue;
+        };
+        if !new_schema {
+            column.display_name = old.display_name.clone();
+            column.description = old.description.clone();
+            column.indexed = old.indexed;
+        } else if column.description.is_empty() {
+            column.description = old.description.clone();
         }
     }
     schema

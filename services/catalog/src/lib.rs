@@ -24,6 +24,7 @@ use opendata_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
+use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 
 use crate::catalog::Catalog;
@@ -73,8 +74,13 @@ pub async fn serve(
         governance,
         Duration::from_secs(settings.auth_cache_ttl_secs),
     ));
+    let query_pool = PgPoolOptions::new()
+        .max_connections(settings.max_concurrent_queries.max(1))
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with((*pool.connect_options()).clone());
     let catalog = Catalog::new(
         pool.clone(),
+        query_pool,
         QueryLimits {
             timeout: Duration::from_secs(settings.query_timeout_secs),
             chunk_bytes: settings.chunk_bytes,

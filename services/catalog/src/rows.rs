@@ -11,7 +11,8 @@ use opendata_datastore::output::{Format, OutputColumn, RowSerializer};
 use opendata_datastore::query::{CompiledQuery, QueryRequest, Target, compile};
 use opendata_datastore::table::READER_ROLE;
 use opendata_platform::error::ApiError;
-use sqlx::{Connection as _, PgPool, Row as _};
+use sqlx::pool::PoolConnection;
+use sqlx::{Executor as _, PgConnection, PgPool, Postgres, Row as _};
 use tokio::sync::{mpsc, oneshot};
 use tonic::Status;
 
@@ -105,7 +106,27 @@ async fn stream_rows(
     sender: mpsc::Sender<Result<Bytes, Status>>,
 ) {
     let mut start = Start(Some(started));
-    let outcome = run(&pool, compiled, format, bom, limits, &mut start, &sender).await;
+    let outcome = match pool.acquire().await {
+        Ok(mut connection) => {
+            let outcome = run(
+                &mut connection,
+                compiled,
+                format,
+                bom,
+                limits,
+                &mut start,
+                &sender,
+            )
+            .await;
+            if !matches!(outcome, Ok(Completion::Done)) {
+                // Mid-result or mid-transaction: close it rather than hand it back to the pool,
+                // which would have to drain the rest of the rows first.
+                connection.close_on_drop();
+            }
+            outcome
+        }
+        Err(error) => Err(CatalogError::from(error)),
+    };
     if let Err(error) = outcome
         && let Some(error) = start.fail(error)
     {
@@ -114,33 +135,37 @@ async fn stream_rows(
     }
 }
 
+/// How a row stream ended.
+enum Completion {
+    /// Every row was sent.
+    Done,
+    /// The client went away before the end.
+    ClientGone,
+}
+
 async fn run(
-    pool: &PgPool,
+    connection: &mut PoolConnection<Postgres>,
     compiled: CompiledQuery,
     format: Format,
     bom: bool,
     limits: QueryLimits,
     start: &mut Start,
     sender: &mpsc::Sender<Result<Bytes, Status>>,
-) -> Result<(), CatalogError> {
-    let mut connection = pool.acquire().await?;
-    let mut transaction = connection.begin().await?;
-    sqlx::query("SET TRANSACTION READ ONLY")
-        .execute(&mut *transaction)
-        .await?;
-    sqlx::query(&format!("SET LOCAL ROLE {READER_ROLE}"))
-        .execute(&mut *transaction)
-        .await?;
-    sqlx::query("SELECT set_config('statement_timeout', $1, true)")
-        .bind(format!("{}ms", limits.timeout.as_millis()))
-        .execute(&mut *transaction)
-        .await?;
+) -> Result<Completion, CatalogError> {
+    // One round trip: a read-only transaction as the reader role, with a statement timeout. The
+    // values are constants and configuration, never request input.
+    let setup = format!(
+        "BEGIN READ ONLY; SET LOCAL ROLE {READER_ROLE}; SET LOCAL statement_timeout = {}",
+        limits.timeout.as_millis()
+    );
+    let connection: &mut PgConnection = connection;
+    connection.execute(setup.as_str()).await?;
 
     let mut query = sqlx::query(&compiled.sql);
     for bind in &compiled.binds {
         query = query.bind(bind);
     }
-    let mut rows = query.fetch(&mut *transaction);
+    let mut rows = query.fetch(&mut *connection);
     let mut serializer = RowSerializer::new(format, compiled.columns);
     let width = serializer.columns().len();
     let mut body = Vec::with_capacity(limits.chunk_bytes + 4096);
@@ -163,12 +188,14 @@ async fn run(
                 Vec::with_capacity(limits.chunk_bytes + 4096),
             ));
             if sender.send(Ok(chunk)).await.is_err() {
-                return Ok(()); // The client went away; stop reading.
+                return Ok(Completion::ClientGone);
             }
         }
     }
+    drop(rows);
     start.ok();
+    connection.execute("COMMIT").await?;
     serializer.end(&mut body);
     let _ = sender.send(Ok(Bytes::from(body))).await;
-    Ok(())
+    Ok(Completion::Done)
 }

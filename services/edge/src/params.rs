@@ -52,12 +52,20 @@ pub fn parse(query: Option<&str>) -> Result<SodaParams, SodaError> {
 }
 
 fn parse_count(parameter: &str, value: &str) -> Result<u64, SodaError> {
-    value.trim().parse::<u64>().map_err(|_| {
-        SodaError::bad_parameter(
-            parameter,
-            format!("{parameter} must be a whole number of rows, not `{value}`"),
-        )
-    })
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|count| i64::try_from(*count).is_ok())
+        .ok_or_else(|| {
+            SodaError::bad_parameter(
+                parameter,
+                format!(
+                    "{parameter} must be a whole number of rows up to {}, not `{value}`",
+                    i64::MAX
+                ),
+            )
+        })
 }
 
 fn parse_flag(parameter: &str, value: &str) -> Result<bool, SodaError> {
@@ -115,6 +123,7 @@ mod tests {
 
     #[test]
     fn bad_parameters_are_named() {
+        assert!(parse(Some("$offset=9223372036854775808")).is_err());
         let error = parse(Some("$limit=-1")).unwrap_err();
         assert_eq!(
             error.0.details.get("parameter").map(String::as_str),

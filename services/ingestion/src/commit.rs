@@ -79,7 +79,7 @@ pub async fn build_version(
     if let Some(row_identifier) = &schema.row_identifier {
         let key = quote_ident(row_identifier);
         let duplicates: Vec<String> = sqlx::query_scalar(&format!(
-            "SELECT {key}::text FROM {} GROUP BY {key} HAVING count(*) > 1 ORDER BY 1 LIMIT 5",
+            "SELECT {key}::text FROM {} WHERE {key} IS NOT NULL GROUP BY {key} HAVING count(*) > 1 ORDER BY 1 LIMIT 5",
             qualified(&table)
         ))
         .fetch_all(&mut *conn)

@@ -28,6 +28,8 @@ pub struct IngestionSettings {
     pub max_stored_rejections: u64,
     /// Bytes of encoded rows sent to PostgreSQL per COPY message.
     pub copy_buffer_bytes: usize,
+    /// Uploads loading rows at once; more wait up to 10 s for a turn, then are told to retry.
+    pub max_concurrent_loads: u32,
 }
 
 impl Default for IngestionSettings {
@@ -42,6 +44,7 @@ impl Default for IngestionSettings {
             janitor_interval_secs: 30,
             max_stored_rejections: 10_000,
             copy_buffer_bytes: 1024 * 1024,
+            max_concurrent_loads: 8,
         }
     }
 }

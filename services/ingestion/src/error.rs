@@ -29,6 +29,9 @@ pub enum IngestionError {
         /// The states that allow it.
         expected: &'static str,
     },
+    /// The upload was abandoned or expired while its file was being received.
+    #[error("the upload was closed (abandoned or expired) while its file was being received")]
+    Closed,
     /// The file is not usable CSV.
     #[error("{0}")]
     Malformed(#[from] CsvError),
@@ -104,6 +107,7 @@ impl From<IngestionError> for ApiError {
             IngestionError::WrongState { state, .. } => {
                 ApiError::new(ErrorCode::UploadStateConflict, message).with("state", state.as_str())
             }
+            IngestionError::Closed => ApiError::new(ErrorCode::UploadStateConflict, message),
             IngestionError::Malformed(csv) => {
                 let error = ApiError::new(ErrorCode::MalformedFile, message);
                 match csv.line() {
@@ -124,6 +128,10 @@ impl From<IngestionError> for ApiError {
                 ApiError::new(ErrorCode::InvalidArgument, message).with("column", column)
             }
             IngestionError::Api(error) => error,
+            IngestionError::Database(sqlx::Error::PoolTimedOut) => ApiError::new(
+                ErrorCode::Unavailable,
+                "too many uploads are loading at once; retry in a moment",
+            ),
             IngestionError::Database(error) => internal(&error),
         }
     }

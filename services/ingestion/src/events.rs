@@ -62,6 +62,7 @@ pub async fn emit_version_committed(
         mode: mode as i32,
         upload_id: committed.upload.id.to_string(),
         committed_at: Some(to_proto(committed.committed_at)),
+        new_schema: committed.upload.new_schema,
     };
     enqueue(
         conn,

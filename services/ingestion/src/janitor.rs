@@ -101,19 +101,28 @@ pub async fn clean_up(pool: &PgPool, settings: &IngestionSettings) -> Result<(),
     Ok(())
 }
 
-/// Drops a closed upload's working table and staged chunks.
+/// Drops a closed upload's working table and staged chunks. When a load still holds the table
+/// (it notices the closure within seconds and stops), gives up for now; the next round retries.
 pub async fn drop_working_table(
     pool: &PgPool,
     upload_id: Uuid,
     table: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!("DROP TABLE IF EXISTS {}", qualified(table)))
-        .execute(pool)
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL lock_timeout = '2s'")
+        .execute(&mut *tx)
         .await?;
-    store::delete_chunks(pool, upload_id).await?;
+    if let Err(error) = sqlx::query(&format!("DROP TABLE IF EXISTS {}", qualified(table)))
+        .execute(&mut *tx)
+        .await
+    {
+        tracing::info!(%upload_id, %error, "working table still in use, dropped later");
+        return Ok(());
+    }
+    store::delete_chunks(&mut *tx, upload_id).await?;
     sqlx::query("UPDATE uploads SET table_dropped = true WHERE id = $1")
         .bind(upload_id)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    tx.commit().await
 }

@@ -23,6 +23,7 @@ use opendata_platform::shutdown::Shutdown;
 use opendata_proto::ingestion::v1::ingestion_service_server::IngestionServiceServer;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
+use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 
 use crate::config::IngestionSettings;
@@ -69,8 +70,13 @@ pub async fn serve(
         channel(&settings.governance_url)?,
         Duration::from_secs(settings.auth_cache_ttl_secs),
     ));
+    let copy_pool = PgPoolOptions::new()
+        .max_connections(settings.max_concurrent_loads.max(1))
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_lazy_with((*pool.connect_options()).clone());
     let ingestion = Ingestion::new(
         pool.clone(),
+        copy_pool,
         auth,
         channel(&settings.catalog_url)?,
         settings.clone(),

@@ -149,6 +149,8 @@ pub struct Upload {
     pub created_at: DateTime<Utc>,
     /// Committed at.
     pub committed_at: Option<DateTime<Utc>>,
+    /// Whether the upload brings its own schema (given or inferred) rather than the dataset's.
+    pub new_schema: bool,
 }
 
 impl Upload {

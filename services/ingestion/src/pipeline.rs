@@ -142,8 +142,8 @@ impl Rows {
                     .iter()
                     .map(|c| c.field_name.as_str())
                     .collect();
-                let encoder =
-                    RowEncoder::new(schema, &names, false).map_err(|e| StepError::Header(e.0))?;
+                let encoder = RowEncoder::new(schema, &names, schema.row_identifier.is_some())
+                    .map_err(|e| StepError::Header(e.0))?;
                 self.file_columns = names.iter().map(|n| (*n).to_owned()).collect();
                 self.encoder = Some(encoder);
             }
@@ -156,6 +156,7 @@ impl Rows {
 /// Loads one file into an upload's working table.
 pub struct Loader {
     pool: PgPool,
+    copy_pool: PgPool,
     upload_id: Uuid,
     working_table: String,
     stage_chunks: bool,
@@ -169,10 +170,12 @@ pub struct Loader {
 }
 
 impl Loader {
-    /// A loader into `working_table`. With [`HeaderPolicy::Infer`] the raw chunks are also staged so
-    /// they can be loaded once the schema is accepted.
+    /// A loader into `working_table`, copying through a connection of `copy_pool` (kept apart so
+    /// long uploads never starve other requests). With [`HeaderPolicy::Infer`] the raw chunks are
+    /// also staged so they can be loaded once the schema is accepted.
     pub fn new(
         pool: PgPool,
+        copy_pool: PgPool,
         upload_id: Uuid,
         working_table: String,
         policy: HeaderPolicy,
@@ -182,6 +185,7 @@ impl Loader {
         let stage_chunks = matches!(policy, HeaderPolicy::Infer);
         Loader {
             pool,
+            copy_pool,
             upload_id,
             working_table,
             stage_chunks,
@@ -223,7 +227,9 @@ impl Loader {
         if self.last_progress.elapsed() >= PROGRESS_INTERVAL {
             self.last_progress = Instant::now();
             self.rows.progress.load_millis = self.started.elapsed().as_millis() as u64;
-            store::save_progress(&self.pool, self.upload_id, self.rows.progress).await?;
+            if !store::save_progress(&self.pool, self.upload_id, self.rows.progress).await? {
+                return Err(IngestionError::Closed);
+            }
         }
         Ok(())
     }
@@ -231,10 +237,14 @@ impl Loader {
     /// Ends the file: the last row, the last COPY message, the final counts.
     pub async fn finish(mut self) -> Result<LoadOutcome, IngestionError> {
         let rows = &mut self.rows;
-        self.csv
-            .finish(&mut |record| rows.on_record(record))
-            .map_err(IngestionError::from)?;
-        self.flush(true).await?;
+        let ended = match self.csv.finish(&mut |record| rows.on_record(record)) {
+            Ok(()) => self.flush(true).await,
+            Err(error) => Err(IngestionError::from(error)),
+        };
+        if let Err(error) = ended {
+            self.abort(&error.to_string()).await;
+            return Err(error);
+        }
         if let Some(copy) = self.copy.take() {
             let copied = copy.finish().await?;
             if copied != self.rows.progress.rows_loaded {
@@ -251,7 +261,7 @@ impl Loader {
     }
 
     /// Stops a load that failed; nothing it copied becomes visible.
-    pub async fn abort(mut self, reason: &str) {
+    pub async fn abort(&mut self, reason: &str) {
         if let Some(copy) = self.copy.take()
             && let Err(error) = copy.abort(reason.to_owned()).await
         {
@@ -277,7 +287,7 @@ impl Loader {
                 qualified(&self.working_table),
                 columns.join(", ")
             );
-            self.copy = Some(self.pool.copy_in_raw(&statement).await?);
+            self.copy = Some(self.copy_pool.copy_in_raw(&statement).await?);
         }
         if let Some(copy) = &mut self.copy
             && (force || self.rows.encoded.len() >= self.copy_buffer_bytes)

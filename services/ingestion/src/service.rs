@@ -59,21 +59,25 @@ pub struct NewUpload {
 #[derive(Clone)]
 pub struct Ingestion {
     pool: PgPool,
+    copy_pool: PgPool,
     auth: Arc<Authenticator>,
     catalog: Channel,
     settings: IngestionSettings,
 }
 
 impl Ingestion {
-    /// Ingestion over its pool, authenticating with governance and reading datasets from the catalog.
+    /// Ingestion over its pool (and a separate pool whose size bounds concurrent loads),
+    /// authenticating with governance and reading datasets from the catalog.
     pub fn new(
         pool: PgPool,
+        copy_pool: PgPool,
         auth: Arc<Authenticator>,
         catalog: Channel,
         settings: IngestionSettings,
     ) -> Self {
         Ingestion {
             pool,
+            copy_pool,
             auth,
             catalog,
             settings,
@@ -131,61 +135,20 @@ impl Ingestion {
                 .map_err(|e| IngestionError::invalid("schema", e.message))?,
             None => Schema::default(),
         };
-        let schema = match (&request.schema, request.infer_schema) {
-            (Some(_), true) => {
-                return Err(IngestionError::invalid(
-                    "infer_schema",
-                    "give a schema or ask for inference, not both",
-                ));
-            }
-            (Some(schema), false) => {
-                if mode != UploadMode::Replace {
-                    return Err(IngestionError::invalid(
-                        "schema",
-                        "a new schema comes only with a replace upload",
-                    ));
-                }
-                let schema = schema_from_proto(schema).map_err(|e| {
-                    IngestionError::invalid(format!("schema.{}", e.field), e.message)
-                })?;
-                Some(schema.normalized().map_err(|e| {
-                    IngestionError::invalid(format!("schema.{}", e.field), e.message)
-                })?)
-            }
-            (None, true) => {
-                if mode != UploadMode::Replace {
-                    return Err(IngestionError::invalid(
-                        "infer_schema",
-                        "schema inference comes only with a replace upload",
-                    ));
-                }
-                None
-            }
-            (None, false) => {
-                if declared.is_empty() {
-                    return Err(IngestionError::invalid(
-                        "schema",
-                        "the dataset has no schema yet: send one with the upload or ask for inference (infer_schema)",
-                    ));
-                }
-                Some(declared)
-            }
-        };
-        if mode == UploadMode::Upsert
-            && schema
-                .as_ref()
-                .and_then(|s| s.row_identifier.as_ref())
-                .is_none()
-        {
-            return Err(IngestionError::invalid(
-                "mode",
-                "an upsert needs a row identifier column in the dataset's schema",
-            ));
-        }
-
-        let id = Uuid::now_v7();
         let mut tx = self.pool.begin().await?;
-        let (base_version, _) = store::latest_version(&mut tx, dataset_id.as_str()).await?;
+        let latest = store::latest_version(&mut tx, dataset_id.as_str()).await?;
+        let given = request
+            .schema
+            .as_ref()
+            .map(|schema| {
+                schema_from_proto(schema)
+                    .and_then(Schema::normalized)
+                    .map_err(|e| IngestionError::invalid(format!("schema.{}", e.field), e.message))
+            })
+            .transpose()?;
+        let (schema, new_schema) =
+            choose_schema(mode, given, request.infer_schema, latest.schema, declared)?;
+        let id = Uuid::now_v7();
         let upload = Upload {
             id,
             dataset_id: dataset_id.to_string(),
@@ -197,7 +160,7 @@ impl Ingestion {
             schema,
             inferred_schema: None,
             file_columns: Vec::new(),
-            base_version,
+            base_version: latest.version,
             version: None,
             working_table: working_table(id),
             rows_received: 0,
@@ -210,6 +173,7 @@ impl Ingestion {
             created_by: caller.principal.id.clone(),
             created_at: Utc::now(),
             committed_at: None,
+            new_schema,
         };
         if let Some(schema) = &upload.schema {
             create_working_table(&mut tx, &upload, schema).await?;
@@ -421,7 +385,8 @@ impl Ingestion {
             .bind(&upload.dataset_id)
             .execute(&mut *tx)
             .await?;
-        let (current, current_table) = store::latest_version(&mut tx, &upload.dataset_id).await?;
+        let latest = store::latest_version(&mut tx, &upload.dataset_id).await?;
+        let (current, current_table) = (latest.version, latest.table);
         if current != upload.base_version {
             drop(tx);
             let error = IngestionError::VersionConflict {
@@ -441,13 +406,14 @@ impl Ingestion {
                 }
             };
         let committed_at = Utc::now();
-        sqlx::query("INSERT INTO versions (dataset_id, version, table_name, upload_id, row_count, committed_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        sqlx::query("INSERT INTO versions (dataset_id, version, table_name, upload_id, row_count, committed_at, schema) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&upload.dataset_id)
             .bind(version)
             .bind(&built.table)
             .bind(upload.id)
             .bind(built.row_count)
             .bind(committed_at)
+            .bind(sqlx::types::Json(&schema))
             .execute(&mut *tx)
             .await?;
         sqlx::query(
@@ -522,6 +488,7 @@ impl Ingestion {
     fn loader(&self, upload: &Upload, policy: HeaderPolicy) -> Loader {
         Loader::new(
             self.pool.clone(),
+            self.copy_pool.clone(),
             upload.id,
             upload.working_table.clone(),
             policy,
@@ -545,7 +512,7 @@ impl Ingestion {
         error: IngestionError,
     ) -> IngestionError {
         let message = error.to_string();
-        if let Some(loader) = loader {
+        if let Some(mut loader) = loader {
             loader.abort(&message).await;
         }
         let cleaned = async {
@@ -577,6 +544,61 @@ async fn create_working_table(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// The schema an upload loads with, and whether it is new (given or inferred): a given schema
+/// (replace only), inference (replace only, `None` until accepted), or else the schema of the
+/// latest committed version, or the dataset's declared schema before the first version.
+fn choose_schema(
+    mode: UploadMode,
+    given: Option<Schema>,
+    infer: bool,
+    latest: Option<Schema>,
+    declared: Schema,
+) -> Result<(Option<Schema>, bool), IngestionError> {
+    let (schema, new_schema) = match (given, infer) {
+        (Some(_), true) => {
+            return Err(IngestionError::invalid(
+                "infer_schema",
+                "give a schema or ask for inference, not both",
+            ));
+        }
+        (Some(_), false) if mode != UploadMode::Replace => {
+            return Err(IngestionError::invalid(
+                "schema",
+                "a new schema comes only with a replace upload",
+            ));
+        }
+        (None, true) if mode != UploadMode::Replace => {
+            return Err(IngestionError::invalid(
+                "infer_schema",
+                "schema inference comes only with a replace upload",
+            ));
+        }
+        (Some(schema), false) => (Some(schema), true),
+        (None, true) => (None, true),
+        (None, false) => match latest.or((!declared.is_empty()).then_some(declared)) {
+            Some(schema) => (Some(schema), false),
+            None => {
+                return Err(IngestionError::invalid(
+                    "schema",
+                    "the dataset has no schema yet: send one with the upload or ask for inference (infer_schema)",
+                ));
+            }
+        },
+    };
+    if mode == UploadMode::Upsert
+        && schema
+            .as_ref()
+            .and_then(|s| s.row_identifier.as_ref())
+            .is_none()
+    {
+        return Err(IngestionError::invalid(
+            "mode",
+            "an upsert needs a row identifier column in the dataset's schema",
+        ));
+    }
+    Ok((schema, new_schema))
 }
 
 fn parse_upload_id(upload_id: &str) -> Result<Uuid, IngestionError> {

@@ -8,11 +8,12 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
+use crate::error::IngestionError;
 use crate::model::{Upload, UploadMode, UploadState};
 
 const UPLOAD_COLUMNS: &str = "id, dataset_id, agency_id, mode, state, max_rejected_fraction, infer_schema, schema, \
     inferred_schema, file_columns, base_version, version, working_table, rows_received, rows_loaded, rows_rejected, \
-    bytes_received, load_millis, index_millis, error, created_by, created_at, committed_at";
+    bytes_received, load_millis, index_millis, error, created_by, created_at, committed_at, new_schema";
 
 #[derive(sqlx::FromRow)]
 struct UploadRow {
@@ -39,6 +40,7 @@ struct UploadRow {
     created_by: String,
     created_at: DateTime<Utc>,
     committed_at: Option<DateTime<Utc>>,
+    new_schema: bool,
 }
 
 impl From<UploadRow> for Upload {
@@ -68,6 +70,7 @@ impl From<UploadRow> for Upload {
             created_by: row.created_by,
             created_at: row.created_at,
             committed_at: row.committed_at,
+            new_schema: row.new_schema,
         }
     }
 }
@@ -79,7 +82,7 @@ pub async fn insert_upload(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO uploads (id, dataset_id, agency_id, mode, state, max_rejected_fraction, infer_schema, schema, \
-         base_version, working_table, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         base_version, working_table, created_by, new_schema) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(upload.id)
     .bind(&upload.dataset_id)
@@ -92,6 +95,7 @@ pub async fn insert_upload(
     .bind(upload.base_version)
     .bind(&upload.working_table)
     .bind(&upload.created_by)
+    .bind(upload.new_schema)
     .execute(executor)
     .await?;
     Ok(())
@@ -147,15 +151,16 @@ pub struct Progress {
     pub load_millis: u64,
 }
 
-/// Saves progress (and shows the upload is alive).
+/// Saves the progress of a load (and shows the upload is alive); false when the upload is no
+/// longer receiving (abandoned or expired meanwhile), in which case the load must stop.
 pub async fn save_progress(
     executor: impl PgExecutor<'_>,
     id: Uuid,
     progress: Progress,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let saved = sqlx::query(
         "UPDATE uploads SET rows_received = $2, rows_loaded = $3, rows_rejected = $4, bytes_received = $5, \
-         load_millis = $6, updated_at = now() WHERE id = $1",
+         load_millis = $6, updated_at = now() WHERE id = $1 AND state = 'receiving'",
     )
     .bind(id)
     .bind(progress.rows_received as i64)
@@ -165,11 +170,12 @@ pub async fn save_progress(
     .bind(progress.load_millis as i64)
     .execute(executor)
     .await?;
-    Ok(())
+    Ok(saved.rows_affected() == 1)
 }
 
 /// Marks the end of a load: its final progress, the file's columns, the schema used or inferred,
-/// and the state it moves to (`loaded` or `awaiting_schema`).
+/// and the state it moves to (`loaded` or `awaiting_schema`). Fails with [`IngestionError::Closed`]
+/// when the upload was abandoned or expired while it was receiving.
 pub async fn finish_load(
     pool: &sqlx::PgPool,
     id: Uuid,
@@ -178,9 +184,11 @@ pub async fn finish_load(
     schema: Option<&Schema>,
     inferred: Option<&Schema>,
     state: UploadState,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), IngestionError> {
     let mut tx = pool.begin().await?;
-    save_progress(&mut *tx, id, progress).await?;
+    if !save_progress(&mut *tx, id, progress).await? {
+        return Err(IngestionError::Closed);
+    }
     sqlx::query(
         "UPDATE uploads SET file_columns = $2, schema = coalesce($3, schema), \
          inferred_schema = coalesce($4, inferred_schema), state = $5 WHERE id = $1",
@@ -192,7 +200,8 @@ pub async fn finish_load(
     .bind(state.as_str())
     .execute(&mut *tx)
     .await?;
-    tx.commit().await
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Marks an open upload failed (or abandoned) with a reason; its table is dropped by the janitor.
@@ -308,16 +317,35 @@ pub async fn delete_chunks(
     Ok(())
 }
 
-/// The latest committed version of a dataset and its table (0 and `None` before the first).
+/// The latest committed version of a dataset.
+#[derive(Debug, Clone, Default)]
+pub struct LatestVersion {
+    /// Version number, 0 before the first.
+    pub version: i64,
+    /// Its table.
+    pub table: Option<String>,
+    /// The schema its table was built with.
+    pub schema: Option<Schema>,
+}
+
+/// The latest committed version of a dataset.
 pub async fn latest_version(
     conn: &mut PgConnection,
     dataset_id: &str,
-) -> Result<(i64, Option<String>), sqlx::Error> {
-    let row: Option<(i64, String)> = sqlx::query_as(
-        "SELECT version, table_name FROM versions WHERE dataset_id = $1 ORDER BY version DESC LIMIT 1",
+) -> Result<LatestVersion, sqlx::Error> {
+    let row: Option<(i64, String, Option<Json<Schema>>)> = sqlx::query_as(
+        "SELECT version, table_name, schema FROM versions WHERE dataset_id = $1 ORDER BY version DESC LIMIT 1",
     )
     .bind(dataset_id)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map_or((0, None), |(version, table)| (version, Some(table))))
+    Ok(
+        row.map_or_else(LatestVersion::default, |(version, table, schema)| {
+            LatestVersion {
+                version,
+                table: Some(table),
+                schema: schema.map(|s| s.0),
+            }
+        }),
+    )
 }

@@ -17,8 +17,10 @@ use super::bus::{BusError, EventBus};
 use crate::shutdown::Shutdown;
 use crate::telemetry;
 
-/// Deliveries of one event before it is given up on (and logged).
-const MAX_DELIVER: i64 = 20;
+/// Longest wait before a failed event is retried.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+/// A failing event is logged as an error every this many deliveries.
+const REPORT_EVERY: i64 = 10;
 
 /// An event as a handler sees it.
 #[derive(Debug, Clone)]
@@ -129,7 +131,8 @@ async fn consume<H: EventHandler>(
                 filter_subject: bus.full_subject(&format!("opendata.{domain}.v1.{event_filter}")),
                 ack_policy: AckPolicy::Explicit,
                 ack_wait: Duration::from_secs(30),
-                max_deliver: MAX_DELIVER,
+                // Unlimited: a transient failure (database down) must never drop an event.
+                max_deliver: -1,
                 deliver_policy: DeliverPolicy::All,
                 ..Default::default()
             },
@@ -200,11 +203,16 @@ async fn consume<H: EventHandler>(
                 message.ack_with(AckKind::Term).await
             }
             Err(HandlerError::Retry(reason)) => {
-                span.in_scope(
-                    || tracing::warn!(durable, %reason, delivery, "event failed, will retry"),
-                );
-                let delay = Duration::from_millis((200 * delivery.max(1) as u64).min(10_000));
-                message.ack_with(AckKind::Nak(Some(delay))).await
+                span.in_scope(|| {
+                    if delivery % REPORT_EVERY == 0 {
+                        tracing::error!(durable, %reason, delivery, "event keeps failing, still retrying");
+                    } else {
+                        tracing::warn!(durable, %reason, delivery, "event failed, will retry");
+                    }
+                });
+                message
+                    .ack_with(AckKind::Nak(Some(retry_delay(delivery))))
+                    .await
             }
         };
         if let Err(error) = ack {
@@ -212,6 +220,12 @@ async fn consume<H: EventHandler>(
         }
     }
     Ok(())
+}
+
+/// Exponential backoff from 200 ms, capped.
+fn retry_delay(delivery: i64) -> Duration {
+    let exponent = u32::try_from(delivery.clamp(1, 16) - 1).unwrap_or(0);
+    Duration::from_millis(200u64.saturating_mul(1 << exponent)).min(MAX_RETRY_DELAY)
 }
 
 /// Trace-context carrier over NATS headers.
@@ -227,5 +241,17 @@ impl opentelemetry::propagation::Extractor for NatsHeaders<'_> {
             .iter()
             .filter_map(|(name, _)| std::str::from_utf8(name.as_ref()).ok())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_up_to_a_cap() {
+        assert_eq!(retry_delay(1), Duration::from_millis(200));
+        assert_eq!(retry_delay(2), Duration::from_millis(400));
+        assert_eq!(retry_delay(100), MAX_RETRY_DELAY);
     }
 }
