@@ -1,6 +1,5 @@
 //! Dataset tables: column types and schemas, coercion of messy cell text, a chunk-fed CSV reader,
-//! schema inference, the COPY row encoding, table naming and DDL, row queries, and the
-//! serialization of rows into Socrata's JSON and CSV.
+//! schema inference, the COPY row encoding, table naming and DDL, and the serialization of rows into Socrata's JSON and CSV.
 
 pub mod coerce;
 pub mod convert;
@@ -9,6 +8,5 @@ pub mod dataset_id;
 pub mod encode;
 pub mod infer;
 pub mod output;
-pub mod query;
 pub mod schema;
 pub mod table;

@@ -5,7 +5,6 @@
 use chrono::Utc;
 use opendata_datastore::dataset_id::DatasetId;
 use opendata_datastore::output::{Format, OutputColumn};
-use opendata_datastore::query::QueryRequest;
 use opendata_datastore::schema::Schema;
 use opendata_platform::ApiError;
 use opendata_platform::auth::{Principal, Role};
@@ -13,6 +12,7 @@ use opendata_platform::grpc::ClientContext;
 use opendata_proto::catalog::v1::DatasetChange;
 use opendata_proto::governance::v1::ListAgenciesRequest;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
+use opendata_soql::QueryRequest;
 use sqlx::PgPool;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;

@@ -1,7 +1,7 @@
 //! The catalog's domain errors and their public codes.
 
-use opendata_datastore::query::QueryError;
 use opendata_platform::error::{ApiError, ErrorCode, internal};
+use opendata_soql::{ErrorKind, SoqlError};
 
 /// What can go wrong in the catalog.
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +31,7 @@ pub enum CatalogError {
     Denied(ApiError),
     /// The row query is not valid for the dataset.
     #[error(transparent)]
-    Query(#[from] QueryError),
+    Query(#[from] SoqlError),
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -64,15 +64,21 @@ impl From<CatalogError> for ApiError {
             CatalogError::SchemaChange(_) => ApiError::new(ErrorCode::SchemaChangeRefused, message),
             CatalogError::Denied(error) => error,
             CatalogError::Query(query) => {
-                let code = match &query {
-                    QueryError::NoSuchColumn { .. } => ErrorCode::NoSuchColumn,
-                    QueryError::Malformed { .. } => ErrorCode::MalformedQuery,
-                    QueryError::TypeMismatch { .. } => ErrorCode::TypeMismatch,
+                let code = match query.kind {
+                    ErrorKind::NoSuchColumn => ErrorCode::NoSuchColumn,
+                    ErrorKind::Malformed => ErrorCode::MalformedQuery,
+                    ErrorKind::TypeMismatch => ErrorCode::TypeMismatch,
+                    ErrorKind::NoSuchFunction => ErrorCode::NoSuchFunction,
                 };
-                let parameter = query.parameter().to_owned();
-                let error = ApiError::new(code, message).with("parameter", parameter);
-                match query {
-                    QueryError::NoSuchColumn { column, .. } => error.with("column", column),
+                let mut error = ApiError::new(code, message).with("parameter", &query.parameter);
+                if query.position.line > 0 {
+                    error = error
+                        .with("line", query.position.line)
+                        .with("column", query.position.column);
+                }
+                match (query.kind, query.name) {
+                    (ErrorKind::NoSuchColumn, Some(name)) => error.with("column", name),
+                    (ErrorKind::NoSuchFunction, Some(name)) => error.with("function", name),
                     _ => error,
                 }
             }
@@ -85,6 +91,23 @@ impl From<CatalogError> for ApiError {
                     Some("57014") => ApiError::new(
                         ErrorCode::QueryTimeout,
                         "the query took too long; narrow it with filters or a smaller $limit",
+                    ),
+                    // Data errors the query itself caused: report them, without the database's
+                    // wording (which names internal tables).
+                    Some("22012") => {
+                        ApiError::new(ErrorCode::InvalidArgument, "division by zero in the query")
+                    }
+                    Some("22P02" | "22007" | "22008") => ApiError::new(
+                        ErrorCode::TypeMismatch,
+                        "a value in the query could not be converted to the type it was cast to",
+                    ),
+                    Some("22003") => ApiError::new(
+                        ErrorCode::InvalidArgument,
+                        "a number in the query is out of range",
+                    ),
+                    Some("2201E" | "2201F" | "22023") => ApiError::new(
+                        ErrorCode::InvalidArgument,
+                        "a function in the query got an argument outside its domain (ln of a negative number?)",
                     ),
                     _ => internal(&error),
                 }

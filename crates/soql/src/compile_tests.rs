@@ -1,0 +1,324 @@
+//! Tests of the compiler: SQL shape, binds, types, names, and errors with their parameter.
+
+use opendata_datastore::schema::{Column, ColumnType, Schema};
+
+use super::*;
+
+fn schema() -> Schema {
+    Schema {
+        columns: vec![
+            Column::new("town", "Town", ColumnType::Text),
+            Column::new("sale_amount", "Sale Amount", ColumnType::Number),
+            Column::new("ratio", "Ratio", ColumnType::Double),
+            Column::new("sold", "Sold", ColumnType::Checkbox),
+            Column::new("date_recorded", "Date Recorded", ColumnType::CalendarDate),
+            Column::new("location", "Location", ColumnType::Point),
+        ],
+        row_identifier: None,
+    }
+    .normalized()
+    .unwrap()
+}
+
+fn request(pairs: &[(&str, &str)]) -> QueryRequest {
+    let mut request = QueryRequest::default();
+    for (name, value) in pairs {
+        let value = (*value).to_owned();
+        match *name {
+            "$select" => request.select = value,
+            "$where" => request.where_clause = value,
+            "$order" => request.order = value,
+            "$group" => request.group = value,
+            "$having" => request.having = value,
+            "$q" => request.search = value,
+            "$query" => request.query = value,
+            "$limit" => request.limit = Some(value.parse().unwrap()),
+            "$offset" => request.offset = value.parse().unwrap(),
+            field => request.filters.push((field.to_owned(), value)),
+        }
+    }
+    request
+}
+
+fn compiled(pairs: &[(&str, &str)]) -> CompiledQuery {
+    compile(&request(pairs), &schema(), "t", Target::Json)
+        .unwrap_or_else(|e| panic!("{pairs:?}: {e:?}"))
+}
+
+fn error(pairs: &[(&str, &str)]) -> SoqlError {
+    compile(&request(pairs), &schema(), "t", Target::Json).unwrap_err()
+}
+
+#[test]
+fn plain_requests_compile_to_bound_sql() {
+    let query = compiled(&[
+        ("$select", "town, sale_amount"),
+        ("$order", "sale_amount DESC"),
+        ("$limit", "5"),
+        ("$offset", "10"),
+        ("town", "Hartford"),
+    ]);
+    assert_eq!(
+        query.sql,
+        r#"SELECT ("town")::text AS "c0", trim_scale("sale_amount")::text AS "c1" FROM data."t" WHERE ("town" = $1::text) ORDER BY "sale_amount" DESC NULLS FIRST LIMIT $2::bigint OFFSET $3::bigint"#
+    );
+    assert_eq!(query.binds, vec!["Hartford", "5", "10"]);
+    assert_eq!(query.columns[1].soql_type, "number");
+}
+
+#[test]
+fn the_default_limit_is_exactly_1000_and_every_column_is_selected() {
+    let query = compiled(&[]);
+    assert_eq!(query.binds.last().unwrap(), "1000");
+    assert_eq!(query.columns.len(), 6);
+}
+
+#[test]
+fn string_literals_are_read_as_the_column_type() {
+    let query = compiled(&[(
+        "$where",
+        "date_recorded >= '01/30/2023' AND sale_amount > '$1,000' AND sold",
+    )]);
+    assert!(
+        query.sql.contains(r#"("date_recorded" >= $1::timestamp)"#),
+        "{}",
+        query.sql
+    );
+    assert!(
+        query.sql.contains(r#"("sale_amount" > $2::numeric)"#),
+        "{}",
+        query.sql
+    );
+    assert_eq!(&query.binds[..2], &["2023-01-30 00:00:00", "1000"]);
+    let mismatch = error(&[("$where", "sale_amount > 'lots'")]);
+    assert_eq!(mismatch.kind, ErrorKind::TypeMismatch);
+    assert_eq!(mismatch.parameter, "$where");
+}
+
+#[test]
+fn aggregates_get_socratas_names_and_grouping_is_checked() {
+    let query = compiled(&[
+        (
+            "$select",
+            "town, sum(sale_amount), count(*), max(sale_amount)",
+        ),
+        ("$group", "town"),
+        ("$order", "count DESC"),
+    ]);
+    let names: Vec<&str> = query.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["town", "sum_sale_amount", "count", "max_sale_amount"]
+    );
+    assert!(query.sql.contains("GROUP BY \"town\""), "{}", query.sql);
+    assert!(
+        query.sql.contains("ORDER BY count(*)::numeric DESC"),
+        "{}",
+        query.sql
+    );
+    let ungrouped = error(&[("$select", "town, count(*)")]);
+    assert_eq!(ungrouped.parameter, "$select");
+    assert!(
+        ungrouped.message.contains("town must be in $group"),
+        "{}",
+        ungrouped.message
+    );
+    let in_where = error(&[("$where", "count(*) > 1")]);
+    assert!(
+        in_where.message.contains("aggregate"),
+        "{}",
+        in_where.message
+    );
+}
+
+#[test]
+fn expressions_in_select_and_group_share_binds() {
+    let query = compiled(&[
+        (
+            "$select",
+            "date_trunc_y(date_recorded) AS year, sale_amount * 2, count(*)",
+        ),
+        ("$group", "year, sale_amount * 2"),
+    ]);
+    assert_eq!(
+        query.binds.iter().filter(|b| *b == "2").count(),
+        1,
+        "{:?}",
+        query.binds
+    );
+    assert!(
+        query.sql.contains(
+            "GROUP BY date_trunc('year', \"date_recorded\"), (\"sale_amount\" * $1::numeric)"
+        ),
+        "{}",
+        query.sql
+    );
+}
+
+#[test]
+fn having_and_order_resolve_aliases() {
+    let query = compiled(&[
+        ("$select", "town, count(*) AS sales"),
+        ("$group", "town"),
+        ("$having", "sales > 10"),
+        ("$order", "sales DESC, town"),
+    ]);
+    assert!(
+        query
+            .sql
+            .contains("HAVING (count(*)::numeric > $1::numeric)"),
+        "{}",
+        query.sql
+    );
+    assert!(
+        query
+            .sql
+            .contains("ORDER BY count(*)::numeric DESC NULLS FIRST, \"town\" ASC NULLS LAST"),
+        "{}",
+        query.sql
+    );
+}
+
+#[test]
+fn whole_statements_and_distinct() {
+    let query = compiled(&[(
+        "$query",
+        "SELECT DISTINCT town WHERE sale_amount > 100 ORDER BY town LIMIT 3",
+    )]);
+    assert!(
+        query.sql.starts_with(
+            r#"SELECT ("r0")::text AS "c0" FROM (SELECT DISTINCT "town" AS "r0" FROM data."t""#
+        ),
+        "{}",
+        query.sql
+    );
+    assert!(
+        query.sql.contains(r#"ORDER BY "r0" ASC NULLS LAST LIMIT"#),
+        "{}",
+        query.sql
+    );
+    let combined = error(&[("$query", "SELECT town"), ("$where", "true")]);
+    assert!(
+        combined.message.contains("cannot be combined"),
+        "{}",
+        combined.message
+    );
+}
+
+#[test]
+fn functions_compile_and_unknown_ones_are_named() {
+    let query = compiled(&[(
+        "$select",
+        "upper(town), starts_with(town, 'Hart'), date_extract_y(date_recorded), coalesce(ratio, 0), round(sale_amount, 2), case(sold, 'yes', true, 'no')",
+    )]);
+    let types: Vec<&str> = query.columns.iter().map(|c| c.soql_type).collect();
+    assert_eq!(
+        types,
+        vec!["text", "boolean", "number", "double", "number", "text"]
+    );
+    let unknown = error(&[("$select", "frobnicate(town)")]);
+    assert_eq!(unknown.kind, ErrorKind::NoSuchFunction);
+    assert_eq!(unknown.name.as_deref(), Some("frobnicate"));
+    let arity = error(&[("$select", "upper(town, town)")]);
+    assert!(arity.message.contains("it takes 1"), "{}", arity.message);
+}
+
+#[test]
+fn geography_functions_bind_their_arguments() {
+    let query = compiled(&[(
+        "$where",
+        "within_circle(location, 41.76, -72.68, 5000) AND within_box(location, 42, -73, 41, -72)",
+    )]);
+    assert!(query.sql.contains("asin(sqrt("), "{}", query.sql);
+    assert!(query.binds.contains(&"41.76".to_owned()));
+    let polygon = compiled(&[(
+        "$where",
+        "within_polygon(location, 'POLYGON ((-73 41, -72 41, -72 42, -73 41))')",
+    )]);
+    assert!(polygon.sql.contains("<@ $1::polygon"), "{}", polygon.sql);
+    assert_eq!(polygon.binds[0], "((-73,41),(-72,41),(-72,42),(-73,41))");
+    let distance = compiled(&[(
+        "$select",
+        "distance_in_meters(location, 'POINT (-72.68 41.76)')",
+    )]);
+    assert_eq!(distance.columns[0].soql_type, "double");
+    assert!(distance.binds.contains(&"(-72.68,41.76)".to_owned()));
+}
+
+#[test]
+fn unknown_columns_are_named_with_their_parameter_and_position() {
+    let unknown = error(&[("$where", "town = 'x' AND price > 1")]);
+    assert_eq!(unknown.kind, ErrorKind::NoSuchColumn);
+    assert_eq!(unknown.name.as_deref(), Some("price"));
+    assert_eq!(
+        unknown.position,
+        Position {
+            line: 1,
+            column: 16
+        }
+    );
+    let filter = error(&[("price", "1")]);
+    assert_eq!(filter.parameter, "price");
+}
+
+#[test]
+fn injection_attempts_are_inert_or_refused() {
+    let hostile = [
+        ("$select", "town; DROP TABLE x"),
+        ("$select", "town\"; DROP TABLE x; --"),
+        ("$where", "town = 'x'; DROP TABLE x"),
+        ("$order", "town; DELETE FROM x"),
+        ("$group", "town) UNION SELECT * FROM pg_user --"),
+        ("$select", "`town\"; DROP TABLE x; --`"),
+    ];
+    for (parameter, value) in hostile {
+        assert!(
+            compile(
+                &request(&[(parameter, value)]),
+                &schema(),
+                "t",
+                Target::Json
+            )
+            .is_err(),
+            "{parameter}={value}"
+        );
+    }
+    for (parameter, value) in [
+        ("$where", "town = 'x'' OR ''1''=''1'"),
+        ("$q", "'; DROP TABLE x; --"),
+        ("town", "x' OR '1'='1"),
+    ] {
+        let query = compiled(&[(parameter, value)]);
+        assert!(
+            !query.sql.contains("DROP") && !query.sql.contains("'1'='1'"),
+            "{}",
+            query.sql
+        );
+        assert!(
+            query.binds.iter().any(|b| b.contains('\'')),
+            "{:?}",
+            query.binds
+        );
+    }
+}
+
+#[test]
+fn types_are_checked() {
+    for (parameter, value) in [
+        ("$where", "town + 1 > 2"),
+        ("$where", "sale_amount"),
+        ("$where", "location = 'POINT (1 2)'"),
+        ("$where", "upper(sale_amount) = 'X'"),
+        ("$select", "sum(town)"),
+        ("$order", "location"),
+        ("$where", "town LIKE 5"),
+        ("$select", "town::point"),
+    ] {
+        let error = error(&[(parameter, value)]);
+        assert_eq!(
+            error.kind,
+            ErrorKind::TypeMismatch,
+            "{parameter}={value}: {error:?}"
+        );
+    }
+}
