@@ -9,4 +9,5 @@ mod modes;
 mod roundtrip;
 mod sample;
 mod shutdown;
+mod soql;
 mod support;

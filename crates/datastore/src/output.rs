@@ -39,6 +39,9 @@ pub enum Format {
     Json,
     /// CSV.
     Csv,
+    /// GeoJSON: a FeatureCollection whose geometry is the first point column and whose
+    /// properties are the other columns.
+    GeoJson,
 }
 
 /// Writes rows of one query into a buffer.
@@ -70,6 +73,9 @@ impl RowSerializer {
         }
         match self.format {
             Format::Json => out.push(b'['),
+            Format::GeoJson => {
+                out.extend_from_slice(br#"{"type":"FeatureCollection","features":["#)
+            }
             Format::Csv => {
                 for (index, column) in self.columns.iter().enumerate() {
                     if index > 0 {
@@ -87,14 +93,19 @@ impl RowSerializer {
         match self.format {
             Format::Json => self.json_row(values, out),
             Format::Csv => self.csv_row(values, out),
+            Format::GeoJson => self.feature(values, out),
         }
         self.rows += 1;
     }
 
     /// Writes what comes after the last row.
     pub fn end(&self, out: &mut Vec<u8>) {
-        if self.format == Format::Json {
-            out.extend_from_slice(b"]\n");
+        match self.format {
+            Format::Json => out.extend_from_slice(b"]\n"),
+            Format::GeoJson => out.extend_from_slice(
+                br#"],"crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:OGC:1.3:CRS84"}}}"#,
+            ),
+            Format::Csv => {}
         }
     }
 
@@ -102,9 +113,17 @@ impl RowSerializer {
         if self.rows > 0 {
             out.extend_from_slice(b"\n,");
         }
+        self.json_object(values, None, out);
+    }
+
+    /// `{"name":value,...}` of the non-null values, leaving out column `skip`.
+    fn json_object(&self, values: &[Option<&str>], skip: Option<usize>, out: &mut Vec<u8>) {
         out.push(b'{');
         let mut first = true;
-        for (column, value) in self.columns.iter().zip(values) {
+        for (index, (column, value)) in self.columns.iter().zip(values).enumerate() {
+            if Some(index) == skip {
+                continue;
+            }
             let Some(value) = value else { continue };
             if !first {
                 out.push(b',');
@@ -114,6 +133,21 @@ impl RowSerializer {
             out.push(b':');
             write_json_value(column.kind, value, out);
         }
+        out.push(b'}');
+    }
+
+    fn feature(&self, values: &[Option<&str>], out: &mut Vec<u8>) {
+        if self.rows > 0 {
+            out.extend_from_slice(b"\n,");
+        }
+        let geometry = self.columns.iter().position(|c| c.kind == ValueKind::Point);
+        out.extend_from_slice(br#"{"type":"Feature","geometry":"#);
+        match geometry.and_then(|index| values[index]) {
+            Some(point) => write_json_value(ValueKind::Point, point, out),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(br#","properties":"#);
+        self.json_object(values, geometry, out);
         out.push(b'}');
     }
 
@@ -270,6 +304,27 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "\u{feff}\"town\",\"amount\",\"flag\",\"location\",\"site\"\n\"a \"\"b\"\"\",,\"true\",\"POINT (-72.5 41.25)\",\n"
         );
+    }
+
+    #[test]
+    fn geojson_features_take_the_first_point_as_geometry() {
+        let mut serializer = RowSerializer::new(Format::GeoJson, columns());
+        let mut out = Vec::new();
+        serializer.begin(false, &mut out);
+        serializer.row(
+            &[Some("Avon"), Some("1"), None, Some("(-72.5,41.25)"), None],
+            &mut out,
+        );
+        serializer.row(&[Some("Nowhere"), None, None, None, None], &mut out);
+        serializer.end(&mut out);
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(value["type"], "FeatureCollection");
+        assert_eq!(value["features"][0]["geometry"]["coordinates"][0], -72.5);
+        assert_eq!(
+            value["features"][0]["properties"],
+            serde_json::json!({"town": "Avon", "amount": 1})
+        );
+        assert_eq!(value["features"][1]["geometry"], serde_json::Value::Null);
     }
 
     #[test]

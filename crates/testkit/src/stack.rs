@@ -34,6 +34,10 @@ pub struct TestOptions {
     pub retired_table_grace_secs: u64,
     /// Seconds between janitor rounds.
     pub janitor_interval_secs: u64,
+    /// Public API requests per minute per address without an app token.
+    pub anonymous_per_minute: u32,
+    /// Public API requests per minute per app token.
+    pub token_per_minute: u32,
 }
 
 impl Default for TestOptions {
@@ -44,6 +48,8 @@ impl Default for TestOptions {
             receive_idle_timeout_secs: 600,
             retired_table_grace_secs: 0,
             janitor_interval_secs: 1,
+            anonymous_per_minute: 1_000_000,
+            token_per_minute: 1_000_000,
         }
     }
 }
@@ -213,6 +219,9 @@ impl TestStack {
         config.ingestion.receive_idle_timeout_secs = options.receive_idle_timeout_secs;
         config.ingestion.retired_table_grace_secs = options.retired_table_grace_secs;
         config.ingestion.janitor_interval_secs = options.janitor_interval_secs;
+        config.edge.auth_cache_ttl_secs = options.auth_cache_ttl_secs;
+        config.edge.rate_limits.anonymous_per_minute = options.anonymous_per_minute;
+        config.edge.rate_limits.token_per_minute = options.token_per_minute;
         let shutdown = Shutdown::new();
         let stack = Stack::start(config, shutdown.clone())
             .await

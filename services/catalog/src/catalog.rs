@@ -17,6 +17,7 @@ use sqlx::PgPool;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
+use crate::conditional::{etag, is_current};
 use crate::error::CatalogError;
 use crate::events::emit;
 use crate::model::{Dataset, Metadata, Stage};
@@ -54,6 +55,31 @@ pub struct DatasetUpdate {
 
 /// Governance's directory, to check that an owning agency exists.
 pub type IdentityClient = IdentityServiceClient<InterceptedService<Channel, ClientContext>>;
+
+/// A request for rows.
+#[derive(Debug, Clone)]
+pub struct RowRead {
+    /// The SoQL request.
+    pub request: QueryRequest,
+    /// Output format.
+    pub format: Format,
+    /// Start with a byte order mark.
+    pub bom: bool,
+    /// The client's `If-None-Match`.
+    pub if_none_match: String,
+    /// The client's `If-Modified-Since`.
+    pub if_modified_since: Option<chrono::DateTime<Utc>>,
+}
+
+/// The answer to a [`RowRead`].
+pub struct RowAnswer {
+    /// The dataset read.
+    pub dataset: Dataset,
+    /// The response's ETag.
+    pub etag: String,
+    /// Output columns and body; `None` when the client's copy is current.
+    pub rows: Option<(Vec<OutputColumn>, Chunks)>,
+}
 
 /// The catalog.
 #[derive(Clone)]
@@ -310,26 +336,42 @@ impl Catalog {
         store::versions(&self.pool, id).await
     }
 
-    /// Rows of a dataset's current version, serialized.
+    /// Rows of a dataset's current version, serialized; nothing when the client's copy (its
+    /// `If-None-Match` / `If-Modified-Since`) is current.
     pub async fn query(
         &self,
         caller: Option<&Principal>,
         id: &str,
-        request: &QueryRequest,
-        format: Format,
-        bom: bool,
-    ) -> Result<(Dataset, Vec<OutputColumn>, Chunks), CatalogError> {
+        read: &RowRead,
+    ) -> Result<RowAnswer, CatalogError> {
         let dataset = self.get(caller, id).await?;
-        let (columns, chunks) = query_rows(
+        let etag = etag(&dataset, &read.request, read.format, read.bom);
+        if is_current(
+            &read.if_none_match,
+            read.if_modified_since,
+            &etag,
+            dataset.updated_at(),
+        ) {
+            return Ok(RowAnswer {
+                dataset,
+                etag,
+                rows: None,
+            });
+        }
+        let rows = query_rows(
             &self.query_pool,
             &dataset,
-            request,
-            format,
-            bom,
+            &read.request,
+            read.format,
+            read.bom,
             self.limits,
         )
         .await?;
-        Ok((dataset, columns, chunks))
+        Ok(RowAnswer {
+            dataset,
+            etag,
+            rows: Some(rows),
+        })
     }
 }
 

@@ -74,7 +74,7 @@ impl From<CatalogError> for ApiError {
                 if query.position.line > 0 {
                     error = error
                         .with("line", query.position.line)
-                        .with("column", query.position.column);
+                        .with("character", query.position.column);
                 }
                 match (query.kind, query.name) {
                     (ErrorKind::NoSuchColumn, Some(name)) => error.with("column", name),

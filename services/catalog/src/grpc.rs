@@ -8,8 +8,8 @@ use opendata_datastore::convert::schema_from_proto;
 use opendata_datastore::output::Format;
 use opendata_datastore::schema::Schema;
 use opendata_platform::auth::Authenticator;
-use opendata_platform::error::{ApiError, ErrorCode};
-use opendata_platform::timestamp::to_proto_opt;
+use opendata_platform::error::ApiError;
+use opendata_platform::timestamp::{from_proto, to_proto_opt};
 use opendata_proto::catalog::v1 as pb;
 use opendata_proto::catalog::v1::catalog_service_server::CatalogService;
 use opendata_soql::QueryRequest;
@@ -17,7 +17,7 @@ use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::catalog::{Catalog, ColumnChange, DatasetUpdate};
+use crate::catalog::{Catalog, ColumnChange, DatasetUpdate, RowRead};
 use crate::convert::{dataset_to_proto, metadata_from_proto, version_to_proto};
 use crate::model::Stage;
 
@@ -194,35 +194,38 @@ impl CatalogService for CatalogApi {
         let format = match body.format() {
             pb::RowFormat::Unspecified | pb::RowFormat::Json => Format::Json,
             pb::RowFormat::Csv => Format::Csv,
-            pb::RowFormat::Geojson => {
-                return Err(ApiError::new(
-                    ErrorCode::InvalidArgument,
-                    "geojson output is not supported by this server yet",
-                )
-                .with("field", "format")
-                .into());
-            }
+            pb::RowFormat::Geojson => Format::GeoJson,
         };
-        let query = QueryRequest {
-            select: body.select_clause,
-            where_clause: body.where_clause,
-            order: body.order_clause,
-            group: body.group_clause,
-            having: body.having_clause,
-            limit: body.limit,
-            offset: body.offset,
-            search: body.search,
-            query: body.query,
-            filters: body
-                .filters
-                .into_iter()
-                .map(|f| (f.field, f.value))
-                .collect(),
+        let read = RowRead {
+            request: QueryRequest {
+                select: body.select_clause,
+                where_clause: body.where_clause,
+                order: body.order_clause,
+                group: body.group_clause,
+                having: body.having_clause,
+                limit: body.limit,
+                offset: body.offset,
+                search: body.search,
+                query: body.query,
+                filters: body
+                    .filters
+                    .into_iter()
+                    .map(|f| (f.field, f.value))
+                    .collect(),
+            },
+            format,
+            bom: body.bom,
+            if_none_match: body.if_none_match,
+            if_modified_since: body.if_modified_since.as_ref().and_then(from_proto),
         };
-        let (dataset, columns, chunks) = self
+        let answer = self
             .catalog
-            .query(caller.as_ref(), &body.dataset_id, &query, format, body.bom)
+            .query(caller.as_ref(), &body.dataset_id, &read)
             .await?;
+        let (columns, chunks) = match answer.rows {
+            Some((columns, chunks)) => (columns, Some(chunks)),
+            None => (Vec::new(), None),
+        };
         let header = pb::QueryRowsResponse {
             part: Some(pb::query_rows_response::Part::Header(pb::QueryHeader {
                 columns: columns
@@ -232,9 +235,14 @@ impl CatalogService for CatalogApi {
                         soql_type: c.soql_type.to_owned(),
                     })
                     .collect(),
-                version: dataset.current_version,
-                data_updated_at: to_proto_opt(Some(dataset.updated_at())),
+                version: answer.dataset.current_version,
+                data_updated_at: to_proto_opt(Some(answer.dataset.updated_at())),
+                etag: answer.etag,
+                not_modified: chunks.is_none(),
             })),
+        };
+        let Some(chunks) = chunks else {
+            return Ok(Response::new(Box::pin(tokio_stream::once(Ok(header)))));
         };
         let body = ReceiverStream::new(chunks).map(|chunk| {
             chunk.map(|bytes| pb::QueryRowsResponse {

@@ -3,6 +3,7 @@
 //! announces every change as a `catalog.*` event.
 
 pub mod catalog;
+pub mod conditional;
 pub mod config;
 pub mod convert;
 pub mod error;

@@ -41,7 +41,7 @@ pub async fn query_rows(
     limits: QueryLimits,
 ) -> Result<(Vec<OutputColumn>, Chunks), CatalogError> {
     let target = match format {
-        Format::Json => Target::Json,
+        Format::Json | Format::GeoJson => Target::Json,
         Format::Csv => Target::Csv,
     };
     let (sender, receiver) = mpsc::channel(4);

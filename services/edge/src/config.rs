@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use opendata_platform::config::TelemetryConfig;
 use serde::Deserialize;
 
+use crate::rate_limit::RateLimitSettings;
+
 /// Behaviour settings, shared by the standalone binary and the all-in-one `opendata up`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -18,6 +20,10 @@ pub struct EdgeSettings {
     pub public_url: String,
     /// The portal's name, as publisher of the catalog.
     pub portal_name: String,
+    /// Seconds an app token (or key) is trusted before governance is asked again.
+    pub auth_cache_ttl_secs: u64,
+    /// Rate limits of the public API.
+    pub rate_limits: RateLimitSettings,
 }
 
 impl Default for EdgeSettings {
@@ -27,6 +33,8 @@ impl Default for EdgeSettings {
             governance_url: "http://127.0.0.1:50051".to_owned(),
             public_url: String::new(),
             portal_name: "Connecticut Open Data".to_owned(),
+            auth_cache_ttl_secs: 30,
+            rate_limits: RateLimitSettings::default(),
         }
     }
 }

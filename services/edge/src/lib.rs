@@ -7,6 +7,7 @@ pub mod dcat;
 pub mod error;
 pub mod health;
 pub mod params;
+pub mod rate_limit;
 pub mod resource;
 pub mod state;
 pub mod views;
@@ -27,10 +28,16 @@ use crate::state::EdgeState;
 
 /// The edge's routes.
 pub fn router(state: EdgeState) -> Router {
-    Router::new()
+    let limited = Router::new()
         .route("/resource/{file}", get(resource::resource))
         .route("/api/views/{file}", get(views::view))
         .route("/data.json", get(dcat::data_json))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit,
+        ));
+    Router::new()
+        .merge(limited)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(|request: Request| async move { SodaError::no_route(request.uri().path()) })
@@ -51,6 +58,7 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     let app = router(state);
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.triggered())
         .into_future();

@@ -79,11 +79,11 @@ fn parse_flag(parameter: &str, value: &str) -> Result<bool, SodaError> {
     }
 }
 
-/// The output format named by a resource path's extension (`abcd-1234.csv`), and the id.
-pub fn split_extension(file: &str) -> Result<(&str, RowFormat), SodaError> {
-    let (id, extension) = match file.rsplit_once('.') {
-        Some((id, extension)) => (id, extension),
-        None => (file, "json"),
+/// The id in a resource path and the format its extension names (`abcd-1234.csv`); `None` when
+/// there is no extension and the `Accept` header decides.
+pub fn split_extension(file: &str) -> Result<(&str, Option<RowFormat>), SodaError> {
+    let Some((id, extension)) = file.rsplit_once('.') else {
+        return Ok((file, None));
     };
     let format = match extension {
         "json" => RowFormat::Json,
@@ -96,7 +96,26 @@ pub fn split_extension(file: &str) -> Result<(&str, RowFormat), SodaError> {
             ));
         }
     };
-    Ok((id, format))
+    Ok((id, Some(format)))
+}
+
+/// The format an `Accept` header asks for: CSV or GeoJSON when named, JSON otherwise.
+pub fn negotiate(accept: Option<&str>) -> RowFormat {
+    let accept = accept.unwrap_or_default().to_ascii_lowercase();
+    let position = |needle: &str| accept.find(needle).unwrap_or(usize::MAX);
+    let candidates = [
+        (position("application/json"), RowFormat::Json),
+        (position("text/csv"), RowFormat::Csv),
+        (
+            position("geo+json").min(position("vnd.geo+json")),
+            RowFormat::Geojson,
+        ),
+    ];
+    candidates
+        .into_iter()
+        .filter(|(at, _)| *at != usize::MAX)
+        .min_by_key(|(at, _)| *at)
+        .map_or(RowFormat::Json, |(_, format)| format)
 }
 
 #[cfg(test)]
@@ -140,12 +159,19 @@ mod tests {
     fn extensions_choose_the_format() {
         assert_eq!(
             split_extension("abcd-1234.csv").unwrap(),
-            ("abcd-1234", RowFormat::Csv)
+            ("abcd-1234", Some(RowFormat::Csv))
+        );
+        assert_eq!(split_extension("abcd-1234").unwrap(), ("abcd-1234", None));
+        assert_eq!(
+            negotiate(Some("text/csv, application/json;q=0.5")),
+            RowFormat::Csv
         );
         assert_eq!(
-            split_extension("abcd-1234").unwrap(),
-            ("abcd-1234", RowFormat::Json)
+            negotiate(Some("application/vnd.geo+json")),
+            RowFormat::Geojson
         );
+        assert_eq!(negotiate(Some("*/*")), RowFormat::Json);
+        assert_eq!(negotiate(None), RowFormat::Json);
         assert!(split_extension("abcd-1234.xml").is_err());
     }
 }

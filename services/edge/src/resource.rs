@@ -1,21 +1,20 @@
-//! `GET /resource/{id}.json|.csv`: rows of a dataset with Socrata's serialization and headers,
-//! streamed from the catalog as they are produced.
-
-use std::hash::{Hash, Hasher};
+//! `GET /resource/{id}.json|.csv|.geojson`: rows of a dataset with Socrata's serialization and
+//! headers, streamed from the catalog as they are produced; `304 Not Modified` when the client's
+//! copy is current; the format from the extension or the `Accept` header.
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
 use opendata_platform::error::{ApiError, ErrorCode};
-use opendata_platform::timestamp::from_proto;
+use opendata_platform::timestamp::{from_proto, to_proto};
 use opendata_proto::catalog::v1::query_rows_response::Part;
 use opendata_proto::catalog::v1::{QueryHeader, RowFormat};
 
 use crate::error::SodaError;
-use crate::params::{parse, split_extension};
+use crate::params::{negotiate, parse, split_extension};
 use crate::state::EdgeState;
 
 /// `X-SODA2-Fields`/`X-SODA2-Types` are left out past this length, as Socrata does.
@@ -33,6 +32,10 @@ pub fn is_dataset_id(id: &str) -> bool {
             .all(|(index, b)| index == 4 || b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
+fn header_text(headers: &HeaderMap, name: HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
 /// The handler.
 pub async fn resource(
     State(state): State<EdgeState>,
@@ -40,44 +43,39 @@ pub async fn resource(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, SodaError> {
-    let (id, format) = split_extension(&file)?;
+    let (id, extension) = split_extension(&file)?;
     if !is_dataset_id(id) {
         return Err(SodaError::dataset_not_found(id));
     }
-    if format == RowFormat::Geojson {
-        return Err(SodaError(
-            ApiError::new(
-                ErrorCode::InvalidArgument,
-                "geojson output is not supported by this server yet",
-            )
-            .with("parameter", "format"),
-        ));
-    }
+    let format = extension.unwrap_or_else(|| negotiate(header_text(&headers, header::ACCEPT)));
     let mut params = parse(query.as_deref())?;
     params.request.dataset_id = id.to_owned();
     params.request.format = format as i32;
+    params.request.if_none_match = header_text(&headers, header::IF_NONE_MATCH)
+        .unwrap_or_default()
+        .to_owned();
+    params.request.if_modified_since = header_text(&headers, header::IF_MODIFIED_SINCE)
+        .and_then(|date| DateTime::parse_from_rfc2822(date).ok())
+        .map(|date| to_proto(date.with_timezone(&Utc)));
     let mut stream = state
         .catalog(&headers)?
         .query_rows(params.request)
         .await?
         .into_inner();
-    let header = match stream.message().await? {
-        Some(message) => match message.part {
-            Some(Part::Header(header)) => header,
-            _ => {
-                return Err(SodaError(ApiError::new(
-                    ErrorCode::Internal,
-                    "the catalog sent rows before their header",
-                )));
-            }
-        },
-        None => {
+    let header = match stream.message().await?.and_then(|message| message.part) {
+        Some(Part::Header(header)) => header,
+        _ => {
             return Err(SodaError(ApiError::new(
                 ErrorCode::Internal,
-                "the catalog ended the query without a header",
+                "the catalog answered without a header",
             )));
         }
     };
+    if header.not_modified {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        validators(response.headers_mut(), &header);
+        return Ok(response);
+    }
 
     let body = stream.filter_map(|message| async move {
         match message {
@@ -95,19 +93,16 @@ pub async fn resource(
     let response_headers = response.headers_mut();
     let content_type = match format {
         RowFormat::Csv => "text/csv; charset=utf-8",
+        RowFormat::Geojson => "application/vnd.geo+json;charset=utf-8",
         _ => "application/json;charset=utf-8",
     };
     response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    soda_headers(
-        response_headers,
-        id,
-        &header,
-        query.as_deref().unwrap_or_default(),
-    );
+    soda_headers(response_headers, &header);
+    validators(response_headers, &header);
     Ok(response)
 }
 
-fn soda_headers(headers: &mut HeaderMap, id: &str, query_header: &QueryHeader, query: &str) {
+fn soda_headers(headers: &mut HeaderMap, query_header: &QueryHeader) {
     let fields: Vec<&str> = query_header
         .columns
         .iter()
@@ -126,21 +121,16 @@ fn soda_headers(headers: &mut HeaderMap, id: &str, query_header: &QueryHeader, q
             headers.insert(HeaderName::from_static(name), value);
         }
     }
-    let modified = query_header.data_updated_at.as_ref().and_then(from_proto);
-    if let Some(modified) = modified
+}
+
+/// `ETag` and `Last-Modified`.
+fn validators(headers: &mut HeaderMap, query_header: &QueryHeader) {
+    if let Some(modified) = query_header.data_updated_at.as_ref().and_then(from_proto)
         && let Ok(value) = HeaderValue::from_str(&http_date(modified))
     {
         headers.insert(header::LAST_MODIFIED, value);
     }
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    (
-        id,
-        query_header.version,
-        modified.map(|m| m.timestamp_micros()),
-        query,
-    )
-        .hash(&mut hasher);
-    if let Ok(value) = HeaderValue::from_str(&format!("\"{:016x}\"", hasher.finish())) {
+    if let Ok(value) = HeaderValue::from_str(&query_header.etag) {
         headers.insert(header::ETAG, value);
     }
 }

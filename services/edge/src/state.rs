@@ -9,8 +9,13 @@ use opendata_proto::governance::v1::identity_service_client::IdentityServiceClie
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
+use std::time::Duration;
+
+use opendata_platform::auth::Authenticator;
+
 use crate::config::EdgeSettings;
 use crate::error::SodaError;
+use crate::rate_limit::RateLimits;
 
 /// A catalog client carrying the caller's credentials (if any) and trace context.
 pub type CatalogClient = CatalogServiceClient<InterceptedService<Channel, ClientContext>>;
@@ -22,18 +27,33 @@ pub type IdentityClient = IdentityServiceClient<InterceptedService<Channel, Clie
 pub struct EdgeState {
     catalog: Channel,
     governance: Channel,
+    rate_limits: Option<Arc<RateLimits>>,
     /// Settings.
     pub settings: Arc<EdgeSettings>,
 }
 
 impl EdgeState {
-    /// State over channels to the catalog and governance.
+    /// State over channels to the catalog and governance, with the configured rate limits.
+    /// Must run inside a tokio runtime (the limits prune themselves in the background).
     pub fn new(catalog: Channel, governance: Channel, settings: EdgeSettings) -> Self {
+        let rate_limits = settings.rate_limits.enabled.then(|| {
+            let authenticator = Authenticator::new(
+                governance.clone(),
+                Duration::from_secs(settings.auth_cache_ttl_secs),
+            );
+            RateLimits::new(&settings.rate_limits, authenticator)
+        });
         EdgeState {
             catalog,
             governance,
+            rate_limits,
             settings: Arc::new(settings),
         }
+    }
+
+    /// The rate limits, when enabled.
+    pub fn rate_limits(&self) -> Option<&RateLimits> {
+        self.rate_limits.as_deref()
     }
 
     /// A catalog client acting for the caller: anonymous, or with the bearer key the request
