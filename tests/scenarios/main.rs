@@ -3,8 +3,10 @@
 mod auth;
 mod bad_input;
 mod catalog;
+mod differential;
 mod edge;
 mod events;
+mod injection;
 mod modes;
 mod roundtrip;
 mod sample;
