@@ -29,4 +29,4 @@ fmt:
 
 bench: services
 	$(CARGO) build --release --bin opendata
-	$(CARGO) bench -p opendata-tests --bench ingest
+	$(CARGO) bench -p opendata-tests --bench ingest --bench query

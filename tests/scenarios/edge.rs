@@ -223,6 +223,9 @@ async fn views_describe_columns_and_metadata_for_clients() {
         columns[0]["id"].as_i64().unwrap().to_string()
     );
     assert_eq!(view["owner"]["displayName"], "opm");
+    assert_eq!(view["rights"], json!(["read"]));
+    assert_eq!(view["grants"][0]["flags"], json!(["public"]));
+    assert!(view["viewLastModified"].as_i64().unwrap() >= view["createdAt"].as_i64().unwrap());
     stack.stop().await;
 }
 

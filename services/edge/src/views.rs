@@ -63,6 +63,15 @@ struct View {
     table_author: Value,
     tags: Vec<String>,
     flags: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    license: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attribution_link: Option<String>,
+    rows_updated_by: String,
+    index_updated_at: i64,
+    rights: Vec<&'static str>,
+    grants: Vec<Value>,
+    query: Value,
 }
 
 fn epoch(timestamp: Option<&prost_types::Timestamp>) -> Option<i64> {
@@ -80,6 +89,7 @@ fn view_of(dataset: Dataset) -> View {
     let created_at = epoch(dataset.created_at.as_ref()).unwrap_or_default();
     let metadata_updated = epoch(dataset.metadata_updated_at.as_ref()).unwrap_or(created_at);
     let rows_updated = epoch(dataset.data_updated_at.as_ref());
+    let published = dataset.publication_stage == PublicationStage::Published as i32;
     let owner = json!({
         "id": dataset.owner_id,
         "displayName": dataset.agency_id,
@@ -104,7 +114,7 @@ fn view_of(dataset: Dataset) -> View {
         provenance: "official",
         publication_append_enabled: false,
         publication_date: epoch(dataset.published_at.as_ref()),
-        publication_stage: if dataset.publication_stage == PublicationStage::Published as i32 {
+        publication_stage: if published {
             "published"
         } else {
             "unpublished"
@@ -159,6 +169,19 @@ fn view_of(dataset: Dataset) -> View {
         owner,
         tags: metadata.keywords,
         flags: vec!["default"],
+        license: (!metadata.license.is_empty())
+            .then(|| json!({"name": metadata.license, "termsLink": metadata.license})),
+        attribution_link: (!metadata.landing_page.is_empty())
+            .then(|| metadata.landing_page.clone()),
+        rows_updated_by: dataset.owner_id.clone(),
+        index_updated_at: metadata_updated,
+        rights: vec!["read"],
+        grants: if published {
+            vec![json!({"inherited": false, "type": "viewer", "flags": ["public"]})]
+        } else {
+            Vec::new()
+        },
+        query: json!({}),
     }
 }
 

@@ -1,0 +1,185 @@
+//! What the benchmarks share: the deterministic 1,000,000-row file modelled on the real-estate
+//! sample, its schema, and a server with an agency, a key and a dataset to push into.
+
+#![allow(dead_code)]
+
+use std::io::{BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use opendata::client::Connection;
+use opendata::push::{Mode, PushArgs};
+use opendata_proto::catalog::v1 as catalog;
+use opendata_proto::common::v1::{Column, ColumnType, Role, Schema};
+use opendata_proto::governance::v1 as governance;
+use opendata_testkit::{ServerProcess, principal_with_key};
+
+const HEADER: &str = "Serial Number,List Year,Date Recorded,Town,Address,Assessed Value,Sale Amount,Sales Ratio,Property Type,Residential Type";
+
+/// A small deterministic generator (SplitMix64), so every run benchmarks the same file.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Writes the benchmark file once per row count and returns its path.
+pub fn generate(rows: u64) -> PathBuf {
+    let directory = workspace().join("target/bench");
+    std::fs::create_dir_all(&directory).unwrap();
+    let path = directory.join(format!("real_estate_{rows}.csv"));
+    if path.exists() {
+        return path;
+    }
+    let sample =
+        std::fs::read_to_string(workspace().join("data/ct_real_estate_sales_sample.csv")).unwrap();
+    let mut towns: Vec<String> = sample
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(3))
+        .map(str::to_owned)
+        .collect();
+    towns.sort();
+    towns.dedup();
+    let streets = [
+        "MAIN ST",
+        "ROUTE 6",
+        "ELM ST",
+        "PARK AVE",
+        "WAKELEE AVE",
+        "COTSWOLD WAY",
+        "HIGH ST",
+        "MAPLE DR",
+    ];
+    let types = [
+        ("Residential", "Single Family"),
+        ("Residential", "Condo"),
+        ("Residential", "Two Family"),
+        ("Commercial", ""),
+        ("Vacant Land", ""),
+        ("Apartments", ""),
+    ];
+    let mut random = Random(20_260_101);
+    let temporary = path.with_extension("tmp");
+    let mut out = BufWriter::new(std::fs::File::create(&temporary).unwrap());
+    writeln!(out, "{HEADER}").unwrap();
+    for serial in 0..rows {
+        let year = 2001 + random.below(22);
+        let (property, residential) = types[random.below(types.len() as u64) as usize];
+        let assessed = 50_000 + random.below(900_000);
+        let sale = assessed + random.below(400_000);
+        writeln!(
+            out,
+            "{},{year},{:02}/{:02}/{},{},{} {},{assessed}.{:02},{sale}.00,{:.4},{property},{residential}",
+            200_000 + serial,
+            1 + random.below(12),
+            1 + random.below(28),
+            year + 1,
+            towns[random.below(towns.len() as u64) as usize],
+            1 + random.below(999),
+            streets[random.below(streets.len() as u64) as usize],
+            random.below(100),
+            assessed as f64 / sale as f64,
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+    drop(out);
+    std::fs::rename(&temporary, &path).unwrap();
+    path
+}
+
+pub fn schema(indexed: &[&str]) -> Schema {
+    let column = |name: &str, column_type: ColumnType| Column {
+        display_name: name.to_owned(),
+        r#type: column_type as i32,
+        indexed: indexed.contains(&name),
+        ..Column::default()
+    };
+    Schema {
+        columns: vec![
+            column("Serial Number", ColumnType::Number),
+            column("List Year", ColumnType::Number),
+            column("Date Recorded", ColumnType::CalendarDate),
+            column("Town", ColumnType::Text),
+            column("Address", ColumnType::Text),
+            column("Assessed Value", ColumnType::Number),
+            column("Sale Amount", ColumnType::Number),
+            column("Sales Ratio", ColumnType::Number),
+            column("Property Type", ColumnType::Text),
+            column("Residential Type", ColumnType::Text),
+        ],
+        row_identifier: String::new(),
+    }
+}
+
+/// Pushes the file with `opendata push`'s code path (gRPC, 1 MiB chunks) and commits; returns
+/// the seconds it took.
+pub async fn push(server: &ServerProcess, key: &str, dataset: &str, file: &Path) -> f64 {
+    let connection = Connection {
+        key: Some(key.to_owned()),
+        governance_url: server.url("governance").to_owned(),
+        catalog_url: server.url("catalog").to_owned(),
+        ingestion_url: server.url("ingestion").to_owned(),
+    };
+    let args = PushArgs {
+        dataset: dataset.to_owned(),
+        mode: Mode::Replace,
+        max_rejected: 0.0,
+        infer_schema: false,
+        yes: false,
+        no_commit: false,
+        quiet: true,
+        file: file.to_owned(),
+    };
+    let started = Instant::now();
+    let committed = opendata::push::push(&connection, &args)
+        .await
+        .expect("push");
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(committed.rows_rejected, 0);
+    seconds
+}
+
+pub async fn setup(server: &ServerProcess, admin_key: &str, indexed: &[&str]) -> (String, String) {
+    let mut identity = server.clients(Some(admin_key)).identity;
+    let key = principal_with_key(
+        &mut identity,
+        "opm",
+        Role::Publisher,
+        governance::KeyKind::ApiKey,
+    )
+    .await
+    .secret;
+    let dataset = server
+        .clients(Some(&key))
+        .catalog
+        .create_dataset(catalog::CreateDatasetRequest {
+            agency_id: "opm".into(),
+            metadata: Some(catalog::DatasetMetadata {
+                title: "Bench".into(),
+                ..Default::default()
+            }),
+            schema: Some(schema(indexed)),
+            id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .id;
+    (key, dataset)
+}
