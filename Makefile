@@ -2,6 +2,12 @@
 .PHONY: run test lint fmt bench services build
 
 CARGO ?= cargo
+# Meilisearch variants of the search tests run only when a server is named; otherwise they are
+# reported as skipped.
+ifneq ($(strip $(OPENDATA_TEST_MEILI_URL)),)
+NEXTEST_IGNORED = --run-ignored all
+TEST_IGNORED = -- --include-ignored
+endif
 
 services:
 	./scripts/ensure-services.sh
@@ -15,9 +21,9 @@ run: services build
 test: services build
 	./scripts/drop-test-databases.sh
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-		$(CARGO) nextest run --workspace --no-fail-fast; \
+		$(CARGO) nextest run --workspace --no-fail-fast $(NEXTEST_IGNORED); \
 	else \
-		$(CARGO) test --workspace --no-fail-fast; \
+		$(CARGO) test --workspace --no-fail-fast $(TEST_IGNORED); \
 	fi
 
 lint:

@@ -305,7 +305,7 @@ async fn health_endpoints_answer() {
     assert_eq!(ready.status, 200, "{}", ready.body);
     assert_eq!(
         ready.json()["dependencies"],
-        json!({"catalog": "serving", "governance": "serving"})
+        json!({"catalog": "serving", "governance": "serving", "search": "serving"})
     );
     stack.stop().await;
 }

@@ -10,6 +10,7 @@ mod injection;
 mod modes;
 mod roundtrip;
 mod sample;
+mod search;
 mod shutdown;
 mod soql;
 mod support;

@@ -34,7 +34,7 @@ pub fn binary(profile: &str) -> PathBuf {
 pub struct ServerProcess {
     /// The child process.
     pub child: Child,
-    /// Service URLs by name (`governance`, `catalog`, `ingestion`, `edge`).
+    /// Service URLs by name (`governance`, `catalog`, `ingestion`, `search`, `edge`).
     pub urls: HashMap<String, String>,
 }
 
@@ -56,6 +56,7 @@ impl ServerProcess {
             .env("OPENDATA_LISTEN__GOVERNANCE", "127.0.0.1:0")
             .env("OPENDATA_LISTEN__CATALOG", "127.0.0.1:0")
             .env("OPENDATA_LISTEN__INGESTION", "127.0.0.1:0")
+            .env("OPENDATA_LISTEN__SEARCH", "127.0.0.1:0")
             .env("OPENDATA_LISTEN__EDGE", "127.0.0.1:0")
             .env("OPENDATA_GOVERNANCE__BOOTSTRAP_ADMIN_KEY", admin_key)
             .env("OPENDATA_TELEMETRY__LOG_FILTER", "warn")
@@ -67,7 +68,7 @@ impl ServerProcess {
         let mut child = command.spawn().expect("start opendata up");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let mut urls = HashMap::new();
-        while urls.len() < 4 {
+        while urls.len() < 5 {
             let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
                 .await
                 .expect("opendata up prints its addresses")
@@ -90,6 +91,7 @@ impl ServerProcess {
             self.url("governance"),
             self.url("catalog"),
             self.url("ingestion"),
+            self.url("search"),
             key,
         )
     }

@@ -10,6 +10,9 @@ use opendata_platform::shutdown::Shutdown;
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
 use opendata_proto::ingestion::v1::ingestion_service_client::IngestionServiceClient;
+use opendata_proto::search::v1::SearchRequest;
+use opendata_proto::search::v1::search_service_client::SearchServiceClient;
+use opendata_search::config::MeilisearchSettings;
 use secrecy::SecretString;
 use sqlx::{Connection as _, PgConnection, PgPool};
 use tonic::service::interceptor::InterceptedService;
@@ -38,6 +41,40 @@ pub struct TestOptions {
     pub anonymous_per_minute: u32,
     /// Public API requests per minute per app token.
     pub token_per_minute: u32,
+    /// The search engine: embedded, or Meilisearch at this URL (a [`crate::TcpProxy`] to
+    /// simulate outages).
+    pub search: SearchEngine,
+}
+
+/// Which search engine a stack runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SearchEngine {
+    /// The embedded tantivy index.
+    #[default]
+    Embedded,
+    /// Meilisearch.
+    Meilisearch {
+        /// Base URL.
+        url: String,
+        /// API key, if the server has one.
+        key: Option<String>,
+    },
+}
+
+impl SearchEngine {
+    /// Meilisearch as `OPENDATA_TEST_MEILI_URL` and `OPENDATA_TEST_MEILI_KEY` describe it, or
+    /// `None` when no URL is set.
+    pub fn meilisearch_from_env() -> Option<SearchEngine> {
+        let url = std::env::var("OPENDATA_TEST_MEILI_URL")
+            .ok()
+            .filter(|url| !url.trim().is_empty())?;
+        Some(SearchEngine::Meilisearch {
+            url,
+            key: std::env::var("OPENDATA_TEST_MEILI_KEY")
+                .ok()
+                .filter(|key| !key.is_empty()),
+        })
+    }
 }
 
 impl Default for TestOptions {
@@ -50,6 +87,7 @@ impl Default for TestOptions {
             janitor_interval_secs: 1,
             anonymous_per_minute: 1_000_000,
             token_per_minute: 1_000_000,
+            search: SearchEngine::Embedded,
         }
     }
 }
@@ -136,6 +174,8 @@ pub struct TestStack {
     pub pool: PgPool,
     /// The NATS prefix.
     pub prefix: String,
+    /// The search engine it runs.
+    pub search_engine: SearchEngine,
     shutdown: Shutdown,
     stack: Option<Stack>,
 }
@@ -148,11 +188,19 @@ pub struct Clients {
     pub catalog: CatalogServiceClient<InterceptedService<Channel, ClientContext>>,
     /// Ingestion.
     pub ingestion: IngestionServiceClient<InterceptedService<Channel, ClientContext>>,
+    /// Search.
+    pub search: SearchServiceClient<InterceptedService<Channel, ClientContext>>,
 }
 
 impl Clients {
     /// Clients of the services at these URLs, acting with `key` (anonymous when `None`).
-    pub fn connect(governance: &str, catalog: &str, ingestion: &str, key: Option<&str>) -> Clients {
+    pub fn connect(
+        governance: &str,
+        catalog: &str,
+        ingestion: &str,
+        search: &str,
+        key: Option<&str>,
+    ) -> Clients {
         let context = match key {
             Some(key) => ClientContext::with_key(key).expect("a valid key"),
             None => ClientContext::anonymous(),
@@ -169,9 +217,13 @@ impl Clients {
             .max_decoding_message_size(MAX_MESSAGE_BYTES),
             ingestion: IngestionServiceClient::with_interceptor(
                 channel(ingestion).expect("channel"),
-                context,
+                context.clone(),
             )
             .max_encoding_message_size(MAX_MESSAGE_BYTES),
+            search: SearchServiceClient::with_interceptor(
+                channel(search).expect("channel"),
+                context,
+            ),
         }
     }
 }
@@ -199,6 +251,7 @@ impl TestStack {
                 governance: "127.0.0.1:0".parse().expect("address"),
                 catalog: "127.0.0.1:0".parse().expect("address"),
                 ingestion: "127.0.0.1:0".parse().expect("address"),
+                search: "127.0.0.1:0".parse().expect("address"),
                 edge: "127.0.0.1:0".parse().expect("address"),
             },
             drain_secs: 5,
@@ -222,6 +275,15 @@ impl TestStack {
         config.edge.auth_cache_ttl_secs = options.auth_cache_ttl_secs;
         config.edge.rate_limits.anonymous_per_minute = options.anonymous_per_minute;
         config.edge.rate_limits.token_per_minute = options.token_per_minute;
+        config.search.auth_cache_ttl_secs = options.auth_cache_ttl_secs;
+        if let SearchEngine::Meilisearch { url, key } = &options.search {
+            config.search.meilisearch = MeilisearchSettings {
+                url: url.clone(),
+                api_key: key.clone().map(SecretString::from),
+                index_prefix: format!("{prefix}_"),
+                task_timeout_secs: 30,
+            };
+        }
         let shutdown = Shutdown::new();
         let stack = Stack::start(config, shutdown.clone())
             .await
@@ -229,15 +291,49 @@ impl TestStack {
         let pool = PgPool::connect(&url)
             .await
             .expect("connect to the test database");
-        TestStack {
+        let test_stack = TestStack {
             addresses: stack.addresses.clone(),
             admin_key,
             database,
             pool,
             prefix,
+            search_engine: options.search,
             shutdown,
             stack: Some(stack),
+        };
+        test_stack.wait_for_search().await;
+        test_stack
+    }
+
+    /// Waits until search answers (its first index build is done).
+    pub async fn wait_for_search(&self) {
+        let search = self.clients(None).search;
+        crate::wait_until(Duration::from_secs(30), "search to answer", || {
+            let mut search = search.clone();
+            async move {
+                search
+                    .search(SearchRequest::default())
+                    .await
+                    .ok()
+                    .map(|_| ())
+            }
+        })
+        .await;
+    }
+
+    /// Stops the search service alone, as in an outage.
+    pub async fn stop_search(&mut self) {
+        if let Some(stack) = self.stack.as_mut() {
+            stack.stop_search().await.expect("stop search");
         }
+    }
+
+    /// Starts the search service again and waits until it answers.
+    pub async fn start_search(&mut self) {
+        if let Some(stack) = self.stack.as_mut() {
+            stack.start_search().await.expect("start search");
+        }
+        self.wait_for_search().await;
     }
 
     /// Clients acting with `key` (anonymous when `None`).
@@ -246,6 +342,7 @@ impl TestStack {
             &format!("http://{}", self.addresses.governance),
             &format!("http://{}", self.addresses.catalog),
             &format!("http://{}", self.addresses.ingestion),
+            &format!("http://{}", self.addresses.search),
             key,
         )
     }
@@ -262,6 +359,22 @@ impl TestStack {
             let _ = tokio::time::timeout(Duration::from_secs(10), stack.wait()).await;
         }
         self.pool.close().await;
+        if let SearchEngine::Meilisearch { url, key } = &self.search_engine {
+            drop_meilisearch_indexes(url, key.as_deref(), &self.prefix).await;
+        }
         self.database.drop_all().await;
+    }
+}
+
+/// Deletes a test's Meilisearch indexes (named with its prefix).
+async fn drop_meilisearch_indexes(url: &str, key: Option<&str>, prefix: &str) {
+    let Ok(client) = meilisearch_sdk::client::Client::new(url, key) else {
+        return;
+    };
+    for index in [
+        format!("{prefix}_documents"),
+        format!("{prefix}_documents_next"),
+    ] {
+        let _ = tokio::time::timeout(Duration::from_secs(5), client.delete_index(&index)).await;
     }
 }

@@ -15,6 +15,8 @@ pub struct EdgeSettings {
     pub catalog_url: String,
     /// Governance's gRPC URL.
     pub governance_url: String,
+    /// Search's gRPC URL.
+    pub search_url: String,
     /// The portal's public base URL, used in links (`/data.json` identifiers, permalinks); when
     /// empty, the address the edge listens on.
     pub public_url: String,
@@ -31,6 +33,7 @@ impl Default for EdgeSettings {
         EdgeSettings {
             catalog_url: "http://127.0.0.1:50052".to_owned(),
             governance_url: "http://127.0.0.1:50051".to_owned(),
+            search_url: "http://127.0.0.1:50054".to_owned(),
             public_url: String::new(),
             portal_name: "Connecticut Open Data".to_owned(),
             auth_cache_ttl_secs: 30,

@@ -1,11 +1,15 @@
 //! Errors as the public sees them: Socrata's shape `{"code", "error": true, "message", "data"}`
 //! with the registry's HTTP status and Socrata code.
 
-use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use opendata_platform::error::{ApiError, ErrorCode};
 use serde::Serialize;
+
+use crate::json::SodaJson;
+
+/// Seconds a client is told to wait when a service behind the edge is down.
+const UNAVAILABLE_RETRY_AFTER_SECS: &str = "5";
 
 /// A public error response.
 #[derive(Debug)]
@@ -68,11 +72,14 @@ impl IntoResponse for SodaError {
             message: &error.message,
             data: &error.details,
         };
-        let mut response = (status, Json(body)).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json;charset=utf-8"),
-        );
+        let mut response = (status, SodaJson(body)).into_response();
+        let headers = response.headers_mut();
+        if error.code == ErrorCode::Unavailable {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(UNAVAILABLE_RETRY_AFTER_SECS),
+            );
+        }
         response
     }
 }

@@ -1,4 +1,5 @@
-//! `/healthz` (the process is up) and `/readyz` (the services it calls answer their health checks).
+//! `/healthz` (the process is up) and `/readyz` (the services it needs answer their health checks;
+//! search is reported but optional, since without it only catalog search fails).
 
 use axum::Json;
 use axum::extract::State;
@@ -15,22 +16,22 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Readiness: every dependency reports serving.
+/// Readiness: every required dependency reports serving.
 pub async fn readyz(State(state): State<EdgeState>) -> (StatusCode, Json<Value>) {
     let mut report = serde_json::Map::new();
     let mut ready = true;
-    for (name, channel) in state.channels() {
+    for dependency in state.dependencies() {
         let check = tokio::time::timeout(
             std::time::Duration::from_secs(2),
-            HealthClient::new(channel).check(HealthCheckRequest {
+            HealthClient::new(dependency.channel).check(HealthCheckRequest {
                 service: String::new(),
             }),
         )
         .await;
         let serving = matches!(check, Ok(Ok(ref response)) if response.get_ref().status() == ServingStatus::Serving);
-        ready &= serving;
+        ready &= serving || !dependency.required;
         report.insert(
-            name.to_owned(),
+            dependency.name.to_owned(),
             json!(if serving { "serving" } else { "not serving" }),
         );
     }

@@ -1,11 +1,13 @@
-//! The edge: the public REST API. Socrata-compatible reads (`/resource`, `/api/views`), the
-//! DCAT-US `/data.json`, and health endpoints. It holds nothing durable; every answer comes from the
+//! The edge: the public REST API. Socrata-compatible reads (`/resource`, `/api/views`), catalog
+//! search (`/api/catalog/v1`), the DCAT-US `/data.json`, and health endpoints. It holds nothing durable; every answer comes from the
 //! services over gRPC.
 
 pub mod config;
 pub mod dcat;
+pub mod discovery;
 pub mod error;
 pub mod health;
+pub mod json;
 pub mod params;
 pub mod rate_limit;
 pub mod resource;
@@ -32,6 +34,13 @@ pub fn router(state: EdgeState) -> Router {
         .route("/resource/{file}", get(resource::resource))
         .route("/api/views/{file}", get(views::view))
         .route("/data.json", get(dcat::data_json))
+        .route("/api/catalog/v1", get(discovery::catalog))
+        .route("/api/catalog/v1/autocomplete", get(discovery::autocomplete))
+        .route(
+            "/api/catalog/v1/domain_categories",
+            get(discovery::domain_categories),
+        )
+        .route("/api/catalog/v1/domain_tags", get(discovery::domain_tags))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit::limit,

@@ -23,6 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let state = EdgeState::new(
         channel(&config.edge.catalog_url)?,
         channel(&config.edge.governance_url)?,
+        channel(&config.edge.search_url)?,
         config.edge,
     );
     let shutdown = Shutdown::new();

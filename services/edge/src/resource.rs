@@ -94,7 +94,7 @@ pub async fn resource(
     let content_type = match format {
         RowFormat::Csv => "text/csv; charset=utf-8",
         RowFormat::Geojson => "application/vnd.geo+json;charset=utf-8",
-        _ => "application/json;charset=utf-8",
+        _ => crate::json::CONTENT_TYPE,
     };
     response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     soda_headers(response_headers, &header);

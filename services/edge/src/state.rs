@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, header};
 use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES};
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
+use opendata_proto::search::v1::search_service_client::SearchServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -21,21 +22,40 @@ use crate::rate_limit::RateLimits;
 pub type CatalogClient = CatalogServiceClient<InterceptedService<Channel, ClientContext>>;
 /// A governance identity client.
 pub type IdentityClient = IdentityServiceClient<InterceptedService<Channel, ClientContext>>;
+/// A search client.
+pub type SearchClient = SearchServiceClient<InterceptedService<Channel, ClientContext>>;
+
+/// A service the edge calls, for readiness checks.
+pub struct Dependency {
+    /// Its name.
+    pub name: &'static str,
+    /// The channel to it.
+    pub channel: Channel,
+    /// Whether the edge is unready without it. Search is not: when it is down only the catalog
+    /// search routes fail.
+    pub required: bool,
+}
 
 /// Shared by every handler; cheap to clone.
 #[derive(Clone)]
 pub struct EdgeState {
     catalog: Channel,
     governance: Channel,
+    search: Channel,
     rate_limits: Option<Arc<RateLimits>>,
     /// Settings.
     pub settings: Arc<EdgeSettings>,
 }
 
 impl EdgeState {
-    /// State over channels to the catalog and governance, with the configured rate limits.
-    /// Must run inside a tokio runtime (the limits prune themselves in the background).
-    pub fn new(catalog: Channel, governance: Channel, settings: EdgeSettings) -> Self {
+    /// State over channels to the catalog, governance and search, with the configured rate
+    /// limits. Must run inside a tokio runtime (the limits prune themselves in the background).
+    pub fn new(
+        catalog: Channel,
+        governance: Channel,
+        search: Channel,
+        settings: EdgeSettings,
+    ) -> Self {
         let rate_limits = settings.rate_limits.enabled.then(|| {
             let authenticator = Authenticator::new(
                 governance.clone(),
@@ -46,6 +66,7 @@ impl EdgeState {
         EdgeState {
             catalog,
             governance,
+            search,
             rate_limits,
             settings: Arc::new(settings),
         }
@@ -74,11 +95,23 @@ impl EdgeState {
         IdentityServiceClient::with_interceptor(self.governance.clone(), ClientContext::anonymous())
     }
 
-    /// The channels, for health checks.
-    pub fn channels(&self) -> [(&'static str, Channel); 2] {
+    /// An anonymous search client (only public documents are indexed).
+    pub fn search(&self) -> SearchClient {
+        SearchServiceClient::with_interceptor(self.search.clone(), ClientContext::anonymous())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    /// The services the edge calls, for readiness checks.
+    pub fn dependencies(&self) -> [Dependency; 3] {
+        let dependency = |name, channel: &Channel, required| Dependency {
+            name,
+            channel: channel.clone(),
+            required,
+        };
         [
-            ("catalog", self.catalog.clone()),
-            ("governance", self.governance.clone()),
+            dependency("catalog", &self.catalog, true),
+            dependency("governance", &self.governance, true),
+            dependency("search", &self.search, false),
         ]
     }
 }

@@ -1,4 +1,4 @@
-//! The whole portal in one process: governance, catalog, ingestion and the edge, each on its own
+//! The whole portal in one process: governance, catalog, ingestion, search and the edge, each on its own
 //! listener, wired to each other through their bound addresses. `opendata up` runs it; tests run it
 //! on port 0 with a fresh database and NATS prefix.
 
@@ -17,6 +17,7 @@ use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig};
 use opendata_platform::events::EventBus;
 use opendata_platform::grpc::channel;
 use opendata_platform::shutdown::Shutdown;
+use opendata_search::config::SearchSettings;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tokio::net::TcpListener;
@@ -32,6 +33,8 @@ pub struct Listen {
     pub catalog: SocketAddr,
     /// Ingestion gRPC.
     pub ingestion: SocketAddr,
+    /// Search gRPC.
+    pub search: SocketAddr,
     /// Public REST.
     pub edge: SocketAddr,
 }
@@ -42,6 +45,7 @@ impl Default for Listen {
             governance: SocketAddr::from(([127, 0, 0, 1], 50051)),
             catalog: SocketAddr::from(([127, 0, 0, 1], 50052)),
             ingestion: SocketAddr::from(([127, 0, 0, 1], 50053)),
+            search: SocketAddr::from(([127, 0, 0, 1], 50054)),
             edge: SocketAddr::from(([127, 0, 0, 1], 8080)),
         }
     }
@@ -68,6 +72,8 @@ pub struct StackConfig {
     pub catalog: CatalogSettings,
     /// Ingestion settings.
     pub ingestion: IngestionSettings,
+    /// Search settings.
+    pub search: SearchSettings,
     /// Edge settings.
     pub edge: EdgeSettings,
 }
@@ -83,6 +89,7 @@ impl Default for StackConfig {
             governance: GovernanceSettings::default(),
             catalog: CatalogSettings::default(),
             ingestion: IngestionSettings::default(),
+            search: SearchSettings::default(),
             edge: EdgeSettings::default(),
         }
     }
@@ -95,8 +102,43 @@ pub type StackError = Box<dyn std::error::Error + Send + Sync>;
 pub struct Stack {
     /// Where each service listens.
     pub addresses: Listen,
-    /// Finishes when every service has stopped.
+    /// Finishes when every service but search has stopped (see [`Stack::wait`]).
     pub tasks: Vec<JoinHandle<Result<(), StackError>>>,
+    search: SearchRunner,
+}
+
+/// The search service, which can stop and start on its own address while the rest keeps running,
+/// as it does when its pod restarts.
+struct SearchRunner {
+    settings: SearchSettings,
+    nats: NatsConfig,
+    grace: Duration,
+    parent: Shutdown,
+    shutdown: Shutdown,
+    task: Option<JoinHandle<Result<(), StackError>>>,
+}
+
+impl SearchRunner {
+    async fn start(&mut self, listener: TcpListener) -> Result<(), StackError> {
+        let bus = EventBus::connect(&self.nats, "opendata-search").await?;
+        self.shutdown = self.parent.child();
+        self.task = Some(tokio::spawn(opendata_search::serve(
+            self.settings.clone(),
+            bus,
+            listener,
+            self.shutdown.clone(),
+            self.grace,
+        )));
+        Ok(())
+    }
+
+    async fn stop(&mut self) -> Result<(), StackError> {
+        self.shutdown.trigger();
+        match self.task.take() {
+            Some(task) => task.await?,
+            None => Ok(()),
+        }
+    }
 }
 
 impl Stack {
@@ -117,11 +159,13 @@ impl Stack {
         let governance_listener = TcpListener::bind(config.listen.governance).await?;
         let catalog_listener = TcpListener::bind(config.listen.catalog).await?;
         let ingestion_listener = TcpListener::bind(config.listen.ingestion).await?;
+        let search_listener = TcpListener::bind(config.listen.search).await?;
         let edge_listener = TcpListener::bind(config.listen.edge).await?;
         let addresses = Listen {
             governance: governance_listener.local_addr()?,
             catalog: catalog_listener.local_addr()?,
             ingestion: ingestion_listener.local_addr()?,
+            search: search_listener.local_addr()?,
             edge: edge_listener.local_addr()?,
         };
         let governance_url = format!("http://{}", addresses.governance);
@@ -129,6 +173,9 @@ impl Stack {
         config.catalog.governance_url = governance_url.clone();
         config.ingestion.governance_url = governance_url.clone();
         config.ingestion.catalog_url = catalog_url.clone();
+        config.search.governance_url = governance_url.clone();
+        config.search.catalog_url = catalog_url.clone();
+        config.edge.search_url = format!("http://{}", addresses.search);
         config.edge.governance_url = governance_url;
         if config.edge.public_url.is_empty() {
             config.edge.public_url = format!("http://{}", addresses.edge);
@@ -146,6 +193,7 @@ impl Stack {
         let edge_state = EdgeState::new(
             channel(&config.edge.catalog_url)?,
             channel(&config.edge.governance_url)?,
+            channel(&config.edge.search_url)?,
             config.edge.clone(),
         );
 
@@ -186,13 +234,37 @@ impl Stack {
                 }
             }),
         ];
-        Ok(Stack { addresses, tasks })
+        let mut search = SearchRunner {
+            settings: config.search,
+            nats: config.nats,
+            grace,
+            shutdown: shutdown.child(),
+            parent: shutdown,
+            task: None,
+        };
+        search.start(search_listener).await?;
+        Ok(Stack {
+            addresses,
+            tasks,
+            search,
+        })
+    }
+
+    /// Stops the search service alone; the rest of the portal keeps running.
+    pub async fn stop_search(&mut self) -> Result<(), StackError> {
+        self.search.stop().await
+    }
+
+    /// Starts the search service again on its address, after [`Stack::stop_search`].
+    pub async fn start_search(&mut self) -> Result<(), StackError> {
+        let listener = TcpListener::bind(self.addresses.search).await?;
+        self.search.start(listener).await
     }
 
     /// Waits until every service has stopped; returns the first error.
     pub async fn wait(self) -> Result<(), StackError> {
         let mut first_error = None;
-        for task in self.tasks {
+        for task in self.tasks.into_iter().chain(self.search.task) {
             match task.await {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => {

@@ -1,0 +1,65 @@
+//! The one trait both engines implement, so the service, its consumers and the behaviour tests
+//! never know which engine answers.
+
+use futures::future::BoxFuture;
+use opendata_platform::error::{ApiError, ErrorCode};
+
+use crate::document::SearchDocument;
+use crate::query::{SearchPage, SearchQuery};
+
+/// Why an engine could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The engine cannot be reached or is overloaded; retrying later may succeed.
+    #[error("search engine unavailable: {0}")]
+    Unavailable(String),
+    /// The engine failed in a way retrying will not fix.
+    #[error("search engine failed: {0}")]
+    Failed(String),
+}
+
+impl From<BackendError> for ApiError {
+    fn from(error: BackendError) -> Self {
+        match error {
+            BackendError::Unavailable(reason) => ApiError::new(
+                ErrorCode::Unavailable,
+                format!("search is unavailable, retry later ({reason})"),
+            ),
+            failed @ BackendError::Failed(_) => opendata_platform::error::internal(&failed),
+        }
+    }
+}
+
+/// One change to the index.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Add the document, replacing any with the same id.
+    Upsert(Box<SearchDocument>),
+    /// Remove the document with this id, if there is one.
+    Delete(String),
+}
+
+/// A future an engine returns.
+pub type BackendFuture<'a, T> = BoxFuture<'a, Result<T, BackendError>>;
+
+/// A full-text engine over [`SearchDocument`]s. Implementations are shared across tasks.
+pub trait SearchBackend: Send + Sync + 'static {
+    /// The engine's name, for logs and health (`embedded`, `meilisearch`).
+    fn name(&self) -> &'static str;
+
+    /// Runs a search.
+    fn search<'a>(&'a self, query: &'a SearchQuery) -> BackendFuture<'a, SearchPage>;
+
+    /// Titles completing `prefix`, best first.
+    fn suggest<'a>(&'a self, prefix: &'a str, limit: usize) -> BackendFuture<'a, Vec<String>>;
+
+    /// Applies changes in order; when it returns, searches see them.
+    fn apply(&self, changes: Vec<Change>) -> BackendFuture<'_, ()>;
+
+    /// Builds a new index holding exactly `documents`, then swaps it in; searches are answered
+    /// from the old index until the swap.
+    fn replace_all(&self, documents: Vec<SearchDocument>) -> BackendFuture<'_, ()>;
+
+    /// Documents in the index.
+    fn count(&self) -> BackendFuture<'_, u64>;
+}

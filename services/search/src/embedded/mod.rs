@@ -1,0 +1,320 @@
+//! The embedded engine: a tantivy index in memory, used when no Meilisearch URL is configured.
+//!
+//! A [`Generation`] is one tantivy index with its writer and the [`Snapshot`] searches read: the
+//! committed searcher together with the documents it can return, swapped in as one value after
+//! every commit, so a search never sees a document the index does not hold or the reverse.
+//! [`SearchBackend::replace_all`] builds a whole new generation and swaps it in; searches keep
+//! reading the old one until then. The index lives in memory: on start the service rebuilds it
+//! from the catalog.
+
+mod collect;
+mod text;
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+
+use futures::FutureExt as _;
+use tantivy::query::{AllQuery, Query};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
+
+use crate::backend::{BackendError, BackendFuture, Change, SearchBackend};
+use crate::document::SearchDocument;
+use crate::query::{Hit, SearchPage, SearchQuery, Sort};
+use crate::synonyms::Synonyms;
+use collect::MatchCollector;
+use text::Fields;
+
+/// Memory the single indexing thread may buffer before it flushes a segment.
+const WRITER_MEMORY_BYTES: usize = 32 * 1024 * 1024;
+
+/// What a search reads: a committed searcher and the documents behind its keys.
+struct Snapshot {
+    searcher: Searcher,
+    documents: HashMap<u64, Arc<SearchDocument>>,
+    keys: HashMap<String, u64>,
+}
+
+/// The writer side of a generation.
+struct WriterState {
+    writer: IndexWriter,
+    next_key: u64,
+}
+
+/// One tantivy index and its current snapshot.
+struct Generation {
+    fields: Fields,
+    synonyms: Arc<Synonyms>,
+    writer: Mutex<WriterState>,
+    reader: IndexReader,
+    snapshot: RwLock<Arc<Snapshot>>,
+}
+
+fn failed(error: impl std::fmt::Display) -> BackendError {
+    BackendError::Failed(error.to_string())
+}
+
+impl Generation {
+    /// A new index holding `documents`.
+    fn build(
+        documents: Vec<SearchDocument>,
+        synonyms: Arc<Synonyms>,
+    ) -> Result<Generation, BackendError> {
+        let (schema, fields) = text::schema();
+        let index = Index::create_in_ram(schema);
+        text::register(&index);
+        let writer = index
+            .writer_with_num_threads(1, WRITER_MEMORY_BYTES)
+            .map_err(failed)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(failed)?;
+        let empty = Snapshot {
+            searcher: reader.searcher(),
+            documents: HashMap::new(),
+            keys: HashMap::new(),
+        };
+        let generation = Generation {
+            fields,
+            synonyms,
+            writer: Mutex::new(WriterState {
+                writer,
+                next_key: 0,
+            }),
+            reader,
+            snapshot: RwLock::new(Arc::new(empty)),
+        };
+        generation.apply(
+            documents
+                .into_iter()
+                .map(|document| Change::Upsert(Box::new(document)))
+                .collect(),
+        )?;
+        Ok(generation)
+    }
+
+    fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.snapshot.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Applies `changes`, commits, and publishes the new snapshot.
+    fn apply(&self, changes: Vec<Change>) -> Result<(), BackendError> {
+        let mut state = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.snapshot();
+        let mut documents = current.documents.clone();
+        let mut keys = current.keys.clone();
+        for change in changes {
+            let id = match &change {
+                Change::Upsert(document) => document.id.clone(),
+                Change::Delete(id) => id.clone(),
+            };
+            if let Some(old) = keys.remove(&id) {
+                documents.remove(&old);
+            }
+            state
+                .writer
+                .delete_term(Term::from_field_text(self.fields.id, &id));
+            if let Change::Upsert(document) = change {
+                let key = state.next_key;
+                state.next_key += 1;
+                state
+                    .writer
+                    .add_document(text::to_tantivy(&self.fields, &document, key))
+                    .map_err(failed)?;
+                keys.insert(id, key);
+                documents.insert(key, Arc::new(*document));
+            }
+        }
+        if let Err(error) = state.writer.commit() {
+            // Leave the writer at the last commit, so the next apply starts from what is visible.
+            let _ = state.writer.rollback();
+            return Err(failed(error));
+        }
+        self.reader.reload().map_err(failed)?;
+        let next = Snapshot {
+            searcher: self.reader.searcher(),
+            documents,
+            keys,
+        };
+        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+        Ok(())
+    }
+
+    /// Every document matching `query`, with its score.
+    fn matches(
+        &self,
+        snapshot: &Snapshot,
+        query: &dyn Query,
+    ) -> Result<Vec<(Arc<SearchDocument>, f32)>, BackendError> {
+        let found = snapshot
+            .searcher
+            .search(query, &MatchCollector { key_field: "key" })
+            .map_err(failed)?;
+        Ok(found
+            .into_iter()
+            .filter_map(|(key, score)| {
+                snapshot
+                    .documents
+                    .get(&key)
+                    .map(|document| (Arc::clone(document), score))
+            })
+            .collect())
+    }
+
+    fn search(&self, query: &SearchQuery) -> Result<SearchPage, BackendError> {
+        let snapshot = self.snapshot();
+        let text = text::text_query(&self.fields.searchable, &query.text, &self.synonyms);
+        let ranked = text.is_some();
+        let text = text.unwrap_or_else(|| Box::new(AllQuery));
+        let mut hits = self.matches(&snapshot, text.as_ref())?;
+        hits.retain(|(document, _)| query.filters.admit(document));
+
+        let mut facets = BTreeMap::new();
+        for &facet in &query.facets {
+            let mut counts: HashMap<&str, u64> = HashMap::new();
+            for (document, _) in &hits {
+                let values: HashSet<&str> = facet.values(document).into_iter().collect();
+                for value in values {
+                    *counts.entry(value).or_default() += 1;
+                }
+            }
+            let counts = counts.into_iter().map(|(v, c)| (v.to_owned(), c));
+            facets.insert(facet, crate::query::top_facet_values(counts));
+        }
+
+        let newest_first = |a: &SearchDocument, b: &SearchDocument| {
+            b.updated_at
+                .cmp(&a.updated_at)
+                .then_with(|| a.id.cmp(&b.id))
+        };
+        hits.sort_by(|(a, score_a), (b, score_b)| match query.sort {
+            Sort::Relevance if ranked => score_b
+                .partial_cmp(score_a)
+                .unwrap_or(Ordering::Equal)
+                .then_with(|| newest_first(a, b)),
+            Sort::Relevance => newest_first(a, b),
+            Sort::Name { reverse } => {
+                let order = a.title_sort.cmp(&b.title_sort);
+                if reverse { order.reverse() } else { order }.then_with(|| a.id.cmp(&b.id))
+            }
+            Sort::Updated { reverse } => {
+                let order = b.updated_at.cmp(&a.updated_at);
+                if reverse { order.reverse() } else { order }.then_with(|| a.id.cmp(&b.id))
+            }
+            Sort::Created { reverse } => {
+                let order = b.created_at.cmp(&a.created_at);
+                if reverse { order.reverse() } else { order }.then_with(|| a.id.cmp(&b.id))
+            }
+        });
+        let total = hits.len() as u64;
+        let hits = hits
+            .into_iter()
+            .skip(query.offset)
+            .take(query.limit)
+            .map(|(document, score)| Hit {
+                document: SearchDocument::clone(&document),
+                score: f64::from(score),
+            })
+            .collect();
+        Ok(SearchPage {
+            hits,
+            total,
+            facets,
+        })
+    }
+
+    fn suggest(&self, prefix: &str, limit: usize) -> Result<Vec<String>, BackendError> {
+        let Some(query) = text::text_query(&[(self.fields.title, 1.0)], prefix, &self.synonyms)
+        else {
+            return Ok(Vec::new());
+        };
+        let snapshot = self.snapshot();
+        let mut hits = self.matches(&snapshot, query.as_ref())?;
+        hits.sort_by(|(a, score_a), (b, score_b)| {
+            score_b
+                .partial_cmp(score_a)
+                .unwrap_or(Ordering::Equal)
+                .then_with(|| a.title_sort.cmp(&b.title_sort))
+        });
+        let mut seen = HashSet::new();
+        Ok(hits
+            .into_iter()
+            .filter(|(document, _)| seen.insert(document.title.clone()))
+            .take(limit)
+            .map(|(document, _)| document.title.clone())
+            .collect())
+    }
+}
+
+/// The embedded engine.
+pub struct EmbeddedBackend {
+    generation: RwLock<Arc<Generation>>,
+    synonyms: Arc<Synonyms>,
+}
+
+impl EmbeddedBackend {
+    /// An empty index expanding queries with `synonyms`.
+    pub fn new(synonyms: Synonyms) -> Result<EmbeddedBackend, BackendError> {
+        let synonyms = Arc::new(synonyms);
+        Ok(EmbeddedBackend {
+            generation: RwLock::new(Arc::new(Generation::build(
+                Vec::new(),
+                Arc::clone(&synonyms),
+            )?)),
+            synonyms,
+        })
+    }
+
+    fn current(&self) -> Arc<Generation> {
+        Arc::clone(&self.generation.read().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Runs blocking index work off the async runtime.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, BackendError> + Send + 'static,
+) -> Result<T, BackendError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| BackendError::Failed(format!("index task failed: {error}")))?
+}
+
+impl SearchBackend for EmbeddedBackend {
+    fn name(&self) -> &'static str {
+        "embedded"
+    }
+
+    fn search<'a>(&'a self, query: &'a SearchQuery) -> BackendFuture<'a, SearchPage> {
+        let generation = self.current();
+        let query = query.clone();
+        blocking(move || generation.search(&query)).boxed()
+    }
+
+    fn suggest<'a>(&'a self, prefix: &'a str, limit: usize) -> BackendFuture<'a, Vec<String>> {
+        let generation = self.current();
+        let prefix = prefix.to_owned();
+        blocking(move || generation.suggest(&prefix, limit)).boxed()
+    }
+
+    fn apply(&self, changes: Vec<Change>) -> BackendFuture<'_, ()> {
+        let generation = self.current();
+        blocking(move || generation.apply(changes)).boxed()
+    }
+
+    fn replace_all(&self, documents: Vec<SearchDocument>) -> BackendFuture<'_, ()> {
+        async move {
+            let synonyms = Arc::clone(&self.synonyms);
+            let next = blocking(move || Generation::build(documents, synonyms)).await?;
+            *self.generation.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn count(&self) -> BackendFuture<'_, u64> {
+        let count = self.current().snapshot().documents.len() as u64;
+        async move { Ok(count) }.boxed()
+    }
+}

@@ -1,0 +1,89 @@
+//! The search service: full-text, typo-tolerant, faceted search over what the public may see.
+//!
+//! Two engines sit behind [`backend::SearchBackend`]: Meilisearch ([`meili`]) when a URL is
+//! configured, otherwise an embedded tantivy index ([`embedded`]). The [`indexer`] keeps the engine
+//! in step with the catalog from a durable consumer of catalog events, and rebuilds it on demand
+//! (or at start, when the index is empty) without interrupting searches.
+
+pub mod backend;
+pub mod config;
+pub mod document;
+pub mod embedded;
+pub mod grpc;
+pub mod indexer;
+pub mod meili;
+pub mod query;
+pub mod synonyms;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opendata_platform::auth::Authenticator;
+use opendata_platform::events::{EventBus, spawn_consumer};
+use opendata_platform::grpc::channel;
+use opendata_platform::shutdown::Shutdown;
+use opendata_proto::search::v1::search_service_server::SearchServiceServer;
+use tokio::net::TcpListener;
+
+use crate::backend::{BackendError, SearchBackend};
+use crate::config::SearchSettings;
+use crate::embedded::EmbeddedBackend;
+use crate::grpc::SearchApi;
+use crate::indexer::{CATALOG_CONSUMER, CatalogEvents, Indexer};
+use crate::meili::MeiliBackend;
+use crate::synonyms::Synonyms;
+
+/// The engine the settings select: Meilisearch when a URL is set, else the embedded engine.
+pub fn backend(settings: &SearchSettings) -> Result<Arc<dyn SearchBackend>, BackendError> {
+    let synonyms = Synonyms::new(&settings.synonyms);
+    Ok(if settings.meilisearch.url.trim().is_empty() {
+        Arc::new(EmbeddedBackend::new(synonyms)?)
+    } else {
+        Arc::new(MeiliBackend::new(&settings.meilisearch, synonyms)?)
+    })
+}
+
+/// Serves search on `listener`, builds the index, then follows catalog events, until `shutdown`;
+/// then drains for at most `grace`.
+pub async fn serve(
+    settings: SearchSettings,
+    bus: EventBus,
+    listener: TcpListener,
+    shutdown: Shutdown,
+    grace: Duration,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let backend = backend(&settings)?;
+    tracing::info!(engine = backend.name(), "search engine selected");
+    let indexer = Arc::new(Indexer::new(
+        backend,
+        channel(&settings.catalog_url)?,
+        channel(&settings.governance_url)?,
+    ));
+    let auth = Arc::new(Authenticator::new(
+        channel(&settings.governance_url)?,
+        Duration::from_secs(settings.auth_cache_ttl_secs),
+    ));
+
+    let follower = tokio::spawn({
+        let indexer = Arc::clone(&indexer);
+        let shutdown = shutdown.clone();
+        async move {
+            if indexer.initial_build(&shutdown).await {
+                let consumer = spawn_consumer(
+                    bus,
+                    "catalog",
+                    ">",
+                    CATALOG_CONSUMER,
+                    CatalogEvents(indexer),
+                    shutdown,
+                );
+                let _ = consumer.await;
+            }
+        }
+    });
+
+    let api = SearchServiceServer::new(SearchApi::new(indexer, auth));
+    opendata_platform::grpc::serve(api, listener, shutdown, grace).await?;
+    let _ = follower.await;
+    Ok(())
+}

@@ -1,0 +1,350 @@
+//! A search as the engines see it ([`SearchQuery`]), validated from the gRPC request, its result
+//! ([`SearchPage`]), and the matching rules every engine follows: which words are ignored, how
+//! many typos a word tolerates, and how filters and facets behave.
+
+use std::collections::BTreeMap;
+
+use opendata_platform::error::ApiError;
+use opendata_proto::search::v1 as pb;
+
+use crate::document::SearchDocument;
+
+/// Results per page when the request does not say.
+pub const DEFAULT_LIMIT: usize = 100;
+/// Results reachable by paging: `offset + limit` may not exceed this.
+pub const MAX_WINDOW: usize = 10_000;
+/// Values reported per facet, most frequent first.
+pub const MAX_FACET_VALUES: usize = 100;
+/// Suggestions when the request does not say.
+pub const DEFAULT_SUGGESTIONS: usize = 10;
+/// Most suggestions one request may ask for.
+pub const MAX_SUGGESTIONS: usize = 50;
+
+/// Words too common to search on; both engines ignore them in queries and documents.
+pub const STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "is", "it", "of", "on",
+    "or", "the", "to", "with",
+];
+
+/// Words of at least this many characters tolerate one typo.
+pub const ONE_TYPO_MIN_CHARS: usize = 4;
+/// Words of at least this many characters tolerate two typos.
+pub const TWO_TYPOS_MIN_CHARS: usize = 8;
+
+/// Typos (edits) a query word of `word`'s length tolerates.
+pub fn typo_budget(word: &str) -> u8 {
+    match word.chars().count() {
+        n if n >= TWO_TYPOS_MIN_CHARS => 2,
+        n if n >= ONE_TYPO_MIN_CHARS => 1,
+        _ => 0,
+    }
+}
+
+/// Result order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Best match first; most recently updated first when there is no query text.
+    Relevance,
+    /// Title A to Z (Z to A reversed).
+    Name {
+        /// Z to A.
+        reverse: bool,
+    },
+    /// Most recently updated first (oldest first reversed).
+    Updated {
+        /// Oldest first.
+        reverse: bool,
+    },
+    /// Most recently created first (oldest first reversed).
+    Created {
+        /// Oldest first.
+        reverse: bool,
+    },
+}
+
+/// A facet the engines count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FacetField {
+    /// Owning agency id.
+    Agency,
+    /// Category.
+    Category,
+    /// Tags.
+    Tags,
+    /// Document type.
+    Type,
+}
+
+impl FacetField {
+    /// Every facet.
+    pub const ALL: [FacetField; 4] = [
+        FacetField::Agency,
+        FacetField::Category,
+        FacetField::Tags,
+        FacetField::Type,
+    ];
+
+    /// The facet's public name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FacetField::Agency => "agency",
+            FacetField::Category => "category",
+            FacetField::Tags => "tags",
+            FacetField::Type => "type",
+        }
+    }
+
+    /// A facet by its public name.
+    pub fn parse(name: &str) -> Option<FacetField> {
+        FacetField::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+
+    /// The document's values of this facet.
+    pub fn values(self, document: &SearchDocument) -> Vec<&str> {
+        match self {
+            FacetField::Agency => vec![document.agency_id.as_str()],
+            FacetField::Category if document.category.is_empty() => Vec::new(),
+            FacetField::Category => vec![document.category.as_str()],
+            FacetField::Tags => document.tags.iter().map(String::as_str).collect(),
+            FacetField::Type => vec![document.kind.as_str()],
+        }
+    }
+}
+
+/// Which documents qualify, before text matching. Values compare case-insensitively.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filters {
+    /// Any of these agencies.
+    pub agencies: Vec<String>,
+    /// Any of these categories.
+    pub categories: Vec<String>,
+    /// All of these tags.
+    pub tags: Vec<String>,
+    /// Any of these types.
+    pub types: Vec<String>,
+    /// Any of these ids.
+    pub ids: Vec<String>,
+}
+
+fn any_of(wanted: &[String], value: &str) -> bool {
+    wanted.is_empty() || wanted.iter().any(|w| w.eq_ignore_ascii_case(value))
+}
+
+impl Filters {
+    /// Whether `document` passes every filter.
+    pub fn admit(&self, document: &SearchDocument) -> bool {
+        any_of(&self.agencies, &document.agency_id)
+            && any_of(&self.categories, &document.category)
+            && any_of(&self.types, document.kind.as_str())
+            && any_of(&self.ids, &document.id)
+            && self
+                .tags
+                .iter()
+                .all(|tag| document.tags.iter().any(|t| t.eq_ignore_ascii_case(tag)))
+    }
+}
+
+/// A validated search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// Words to look for; empty matches every document that passes the filters.
+    pub text: String,
+    /// Filters.
+    pub filters: Filters,
+    /// Order.
+    pub sort: Sort,
+    /// Results to skip.
+    pub offset: usize,
+    /// Results to return.
+    pub limit: usize,
+    /// Facets to count over all matches.
+    pub facets: Vec<FacetField>,
+}
+
+impl SearchQuery {
+    /// Validates a gRPC request, naming the offending field on error.
+    pub fn from_proto(request: pb::SearchRequest) -> Result<SearchQuery, ApiError> {
+        let reverse = request.reverse;
+        let sort = match request.sort() {
+            pb::SortOrder::Unspecified | pb::SortOrder::Relevance if reverse => {
+                return Err(ApiError::invalid_field(
+                    "reverse",
+                    "relevance order cannot be reversed",
+                ));
+            }
+            pb::SortOrder::Unspecified | pb::SortOrder::Relevance => Sort::Relevance,
+            pb::SortOrder::Name => Sort::Name { reverse },
+            pb::SortOrder::Updated => Sort::Updated { reverse },
+            pb::SortOrder::Created => Sort::Created { reverse },
+        };
+        let offset = request.offset as usize;
+        let limit = match request.limit as usize {
+            0 => DEFAULT_LIMIT,
+            limit => limit,
+        };
+        if offset.saturating_add(limit) > MAX_WINDOW {
+            return Err(ApiError::invalid_field(
+                "limit",
+                format!("offset + limit must not exceed {MAX_WINDOW} (got {offset} + {limit})"),
+            ));
+        }
+        let mut facets = Vec::new();
+        for name in &request.facets {
+            let facet = FacetField::parse(name).ok_or_else(|| {
+                ApiError::invalid_field(
+                    "facets",
+                    format!("unknown facet {name:?}; facets are agency, category, tags and type"),
+                )
+            })?;
+            if !facets.contains(&facet) {
+                facets.push(facet);
+            }
+        }
+        Ok(SearchQuery {
+            text: request.query.trim_start().to_owned(),
+            filters: Filters {
+                agencies: request.agencies,
+                categories: request.categories,
+                tags: request.tags,
+                types: request.types,
+                ids: request.ids,
+            },
+            sort,
+            offset,
+            limit,
+            facets,
+        })
+    }
+}
+
+/// One hit of a page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// The document.
+    pub document: SearchDocument,
+    /// Relevance score, higher is better.
+    pub score: f64,
+}
+
+/// A page of results.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchPage {
+    /// This page's hits.
+    pub hits: Vec<Hit>,
+    /// Matching documents in all.
+    pub total: u64,
+    /// Counts per requested facet, each most frequent first.
+    pub facets: BTreeMap<FacetField, Vec<(String, u64)>>,
+}
+
+/// Orders facet counts most frequent first, then by value, keeping at most [`MAX_FACET_VALUES`].
+pub fn top_facet_values(counts: impl IntoIterator<Item = (String, u64)>) -> Vec<(String, u64)> {
+    let mut values: Vec<_> = counts.into_iter().collect();
+    values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    values.truncate(MAX_FACET_VALUES);
+    values
+}
+
+impl SearchPage {
+    /// The page as the gRPC response.
+    pub fn into_proto(self, took_millis: u32) -> pb::SearchResponse {
+        pb::SearchResponse {
+            hits: self
+                .hits
+                .iter()
+                .map(|hit| hit.document.to_hit(hit.score))
+                .collect(),
+            total: self.total,
+            facets: self
+                .facets
+                .into_iter()
+                .map(|(facet, values)| pb::Facet {
+                    name: facet.as_str().to_owned(),
+                    values: values
+                        .into_iter()
+                        .map(|(value, count)| pb::FacetValue { value, count })
+                        .collect(),
+                })
+                .collect(),
+            took_millis,
+        }
+    }
+}
+
+/// Validates a suggestion request: the prefix and how many suggestions to return.
+pub fn suggest_args(request: &pb::SuggestRequest) -> Result<(String, usize), ApiError> {
+    let limit = match request.limit as usize {
+        0 => DEFAULT_SUGGESTIONS,
+        n if n > MAX_SUGGESTIONS => {
+            return Err(ApiError::invalid_field(
+                "limit",
+                format!("at most {MAX_SUGGESTIONS} suggestions may be asked for"),
+            ));
+        }
+        n => n,
+    };
+    Ok((request.prefix.trim_start().to_owned(), limit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typo_budget_grows_with_word_length() {
+        assert_eq!(typo_budget("tax"), 0);
+        assert_eq!(typo_budget("reel"), 1);
+        assert_eq!(typo_budget("housing"), 1);
+        assert_eq!(typo_budget("property"), 2);
+        assert_eq!(typo_budget("écoles"), 1);
+    }
+
+    #[test]
+    fn paging_window_is_bounded() {
+        let request = pb::SearchRequest {
+            offset: 9_950,
+            limit: 100,
+            ..Default::default()
+        };
+        let error = SearchQuery::from_proto(request).unwrap_err();
+        assert_eq!(
+            error.details.get("field").map(String::as_str),
+            Some("limit")
+        );
+        assert!(error.message.contains("10000"), "{}", error.message);
+        let request = pb::SearchRequest {
+            offset: 9_900,
+            ..Default::default()
+        };
+        let query = SearchQuery::from_proto(request).unwrap();
+        assert_eq!((query.offset, query.limit), (9_900, 100));
+    }
+
+    #[test]
+    fn unknown_facets_and_reversed_relevance_are_refused() {
+        let request = pb::SearchRequest {
+            facets: vec!["colour".into()],
+            ..Default::default()
+        };
+        let error = SearchQuery::from_proto(request).unwrap_err();
+        assert!(error.message.contains("colour"), "{}", error.message);
+        let request = pb::SearchRequest {
+            reverse: true,
+            ..Default::default()
+        };
+        let error = SearchQuery::from_proto(request).unwrap_err();
+        assert_eq!(
+            error.details.get("field").map(String::as_str),
+            Some("reverse")
+        );
+    }
+
+    #[test]
+    fn facet_values_are_most_frequent_first() {
+        let values = top_facet_values([("b".into(), 2), ("a".into(), 2), ("c".into(), 5)]);
+        assert_eq!(
+            values,
+            vec![("c".into(), 5), ("a".into(), 2), ("b".into(), 2)]
+        );
+    }
+}

@@ -1,0 +1,432 @@
+//! The engine behaviour suite: documents straight into a [`SearchBackend`], then searches that
+//! show typo tolerance, ranking, facets, filters, orders, paging, suggestions, synonyms and the
+//! index swap behave the same on every engine.
+
+use std::sync::Arc;
+
+use opendata_search::backend::{Change, SearchBackend};
+use opendata_search::config::{MeilisearchSettings, SearchSettings};
+use opendata_search::document::{DocumentKind, SearchDocument};
+use opendata_search::query::{FacetField, Filters, SearchPage, SearchQuery, Sort};
+use opendata_testkit::SearchEngine;
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use super::engine_tests;
+
+engine_tests!(
+    typo_queries_find_the_right_dataset,
+    a_title_match_ranks_above_tags_and_description,
+    facets_count_the_matching_documents,
+    filters_combine,
+    orders_and_pages,
+    suggestions_complete_titles,
+    synonyms_and_stop_words,
+    changes_and_swaps_replace_what_is_found,
+);
+
+/// An engine with an empty index of its own.
+struct Index {
+    backend: Arc<dyn SearchBackend>,
+    meilisearch: Option<(String, Option<String>, String)>,
+}
+
+impl Index {
+    async fn new(engine: SearchEngine, documents: Vec<SearchDocument>) -> Index {
+        let mut settings = SearchSettings::default();
+        let mut meilisearch = None;
+        if let SearchEngine::Meilisearch { url, key } = engine {
+            let prefix = format!("t{}_", Uuid::now_v7().simple());
+            settings.meilisearch = MeilisearchSettings {
+                url: url.clone(),
+                api_key: key.clone().map(SecretString::from),
+                index_prefix: prefix.clone(),
+                task_timeout_secs: 30,
+            };
+            meilisearch = Some((url, key, format!("{prefix}documents")));
+        }
+        let backend = opendata_search::backend(&settings).expect("engine");
+        backend
+            .replace_all(documents)
+            .await
+            .expect("index the documents");
+        Index {
+            backend,
+            meilisearch,
+        }
+    }
+
+    async fn search(&self, query: SearchQuery) -> SearchPage {
+        self.backend.search(&query).await.expect("search")
+    }
+
+    async fn ids(&self, text: &str) -> Vec<String> {
+        self.search(text_query(text))
+            .await
+            .hits
+            .into_iter()
+            .map(|hit| hit.document.id)
+            .collect()
+    }
+
+    async fn drop(self) {
+        if let Some((url, key, index)) = self.meilisearch {
+            let client = meilisearch_sdk::client::Client::new(url, key).expect("client");
+            for uid in [index.clone(), format!("{index}_next")] {
+                let _ = client.delete_index(&uid).await;
+            }
+        }
+    }
+}
+
+fn text_query(text: &str) -> SearchQuery {
+    SearchQuery {
+        text: text.to_owned(),
+        filters: Filters::default(),
+        sort: Sort::Relevance,
+        offset: 0,
+        limit: 100,
+        facets: Vec::new(),
+    }
+}
+
+/// A dataset document; `day` orders creation and updates.
+fn document(id: &str, title: &str, description: &str, day: i64) -> SearchDocument {
+    let millis = 1_700_000_000_000 + day * 86_400_000;
+    SearchDocument {
+        id: id.to_owned(),
+        kind: DocumentKind::Dataset,
+        title: title.to_owned(),
+        title_sort: title.to_lowercase(),
+        description: description.to_owned(),
+        agency_id: "opm".to_owned(),
+        agency_name: "Office of Policy and Management".to_owned(),
+        category: String::new(),
+        tags: Vec::new(),
+        column_names: Vec::new(),
+        column_descriptions: Vec::new(),
+        columns: Vec::new(),
+        attribution: String::new(),
+        contact_email: String::new(),
+        created_at: millis,
+        updated_at: millis,
+        metadata_updated_at: millis,
+        data_updated_at: Some(millis),
+        published_at: Some(millis),
+    }
+}
+
+fn with(
+    mut document: SearchDocument,
+    agency: &str,
+    category: &str,
+    tags: &[&str],
+) -> SearchDocument {
+    document.agency_id = agency.to_owned();
+    document.agency_name = format!("Agency {agency}");
+    document.category = category.to_owned();
+    document.tags = tags.iter().map(|t| (*t).to_owned()).collect();
+    document
+}
+
+fn portal() -> Vec<SearchDocument> {
+    vec![
+        with(
+            document(
+                "resa-0001",
+                "Real Estate Sales 2001-2022",
+                "Every real property sale with a price of 2,000 dollars or more, by town.",
+                1,
+            ),
+            "opm",
+            "Housing and Development",
+            &["property", "sales", "grand list"],
+        ),
+        with(
+            document(
+                "ptax-0002",
+                "Property Tax Credits",
+                "Credits claimed against the property tax, by town and year.",
+                2,
+            ),
+            "drs",
+            "Government",
+            &["tax", "property"],
+        ),
+        with(
+            document(
+                "dmvr-0003",
+                "Registrations by Town",
+                "Passenger and commercial registrations at the Department of Motor Vehicles.",
+                3,
+            ),
+            "dmv",
+            "Transportation",
+            &["vehicles"],
+        ),
+        with(
+            document(
+                "schl-0004",
+                "School Enrollment",
+                "Students enrolled in public schools by district and grade.",
+                4,
+            ),
+            "sde",
+            "Education",
+            &["students"],
+        ),
+        with(
+            document(
+                "budg-0005",
+                "District Budgets",
+                "Spending per district, including projections of school enrollment.",
+                5,
+            ),
+            "sde",
+            "Education",
+            &["budget", "finance"],
+        ),
+        with(
+            document(
+                "stud-0006",
+                "Student Counts",
+                "Headcounts taken each October.",
+                6,
+            ),
+            "sde",
+            "education",
+            &["enrollment", "students"],
+        ),
+    ]
+}
+
+async fn typo_queries_find_the_right_dataset(engine: SearchEngine) {
+    let index = Index::new(engine, portal()).await;
+    for (query, expected) in [
+        ("reel estate", "resa-0001"),
+        ("Real Estate", "resa-0001"),
+        ("propery tax", "ptax-0002"),
+        ("registrations", "dmvr-0003"),
+        ("regstrations", "dmvr-0003"),
+        ("enrolment", "schl-0004"),
+    ] {
+        let ids = index.ids(query).await;
+        assert_eq!(
+            ids.first().map(String::as_str),
+            Some(expected),
+            "{query:?} found {ids:?}"
+        );
+    }
+    assert!(index.ids("xylophone").await.is_empty());
+    // Short words must match exactly: "tax" does not tolerate a typo into "tap".
+    assert!(index.ids("tap").await.is_empty());
+    index.drop().await;
+}
+
+async fn a_title_match_ranks_above_tags_and_description(engine: SearchEngine) {
+    let index = Index::new(engine, portal()).await;
+    let ids = index.ids("enrollment").await;
+    assert_eq!(
+        ids,
+        ["schl-0004", "stud-0006", "budg-0005"],
+        "title, then tags, then description"
+    );
+    index.drop().await;
+}
+
+async fn facets_count_the_matching_documents(engine: SearchEngine) {
+    let index = Index::new(engine, portal()).await;
+    let mut query = text_query("");
+    query.facets = vec![FacetField::Agency, FacetField::Tags, FacetField::Type];
+    let page = index.search(query.clone()).await;
+    assert_eq!(page.total, 6);
+    let counts = |page: &SearchPage, facet: FacetField| -> Vec<(String, u64)> {
+        page.facets.get(&facet).cloned().unwrap_or_default()
+    };
+    assert_eq!(
+        counts(&page, FacetField::Agency),
+        [
+            ("sde".to_owned(), 3),
+            ("dmv".to_owned(), 1),
+            ("drs".to_owned(), 1),
+            ("opm".to_owned(), 1)
+        ]
+    );
+    let tags = counts(&page, FacetField::Tags);
+    assert_eq!(tags[0], ("property".to_owned(), 2));
+    assert_eq!(tags[1], ("students".to_owned(), 2));
+    assert_eq!(tags.iter().map(|(_, n)| n).sum::<u64>(), 11);
+    assert_eq!(counts(&page, FacetField::Type), [("dataset".to_owned(), 6)]);
+    assert!(!page.facets.contains_key(&FacetField::Category));
+
+    // Facets count what matches the text and filters, not the whole index.
+    query.text = "property".to_owned();
+    let page = index.search(query.clone()).await;
+    assert_eq!(page.total, 2);
+    assert_eq!(
+        counts(&page, FacetField::Agency),
+        [("drs".to_owned(), 1), ("opm".to_owned(), 1)]
+    );
+    query.text = String::new();
+    query.filters.agencies = vec!["sde".to_owned()];
+    let page = index.search(query).await;
+    assert_eq!(counts(&page, FacetField::Agency), [("sde".to_owned(), 3)]);
+    index.drop().await;
+}
+
+async fn filters_combine(engine: SearchEngine) {
+    let index = Index::new(engine, portal()).await;
+    let ids = |page: SearchPage| -> Vec<String> {
+        let mut ids: Vec<String> = page.hits.into_iter().map(|h| h.document.id).collect();
+        ids.sort();
+        ids
+    };
+    let mut query = text_query("");
+    query.filters.categories = vec!["EDUCATION".to_owned()];
+    assert_eq!(
+        ids(index.search(query.clone()).await),
+        ["budg-0005", "schl-0004", "stud-0006"],
+        "categories compare without case"
+    );
+    query.filters.tags = vec!["students".to_owned(), "enrollment".to_owned()];
+    assert_eq!(
+        ids(index.search(query.clone()).await),
+        ["stud-0006"],
+        "every tag"
+    );
+    let mut query = text_query("");
+    query.filters.agencies = vec!["opm".to_owned(), "drs".to_owned()];
+    assert_eq!(
+        ids(index.search(query.clone()).await),
+        ["ptax-0002", "resa-0001"],
+        "any agency"
+    );
+    query.filters.ids = vec!["ptax-0002".to_owned(), "schl-0004".to_owned()];
+    assert_eq!(ids(index.search(query.clone()).await), ["ptax-0002"]);
+    query.filters.types = vec!["incentive_award".to_owned()];
+    assert_eq!(index.search(query).await.total, 0);
+    index.drop().await;
+}
+
+async fn orders_and_pages(engine: SearchEngine) {
+    let index = Index::new(engine, portal()).await;
+    let titles = |page: SearchPage| -> Vec<String> {
+        page.hits.into_iter().map(|h| h.document.title).collect()
+    };
+    let mut query = text_query("");
+    let newest = index.search(query.clone()).await;
+    assert_eq!(
+        newest.hits[0].document.id, "stud-0006",
+        "no text: newest first"
+    );
+    query.sort = Sort::Name { reverse: false };
+    query.limit = 3;
+    let page = index.search(query.clone()).await;
+    assert_eq!(page.total, 6);
+    assert_eq!(
+        titles(page),
+        [
+            "District Budgets",
+            "Property Tax Credits",
+            "Real Estate Sales 2001-2022"
+        ]
+    );
+    query.offset = 3;
+    assert_eq!(
+        titles(index.search(query.clone()).await),
+        [
+            "Registrations by Town",
+            "School Enrollment",
+            "Student Counts"
+        ]
+    );
+    query.offset = 0;
+    query.sort = Sort::Name { reverse: true };
+    assert_eq!(
+        titles(index.search(query.clone()).await)[0],
+        "Student Counts"
+    );
+    query.sort = Sort::Updated { reverse: true };
+    assert_eq!(
+        titles(index.search(query.clone()).await)[0],
+        "Real Estate Sales 2001-2022"
+    );
+    query.sort = Sort::Created { reverse: false };
+    assert_eq!(
+        titles(index.search(query.clone()).await)[0],
+        "Student Counts"
+    );
+    // An explicit order is a real order even with text.
+    query.text = "enrollment".to_owned();
+    query.sort = Sort::Name { reverse: false };
+    assert_eq!(
+        titles(index.search(query).await),
+        ["District Budgets", "School Enrollment", "Student Counts"]
+    );
+    index.drop().await;
+}
+
+async fn suggestions_complete_titles(engine: SearchEngine) {
+    let index = Index::new(engine, portal()).await;
+    let suggest = |prefix: &'static str| {
+        let backend = Arc::clone(&index.backend);
+        async move { backend.suggest(prefix, 5).await.expect("suggest") }
+    };
+    assert_eq!(suggest("real es").await, ["Real Estate Sales 2001-2022"]);
+    assert_eq!(suggest("regis").await, ["Registrations by Town"]);
+    let school = suggest("sch").await;
+    assert_eq!(
+        school,
+        ["School Enrollment"],
+        "titles only, not descriptions"
+    );
+    assert!(suggest("").await.is_empty());
+    assert!(suggest("zzz").await.is_empty());
+    index.drop().await;
+}
+
+async fn synonyms_and_stop_words(engine: SearchEngine) {
+    let index = Index::new(engine, portal()).await;
+    assert_eq!(
+        index.ids("dmv").await,
+        ["dmvr-0003"],
+        "dmv means motor vehicles"
+    );
+    assert_eq!(
+        index.ids("the sales of real estate").await,
+        ["resa-0001"],
+        "stop words are not required"
+    );
+    index.drop().await;
+}
+
+async fn changes_and_swaps_replace_what_is_found(engine: SearchEngine) {
+    let index = Index::new(engine, portal()).await;
+    let mut renamed = portal().remove(0);
+    renamed.title = "Land Transfers".to_owned();
+    renamed.title_sort = "land transfers".to_owned();
+    renamed.description = "Deeds recorded by town clerks.".to_owned();
+    index
+        .backend
+        .apply(vec![
+            Change::Upsert(Box::new(renamed)),
+            Change::Delete("ptax-0002".to_owned()),
+            Change::Delete("none-0000".to_owned()),
+        ])
+        .await
+        .expect("apply");
+    assert!(index.ids("real estate").await.is_empty(), "old title gone");
+    assert_eq!(index.ids("land transfers").await, ["resa-0001"]);
+    assert!(index.ids("property tax credits").await.is_empty());
+    assert_eq!(index.backend.count().await.expect("count"), 5);
+
+    index
+        .backend
+        .replace_all(vec![document("newd-0007", "Fishing Licenses", "Issued", 7)])
+        .await
+        .expect("replace");
+    assert_eq!(index.backend.count().await.expect("count"), 1);
+    assert_eq!(index.ids("").await, ["newd-0007"]);
+    assert!(index.ids("land").await.is_empty());
+    index.drop().await;
+}
