@@ -53,8 +53,12 @@ pub trait SearchBackend: Send + Sync + 'static {
     /// Titles completing `prefix`, best first.
     fn suggest<'a>(&'a self, prefix: &'a str, limit: usize) -> BackendFuture<'a, Vec<String>>;
 
-    /// Applies changes in order; when it returns, searches see them.
+    /// Applies changes in order. Searches see them once the engine refreshes: at once for
+    /// Meilisearch, within [`crate::embedded::REFRESH_INTERVAL`] for the embedded engine.
     fn apply(&self, changes: Vec<Change>) -> BackendFuture<'_, ()>;
+
+    /// Makes every applied change searchable now.
+    fn refresh(&self) -> BackendFuture<'_, ()>;
 
     /// Builds a new index holding exactly `documents`, then swaps it in; searches are answered
     /// from the old index until the swap.

@@ -7,6 +7,7 @@
 //! order is a real order. Writes wait for Meilisearch's task to finish, so an event is acknowledged
 //! only once its change is searchable; a Meilisearch outage fails the write and the event waits.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt as _;
@@ -311,7 +312,7 @@ impl MeiliBackend {
                 .into_iter()
                 .map(|hit| Hit {
                     score: hit.ranking_score.unwrap_or_default(),
-                    document: hit.result,
+                    document: Arc::new(hit.result),
                 })
                 .collect(),
             facets,
@@ -422,6 +423,11 @@ impl SearchBackend for MeiliBackend {
 
     fn replace_all(&self, documents: Vec<SearchDocument>) -> BackendFuture<'_, ()> {
         self.run_replace_all(documents).boxed()
+    }
+
+    fn refresh(&self) -> BackendFuture<'_, ()> {
+        // Writes wait for their task, so what was applied is already searchable.
+        async { Ok(()) }.boxed()
     }
 
     fn count(&self) -> BackendFuture<'_, u64> {

@@ -3,6 +3,7 @@
 //! many typos a word tolerates, and how filters and facets behave.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use opendata_platform::error::ApiError;
 use opendata_proto::search::v1 as pb;
@@ -220,8 +221,8 @@ impl SearchQuery {
 /// One hit of a page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
-    /// The document.
-    pub document: SearchDocument,
+    /// The document (shared with the engine's copy where it has one).
+    pub document: Arc<SearchDocument>,
     /// Relevance score, higher is better.
     pub score: f64,
 }

@@ -65,7 +65,7 @@ impl Index {
             .await
             .hits
             .into_iter()
-            .map(|hit| hit.document.id)
+            .map(|hit| hit.document.id.clone())
             .collect()
     }
 
@@ -277,7 +277,11 @@ async fn facets_count_the_matching_documents(engine: SearchEngine) {
 async fn filters_combine(engine: SearchEngine) {
     let index = Index::new(engine, portal()).await;
     let ids = |page: SearchPage| -> Vec<String> {
-        let mut ids: Vec<String> = page.hits.into_iter().map(|h| h.document.id).collect();
+        let mut ids: Vec<String> = page
+            .hits
+            .into_iter()
+            .map(|h| h.document.id.clone())
+            .collect();
         ids.sort();
         ids
     };
@@ -311,7 +315,10 @@ async fn filters_combine(engine: SearchEngine) {
 async fn orders_and_pages(engine: SearchEngine) {
     let index = Index::new(engine, portal()).await;
     let titles = |page: SearchPage| -> Vec<String> {
-        page.hits.into_iter().map(|h| h.document.title).collect()
+        page.hits
+            .into_iter()
+            .map(|h| h.document.title.clone())
+            .collect()
     };
     let mut query = text_query("");
     let newest = index.search(query.clone()).await;
@@ -415,6 +422,7 @@ async fn changes_and_swaps_replace_what_is_found(engine: SearchEngine) {
         ])
         .await
         .expect("apply");
+    index.backend.refresh().await.expect("refresh");
     assert!(index.ids("real estate").await.is_empty(), "old title gone");
     assert_eq!(index.ids("land transfers").await, ["resa-0001"]);
     assert!(index.ids("property tax credits").await.is_empty());

@@ -3,6 +3,7 @@
 //! A [`Generation`] is one tantivy index with its writer and the [`Snapshot`] searches read: the
 //! committed searcher together with the documents it can return, swapped in as one value after
 //! every commit, so a search never sees a document the index does not hold or the reverse.
+//! Changes are staged and committed together at most [`REFRESH_INTERVAL`] later.
 //! [`SearchBackend::replace_all`] builds a whole new generation and swaps it in; searches keep
 //! reading the old one until then. The index lives in memory: on start the service rebuilds it
 //! from the catalog.
@@ -12,7 +13,9 @@ mod text;
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use futures::FutureExt as _;
 use tantivy::query::{AllQuery, Query};
@@ -27,6 +30,9 @@ use text::Fields;
 
 /// Memory the single indexing thread may buffer before it flushes a segment.
 const WRITER_MEMORY_BYTES: usize = 32 * 1024 * 1024;
+/// Longest a change waits before it is committed and searchable. Changes arriving meanwhile share
+/// the commit, so a burst of events costs one commit per interval rather than one per event.
+pub const REFRESH_INTERVAL: Duration = Duration::from_millis(50);
 
 /// What a search reads: a committed searcher and the documents behind its keys.
 struct Snapshot {
@@ -35,10 +41,17 @@ struct Snapshot {
     keys: HashMap<String, u64>,
 }
 
+/// What the next snapshot will hold: the current one with the staged changes applied.
+struct Staged {
+    documents: HashMap<u64, Arc<SearchDocument>>,
+    keys: HashMap<String, u64>,
+}
+
 /// The writer side of a generation.
 struct WriterState {
     writer: IndexWriter,
     next_key: u64,
+    staged: Option<Staged>,
 }
 
 /// One tantivy index and its current snapshot.
@@ -48,6 +61,7 @@ struct Generation {
     writer: Mutex<WriterState>,
     reader: IndexReader,
     snapshot: RwLock<Arc<Snapshot>>,
+    refresh_scheduled: AtomicBool,
 }
 
 fn failed(error: impl std::fmt::Display) -> BackendError {
@@ -82,16 +96,19 @@ impl Generation {
             writer: Mutex::new(WriterState {
                 writer,
                 next_key: 0,
+                staged: None,
             }),
             reader,
             snapshot: RwLock::new(Arc::new(empty)),
+            refresh_scheduled: AtomicBool::new(false),
         };
-        generation.apply(
+        generation.stage(
             documents
                 .into_iter()
                 .map(|document| Change::Upsert(Box::new(document)))
                 .collect(),
         )?;
+        generation.refresh()?;
         Ok(generation)
     }
 
@@ -99,19 +116,33 @@ impl Generation {
         Arc::clone(&self.snapshot.read().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Applies `changes`, commits, and publishes the new snapshot.
-    fn apply(&self, changes: Vec<Change>) -> Result<(), BackendError> {
+    /// Stages `changes` in the writer; [`Generation::refresh`] makes them searchable. Deleting
+    /// what the index does not hold costs nothing (most events of private datasets are that).
+    /// Returns whether anything was staged.
+    fn stage(&self, changes: Vec<Change>) -> Result<bool, BackendError> {
         let mut state = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let current = self.snapshot();
-        let mut documents = current.documents.clone();
-        let mut keys = current.keys.clone();
+        let known = |id: &str| match &state.staged {
+            Some(staged) => staged.keys.contains_key(id),
+            None => current.keys.contains_key(id),
+        };
+        let no_op = changes
+            .iter()
+            .all(|change| matches!(change, Change::Delete(id) if !known(id)));
+        if no_op {
+            return Ok(false);
+        }
+        let mut staged = state.staged.take().unwrap_or_else(|| Staged {
+            documents: current.documents.clone(),
+            keys: current.keys.clone(),
+        });
         for change in changes {
             let id = match &change {
                 Change::Upsert(document) => document.id.clone(),
                 Change::Delete(id) => id.clone(),
             };
-            if let Some(old) = keys.remove(&id) {
-                documents.remove(&old);
+            if let Some(old) = staged.keys.remove(&id) {
+                staged.documents.remove(&old);
             }
             state
                 .writer
@@ -119,24 +150,38 @@ impl Generation {
             if let Change::Upsert(document) = change {
                 let key = state.next_key;
                 state.next_key += 1;
-                state
-                    .writer
-                    .add_document(text::to_tantivy(&self.fields, &document, key))
-                    .map_err(failed)?;
-                keys.insert(id, key);
-                documents.insert(key, Arc::new(*document));
+                let added =
+                    state
+                        .writer
+                        .add_document(text::to_tantivy(&self.fields, &document, key));
+                if let Err(error) = added {
+                    state.staged = Some(staged);
+                    return Err(failed(error));
+                }
+                staged.keys.insert(id, key);
+                staged.documents.insert(key, Arc::new(*document));
             }
         }
+        state.staged = Some(staged);
+        Ok(true)
+    }
+
+    /// Commits what is staged and publishes the new snapshot.
+    fn refresh(&self) -> Result<(), BackendError> {
+        let mut state = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(staged) = state.staged.take() else {
+            return Ok(());
+        };
         if let Err(error) = state.writer.commit() {
-            // Leave the writer at the last commit, so the next apply starts from what is visible.
+            // Back to the last commit, which matches the snapshot searches read.
             let _ = state.writer.rollback();
             return Err(failed(error));
         }
         self.reader.reload().map_err(failed)?;
         let next = Snapshot {
             searcher: self.reader.searcher(),
-            documents,
-            keys,
+            documents: staged.documents,
+            keys: staged.keys,
         };
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
         Ok(())
@@ -189,7 +234,9 @@ impl Generation {
                 .cmp(&a.updated_at)
                 .then_with(|| a.id.cmp(&b.id))
         };
-        hits.sort_by(|(a, score_a), (b, score_b)| match query.sort {
+        let order = |(a, score_a): &(Arc<SearchDocument>, f32),
+                     (b, score_b): &(Arc<SearchDocument>, f32)| match query.sort
+        {
             Sort::Relevance if ranked => score_b
                 .partial_cmp(score_a)
                 .unwrap_or(Ordering::Equal)
@@ -207,14 +254,23 @@ impl Generation {
                 let order = b.created_at.cmp(&a.created_at);
                 if reverse { order.reverse() } else { order }.then_with(|| a.id.cmp(&b.id))
             }
-        });
+        };
         let total = hits.len() as u64;
+        // Only the requested window needs ordering: select it, then sort it.
+        let window = query.offset.saturating_add(query.limit);
+        if window == 0 {
+            hits.clear();
+        } else if window < hits.len() {
+            hits.select_nth_unstable_by(window - 1, order);
+            hits.truncate(window);
+        }
+        hits.sort_by(order);
         let hits = hits
             .into_iter()
             .skip(query.offset)
             .take(query.limit)
             .map(|(document, score)| Hit {
-                document: SearchDocument::clone(&document),
+                document,
                 score: f64::from(score),
             })
             .collect();
@@ -300,7 +356,32 @@ impl SearchBackend for EmbeddedBackend {
 
     fn apply(&self, changes: Vec<Change>) -> BackendFuture<'_, ()> {
         let generation = self.current();
-        blocking(move || generation.apply(changes)).boxed()
+        async move {
+            let staging = Arc::clone(&generation);
+            let staged = blocking(move || staging.stage(changes)).await?;
+            if staged
+                && !generation
+                    .refresh_scheduled
+                    .swap(true, AtomicOrdering::AcqRel)
+            {
+                tokio::spawn(async move {
+                    tokio::time::sleep(REFRESH_INTERVAL).await;
+                    generation
+                        .refresh_scheduled
+                        .store(false, AtomicOrdering::Release);
+                    if let Err(error) = blocking(move || generation.refresh()).await {
+                        tracing::error!(%error, "committing search index changes failed");
+                    }
+                });
+            }
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn refresh(&self) -> BackendFuture<'_, ()> {
+        let generation = self.current();
+        blocking(move || generation.refresh()).boxed()
     }
 
     fn replace_all(&self, documents: Vec<SearchDocument>) -> BackendFuture<'_, ()> {
