@@ -52,9 +52,13 @@ opendata is running (log: .run/opendata.log; admin key: .run/admin-key). Try:
   $edge/resource/5mzw-sjtu.json?\$limit=5
   $edge/resource/5mzw-sjtu.csv?town=Hartford
   $edge/api/views/5mzw-sjtu.json
+  $edge/api/catalog/v1?q=reel+estate
+  $edge/api/catalog/v1/autocomplete?q=brownf
   $edge/data.json
   $edge/readyz
-gRPC: governance http://127.0.0.1:50051, catalog http://127.0.0.1:50052, ingestion http://127.0.0.1:50053
+  target/debug/opendata search "tax credits"
+gRPC: governance http://127.0.0.1:50051, catalog http://127.0.0.1:50052, ingestion http://127.0.0.1:50053,
+      search http://127.0.0.1:50054
 Press Ctrl-C to stop.
 EOT
 wait $server

@@ -10,8 +10,8 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
-{{/* Environment every service shares. */}}
-{{- define "opendata.commonEnv" -}}
+{{/* Environment of the services that own a database schema. */}}
+{{- define "opendata.databaseEnv" -}}
 - name: OPENDATA_DATABASE__URL
   valueFrom:
     secretKeyRef:
@@ -19,6 +19,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
       key: url
 - name: OPENDATA_DATABASE__MAX_CONNECTIONS
   value: {{ .Values.database.maxConnections | quote }}
+{{- end -}}
+
+{{/* Environment every service shares. */}}
+{{- define "opendata.commonEnv" -}}
 - name: OPENDATA_TELEMETRY__LOG_FILTER
   value: {{ .Values.telemetry.logFilter | quote }}
 - name: OPENDATA_TELEMETRY__LOG_JSON

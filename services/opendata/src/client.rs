@@ -5,6 +5,7 @@ use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES, channel};
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
 use opendata_proto::ingestion::v1::ingestion_service_client::IngestionServiceClient;
+use opendata_proto::search::v1::search_service_client::SearchServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -41,6 +42,14 @@ pub struct Connection {
         global = true
     )]
     pub ingestion_url: String,
+    /// Search gRPC URL.
+    #[arg(
+        long,
+        env = "OPENDATA_SEARCH_URL",
+        default_value = "http://127.0.0.1:50054",
+        global = true
+    )]
+    pub search_url: String,
 }
 
 type Intercepted = InterceptedService<Channel, ClientContext>;
@@ -80,6 +89,14 @@ impl Connection {
                 self.context()?,
             )
             .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
+    }
+
+    /// Search client.
+    pub fn search(&self) -> Result<SearchServiceClient<Intercepted>, CliError> {
+        Ok(
+            SearchServiceClient::with_interceptor(channel(&self.search_url)?, self.context()?)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
     }
 }

@@ -1,5 +1,5 @@
 //! The all-in-one `opendata` program: the whole portal in one process ([`stack`]) and the
-//! command-line tool agencies and administrators use ([`push`], [`admin`], [`demo`]).
+//! command-line tool agencies and administrators use ([`push`], [`admin`], [`search`], [`demo`]).
 
 // A command-line tool: its output is its interface.
 #![allow(clippy::print_stdout)]
@@ -9,4 +9,5 @@ pub mod client;
 pub mod demo;
 pub mod push;
 pub mod schema_file;
+pub mod search;
 pub mod stack;

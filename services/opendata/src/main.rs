@@ -1,5 +1,6 @@
 //! `opendata`: runs the whole portal in one process (`up`), pushes files into datasets (`push`),
-//! administers agencies, principals, keys and datasets, and loads the demo data (`demo`).
+//! administers agencies, principals, keys and datasets, searches (`search`, `reindex`), and loads
+//! the demo data (`demo`).
 
 // A command-line tool: its output is its interface.
 #![allow(clippy::print_stdout)]
@@ -12,6 +13,7 @@ use opendata::admin::{self, AgencyCommand, DatasetCommand, KeyCommand, Principal
 use opendata::client::{CliError, Connection};
 use opendata::demo::{DemoArgs, demo};
 use opendata::push::{PushArgs, push};
+use opendata::search::{SearchArgs, reindex, search};
 use opendata::stack::{Stack, StackConfig};
 use opendata_platform::shutdown::Shutdown;
 
@@ -47,6 +49,10 @@ enum Command {
     /// Manages datasets.
     #[command(subcommand)]
     Dataset(DatasetCommand),
+    /// Searches the published datasets, as the public does.
+    Search(SearchArgs),
+    /// Rebuilds the search index from the catalog and swaps it in (needs an admin key).
+    Reindex,
     /// Loads the Connecticut demo datasets (needs an admin key).
     Demo(DemoArgs),
 }
@@ -61,6 +67,8 @@ async fn main() -> ExitCode {
         Command::Principal(command) => admin::principal(&cli.connection, command).await,
         Command::Key(command) => admin::key(&cli.connection, command).await,
         Command::Dataset(command) => admin::dataset(&cli.connection, command).await,
+        Command::Search(args) => search(&cli.connection, &args).await,
+        Command::Reindex => reindex(&cli.connection).await,
         Command::Demo(args) => demo(&cli.connection, &args).await,
     };
     match outcome {

@@ -135,6 +135,7 @@ pub async fn push(server: &ServerProcess, key: &str, dataset: &str, file: &Path)
         governance_url: server.url("governance").to_owned(),
         catalog_url: server.url("catalog").to_owned(),
         ingestion_url: server.url("ingestion").to_owned(),
+        search_url: server.url("search").to_owned(),
     };
     let args = PushArgs {
         dataset: dataset.to_owned(),
