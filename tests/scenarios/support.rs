@@ -39,20 +39,33 @@ pub async fn create_dataset(
     columns: Vec<Column>,
     row_identifier: &str,
 ) -> String {
+    let metadata = catalog::DatasetMetadata {
+        title: "Test dataset".to_owned(),
+        description: "Rows for a test".to_owned(),
+        ..Default::default()
+    };
+    let schema = Schema {
+        columns,
+        row_identifier: row_identifier.to_owned(),
+    };
+    create_described(stack, key, agency, metadata, schema).await
+}
+
+/// Creates a dataset with this metadata and schema; returns its id.
+pub async fn create_described(
+    stack: &TestStack,
+    key: &str,
+    agency: &str,
+    metadata: catalog::DatasetMetadata,
+    schema: Schema,
+) -> String {
     stack
         .clients(Some(key))
         .catalog
         .create_dataset(catalog::CreateDatasetRequest {
             agency_id: agency.to_owned(),
-            metadata: Some(catalog::DatasetMetadata {
-                title: "Test dataset".to_owned(),
-                description: "Rows for a test".to_owned(),
-                ..Default::default()
-            }),
-            schema: Some(Schema {
-                columns,
-                row_identifier: row_identifier.to_owned(),
-            }),
+            metadata: Some(metadata),
+            schema: Some(schema),
             id: String::new(),
         })
         .await

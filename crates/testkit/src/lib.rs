@@ -9,7 +9,9 @@ mod stack;
 pub use process::{ServerProcess, binary};
 pub use proxy::TcpProxy;
 pub use seed::{IdentityClient, Issued, principal_with_key};
-pub use stack::{Clients, SearchEngine, TestDatabase, TestOptions, TestStack, nats_url};
+pub use stack::{
+    Clients, SearchEngine, TestDatabase, TestOptions, TestStack, drop_meilisearch_indexes, nats_url,
+};
 
 use std::future::Future;
 use std::time::{Duration, Instant};

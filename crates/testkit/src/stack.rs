@@ -360,21 +360,25 @@ impl TestStack {
         }
         self.pool.close().await;
         if let SearchEngine::Meilisearch { url, key } = &self.search_engine {
-            drop_meilisearch_indexes(url, key.as_deref(), &self.prefix).await;
+            drop_meilisearch_indexes(url, key.as_deref(), &format!("{}_", self.prefix)).await;
         }
         self.database.drop_all().await;
     }
 }
 
-/// Deletes a test's Meilisearch indexes (named with its prefix).
-async fn drop_meilisearch_indexes(url: &str, key: Option<&str>, prefix: &str) {
+/// Deletes the Meilisearch indexes whose names start with `prefix` (one test's).
+pub async fn drop_meilisearch_indexes(url: &str, key: Option<&str>, prefix: &str) {
     let Ok(client) = meilisearch_sdk::client::Client::new(url, key) else {
         return;
     };
-    for index in [
-        format!("{prefix}_documents"),
-        format!("{prefix}_documents_next"),
-    ] {
-        let _ = tokio::time::timeout(Duration::from_secs(5), client.delete_index(&index)).await;
+    let mut query = meilisearch_sdk::indexes::IndexesQuery::new(&client);
+    query.with_limit(1000);
+    let listed =
+        tokio::time::timeout(Duration::from_secs(5), client.list_all_indexes_with(&query)).await;
+    let Ok(Ok(indexes)) = listed else {
+        return;
+    };
+    for index in indexes.results.iter().filter(|i| i.uid.starts_with(prefix)) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), client.delete_index(&index.uid)).await;
     }
 }

@@ -7,15 +7,19 @@
 //! order is a real order. Writes wait for Meilisearch's task to finish, so an event is acknowledged
 //! only once its change is searchable; a Meilisearch outage fails the write and the event waits.
 
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt as _;
 use meilisearch_sdk::client::{Client, SwapIndexes};
-use meilisearch_sdk::errors::{Error as MeiliError, ErrorCode as MeiliCode};
+use meilisearch_sdk::documents::DocumentsQuery;
+use meilisearch_sdk::errors::{Error as MeiliError, ErrorCode as MeiliCode, ErrorType};
 use meilisearch_sdk::search::{MatchingStrategies, Selectors};
 use meilisearch_sdk::settings::{
-    FacetingSettings, MinWordSizeForTypos, PaginationSetting, Settings, TypoToleranceSettings,
+    FacetSortValue, FacetingSettings, MinWordSizeForTypos, PaginationSetting, Settings,
+    TypoToleranceSettings,
 };
 use meilisearch_sdk::task_info::TaskInfo;
 use meilisearch_sdk::tasks::Task;
@@ -27,7 +31,7 @@ use crate::config::MeilisearchSettings;
 use crate::document::SearchDocument;
 use crate::query::{
     FacetField, Hit, MAX_FACET_VALUES, MAX_WINDOW, ONE_TYPO_MIN_CHARS, STOP_WORDS, SearchPage,
-    SearchQuery, Sort, TWO_TYPOS_MIN_CHARS, top_facet_values,
+    SearchQuery, Sort, TWO_TYPOS_MIN_CHARS, has_words, top_facet_values,
 };
 use crate::synonyms::Synonyms;
 
@@ -37,6 +41,7 @@ const SEARCHABLE: &[&str] = &[
     "tags",
     "category",
     "agency_name",
+    "agency_id",
     "description",
     "column_names",
     "column_descriptions",
@@ -56,6 +61,10 @@ const RANKING_RULES: &[&str] = &[
 ];
 /// Documents sent per indexing task.
 const BATCH: usize = 1_000;
+/// Longest one HTTP call to Meilisearch may take before it counts as down (the SDK sets none).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a write polls its task.
+const TASK_POLL: Duration = Duration::from_millis(50);
 
 /// The Meilisearch engine.
 pub struct MeiliBackend {
@@ -66,21 +75,38 @@ pub struct MeiliBackend {
     ready: OnceCell<()>,
 }
 
+/// Whether retrying later may help: transport failures, timeouts, server-side errors, overload.
 fn classify(error: MeiliError) -> BackendError {
-    match &error {
-        MeiliError::HttpError(_) | MeiliError::Timeout => {
-            BackendError::Unavailable(error.to_string())
+    let transient = match &error {
+        MeiliError::HttpError(_) | MeiliError::Timeout => true,
+        MeiliError::MeilisearchCommunication(c) => c.status_code >= 500 || c.status_code == 429,
+        MeiliError::Meilisearch(e) => {
+            matches!(e.error_type, ErrorType::Internal | ErrorType::Unknown)
         }
-        MeiliError::MeilisearchCommunication(c) if c.status_code >= 500 => {
-            BackendError::Unavailable(error.to_string())
-        }
-        _ => BackendError::Failed(error.to_string()),
+        _ => false,
+    };
+    if transient {
+        BackendError::Unavailable(error.to_string())
+    } else {
+        BackendError::Failed(error.to_string())
     }
 }
 
-/// A filter value in Meilisearch's syntax: double-quoted, escaped.
+fn is_index_not_found(error: &MeiliError) -> bool {
+    matches!(error, MeiliError::Meilisearch(e) if e.error_code == MeiliCode::IndexNotFound)
+}
+
+/// One call to Meilisearch, bounded by [`REQUEST_TIMEOUT`].
+async fn call<T>(request: impl Future<Output = Result<T, MeiliError>>) -> Result<T, MeiliError> {
+    tokio::time::timeout(REQUEST_TIMEOUT, request)
+        .await
+        .unwrap_or(Err(MeiliError::Timeout))
+}
+
+/// A filter value in Meilisearch's syntax: double-quoted, quotes escaped (the only escape its
+/// filter parser knows; values ending in a backslash are refused before they get here).
 fn quoted(value: &str) -> String {
-    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+    format!("\"{}\"", value.replace('"', "\\\""))
 }
 
 fn any_of(attribute: &str, values: &[String]) -> Option<String> {
@@ -120,13 +146,13 @@ fn facet_attribute(facet: FacetField) -> &'static str {
     }
 }
 
-/// Sort expressions for a query's order.
-fn sort_expressions(query: &SearchQuery) -> Vec<&'static str> {
+/// Sort expressions for a query's order; `no_text` when there are no words to rank by.
+fn sort_expressions(query: &SearchQuery, no_text: bool) -> Vec<&'static str> {
     let direction = |reverse: bool, normal: &'static str, reversed: &'static str| {
         if reverse { reversed } else { normal }
     };
     match query.sort {
-        Sort::Relevance if query.text.trim().is_empty() => vec!["updated_at:desc", "id:asc"],
+        Sort::Relevance if no_text => vec!["updated_at:desc", "id:asc"],
         Sort::Relevance => Vec::new(),
         Sort::Name { reverse } => vec![
             direction(reverse, "title_sort:asc", "title_sort:desc"),
@@ -185,70 +211,73 @@ impl MeiliBackend {
             })
             .with_faceting(FacetingSettings {
                 max_values_per_facet: MAX_FACET_VALUES,
-                sort_facet_values_by: None,
+                // Keep the most frequent values, not the first ones alphabetically.
+                sort_facet_values_by: Some(BTreeMap::from([(
+                    "*".to_owned(),
+                    FacetSortValue::Count,
+                )])),
             })
+    }
+
+    /// Waits for a task; `Ok(Err(error))` when Meilisearch could not do it.
+    async fn wait(
+        &self,
+        task: TaskInfo,
+    ) -> Result<Result<(), meilisearch_sdk::errors::MeilisearchError>, BackendError> {
+        let waited = tokio::time::timeout(
+            self.task_timeout,
+            task.wait_for_completion(&self.client, Some(TASK_POLL), Some(self.task_timeout)),
+        )
+        .await
+        .unwrap_or(Err(MeiliError::Timeout))
+        .map_err(classify)?;
+        Ok(match waited {
+            Task::Failed { content } => Err(content.error),
+            _ => Ok(()),
+        })
     }
 
     /// Waits for a task and fails if Meilisearch could not do it.
     async fn finish(&self, task: TaskInfo) -> Result<(), BackendError> {
-        let task = task
-            .wait_for_completion(
-                &self.client,
-                Some(Duration::from_millis(20)),
-                Some(self.task_timeout),
-            )
-            .await
-            .map_err(classify)?;
-        match task {
-            Task::Failed { content } => Err(BackendError::Failed(format!(
-                "meilisearch task failed: {}",
-                content.error
-            ))),
-            _ => Ok(()),
-        }
+        self.wait(task)
+            .await?
+            .map_err(|error| BackendError::Failed(format!("meilisearch task failed: {error}")))
     }
 
-    /// Creates `uid` unless it exists, and applies the settings.
-    async fn prepare_index(&self, uid: &str) -> Result<(), BackendError> {
-        let created = self
-            .client
-            .create_index(uid, Some("id"))
-            .await
-            .map_err(classify)?
-            .wait_for_completion(&self.client, None, Some(self.task_timeout))
+    /// Creates `uid` (an existing index is fine only when `reuse`) and applies the settings.
+    async fn prepare_index(&self, uid: &str, reuse: bool) -> Result<(), BackendError> {
+        let task = call(self.client.create_index(uid, Some("id")))
             .await
             .map_err(classify)?;
-        if let Task::Failed { content } = created
-            && content.error.error_code != MeiliCode::IndexAlreadyExists
-        {
-            return Err(BackendError::Failed(format!(
-                "creating index {uid}: {}",
-                content.error
-            )));
+        match self.wait(task).await? {
+            Ok(()) => {}
+            Err(error) if reuse && error.error_code == MeiliCode::IndexAlreadyExists => {}
+            Err(error) => {
+                return Err(BackendError::Failed(format!(
+                    "creating index {uid}: {error}"
+                )));
+            }
         }
-        let task = self
-            .client
-            .index(uid)
-            .set_settings(&self.settings())
+        let index = self.client.index(uid);
+        let task = call(index.set_settings(&self.settings()))
             .await
             .map_err(classify)?;
         self.finish(task).await
     }
 
-    /// Makes sure the live index exists with the current settings (once per process).
+    /// Makes sure the live index exists with the current settings, once per process; writes call
+    /// it, searches never wait for it.
     async fn ready(&self) -> Result<(), BackendError> {
         self.ready
-            .get_or_try_init(|| self.prepare_index(&self.index))
+            .get_or_try_init(|| self.prepare_index(&self.index, true))
             .await
             .map(|_| ())
     }
 
     async fn add(&self, uid: &str, documents: &[SearchDocument]) -> Result<(), BackendError> {
+        let index = self.client.index(uid);
         for batch in documents.chunks(BATCH) {
-            let task = self
-                .client
-                .index(uid)
-                .add_or_replace(batch, Some("id"))
+            let task = call(index.add_or_replace(batch, Some("id")))
                 .await
                 .map_err(classify)?;
             self.finish(task).await?;
@@ -257,24 +286,39 @@ impl MeiliBackend {
     }
 
     async fn delete(&self, ids: &[String]) -> Result<(), BackendError> {
-        let task = self
-            .client
-            .index(&self.index)
-            .delete_documents(ids)
-            .await
-            .map_err(classify)?;
+        let index = self.client.index(&self.index);
+        let task = call(index.delete_documents(ids)).await.map_err(classify)?;
         self.finish(task).await
     }
 
+    /// Deletes an index; one that does not exist is fine.
+    async fn drop_index(&self, uid: &str) -> Result<(), BackendError> {
+        let task = call(self.client.delete_index(uid))
+            .await
+            .map_err(classify)?;
+        match self.wait(task).await? {
+            Ok(()) => Ok(()),
+            Err(error) if error.error_code == MeiliCode::IndexNotFound => Ok(()),
+            Err(error) => Err(BackendError::Failed(format!(
+                "deleting index {uid}: {error}"
+            ))),
+        }
+    }
+
     async fn run_search(&self, query: &SearchQuery) -> Result<SearchPage, BackendError> {
-        self.ready().await?;
+        // Text of stop words only is no text, as in the embedded engine.
+        let text = if has_words(&query.text) {
+            query.text.as_str()
+        } else {
+            ""
+        };
         let filter = filter_expression(query);
-        let sort = sort_expressions(query);
+        let sort = sort_expressions(query, text.is_empty());
         let facets: Vec<&str> = query.facets.iter().map(|f| facet_attribute(*f)).collect();
         let index = self.client.index(&self.index);
         let mut search = index.search();
         search
-            .with_query(&query.text)
+            .with_query(text)
             .with_offset(query.offset)
             .with_limit(query.limit)
             .with_matching_strategy(MatchingStrategies::ALL)
@@ -288,7 +332,12 @@ impl MeiliBackend {
         if !facets.is_empty() {
             search.with_facets(Selectors::Some(&facets));
         }
-        let results = search.execute::<SearchDocument>().await.map_err(classify)?;
+        let results = match call(search.execute::<SearchDocument>()).await {
+            Ok(results) => results,
+            // Nothing was ever indexed.
+            Err(error) if is_index_not_found(&error) => return Ok(SearchPage::default()),
+            Err(error) => return Err(classify(error)),
+        };
         let mut distribution = results.facet_distribution.unwrap_or_default();
         let facets = query
             .facets
@@ -320,20 +369,21 @@ impl MeiliBackend {
     }
 
     async fn run_suggest(&self, prefix: &str, limit: usize) -> Result<Vec<String>, BackendError> {
-        if prefix.trim().is_empty() {
+        if !has_words(prefix) {
             return Ok(Vec::new());
         }
-        self.ready().await?;
         let index = self.client.index(&self.index);
-        let results = index
-            .search()
+        let mut search = index.search();
+        search
             .with_query(prefix)
             .with_attributes_to_search_on(&["title"])
             .with_matching_strategy(MatchingStrategies::ALL)
-            .with_limit(limit * 2)
-            .execute::<SearchDocument>()
-            .await
-            .map_err(classify)?;
+            .with_limit(limit * 2);
+        let results = match call(search.execute::<SearchDocument>()).await {
+            Ok(results) => results,
+            Err(error) if is_index_not_found(&error) => return Ok(Vec::new()),
+            Err(error) => return Err(classify(error)),
+        };
         let mut titles: Vec<String> = Vec::new();
         for hit in results.hits {
             if !titles.contains(&hit.result.title) {
@@ -376,31 +426,41 @@ impl MeiliBackend {
 
     async fn run_replace_all(&self, documents: Vec<SearchDocument>) -> Result<(), BackendError> {
         self.ready().await?;
-        let next = format!("{}_next", self.index);
-        let task = self.client.delete_index(&next).await.map_err(classify)?;
-        // Deleting an index that does not exist fails the task, which is fine here.
-        let _ = self.finish(task).await;
-        self.prepare_index(&next).await?;
-        self.add(&next, &documents).await?;
-        let swap = SwapIndexes {
-            indexes: (self.index.clone(), next.clone()),
-            rename: None,
-        };
-        let task = self.client.swap_indexes([&swap]).await.map_err(classify)?;
-        self.finish(task).await?;
-        let task = self.client.delete_index(&next).await.map_err(classify)?;
-        self.finish(task).await
+        // A fresh name per rebuild: never a leftover of an aborted one, never another replica's.
+        let next = format!(
+            "{}_next_{}",
+            self.index,
+            chrono::Utc::now().timestamp_micros()
+        );
+        let built = async {
+            self.prepare_index(&next, false).await?;
+            self.add(&next, &documents).await?;
+            let swap = SwapIndexes {
+                indexes: (self.index.clone(), next.clone()),
+                rename: None,
+            };
+            let task = call(self.client.swap_indexes([&swap]))
+                .await
+                .map_err(classify)?;
+            self.finish(task).await
+        }
+        .await;
+        // After a swap `next` holds the old documents; after a failure, the partial new ones.
+        if let Err(error) = self.drop_index(&next).await {
+            tracing::warn!(index = %next, %error, "could not delete a rebuild's spare index");
+        }
+        built
     }
 
     async fn run_count(&self) -> Result<u64, BackendError> {
-        self.ready().await?;
-        let stats = self
-            .client
-            .index(&self.index)
-            .get_stats()
-            .await
-            .map_err(classify)?;
-        Ok(stats.number_of_documents as u64)
+        let index = self.client.index(&self.index);
+        let mut query = DocumentsQuery::new(&index);
+        query.with_limit(1);
+        match call(index.get_documents_with::<SearchDocument>(&query)).await {
+            Ok(documents) => Ok(u64::from(documents.total)),
+            Err(error) if is_index_not_found(&error) => Ok(0),
+            Err(error) => Err(classify(error)),
+        }
     }
 }
 
@@ -455,12 +515,12 @@ mod tests {
     fn filters_are_quoted_and_combined() {
         let filters = Filters {
             agencies: vec!["opm".into(), "decd".into()],
-            tags: vec!["say \"hi\"".into(), "tax".into()],
+            tags: vec!["say \"hi\" \\o/".into(), "tax".into()],
             ..Filters::default()
         };
         assert_eq!(
             filter_expression(&query(filters, Sort::Relevance, "")).as_deref(),
-            Some(r#"agency_id IN ["opm", "decd"] AND tags = "say \"hi\"" AND tags = "tax""#)
+            Some(r#"agency_id IN ["opm", "decd"] AND tags = "say \"hi\" \o/" AND tags = "tax""#)
         );
         assert_eq!(
             filter_expression(&query(Filters::default(), Sort::Relevance, "")),
@@ -471,10 +531,16 @@ mod tests {
     #[test]
     fn empty_text_sorts_by_recency_and_orders_can_be_reversed() {
         let empty = query(Filters::default(), Sort::Relevance, " ");
-        assert_eq!(sort_expressions(&empty), ["updated_at:desc", "id:asc"]);
+        assert_eq!(
+            sort_expressions(&empty, true),
+            ["updated_at:desc", "id:asc"]
+        );
         let text = query(Filters::default(), Sort::Relevance, "tax");
-        assert!(sort_expressions(&text).is_empty());
+        assert!(sort_expressions(&text, false).is_empty());
         let by_name = query(Filters::default(), Sort::Name { reverse: true }, "tax");
-        assert_eq!(sort_expressions(&by_name), ["title_sort:desc", "id:asc"]);
+        assert_eq!(
+            sort_expressions(&by_name, false),
+            ["title_sort:desc", "id:asc"]
+        );
     }
 }

@@ -32,6 +32,13 @@ pub const ONE_TYPO_MIN_CHARS: usize = 4;
 /// Words of at least this many characters tolerate two typos.
 pub const TWO_TYPOS_MIN_CHARS: usize = 8;
 
+/// Whether `text` has a word to search for: not only spaces, punctuation and stop words.
+pub fn has_words(text: &str) -> bool {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .any(|word| !STOP_WORDS.contains(&word.to_lowercase().as_str()))
+}
+
 /// Typos (edits) a query word of `word`'s length tolerates.
 pub fn typo_budget(word: &str) -> u8 {
     match word.chars().count() {
@@ -189,6 +196,20 @@ impl SearchQuery {
                 format!("offset + limit must not exceed {MAX_WINDOW} (got {offset} + {limit})"),
             ));
         }
+        for (field, values) in [
+            ("agencies", &request.agencies),
+            ("categories", &request.categories),
+            ("tags", &request.tags),
+            ("types", &request.types),
+            ("ids", &request.ids),
+        ] {
+            if let Some(value) = values.iter().find(|v| v.ends_with('\\')) {
+                return Err(ApiError::invalid_field(
+                    field,
+                    format!("filter values may not end with a backslash: {value:?}"),
+                ));
+            }
+        }
         let mut facets = Vec::new();
         for name in &request.facets {
             let facet = FacetField::parse(name).ok_or_else(|| {
@@ -338,6 +359,23 @@ mod tests {
             error.details.get("field").map(String::as_str),
             Some("reverse")
         );
+    }
+
+    #[test]
+    fn stop_words_alone_are_no_text() {
+        assert!(has_words("real estate"));
+        assert!(!has_words(" The, of  AND "));
+        assert!(!has_words(""));
+    }
+
+    #[test]
+    fn filter_values_ending_in_a_backslash_are_refused() {
+        let request = pb::SearchRequest {
+            tags: vec!["ok".into(), "bad\\".into()],
+            ..Default::default()
+        };
+        let error = SearchQuery::from_proto(request).unwrap_err();
+        assert_eq!(error.details.get("field").map(String::as_str), Some("tags"));
     }
 
     #[test]

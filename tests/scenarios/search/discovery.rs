@@ -8,7 +8,7 @@ use opendata_proto::common::v1::{Column, ColumnType, Role, Schema};
 use opendata_testkit::{TestStack, wait_until};
 use serde_json::Value;
 
-use crate::support::{EVENTUALLY, get, key_for, publish};
+use crate::support::{EVENTUALLY, create_described, get, key_for, publish};
 
 /// Creates and publishes a dataset; returns its id.
 async fn published(
@@ -19,41 +19,31 @@ async fn published(
     category: &str,
     tags: &[&str],
 ) -> String {
-    let id = stack
-        .clients(Some(key))
-        .catalog
-        .create_dataset(catalog::CreateDatasetRequest {
-            agency_id: agency.to_owned(),
-            metadata: Some(catalog::DatasetMetadata {
-                title: title.to_owned(),
-                description: format!("About {title}"),
-                keywords: tags.iter().map(|t| (*t).to_owned()).collect(),
-                category: category.to_owned(),
-                attribution: "Office of Policy and Management".to_owned(),
+    let metadata = catalog::DatasetMetadata {
+        title: title.to_owned(),
+        description: format!("About {title}"),
+        keywords: tags.iter().map(|t| (*t).to_owned()).collect(),
+        category: category.to_owned(),
+        attribution: "Office of Policy and Management".to_owned(),
+        ..Default::default()
+    };
+    let schema = Schema {
+        columns: vec![
+            Column {
+                display_name: "Town".to_owned(),
+                r#type: ColumnType::Text as i32,
+                description: "Municipality".to_owned(),
                 ..Default::default()
-            }),
-            schema: Some(Schema {
-                columns: vec![
-                    Column {
-                        display_name: "Town".to_owned(),
-                        r#type: ColumnType::Text as i32,
-                        description: "Municipality".to_owned(),
-                        ..Default::default()
-                    },
-                    Column {
-                        display_name: "Date Recorded".to_owned(),
-                        r#type: ColumnType::CalendarDate as i32,
-                        ..Default::default()
-                    },
-                ],
-                row_identifier: String::new(),
-            }),
-            id: String::new(),
-        })
-        .await
-        .expect("create dataset")
-        .into_inner()
-        .id;
+            },
+            Column {
+                display_name: "Date Recorded".to_owned(),
+                r#type: ColumnType::CalendarDate as i32,
+                ..Default::default()
+            },
+        ],
+        row_identifier: String::new(),
+    };
+    let id = create_described(stack, key, agency, metadata, schema).await;
     publish(stack, &id).await;
     id
 }

@@ -8,7 +8,7 @@ use opendata_search::backend::{Change, SearchBackend};
 use opendata_search::config::{MeilisearchSettings, SearchSettings};
 use opendata_search::document::{DocumentKind, SearchDocument};
 use opendata_search::query::{FacetField, Filters, SearchPage, SearchQuery, Sort};
-use opendata_testkit::SearchEngine;
+use opendata_testkit::{SearchEngine, drop_meilisearch_indexes};
 use secrecy::SecretString;
 use uuid::Uuid;
 
@@ -28,6 +28,7 @@ engine_tests!(
 /// An engine with an empty index of its own.
 struct Index {
     backend: Arc<dyn SearchBackend>,
+    /// Meilisearch's URL, key and this index's name prefix.
     meilisearch: Option<(String, Option<String>, String)>,
 }
 
@@ -43,7 +44,7 @@ impl Index {
                 index_prefix: prefix.clone(),
                 task_timeout_secs: 30,
             };
-            meilisearch = Some((url, key, format!("{prefix}documents")));
+            meilisearch = Some((url, key, prefix));
         }
         let backend = opendata_search::backend(&settings).expect("engine");
         backend
@@ -70,11 +71,8 @@ impl Index {
     }
 
     async fn drop(self) {
-        if let Some((url, key, index)) = self.meilisearch {
-            let client = meilisearch_sdk::client::Client::new(url, key).expect("client");
-            for uid in [index.clone(), format!("{index}_next")] {
-                let _ = client.delete_index(&uid).await;
-            }
+        if let Some((url, key, prefix)) = self.meilisearch {
+            drop_meilisearch_indexes(&url, key.as_deref(), &prefix).await;
         }
     }
 }

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use opendata_platform::error::ErrorCode;
 use opendata_proto::catalog::v1 as catalog;
-use opendata_proto::common::v1::{AccessLevel, Role};
-use opendata_proto::search::v1::{ReindexRequest, SearchRequest};
+use opendata_proto::common::v1::{AccessLevel, Role, Schema};
+use opendata_proto::search::v1::{ReindexRequest, SearchRequest, SuggestRequest};
 use opendata_testkit::{SearchEngine, TcpProxy, TestOptions, TestStack, wait_until};
 
 use super::engine_tests;
-use crate::support::{EVENTUALLY, api_error, get, key_for, publish};
+use crate::support::{EVENTUALLY, api_error, create_described, get, key_for, publish};
 
 engine_tests!(
     catalog_changes_reach_the_index,
@@ -34,24 +34,14 @@ async fn create(
     title: &str,
     description: &str,
 ) -> String {
-    stack
-        .clients(Some(key))
-        .catalog
-        .create_dataset(catalog::CreateDatasetRequest {
-            agency_id: agency.to_owned(),
-            metadata: Some(catalog::DatasetMetadata {
-                title: title.to_owned(),
-                description: description.to_owned(),
-                keywords: vec!["test".to_owned()],
-                category: "Testing".to_owned(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .await
-        .expect("create dataset")
-        .into_inner()
-        .id
+    let metadata = catalog::DatasetMetadata {
+        title: title.to_owned(),
+        description: description.to_owned(),
+        keywords: vec!["test".to_owned()],
+        category: "Testing".to_owned(),
+        ..Default::default()
+    };
+    create_described(stack, key, agency, metadata, Schema::default()).await
 }
 
 async fn set_stage(stack: &TestStack, id: &str, stage: catalog::PublicationStage) {
@@ -358,5 +348,65 @@ async fn meilisearch_outage_loses_no_update() {
 
     proxy.restore();
     eventually_found(&stack, "tree", &[&second]).await;
+    stack.stop().await;
+}
+
+/// Bad search requests are refused with the field named, and nothing is indexed differently.
+#[tokio::test]
+async fn bad_requests_name_the_field() {
+    let stack = start(SearchEngine::Embedded).await;
+    let search = stack.clients(None).search;
+    for (request, field) in [
+        (
+            SearchRequest {
+                facets: vec!["colour".to_owned()],
+                ..Default::default()
+            },
+            "facets",
+        ),
+        (
+            SearchRequest {
+                offset: 9_950,
+                limit: 100,
+                ..Default::default()
+            },
+            "limit",
+        ),
+        (
+            SearchRequest {
+                tags: vec!["trailing\\".to_owned()],
+                ..Default::default()
+            },
+            "tags",
+        ),
+        (
+            SearchRequest {
+                reverse: true,
+                ..Default::default()
+            },
+            "reverse",
+        ),
+    ] {
+        let status = search
+            .clone()
+            .search(request)
+            .await
+            .expect_err("a bad request is refused");
+        let error = api_error(&status);
+        assert_eq!(error.code, ErrorCode::InvalidArgument, "{field}");
+        assert_eq!(error.details.get("field").map(String::as_str), Some(field));
+    }
+    let status = search
+        .clone()
+        .suggest(SuggestRequest {
+            prefix: "re".to_owned(),
+            limit: 500,
+        })
+        .await
+        .expect_err("too many suggestions");
+    assert_eq!(
+        api_error(&status).details.get("field").map(String::as_str),
+        Some("limit")
+    );
     stack.stop().await;
 }
