@@ -19,12 +19,11 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 use opendata_datastore::schema::Schema;
-use opendata_proto::catalog::v1 as catalog;
 use opendata_soql::{QueryRequest, Target, compile};
-use opendata_testkit::{ServerProcess, TestDatabase, binary};
+use opendata_testkit::{ServerProcess, TestDatabase, binary, review_to_published};
 use sqlx::{Connection as _, PgConnection, Row as _};
 
-use crate::common::{generate, push, setup};
+use crate::common::{cdo_review, generate, push, setup};
 
 const FILTERED: &str = "$where=town%3D%27Hartford%27&$order=sale_amount%20DESC&$limit=1000";
 const GROUPED: &str = "$select=town,%20sum(sale_amount),%20count(*)&$group=town";
@@ -165,15 +164,7 @@ async fn main() {
     .await;
     let (key, dataset) = setup(&server, &admin_key, &["Town"]).await;
     push(&server, &key, &dataset, &file).await;
-    server
-        .clients(Some(&admin_key))
-        .catalog
-        .set_publication_stage(catalog::SetPublicationStageRequest {
-            id: dataset.clone(),
-            stage: catalog::PublicationStage::Published as i32,
-        })
-        .await
-        .unwrap();
+    review_to_published(&mut cdo_review(&server, &admin_key).await, &dataset).await;
     let mut connection = PgConnection::connect(&database.url).await.unwrap();
     let (table, schema_json): (String, sqlx::types::Json<Schema>) = loop {
         let row: Option<(Option<String>, sqlx::types::Json<Schema>)> =

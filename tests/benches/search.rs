@@ -22,10 +22,12 @@ use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::common::v1::{Column, ColumnType, Schema};
 use opendata_proto::governance::v1 as governance;
 use opendata_proto::search::v1::{ReindexRequest, SearchRequest};
-use opendata_testkit::{Clients, SearchEngine, ServerProcess, TestDatabase, binary};
+use opendata_testkit::{
+    Clients, SearchEngine, ServerProcess, TestDatabase, binary, review_to_published,
+};
 use tokio::sync::Semaphore;
 
-use crate::common::Random;
+use crate::common::{Random, cdo_review};
 
 const CLIENTS: usize = 16;
 const REQUESTS_PER_CLIENT: usize = 250;
@@ -404,16 +406,11 @@ async fn run(label: &str, engine: &SearchEngine, datasets: usize) {
     .await;
     let ids: Vec<String> = ids.lock().unwrap().clone();
     let started = Instant::now();
+    let cdo = cdo_review(&server, &admin_key).await;
     let publish = |id: String| {
-        let mut catalog = admin.catalog.clone();
+        let mut review = cdo.clone();
         async move {
-            catalog
-                .set_publication_stage(catalog::SetPublicationStageRequest {
-                    id,
-                    stage: catalog::PublicationStage::Published as i32,
-                })
-                .await
-                .unwrap();
+            review_to_published(&mut review, &id).await;
         }
     };
     in_parallel(datasets, 8, |n| publish(ids[n].clone())).await;

@@ -248,12 +248,13 @@ async fn listings_show_what_the_caller_may_see_page_by_page() {
     sorted.sort();
     assert_eq!(seen, sorted);
 
+    // Publishing is the CDO's decision, not a publisher's.
     let denied = stack
         .clients(Some(&opm))
-        .catalog
-        .set_publication_stage(catalog::SetPublicationStageRequest {
-            id: opm_private,
-            stage: catalog::PublicationStage::Published as i32,
+        .review
+        .publish(opendata_proto::governance::v1::TransitionRequest {
+            dataset_id: opm_private,
+            reason: String::new(),
         })
         .await
         .unwrap_err();

@@ -6,9 +6,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::common::v1::{ColumnType, Role, Schema};
-use opendata_proto::governance::v1 as governance;
+use opendata_proto::governance::v1::KeyKind;
 use opendata_proto::ingestion::v1::{self as ingestion, UploadMode};
-use opendata_testkit::{ServerProcess, TestDatabase, binary, principal_with_key, wait_until};
+use opendata_testkit::{
+    ServerProcess, TestDatabase, binary, principal_with_key, review_to_published, wait_until,
+};
 
 use crate::support::column;
 
@@ -27,14 +29,9 @@ async fn sigterm_during_an_upload_commits_nothing() {
     let admin_key = format!("odk_shutdown_{}", database.prefix);
     let mut running = start(&database, &admin_key).await;
     let mut identity = running.clients(Some(&admin_key)).identity;
-    let key = principal_with_key(
-        &mut identity,
-        "opm",
-        Role::Publisher,
-        governance::KeyKind::ApiKey,
-    )
-    .await
-    .secret;
+    let key = principal_with_key(&mut identity, "opm", Role::Publisher, KeyKind::ApiKey)
+        .await
+        .secret;
     let mut catalog_client = running.clients(Some(&key)).catalog;
     let dataset = catalog_client
         .create_dataset(catalog::CreateDatasetRequest {
@@ -172,14 +169,9 @@ async fn sigterm_during_an_upload_commits_nothing() {
         },
     )
     .await;
-    let mut admin_catalog = restarted.clients(Some(&admin_key)).catalog;
-    admin_catalog
-        .set_publication_stage(catalog::SetPublicationStageRequest {
-            id: dataset.clone(),
-            stage: catalog::PublicationStage::Published as i32,
-        })
-        .await
-        .unwrap();
+    let mut identity = restarted.clients(Some(&admin_key)).identity;
+    let cdo = principal_with_key(&mut identity, "cdo", Role::Cdo, KeyKind::ApiKey).await;
+    review_to_published(&mut restarted.clients(Some(&cdo.secret)).review, &dataset).await;
     wait_until(Duration::from_secs(15), "version 1 to be served", || {
         let url = format!("{}/resource/{dataset}.csv", restarted.url("edge"));
         async move {

@@ -87,17 +87,9 @@ pub async fn published_dataset(
     (key, dataset)
 }
 
-/// Publishes a dataset with the admin key.
+/// Publishes a dataset through the review workflow (as the CDO) and waits until the public sees it.
 pub async fn publish(stack: &TestStack, id: &str) {
-    stack
-        .clients(Some(&stack.admin_key))
-        .catalog
-        .set_publication_stage(catalog::SetPublicationStageRequest {
-            id: id.to_owned(),
-            stage: catalog::PublicationStage::Published as i32,
-        })
-        .await
-        .expect("publish");
+    stack.publish(id).await;
 }
 
 /// Creates an upload.

@@ -97,6 +97,8 @@ error_codes! {
     Unavailable => ("unavailable", Unavailable, 503, "service_unavailable"),
     /// Something failed inside the service; details are in its logs.
     Internal => ("internal", Internal, 500, "internal_error"),
+    /// The dataset's review state does not allow the workflow step.
+    ReviewStateConflict => ("review_state_conflict", FailedPrecondition, 409, "conflict"),
 }
 
 impl ErrorCode {

@@ -131,12 +131,30 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
-    let health = health_service::<S>(&shutdown).await;
+    serve_routes(
+        tonic::service::Routes::new(service),
+        &[S::NAME],
+        listener,
+        shutdown,
+        grace,
+    )
+    .await
+}
+
+/// Serves several gRPC services (`routes`, whose names are `names`) on one listener, like
+/// [`serve`].
+pub async fn serve_routes(
+    routes: tonic::service::Routes,
+    names: &[&'static str],
+    listener: tokio::net::TcpListener,
+    shutdown: Shutdown,
+    grace: Duration,
+) -> Result<(), tonic::transport::Error> {
+    let health = health_service(names, &shutdown).await;
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let server = tonic::transport::Server::builder()
         .layer(trace_layer())
-        .add_service(health)
-        .add_service(service)
+        .add_routes(routes.add_service(health))
         .serve_with_incoming_shutdown(incoming, shutdown.triggered());
     drain(server, &shutdown, grace).await
 }

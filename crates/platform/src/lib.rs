@@ -3,6 +3,7 @@
 //! pools and migrations, health, and graceful shutdown.
 
 pub mod auth;
+pub mod authz;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -3,14 +3,17 @@
 
 mod process;
 mod proxy;
+mod review;
 mod seed;
 mod stack;
 
 pub use process::{ServerProcess, binary};
 pub use proxy::TcpProxy;
+pub use review::review_to_published;
 pub use seed::{IdentityClient, Issued, principal_with_key};
 pub use stack::{
-    Clients, SearchEngine, TestDatabase, TestOptions, TestStack, drop_meilisearch_indexes, nats_url,
+    Clients, ReviewClient, SearchEngine, TestDatabase, TestOptions, TestStack,
+    drop_meilisearch_indexes, nats_url,
 };
 
 use std::future::Future;

@@ -1,14 +1,24 @@
 //! The stack under test.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use chrono::Utc;
+use opendata_governance::clock::ManualClock;
+use tokio::sync::OnceCell;
 
 use opendata::stack::{Listen, Stack, StackConfig};
 use opendata_platform::config::{DatabaseConfig, NatsConfig};
 use opendata_platform::events::EventBus;
 use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES, channel};
 use opendata_platform::shutdown::Shutdown;
+use opendata_proto::catalog::v1::GetDatasetRequest;
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use opendata_proto::governance::v1::KeyKind;
+use opendata_proto::governance::v1::audit_service_client::AuditServiceClient;
+use opendata_proto::governance::v1::freshness_service_client::FreshnessServiceClient;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
+use opendata_proto::governance::v1::review_service_client::ReviewServiceClient;
 use opendata_proto::ingestion::v1::ingestion_service_client::IngestionServiceClient;
 use opendata_proto::search::v1::SearchRequest;
 use opendata_proto::search::v1::search_service_client::SearchServiceClient;
@@ -18,6 +28,9 @@ use sqlx::{Connection as _, PgConnection, PgPool};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use uuid::Uuid;
+
+use crate::review::review_to_published;
+use crate::seed::principal_with_key;
 
 /// The server tests use, unless `OPENDATA_TEST_DATABASE_URL` names another (its `postgres` database).
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -176,6 +189,9 @@ pub struct TestStack {
     pub prefix: String,
     /// The search engine it runs.
     pub search_engine: SearchEngine,
+    /// Governance's clock, which tests move.
+    pub clock: Arc<ManualClock>,
+    cdo_key: OnceCell<String>,
     shutdown: Shutdown,
     stack: Option<Stack>,
 }
@@ -190,7 +206,16 @@ pub struct Clients {
     pub ingestion: IngestionServiceClient<InterceptedService<Channel, ClientContext>>,
     /// Search.
     pub search: SearchServiceClient<InterceptedService<Channel, ClientContext>>,
+    /// Governance review (inventory and workflow).
+    pub review: ReviewClient,
+    /// Governance freshness.
+    pub freshness: FreshnessServiceClient<InterceptedService<Channel, ClientContext>>,
+    /// Governance audit log.
+    pub audit: AuditServiceClient<InterceptedService<Channel, ClientContext>>,
 }
+
+/// A governance review client.
+pub type ReviewClient = ReviewServiceClient<InterceptedService<Channel, ClientContext>>;
 
 impl Clients {
     /// Clients of the services at these URLs, acting with `key` (anonymous when `None`).
@@ -207,6 +232,18 @@ impl Clients {
         };
         Clients {
             identity: IdentityServiceClient::with_interceptor(
+                channel(governance).expect("channel"),
+                context.clone(),
+            ),
+            review: ReviewServiceClient::with_interceptor(
+                channel(governance).expect("channel"),
+                context.clone(),
+            ),
+            freshness: FreshnessServiceClient::with_interceptor(
+                channel(governance).expect("channel"),
+                context.clone(),
+            ),
+            audit: AuditServiceClient::with_interceptor(
                 channel(governance).expect("channel"),
                 context.clone(),
             ),
@@ -285,7 +322,9 @@ impl TestStack {
             };
         }
         let shutdown = Shutdown::new();
-        let stack = Stack::start(config, shutdown.clone())
+        config.governance.job_interval_secs = 1;
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let stack = Stack::start_with_clock(config, shutdown.clone(), clock.clone())
             .await
             .expect("start the stack");
         let pool = PgPool::connect(&url)
@@ -298,11 +337,54 @@ impl TestStack {
             pool,
             prefix,
             search_engine: options.search,
+            clock,
+            cdo_key: OnceCell::new(),
             shutdown,
             stack: Some(stack),
         };
         test_stack.wait_for_search().await;
         test_stack
+    }
+
+    /// A key of the stack's Chief Data Officer (created on first use).
+    pub async fn cdo_key(&self) -> String {
+        self.cdo_key
+            .get_or_init(|| async {
+                let mut identity = self.clients(Some(&self.admin_key)).identity;
+                let role = opendata_proto::common::v1::Role::Cdo;
+                principal_with_key(&mut identity, "cdo", role, KeyKind::ApiKey)
+                    .await
+                    .secret
+            })
+            .await
+            .clone()
+    }
+
+    /// Takes a dataset through the review workflow to published with the CDO's key, then waits
+    /// until the public sees it.
+    pub async fn publish(&self, dataset_id: &str) {
+        let mut review = self.clients(Some(&self.cdo_key().await)).review;
+        review_to_published(&mut review, dataset_id).await;
+        self.wait_public(dataset_id, true).await;
+    }
+
+    /// Waits until the public sees `dataset_id` (or, with `public` false, no longer does).
+    pub async fn wait_public(&self, dataset_id: &str, public: bool) {
+        let catalog = self.clients(None).catalog;
+        let what = format!("dataset {dataset_id} to be public: {public}");
+        crate::wait_until(Duration::from_secs(15), &what, || {
+            let mut catalog = catalog.clone();
+            async move {
+                let found = catalog
+                    .get_dataset(GetDatasetRequest {
+                        id: dataset_id.to_owned(),
+                    })
+                    .await
+                    .is_ok();
+                (found == public).then_some(())
+            }
+        })
+        .await;
     }
 
     /// Waits until search answers (its first index build is done).

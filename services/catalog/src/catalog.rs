@@ -7,7 +7,8 @@ use opendata_datastore::dataset_id::DatasetId;
 use opendata_datastore::output::{Format, OutputColumn};
 use opendata_datastore::schema::Schema;
 use opendata_platform::ApiError;
-use opendata_platform::auth::{Principal, Role};
+use opendata_platform::auth::Principal;
+use opendata_platform::authz::{Action, Reach};
 use opendata_platform::grpc::ClientContext;
 use opendata_proto::catalog::v1::DatasetChange;
 use opendata_proto::governance::v1::ListAgenciesRequest;
@@ -81,6 +82,21 @@ pub struct RowAnswer {
     pub rows: Option<(Vec<OutputColumn>, Chunks)>,
 }
 
+/// What a listing asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Listing<'a> {
+    /// Only this agency's datasets.
+    pub agency_id: Option<&'a str>,
+    /// Only datasets in this stage.
+    pub stage: Option<Stage>,
+    /// Withheld datasets too (their metadata is disclosed).
+    pub include_withheld: bool,
+    /// Page size (default 100, at most 1000).
+    pub page_size: u32,
+    /// Id after which the page starts.
+    pub page_token: Option<&'a str>,
+}
+
 /// The catalog.
 #[derive(Clone)]
 pub struct Catalog {
@@ -93,7 +109,7 @@ pub struct Catalog {
 
 fn visible(dataset: &Dataset, caller: Option<&Principal>) -> bool {
     dataset.stage == Stage::Published
-        || caller.is_some_and(|c| c.can_see_private_of(&dataset.agency_id))
+        || caller.is_some_and(|c| c.may(Action::ReadPrivateDatasets, Some(&dataset.agency_id)))
 }
 
 impl Catalog {
@@ -144,7 +160,7 @@ impl Catalog {
             (agency, _) => agency.to_owned(),
         };
         caller
-            .require_write_for(&agency_id)
+            .authorize(Action::WriteDatasets, Some(&agency_id))
             .map_err(CatalogError::Denied)?;
         self.require_agency(&agency_id).await?;
         let metadata = metadata
@@ -173,6 +189,8 @@ impl Catalog {
             metadata,
             schema: Schema::default(),
             stage: Stage::Private,
+            withheld: false,
+            governance_revision: 0,
             current_version: 0,
             current_table: None,
             row_count: 0,
@@ -212,7 +230,7 @@ impl Catalog {
             _ => return Err(CatalogError::NotFound(id.to_owned())),
         };
         caller
-            .require_write_for(&dataset.agency_id)
+            .authorize(Action::WriteDatasets, Some(&dataset.agency_id))
             .map_err(CatalogError::Denied)?;
         if let Some((metadata, mask)) = update.metadata {
             dataset.metadata = apply_mask(dataset.metadata, metadata, &mask)?
@@ -259,29 +277,29 @@ impl Catalog {
     pub async fn list(
         &self,
         caller: Option<&Principal>,
-        agency_id: Option<&str>,
-        stage: Option<Stage>,
-        page_size: u32,
-        page_token: Option<&str>,
+        listing: &Listing<'_>,
     ) -> Result<(Vec<Dataset>, Option<String>), CatalogError> {
-        let limit = match page_size {
+        let limit = match listing.page_size {
             0 => DEFAULT_PAGE_SIZE,
             size => size.min(MAX_PAGE_SIZE),
         };
+        // Private datasets of which agencies the caller may see: all (`None`), its own, or none.
         let private_agencies = match caller {
-            Some(c) if !c.app_token && matches!(c.role, Role::Cdo | Role::Admin | Role::Panel) => {
-                None
-            }
-            Some(c) if !c.app_token => Some(c.agency_id.iter().cloned().collect()),
+            Some(c) if !c.app_token => match Action::ReadPrivateDatasets.reach(c.role) {
+                Reach::Everywhere => None,
+                Reach::OwnAgency => Some(c.agency_id.iter().cloned().collect()),
+                Reach::Nowhere => Some(Vec::new()),
+            },
             _ => Some(Vec::new()),
         };
         let datasets = store::list(
             &self.pool,
             &ListFilter {
-                agency_id,
-                stage,
+                agency_id: listing.agency_id,
+                stage: listing.stage,
                 private_agencies,
-                after_id: page_token,
+                include_withheld: listing.include_withheld,
+                after_id: listing.page_token,
                 limit: i64::from(limit),
             },
         )
@@ -290,40 +308,6 @@ impl Catalog {
             .then(|| datasets.last().map(|d| d.id.to_string()))
             .flatten();
         Ok((datasets, next))
-    }
-
-    /// Publishes or unpublishes a dataset (the CDO's decision).
-    pub async fn set_stage(
-        &self,
-        caller: &Principal,
-        id: &str,
-        stage: Stage,
-    ) -> Result<Dataset, CatalogError> {
-        caller
-            .require_role(&[Role::Cdo, Role::Admin], "publish or unpublish datasets")
-            .map_err(CatalogError::Denied)?;
-        let mut tx = self.pool.begin().await?;
-        let mut dataset = store::fetch(&mut *tx, id, true)
-            .await?
-            .ok_or_else(|| CatalogError::NotFound(id.to_owned()))?;
-        if dataset.stage == stage {
-            return Ok(dataset);
-        }
-        dataset.stage = stage;
-        let now = Utc::now();
-        dataset.metadata_updated_at = now;
-        if stage == Stage::Published {
-            dataset.published_at = Some(now);
-        }
-        store::update(&mut tx, &dataset).await?;
-        let change = match stage {
-            Stage::Published => DatasetChange::Published,
-            Stage::Private => DatasetChange::Unpublished,
-        };
-        emit(&mut tx, change, &dataset, 0).await?;
-        tx.commit().await?;
-        tracing::info!(dataset_id = %id, stage = stage.as_str(), "publication stage changed");
-        Ok(dataset)
     }
 
     /// A dataset's versions.

@@ -94,6 +94,7 @@ pub fn dataset_to_proto(dataset: &Dataset) -> pb::Dataset {
         data_updated_at: to_proto_opt(dataset.data_updated_at),
         published_at: to_proto_opt(dataset.published_at),
         owner_id: dataset.owner_id.clone(),
+        withheld: dataset.withheld,
     }
 }
 

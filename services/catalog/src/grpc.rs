@@ -17,7 +17,7 @@ use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::catalog::{Catalog, ColumnChange, DatasetUpdate, RowRead};
+use crate::catalog::{Catalog, ColumnChange, DatasetUpdate, Listing, RowRead};
 use crate::convert::{dataset_to_proto, metadata_from_proto, version_to_proto};
 use crate::model::Stage;
 
@@ -144,28 +144,19 @@ impl CatalogService for CatalogApi {
             .catalog
             .list(
                 caller.as_ref(),
-                Some(body.agency_id.as_str()).filter(|a| !a.is_empty()),
-                stage_arg(body.publication_stage()),
-                body.page_size,
-                Some(body.page_token.as_str()).filter(|t| !t.is_empty()),
+                &Listing {
+                    agency_id: Some(body.agency_id.as_str()).filter(|a| !a.is_empty()),
+                    stage: stage_arg(body.publication_stage()),
+                    include_withheld: body.include_withheld,
+                    page_size: body.page_size,
+                    page_token: Some(body.page_token.as_str()).filter(|t| !t.is_empty()),
+                },
             )
             .await?;
         Ok(Response::new(pb::ListDatasetsResponse {
             datasets: datasets.iter().map(dataset_to_proto).collect(),
             next_page_token: next.unwrap_or_default(),
         }))
-    }
-
-    async fn set_publication_stage(
-        &self,
-        request: Request<pb::SetPublicationStageRequest>,
-    ) -> Result<Response<pb::Dataset>, Status> {
-        let caller = self.auth.require(request.metadata()).await?;
-        let body = request.into_inner();
-        let stage = stage_arg(body.stage())
-            .ok_or_else(|| ApiError::invalid_field("stage", "stage is required"))?;
-        let dataset = self.catalog.set_stage(&caller, &body.id, stage).await?;
-        Ok(Response::new(dataset_to_proto(&dataset)))
     }
 
     async fn list_versions(

@@ -1,6 +1,7 @@
 //! The catalog service: datasets with their DCAT-US metadata, column schemas and versions, and the
-//! row queries the public API serves. It makes ingestion's committed versions current and
-//! announces every change as a `catalog.*` event.
+//! row queries the public API serves. It makes ingestion's committed versions current, applies
+//! governance's review decisions (what the public sees), and announces every change as a
+//! `catalog.*` event.
 
 pub mod catalog;
 pub mod conditional;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod grpc;
 pub mod model;
+pub mod review;
 pub mod rows;
 pub mod store;
 
@@ -32,6 +34,7 @@ use crate::catalog::Catalog;
 use crate::config::CatalogSettings;
 use crate::events::{DOMAIN, VERSION_CONSUMER, VersionActivator};
 use crate::grpc::CatalogApi;
+use crate::review::{REVIEW_CONSUMER, ReviewApplier};
 use crate::rows::QueryLimits;
 
 /// The database schema the catalog owns.
@@ -90,11 +93,19 @@ pub async fn serve(
     );
     let relay = spawn_relay(pool.clone(), bus.clone(), DOMAIN, shutdown.clone());
     let consumer = spawn_consumer(
-        bus,
+        bus.clone(),
         "ingestion",
         "version_committed",
         VERSION_CONSUMER,
-        VersionActivator::new(pool),
+        VersionActivator::new(pool.clone()),
+        shutdown.clone(),
+    );
+    let reviews = spawn_consumer(
+        bus,
+        "governance",
+        "review.>",
+        REVIEW_CONSUMER,
+        ReviewApplier::new(pool),
         shutdown.clone(),
     );
 
@@ -102,6 +113,6 @@ pub async fn serve(
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     opendata_platform::grpc::serve(api, listener, shutdown, grace).await?;
-    let _ = tokio::join!(relay, consumer);
+    let _ = tokio::join!(relay, consumer, reviews);
     Ok(())
 }

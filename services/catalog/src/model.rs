@@ -275,6 +275,10 @@ pub struct Dataset {
     pub schema: Schema,
     /// Public or not.
     pub stage: Stage,
+    /// Withheld by governance on a legal ground: private, but disclosed in `/data.json`.
+    pub withheld: bool,
+    /// Revision of the governance record last applied.
+    pub governance_revision: i64,
     /// Current version, 0 before the first.
     pub current_version: i64,
     /// Table of the current version.

@@ -10,7 +10,8 @@ use crate::error::CatalogError;
 use crate::model::{Dataset, Metadata, Stage};
 
 const DATASET_COLUMNS: &str = "id, agency_id, metadata, schema, publication_stage, current_version, current_table, \
-    row_count, owner_id, created_at, metadata_updated_at, data_updated_at, published_at";
+    row_count, owner_id, created_at, metadata_updated_at, data_updated_at, published_at, withheld, \
+    governance_revision";
 
 #[derive(sqlx::FromRow)]
 struct DatasetRow {
@@ -27,6 +28,8 @@ struct DatasetRow {
     metadata_updated_at: DateTime<Utc>,
     data_updated_at: Option<DateTime<Utc>>,
     published_at: Option<DateTime<Utc>>,
+    withheld: bool,
+    governance_revision: i64,
 }
 
 impl DatasetRow {
@@ -40,6 +43,8 @@ impl DatasetRow {
             metadata: self.metadata.0,
             schema: self.schema.0,
             stage: Stage::parse(&self.publication_stage),
+            withheld: self.withheld,
+            governance_revision: self.governance_revision,
             current_version: self.current_version,
             current_table: self.current_table,
             row_count: self.row_count,
@@ -94,7 +99,7 @@ pub async fn fetch(
 pub async fn update(conn: &mut PgConnection, dataset: &Dataset) -> Result<(), CatalogError> {
     sqlx::query(
         "UPDATE datasets SET metadata = $2, schema = $3, publication_stage = $4, metadata_updated_at = $5, \
-         published_at = $6 WHERE id = $1",
+         published_at = $6, withheld = $7, governance_revision = $8 WHERE id = $1",
     )
     .bind(dataset.id.as_str())
     .bind(Json(&dataset.metadata))
@@ -102,6 +107,8 @@ pub async fn update(conn: &mut PgConnection, dataset: &Dataset) -> Result<(), Ca
     .bind(dataset.stage.as_str())
     .bind(dataset.metadata_updated_at)
     .bind(dataset.published_at)
+    .bind(dataset.withheld)
+    .bind(dataset.governance_revision)
     .execute(conn)
     .await?;
     Ok(())
@@ -115,6 +122,8 @@ pub struct ListFilter<'a> {
     pub stage: Option<Stage>,
     /// Private datasets of these agencies are visible too (`None`: of every agency).
     pub private_agencies: Option<Vec<String>>,
+    /// Withheld datasets are listed too (their metadata is disclosed).
+    pub include_withheld: bool,
     /// Ids after this one.
     pub after_id: Option<&'a str>,
     /// At most this many.
@@ -130,7 +139,8 @@ pub async fn list(
         "SELECT {DATASET_COLUMNS} FROM datasets \
          WHERE ($1::text IS NULL OR agency_id = $1) \
            AND ($2::text IS NULL OR publication_stage = $2) \
-           AND (publication_stage = 'published' OR $3::boolean OR agency_id = ANY($4)) \
+           AND (publication_stage = 'published' OR $3::boolean OR agency_id = ANY($4) \
+                OR ($7::boolean AND withheld)) \
            AND ($5::text IS NULL OR id > $5) \
          ORDER BY id LIMIT $6"
     ))
@@ -140,6 +150,7 @@ pub async fn list(
     .bind(filter.private_agencies.clone().unwrap_or_default())
     .bind(filter.after_id)
     .bind(filter.limit)
+    .bind(filter.include_withheld)
     .fetch_all(executor)
     .await?;
     rows.into_iter().map(DatasetRow::into_dataset).collect()

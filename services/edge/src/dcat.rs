@@ -1,5 +1,6 @@
 //! `GET /data.json`: the catalog in DCAT-US 1.1 (Project Open Data, non-federal schema), listing
-//! every published dataset with its distributions.
+//! every published dataset with its distributions, and every withheld one by its metadata, as
+//! `non-public` (or `restricted public`) with `rights` saying why.
 
 use std::collections::HashMap;
 
@@ -7,7 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use opendata_platform::timestamp::from_proto;
-use opendata_proto::catalog::v1::{Dataset, ListDatasetsRequest, PublicationStage};
+use opendata_proto::catalog::v1::{Dataset, ListDatasetsRequest};
 use opendata_proto::common::v1::AccessLevel;
 use opendata_proto::governance::v1::ListAgenciesRequest;
 use serde_json::{Map, Value, json};
@@ -36,9 +37,9 @@ pub async fn data_json(State(state): State<EdgeState>) -> Result<Json<Value>, So
     loop {
         let page = catalog
             .list_datasets(ListDatasetsRequest {
-                publication_stage: PublicationStage::Published as i32,
                 page_size: PAGE,
                 page_token: page_token.clone(),
+                include_withheld: true,
                 ..Default::default()
             })
             .await?
@@ -139,12 +140,16 @@ fn entry(base: &str, agencies: &HashMap<String, String>, dataset: Dataset) -> Va
     if !metadata.category.is_empty() {
         entry.insert("theme".into(), json!([metadata.category]));
     }
-    let landing_page = if metadata.landing_page.is_empty() {
-        format!("{base}/api/views/{id}.json")
-    } else {
-        metadata.landing_page.clone()
+    // A withheld dataset is disclosed by its metadata alone: no distributions, and no landing page
+    // on the portal (which answers 404 for it).
+    let landing_page = match (metadata.landing_page.is_empty(), dataset.withheld) {
+        (false, _) => Some(metadata.landing_page.clone()),
+        (true, false) => Some(format!("{base}/api/views/{id}.json")),
+        (true, true) => None,
     };
-    entry.insert("landingPage".into(), json!(landing_page));
+    if let Some(landing_page) = landing_page {
+        entry.insert("landingPage".into(), json!(landing_page));
+    }
     for (key, value) in [
         ("license", &metadata.license),
         ("rights", &metadata.rights),
@@ -155,6 +160,9 @@ fn entry(base: &str, agencies: &HashMap<String, String>, dataset: Dataset) -> Va
         if !value.is_empty() {
             entry.insert(key.into(), json!(value));
         }
+    }
+    if dataset.withheld {
+        return Value::Object(entry);
     }
     entry.insert(
         "distribution".into(),

@@ -2,17 +2,38 @@
 
 use std::net::SocketAddr;
 
-use opendata_platform::config::{DatabaseConfig, TelemetryConfig};
+use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig};
 use secrecy::SecretString;
 use serde::Deserialize;
 
 /// Behaviour settings, shared by the standalone binary and the all-in-one `opendata up`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GovernanceSettings {
     /// A key that authenticates as an `admin` before any key exists: state IT's credential to
     /// create the first agencies, principals and keys. Unset disables it.
     pub bootstrap_admin_key: Option<SecretString>,
+    /// Catalog's gRPC URL, to look up a dataset nominated before its creation event arrived.
+    pub catalog_url: String,
+    /// Days a retired dataset stays public before it is made private.
+    pub retired_public_days: i64,
+    /// Grace after a due date before a dataset is stale, in percent of its update period (at
+    /// least a day).
+    pub stale_grace_percent: u32,
+    /// Seconds between runs of the scheduled jobs (stale announcements, retirements).
+    pub job_interval_secs: u64,
+}
+
+impl Default for GovernanceSettings {
+    fn default() -> Self {
+        GovernanceSettings {
+            bootstrap_admin_key: None,
+            catalog_url: "http://127.0.0.1:50052".to_owned(),
+            retired_public_days: 30,
+            stale_grace_percent: 25,
+            job_interval_secs: 60,
+        }
+    }
 }
 
 /// Configuration of the standalone `opendata-governance` binary.
@@ -25,6 +46,8 @@ pub struct GovernanceConfig {
     pub drain_secs: u64,
     /// PostgreSQL.
     pub database: DatabaseConfig,
+    /// NATS JetStream.
+    pub nats: NatsConfig,
     /// Logging and tracing.
     pub telemetry: TelemetryConfig,
     /// Behaviour.
@@ -37,6 +60,7 @@ impl Default for GovernanceConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             drain_secs: 20,
             database: DatabaseConfig::default(),
+            nats: NatsConfig::default(),
             telemetry: TelemetryConfig::default(),
             governance: GovernanceSettings::default(),
         }

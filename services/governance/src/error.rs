@@ -31,6 +31,29 @@ pub enum GovernanceError {
     /// The caller may not do this.
     #[error(transparent)]
     Denied(ApiError),
+    /// No dataset (or inventory record) has this id, or the caller may not see it.
+    #[error("dataset {0} does not exist")]
+    DatasetNotFound(String),
+    /// The record's state does not allow the step.
+    #[error(
+        "cannot {step} dataset {dataset_id}: it is {state}; {step} applies to a dataset that is {allowed}"
+    )]
+    IllegalTransition {
+        /// The dataset.
+        dataset_id: String,
+        /// The step asked for.
+        step: &'static str,
+        /// The record's current state.
+        state: &'static str,
+        /// States the step applies to.
+        allowed: String,
+    },
+    /// The catalog did not answer.
+    #[error("the catalog is unavailable: {0}")]
+    CatalogUnavailable(String),
+    /// Something failed inside governance.
+    #[error("internal: {0}")]
+    Internal(String),
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -65,6 +88,18 @@ impl From<GovernanceError> for ApiError {
             }
             GovernanceError::Unauthenticated => ApiError::new(ErrorCode::Unauthenticated, message),
             GovernanceError::Denied(error) => error,
+            GovernanceError::DatasetNotFound(id) => {
+                ApiError::new(ErrorCode::DatasetNotFound, message).with("dataset_id", id)
+            }
+            GovernanceError::IllegalTransition {
+                dataset_id, state, ..
+            } => ApiError::new(ErrorCode::ReviewStateConflict, message)
+                .with("dataset_id", dataset_id)
+                .with("state", state),
+            GovernanceError::CatalogUnavailable(_) => {
+                ApiError::new(ErrorCode::Unavailable, message)
+            }
+            GovernanceError::Internal(_) => internal(&error),
             GovernanceError::Database(error) => internal(&error),
         }
     }

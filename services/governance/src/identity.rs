@@ -4,10 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use opendata_platform::auth::{Principal, Role};
-use opendata_platform::error::{ApiError, ErrorCode};
-use sqlx::{PgConnection, PgPool};
+use opendata_platform::authz::Action;
+use serde_json::json;
+use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::audit;
 use crate::error::GovernanceError;
 use crate::keys;
 
@@ -190,7 +192,7 @@ impl Identity {
         name: &str,
     ) -> Result<Agency, GovernanceError> {
         actor
-            .require_role(&[Role::Admin], "create agencies")
+            .authorize(Action::ManageAgencies, None)
             .map_err(GovernanceError::Denied)?;
         let id = id.trim();
         if id.len() < 2
@@ -215,12 +217,13 @@ impl Identity {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| GovernanceError::AgencyAlreadyExists(id.to_owned()))?;
-        audit(
+        audit::record(
             &mut tx,
-            actor,
+            &actor.id,
             "agency.created",
             &format!("agency:{id}"),
-            name,
+            "",
+            json!({"name": name}),
         )
         .await?;
         tx.commit().await?;
@@ -245,7 +248,7 @@ impl Identity {
         agency_id: Option<&str>,
     ) -> Result<Principal, GovernanceError> {
         actor
-            .require_role(&[Role::Admin], "create principals")
+            .authorize(Action::ManagePrincipals, None)
             .map_err(GovernanceError::Denied)?;
         let name = required("name", name)?;
         let agency_id = agency_id.map(str::trim).filter(|a| !a.is_empty());
@@ -286,12 +289,13 @@ impl Identity {
             .bind(agency_id)
             .execute(&mut *tx)
             .await?;
-        audit(
+        audit::record(
             &mut tx,
-            actor,
+            &actor.id,
             "principal.created",
             &format!("principal:{id}"),
-            name,
+            "",
+            json!({"name": name, "role": role.as_str(), "agency_id": agency_id}),
         )
         .await?;
         tx.commit().await?;
@@ -311,19 +315,9 @@ impl Identity {
         agency_id: Option<&str>,
     ) -> Result<Vec<Principal>, GovernanceError> {
         let agency_id = agency_id.filter(|a| !a.is_empty());
-        let allowed = match actor.role {
-            Role::Admin | Role::Cdo | Role::Panel => !actor.app_token,
-            Role::Ado => {
-                !actor.app_token && agency_id.is_some() && agency_id == actor.agency_id.as_deref()
-            }
-            Role::Publisher => false,
-        };
-        if !allowed {
-            return Err(GovernanceError::Denied(ApiError::new(
-                ErrorCode::PermissionDenied,
-                format!("role {} may not list these principals", actor.role.as_str()),
-            )));
-        }
+        actor
+            .authorize(Action::ReadPrincipals, agency_id)
+            .map_err(GovernanceError::Denied)?;
         let rows: Vec<PrincipalRow> = sqlx::query_as(
             "SELECT id, name, role, agency_id FROM principals WHERE $1::text IS NULL OR agency_id = $1 ORDER BY name, id",
         )
@@ -345,7 +339,7 @@ impl Identity {
         label: &str,
     ) -> Result<(ApiKey, String), GovernanceError> {
         actor
-            .require_role(&[Role::Admin], "issue keys")
+            .authorize(Action::ManageKeys, None)
             .map_err(GovernanceError::Denied)?;
         let principal_id = parse_uuid("principal_id", principal_id)?;
         let mut tx = self.pool.begin().await?;
@@ -370,12 +364,13 @@ impl Identity {
         .bind(label.trim())
         .fetch_one(&mut *tx)
         .await?;
-        audit(
+        audit::record(
             &mut tx,
-            actor,
+            &actor.id,
             "key.issued",
             &format!("key:{}", row.id),
-            label,
+            "",
+            json!({"principal_id": principal_id, "kind": kind.as_str(), "label": label.trim()}),
         )
         .await?;
         tx.commit().await?;
@@ -389,7 +384,7 @@ impl Identity {
         key_id: &str,
     ) -> Result<ApiKey, GovernanceError> {
         actor
-            .require_role(&[Role::Admin], "revoke keys")
+            .authorize(Action::ManageKeys, None)
             .map_err(GovernanceError::Denied)?;
         let key_id = parse_uuid("key_id", key_id)?;
         let mut tx = self.pool.begin().await?;
@@ -401,7 +396,15 @@ impl Identity {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| GovernanceError::KeyNotFound(key_id.to_string()))?;
-        audit(&mut tx, actor, "key.revoked", &format!("key:{key_id}"), "").await?;
+        audit::record(
+            &mut tx,
+            &actor.id,
+            "key.revoked",
+            &format!("key:{key_id}"),
+            "",
+            json!({"principal_id": row.principal_id}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(row.into())
     }
@@ -415,7 +418,7 @@ impl Identity {
         let principal_id = parse_uuid("principal_id", principal_id)?;
         if actor.id != principal_id.to_string() {
             actor
-                .require_role(&[Role::Admin], "list other principals' keys")
+                .authorize(Action::ManageKeys, None)
                 .map_err(GovernanceError::Denied)?;
         }
         let rows: Vec<KeyRow> = sqlx::query_as(
@@ -444,23 +447,4 @@ fn required<'a>(field: &'static str, value: &'a str) -> Result<&'a str, Governan
 fn parse_uuid(field: &'static str, value: &str) -> Result<Uuid, GovernanceError> {
     Uuid::parse_str(value.trim())
         .map_err(|_| GovernanceError::invalid(field, format!("{field} is not a valid id")))
-}
-
-async fn audit(
-    conn: &mut PgConnection,
-    actor: &Principal,
-    action: &str,
-    subject: &str,
-    reason: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO audit_log (actor_id, action, subject, reason) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(&actor.id)
-    .bind(action)
-    .bind(subject)
-    .bind(reason)
-    .execute(conn)
-    .await?;
-    Ok(())
 }

@@ -1,24 +1,45 @@
-//! The governance service. This part owns identity: agencies, principals with roles, API keys and
-//! app tokens, and the `Authenticate` RPC every other service relies on. (The review workflow,
-//! freshness and audit RPCs of `opendata.governance.v1` come with the governance issue.)
+//! The governance service: identity (agencies, principals with roles, API keys and app tokens, and
+//! the `Authenticate` RPC every other service relies on), the data inventory and its review
+//! workflow (Executive Order 39), freshness, and the append-only audit log.
 
+pub mod audit;
+pub mod catalog_feed;
+pub mod clock;
 pub mod config;
 pub mod error;
+pub mod freshness;
 pub mod grpc;
 pub mod identity;
+pub mod jobs;
 pub mod keys;
+pub mod review;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use opendata_platform::grpc::MAX_MESSAGE_BYTES;
+use opendata_platform::events::{EventBus, spawn_consumer, spawn_relay};
+use opendata_platform::grpc::{MAX_MESSAGE_BYTES, channel, serve_routes};
 use opendata_platform::shutdown::Shutdown;
+use opendata_proto::governance::v1::audit_service_server::AuditServiceServer;
+use opendata_proto::governance::v1::freshness_service_server::FreshnessServiceServer;
 use opendata_proto::governance::v1::identity_service_server::IdentityServiceServer;
+use opendata_proto::governance::v1::review_service_server::ReviewServiceServer;
+use secrecy::ExposeSecret as _;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
+use tonic::server::NamedService;
 
-use crate::grpc::IdentityApi;
+use crate::audit::Audit;
+use crate::catalog_feed::{CATALOG_CONSUMER, CatalogFeed};
+use crate::clock::Clock;
+use crate::config::GovernanceSettings;
+use crate::grpc::identity::IdentityApi;
+use crate::grpc::oversight::{AuditApi, FreshnessApi};
+use crate::grpc::review::ReviewApi;
 use crate::identity::Identity;
+use crate::jobs::spawn_jobs;
+use crate::review::{DOMAIN, Review, ReviewSettings};
 
 /// The database schema governance owns.
 pub const SCHEMA: &str = "governance";
@@ -31,14 +52,78 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     opendata_platform::db::migrate(pool, SCHEMA, &MIGRATOR).await
 }
 
-/// Serves governance's gRPC API on `listener` until `shutdown`, then drains for at most `grace`.
+/// Everything governance needs to run.
+pub struct GovernanceService {
+    /// Its database pool (search path: the governance schema).
+    pub pool: PgPool,
+    /// The event bus.
+    pub bus: EventBus,
+    /// Settings.
+    pub settings: GovernanceSettings,
+    /// The time governance goes by.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Serves governance on `listener`, relays its outbox, follows the catalog and runs its jobs,
+/// until `shutdown`; then drains for at most `grace`.
 pub async fn serve(
-    identity: Identity,
+    service: GovernanceService,
     listener: TcpListener,
     shutdown: Shutdown,
     grace: Duration,
-) -> Result<(), tonic::transport::Error> {
-    let api = IdentityServiceServer::new(IdentityApi::new(identity))
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let GovernanceService {
+        pool,
+        bus,
+        settings,
+        clock,
+    } = service;
+    let bootstrap = settings
+        .bootstrap_admin_key
+        .as_ref()
+        .map(|key| key.expose_secret().to_owned());
+    let identity = Identity::new(pool.clone(), bootstrap.as_deref());
+    let review = Review::new(
+        pool.clone(),
+        channel(&settings.catalog_url)?,
+        clock,
+        ReviewSettings {
+            retired_public_days: settings.retired_public_days,
+            stale_grace_percent: settings.stale_grace_percent,
+        },
+    );
+    let relay = spawn_relay(pool.clone(), bus.clone(), DOMAIN, shutdown.clone());
+    let feed = spawn_consumer(
+        bus,
+        "catalog",
+        ">",
+        CATALOG_CONSUMER,
+        CatalogFeed::new(pool.clone()),
+        shutdown.clone(),
+    );
+    let jobs = spawn_jobs(
+        pool.clone(),
+        review.clone(),
+        Duration::from_secs(settings.job_interval_secs.max(1)),
+        shutdown.clone(),
+    );
+
+    let identity_api = IdentityServiceServer::new(IdentityApi::new(identity.clone()))
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    opendata_platform::grpc::serve(api, listener, shutdown, grace).await
+    let review_api = ReviewServiceServer::new(ReviewApi::new(identity.clone(), review.clone()));
+    let freshness_api = FreshnessServiceServer::new(FreshnessApi::new(identity.clone(), review));
+    let audit_api = AuditServiceServer::new(AuditApi::new(identity, Audit::new(pool)));
+    let names = [
+        <IdentityServiceServer<IdentityApi> as NamedService>::NAME,
+        <ReviewServiceServer<ReviewApi> as NamedService>::NAME,
+        <FreshnessServiceServer<FreshnessApi> as NamedService>::NAME,
+        <AuditServiceServer<AuditApi> as NamedService>::NAME,
+    ];
+    let routes = tonic::service::Routes::new(identity_api)
+        .add_service(review_api)
+        .add_service(freshness_api)
+        .add_service(audit_api);
+    serve_routes(routes, &names, listener, shutdown, grace).await?;
+    let _ = tokio::join!(relay, feed, jobs);
+    Ok(())
 }

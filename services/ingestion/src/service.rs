@@ -13,6 +13,7 @@ use opendata_datastore::encode::Rejection;
 use opendata_datastore::schema::Schema;
 use opendata_datastore::table::{create_sequence_sql, create_table_sql, working_table};
 use opendata_platform::auth::{Authenticator, Principal};
+use opendata_platform::authz::Action;
 use opendata_platform::error::ApiError;
 use opendata_platform::grpc::ClientContext;
 use opendata_proto::catalog::v1::GetDatasetRequest;
@@ -128,7 +129,9 @@ impl Ingestion {
             .await
             .map_err(|status| IngestionError::Api(ApiError::from_status(&status)))?
             .into_inner();
-        caller.principal.require_write_for(&dataset.agency_id)?;
+        caller
+            .principal
+            .authorize(Action::WriteDatasets, Some(&dataset.agency_id))?;
 
         let declared = match &dataset.schema {
             Some(schema) => schema_from_proto(schema)
@@ -188,7 +191,13 @@ impl Ingestion {
     pub async fn get(&self, caller: &Caller, upload_id: &str) -> Result<Upload, IngestionError> {
         let id = parse_upload_id(upload_id)?;
         match store::fetch_upload(&self.pool, id, false).await? {
-            Some(upload) if caller.principal.can_see_private_of(&upload.agency_id) => Ok(upload),
+            Some(upload)
+                if caller
+                    .principal
+                    .may(Action::ReadPrivateDatasets, Some(&upload.agency_id)) =>
+            {
+                Ok(upload)
+            }
             _ => Err(IngestionError::UploadNotFound(upload_id.to_owned())),
         }
     }
@@ -204,7 +213,9 @@ impl Ingestion {
         S: Stream<Item = Result<Bytes, ApiError>> + Unpin + Send,
     {
         let upload = self.get(caller, upload_id).await?;
-        caller.principal.require_write_for(&upload.agency_id)?;
+        caller
+            .principal
+            .authorize(Action::WriteDatasets, Some(&upload.agency_id))?;
         if !store::transition(
             &self.pool,
             upload.id,
@@ -283,7 +294,9 @@ impl Ingestion {
         schema: &opendata_proto::common::v1::Schema,
     ) -> Result<Upload, IngestionError> {
         let upload = self.get(caller, upload_id).await?;
-        caller.principal.require_write_for(&upload.agency_id)?;
+        caller
+            .principal
+            .authorize(Action::WriteDatasets, Some(&upload.agency_id))?;
         if upload.state != UploadState::AwaitingSchema {
             return Err(IngestionError::WrongState {
                 state: upload.state,
@@ -353,10 +366,18 @@ impl Ingestion {
         let id = parse_upload_id(upload_id)?;
         let mut tx = self.pool.begin().await?;
         let upload = match store::fetch_upload(&mut *tx, id, true).await? {
-            Some(upload) if caller.principal.can_see_private_of(&upload.agency_id) => upload,
+            Some(upload)
+                if caller
+                    .principal
+                    .may(Action::ReadPrivateDatasets, Some(&upload.agency_id)) =>
+            {
+                upload
+            }
             _ => return Err(IngestionError::UploadNotFound(upload_id.to_owned())),
         };
-        caller.principal.require_write_for(&upload.agency_id)?;
+        caller
+            .principal
+            .authorize(Action::WriteDatasets, Some(&upload.agency_id))?;
         if upload.state != UploadState::Loaded {
             return Err(IngestionError::WrongState {
                 state: upload.state,
@@ -450,7 +471,9 @@ impl Ingestion {
         upload_id: &str,
     ) -> Result<Upload, IngestionError> {
         let upload = self.get(caller, upload_id).await?;
-        caller.principal.require_write_for(&upload.agency_id)?;
+        caller
+            .principal
+            .authorize(Action::WriteDatasets, Some(&upload.agency_id))?;
         if !upload.state.is_open() {
             return Err(IngestionError::WrongState {
                 state: upload.state,

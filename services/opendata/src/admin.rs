@@ -7,7 +7,7 @@ use opendata_platform::auth::Role;
 use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::governance::v1 as governance;
 
-use crate::client::{CatalogClient, CliError, Connection, describe};
+use crate::client::{CliError, Connection, describe};
 use crate::schema_file::SocrataSchema;
 
 /// Reads a role name (`cdo`, `ado`, `publisher`, `panel`, `admin`).
@@ -124,16 +124,6 @@ pub enum DatasetCommand {
         /// Only this agency's.
         #[arg(long, default_value = "")]
         agency: String,
-    },
-    /// Makes a dataset public.
-    Publish {
-        /// Dataset id.
-        id: String,
-    },
-    /// Makes a dataset private.
-    Unpublish {
-        /// Dataset id.
-        id: String,
     },
 }
 
@@ -362,38 +352,6 @@ pub async fn dataset(connection: &Connection, command: DatasetCommand) -> Result
                 page_token = page.next_page_token;
             }
         }
-        DatasetCommand::Publish { id } | DatasetCommand::Unpublish { id } if id.is_empty() => {
-            return Err("a dataset id is required".into());
-        }
-        DatasetCommand::Publish { id } => {
-            set_stage(&mut catalog, id, catalog::PublicationStage::Published).await?
-        }
-        DatasetCommand::Unpublish { id } => {
-            set_stage(&mut catalog, id, catalog::PublicationStage::Private).await?
-        }
     }
-    Ok(())
-}
-
-async fn set_stage(
-    catalog: &mut CatalogClient,
-    id: String,
-    stage: catalog::PublicationStage,
-) -> Result<(), CliError> {
-    catalog
-        .set_publication_stage(catalog::SetPublicationStageRequest {
-            id: id.clone(),
-            stage: stage as i32,
-        })
-        .await
-        .map_err(fail("cannot change the publication stage"))?;
-    println!(
-        "dataset {id} is now {}",
-        if stage == catalog::PublicationStage::Published {
-            "published"
-        } else {
-            "private"
-        }
-    );
     Ok(())
 }

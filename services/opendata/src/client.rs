@@ -3,7 +3,10 @@
 use clap::Args;
 use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES, channel};
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use opendata_proto::governance::v1::audit_service_client::AuditServiceClient;
+use opendata_proto::governance::v1::freshness_service_client::FreshnessServiceClient;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
+use opendata_proto::governance::v1::review_service_client::ReviewServiceClient;
 use opendata_proto::ingestion::v1::ingestion_service_client::IngestionServiceClient;
 use opendata_proto::search::v1::search_service_client::SearchServiceClient;
 use tonic::service::interceptor::InterceptedService;
@@ -68,6 +71,30 @@ impl Connection {
     /// Governance identity client.
     pub fn identity(&self) -> Result<IdentityServiceClient<Intercepted>, CliError> {
         Ok(IdentityServiceClient::with_interceptor(
+            channel(&self.governance_url)?,
+            self.context()?,
+        ))
+    }
+
+    /// Governance review (inventory and workflow) client.
+    pub fn review(&self) -> Result<ReviewServiceClient<Intercepted>, CliError> {
+        Ok(ReviewServiceClient::with_interceptor(
+            channel(&self.governance_url)?,
+            self.context()?,
+        ))
+    }
+
+    /// Governance freshness client.
+    pub fn freshness(&self) -> Result<FreshnessServiceClient<Intercepted>, CliError> {
+        Ok(FreshnessServiceClient::with_interceptor(
+            channel(&self.governance_url)?,
+            self.context()?,
+        ))
+    }
+
+    /// Governance audit client.
+    pub fn audit(&self) -> Result<AuditServiceClient<Intercepted>, CliError> {
+        Ok(AuditServiceClient::with_interceptor(
             channel(&self.governance_url)?,
             self.context()?,
         ))

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::client::{CliError, Connection, describe};
 use crate::push::{Mode, PushArgs, push};
+use crate::review::publish_through_review;
 use crate::schema_file::SocrataSchema;
 
 /// Arguments of `opendata demo`.
@@ -102,8 +103,9 @@ pub async fn demo(connection: &Connection, args: &DemoArgs) -> Result<(), CliErr
         }
     }
 
-    let mut keys: HashMap<String, String> = HashMap::new();
+    let mut keys: HashMap<String, Connection> = HashMap::new();
     let mut admin_catalog = connection.catalog()?;
+    let cdo = principal_connection(connection, "Chief Data Officer (demo)", Role::Cdo, "").await?;
     for entry in &manifest.datasets {
         let existing = admin_catalog
             .get_dataset(catalog::GetDatasetRequest {
@@ -144,13 +146,18 @@ pub async fn demo(connection: &Connection, args: &DemoArgs) -> Result<(), CliErr
             )
             .await?;
         }
-        admin_catalog
-            .set_publication_stage(catalog::SetPublicationStageRequest {
-                id: entry.id.clone(),
-                stage: catalog::PublicationStage::Published as i32,
-            })
-            .await
-            .map_err(|status| format!("cannot publish {}: {}", entry.id, describe(&status)))?;
+        let frequency = if entry.frequency.is_empty() {
+            "irregular"
+        } else {
+            &entry.frequency
+        };
+        publish_through_review(
+            &cdo,
+            &entry.id,
+            "Connecticut demo data: published by the state",
+            frequency,
+        )
+        .await?;
     }
     println!(
         "demo data loaded: {} datasets published",
@@ -159,44 +166,57 @@ pub async fn demo(connection: &Connection, args: &DemoArgs) -> Result<(), CliErr
     Ok(())
 }
 
+/// A connection acting as a new principal with `role` (bound to `agency` when not empty),
+/// created with the admin's `connection`.
+async fn principal_connection(
+    connection: &Connection,
+    name: &str,
+    role: Role,
+    agency: &str,
+) -> Result<Connection, CliError> {
+    let mut identity = connection.identity()?;
+    let principal = identity
+        .create_principal(governance::CreatePrincipalRequest {
+            name: name.to_owned(),
+            role: role as i32,
+            agency_id: agency.to_owned(),
+        })
+        .await
+        .map_err(|status| format!("cannot create {name}: {}", describe(&status)))?
+        .into_inner();
+    let key = identity
+        .issue_key(governance::IssueKeyRequest {
+            principal_id: principal.id,
+            label: "demo loader".to_owned(),
+            kind: governance::KeyKind::ApiKey as i32,
+        })
+        .await
+        .map_err(|status| format!("cannot issue a key to {name}: {}", describe(&status)))?
+        .into_inner()
+        .secret;
+    Ok(Connection {
+        key: Some(key),
+        ..connection.clone()
+    })
+}
+
 /// A connection acting as a demo publisher of `agency`, created the first time it is needed.
 async fn publisher(
     connection: &Connection,
-    keys: &mut HashMap<String, String>,
+    keys: &mut HashMap<String, Connection>,
     agency: &str,
 ) -> Result<Connection, CliError> {
     if !keys.contains_key(agency) {
-        let mut identity = connection.identity()?;
-        let principal = identity
-            .create_principal(governance::CreatePrincipalRequest {
-                name: format!("{agency} demo publisher"),
-                role: Role::Publisher as i32,
-                agency_id: agency.to_owned(),
-            })
-            .await
-            .map_err(|status| {
-                format!(
-                    "cannot create the {agency} publisher: {}",
-                    describe(&status)
-                )
-            })?
-            .into_inner();
-        let key = identity
-            .issue_key(governance::IssueKeyRequest {
-                principal_id: principal.id,
-                label: "demo loader".to_owned(),
-                kind: governance::KeyKind::ApiKey as i32,
-            })
-            .await
-            .map_err(|status| format!("cannot issue the {agency} key: {}", describe(&status)))?
-            .into_inner()
-            .secret;
-        keys.insert(agency.to_owned(), key);
+        let publisher = principal_connection(
+            connection,
+            &format!("{agency} demo publisher"),
+            Role::Publisher,
+            agency,
+        )
+        .await?;
+        keys.insert(agency.to_owned(), publisher);
     }
-    Ok(Connection {
-        key: keys.get(agency).cloned(),
-        ..connection.clone()
-    })
+    Ok(keys[agency].clone())
 }
 
 async fn create(

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod client;
 pub mod demo;
 pub mod push;
+pub mod review;
 pub mod schema_file;
 pub mod search;
 pub mod stack;

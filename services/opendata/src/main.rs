@@ -13,6 +13,7 @@ use opendata::admin::{self, AgencyCommand, DatasetCommand, KeyCommand, Principal
 use opendata::client::{CliError, Connection};
 use opendata::demo::{DemoArgs, demo};
 use opendata::push::{PushArgs, push};
+use opendata::review::{ReviewCommand, review};
 use opendata::search::{SearchArgs, reindex, search};
 use opendata::stack::{Stack, StackConfig};
 use opendata_platform::shutdown::Shutdown;
@@ -49,6 +50,9 @@ enum Command {
     /// Manages datasets.
     #[command(subcommand)]
     Dataset(DatasetCommand),
+    /// The data inventory and its review workflow, freshness and the audit log.
+    #[command(subcommand)]
+    Review(ReviewCommand),
     /// Searches the published datasets, as the public does.
     Search(SearchArgs),
     /// Rebuilds the search index from the catalog and swaps it in (needs an admin key).
@@ -67,6 +71,7 @@ async fn main() -> ExitCode {
         Command::Principal(command) => admin::principal(&cli.connection, command).await,
         Command::Key(command) => admin::key(&cli.connection, command).await,
         Command::Dataset(command) => admin::dataset(&cli.connection, command).await,
+        Command::Review(command) => review(&cli.connection, command).await,
         Command::Search(args) => search(&cli.connection, &args).await,
         Command::Reindex => reindex(&cli.connection).await,
         Command::Demo(args) => demo(&cli.connection, &args).await,

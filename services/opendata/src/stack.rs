@@ -3,14 +3,16 @@
 //! on port 0 with a fresh database and NATS prefix.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use opendata_catalog::CatalogService;
 use opendata_catalog::config::CatalogSettings;
 use opendata_edge::config::EdgeSettings;
 use opendata_edge::state::EdgeState;
+use opendata_governance::GovernanceService;
+use opendata_governance::clock::{Clock, SystemClock};
 use opendata_governance::config::GovernanceSettings;
-use opendata_governance::identity::Identity;
 use opendata_ingestion::IngestionService;
 use opendata_ingestion::config::IngestionSettings;
 use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig};
@@ -18,7 +20,6 @@ use opendata_platform::events::EventBus;
 use opendata_platform::grpc::channel;
 use opendata_platform::shutdown::Shutdown;
 use opendata_search::config::SearchSettings;
-use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -143,7 +144,17 @@ impl SearchRunner {
 
 impl Stack {
     /// Migrates the database, binds every listener and starts every service.
-    pub async fn start(mut config: StackConfig, shutdown: Shutdown) -> Result<Stack, StackError> {
+    pub async fn start(config: StackConfig, shutdown: Shutdown) -> Result<Stack, StackError> {
+        Stack::start_with_clock(config, shutdown, Arc::new(SystemClock)).await
+    }
+
+    /// [`Stack::start`] with governance going by `clock` (tests move it to show freshness and
+    /// retirement).
+    pub async fn start_with_clock(
+        mut config: StackConfig,
+        shutdown: Shutdown,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Stack, StackError> {
         config.nats.validate()?;
         let grace = Duration::from_secs(config.drain_secs);
         let governance_pool =
@@ -171,6 +182,7 @@ impl Stack {
         let governance_url = format!("http://{}", addresses.governance);
         let catalog_url = format!("http://{}", addresses.catalog);
         config.catalog.governance_url = governance_url.clone();
+        config.governance.catalog_url = catalog_url.clone();
         config.ingestion.governance_url = governance_url.clone();
         config.ingestion.catalog_url = catalog_url.clone();
         config.search.governance_url = governance_url.clone();
@@ -182,12 +194,7 @@ impl Stack {
         }
         config.edge.catalog_url = catalog_url;
 
-        let bootstrap = config
-            .governance
-            .bootstrap_admin_key
-            .as_ref()
-            .map(|key| key.expose_secret().to_owned());
-        let identity = Identity::new(governance_pool, bootstrap.as_deref());
+        let governance_bus = EventBus::connect(&config.nats, "opendata-governance").await?;
         let catalog_bus = EventBus::connect(&config.nats, "opendata-catalog").await?;
         let ingestion_bus = EventBus::connect(&config.nats, "opendata-ingestion").await?;
         let edge_state = EdgeState::new(
@@ -198,14 +205,17 @@ impl Stack {
         );
 
         let tasks = vec![
-            tokio::spawn({
-                let shutdown = shutdown.clone();
-                async move {
-                    opendata_governance::serve(identity, governance_listener, shutdown, grace)
-                        .await?;
-                    Ok(())
-                }
-            }),
+            tokio::spawn(opendata_governance::serve(
+                GovernanceService {
+                    pool: governance_pool,
+                    bus: governance_bus,
+                    settings: config.governance,
+                    clock,
+                },
+                governance_listener,
+                shutdown.clone(),
+                grace,
+            )),
             tokio::spawn(opendata_catalog::serve(
                 CatalogService {
                     pool: catalog_pool,

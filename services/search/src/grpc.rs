@@ -3,7 +3,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use opendata_platform::auth::{Authenticator, Role};
+use opendata_platform::auth::Authenticator;
+use opendata_platform::authz::Action;
 use opendata_platform::error::{ApiError, ErrorCode};
 use opendata_proto::search::v1 as pb;
 use opendata_proto::search::v1::search_service_server::SearchService;
@@ -88,7 +89,7 @@ impl SearchService for SearchApi {
         request: Request<pb::ReindexRequest>,
     ) -> Result<Response<pb::ReindexResponse>, Status> {
         let caller = self.auth.require(request.metadata()).await?;
-        caller.require_role(&[Role::Admin], "rebuild the search index")?;
+        caller.authorize(Action::Reindex, None)?;
         let rebuilt = self.indexer.rebuild().await.map_err(ApiError::from)?;
         tracing::info!(
             caller = %caller.id,

@@ -165,6 +165,7 @@ impl Indexer {
                     publication_stage: PublicationStage::Published as i32,
                     page_size: PAGE_SIZE,
                     page_token: page_token.clone(),
+                    include_withheld: false,
                 })
                 .await?
                 .into_inner();

@@ -12,7 +12,7 @@ use opendata::push::{Mode, PushArgs};
 use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::common::v1::{Column, ColumnType, Role, Schema};
 use opendata_proto::governance::v1 as governance;
-use opendata_testkit::{ServerProcess, principal_with_key};
+use opendata_testkit::{ReviewClient, ServerProcess, principal_with_key};
 
 const HEADER: &str = "Serial Number,List Year,Date Recorded,Town,Address,Assessed Value,Sale Amount,Sales Ratio,Property Type,Residential Type";
 
@@ -183,4 +183,12 @@ pub async fn setup(server: &ServerProcess, admin_key: &str, indexed: &[&str]) ->
         .into_inner()
         .id;
     (key, dataset)
+}
+
+/// A review client acting as a new Chief Data Officer, who publishes.
+pub async fn cdo_review(server: &ServerProcess, admin_key: &str) -> ReviewClient {
+    let mut identity = server.clients(Some(admin_key)).identity;
+    let cdo =
+        principal_with_key(&mut identity, "cdo", Role::Cdo, governance::KeyKind::ApiKey).await;
+    server.clients(Some(&cdo.secret)).review
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use opendata_platform::error::ErrorCode;
 use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::common::v1::{AccessLevel, Role, Schema};
+use opendata_proto::governance::v1::{WithholdRequest, WithholdingGround};
 use opendata_proto::search::v1::{ReindexRequest, SearchRequest, SuggestRequest};
 use opendata_testkit::{SearchEngine, TcpProxy, TestOptions, TestStack, wait_until};
 
@@ -44,16 +45,21 @@ async fn create(
     create_described(stack, key, agency, metadata, Schema::default()).await
 }
 
-async fn set_stage(stack: &TestStack, id: &str, stage: catalog::PublicationStage) {
+/// Takes a published dataset out of public view (withheld on a legal ground) and waits until the
+/// public no longer sees it.
+async fn unpublish(stack: &TestStack, id: &str) {
     stack
-        .clients(Some(&stack.admin_key))
-        .catalog
-        .set_publication_stage(catalog::SetPublicationStageRequest {
-            id: id.to_owned(),
-            stage: stage as i32,
+        .clients(Some(&stack.cdo_key().await))
+        .review
+        .withhold(WithholdRequest {
+            dataset_id: id.to_owned(),
+            ground: WithholdingGround::HindersGovernment as i32,
+            explanation: "under revision".to_owned(),
+            access_level: AccessLevel::NonPublic as i32,
         })
         .await
-        .expect("set stage");
+        .expect("withhold");
+    stack.wait_public(id, false).await;
 }
 
 async fn update(stack: &TestStack, id: &str, metadata: catalog::DatasetMetadata, fields: &[&str]) {
@@ -171,7 +177,7 @@ async fn catalog_changes_reach_the_index(engine: SearchEngine) {
         "the old title is gone"
     );
 
-    // Withholding (access level non-public) removes it, though it stays published.
+    // Marking it non-public in its metadata removes it, though it stays published.
     update(
         &stack,
         &private,
@@ -185,7 +191,8 @@ async fn catalog_changes_reach_the_index(engine: SearchEngine) {
     .await;
     eventually_found(&stack, "property transfers", &[]).await;
 
-    set_stage(&stack, &public, catalog::PublicationStage::Private).await;
+    // Withholding it on a legal ground removes it.
+    unpublish(&stack, &public).await;
     eventually_found(&stack, "grand list", &[]).await;
     stack.stop().await;
 }
@@ -231,7 +238,7 @@ async fn a_search_outage_loses_no_update(engine: SearchEngine) {
     );
 
     publish(&stack, &added).await;
-    set_stage(&stack, &removed, catalog::PublicationStage::Private).await;
+    unpublish(&stack, &removed).await;
     update(
         &stack,
         &renamed,
@@ -341,7 +348,7 @@ async fn meilisearch_outage_loses_no_update() {
     proxy.cut();
     let second = create(&stack, &publisher, "opm", "Tree Removals", "By town").await;
     publish(&stack, &second).await;
-    set_stage(&stack, &first, catalog::PublicationStage::Private).await;
+    unpublish(&stack, &first).await;
     let response = get(&stack, "/api/catalog/v1?q=tree").await;
     assert_eq!(response.status, 503, "{}", response.body);
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -2,7 +2,6 @@
 
 use opendata_platform::auth::{Principal, Role};
 use opendata_platform::error::{ApiError, ErrorCode};
-use opendata_platform::grpc::bearer_key;
 use opendata_platform::timestamp::{to_proto, to_proto_opt};
 use opendata_proto::governance::v1 as pb;
 use opendata_proto::governance::v1::identity_service_server::IdentityService;
@@ -23,13 +22,7 @@ impl IdentityApi {
     }
 
     async fn caller<T>(&self, request: &Request<T>) -> Result<Principal, ApiError> {
-        let key = bearer_key(request.metadata()).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthenticated,
-                "an api key is required: send `authorization: Bearer <key>`",
-            )
-        })?;
-        Ok(self.identity.authenticate(key).await?.principal)
+        Ok(super::caller(&self.identity, request).await?.0)
     }
 }
 

@@ -1,0 +1,60 @@
+//! Governance's scheduled jobs: announce datasets that turned stale, and make private the retired
+//! datasets whose 30 days are over. One replica runs them at a time (a PostgreSQL advisory lock).
+
+use std::time::Duration;
+
+use opendata_platform::shutdown::Shutdown;
+use sqlx::PgPool;
+use tokio::task::JoinHandle;
+
+use crate::review::Review;
+
+/// Advisory lock key of the jobs ("gov-jobs").
+const LOCK_KEY: i64 = 0x676f_762d_6a6f_6273;
+
+/// One round of every job, if this replica holds the lock.
+pub async fn run_once(pool: &PgPool, review: &Review) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(LOCK_KEY)
+        .fetch_one(&mut *conn)
+        .await?;
+    if !locked {
+        return Ok(());
+    }
+    match review.privatize_retired().await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "retired datasets made private"),
+        Err(error) => tracing::warn!(%error, "making retired datasets private failed"),
+    }
+    match review.announce_stale().await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "stale datasets announced"),
+        Err(error) => tracing::warn!(%error, "announcing stale datasets failed"),
+    }
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(LOCK_KEY)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Runs the jobs every `interval` until shutdown.
+pub fn spawn_jobs(
+    pool: PgPool,
+    review: Review,
+    interval: Duration,
+    shutdown: Shutdown,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        while !shutdown.is_triggered() {
+            if let Err(error) = run_once(&pool, &review).await {
+                tracing::warn!(%error, "governance jobs round failed");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                () = shutdown.triggered() => {}
+            }
+        }
+    })
+}

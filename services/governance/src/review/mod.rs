@@ -1,0 +1,719 @@
+//! The data inventory and its review workflow (Executive Order 39): every dataset an agency holds
+//! is a record, nominated by its ADO, reviewed, approved and published by the CDO, or withheld on a
+//! legal ground with an explanation, reopened, retired. Each step checks the caller against the
+//! authorization matrix, refuses an illegal transition naming the current state, records the
+//! transition and an audit entry, and announces the record on `governance.review.*`, from which
+//! the catalog applies what the public may see.
+
+pub mod state;
+pub mod store;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use opendata_platform::auth::Principal;
+use opendata_platform::authz::Action;
+use opendata_platform::events::{enqueue, subject};
+use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES};
+use opendata_platform::timestamp::{from_proto, to_proto, to_proto_opt};
+use opendata_proto::catalog::v1::GetDatasetRequest;
+use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use opendata_proto::common::v1::{AccessLevel, EventMeta};
+use opendata_proto::governance::v1 as pb;
+use prost::Message as _;
+use serde_json::{Value, json};
+use sqlx::{PgConnection, PgPool};
+use tonic::transport::Channel;
+use uuid::Uuid;
+
+use crate::audit;
+use crate::clock::Clock;
+use crate::error::GovernanceError;
+use crate::freshness::{Periodicity, assess};
+use state::{Ground, ReviewState, Step};
+use store::{CatalogFacts, Record, TransitionRow};
+
+/// The domain of governance's events.
+pub const DOMAIN: &str = "governance";
+/// Longest `rights` statement DCAT-US allows.
+const MAX_RIGHTS_CHARS: usize = 255;
+/// Principal id recorded for what governance's own jobs do.
+pub const SYSTEM_ACTOR: &str = "system";
+
+/// How the workflow behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct ReviewSettings {
+    /// Days a retired dataset stays public.
+    pub retired_public_days: i64,
+    /// Grace after a due date before a dataset is stale, in percent of its period.
+    pub stale_grace_percent: u32,
+}
+
+/// Who is asking, with the key they presented (governance looks datasets up in the catalog with
+/// it, so it sees no more than they may).
+pub struct Caller<'a> {
+    /// The principal.
+    pub principal: &'a Principal,
+    /// Their key.
+    pub key: &'a str,
+}
+
+/// A record with its history, as served.
+#[derive(Debug, Clone)]
+pub struct RecordView {
+    /// The record.
+    pub record: Record,
+    /// Its transitions, oldest first.
+    pub history: Vec<TransitionRow>,
+}
+
+/// The inventory and the workflow.
+#[derive(Clone)]
+pub struct Review {
+    pool: PgPool,
+    catalog: Channel,
+    clock: Arc<dyn Clock>,
+    settings: ReviewSettings,
+}
+
+fn required<'a>(field: &'static str, value: &'a str) -> Result<&'a str, GovernanceError> {
+    let value = value.trim();
+    if value.is_empty() {
+        Err(GovernanceError::invalid(
+            field,
+            format!("{field} is required"),
+        ))
+    } else {
+        Ok(value)
+    }
+}
+
+fn access_level_name(level: AccessLevel) -> &'static str {
+    match level {
+        AccessLevel::RestrictedPublic => "restricted public",
+        AccessLevel::NonPublic => "non-public",
+        AccessLevel::Public | AccessLevel::Unspecified => "public",
+    }
+}
+
+fn access_level_from_name(name: &str) -> AccessLevel {
+    match name {
+        "restricted public" => AccessLevel::RestrictedPublic,
+        "non-public" => AccessLevel::NonPublic,
+        _ => AccessLevel::Public,
+    }
+}
+
+/// The event announcing a record that reached `state` (`review.dataset_published`).
+fn event_name(state: ReviewState, public: bool) -> String {
+    match (state, public) {
+        (ReviewState::Retired, false) => "review.dataset_unpublished".to_owned(),
+        (ReviewState::UnderReview, _) => "review.dataset_under_review".to_owned(),
+        (state, _) => format!("review.dataset_{}", state.as_str()),
+    }
+}
+
+impl Review {
+    /// The workflow over governance's pool, looking datasets up in the catalog.
+    pub fn new(
+        pool: PgPool,
+        catalog: Channel,
+        clock: Arc<dyn Clock>,
+        settings: ReviewSettings,
+    ) -> Self {
+        Review {
+            pool,
+            catalog,
+            clock,
+            settings,
+        }
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> ReviewSettings {
+        self.settings
+    }
+
+    /// Creates the record of a dataset the catalog knows but whose creation event has not arrived
+    /// yet, looking it up with the caller's key.
+    async fn register(&self, caller: &Caller<'_>, dataset_id: &str) -> Result<(), GovernanceError> {
+        let context = ClientContext::with_key(caller.key).map_err(GovernanceError::Denied)?;
+        let found = CatalogServiceClient::with_interceptor(self.catalog.clone(), context)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .get_dataset(GetDatasetRequest {
+                id: dataset_id.to_owned(),
+            })
+            .await;
+        let dataset = match found {
+            Ok(response) => response.into_inner(),
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                return Err(GovernanceError::DatasetNotFound(dataset_id.to_owned()));
+            }
+            Err(status) => {
+                return Err(GovernanceError::CatalogUnavailable(
+                    status.message().to_owned(),
+                ));
+            }
+        };
+        let mut conn = self.pool.acquire().await?;
+        store::record_facts(&mut conn, &facts_of(&dataset, false)).await?;
+        Ok(())
+    }
+
+    /// Locks the record of `dataset_id` for a step by `caller`, registering it from the catalog if
+    /// needed; NOT_FOUND when the caller may not see it.
+    async fn lock(
+        &self,
+        caller: &Caller<'_>,
+        dataset_id: &str,
+    ) -> Result<(sqlx::Transaction<'static, sqlx::Postgres>, Record), GovernanceError> {
+        for attempt in 0..2 {
+            let mut tx = self.pool.begin().await?;
+            match store::fetch(&mut *tx, dataset_id, true).await? {
+                Some(record)
+                    if !record.deleted
+                        && caller
+                            .principal
+                            .may(Action::ReadInventory, Some(&record.agency_id)) =>
+                {
+                    return Ok((tx, record));
+                }
+                Some(_) => break,
+                None if attempt == 0 => {
+                    drop(tx);
+                    self.register(caller, dataset_id).await?;
+                }
+                None => break,
+            }
+        }
+        Err(GovernanceError::DatasetNotFound(dataset_id.to_owned()))
+    }
+
+    /// Runs one workflow step: authorize, check the transition, change, record, announce.
+    async fn step(
+        &self,
+        caller: &Caller<'_>,
+        dataset_id: &str,
+        step: Step,
+        reason: &str,
+        details: Value,
+        change: impl FnOnce(&mut Record),
+    ) -> Result<RecordView, GovernanceError> {
+        let dataset_id = required("dataset_id", dataset_id)?;
+        let (mut tx, mut record) = self.lock(caller, dataset_id).await?;
+        caller
+            .principal
+            .authorize(step.authz(), Some(&record.agency_id))
+            .map_err(GovernanceError::Denied)?;
+        let from = record.state;
+        let to = step
+            .target(from)
+            .ok_or_else(|| GovernanceError::IllegalTransition {
+                dataset_id: dataset_id.to_owned(),
+                step: step.as_str(),
+                state: from.as_str(),
+                allowed: step
+                    .sources()
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            })?;
+        let now = self.clock.now();
+        change(&mut record);
+        record.state = to;
+        record.public = matches!(to, ReviewState::Published | ReviewState::Retired);
+        if to != ReviewState::Withheld {
+            record.withholding_ground = None;
+        }
+        match to {
+            ReviewState::Published => {
+                record.access_level = "public".to_owned();
+                record.rights.clear();
+            }
+            ReviewState::Retired => record.retired_at = Some(now),
+            _ => {}
+        }
+        let transition = TransitionRow {
+            from_state: from.as_str().to_owned(),
+            to_state: to.as_str().to_owned(),
+            actor_id: caller.principal.id.clone(),
+            reason: reason.trim().to_owned(),
+            at: now,
+        };
+        let view = self
+            .record_change(
+                &mut tx,
+                record,
+                transition,
+                &format!("dataset.{}", step.as_str()),
+                details,
+            )
+            .await?;
+        tx.commit().await?;
+        tracing::info!(
+            dataset_id,
+            step = step.as_str(),
+            state = to.as_str(),
+            actor = %caller.principal.id,
+            "review step"
+        );
+        Ok(view)
+    }
+
+    /// Saves a changed record, appends its transition and audit entry, and announces it.
+    async fn record_change(
+        &self,
+        conn: &mut PgConnection,
+        mut record: Record,
+        transition: TransitionRow,
+        action: &str,
+        details: Value,
+    ) -> Result<RecordView, GovernanceError> {
+        record.revision += 1;
+        store::save(conn, &record).await?;
+        store::add_transition(conn, &record.dataset_id, &transition).await?;
+        audit::record(
+            conn,
+            &transition.actor_id,
+            action,
+            &format!("dataset:{}", record.dataset_id),
+            &transition.reason,
+            details,
+        )
+        .await?;
+        let history = store::history(&mut *conn, &record.dataset_id).await?;
+        let view = RecordView { record, history };
+        let event_id = Uuid::now_v7();
+        let event = pb::DatasetStateChanged {
+            meta: Some(EventMeta {
+                event_id: event_id.to_string(),
+                occurred_at: Some(to_proto(transition.at)),
+                producer: DOMAIN.to_owned(),
+            }),
+            record: Some(self.to_proto(&view)),
+        };
+        let name = event_name(view.record.state, view.record.public);
+        enqueue(
+            conn,
+            &subject(DOMAIN, &name),
+            event_id,
+            event.encode_to_vec(),
+        )
+        .await?;
+        Ok(view)
+    }
+
+    /// The ADO nominates a dataset, with a justification and an update frequency.
+    pub async fn nominate(
+        &self,
+        caller: &Caller<'_>,
+        dataset_id: &str,
+        justification: &str,
+        accrual_periodicity: &str,
+    ) -> Result<RecordView, GovernanceError> {
+        let justification = required("justification", justification)?.to_owned();
+        let periodicity =
+            Periodicity::normalize(required("accrual_periodicity", accrual_periodicity)?)
+                .map_err(|message| GovernanceError::invalid("accrual_periodicity", message))?;
+        let details = json!({"accrual_periodicity": periodicity});
+        self.step(
+            caller,
+            dataset_id,
+            Step::Nominate,
+            &justification.clone(),
+            details,
+            |record| {
+                record.justification = justification;
+                record.accrual_periodicity = periodicity;
+            },
+        )
+        .await
+    }
+
+    /// A step that needs only a reason (start review, approve, publish, reopen).
+    pub async fn simple_step(
+        &self,
+        caller: &Caller<'_>,
+        step: Step,
+        dataset_id: &str,
+        reason: &str,
+    ) -> Result<RecordView, GovernanceError> {
+        self.step(caller, dataset_id, step, reason, json!({}), |_| {})
+            .await
+    }
+
+    /// Withholds a dataset on a legal ground with a written explanation (its `rights`).
+    pub async fn withhold(
+        &self,
+        caller: &Caller<'_>,
+        dataset_id: &str,
+        ground: Option<Ground>,
+        explanation: &str,
+        access_level: AccessLevel,
+    ) -> Result<RecordView, GovernanceError> {
+        let ground = ground.ok_or_else(|| {
+            GovernanceError::invalid(
+                "ground",
+                "a legal ground is required: violates_law, endangers_public, hinders_government or undue_burden",
+            )
+        })?;
+        let explanation = required("explanation", explanation)?.to_owned();
+        if explanation.chars().count() > MAX_RIGHTS_CHARS {
+            return Err(GovernanceError::invalid(
+                "explanation",
+                format!(
+                    "the explanation is published as `rights`, at most {MAX_RIGHTS_CHARS} characters"
+                ),
+            ));
+        }
+        let access_level = match access_level {
+            AccessLevel::Unspecified | AccessLevel::NonPublic => AccessLevel::NonPublic,
+            AccessLevel::RestrictedPublic => AccessLevel::RestrictedPublic,
+            AccessLevel::Public => {
+                return Err(GovernanceError::invalid(
+                    "access_level",
+                    "a withheld dataset is restricted public or non-public",
+                ));
+            }
+        };
+        let details = json!({
+            "ground": ground.as_str(),
+            "ground_description": ground.description(),
+            "access_level": access_level_name(access_level),
+        });
+        self.step(
+            caller,
+            dataset_id,
+            Step::Withhold,
+            &explanation.clone(),
+            details,
+            |record| {
+                record.withholding_ground = Some(ground);
+                record.rights = explanation;
+                record.access_level = access_level_name(access_level).to_owned();
+            },
+        )
+        .await
+    }
+
+    /// Retires a published dataset with a reason, naming its successor if any.
+    pub async fn retire(
+        &self,
+        caller: &Caller<'_>,
+        dataset_id: &str,
+        reason: &str,
+        successor: &str,
+    ) -> Result<RecordView, GovernanceError> {
+        let reason = required("reason", reason)?.to_owned();
+        let successor = successor.trim().to_owned();
+        if !successor.is_empty() {
+            if successor == dataset_id.trim() {
+                return Err(GovernanceError::invalid(
+                    "successor_dataset_id",
+                    "a dataset cannot succeed itself",
+                ));
+            }
+            let known = store::fetch(&self.pool, &successor, false)
+                .await?
+                .is_some_and(|record| !record.deleted);
+            if !known {
+                return Err(GovernanceError::invalid(
+                    "successor_dataset_id",
+                    format!("successor {successor} is not in the inventory"),
+                ));
+            }
+        }
+        let details = json!({"successor_dataset_id": successor});
+        self.step(
+            caller,
+            dataset_id,
+            Step::Retire,
+            &reason,
+            details,
+            |record| {
+                record.successor_dataset_id = successor;
+            },
+        )
+        .await
+    }
+
+    /// Makes private every retired dataset retired more than the configured days ago; returns how
+    /// many. Run by a scheduled job.
+    pub async fn privatize_retired(&self) -> Result<usize, GovernanceError> {
+        let now = self.clock.now();
+        let cutoff = now - Duration::days(self.settings.retired_public_days);
+        let due = store::retired_before(&self.pool, cutoff).await?;
+        let mut done = 0;
+        for dataset_id in due {
+            let mut tx = self.pool.begin().await?;
+            let Some(mut record) = store::fetch(&mut *tx, &dataset_id, true).await? else {
+                continue;
+            };
+            if !(record.state == ReviewState::Retired && record.public) {
+                continue;
+            }
+            record.public = false;
+            let transition = TransitionRow {
+                from_state: record.state.as_str().to_owned(),
+                to_state: record.state.as_str().to_owned(),
+                actor_id: SYSTEM_ACTOR.to_owned(),
+                reason: format!(
+                    "made private {} days after retirement",
+                    self.settings.retired_public_days
+                ),
+                at: now,
+            };
+            self.record_change(
+                &mut tx,
+                record,
+                transition,
+                "dataset.made_private",
+                json!({}),
+            )
+            .await?;
+            tx.commit().await?;
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    /// One record with its history.
+    pub async fn get(
+        &self,
+        caller: &Principal,
+        dataset_id: &str,
+    ) -> Result<RecordView, GovernanceError> {
+        let dataset_id = required("dataset_id", dataset_id)?;
+        let record = store::fetch(&self.pool, dataset_id, false)
+            .await?
+            .filter(|r| !r.deleted && caller.may(Action::ReadInventory, Some(&r.agency_id)))
+            .ok_or_else(|| GovernanceError::DatasetNotFound(dataset_id.to_owned()))?;
+        let history = store::history(&self.pool, dataset_id).await?;
+        Ok(RecordView { record, history })
+    }
+
+    /// Records of one agency, or of all for callers who may read every agency's, optionally in
+    /// some states. Without history (see [`Review::get`]).
+    pub async fn list(
+        &self,
+        caller: &Principal,
+        agency_id: Option<&str>,
+        states: &[ReviewState],
+    ) -> Result<Vec<RecordView>, GovernanceError> {
+        let agency_id = agency_id.filter(|a| !a.is_empty());
+        let scope = match agency_id {
+            Some(agency) => Some(agency),
+            None if caller.may(Action::ReadInventory, None) => None,
+            // An agency role asking for "everything" gets its own agency.
+            None => caller.agency_id.as_deref(),
+        };
+        caller
+            .authorize(Action::ReadInventory, scope)
+            .map_err(GovernanceError::Denied)?;
+        Ok(store::list(&self.pool, scope, states)
+            .await?
+            .into_iter()
+            .map(|record| RecordView {
+                record,
+                history: Vec::new(),
+            })
+            .collect())
+    }
+
+    /// Published datasets past due date + grace, most overdue first: one agency's, or every
+    /// agency's for callers who may read them all.
+    pub async fn stale(
+        &self,
+        caller: &Principal,
+        agency_id: Option<&str>,
+    ) -> Result<Vec<pb::Freshness>, GovernanceError> {
+        let agency_id = agency_id.filter(|a| !a.is_empty());
+        let scope = match agency_id {
+            Some(agency) => Some(agency),
+            None if caller.may(Action::ReadFreshness, None) => None,
+            None => caller.agency_id.as_deref(),
+        };
+        caller
+            .authorize(Action::ReadFreshness, scope)
+            .map_err(GovernanceError::Denied)?;
+        let records = store::list(&self.pool, scope, &[ReviewState::Published]).await?;
+        let mut stale: Vec<pb::Freshness> = records
+            .iter()
+            .map(|record| self.freshness(record))
+            .filter(|f| f.status() == pb::FreshnessStatus::Stale)
+            .collect();
+        stale.sort_by_key(|f| (f.due_at.map(|t| (t.seconds, t.nanos)), f.dataset_id.clone()));
+        Ok(stale)
+    }
+
+    /// Freshness of one dataset the caller may see.
+    pub async fn freshness_of(
+        &self,
+        caller: &Principal,
+        dataset_id: &str,
+    ) -> Result<pb::Freshness, GovernanceError> {
+        let dataset_id = required("dataset_id", dataset_id)?;
+        let record = store::fetch(&self.pool, dataset_id, false)
+            .await?
+            .filter(|r| !r.deleted && caller.may(Action::ReadFreshness, Some(&r.agency_id)))
+            .ok_or_else(|| GovernanceError::DatasetNotFound(dataset_id.to_owned()))?;
+        Ok(self.freshness(&record))
+    }
+
+    /// Announces, once per lapse, every published dataset that has turned stale; returns how many.
+    /// Run by a scheduled job.
+    pub async fn announce_stale(&self) -> Result<usize, GovernanceError> {
+        let records = store::list(&self.pool, None, &[ReviewState::Published]).await?;
+        let mut announced = 0;
+        for record in records {
+            let freshness = self.freshness(&record);
+            let due = freshness.due_at.as_ref().and_then(from_proto);
+            if freshness.status() != pb::FreshnessStatus::Stale
+                || due.is_none()
+                || record.stale_announced_due == due
+            {
+                continue;
+            }
+            let mut tx = self.pool.begin().await?;
+            let marked = sqlx::query(
+                "UPDATE inventory SET stale_announced_due = $2 WHERE dataset_id = $1                  AND stale_announced_due IS DISTINCT FROM $2",
+            )
+            .bind(&record.dataset_id)
+            .bind(due)
+            .execute(&mut *tx)
+            .await?;
+            if marked.rows_affected() == 0 {
+                continue;
+            }
+            audit::record(
+                &mut tx,
+                SYSTEM_ACTOR,
+                "dataset.stale",
+                &format!("dataset:{}", record.dataset_id),
+                "no data update by the due date plus grace",
+                json!({"due_at": due, "accrual_periodicity": record.accrual_periodicity}),
+            )
+            .await?;
+            let event_id = Uuid::now_v7();
+            let event = pb::DatasetStale {
+                meta: Some(EventMeta {
+                    event_id: event_id.to_string(),
+                    occurred_at: Some(to_proto(self.clock.now())),
+                    producer: DOMAIN.to_owned(),
+                }),
+                freshness: Some(freshness),
+            };
+            enqueue(
+                &mut tx,
+                &subject(DOMAIN, "freshness.dataset_stale"),
+                event_id,
+                event.encode_to_vec(),
+            )
+            .await?;
+            tx.commit().await?;
+            announced += 1;
+        }
+        Ok(announced)
+    }
+
+    /// Freshness of a record at the clock's now.
+    pub fn freshness(&self, record: &Record) -> pb::Freshness {
+        let last = record.last_data_update.unwrap_or(record.created_at);
+        let periodicity =
+            Periodicity::parse(&record.accrual_periodicity).unwrap_or(Periodicity::Irregular);
+        let assessment = assess(
+            periodicity,
+            last,
+            self.clock.now(),
+            self.settings.stale_grace_percent,
+        );
+        pb::Freshness {
+            dataset_id: record.dataset_id.clone(),
+            agency_id: record.agency_id.clone(),
+            accrual_periodicity: record.accrual_periodicity.clone(),
+            last_updated_at: record.last_data_update.map(to_proto),
+            due_at: to_proto_opt(assessment.due_at),
+            status: freshness_status(assessment.status) as i32,
+        }
+    }
+
+    /// A record as served, with its freshness.
+    pub fn to_proto(&self, view: &RecordView) -> pb::InventoryRecord {
+        let record = &view.record;
+        pb::InventoryRecord {
+            dataset_id: record.dataset_id.clone(),
+            agency_id: record.agency_id.clone(),
+            state: record.state.to_proto() as i32,
+            access_level: access_level_from_name(&record.access_level) as i32,
+            rights: record.rights.clone(),
+            accrual_periodicity: record.accrual_periodicity.clone(),
+            justification: record.justification.clone(),
+            withholding_ground: record
+                .withholding_ground
+                .map_or(pb::WithholdingGround::Unspecified, Ground::to_proto)
+                as i32,
+            successor_dataset_id: record.successor_dataset_id.clone(),
+            history: view
+                .history
+                .iter()
+                .map(|t| pb::Transition {
+                    from_state: state_proto(&t.from_state) as i32,
+                    to_state: state_proto(&t.to_state) as i32,
+                    actor_id: t.actor_id.clone(),
+                    reason: t.reason.clone(),
+                    at: Some(to_proto(t.at)),
+                })
+                .collect(),
+            title: record.title.clone(),
+            public: record.public,
+            revision: record.revision,
+            retired_at: to_proto_opt(record.retired_at),
+            freshness: Some(self.freshness(record)),
+            category: record.category.clone(),
+        }
+    }
+}
+
+fn state_proto(name: &str) -> pb::ReviewState {
+    ReviewState::parse(name).map_or(pb::ReviewState::Unspecified, ReviewState::to_proto)
+}
+
+/// Freshness status to protobuf.
+pub fn freshness_status(status: crate::freshness::Status) -> pb::FreshnessStatus {
+    use crate::freshness::Status;
+    match status {
+        Status::Current => pb::FreshnessStatus::Current,
+        Status::Due => pb::FreshnessStatus::Due,
+        Status::Stale => pb::FreshnessStatus::Stale,
+        Status::NotScheduled => pb::FreshnessStatus::NotScheduled,
+    }
+}
+
+/// What a catalog dataset says, as inventory facts.
+pub fn facts_of(dataset: &opendata_proto::catalog::v1::Dataset, deleted: bool) -> CatalogFacts {
+    let metadata = dataset.metadata.clone().unwrap_or_default();
+    let time = |t: &Option<prost_types::Timestamp>| t.as_ref().and_then(from_proto);
+    let created_at = time(&dataset.created_at).unwrap_or_else(Utc::now);
+    let metadata_updated_at = time(&dataset.metadata_updated_at).unwrap_or(created_at);
+    let last_data_update = time(&dataset.data_updated_at);
+    let seen_at: DateTime<Utc> =
+        last_data_update.map_or(metadata_updated_at, |data| data.max(metadata_updated_at));
+    CatalogFacts {
+        dataset_id: dataset.id.clone(),
+        agency_id: dataset.agency_id.clone(),
+        title: metadata.title,
+        category: metadata.category,
+        accrual_periodicity: Periodicity::normalize(&metadata.accrual_periodicity)
+            .unwrap_or_default(),
+        last_data_update,
+        created_at,
+        seen_at,
+        deleted,
+    }
+}

@@ -1,0 +1,282 @@
+//! SQL over the inventory and its transitions. Functions take an executor so callers choose the
+//! transaction.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+
+use super::state::{Ground, ReviewState};
+
+/// An inventory record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Dataset id.
+    pub dataset_id: String,
+    /// Owning agency.
+    pub agency_id: String,
+    /// Title, as the catalog last reported it.
+    pub title: String,
+    /// Category, as the catalog last reported it.
+    pub category: String,
+    /// Workflow state.
+    pub state: ReviewState,
+    /// DCAT-US access level (`public`, `restricted public`, `non-public`).
+    pub access_level: String,
+    /// Why it is not public.
+    pub rights: String,
+    /// Update frequency, ISO 8601 or `irregular`; empty when never declared.
+    pub accrual_periodicity: String,
+    /// The ADO's justification for publishing.
+    pub justification: String,
+    /// Ground of the withholding.
+    pub withholding_ground: Option<Ground>,
+    /// Successor, when retired.
+    pub successor_dataset_id: String,
+    /// Whether the public may see it now.
+    pub public: bool,
+    /// Increases with every workflow change.
+    pub revision: i64,
+    /// When it was retired.
+    pub retired_at: Option<DateTime<Utc>>,
+    /// Last data update the catalog reported.
+    pub last_data_update: Option<DateTime<Utc>>,
+    /// The due date a stale announcement was made for.
+    pub stale_announced_due: Option<DateTime<Utc>>,
+    /// Deleted from the catalog.
+    pub deleted: bool,
+    /// Recorded at.
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RecordRow {
+    dataset_id: String,
+    agency_id: String,
+    title: String,
+    category: String,
+    state: String,
+    access_level: String,
+    rights: String,
+    accrual_periodicity: String,
+    justification: String,
+    withholding_ground: Option<String>,
+    successor_dataset_id: String,
+    public: bool,
+    revision: i64,
+    retired_at: Option<DateTime<Utc>>,
+    last_data_update: Option<DateTime<Utc>>,
+    stale_announced_due: Option<DateTime<Utc>>,
+    deleted: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl From<RecordRow> for Record {
+    fn from(row: RecordRow) -> Record {
+        Record {
+            dataset_id: row.dataset_id,
+            agency_id: row.agency_id,
+            title: row.title,
+            category: row.category,
+            // The column's CHECK constraint admits only known states and grounds.
+            state: ReviewState::parse(&row.state).unwrap_or(ReviewState::Inventoried),
+            access_level: row.access_level,
+            rights: row.rights,
+            accrual_periodicity: row.accrual_periodicity,
+            justification: row.justification,
+            withholding_ground: row.withholding_ground.as_deref().and_then(Ground::parse),
+            successor_dataset_id: row.successor_dataset_id,
+            public: row.public,
+            revision: row.revision,
+            retired_at: row.retired_at,
+            last_data_update: row.last_data_update,
+            stale_announced_due: row.stale_announced_due,
+            deleted: row.deleted,
+            created_at: row.created_at,
+        }
+    }
+}
+
+const COLUMNS: &str = "dataset_id, agency_id, title, category, state, access_level, rights, \
+    accrual_periodicity, justification, withholding_ground, successor_dataset_id, public, revision, \
+    retired_at, last_data_update, stale_announced_due, deleted, created_at";
+
+/// One record, locked for update when `for_update`.
+pub async fn fetch(
+    executor: impl PgExecutor<'_>,
+    dataset_id: &str,
+    for_update: bool,
+) -> Result<Option<Record>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM inventory WHERE dataset_id = $1{}",
+        if for_update { " FOR UPDATE" } else { "" }
+    );
+    let row: Option<RecordRow> = sqlx::query_as(&sql)
+        .bind(dataset_id)
+        .fetch_optional(executor)
+        .await?;
+    Ok(row.map(Record::from))
+}
+
+/// What the catalog says about a dataset.
+#[derive(Debug, Clone)]
+pub struct CatalogFacts {
+    /// Dataset id.
+    pub dataset_id: String,
+    /// Owning agency.
+    pub agency_id: String,
+    /// Title.
+    pub title: String,
+    /// Category.
+    pub category: String,
+    /// Declared update frequency (normalized), or empty.
+    pub accrual_periodicity: String,
+    /// Last data update.
+    pub last_data_update: Option<DateTime<Utc>>,
+    /// When the dataset was created.
+    pub created_at: DateTime<Utc>,
+    /// The newest change the facts reflect; older facts never overwrite newer ones.
+    pub seen_at: DateTime<Utc>,
+    /// Deleted from the catalog.
+    pub deleted: bool,
+}
+
+/// Records the catalog's facts, creating the record if needed; facts older than those already
+/// recorded are ignored. A title from the catalog never overrides the workflow fields.
+pub async fn record_facts(
+    conn: &mut PgConnection,
+    facts: &CatalogFacts,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO inventory (dataset_id, agency_id, title, category, accrual_periodicity, \
+             last_data_update, catalog_seen_at, deleted, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (dataset_id) DO UPDATE SET \
+             agency_id = EXCLUDED.agency_id, title = EXCLUDED.title, category = EXCLUDED.category, \
+             accrual_periodicity = CASE WHEN EXCLUDED.accrual_periodicity = '' \
+                 THEN inventory.accrual_periodicity ELSE EXCLUDED.accrual_periodicity END, \
+             last_data_update = GREATEST(inventory.last_data_update, EXCLUDED.last_data_update), \
+             catalog_seen_at = EXCLUDED.catalog_seen_at, \
+             deleted = inventory.deleted OR EXCLUDED.deleted \
+         WHERE inventory.catalog_seen_at <= EXCLUDED.catalog_seen_at",
+    )
+    .bind(&facts.dataset_id)
+    .bind(&facts.agency_id)
+    .bind(&facts.title)
+    .bind(&facts.category)
+    .bind(&facts.accrual_periodicity)
+    .bind(facts.last_data_update)
+    .bind(facts.seen_at)
+    .bind(facts.deleted)
+    .bind(facts.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Saves the workflow fields of a record.
+pub async fn save(conn: &mut PgConnection, record: &Record) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE inventory SET state = $2, access_level = $3, rights = $4, accrual_periodicity = $5, \
+             justification = $6, withholding_ground = $7, successor_dataset_id = $8, public = $9, \
+             revision = $10, retired_at = $11, stale_announced_due = $12 \
+         WHERE dataset_id = $1",
+    )
+    .bind(&record.dataset_id)
+    .bind(record.state.as_str())
+    .bind(&record.access_level)
+    .bind(&record.rights)
+    .bind(&record.accrual_periodicity)
+    .bind(&record.justification)
+    .bind(record.withholding_ground.map(Ground::as_str))
+    .bind(&record.successor_dataset_id)
+    .bind(record.public)
+    .bind(record.revision)
+    .bind(record.retired_at)
+    .bind(record.stale_announced_due)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One recorded transition.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct TransitionRow {
+    /// State before.
+    pub from_state: String,
+    /// State after.
+    pub to_state: String,
+    /// Who.
+    pub actor_id: String,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Appends a transition.
+pub async fn add_transition(
+    conn: &mut PgConnection,
+    dataset_id: &str,
+    transition: &TransitionRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO transitions (dataset_id, from_state, to_state, actor_id, reason, at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(dataset_id)
+    .bind(&transition.from_state)
+    .bind(&transition.to_state)
+    .bind(&transition.actor_id)
+    .bind(&transition.reason)
+    .bind(transition.at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A record's transitions, oldest first.
+pub async fn history(
+    executor: impl PgExecutor<'_>,
+    dataset_id: &str,
+) -> Result<Vec<TransitionRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT from_state, to_state, actor_id, reason, at FROM transitions \
+         WHERE dataset_id = $1 ORDER BY id",
+    )
+    .bind(dataset_id)
+    .fetch_all(executor)
+    .await
+}
+
+/// Records not deleted, optionally of one agency and in some states, by dataset id.
+pub async fn list(
+    executor: impl PgExecutor<'_>,
+    agency_id: Option<&str>,
+    states: &[ReviewState],
+) -> Result<Vec<Record>, sqlx::Error> {
+    let states: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+    let rows: Vec<RecordRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM inventory WHERE NOT deleted \
+           AND ($1::text IS NULL OR agency_id = $1) \
+           AND (cardinality($2::text[]) = 0 OR state = ANY($2)) \
+         ORDER BY dataset_id"
+    ))
+    .bind(agency_id)
+    .bind(&states)
+    .fetch_all(executor)
+    .await?;
+    Ok(rows.into_iter().map(Record::from).collect())
+}
+
+/// Retired records still public that were retired before `before`.
+pub async fn retired_before(
+    executor: impl PgExecutor<'_>,
+    before: DateTime<Utc>,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT dataset_id FROM inventory WHERE state = 'retired' AND public AND retired_at <= $1 \
+         ORDER BY dataset_id",
+    )
+    .bind(before)
+    .fetch_all(executor)
+    .await
+}
