@@ -1,8 +1,6 @@
 //! The public REST API: paging, selection, filters, errors in Socrata's shape, `/api/views`,
 //! `/data.json` (validated against the DCAT-US schema) and health.
 
-use std::path::PathBuf;
-
 use opendata_proto::common::v1::{ColumnType, Role};
 use opendata_proto::ingestion::v1::UploadMode;
 use opendata_testkit::TestStack;
@@ -229,26 +227,6 @@ async fn views_describe_columns_and_metadata_for_clients() {
     stack.stop().await;
 }
 
-struct LocalSchemas(PathBuf);
-
-impl jsonschema::Retrieve for LocalSchemas {
-    fn retrieve(
-        &self,
-        uri: &jsonschema::Uri<String>,
-    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        let name = uri
-            .as_str()
-            .trim_end_matches('#')
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        Ok(serde_json::from_str(&std::fs::read_to_string(
-            self.0.join(name),
-        )?)?)
-    }
-}
-
 #[tokio::test]
 async fn data_json_lists_published_datasets_and_validates_against_dcat_us() {
     let stack = TestStack::start().await;
@@ -271,24 +249,8 @@ async fn data_json_lists_published_datasets_and_validates_against_dcat_us() {
         format!("{}/resource/{dataset}.csv", stack.edge_url())
     );
 
-    let schemas = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../data/reference/dcat-us/non-federal-v1.1");
-    let schema: Value =
-        serde_json::from_str(&std::fs::read_to_string(schemas.join("catalog.json")).unwrap())
-            .unwrap();
-    let validator = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft4)
-        .with_retriever(LocalSchemas(schemas))
-        .build(&schema)
-        .expect("the DCAT-US schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&catalog)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "data.json has DCAT-US errors: {errors:#?}"
-    );
+    let validator = dcat_validator();
+    assert_valid_dcat(&validator, &catalog);
     // The validator does catch mistakes.
     let mut broken = catalog.clone();
     broken["dataset"][0]["accessLevel"] = json!("secret");

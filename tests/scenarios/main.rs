@@ -6,6 +6,7 @@ mod catalog;
 mod differential;
 mod edge;
 mod events;
+mod governance;
 mod injection;
 mod modes;
 mod roundtrip;

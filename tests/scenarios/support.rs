@@ -246,3 +246,50 @@ pub async fn get(stack: &TestStack, path_and_query: &str) -> HttpResponse {
 pub fn api_error(status: &Status) -> ApiError {
     ApiError::from_status(status)
 }
+
+/// Resolves the DCAT-US schema's references to the copies kept in `data/reference`.
+struct LocalSchemas(std::path::PathBuf);
+
+impl jsonschema::Retrieve for LocalSchemas {
+    fn retrieve(
+        &self,
+        uri: &jsonschema::Uri<String>,
+    ) -> Result<serde_json::Value, Box<dyn std::error::Error + Send + Sync>> {
+        let name = uri
+            .as_str()
+            .trim_end_matches('#')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        Ok(serde_json::from_str(&std::fs::read_to_string(
+            self.0.join(name),
+        )?)?)
+    }
+}
+
+/// A validator for the non-federal DCAT-US 1.1 catalog schema (the repository's copy).
+pub fn dcat_validator() -> jsonschema::Validator {
+    let schemas = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../data/reference/dcat-us/non-federal-v1.1");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schemas.join("catalog.json")).unwrap())
+            .unwrap();
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .with_retriever(LocalSchemas(schemas))
+        .build(&schema)
+        .expect("the DCAT-US schema compiles")
+}
+
+/// Fails listing every DCAT-US error of `catalog`.
+pub fn assert_valid_dcat(validator: &jsonschema::Validator, catalog: &serde_json::Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(catalog)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "data.json has DCAT-US errors: {errors:#?}"
+    );
+}

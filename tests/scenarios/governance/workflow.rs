@@ -1,0 +1,278 @@
+//! The review workflow: the happy path with its history and audit trail, every illegal transition
+//! refused naming the current state, and bad requests naming the field.
+
+use opendata_platform::error::ErrorCode;
+use opendata_proto::common::v1::Role;
+use opendata_proto::governance::v1 as governance;
+use opendata_proto::governance::v1::ReviewState;
+use opendata_testkit::{TestStack, wait_until};
+
+use super::{dataset, nomination, review, step, withholding};
+use crate::support::{EVENTUALLY, api_error, key_for};
+
+#[tokio::test]
+async fn a_dataset_goes_from_nomination_to_publication_with_its_history() {
+    let stack = TestStack::start().await;
+    let publisher = key_for(&stack, "opm", Role::Publisher).await;
+    let ado = key_for(&stack, "opm", Role::Ado).await;
+    let cdo = stack.cdo_key().await;
+    let id = dataset(&stack, &publisher, "opm", "Grand List Totals").await;
+
+    let nominated = review(&stack, &ado)
+        .nominate(nomination(&id))
+        .await
+        .expect("the ADO nominates")
+        .into_inner();
+    assert_eq!(nominated.state(), ReviewState::Nominated);
+    assert_eq!(nominated.agency_id, "opm");
+    assert_eq!(
+        nominated.accrual_periodicity, "R/P1M",
+        "monthly is stored as ISO 8601"
+    );
+    assert_eq!(nominated.justification, "residents ask for it");
+    assert!(!nominated.public);
+
+    let mut cdo_review = review(&stack, &cdo);
+    cdo_review
+        .start_review(step(&id, "looking"))
+        .await
+        .expect("start");
+    cdo_review
+        .approve(step(&id, "fine"))
+        .await
+        .expect("approve");
+    let published = cdo_review
+        .publish(step(&id, "go"))
+        .await
+        .expect("publish")
+        .into_inner();
+    assert_eq!(published.state(), ReviewState::Published);
+    assert!(published.public);
+    let path: Vec<(ReviewState, ReviewState, String)> = published
+        .history
+        .iter()
+        .map(|t| (t.from_state(), t.to_state(), t.reason.clone()))
+        .collect();
+    assert_eq!(
+        path,
+        [
+            (
+                ReviewState::Inventoried,
+                ReviewState::Nominated,
+                "residents ask for it".to_owned()
+            ),
+            (
+                ReviewState::Nominated,
+                ReviewState::UnderReview,
+                "looking".to_owned()
+            ),
+            (
+                ReviewState::UnderReview,
+                ReviewState::Approved,
+                "fine".to_owned()
+            ),
+            (
+                ReviewState::Approved,
+                ReviewState::Published,
+                "go".to_owned()
+            ),
+        ]
+    );
+    assert!(published.revision >= 4);
+    stack.wait_public(&id, true).await;
+
+    // Every transition left an audit entry naming who did it.
+    let entries = stack
+        .clients(Some(&cdo))
+        .audit
+        .list_audit_entries(governance::ListAuditEntriesRequest {
+            subject: format!("dataset:{id}"),
+            page_size: 0,
+            before_id: 0,
+        })
+        .await
+        .expect("audit")
+        .into_inner()
+        .entries;
+    let actions: Vec<&str> = entries.iter().rev().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "dataset.nominate",
+            "dataset.start_review",
+            "dataset.approve",
+            "dataset.publish"
+        ]
+    );
+    assert_eq!(
+        entries.last().unwrap().actor_id,
+        nominated.history[0].actor_id
+    );
+    assert_ne!(
+        entries[0].actor_id,
+        entries.last().unwrap().actor_id,
+        "CDO vs ADO"
+    );
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn illegal_transitions_are_refused_naming_the_current_state() {
+    let stack = TestStack::start().await;
+    let publisher = key_for(&stack, "opm", Role::Publisher).await;
+    let cdo = stack.cdo_key().await;
+    let mut cdo_review = review(&stack, &cdo);
+    let id = dataset(&stack, &publisher, "opm", "Road Miles").await;
+
+    let refused = |status: tonic::Status, state: &str| {
+        assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
+        let error = api_error(&status);
+        assert_eq!(error.code, ErrorCode::ReviewStateConflict);
+        assert_eq!(error.details.get("state").map(String::as_str), Some(state));
+        assert!(error.message.contains(state), "{}", error.message);
+    };
+    // From inventoried: only nominate or withhold.
+    for status in [
+        cdo_review.start_review(step(&id, "")).await.unwrap_err(),
+        cdo_review.approve(step(&id, "")).await.unwrap_err(),
+        cdo_review.publish(step(&id, "")).await.unwrap_err(),
+        cdo_review.reopen(step(&id, "")).await.unwrap_err(),
+        cdo_review
+            .retire(governance::RetireRequest {
+                dataset_id: id.clone(),
+                reason: "old".into(),
+                successor_dataset_id: String::new(),
+            })
+            .await
+            .unwrap_err(),
+    ] {
+        refused(status, "inventoried");
+    }
+    cdo_review
+        .nominate(nomination(&id))
+        .await
+        .expect("nominate");
+    refused(
+        cdo_review.nominate(nomination(&id)).await.unwrap_err(),
+        "nominated",
+    );
+    refused(
+        cdo_review.publish(step(&id, "")).await.unwrap_err(),
+        "nominated",
+    );
+    cdo_review.start_review(step(&id, "")).await.expect("start");
+    refused(
+        cdo_review.publish(step(&id, "")).await.unwrap_err(),
+        "under_review",
+    );
+    cdo_review
+        .withhold(withholding(&id))
+        .await
+        .expect("withhold");
+    refused(
+        cdo_review.publish(step(&id, "")).await.unwrap_err(),
+        "withheld",
+    );
+    refused(
+        cdo_review.withhold(withholding(&id)).await.unwrap_err(),
+        "withheld",
+    );
+    let reopened = cdo_review
+        .reopen(step(&id, "the statute was amended"))
+        .await
+        .expect("reopen")
+        .into_inner();
+    assert_eq!(reopened.state(), ReviewState::UnderReview);
+    assert_eq!(
+        reopened.history.last().map(|t| t.reason.as_str()),
+        Some("the statute was amended"),
+        "reopening is recorded"
+    );
+    assert_eq!(
+        reopened
+            .history
+            .iter()
+            .filter(|t| t.to_state() == ReviewState::Withheld)
+            .count(),
+        1,
+        "the earlier decision stays in the history"
+    );
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn bad_requests_name_the_field_and_change_nothing() {
+    let stack = TestStack::start().await;
+    let publisher = key_for(&stack, "opm", Role::Publisher).await;
+    let cdo = stack.cdo_key().await;
+    let mut cdo_review = review(&stack, &cdo);
+    let id = dataset(&stack, &publisher, "opm", "Bridge Ratings").await;
+
+    let field = |status: tonic::Status| {
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+        api_error(&status)
+            .details
+            .get("field")
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut no_justification = nomination(&id);
+    no_justification.justification = " ".into();
+    assert_eq!(
+        field(cdo_review.nominate(no_justification).await.unwrap_err()),
+        "justification"
+    );
+    let mut bad_frequency = nomination(&id);
+    bad_frequency.accrual_periodicity = "every now and then".into();
+    let status = cdo_review.nominate(bad_frequency).await.unwrap_err();
+    assert!(status.message().contains("R/P1D"), "{}", status.message());
+    assert_eq!(field(status), "accrual_periodicity");
+
+    let mut no_ground = withholding(&id);
+    no_ground.ground = 0;
+    assert_eq!(
+        field(cdo_review.withhold(no_ground).await.unwrap_err()),
+        "ground"
+    );
+    let mut no_explanation = withholding(&id);
+    no_explanation.explanation = String::new();
+    assert_eq!(
+        field(cdo_review.withhold(no_explanation).await.unwrap_err()),
+        "explanation"
+    );
+    let mut too_long = withholding(&id);
+    too_long.explanation = "x".repeat(256);
+    assert_eq!(
+        field(cdo_review.withhold(too_long).await.unwrap_err()),
+        "explanation"
+    );
+    let mut public = withholding(&id);
+    public.access_level = opendata_proto::common::v1::AccessLevel::Public as i32;
+    assert_eq!(
+        field(cdo_review.withhold(public).await.unwrap_err()),
+        "access_level"
+    );
+
+    let unknown = cdo_review
+        .nominate(nomination("zzzz-9999"))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
+
+    // Nothing above changed the record (which the catalog's creation event brings).
+    let record = wait_until(EVENTUALLY, "the inventory record", || {
+        let mut client = cdo_review.clone();
+        let id = id.clone();
+        async move {
+            client
+                .get_inventory_record(governance::GetInventoryRecordRequest { dataset_id: id })
+                .await
+                .ok()
+                .map(tonic::Response::into_inner)
+        }
+    })
+    .await;
+    assert_eq!(record.state(), ReviewState::Inventoried);
+    assert!(record.history.is_empty());
+    stack.stop().await;
+}
