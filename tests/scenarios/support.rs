@@ -242,6 +242,33 @@ pub async fn get(stack: &TestStack, path_and_query: &str) -> HttpResponse {
     }
 }
 
+/// A request to the edge with an optional bearer key and JSON body (`POST` when there is a body).
+pub async fn send(
+    stack: &TestStack,
+    path_and_query: &str,
+    key: Option<&str>,
+    body: Option<&str>,
+) -> HttpResponse {
+    let client = reqwest::Client::new();
+    let url = format!("{}{path_and_query}", stack.edge_url());
+    let mut request = match body {
+        Some(body) => client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_owned()),
+        None => client.get(url),
+    };
+    if let Some(key) = key {
+        request = request.header("authorization", format!("Bearer {key}"));
+    }
+    let response = request.send().await.expect("http request");
+    HttpResponse {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.text().await.expect("http body"),
+    }
+}
+
 /// The registry error behind a gRPC status.
 pub fn api_error(status: &Status) -> ApiError {
     ApiError::from_status(status)

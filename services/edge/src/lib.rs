@@ -1,7 +1,9 @@
 //! The edge: the public REST API. Socrata-compatible reads (`/resource`, `/api/views`), catalog
-//! search (`/api/catalog/v1`), the DCAT-US `/data.json`, and health endpoints. It holds nothing durable; every answer comes from the
+//! search (`/api/catalog/v1`), the DCAT-US `/data.json`, governance actions for ADOs and the CDO
+//! (`/api/admin/`, with a key), and health endpoints. It holds nothing durable; every answer comes from the
 //! services over gRPC.
 
+pub mod admin;
 pub mod config;
 pub mod dcat;
 pub mod discovery;
@@ -18,7 +20,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::routing::get;
+use axum::routing::{get, post};
 use opendata_platform::shutdown::{Shutdown, drain};
 use opendata_platform::telemetry::{HeaderReader, set_remote_parent};
 use tokio::net::TcpListener;
@@ -45,8 +47,17 @@ pub fn router(state: EdgeState) -> Router {
             state.clone(),
             rate_limit::limit,
         ));
+    let admin = Router::new()
+        .route("/api/admin/datasets/{id}", get(admin::record))
+        .route("/api/admin/datasets/{id}/{action}", post(admin::step))
+        .route("/api/admin/inventory", get(admin::inventory))
+        .route("/api/admin/inventory/{file}", get(admin::plan))
+        .route("/api/admin/stale", get(admin::stale))
+        .route("/api/admin/audit", get(admin::audit))
+        .route("/api/admin/audit.csv", get(admin::audit_csv));
     Router::new()
         .merge(limited)
+        .merge(admin)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(|request: Request| async move { SodaError::no_route(request.uri().path()) })

@@ -3,9 +3,13 @@
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, header};
+use opendata_platform::error::{ApiError, ErrorCode};
 use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES};
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use opendata_proto::governance::v1::audit_service_client::AuditServiceClient;
+use opendata_proto::governance::v1::freshness_service_client::FreshnessServiceClient;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
+use opendata_proto::governance::v1::review_service_client::ReviewServiceClient;
 use opendata_proto::search::v1::search_service_client::SearchServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -24,6 +28,16 @@ pub type CatalogClient = CatalogServiceClient<InterceptedService<Channel, Client
 pub type IdentityClient = IdentityServiceClient<InterceptedService<Channel, ClientContext>>;
 /// A search client.
 pub type SearchClient = SearchServiceClient<InterceptedService<Channel, ClientContext>>;
+
+/// Governance clients acting with one caller's key.
+pub struct GovernanceClients {
+    /// Inventory and workflow.
+    pub review: ReviewServiceClient<InterceptedService<Channel, ClientContext>>,
+    /// Freshness.
+    pub freshness: FreshnessServiceClient<InterceptedService<Channel, ClientContext>>,
+    /// Audit log.
+    pub audit: AuditServiceClient<InterceptedService<Channel, ClientContext>>,
+}
 
 /// A service the edge calls, for readiness checks.
 pub struct Dependency {
@@ -88,6 +102,31 @@ impl EdgeState {
             CatalogServiceClient::with_interceptor(self.catalog.clone(), context)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
+    }
+
+    /// The context of a caller who must present a key (`/api/admin/` routes): 401 without one.
+    pub fn keyed(&self, headers: &HeaderMap) -> Result<ClientContext, SodaError> {
+        let key = bearer(headers).ok_or_else(|| {
+            SodaError(ApiError::new(
+                ErrorCode::Unauthenticated,
+                "an api key is required: send `Authorization: Bearer <key>`",
+            ))
+        })?;
+        Ok(ClientContext::with_key(key)?)
+    }
+
+    /// Governance review, freshness and audit clients acting with the caller's key.
+    pub fn governance(&self, headers: &HeaderMap) -> Result<GovernanceClients, SodaError> {
+        let context = self.keyed(headers)?;
+        Ok(GovernanceClients {
+            review: ReviewServiceClient::with_interceptor(self.governance.clone(), context.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            freshness: FreshnessServiceClient::with_interceptor(
+                self.governance.clone(),
+                context.clone(),
+            ),
+            audit: AuditServiceClient::with_interceptor(self.governance.clone(), context),
+        })
     }
 
     /// An anonymous governance client.

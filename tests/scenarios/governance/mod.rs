@@ -2,6 +2,7 @@
 //! governance on every public endpoint, retirement, freshness, the audit log, and the
 //! authorization matrix enforced by the RPCs.
 
+mod admin;
 mod matrix;
 mod oversight;
 mod visibility;

@@ -1,0 +1,396 @@
+//! `/api/admin/`: the governance actions of ADOs and the CDO over HTTP, with a bearer key
+//! (`Authorization: Bearer <key>`), answered in Socrata's error shape. The authorization matrix is
+//! governance's; this is a thin adapter.
+//!
+//! - `POST /api/admin/datasets/{id}/nominate` `{"justification", "accrualPeriodicity"}`
+//! - `POST /api/admin/datasets/{id}/start-review`, `/approve`, `/publish`, `/reopen` `{"reason"}`
+//! - `POST /api/admin/datasets/{id}/withhold` `{"ground", "explanation", "accessLevel"}`
+//! - `POST /api/admin/datasets/{id}/retire` `{"reason", "successor"}`
+//! - `GET /api/admin/datasets/{id}` — the inventory record with its history and freshness
+//! - `GET /api/admin/inventory?agency=&state=` — inventory records
+//! - `GET /api/admin/inventory/{agency}.csv` and `.json` — the annual inventory and access plan
+//! - `GET /api/admin/stale?agency=` — published datasets past due + grace
+//! - `GET /api/admin/audit?subject=&limit=&before=` and `/api/admin/audit.csv` — the audit log
+
+mod record;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
+use opendata_platform::timestamp::from_proto;
+use opendata_proto::common::v1::AccessLevel;
+use opendata_proto::governance::v1 as pb;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::error::SodaError;
+use crate::json::SodaJson;
+use crate::state::EdgeState;
+use record::{FreshnessJson, PlanRow, RecordJson, plan_csv};
+
+fn parse_body<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, SodaError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|error| {
+        SodaError::bad_parameter(
+            "body",
+            format!("the request body is not the expected JSON: {error}"),
+        )
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NominateBody {
+    #[serde(default)]
+    justification: String,
+    #[serde(default)]
+    accrual_periodicity: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ReasonBody {
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct WithholdBody {
+    #[serde(default)]
+    ground: String,
+    #[serde(default)]
+    explanation: String,
+    #[serde(default)]
+    access_level: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RetireBody {
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    successor: String,
+}
+
+fn record_response(record: &pb::InventoryRecord) -> SodaJson<RecordJson> {
+    SodaJson(RecordJson::from(record))
+}
+
+/// `POST /api/admin/datasets/{id}/{step}`.
+pub async fn step(
+    State(state): State<EdgeState>,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<SodaJson<RecordJson>, SodaError> {
+    let mut review = state.governance(&headers)?.review;
+    let transition = |body: &Bytes| -> Result<pb::TransitionRequest, SodaError> {
+        let body: ReasonBody = parse_body(body)?;
+        Ok(pb::TransitionRequest {
+            dataset_id: id.clone(),
+            reason: body.reason,
+        })
+    };
+    let record = match action.as_str() {
+        "nominate" => {
+            let body: NominateBody = parse_body(&body)?;
+            review
+                .nominate(pb::NominateRequest {
+                    dataset_id: id.clone(),
+                    justification: body.justification,
+                    accrual_periodicity: body.accrual_periodicity,
+                })
+                .await?
+        }
+        "start-review" => review.start_review(transition(&body)?).await?,
+        "approve" => review.approve(transition(&body)?).await?,
+        "publish" => review.publish(transition(&body)?).await?,
+        "reopen" => review.reopen(transition(&body)?).await?,
+        "withhold" => {
+            let body: WithholdBody = parse_body(&body)?;
+            let ground = match body.ground.as_str() {
+                "" => pb::WithholdingGround::Unspecified,
+                name => pb::WithholdingGround::from_str_name(&format!(
+                    "WITHHOLDING_GROUND_{}",
+                    name.to_ascii_uppercase()
+                ))
+                .filter(|g| *g != pb::WithholdingGround::Unspecified)
+                .ok_or_else(|| {
+                    SodaError::bad_parameter(
+                        "ground",
+                        format!("`{name}` is not a ground: use violates_law, endangers_public, hinders_government or undue_burden"),
+                    )
+                })?,
+            };
+            let access_level = match body.access_level.as_str() {
+                "" | "non-public" => AccessLevel::NonPublic,
+                "restricted public" => AccessLevel::RestrictedPublic,
+                other => {
+                    return Err(SodaError::bad_parameter(
+                        "accessLevel",
+                        format!(
+                            "`{other}` is not an access level for withheld data: use non-public or restricted public"
+                        ),
+                    ));
+                }
+            };
+            review
+                .withhold(pb::WithholdRequest {
+                    dataset_id: id.clone(),
+                    ground: ground as i32,
+                    explanation: body.explanation,
+                    access_level: access_level as i32,
+                })
+                .await?
+        }
+        "retire" => {
+            let body: RetireBody = parse_body(&body)?;
+            review
+                .retire(pb::RetireRequest {
+                    dataset_id: id.clone(),
+                    reason: body.reason,
+                    successor_dataset_id: body.successor,
+                })
+                .await?
+        }
+        other => {
+            return Err(SodaError::no_route(&format!(
+                "/api/admin/datasets/{id}/{other}"
+            )));
+        }
+    };
+    Ok(record_response(&record.into_inner()))
+}
+
+/// `GET /api/admin/datasets/{id}`.
+pub async fn record(
+    State(state): State<EdgeState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<SodaJson<RecordJson>, SodaError> {
+    let record = state
+        .governance(&headers)?
+        .review
+        .get_inventory_record(pb::GetInventoryRecordRequest { dataset_id: id })
+        .await?
+        .into_inner();
+    Ok(record_response(&record))
+}
+
+/// Reads `agency` and repeated `state` parameters.
+fn inventory_query(query: Option<&str>) -> Result<pb::ListInventoryRequest, SodaError> {
+    let mut request = pb::ListInventoryRequest::default();
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match name.as_ref() {
+            "agency" => request.agency_id = value.into_owned(),
+            "state" => {
+                let state = pb::ReviewState::from_str_name(&format!(
+                    "REVIEW_STATE_{}",
+                    value.to_ascii_uppercase()
+                ))
+                .filter(|s| *s != pb::ReviewState::Unspecified)
+                .ok_or_else(|| {
+                    SodaError::bad_parameter(
+                        "state",
+                        format!("`{value}` is not a state: use inventoried, nominated, under_review, approved, published, withheld or retired"),
+                    )
+                })?;
+                request.states.push(state as i32);
+            }
+            other => {
+                return Err(SodaError::bad_parameter(
+                    other,
+                    format!("unknown parameter {other}; the inventory takes agency and state"),
+                ));
+            }
+        }
+    }
+    Ok(request)
+}
+
+/// `GET /api/admin/inventory`.
+pub async fn inventory(
+    State(state): State<EdgeState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<SodaJson<Vec<RecordJson>>, SodaError> {
+    let request = inventory_query(query.as_deref())?;
+    let records = state
+        .governance(&headers)?
+        .review
+        .list_inventory(request)
+        .await?
+        .into_inner()
+        .records;
+    Ok(SodaJson(records.iter().map(RecordJson::from).collect()))
+}
+
+/// `GET /api/admin/inventory/{agency}.csv` or `.json`: the annual inventory and access plan.
+pub async fn plan(
+    State(state): State<EdgeState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, SodaError> {
+    let (agency, format) = file
+        .rsplit_once('.')
+        .filter(|(agency, format)| !agency.is_empty() && matches!(*format, "csv" | "json"))
+        .ok_or_else(|| SodaError::no_route(&format!("/api/admin/inventory/{file}")))?;
+    let records = state
+        .governance(&headers)?
+        .review
+        .list_inventory(pb::ListInventoryRequest {
+            agency_id: agency.to_owned(),
+            states: Vec::new(),
+        })
+        .await?
+        .into_inner()
+        .records;
+    let attachment = format!("attachment; filename=\"{agency}-inventory.{format}\"");
+    let mut response = if format == "csv" {
+        let body =
+            plan_csv(&records).map_err(|e| SodaError(opendata_platform::error::internal(&e)))?;
+        let mut response = body.into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        response
+    } else {
+        SodaJson(records.iter().map(PlanRow::from).collect::<Vec<_>>()).into_response()
+    };
+    if let Ok(value) = HeaderValue::from_str(&attachment) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// `GET /api/admin/stale`.
+pub async fn stale(
+    State(state): State<EdgeState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<SodaJson<Vec<Value>>, SodaError> {
+    let mut agency = String::new();
+    for (name, value) in form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes()) {
+        match name.as_ref() {
+            "agency" => agency = value.into_owned(),
+            other => {
+                return Err(SodaError::bad_parameter(
+                    other,
+                    format!("unknown parameter {other}; the stale list takes agency"),
+                ));
+            }
+        }
+    }
+    let stale = state
+        .governance(&headers)?
+        .freshness
+        .list_stale(pb::ListStaleRequest { agency_id: agency })
+        .await?
+        .into_inner()
+        .datasets;
+    Ok(SodaJson(
+        stale
+            .iter()
+            .map(|f| {
+                let mut value = json!(FreshnessJson::from(f));
+                value["datasetId"] = json!(f.dataset_id);
+                value["agencyId"] = json!(f.agency_id);
+                value
+            })
+            .collect(),
+    ))
+}
+
+/// `GET /api/admin/audit`.
+pub async fn audit(
+    State(state): State<EdgeState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<SodaJson<Vec<Value>>, SodaError> {
+    let mut request = pb::ListAuditEntriesRequest::default();
+    for (name, value) in form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes()) {
+        let number = |parameter: &str| {
+            value
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| {
+                    SodaError::bad_parameter(
+                        parameter,
+                        format!("{parameter} must be a whole number, got {value:?}"),
+                    )
+                })
+        };
+        match name.as_ref() {
+            "subject" => request.subject = value.to_string(),
+            "limit" => request.page_size = u32::try_from(number("limit")?).unwrap_or(u32::MAX),
+            "before" => request.before_id = number("before")?,
+            other => {
+                return Err(SodaError::bad_parameter(
+                    other,
+                    format!(
+                        "unknown parameter {other}; the audit log takes subject, limit and before"
+                    ),
+                ));
+            }
+        }
+    }
+    let entries = state
+        .governance(&headers)?
+        .audit
+        .list_audit_entries(request)
+        .await?
+        .into_inner()
+        .entries;
+    Ok(SodaJson(
+        entries
+            .iter()
+            .map(|e| {
+                json!({
+                    "id": e.id,
+                    "at": e.at.as_ref().and_then(from_proto).map(|t| t.to_rfc3339()),
+                    "actorId": e.actor_id,
+                    "action": e.action,
+                    "subject": e.subject,
+                    "reason": e.reason,
+                    "details": serde_json::from_str::<Value>(&e.details_json).unwrap_or(Value::Null),
+                })
+            })
+            .collect(),
+    ))
+}
+
+/// `GET /api/admin/audit.csv`: the whole log, streamed.
+pub async fn audit_csv(
+    State(state): State<EdgeState>,
+    headers: HeaderMap,
+) -> Result<Response, SodaError> {
+    let chunks = state
+        .governance(&headers)?
+        .audit
+        .export_audit_log(pb::ExportAuditLogRequest {})
+        .await?
+        .into_inner();
+    let body = axum::body::Body::from_stream(chunks.map(|chunk| chunk.map(|c| c.data)));
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"audit-log.csv\""),
+    );
+    Ok(response)
+}
