@@ -353,7 +353,11 @@ async fn run(label: &str, engine: &SearchEngine, datasets: usize) {
     let database = TestDatabase::create().await;
     let admin_key = format!("odk_bench_{}", database.prefix);
     let prefix = format!("{}_", database.prefix);
-    let mut settings: Vec<(&str, &str)> = vec![("OPENDATA_EDGE__RATE_LIMITS__ENABLED", "false")];
+    let mut settings: Vec<(&str, &str)> = vec![
+        ("OPENDATA_EDGE__RATE_LIMITS__ENABLED", "false"),
+        // Only the generated datasets are counted.
+        ("OPENDATA_GOVERNANCE__PUBLIC_DATASETS__ENABLED", "false"),
+    ];
     let (url, key);
     if let SearchEngine::Meilisearch { url: u, key: k } = engine {
         url = u.clone();

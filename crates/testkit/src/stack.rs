@@ -57,6 +57,9 @@ pub struct TestOptions {
     /// The search engine: embedded, or Meilisearch at this URL (a [`crate::TcpProxy`] to
     /// simulate outages).
     pub search: SearchEngine,
+    /// Governance publishes its freshness and retired-assets datasets (off by default, so tests
+    /// see only their own datasets).
+    pub public_governance_datasets: bool,
 }
 
 /// Which search engine a stack runs.
@@ -101,6 +104,7 @@ impl Default for TestOptions {
             anonymous_per_minute: 1_000_000,
             token_per_minute: 1_000_000,
             search: SearchEngine::Embedded,
+            public_governance_datasets: false,
         }
     }
 }
@@ -323,6 +327,7 @@ impl TestStack {
         }
         let shutdown = Shutdown::new();
         config.governance.job_interval_secs = 1;
+        config.governance.public_datasets.enabled = options.public_governance_datasets;
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let stack = Stack::start_with_clock(config, shutdown.clone(), clock.clone())
             .await

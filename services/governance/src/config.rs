@@ -6,6 +6,8 @@ use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig};
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::public_datasets::PublicDatasetSettings;
+
 /// Behaviour settings, shared by the standalone binary and the all-in-one `opendata up`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -20,8 +22,13 @@ pub struct GovernanceSettings {
     /// Grace after a due date before a dataset is stale, in percent of its update period (at
     /// least a day).
     pub stale_grace_percent: u32,
-    /// Seconds between runs of the scheduled jobs (stale announcements, retirements).
+    /// Seconds between runs of the scheduled jobs (stale announcements, retirements, the public
+    /// governance datasets).
     pub job_interval_secs: u64,
+    /// Ingestion's gRPC URL, to push the public governance datasets.
+    pub ingestion_url: String,
+    /// The public freshness and retired-assets datasets.
+    pub public_datasets: PublicDatasetSettings,
 }
 
 impl Default for GovernanceSettings {
@@ -32,6 +39,8 @@ impl Default for GovernanceSettings {
             retired_public_days: 30,
             stale_grace_percent: 25,
             job_interval_secs: 60,
+            ingestion_url: "http://127.0.0.1:50053".to_owned(),
+            public_datasets: PublicDatasetSettings::default(),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Governance's scheduled jobs: announce datasets that turned stale, and make private the retired
-//! datasets whose 30 days are over. One replica runs them at a time (a PostgreSQL advisory lock).
+//! Governance's scheduled jobs: announce datasets that turned stale, make private the retired
+//! datasets whose 30 days are over, and refresh the public governance datasets. One replica runs
+//! them at a time (a PostgreSQL advisory lock).
 
 use std::time::Duration;
 
@@ -7,13 +8,18 @@ use opendata_platform::shutdown::Shutdown;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 
+use crate::public_datasets::PublicDatasets;
 use crate::review::Review;
 
 /// Advisory lock key of the jobs ("gov-jobs").
 const LOCK_KEY: i64 = 0x676f_762d_6a6f_6273;
 
 /// One round of every job, if this replica holds the lock.
-pub async fn run_once(pool: &PgPool, review: &Review) -> Result<(), sqlx::Error> {
+pub async fn run_once(
+    pool: &PgPool,
+    review: &Review,
+    public: &PublicDatasets,
+) -> Result<(), sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
         .bind(LOCK_KEY)
@@ -32,6 +38,11 @@ pub async fn run_once(pool: &PgPool, review: &Review) -> Result<(), sqlx::Error>
         Ok(count) => tracing::info!(count, "stale datasets announced"),
         Err(error) => tracing::warn!(%error, "announcing stale datasets failed"),
     }
+    match public.refresh().await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "public governance datasets updated"),
+        Err(error) => tracing::warn!(%error, "updating the public governance datasets failed"),
+    }
     sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(LOCK_KEY)
         .execute(&mut *conn)
@@ -43,12 +54,13 @@ pub async fn run_once(pool: &PgPool, review: &Review) -> Result<(), sqlx::Error>
 pub fn spawn_jobs(
     pool: PgPool,
     review: Review,
+    public: PublicDatasets,
     interval: Duration,
     shutdown: Shutdown,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         while !shutdown.is_triggered() {
-            if let Err(error) = run_once(&pool, &review).await {
+            if let Err(error) = run_once(&pool, &review, &public).await {
                 tracing::warn!(%error, "governance jobs round failed");
             }
             tokio::select! {

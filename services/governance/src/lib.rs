@@ -12,6 +12,7 @@ pub mod grpc;
 pub mod identity;
 pub mod jobs;
 pub mod keys;
+pub mod public_datasets;
 pub mod review;
 
 use std::sync::Arc;
@@ -39,6 +40,7 @@ use crate::grpc::oversight::{AuditApi, FreshnessApi};
 use crate::grpc::review::ReviewApi;
 use crate::identity::Identity;
 use crate::jobs::spawn_jobs;
+use crate::public_datasets::PublicDatasets;
 use crate::review::{DOMAIN, Review, ReviewSettings};
 
 /// The database schema governance owns.
@@ -101,9 +103,17 @@ pub async fn serve(
         CatalogFeed::new(pool.clone()),
         shutdown.clone(),
     );
+    let public = PublicDatasets::new(
+        identity.clone(),
+        review.clone(),
+        channel(&settings.catalog_url)?,
+        channel(&settings.ingestion_url)?,
+        settings.public_datasets.clone(),
+    );
     let jobs = spawn_jobs(
         pool.clone(),
         review.clone(),
+        public,
         Duration::from_secs(settings.job_interval_secs.max(1)),
         shutdown.clone(),
     );

@@ -183,6 +183,7 @@ impl Stack {
         let catalog_url = format!("http://{}", addresses.catalog);
         config.catalog.governance_url = governance_url.clone();
         config.governance.catalog_url = catalog_url.clone();
+        config.governance.ingestion_url = format!("http://{}", addresses.ingestion);
         config.ingestion.governance_url = governance_url.clone();
         config.ingestion.catalog_url = catalog_url.clone();
         config.search.governance_url = governance_url.clone();

@@ -5,6 +5,7 @@
 mod admin;
 mod matrix;
 mod oversight;
+mod public_datasets;
 mod visibility;
 mod workflow;
 

@@ -129,6 +129,11 @@ impl Review {
         }
     }
 
+    /// Governance's pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// The clock.
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
