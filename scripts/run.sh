@@ -9,6 +9,11 @@ mkdir -p .run
 database=${OPENDATA_RUN_DATABASE:-opendata}
 if ! psql -h 127.0.0.1 -U postgres -d postgres -Atqc "select 1 from pg_database where datname = '$database'" | grep -q 1; then
     psql -h 127.0.0.1 -U postgres -d postgres -qc "create database \"$database\""
+    # A new database gets its own NATS streams: events of an earlier database must not replay.
+    rm -f .run/nats-prefix
+fi
+if [ ! -s .run/nats-prefix ]; then
+    echo "run$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')" > .run/nats-prefix
 fi
 if [ ! -s .run/admin-key ]; then
     echo "odk_admin_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" > .run/admin-key
@@ -18,6 +23,7 @@ admin_key=$(cat .run/admin-key)
 
 export OPENDATA_DATABASE__URL="postgres://postgres@127.0.0.1:5432/$database"
 export OPENDATA_GOVERNANCE__BOOTSTRAP_ADMIN_KEY="$admin_key"
+export OPENDATA_NATS__PREFIX="$(cat .run/nats-prefix)"
 "$bin" up > .run/opendata.log 2>&1 &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; exit 0' INT TERM

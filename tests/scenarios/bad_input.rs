@@ -348,6 +348,18 @@ async fn bad_upload_requests_name_the_field() {
             },
             "infer_schema",
         ),
+        (
+            ingestion::CreateUploadRequest {
+                dataset_id: dataset.clone(),
+                mode: UploadMode::Replace as i32,
+                data_as_of: Some(prost_types::Timestamp {
+                    seconds: 4_102_444_800,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            },
+            "data_as_of",
+        ),
     ];
     for (request, field) in cases {
         let status = stack

@@ -109,6 +109,7 @@ pub async fn create_upload(
             max_rejected_fraction: max_rejected,
             infer_schema: false,
             schema: None,
+            data_as_of: None,
         })
         .await
         .map(|response| response.into_inner())

@@ -111,6 +111,13 @@ impl VersionActivator {
             .as_ref()
             .and_then(from_proto)
             .unwrap_or_else(Utc::now);
+        // The data counts as updated when it was current: the extract's date when the upload gave
+        // one, else the commit.
+        let data_as_of = committed
+            .data_as_of
+            .as_ref()
+            .and_then(from_proto)
+            .unwrap_or(committed_at);
         let mode = match committed.mode() {
             UploadMode::Replace => "replace",
             UploadMode::Append => "append",
@@ -140,7 +147,7 @@ impl VersionActivator {
         .bind(&committed.table_name)
         .bind(sqlx::types::Json(&schema))
         .bind(committed.row_count)
-        .bind(committed_at)
+        .bind(data_as_of)
         .execute(&mut *tx)
         .await?;
         let previous_version = dataset.current_version;
@@ -148,7 +155,7 @@ impl VersionActivator {
         dataset.current_table = Some(committed.table_name.clone());
         dataset.schema = schema;
         dataset.row_count = committed.row_count;
-        dataset.data_updated_at = Some(committed_at);
+        dataset.data_updated_at = Some(data_as_of);
         emit(
             &mut tx,
             DatasetChange::DataUpdated,

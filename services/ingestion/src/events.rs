@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use opendata_datastore::convert::schema_to_proto;
 use opendata_datastore::schema::Schema;
 use opendata_platform::events::{Event, EventHandler, HandlerError, enqueue, subject};
-use opendata_platform::timestamp::to_proto;
+use opendata_platform::timestamp::{to_proto, to_proto_opt};
 use opendata_proto::catalog::v1::DatasetChanged;
 use opendata_proto::common::v1::EventMeta;
 use opendata_proto::ingestion::v1 as pb;
@@ -63,6 +63,7 @@ pub async fn emit_version_committed(
         upload_id: committed.upload.id.to_string(),
         committed_at: Some(to_proto(committed.committed_at)),
         new_schema: committed.upload.new_schema,
+        data_as_of: to_proto_opt(committed.upload.data_as_of),
     };
     enqueue(
         conn,

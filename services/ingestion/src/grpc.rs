@@ -61,6 +61,7 @@ fn upload_to_proto(upload: &Upload) -> pb::Upload {
         load_millis: upload.load_millis as u64,
         index_millis: upload.index_millis as u64,
         created_by: upload.created_by.clone(),
+        data_as_of: to_proto_opt(upload.data_as_of),
     }
 }
 
@@ -88,6 +89,7 @@ impl IngestionService for IngestionApi {
                     max_rejected_fraction: body.max_rejected_fraction,
                     infer_schema: body.infer_schema,
                     schema: body.schema.filter(|schema| !schema.columns.is_empty()),
+                    data_as_of: body.data_as_of,
                 },
             )
             .await?;

@@ -151,6 +151,8 @@ pub struct Upload {
     pub committed_at: Option<DateTime<Utc>>,
     /// Whether the upload brings its own schema (given or inferred) rather than the dataset's.
     pub new_schema: bool,
+    /// When the data was current, if the upload said.
+    pub data_as_of: Option<DateTime<Utc>>,
 }
 
 impl Upload {

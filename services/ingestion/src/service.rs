@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use chrono::Utc;
+use chrono::{Datelike as _, Duration, Utc};
 use futures::{Stream, StreamExt as _};
 use opendata_datastore::convert::schema_from_proto;
 use opendata_datastore::dataset_id::DatasetId;
@@ -16,6 +16,7 @@ use opendata_platform::auth::{Authenticator, Principal};
 use opendata_platform::authz::Action;
 use opendata_platform::error::ApiError;
 use opendata_platform::grpc::ClientContext;
+use opendata_platform::timestamp::from_proto;
 use opendata_proto::catalog::v1::GetDatasetRequest;
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use sqlx::PgPool;
@@ -54,6 +55,8 @@ pub struct NewUpload {
     pub infer_schema: bool,
     /// A new schema for this version.
     pub schema: Option<opendata_proto::common::v1::Schema>,
+    /// When the data was current.
+    pub data_as_of: Option<prost_types::Timestamp>,
 }
 
 /// The ingestion service's operations.
@@ -112,6 +115,20 @@ impl Ingestion {
         let mode = request.mode.ok_or_else(|| {
             IngestionError::invalid("mode", "mode is required: replace, append or upsert")
         })?;
+        let data_as_of = match &request.data_as_of {
+            None => None,
+            Some(timestamp) => {
+                let time = from_proto(timestamp)
+                    .filter(|t| t.year() >= 1900 && *t <= Utc::now() + Duration::minutes(5))
+                    .ok_or_else(|| {
+                        IngestionError::invalid(
+                            "data_as_of",
+                            "data_as_of must be a time since 1900 and not in the future",
+                        )
+                    })?;
+                Some(time)
+            }
+        };
         if !(0.0..=1.0).contains(&request.max_rejected_fraction) {
             return Err(IngestionError::invalid(
                 "max_rejected_fraction",
@@ -177,6 +194,7 @@ impl Ingestion {
             created_at: Utc::now(),
             committed_at: None,
             new_schema,
+            data_as_of,
         };
         if let Some(schema) = &upload.schema {
             create_working_table(&mut tx, &upload, schema).await?;

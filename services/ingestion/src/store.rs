@@ -13,7 +13,8 @@ use crate::model::{Upload, UploadMode, UploadState};
 
 const UPLOAD_COLUMNS: &str = "id, dataset_id, agency_id, mode, state, max_rejected_fraction, infer_schema, schema, \
     inferred_schema, file_columns, base_version, version, working_table, rows_received, rows_loaded, rows_rejected, \
-    bytes_received, load_millis, index_millis, error, created_by, created_at, committed_at, new_schema";
+    bytes_received, load_millis, index_millis, error, created_by, created_at, committed_at, new_schema, \
+    data_as_of";
 
 #[derive(sqlx::FromRow)]
 struct UploadRow {
@@ -41,6 +42,7 @@ struct UploadRow {
     created_at: DateTime<Utc>,
     committed_at: Option<DateTime<Utc>>,
     new_schema: bool,
+    data_as_of: Option<DateTime<Utc>>,
 }
 
 impl From<UploadRow> for Upload {
@@ -71,6 +73,7 @@ impl From<UploadRow> for Upload {
             created_at: row.created_at,
             committed_at: row.committed_at,
             new_schema: row.new_schema,
+            data_as_of: row.data_as_of,
         }
     }
 }
@@ -82,7 +85,8 @@ pub async fn insert_upload(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO uploads (id, dataset_id, agency_id, mode, state, max_rejected_fraction, infer_schema, schema, \
-         base_version, working_table, created_by, new_schema) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         base_version, working_table, created_by, new_schema, data_as_of) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(upload.id)
     .bind(&upload.dataset_id)
@@ -96,6 +100,7 @@ pub async fn insert_upload(
     .bind(&upload.working_table)
     .bind(&upload.created_by)
     .bind(upload.new_schema)
+    .bind(upload.data_as_of)
     .execute(executor)
     .await?;
     Ok(())

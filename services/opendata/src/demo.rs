@@ -6,13 +6,14 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use opendata_proto::catalog::v1 as catalog;
-use opendata_proto::common::v1::Role;
+use opendata_proto::common::v1::{AccessLevel, Role};
 use opendata_proto::governance::v1 as governance;
+use opendata_proto::governance::v1::ReviewState;
 use serde::Deserialize;
 
 use crate::client::{CliError, Connection, describe};
-use crate::push::{Mode, PushArgs, push};
-use crate::review::publish_through_review;
+use crate::push::{Mode, PushArgs, parse_as_of, push};
+use crate::review::{parse_ground, publish_through_review};
 use crate::schema_file::SocrataSchema;
 
 /// Arguments of `opendata demo`.
@@ -44,12 +45,41 @@ enum SchemaSource {
     Inline(SocrataSchema),
 }
 
+/// What governance decides about a demo dataset; published when absent.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Decision {
+    /// Withheld from the inventory on a legal ground.
+    Withhold {
+        /// `violates_law`, `endangers_public`, `hinders_government` or `undue_burden`.
+        ground: String,
+        /// The published explanation.
+        explanation: String,
+    },
+    /// Published, then retired.
+    Retire {
+        /// Why.
+        reason: String,
+        /// Its successor.
+        #[serde(default)]
+        successor: String,
+    },
+}
+
 #[derive(Debug, Deserialize)]
 struct DatasetEntry {
     id: String,
     agency: String,
-    file: String,
+    /// The file to load; metadata-only inventory entries have none.
+    #[serde(default)]
+    file: Option<String>,
     schema: SchemaSource,
+    /// When the file's data was current (`2015-06-30`), if it is an old extract.
+    #[serde(default)]
+    as_of: Option<String>,
+    /// Governance's decision; published when absent.
+    #[serde(default)]
+    governance: Option<Decision>,
     #[serde(default)]
     title: String,
     #[serde(default)]
@@ -129,8 +159,9 @@ pub async fn demo(connection: &Connection, args: &DemoArgs) -> Result<(), CliErr
                 );
             }
         };
-        if current_version == 0 {
-            println!("loading {} into {}", entry.file, entry.id);
+        if let (0, Some(file)) = (current_version, &entry.file) {
+            println!("loading {file} into {}", entry.id);
+            let as_of = entry.as_of.as_deref().map(parse_as_of).transpose()?;
             push(
                 &publisher(connection, &mut keys, &entry.agency).await?,
                 &PushArgs {
@@ -141,27 +172,27 @@ pub async fn demo(connection: &Connection, args: &DemoArgs) -> Result<(), CliErr
                     yes: true,
                     no_commit: false,
                     quiet: true,
-                    file: args.data.join(&entry.file),
+                    as_of,
+                    file: args.data.join(file),
                 },
             )
             .await?;
         }
-        let frequency = if entry.frequency.is_empty() {
-            "irregular"
-        } else {
-            &entry.frequency
-        };
-        publish_through_review(
-            &cdo,
-            &entry.id,
-            "Connecticut demo data: published by the state",
-            frequency,
-        )
-        .await?;
+        decide(&cdo, entry).await?;
     }
     println!(
-        "demo data loaded: {} datasets published",
-        manifest.datasets.len()
+        "demo data loaded: {} datasets ({} withheld, {} retired, the rest published)",
+        manifest.datasets.len(),
+        manifest
+            .datasets
+            .iter()
+            .filter(|d| matches!(d.governance, Some(Decision::Withhold { .. })))
+            .count(),
+        manifest
+            .datasets
+            .iter()
+            .filter(|d| matches!(d.governance, Some(Decision::Retire { .. })))
+            .count(),
     );
     Ok(())
 }
@@ -235,7 +266,7 @@ async fn create(
             };
             Some(schema.to_proto()?)
         }
-        SchemaSource::Named(name) if name == "infer" => None,
+        SchemaSource::Named(name) if name == "infer" || name == "none" => None,
         SchemaSource::Named(other) => {
             return Err(format!("unknown schema source `{other}` for {}", entry.id).into());
         }
@@ -268,5 +299,65 @@ async fn create(
         .await
         .map_err(|status| format!("cannot create dataset {}: {}", entry.id, describe(&status)))?;
     println!("dataset {} created", entry.id);
+    Ok(())
+}
+
+/// Applies governance's decision about a demo dataset (publish, withhold or retire), skipping
+/// what is already done.
+async fn decide(cdo: &Connection, entry: &DatasetEntry) -> Result<(), CliError> {
+    let frequency = if entry.frequency.is_empty() {
+        "irregular"
+    } else {
+        &entry.frequency
+    };
+    let justification = "Connecticut demo data: published by the state";
+    let fail = |what: &'static str| {
+        let id = entry.id.clone();
+        move |status: tonic::Status| -> CliError {
+            format!("cannot {what} {id}: {}", describe(&status)).into()
+        }
+    };
+    let mut review = cdo.review()?;
+    let state = review
+        .get_inventory_record(governance::GetInventoryRecordRequest {
+            dataset_id: entry.id.clone(),
+        })
+        .await
+        .map(|r| r.into_inner().state())
+        .unwrap_or(ReviewState::Inventoried);
+    match &entry.governance {
+        None => {
+            publish_through_review(cdo, &entry.id, justification, frequency).await?;
+        }
+        Some(Decision::Withhold { .. }) if state == ReviewState::Withheld => {}
+        Some(Decision::Withhold {
+            ground,
+            explanation,
+        }) => {
+            review
+                .withhold(governance::WithholdRequest {
+                    dataset_id: entry.id.clone(),
+                    ground: parse_ground(ground)? as i32,
+                    explanation: explanation.clone(),
+                    access_level: AccessLevel::NonPublic as i32,
+                })
+                .await
+                .map_err(fail("withhold"))?;
+            println!("dataset {} withheld", entry.id);
+        }
+        Some(Decision::Retire { .. }) if state == ReviewState::Retired => {}
+        Some(Decision::Retire { reason, successor }) => {
+            publish_through_review(cdo, &entry.id, justification, frequency).await?;
+            review
+                .retire(governance::RetireRequest {
+                    dataset_id: entry.id.clone(),
+                    reason: reason.clone(),
+                    successor_dataset_id: successor.clone(),
+                })
+                .await
+                .map_err(fail("retire"))?;
+            println!("dataset {} retired", entry.id);
+        }
+    }
     Ok(())
 }

@@ -5,6 +5,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use opendata_proto::common::v1::Schema;
@@ -53,8 +54,24 @@ pub struct PushArgs {
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// When the file's data was current (`2024-06-30` or an RFC 3339 time), if it is an extract
+    /// taken earlier; freshness counts from it. Default: now.
+    #[arg(long, value_parser = parse_as_of)]
+    pub as_of: Option<DateTime<Utc>>,
     /// The CSV file.
     pub file: PathBuf,
+}
+
+/// Reads `--as-of`: a date (midnight UTC) or an RFC 3339 time.
+pub fn parse_as_of(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map(|time| time.and_utc())
+        .ok_or_else(|| format!("`{text}` is not a date (2024-06-30) or an RFC 3339 time"))
 }
 
 /// Runs `opendata push`; returns the final upload.
@@ -76,6 +93,7 @@ pub async fn push(connection: &Connection, args: &PushArgs) -> Result<pb::Upload
             max_rejected_fraction: args.max_rejected,
             infer_schema: args.infer_schema,
             schema: None,
+            data_as_of: args.as_of.map(opendata_platform::timestamp::to_proto),
         })
         .await
         .map_err(|status| format!("cannot start the upload: {}", describe(&status)))?

@@ -11,7 +11,8 @@ use opendata_proto::governance::v1::{ReviewState, WithholdingGround};
 
 use crate::client::{CliError, Connection, describe};
 
-fn parse_ground(name: &str) -> Result<WithholdingGround, String> {
+/// Reads a withholding ground's name.
+pub fn parse_ground(name: &str) -> Result<WithholdingGround, String> {
     match name {
         "violates_law" => Ok(WithholdingGround::ViolatesLaw),
         "endangers_public" => Ok(WithholdingGround::EndangersPublic),

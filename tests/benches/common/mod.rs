@@ -146,6 +146,7 @@ pub async fn push(server: &ServerProcess, key: &str, dataset: &str, file: &Path)
         no_commit: false,
         quiet: true,
         file: file.to_owned(),
+        as_of: None,
     };
     let started = Instant::now();
     let committed = opendata::push::push(&connection, &args)

@@ -2,7 +2,7 @@
 //! announced once) and the audit log (every identity change recorded, readable by the CDO and the
 //! panel only, exportable as CSV, and impossible to alter).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use opendata_platform::timestamp::from_proto;
 use opendata_proto::common::v1::Role;
 use opendata_proto::governance::v1 as governance;
@@ -12,7 +12,7 @@ use opendata_testkit::{TestStack, principal_with_key, wait_until};
 use tokio_stream::StreamExt as _;
 
 use super::{dataset, review};
-use crate::support::{EVENTUALLY, key_for, push};
+use crate::support::{EVENTUALLY, get, key_for, push};
 
 fn time(t: &Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
     t.as_ref().and_then(from_proto)
@@ -336,5 +336,55 @@ async fn the_inventory_lists_every_record_with_state_and_freshness() {
         .into_inner()
         .records;
     assert_eq!(only_published.len(), 1);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn an_old_extract_counts_from_its_own_date() {
+    let stack = TestStack::start().await;
+    let publisher = key_for(&stack, "opm", Role::Publisher).await;
+    let ado = key_for(&stack, "opm", Role::Ado).await;
+    let id = dataset(&stack, &publisher, "opm", "Claims FY 2013-14").await;
+    let as_of = Utc.with_ymd_and_hms(2015, 6, 30, 0, 0, 0).unwrap();
+    let upload = stack
+        .clients(Some(&publisher))
+        .ingestion
+        .create_upload(opendata_proto::ingestion::v1::CreateUploadRequest {
+            dataset_id: id.clone(),
+            mode: UploadMode::Replace as i32,
+            data_as_of: Some(opendata_platform::timestamp::to_proto(as_of)),
+            ..Default::default()
+        })
+        .await
+        .expect("upload")
+        .into_inner();
+    assert_eq!(time(&upload.data_as_of), Some(as_of));
+    crate::support::send_file(&stack, &publisher, &upload.id, b"Town\nAvon\n", 64)
+        .await
+        .expect("send");
+    crate::support::commit(&stack, &publisher, &upload.id)
+        .await
+        .expect("commit");
+    let mut ado_review = review(&stack, &ado);
+    let mut nomination = super::nomination(&id);
+    nomination.accrual_periodicity = "annually".into();
+    ado_review.nominate(nomination).await.expect("nominate");
+    let stale = wait_until(
+        EVENTUALLY,
+        "the extract's date to reach governance",
+        || async {
+            let f = freshness(&stack, &ado, &id).await;
+            (time(&f.last_updated_at) == Some(as_of)).then_some(f)
+        },
+    )
+    .await;
+    assert_eq!(stale.accrual_periodicity, "R/P1Y");
+    assert_eq!(
+        time(&stale.due_at),
+        Some(Utc.with_ymd_and_hms(2016, 6, 30, 0, 0, 0).unwrap())
+    );
+    assert_eq!(stale.status(), FreshnessStatus::Stale);
+    let view = get(&stack, &format!("/api/views/{id}.json")).await;
+    assert_eq!(view.status, 404, "not published, so not public");
     stack.stop().await;
 }
