@@ -403,11 +403,21 @@ impl PublicDatasets {
         Ok(())
     }
 
-    /// One round: make sure both datasets exist and are published, and push what changed.
+    /// One round: make sure both datasets exist and are published, and push what changed. After
+    /// a failure the next round starts with a fresh key (another replica may have taken the jobs
+    /// over meanwhile and revoked this one's).
     pub async fn refresh(&self) -> Result<usize, GovernanceError> {
         if !self.settings.enabled {
             return Ok(0);
         }
+        let outcome = self.refresh_with_key().await;
+        if outcome.is_err() {
+            *self.system.lock().await = None;
+        }
+        outcome
+    }
+
+    async fn refresh_with_key(&self) -> Result<usize, GovernanceError> {
         let (principal, key) = self.system().await?;
         let mut pushed = 0;
         for (index, table) in self.tables().iter().enumerate() {
