@@ -59,6 +59,19 @@ pub enum GovernanceError {
     Database(#[from] sqlx::Error),
 }
 
+/// `value` trimmed, or an error naming `field` when it is empty.
+pub fn required<'a>(field: &'static str, value: &'a str) -> Result<&'a str, GovernanceError> {
+    let value = value.trim();
+    if value.is_empty() {
+        Err(GovernanceError::invalid(
+            field,
+            format!("{field} is required"),
+        ))
+    } else {
+        Ok(value)
+    }
+}
+
 impl GovernanceError {
     /// A malformed-field error.
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {

@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::audit;
-use crate::error::GovernanceError;
+use crate::error::{GovernanceError, required};
 use crate::keys;
 
 /// Id of the bootstrap administrator (the configured break-glass key).
@@ -429,18 +429,6 @@ impl Identity {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(ApiKey::from).collect())
-    }
-}
-
-fn required<'a>(field: &'static str, value: &'a str) -> Result<&'a str, GovernanceError> {
-    let value = value.trim();
-    if value.is_empty() {
-        Err(GovernanceError::invalid(
-            field,
-            format!("{field} is required"),
-        ))
-    } else {
-        Ok(value)
     }
 }
 

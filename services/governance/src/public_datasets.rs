@@ -252,10 +252,12 @@ impl PublicDatasets {
         }
         let caller = Caller { principal, key };
         loop {
-            let record = match store::fetch(self.review.pool(), &table.id, false).await? {
-                Some(record) => record,
-                None => {
-                    // Registers the record from the catalog on the way.
+            let state = store::fetch(self.review.pool(), &table.id, false)
+                .await?
+                .map(|record| record.state);
+            let step = match state {
+                // Nominating also registers the record from the catalog if its event is late.
+                None | Some(ReviewState::Inventoried) => {
                     self.review
                         .nominate(
                             &caller,
@@ -266,23 +268,10 @@ impl PublicDatasets {
                         .await?;
                     continue;
                 }
-            };
-            let step = match record.state {
-                ReviewState::Inventoried => {
-                    self.review
-                        .nominate(
-                            &caller,
-                            &table.id,
-                            "the public's view of governance",
-                            table.frequency,
-                        )
-                        .await?;
-                    continue;
-                }
-                ReviewState::Nominated => Step::StartReview,
-                ReviewState::UnderReview => Step::Approve,
-                ReviewState::Approved => Step::Publish,
-                ReviewState::Published | ReviewState::Withheld | ReviewState::Retired => {
+                Some(ReviewState::Nominated) => Step::StartReview,
+                Some(ReviewState::UnderReview) => Step::Approve,
+                Some(ReviewState::Approved) => Step::Publish,
+                Some(ReviewState::Published | ReviewState::Withheld | ReviewState::Retired) => {
                     return Ok(());
                 }
             };

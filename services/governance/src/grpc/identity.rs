@@ -22,7 +22,9 @@ impl IdentityApi {
     }
 
     async fn caller<T>(&self, request: &Request<T>) -> Result<Principal, ApiError> {
-        Ok(super::caller(&self.identity, request).await?.0)
+        Ok(super::authenticated(&self.identity, request)
+            .await?
+            .principal)
     }
 }
 

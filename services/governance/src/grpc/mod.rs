@@ -12,12 +12,31 @@ use opendata_platform::grpc::bearer_key;
 use tonic::Request;
 
 use crate::identity::Identity;
+use crate::review::Caller;
 
-/// The caller of `request` and the key they presented.
-pub async fn caller<T>(
+/// An authenticated caller who owns their key.
+pub struct Authenticated {
+    /// The principal.
+    pub principal: Principal,
+    /// The key they presented.
+    pub key: String,
+}
+
+impl Authenticated {
+    /// The caller as the review domain takes it.
+    pub fn caller(&self) -> Caller<'_> {
+        Caller {
+            principal: &self.principal,
+            key: &self.key,
+        }
+    }
+}
+
+/// The caller of `request`, authenticated by the key it presents.
+pub async fn authenticated<T>(
     identity: &Identity,
     request: &Request<T>,
-) -> Result<(Principal, String), ApiError> {
+) -> Result<Authenticated, ApiError> {
     let key = bearer_key(request.metadata()).ok_or_else(|| {
         ApiError::new(
             ErrorCode::Unauthenticated,
@@ -25,5 +44,8 @@ pub async fn caller<T>(
         )
     })?;
     let principal = identity.authenticate(key).await?.principal;
-    Ok((principal, key.to_owned()))
+    Ok(Authenticated {
+        principal,
+        key: key.to_owned(),
+    })
 }

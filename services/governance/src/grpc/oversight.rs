@@ -39,7 +39,9 @@ impl FreshnessService for FreshnessApi {
         &self,
         request: Request<pb::ListStaleRequest>,
     ) -> Result<Response<pb::ListStaleResponse>, Status> {
-        let (principal, _) = super::caller(&self.identity, &request).await?;
+        let principal = super::authenticated(&self.identity, &request)
+            .await?
+            .principal;
         let agency = request.into_inner().agency_id;
         let datasets = self.review.stale(&principal, Some(agency.as_str())).await?;
         Ok(Response::new(pb::ListStaleResponse { datasets }))
@@ -49,7 +51,9 @@ impl FreshnessService for FreshnessApi {
         &self,
         request: Request<pb::GetFreshnessRequest>,
     ) -> Result<Response<pb::Freshness>, Status> {
-        let (principal, _) = super::caller(&self.identity, &request).await?;
+        let principal = super::authenticated(&self.identity, &request)
+            .await?
+            .principal;
         let freshness = self
             .review
             .freshness_of(&principal, &request.into_inner().dataset_id)
@@ -78,7 +82,9 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::ListAuditEntriesRequest>,
     ) -> Result<Response<pb::ListAuditEntriesResponse>, Status> {
-        let (principal, _) = super::caller(&self.identity, &request).await?;
+        let principal = super::authenticated(&self.identity, &request)
+            .await?
+            .principal;
         let body = request.into_inner();
         let entries = self
             .audit
@@ -111,7 +117,9 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::ExportAuditLogRequest>,
     ) -> Result<Response<Self::ExportAuditLogStream>, Status> {
-        let (principal, _) = super::caller(&self.identity, &request).await?;
+        let principal = super::authenticated(&self.identity, &request)
+            .await?
+            .principal;
         // Refuse before streaming, so the caller gets a status rather than an empty file.
         self.audit.list(&principal, None, 1, None).await?;
         let (sender, receiver) = tokio::sync::mpsc::channel(4);

@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 
 use crate::identity::Identity;
 use crate::review::state::{Ground, ReviewState, Step};
-use crate::review::{Caller, RecordView, Review};
+use crate::review::{RecordView, Review};
 
 /// Serves `ReviewService`.
 #[derive(Clone)]
@@ -32,12 +32,9 @@ impl ReviewApi {
         request: Request<pb::TransitionRequest>,
         step: Step,
     ) -> Result<Response<pb::InventoryRecord>, Status> {
-        let (principal, key) = super::caller(&self.identity, &request).await?;
+        let who = super::authenticated(&self.identity, &request).await?;
         let body = request.into_inner();
-        let caller = Caller {
-            principal: &principal,
-            key: &key,
-        };
+        let caller = who.caller();
         let view = self
             .review
             .simple_step(&caller, step, &body.dataset_id, &body.reason)
@@ -53,12 +50,9 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::NominateRequest>,
     ) -> Result<Response<pb::InventoryRecord>, Status> {
-        let (principal, key) = super::caller(&self.identity, &request).await?;
+        let who = super::authenticated(&self.identity, &request).await?;
         let body = request.into_inner();
-        let caller = Caller {
-            principal: &principal,
-            key: &key,
-        };
+        let caller = who.caller();
         let view = self
             .review
             .nominate(
@@ -96,12 +90,9 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::WithholdRequest>,
     ) -> Result<Response<pb::InventoryRecord>, Status> {
-        let (principal, key) = super::caller(&self.identity, &request).await?;
+        let who = super::authenticated(&self.identity, &request).await?;
         let body = request.into_inner();
-        let caller = Caller {
-            principal: &principal,
-            key: &key,
-        };
+        let caller = who.caller();
         let access_level = AccessLevel::try_from(body.access_level).unwrap_or_default();
         let view = self
             .review
@@ -127,12 +118,9 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::RetireRequest>,
     ) -> Result<Response<pb::InventoryRecord>, Status> {
-        let (principal, key) = super::caller(&self.identity, &request).await?;
+        let who = super::authenticated(&self.identity, &request).await?;
         let body = request.into_inner();
-        let caller = Caller {
-            principal: &principal,
-            key: &key,
-        };
+        let caller = who.caller();
         let view = self
             .review
             .retire(
@@ -149,7 +137,9 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::GetInventoryRecordRequest>,
     ) -> Result<Response<pb::InventoryRecord>, Status> {
-        let (principal, _) = super::caller(&self.identity, &request).await?;
+        let principal = super::authenticated(&self.identity, &request)
+            .await?
+            .principal;
         let view = self
             .review
             .get(&principal, &request.into_inner().dataset_id)
@@ -161,7 +151,9 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::ListInventoryRequest>,
     ) -> Result<Response<pb::ListInventoryResponse>, Status> {
-        let (principal, _) = super::caller(&self.identity, &request).await?;
+        let principal = super::authenticated(&self.identity, &request)
+            .await?
+            .principal;
         let body = request.into_inner();
         let states: Vec<ReviewState> = body.states().filter_map(ReviewState::from_proto).collect();
         let views = self

@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 use crate::audit;
 use crate::clock::Clock;
-use crate::error::GovernanceError;
+use crate::error::{GovernanceError, required};
 use crate::freshness::{Periodicity, assess};
 use state::{Ground, ReviewState, Step};
 use store::{CatalogFacts, Record, TransitionRow};
@@ -74,18 +74,6 @@ pub struct Review {
     catalog: Channel,
     clock: Arc<dyn Clock>,
     settings: ReviewSettings,
-}
-
-fn required<'a>(field: &'static str, value: &'a str) -> Result<&'a str, GovernanceError> {
-    let value = value.trim();
-    if value.is_empty() {
-        Err(GovernanceError::invalid(
-            field,
-            format!("{field} is required"),
-        ))
-    } else {
-        Ok(value)
-    }
 }
 
 fn access_level_name(level: AccessLevel) -> &'static str {
