@@ -139,10 +139,12 @@ async fn sigterm_during_an_upload_commits_nothing() {
     );
     drop(sender);
 
-    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM ingestion.versions")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM ingestion.versions WHERE dataset_id = $1")
+            .bind(&dataset)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     assert_eq!(
         versions,
         vec![1],

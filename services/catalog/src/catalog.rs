@@ -107,6 +107,18 @@ pub struct Catalog {
     identity: IdentityClient,
 }
 
+/// What anyone may know of a withheld dataset: its DCAT metadata (with the access level and the
+/// rights saying why), not its columns, size, versions or owner.
+fn disclosed(mut dataset: Dataset) -> Dataset {
+    dataset.schema = Schema::default();
+    dataset.row_count = 0;
+    dataset.current_version = 0;
+    dataset.current_table = None;
+    dataset.owner_id.clear();
+    dataset.data_updated_at = None;
+    dataset
+}
+
 fn visible(dataset: &Dataset, caller: Option<&Principal>) -> bool {
     dataset.stage == Stage::Published
         || caller.is_some_and(|c| c.may(Action::ReadPrivateDatasets, Some(&dataset.agency_id)))
@@ -307,6 +319,16 @@ impl Catalog {
         let next = (datasets.len() == limit as usize)
             .then(|| datasets.last().map(|d| d.id.to_string()))
             .flatten();
+        let datasets = datasets
+            .into_iter()
+            .map(|dataset| {
+                if visible(&dataset, caller) {
+                    dataset
+                } else {
+                    disclosed(dataset)
+                }
+            })
+            .collect();
         Ok((datasets, next))
     }
 

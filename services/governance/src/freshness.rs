@@ -137,7 +137,11 @@ impl Periodicity {
         let period = self
             .due_after(last)
             .map_or(Duration::zero(), |due| due - last);
-        (period * i32::try_from(percent).unwrap_or(i32::MAX) / 100).max(Duration::days(1))
+        let percent = i32::try_from(percent).unwrap_or(i32::MAX);
+        period
+            .checked_mul(percent)
+            .map_or(Duration::MAX, |scaled| scaled / 100)
+            .max(Duration::days(1))
     }
 }
 
@@ -167,7 +171,9 @@ pub fn assess(
             status: Status::NotScheduled,
         };
     };
-    let stale_at = due + periodicity.grace(last, grace_percent);
+    let stale_at = due
+        .checked_add_signed(periodicity.grace(last, grace_percent))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     let status = if now < due {
         Status::Current
     } else if now <= stale_at {

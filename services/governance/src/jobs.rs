@@ -14,16 +14,17 @@ use crate::review::Review;
 /// Advisory lock key of the jobs ("gov-jobs").
 const LOCK_KEY: i64 = 0x676f_762d_6a6f_6273;
 
-/// One round of every job, if this replica holds the lock.
+/// One round of every job, if this replica holds the lock. The lock is a transaction's, so it is
+/// released however the round ends.
 pub async fn run_once(
     pool: &PgPool,
     review: &Review,
     public: &PublicDatasets,
 ) -> Result<(), sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+    let mut lock = pool.begin().await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
         .bind(LOCK_KEY)
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut *lock)
         .await?;
     if !locked {
         return Ok(());
@@ -43,11 +44,7 @@ pub async fn run_once(
         Ok(count) => tracing::info!(count, "public governance datasets updated"),
         Err(error) => tracing::warn!(%error, "updating the public governance datasets failed"),
     }
-    sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(LOCK_KEY)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    lock.commit().await
 }
 
 /// Runs the jobs every `interval` until shutdown.

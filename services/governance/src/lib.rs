@@ -80,6 +80,13 @@ pub async fn serve(
         settings,
         clock,
     } = service;
+    if settings.stale_grace_percent > 1_000 {
+        return Err(format!(
+            "governance.stale_grace_percent must be at most 1000, not {}",
+            settings.stale_grace_percent
+        )
+        .into());
+    }
     let bootstrap = settings
         .bootstrap_admin_key
         .as_ref()

@@ -108,6 +108,9 @@ pub struct PublicDatasets {
 }
 
 fn internal(what: &str, status: &tonic::Status) -> GovernanceError {
+    if status.code() == tonic::Code::Unauthenticated {
+        return GovernanceError::Unauthenticated;
+    }
     GovernanceError::CatalogUnavailable(format!("{what}: {}", status.message()))
 }
 
@@ -209,13 +212,14 @@ impl PublicDatasets {
         Ok((principal, key))
     }
 
-    /// Creates the dataset if needed and takes it through the workflow to published.
+    /// Creates the dataset if needed and takes it through the workflow to published; whether it is
+    /// published (and so should get its rows).
     async fn ensure(
         &self,
         table: &Table,
         principal: &Principal,
         key: &str,
-    ) -> Result<(), GovernanceError> {
+    ) -> Result<bool, GovernanceError> {
         let context = ClientContext::with_key(key).map_err(GovernanceError::Denied)?;
         let mut catalog = CatalogServiceClient::with_interceptor(self.catalog.clone(), context)
             .max_decoding_message_size(MAX_MESSAGE_BYTES);
@@ -247,14 +251,39 @@ impl PublicDatasets {
             .await;
         match created {
             Ok(_) => {}
-            Err(status) if status.code() == tonic::Code::AlreadyExists => {}
+            Err(status) if status.code() == tonic::Code::AlreadyExists => {
+                // Only ours: an agency that took the id must not get its dataset published by
+                // the system.
+                let existing = catalog
+                    .get_dataset(catalog::GetDatasetRequest {
+                        id: table.id.clone(),
+                    })
+                    .await
+                    .map_err(|status| internal("reading a governance dataset", &status))?
+                    .into_inner();
+                if existing.agency_id != self.settings.agency_id
+                    || existing.owner_id != principal.id
+                {
+                    return Err(GovernanceError::Internal(format!(
+                        "dataset id {} is taken by another dataset (agency {}); choose other ids in governance.public_datasets",
+                        table.id, existing.agency_id
+                    )));
+                }
+            }
             Err(status) => return Err(internal("creating a governance dataset", &status)),
         }
         let caller = Caller { principal, key };
         loop {
-            let state = store::fetch(self.review.pool(), &table.id, false)
-                .await?
-                .map(|record| record.state);
+            let record = store::fetch(self.review.pool(), &table.id, false).await?;
+            // The system advances its own datasets only while no person has acted on them: a
+            // CDO who withholds, reopens or retires one decides for it.
+            if let Some(record) = &record {
+                let history = store::history(self.review.pool(), &record.dataset_id).await?;
+                if history.iter().any(|t| t.actor_id != principal.id) {
+                    return Ok(record.state == ReviewState::Published);
+                }
+            }
+            let state = record.map(|record| record.state);
             let step = match state {
                 // Nominating also registers the record from the catalog if its event is late.
                 None | Some(ReviewState::Inventoried) => {
@@ -271,9 +300,8 @@ impl PublicDatasets {
                 Some(ReviewState::Nominated) => Step::StartReview,
                 Some(ReviewState::UnderReview) => Step::Approve,
                 Some(ReviewState::Approved) => Step::Publish,
-                Some(ReviewState::Published | ReviewState::Withheld | ReviewState::Retired) => {
-                    return Ok(());
-                }
+                Some(ReviewState::Published) => return Ok(true),
+                Some(ReviewState::Withheld | ReviewState::Retired) => return Ok(false),
             };
             self.review
                 .simple_step(&caller, step, &table.id, "maintained by governance")
@@ -368,8 +396,29 @@ impl PublicDatasets {
             .await
             .map_err(|status| internal("creating an upload", &status))?
             .into_inner();
+        let loaded = Self::load(&mut client, &upload.id, dataset_id, file).await;
+        if loaded.is_err() {
+            // Best effort: the janitor drops abandoned uploads anyway.
+            let _ = client
+                .abandon_upload(ingestion::AbandonUploadRequest {
+                    upload_id: upload.id.clone(),
+                })
+                .await;
+        }
+        loaded
+    }
+
+    /// Sends the file of an upload and commits it.
+    async fn load(
+        client: &mut IngestionServiceClient<
+            tonic::service::interceptor::InterceptedService<Channel, ClientContext>,
+        >,
+        upload_id: &str,
+        dataset_id: &str,
+        file: Vec<u8>,
+    ) -> Result<(), GovernanceError> {
         let chunk = ingestion::UploadChunk {
-            upload_id: upload.id.clone(),
+            upload_id: upload_id.to_owned(),
             data: file.into(),
         };
         let loaded = client
@@ -385,22 +434,22 @@ impl PublicDatasets {
         }
         client
             .commit_upload(ingestion::CommitUploadRequest {
-                upload_id: upload.id,
+                upload_id: upload_id.to_owned(),
             })
             .await
             .map_err(|status| internal("committing", &status))?;
         Ok(())
     }
 
-    /// One round: make sure both datasets exist and are published, and push what changed. After
-    /// a failure the next round starts with a fresh key (another replica may have taken the jobs
-    /// over meanwhile and revoked this one's).
+    /// One round: make sure both datasets exist and are published, and push what changed. When the
+    /// key is refused the next round starts with a fresh one (another replica may have taken the
+    /// jobs over meanwhile and revoked this one's).
     pub async fn refresh(&self) -> Result<usize, GovernanceError> {
         if !self.settings.enabled {
             return Ok(0);
         }
         let outcome = self.refresh_with_key().await;
-        if outcome.is_err() {
+        if matches!(outcome, Err(GovernanceError::Unauthenticated)) {
             *self.system.lock().await = None;
         }
         outcome
@@ -410,7 +459,9 @@ impl PublicDatasets {
         let (principal, key) = self.system().await?;
         let mut pushed = 0;
         for (index, table) in self.tables().iter().enumerate() {
-            self.ensure(table, &principal, &key).await?;
+            if !self.ensure(table, &principal, &key).await? {
+                continue;
+            }
             let file = if index == 0 {
                 self.freshness_csv().await?
             } else {

@@ -157,6 +157,14 @@ async fn data_json_discloses_withheld_datasets_and_validates() {
     let cdo = stack.cdo_key().await;
     let open = dataset(&stack, &publisher, "opm", "Grand List").await;
     let held = dataset(&stack, &publisher, "opm", "Taxpayer Appeals").await;
+    push(
+        &stack,
+        &publisher,
+        &held,
+        UploadMode::Replace,
+        b"Town\nAvon\n",
+    )
+    .await;
     let private = dataset(&stack, &publisher, "opm", "Draft Figures").await;
     stack.publish(&open).await;
     review(&stack, &cdo)
@@ -191,6 +199,53 @@ async fn data_json_discloses_withheld_datasets_and_validates() {
         "an undecided private dataset is not disclosed"
     );
     assert_valid_dcat(&dcat_validator(), &catalog);
+
+    // The catalog discloses a withheld dataset's metadata to anyone, nothing more.
+    let listed = stack
+        .clients(None)
+        .catalog
+        .list_datasets(catalog::ListDatasetsRequest {
+            include_withheld: true,
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .datasets;
+    let disclosed = listed
+        .iter()
+        .find(|d| d.id == held)
+        .expect("withheld listed");
+    assert!(disclosed.withheld);
+    assert_eq!(
+        disclosed.metadata.as_ref().unwrap().title,
+        "Taxpayer Appeals"
+    );
+    assert!(
+        disclosed
+            .schema
+            .as_ref()
+            .is_none_or(|s| s.columns.is_empty()),
+        "no columns"
+    );
+    assert_eq!((disclosed.row_count, disclosed.current_version), (0, 0));
+    assert!(disclosed.owner_id.is_empty() && disclosed.data_updated_at.is_none());
+    let own = stack
+        .clients(Some(&publisher))
+        .catalog
+        .list_datasets(catalog::ListDatasetsRequest {
+            include_withheld: true,
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .datasets;
+    let full = own
+        .iter()
+        .find(|d| d.id == held)
+        .expect("its agency sees it");
+    assert_eq!(full.row_count, 1, "its agency sees all of it");
     stack.stop().await;
 }
 
@@ -202,6 +257,7 @@ async fn a_retired_dataset_is_archived_then_made_private_after_30_days() {
     let old = dataset(&stack, &publisher, "opm", "Sales 2001-2010").await;
     let new = dataset(&stack, &publisher, "opm", "Sales 2001-2025").await;
     stack.publish(&old).await;
+    stack.publish(&new).await;
     let retired = review(&stack, &ado)
         .retire(governance::RetireRequest {
             dataset_id: old.clone(),

@@ -276,3 +276,72 @@ async fn bad_requests_name_the_field_and_change_nothing() {
     assert!(record.history.is_empty());
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn retirement_rules_and_cross_agency_refusals() {
+    let stack = TestStack::start().await;
+    let publisher = key_for(&stack, "opm", Role::Publisher).await;
+    let ado = key_for(&stack, "opm", Role::Ado).await;
+    let other_ado = key_for(&stack, "decd", Role::Ado).await;
+    let cdo = stack.cdo_key().await;
+    let old = dataset(&stack, &publisher, "opm", "Old Series").await;
+    let draft = dataset(&stack, &publisher, "opm", "Draft Series").await;
+    stack.publish(&old).await;
+    review(&stack, &cdo)
+        .nominate(nomination(&draft))
+        .await
+        .expect("nominate");
+
+    // Another agency's ADO is told no (the dataset is public, so its existence is no secret)...
+    let denied = review(&stack, &other_ado)
+        .withhold(withholding(&old))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    assert!(
+        denied.message().contains("own agency"),
+        "{}",
+        denied.message()
+    );
+    // ...and does not learn of the private one.
+    let hidden = review(&stack, &other_ado)
+        .withhold(withholding(&draft))
+        .await
+        .unwrap_err();
+    assert_eq!(hidden.code(), tonic::Code::NotFound);
+
+    // Only a published dataset can succeed one.
+    let status = review(&stack, &ado)
+        .retire(governance::RetireRequest {
+            dataset_id: old.clone(),
+            reason: "replaced".into(),
+            successor_dataset_id: draft.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(
+        status.message().contains("not a published dataset"),
+        "{}",
+        status.message()
+    );
+
+    // A retired dataset found to hold protected data is withheld at once, not after 30 days.
+    review(&stack, &ado)
+        .retire(governance::RetireRequest {
+            dataset_id: old.clone(),
+            reason: "replaced".into(),
+            successor_dataset_id: String::new(),
+        })
+        .await
+        .expect("retire");
+    let withheld = review(&stack, &ado)
+        .withhold(withholding(&old))
+        .await
+        .expect("withhold a retired dataset")
+        .into_inner();
+    assert_eq!(withheld.state(), ReviewState::Withheld);
+    assert!(!withheld.public);
+    stack.wait_public(&old, false).await;
+    stack.stop().await;
+}

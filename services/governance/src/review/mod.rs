@@ -168,11 +168,15 @@ impl Review {
         for attempt in 0..2 {
             let mut tx = self.pool.begin().await?;
             match store::fetch(&mut *tx, dataset_id, true).await? {
+                // A public dataset's existence is no secret: the step's own authorization then
+                // answers PERMISSION_DENIED. A private one stays NOT_FOUND to those who may not
+                // read its agency's inventory.
                 Some(record)
                     if !record.deleted
-                        && caller
-                            .principal
-                            .may(Action::ReadInventory, Some(&record.agency_id)) =>
+                        && (record.public
+                            || caller
+                                .principal
+                                .may(Action::ReadInventory, Some(&record.agency_id))) =>
                 {
                     return Ok((tx, record));
                 }
@@ -412,13 +416,15 @@ impl Review {
                     "a dataset cannot succeed itself",
                 ));
             }
-            let known = store::fetch(&self.pool, &successor, false)
+            // Only a published dataset can succeed one, and published datasets are public, so
+            // the answer reveals nothing about private ones.
+            let published = store::fetch(&self.pool, &successor, false)
                 .await?
-                .is_some_and(|record| !record.deleted);
-            if !known {
+                .is_some_and(|r| !r.deleted && r.state == ReviewState::Published);
+            if !published {
                 return Err(GovernanceError::invalid(
                     "successor_dataset_id",
-                    format!("successor {successor} is not in the inventory"),
+                    format!("successor {successor} is not a published dataset"),
                 ));
             }
         }
@@ -444,12 +450,30 @@ impl Review {
         let due = store::retired_before(&self.pool, cutoff).await?;
         let mut done = 0;
         for dataset_id in due {
-            let mut tx = self.pool.begin().await?;
-            let Some(mut record) = store::fetch(&mut *tx, &dataset_id, true).await? else {
-                continue;
+            match self.privatize(&dataset_id, now).await {
+                Ok(true) => done += 1,
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(%dataset_id, %error, "making a retired dataset private failed");
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// Makes one retired dataset private; false when it no longer needs it.
+    async fn privatize(
+        &self,
+        dataset_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, GovernanceError> {
+        let mut tx = self.pool.begin().await?;
+        {
+            let Some(mut record) = store::fetch(&mut *tx, dataset_id, true).await? else {
+                return Ok(false);
             };
             if !(record.state == ReviewState::Retired && record.public) {
-                continue;
+                return Ok(false);
             }
             record.public = false;
             let transition = TransitionRow {
@@ -470,10 +494,9 @@ impl Review {
                 json!({}),
             )
             .await?;
-            tx.commit().await?;
-            done += 1;
         }
-        Ok(done)
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// One record with its history.
@@ -574,11 +597,15 @@ impl Review {
                 continue;
             }
             let mut tx = self.pool.begin().await?;
+            // Only if nothing changed since the record was read: still published, same data.
             let marked = sqlx::query(
-                "UPDATE inventory SET stale_announced_due = $2 WHERE dataset_id = $1                  AND stale_announced_due IS DISTINCT FROM $2",
+                "UPDATE inventory SET stale_announced_due = $2 WHERE dataset_id = $1 \
+                 AND stale_announced_due IS DISTINCT FROM $2 AND state = 'published' \
+                 AND NOT deleted AND last_data_update IS NOT DISTINCT FROM $3",
             )
             .bind(&record.dataset_id)
             .bind(due)
+            .bind(record.last_data_update)
             .execute(&mut *tx)
             .await?;
             if marked.rows_affected() == 0 {

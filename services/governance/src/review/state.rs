@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! inventoried ─nominate→ nominated ─start review→ under review ─approve→ approved ─publish→ published ─retire→ retired
-//!      └───────────────┴──────────────────────┴─────────────────┴──────────────┴─withhold→ withheld ─reopen→ under review
+//!      └───────────────┴──────────────────────┴─────────────────┴──────────────┴────────────┴─withhold→ withheld ─reopen→ under review
 //! ```
 
 use opendata_platform::authz::Action as AuthzAction;
@@ -206,9 +206,11 @@ impl Step {
             (Step::StartReview, Nominated) => Some(UnderReview),
             (Step::Approve, UnderReview) => Some(Approved),
             (Step::Publish, Approved) => Some(Published),
-            (Step::Withhold, Inventoried | Nominated | UnderReview | Approved | Published) => {
-                Some(Withheld)
-            }
+            // A retired dataset still public (its 30 days) can be pulled at once too.
+            (
+                Step::Withhold,
+                Inventoried | Nominated | UnderReview | Approved | Published | Retired,
+            ) => Some(Withheld),
             (Step::Reopen, Withheld) => Some(UnderReview),
             (Step::Retire, Published) => Some(Retired),
             _ => None,
@@ -252,10 +254,14 @@ mod tests {
             .flat_map(|step| ReviewState::ALL.into_iter().map(move |state| (step, state)))
             .filter(|(step, state)| step.target(*state).is_some())
             .collect();
-        assert_eq!(legal.len(), 11, "{legal:?}");
+        assert_eq!(legal.len(), 12, "{legal:?}");
         assert_eq!(Step::Publish.target(ReviewState::UnderReview), None);
         assert_eq!(Step::Retire.target(ReviewState::Withheld), None);
-        assert_eq!(Step::Withhold.target(ReviewState::Retired), None);
+        assert_eq!(
+            Step::Withhold.target(ReviewState::Retired),
+            Some(ReviewState::Withheld)
+        );
+        assert_eq!(Step::Withhold.target(ReviewState::Withheld), None);
         assert_eq!(
             Step::Reopen.target(ReviewState::Withheld),
             Some(ReviewState::UnderReview)
