@@ -267,7 +267,12 @@ async fn health_endpoints_answer() {
     assert_eq!(ready.status, 200, "{}", ready.body);
     assert_eq!(
         ready.json()["dependencies"],
-        json!({"catalog": "serving", "governance": "serving", "search": "serving"})
+        json!({
+            "catalog": "serving",
+            "governance": "serving",
+            "search": "serving",
+            "incentives": "serving"
+        })
     );
     stack.stop().await;
 }

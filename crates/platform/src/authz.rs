@@ -44,6 +44,9 @@ pub enum Action {
     ReadAudit,
     /// Rebuild the search index.
     Reindex,
+    /// Record, correct and withdraw economic assistance awards, programs and tax credit figures.
+    /// They belong to DECD's agency, so only DECD's own roles reach them.
+    WriteIncentives,
 }
 
 /// Where a role may perform an action.
@@ -68,7 +71,7 @@ pub const ROLES: [Role; 5] = [
 
 impl Action {
     /// Every action, in the matrix's row order.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 18] = [
         Action::ManageAgencies,
         Action::ManagePrincipals,
         Action::ManageKeys,
@@ -86,6 +89,7 @@ impl Action {
         Action::ReadFreshness,
         Action::ReadAudit,
         Action::Reindex,
+        Action::WriteIncentives,
     ];
 
     /// What the action is, in words ("publish datasets").
@@ -108,6 +112,7 @@ impl Action {
             Action::ReadFreshness => "read freshness and the stale list",
             Action::ReadAudit => "read and export the audit log",
             Action::Reindex => "rebuild the search index",
+            Action::WriteIncentives => "record and correct DECD's awards and tax credits",
         }
     }
 
@@ -144,6 +149,8 @@ impl Action {
             (Action::ReadAudit, _) => No,
             (Action::Reindex, Admin) => All,
             (Action::Reindex, _) => No,
+            (Action::WriteIncentives, Ado | Publisher) => Own,
+            (Action::WriteIncentives, Admin | Cdo | Panel) => No,
         }
     }
 }

@@ -99,6 +99,12 @@ error_codes! {
     Internal => ("internal", Internal, 500, "internal_error"),
     /// The dataset's review state does not allow the workflow step.
     ReviewStateConflict => ("review_state_conflict", FailedPrecondition, 409, "conflict"),
+    /// No award has this id.
+    AwardNotFound => ("award_not_found", NotFound, 404, "not_found"),
+    /// The award changed since the revision the caller read.
+    AwardRevisionConflict => ("award_revision_conflict", Aborted, 409, "conflict"),
+    /// The award is withdrawn and takes no more changes.
+    AwardWithdrawn => ("award_withdrawn", FailedPrecondition, 409, "conflict"),
 }
 
 impl ErrorCode {
@@ -140,6 +146,18 @@ pub struct ApiError {
     pub message: String,
     /// Structured details, such as `field`, `line`, `column`.
     pub details: HashMap<String, String>,
+    /// Every offending field of a request that has several, with what is wrong with each (they
+    /// travel as gRPC `BadRequest` field violations).
+    pub violations: Vec<FieldViolation>,
+}
+
+/// One offending field of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// The field (`fields.grant_amount`).
+    pub field: String,
+    /// What is wrong with it.
+    pub description: String,
 }
 
 impl ApiError {
@@ -149,7 +167,24 @@ impl ApiError {
             code,
             message: message.into(),
             details: HashMap::new(),
+            violations: Vec::new(),
         }
+    }
+
+    /// An `invalid_argument` error listing every offending field; the message names them all.
+    /// `violations` must not be empty.
+    pub fn invalid_fields(violations: Vec<FieldViolation>) -> Self {
+        let message = violations
+            .iter()
+            .map(|v| format!("{}: {}", v.field, v.description))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut error = ApiError::new(ErrorCode::InvalidArgument, message);
+        if let Some(first) = violations.first() {
+            error = error.with("field", &first.field);
+        }
+        error.violations = violations;
+        error
     }
 
     /// Adds one detail.
@@ -173,6 +208,18 @@ impl ApiError {
                     .unwrap_or_else(|| ErrorCode::from_grpc_code(status.code())),
                 message: status.message().to_owned(),
                 details: info.metadata.clone(),
+                violations: details
+                    .bad_request()
+                    .map(|bad| {
+                        bad.field_violations
+                            .iter()
+                            .map(|v| FieldViolation {
+                                field: v.field.clone(),
+                                description: v.description.clone(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             },
             _ => ApiError::new(
                 ErrorCode::from_grpc_code(status.code()),
@@ -186,8 +233,11 @@ impl ApiError {
     pub fn into_status(self) -> Status {
         let mut details =
             ErrorDetails::with_error_info(self.code.reason(), ERROR_DOMAIN, self.details.clone());
-        if let Some(field) = self.details.get("field") {
+        if let (true, Some(field)) = (self.violations.is_empty(), self.details.get("field")) {
             details.add_bad_request_violation(field.clone(), self.message.clone());
+        }
+        for violation in &self.violations {
+            details.add_bad_request_violation(&violation.field, &violation.description);
         }
         Status::with_error_details(self.code.grpc_code(), self.message, details)
     }
@@ -235,6 +285,24 @@ mod tests {
             assert_eq!(back.message, "boom");
             assert_eq!(back.details.get("line").map(String::as_str), Some("7"));
         }
+    }
+
+    #[test]
+    fn every_field_violation_round_trips() {
+        let error = ApiError::invalid_fields(vec![
+            FieldViolation {
+                field: "a".into(),
+                description: "must not be negative".into(),
+            },
+            FieldViolation {
+                field: "b".into(),
+                description: "is required".into(),
+            },
+        ]);
+        assert_eq!(error.message, "a: must not be negative; b: is required");
+        let back = ApiError::from_status(&error.clone().into_status());
+        assert_eq!(back.violations, error.violations);
+        assert_eq!(back.details.get("field").map(String::as_str), Some("a"));
     }
 
     #[test]

@@ -4,12 +4,14 @@
 
 pub mod auth;
 pub mod authz;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod events;
 pub mod grpc;
 pub mod health;
+pub mod replace_rows;
 pub mod shutdown;
 pub mod telemetry;
 pub mod timestamp;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::stack::{Clients, TestDatabase, nats_url};
+use crate::stack::{Clients, ServiceUrls, TestDatabase, nats_url};
 
 /// The `opendata` binary of a build profile (`debug` or `release`) in this workspace's target
 /// directory, found from the running executable's location.
@@ -57,6 +57,7 @@ impl ServerProcess {
             .env("OPENDATA_LISTEN__CATALOG", "127.0.0.1:0")
             .env("OPENDATA_LISTEN__INGESTION", "127.0.0.1:0")
             .env("OPENDATA_LISTEN__SEARCH", "127.0.0.1:0")
+            .env("OPENDATA_LISTEN__INCENTIVES", "127.0.0.1:0")
             .env("OPENDATA_LISTEN__EDGE", "127.0.0.1:0")
             .env("OPENDATA_GOVERNANCE__BOOTSTRAP_ADMIN_KEY", admin_key)
             .env("OPENDATA_TELEMETRY__LOG_FILTER", "warn")
@@ -68,7 +69,7 @@ impl ServerProcess {
         let mut child = command.spawn().expect("start opendata up");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let mut urls = HashMap::new();
-        while urls.len() < 5 {
+        while urls.len() < 6 {
             let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
                 .await
                 .expect("opendata up prints its addresses")
@@ -88,10 +89,13 @@ impl ServerProcess {
     /// Clients of this process's services, acting with `key` (anonymous when `None`).
     pub fn clients(&self, key: Option<&str>) -> Clients {
         Clients::connect(
-            self.url("governance"),
-            self.url("catalog"),
-            self.url("ingestion"),
-            self.url("search"),
+            ServiceUrls {
+                governance: self.url("governance"),
+                catalog: self.url("catalog"),
+                ingestion: self.url("ingestion"),
+                search: self.url("search"),
+                incentives: self.url("incentives"),
+            },
             key,
         )
     }

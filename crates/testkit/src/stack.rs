@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use opendata_governance::clock::ManualClock;
+use opendata_platform::clock::ManualClock;
 use tokio::sync::OnceCell;
 
 use opendata::stack::{Listen, Stack, StackConfig};
@@ -19,6 +19,7 @@ use opendata_proto::governance::v1::audit_service_client::AuditServiceClient;
 use opendata_proto::governance::v1::freshness_service_client::FreshnessServiceClient;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
 use opendata_proto::governance::v1::review_service_client::ReviewServiceClient;
+use opendata_proto::incentives::v1::incentives_service_client::IncentivesServiceClient;
 use opendata_proto::ingestion::v1::ingestion_service_client::IngestionServiceClient;
 use opendata_proto::search::v1::SearchRequest;
 use opendata_proto::search::v1::search_service_client::SearchServiceClient;
@@ -163,7 +164,7 @@ impl TestDatabase {
             prefix: self.prefix.clone(),
         };
         if let Ok(bus) = EventBus::connect(&nats, "opendata-tests").await {
-            for domain in ["catalog", "ingestion", "governance"] {
+            for domain in ["catalog", "ingestion", "governance", "incentives"] {
                 let _ =
                     tokio::time::timeout(Duration::from_secs(2), bus.delete_stream(domain)).await;
             }
@@ -193,7 +194,7 @@ pub struct TestStack {
     pub prefix: String,
     /// The search engine it runs.
     pub search_engine: SearchEngine,
-    /// Governance's clock, which tests move.
+    /// Governance's and incentives' clock, which tests move.
     pub clock: Arc<ManualClock>,
     cdo_key: OnceCell<String>,
     shutdown: Shutdown,
@@ -216,6 +217,23 @@ pub struct Clients {
     pub freshness: FreshnessServiceClient<InterceptedService<Channel, ClientContext>>,
     /// Governance audit log.
     pub audit: AuditServiceClient<InterceptedService<Channel, ClientContext>>,
+    /// Incentives.
+    pub incentives: IncentivesServiceClient<InterceptedService<Channel, ClientContext>>,
+}
+
+/// The gRPC URLs of a stack's services.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceUrls<'a> {
+    /// Governance.
+    pub governance: &'a str,
+    /// Catalog.
+    pub catalog: &'a str,
+    /// Ingestion.
+    pub ingestion: &'a str,
+    /// Search.
+    pub search: &'a str,
+    /// Incentives.
+    pub incentives: &'a str,
 }
 
 /// A governance review client.
@@ -223,13 +241,14 @@ pub type ReviewClient = ReviewServiceClient<InterceptedService<Channel, ClientCo
 
 impl Clients {
     /// Clients of the services at these URLs, acting with `key` (anonymous when `None`).
-    pub fn connect(
-        governance: &str,
-        catalog: &str,
-        ingestion: &str,
-        search: &str,
-        key: Option<&str>,
-    ) -> Clients {
+    pub fn connect(urls: ServiceUrls<'_>, key: Option<&str>) -> Clients {
+        let ServiceUrls {
+            governance,
+            catalog,
+            ingestion,
+            search,
+            incentives,
+        } = urls;
         let context = match key {
             Some(key) => ClientContext::with_key(key).expect("a valid key"),
             None => ClientContext::anonymous(),
@@ -263,8 +282,13 @@ impl Clients {
             .max_encoding_message_size(MAX_MESSAGE_BYTES),
             search: SearchServiceClient::with_interceptor(
                 channel(search).expect("channel"),
-                context,
+                context.clone(),
             ),
+            incentives: IncentivesServiceClient::with_interceptor(
+                channel(incentives).expect("channel"),
+                context,
+            )
+            .max_decoding_message_size(MAX_MESSAGE_BYTES),
         }
     }
 }
@@ -293,6 +317,7 @@ impl TestStack {
                 catalog: "127.0.0.1:0".parse().expect("address"),
                 ingestion: "127.0.0.1:0".parse().expect("address"),
                 search: "127.0.0.1:0".parse().expect("address"),
+                incentives: "127.0.0.1:0".parse().expect("address"),
                 edge: "127.0.0.1:0".parse().expect("address"),
             },
             drain_secs: 5,
@@ -327,6 +352,8 @@ impl TestStack {
         }
         let shutdown = Shutdown::new();
         config.governance.job_interval_secs = 1;
+        config.incentives.dataset.sync_interval_secs = 1;
+        config.incentives.auth_cache_ttl_secs = options.auth_cache_ttl_secs;
         config.governance.public_datasets.enabled = options.public_governance_datasets;
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let stack = Stack::start_with_clock(config, shutdown.clone(), clock.clone())
@@ -425,11 +452,15 @@ impl TestStack {
 
     /// Clients acting with `key` (anonymous when `None`).
     pub fn clients(&self, key: Option<&str>) -> Clients {
+        let url = |address: std::net::SocketAddr| format!("http://{address}");
         Clients::connect(
-            &format!("http://{}", self.addresses.governance),
-            &format!("http://{}", self.addresses.catalog),
-            &format!("http://{}", self.addresses.ingestion),
-            &format!("http://{}", self.addresses.search),
+            ServiceUrls {
+                governance: &url(self.addresses.governance),
+                catalog: &url(self.addresses.catalog),
+                ingestion: &url(self.addresses.ingestion),
+                search: &url(self.addresses.search),
+                incentives: &url(self.addresses.incentives),
+            },
             key,
         )
     }

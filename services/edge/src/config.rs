@@ -17,6 +17,8 @@ pub struct EdgeSettings {
     pub governance_url: String,
     /// Search's gRPC URL.
     pub search_url: String,
+    /// Incentives' gRPC URL.
+    pub incentives_url: String,
     /// The portal's public base URL, used in links (`/data.json` identifiers, permalinks); when
     /// empty, the address the edge listens on.
     pub public_url: String,
@@ -34,6 +36,7 @@ impl Default for EdgeSettings {
             catalog_url: "http://127.0.0.1:50052".to_owned(),
             governance_url: "http://127.0.0.1:50051".to_owned(),
             search_url: "http://127.0.0.1:50054".to_owned(),
+            incentives_url: "http://127.0.0.1:50055".to_owned(),
             public_url: String::new(),
             portal_name: "Connecticut Open Data".to_owned(),
             auth_cache_ttl_secs: 30,

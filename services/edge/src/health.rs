@@ -1,5 +1,5 @@
 //! `/healthz` (the process is up) and `/readyz` (the services it needs answer their health checks;
-//! search is reported but optional, since without it only catalog search fails).
+//! search and incentives are reported but optional, since without them only their routes fail).
 
 use axum::Json;
 use axum::extract::State;

@@ -1,5 +1,6 @@
 //! The edge: the public REST API. Socrata-compatible reads (`/resource`, `/api/views`), catalog
-//! search (`/api/catalog/v1`), the DCAT-US `/data.json`, governance actions for ADOs and the CDO
+//! search (`/api/catalog/v1`), the DCAT-US `/data.json`, DECD's incentives database
+//! (`/api/incentives/`), governance actions for ADOs and the CDO
 //! (`/api/admin/`, with a key), and health endpoints. It holds nothing durable; every answer comes from the
 //! services over gRPC.
 
@@ -9,6 +10,7 @@ pub mod dcat;
 pub mod discovery;
 pub mod error;
 pub mod health;
+pub mod incentives;
 pub mod json;
 pub mod params;
 pub mod rate_limit;
@@ -43,6 +45,20 @@ pub fn router(state: EdgeState) -> Router {
             get(discovery::domain_categories),
         )
         .route("/api/catalog/v1/domain_tags", get(discovery::domain_tags))
+        .route("/api/incentives/awards", get(incentives::awards))
+        .route("/api/incentives/awards.csv", get(incentives::download_csv))
+        .route(
+            "/api/incentives/awards.json",
+            get(incentives::download_json),
+        )
+        .route("/api/incentives/awards/{id}", get(incentives::award))
+        .route(
+            "/api/incentives/awards/{id}/history",
+            get(incentives::history),
+        )
+        .route("/api/incentives/summary", get(incentives::summary))
+        .route("/api/incentives/programs", get(incentives::programs))
+        .route("/api/incentives/tax-credits", get(incentives::tax_credits))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit::limit,

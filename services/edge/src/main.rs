@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use opendata_edge::config::EdgeConfig;
-use opendata_edge::state::EdgeState;
+use opendata_edge::state::{EdgeChannels, EdgeState};
 use opendata_platform::grpc::channel;
 use opendata_platform::shutdown::Shutdown;
 
@@ -21,9 +21,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         config.edge.public_url = format!("http://{}", config.listen);
     }
     let state = EdgeState::new(
-        channel(&config.edge.catalog_url)?,
-        channel(&config.edge.governance_url)?,
-        channel(&config.edge.search_url)?,
+        EdgeChannels {
+            catalog: channel(&config.edge.catalog_url)?,
+            governance: channel(&config.edge.governance_url)?,
+            search: channel(&config.edge.search_url)?,
+            incentives: channel(&config.edge.incentives_url)?,
+        },
         config.edge,
     );
     let shutdown = Shutdown::new();

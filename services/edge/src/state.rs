@@ -10,6 +10,7 @@ use opendata_proto::governance::v1::audit_service_client::AuditServiceClient;
 use opendata_proto::governance::v1::freshness_service_client::FreshnessServiceClient;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
 use opendata_proto::governance::v1::review_service_client::ReviewServiceClient;
+use opendata_proto::incentives::v1::incentives_service_client::IncentivesServiceClient;
 use opendata_proto::search::v1::search_service_client::SearchServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -28,6 +29,8 @@ pub type CatalogClient = CatalogServiceClient<InterceptedService<Channel, Client
 pub type IdentityClient = IdentityServiceClient<InterceptedService<Channel, ClientContext>>;
 /// A search client.
 pub type SearchClient = SearchServiceClient<InterceptedService<Channel, ClientContext>>;
+/// An incentives client.
+pub type IncentivesClient = IncentivesServiceClient<InterceptedService<Channel, ClientContext>>;
 
 /// Governance clients acting with one caller's key.
 pub struct GovernanceClients {
@@ -50,26 +53,41 @@ pub struct Dependency {
     pub required: bool,
 }
 
+/// Channels to the services the edge calls.
+#[derive(Clone)]
+pub struct EdgeChannels {
+    /// Catalog.
+    pub catalog: Channel,
+    /// Governance.
+    pub governance: Channel,
+    /// Search.
+    pub search: Channel,
+    /// Incentives.
+    pub incentives: Channel,
+}
+
 /// Shared by every handler; cheap to clone.
 #[derive(Clone)]
 pub struct EdgeState {
     catalog: Channel,
     governance: Channel,
     search: Channel,
+    incentives: Channel,
     rate_limits: Option<Arc<RateLimits>>,
     /// Settings.
     pub settings: Arc<EdgeSettings>,
 }
 
 impl EdgeState {
-    /// State over channels to the catalog, governance and search, with the configured rate
-    /// limits. Must run inside a tokio runtime (the limits prune themselves in the background).
-    pub fn new(
-        catalog: Channel,
-        governance: Channel,
-        search: Channel,
-        settings: EdgeSettings,
-    ) -> Self {
+    /// State over channels to the services, with the configured rate limits. Must run inside a
+    /// tokio runtime (the limits prune themselves in the background).
+    pub fn new(channels: EdgeChannels, settings: EdgeSettings) -> Self {
+        let EdgeChannels {
+            catalog,
+            governance,
+            search,
+            incentives,
+        } = channels;
         let rate_limits = settings.rate_limits.enabled.then(|| {
             let authenticator = Authenticator::new(
                 governance.clone(),
@@ -81,6 +99,7 @@ impl EdgeState {
             catalog,
             governance,
             search,
+            incentives,
             rate_limits,
             settings: Arc::new(settings),
         }
@@ -140,8 +159,17 @@ impl EdgeState {
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
     }
 
+    /// An anonymous incentives client (its reads are public).
+    pub fn incentives(&self) -> IncentivesClient {
+        IncentivesServiceClient::with_interceptor(
+            self.incentives.clone(),
+            ClientContext::anonymous(),
+        )
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
     /// The services the edge calls, for readiness checks.
-    pub fn dependencies(&self) -> [Dependency; 3] {
+    pub fn dependencies(&self) -> [Dependency; 4] {
         let dependency = |name, channel: &Channel, required| Dependency {
             name,
             channel: channel.clone(),
@@ -151,6 +179,7 @@ impl EdgeState {
             dependency("catalog", &self.catalog, true),
             dependency("governance", &self.governance, true),
             dependency("search", &self.search, false),
+            dependency("incentives", &self.incentives, false),
         ]
     }
 }

@@ -4,7 +4,6 @@
 
 pub mod audit;
 pub mod catalog_feed;
-pub mod clock;
 pub mod config;
 pub mod error;
 pub mod freshness;
@@ -33,7 +32,6 @@ use tonic::server::NamedService;
 
 use crate::audit::Audit;
 use crate::catalog_feed::{CATALOG_CONSUMER, CatalogFeed};
-use crate::clock::Clock;
 use crate::config::GovernanceSettings;
 use crate::grpc::identity::IdentityApi;
 use crate::grpc::oversight::{AuditApi, FreshnessApi};
@@ -42,6 +40,7 @@ use crate::identity::Identity;
 use crate::jobs::spawn_jobs;
 use crate::public_datasets::PublicDatasets;
 use crate::review::{DOMAIN, Review, ReviewSettings};
+use opendata_platform::clock::Clock;
 
 /// The database schema governance owns.
 pub const SCHEMA: &str = "governance";

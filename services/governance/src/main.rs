@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opendata_governance::GovernanceService;
-use opendata_governance::clock::SystemClock;
 use opendata_governance::config::GovernanceConfig;
+use opendata_platform::clock::SystemClock;
 use opendata_platform::events::EventBus;
 use opendata_platform::shutdown::Shutdown;
 

@@ -14,12 +14,11 @@ use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 use chrono::SecondsFormat;
 use opendata_platform::auth::{Principal, Role};
 use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES};
+use opendata_platform::replace_rows::{ReplaceError, replace_rows};
 use opendata_platform::timestamp::from_proto;
 use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use opendata_proto::common::v1::{Column, ColumnType, Schema};
-use opendata_proto::ingestion::v1 as ingestion;
-use opendata_proto::ingestion::v1::ingestion_service_client::IngestionServiceClient;
 use serde::Deserialize;
 use tokio::sync::Mutex;
 use tonic::transport::Channel;
@@ -384,61 +383,13 @@ impl PublicDatasets {
         dataset_id: &str,
         file: Vec<u8>,
     ) -> Result<(), GovernanceError> {
-        let context = ClientContext::with_key(key).map_err(GovernanceError::Denied)?;
-        let mut client = IngestionServiceClient::with_interceptor(self.ingestion.clone(), context)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let upload = client
-            .create_upload(ingestion::CreateUploadRequest {
-                dataset_id: dataset_id.to_owned(),
-                mode: ingestion::UploadMode::Replace as i32,
-                ..Default::default()
-            })
-            .await
-            .map_err(|status| internal("creating an upload", &status))?
-            .into_inner();
-        let loaded = Self::load(&mut client, &upload.id, dataset_id, file).await;
-        if loaded.is_err() {
-            // Best effort: the janitor drops abandoned uploads anyway.
-            let _ = client
-                .abandon_upload(ingestion::AbandonUploadRequest {
-                    upload_id: upload.id.clone(),
-                })
-                .await;
+        match replace_rows(self.ingestion.clone(), key, dataset_id, file).await {
+            Ok(_) => Ok(()),
+            Err(ReplaceError::Unauthenticated(_)) => Err(GovernanceError::Unauthenticated),
+            Err(error) => Err(GovernanceError::Internal(format!(
+                "governance dataset {dataset_id}: {error}"
+            ))),
         }
-        loaded
-    }
-
-    /// Sends the file of an upload and commits it.
-    async fn load(
-        client: &mut IngestionServiceClient<
-            tonic::service::interceptor::InterceptedService<Channel, ClientContext>,
-        >,
-        upload_id: &str,
-        dataset_id: &str,
-        file: Vec<u8>,
-    ) -> Result<(), GovernanceError> {
-        let chunk = ingestion::UploadChunk {
-            upload_id: upload_id.to_owned(),
-            data: file.into(),
-        };
-        let loaded = client
-            .upload_chunks(futures::stream::iter([chunk]))
-            .await
-            .map_err(|status| internal("sending rows", &status))?
-            .into_inner();
-        if loaded.rows_rejected > 0 || !loaded.error.is_empty() {
-            return Err(GovernanceError::Internal(format!(
-                "governance dataset {dataset_id}: {} rows rejected {}",
-                loaded.rows_rejected, loaded.error
-            )));
-        }
-        client
-            .commit_upload(ingestion::CommitUploadRequest {
-                upload_id: upload_id.to_owned(),
-            })
-            .await
-            .map_err(|status| internal("committing", &status))?;
-        Ok(())
     }
 
     /// One round: make sure both datasets exist and are published, and push what changed. When the

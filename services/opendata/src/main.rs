@@ -99,6 +99,7 @@ async fn up(config_file: Option<PathBuf>) -> Result<(), CliError> {
     println!("opendata: catalog grpc http://{}", addresses.catalog);
     println!("opendata: ingestion grpc http://{}", addresses.ingestion);
     println!("opendata: search grpc http://{}", addresses.search);
+    println!("opendata: incentives grpc http://{}", addresses.incentives);
     println!("opendata: edge http://{}", addresses.edge);
     tracing::info!(edge = %addresses.edge, "opendata is up");
     stack.wait().await

@@ -1,4 +1,5 @@
-//! The whole portal in one process: governance, catalog, ingestion, search and the edge, each on its own
+//! The whole portal in one process: governance, catalog, ingestion, search, incentives and the edge,
+//! each on its own
 //! listener, wired to each other through their bound addresses. `opendata up` runs it; tests run it
 //! on port 0 with a fresh database and NATS prefix.
 
@@ -9,12 +10,14 @@ use std::time::Duration;
 use opendata_catalog::CatalogService;
 use opendata_catalog::config::CatalogSettings;
 use opendata_edge::config::EdgeSettings;
-use opendata_edge::state::EdgeState;
+use opendata_edge::state::{EdgeChannels, EdgeState};
 use opendata_governance::GovernanceService;
-use opendata_governance::clock::{Clock, SystemClock};
 use opendata_governance::config::GovernanceSettings;
+use opendata_incentives::IncentivesService;
+use opendata_incentives::config::IncentivesSettings;
 use opendata_ingestion::IngestionService;
 use opendata_ingestion::config::IngestionSettings;
+use opendata_platform::clock::{Clock, SystemClock};
 use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig};
 use opendata_platform::events::EventBus;
 use opendata_platform::grpc::channel;
@@ -36,6 +39,8 @@ pub struct Listen {
     pub ingestion: SocketAddr,
     /// Search gRPC.
     pub search: SocketAddr,
+    /// Incentives gRPC.
+    pub incentives: SocketAddr,
     /// Public REST.
     pub edge: SocketAddr,
 }
@@ -47,6 +52,7 @@ impl Default for Listen {
             catalog: SocketAddr::from(([127, 0, 0, 1], 50052)),
             ingestion: SocketAddr::from(([127, 0, 0, 1], 50053)),
             search: SocketAddr::from(([127, 0, 0, 1], 50054)),
+            incentives: SocketAddr::from(([127, 0, 0, 1], 50055)),
             edge: SocketAddr::from(([127, 0, 0, 1], 8080)),
         }
     }
@@ -75,6 +81,8 @@ pub struct StackConfig {
     pub ingestion: IngestionSettings,
     /// Search settings.
     pub search: SearchSettings,
+    /// Incentives settings.
+    pub incentives: IncentivesSettings,
     /// Edge settings.
     pub edge: EdgeSettings,
 }
@@ -91,6 +99,7 @@ impl Default for StackConfig {
             catalog: CatalogSettings::default(),
             ingestion: IngestionSettings::default(),
             search: SearchSettings::default(),
+            incentives: IncentivesSettings::default(),
             edge: EdgeSettings::default(),
         }
     }
@@ -148,8 +157,8 @@ impl Stack {
         Stack::start_with_clock(config, shutdown, Arc::new(SystemClock)).await
     }
 
-    /// [`Stack::start`] with governance going by `clock` (tests move it to show freshness and
-    /// retirement).
+    /// [`Stack::start`] with governance and incentives going by `clock` (tests move it to show
+    /// freshness, retirement and job obligations).
     pub async fn start_with_clock(
         mut config: StackConfig,
         shutdown: Shutdown,
@@ -166,17 +175,22 @@ impl Stack {
         opendata_governance::migrate(&governance_pool).await?;
         opendata_ingestion::migrate(&ingestion_pool).await?;
         opendata_catalog::migrate(&catalog_pool).await?;
+        let incentives_pool =
+            opendata_platform::db::connect(&config.database, opendata_incentives::SCHEMA).await?;
+        opendata_incentives::migrate(&incentives_pool).await?;
 
         let governance_listener = TcpListener::bind(config.listen.governance).await?;
         let catalog_listener = TcpListener::bind(config.listen.catalog).await?;
         let ingestion_listener = TcpListener::bind(config.listen.ingestion).await?;
         let search_listener = TcpListener::bind(config.listen.search).await?;
+        let incentives_listener = TcpListener::bind(config.listen.incentives).await?;
         let edge_listener = TcpListener::bind(config.listen.edge).await?;
         let addresses = Listen {
             governance: governance_listener.local_addr()?,
             catalog: catalog_listener.local_addr()?,
             ingestion: ingestion_listener.local_addr()?,
             search: search_listener.local_addr()?,
+            incentives: incentives_listener.local_addr()?,
             edge: edge_listener.local_addr()?,
         };
         let governance_url = format!("http://{}", addresses.governance);
@@ -189,6 +203,10 @@ impl Stack {
         config.search.governance_url = governance_url.clone();
         config.search.catalog_url = catalog_url.clone();
         config.edge.search_url = format!("http://{}", addresses.search);
+        config.edge.incentives_url = format!("http://{}", addresses.incentives);
+        config.incentives.governance_url = governance_url.clone();
+        config.incentives.catalog_url = catalog_url.clone();
+        config.incentives.ingestion_url = format!("http://{}", addresses.ingestion);
         config.edge.governance_url = governance_url;
         if config.edge.public_url.is_empty() {
             config.edge.public_url = format!("http://{}", addresses.edge);
@@ -198,10 +216,14 @@ impl Stack {
         let governance_bus = EventBus::connect(&config.nats, "opendata-governance").await?;
         let catalog_bus = EventBus::connect(&config.nats, "opendata-catalog").await?;
         let ingestion_bus = EventBus::connect(&config.nats, "opendata-ingestion").await?;
+        let incentives_bus = EventBus::connect(&config.nats, "opendata-incentives").await?;
         let edge_state = EdgeState::new(
-            channel(&config.edge.catalog_url)?,
-            channel(&config.edge.governance_url)?,
-            channel(&config.edge.search_url)?,
+            EdgeChannels {
+                catalog: channel(&config.edge.catalog_url)?,
+                governance: channel(&config.edge.governance_url)?,
+                search: channel(&config.edge.search_url)?,
+                incentives: channel(&config.edge.incentives_url)?,
+            },
             config.edge.clone(),
         );
 
@@ -211,7 +233,7 @@ impl Stack {
                     pool: governance_pool,
                     bus: governance_bus,
                     settings: config.governance,
-                    clock,
+                    clock: clock.clone(),
                 },
                 governance_listener,
                 shutdown.clone(),
@@ -234,6 +256,17 @@ impl Stack {
                     settings: config.ingestion,
                 },
                 ingestion_listener,
+                shutdown.clone(),
+                grace,
+            )),
+            tokio::spawn(opendata_incentives::serve(
+                IncentivesService {
+                    pool: incentives_pool,
+                    bus: incentives_bus,
+                    settings: config.incentives,
+                    clock,
+                },
+                incentives_listener,
                 shutdown.clone(),
                 grace,
             )),

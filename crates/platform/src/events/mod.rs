@@ -12,5 +12,5 @@ mod relay;
 
 pub use bus::{BusError, EventBus};
 pub use consumer::{Event, EventHandler, HandlerError, claim, spawn_consumer};
-pub use outbox::{enqueue, subject};
+pub use outbox::{OutboxEvent, enqueue, enqueue_many, subject};
 pub use relay::{Relay, spawn_relay};

@@ -10,6 +10,17 @@ pub fn subject(domain: &str, event_name: &str) -> String {
     format!("opendata.{domain}.v1.{event_name}")
 }
 
+/// An event to write into the outbox.
+#[derive(Debug, Clone)]
+pub struct OutboxEvent {
+    /// Its subject ([`subject`]).
+    pub subject: String,
+    /// Its id (the `Nats-Msg-Id`).
+    pub id: Uuid,
+    /// The protobuf event message.
+    pub payload: Vec<u8>,
+}
+
 /// Adds an event to the outbox of the current schema, with the current trace context. Call it in
 /// the transaction that makes the change the event reports; the relay publishes it after commit.
 pub async fn enqueue(
@@ -18,14 +29,43 @@ pub async fn enqueue(
     event_id: Uuid,
     payload: Vec<u8>,
 ) -> Result<(), sqlx::Error> {
+    enqueue_many(
+        conn,
+        vec![OutboxEvent {
+            subject: subject.to_owned(),
+            id: event_id,
+            payload,
+        }],
+    )
+    .await
+}
+
+/// Adds events to the outbox in one statement, like [`enqueue`].
+pub async fn enqueue_many(
+    conn: &mut PgConnection,
+    events: Vec<OutboxEvent>,
+) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
     let headers = serde_json::to_value(current_context_headers()).unwrap_or_default();
-    sqlx::query("INSERT INTO outbox (id, subject, payload, headers) VALUES ($1, $2, $3, $4)")
-        .bind(event_id)
-        .bind(subject)
-        .bind(payload)
-        .bind(headers)
-        .execute(&mut *conn)
-        .await?;
+    let (mut ids, mut subjects, mut payloads) = (Vec::new(), Vec::new(), Vec::new());
+    for event in events {
+        ids.push(event.id);
+        subjects.push(event.subject);
+        payloads.push(event.payload);
+    }
+    sqlx::query(
+        "INSERT INTO outbox (id, subject, payload, headers) \
+         SELECT id, subject, payload, $4 FROM UNNEST($1::uuid[], $2::text[], $3::bytea[]) \
+         AS t(id, subject, payload)",
+    )
+    .bind(ids)
+    .bind(subjects)
+    .bind(payloads)
+    .bind(headers)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("SELECT pg_notify('outbox_' || current_schema(), '')")
         .execute(&mut *conn)
         .await?;

@@ -27,9 +27,9 @@ use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::audit;
-use crate::clock::Clock;
 use crate::error::{GovernanceError, required};
 use crate::freshness::{Periodicity, assess};
+use opendata_platform::clock::Clock;
 use state::{Ground, ReviewState, Step};
 use store::{CatalogFacts, Record, TransitionRow};
 

@@ -1,5 +1,5 @@
-//! Time as governance sees it: the system clock in production, a clock tests move by hand to show
-//! that freshness and retirement follow the calendar.
+//! Time as the services see it: the system clock in production, a clock tests move by hand to show
+//! that freshness, retirement and job obligations follow the calendar.
 
 use std::sync::Mutex;
 

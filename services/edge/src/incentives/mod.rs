@@ -1,0 +1,285 @@
+//! `/api/incentives/`: DECD's economic assistance and tax credits (Executive Order 38), public.
+//!
+//! - `GET /api/incentives/awards?company=&municipality=&program=&fiscal_year=&assistance_type=&industry=&offset=&limit=`
+//!   — a page of awards (company words match the starts of words of the company or parent name)
+//! - `GET /api/incentives/awards.csv` and `.json` (same filters) — every matching award, streamed
+//! - `GET /api/incentives/awards/{id}` and `/api/incentives/awards/{id}/history` — one award, and
+//!   every revision of it with who, when and why
+//! - `GET /api/incentives/summary?by=municipality,fiscal_year&...filters` — totals and counts
+//! - `GET /api/incentives/programs`, `GET /api/incentives/tax-credits?year=`
+
+pub mod params;
+pub mod response;
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use futures::{StreamExt as _, TryStreamExt as _};
+use opendata_platform::error::internal;
+use opendata_proto::incentives::v1 as pb;
+
+use crate::error::SodaError;
+use crate::json::{CONTENT_TYPE, SodaJson};
+use crate::state::EdgeState;
+use params::{Route, parse, tax_credit_year};
+use response::{
+    AwardJson, AwardPage, AwardRecord, CSV_HEADER, FieldsJson, ProgramJson, RevisionJson,
+    SummaryJson, SummaryRowJson, TaxCreditJson, reviews,
+};
+
+/// The default page size of `/api/incentives/awards`.
+const DEFAULT_LIMIT: u32 = 100;
+
+fn award_json(award: &pb::Award) -> Option<AwardJson<'_>> {
+    let fields = award.fields.as_ref()?;
+    Some(AwardJson {
+        record: AwardRecord::of(award, fields),
+        reviews: reviews(award),
+    })
+}
+
+/// `GET /api/incentives/awards`: a page of matching awards.
+pub async fn awards(
+    State(state): State<EdgeState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, SodaError> {
+    let mut request = parse(query.as_deref(), Route::Page)?.request;
+    if request.limit == 0 {
+        request.limit = DEFAULT_LIMIT;
+    }
+    let (offset, limit) = (request.offset, request.limit);
+    let page = state
+        .incentives()
+        .search_awards(request)
+        .await?
+        .into_inner();
+    Ok(SodaJson(AwardPage {
+        results: page.awards.iter().filter_map(award_json).collect(),
+        total: page.total,
+        offset,
+        limit,
+    })
+    .into_response())
+}
+
+/// `GET /api/incentives/awards/{id}`: one award with its reviews (withdrawn ones too).
+pub async fn award(
+    State(state): State<EdgeState>,
+    Path(id): Path<String>,
+) -> Result<Response, SodaError> {
+    let award = state
+        .incentives()
+        .get_award(pb::GetAwardRequest { id })
+        .await?
+        .into_inner();
+    Ok(SodaJson(award_json(&award)).into_response())
+}
+
+/// `GET /api/incentives/awards/{id}/history`: every revision, oldest first.
+pub async fn history(
+    State(state): State<EdgeState>,
+    Path(id): Path<String>,
+) -> Result<Response, SodaError> {
+    let history = state
+        .incentives()
+        .get_award_history(pb::GetAwardHistoryRequest { id })
+        .await?
+        .into_inner();
+    let revisions: Vec<RevisionJson<'_>> = history
+        .revisions
+        .iter()
+        .filter_map(|r| {
+            Some(RevisionJson {
+                revision: r.revision,
+                change: &r.change,
+                actor_id: &r.actor_id,
+                reason: &r.reason,
+                at: r
+                    .at
+                    .as_ref()
+                    .and_then(opendata_platform::timestamp::from_proto)
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default(),
+                fields: FieldsJson::of(r.fields.as_ref()?),
+            })
+        })
+        .collect();
+    Ok(SodaJson(revisions).into_response())
+}
+
+/// `GET /api/incentives/summary`: totals and counts by the `by` dimensions.
+pub async fn summary(
+    State(state): State<EdgeState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, SodaError> {
+    let params = parse(query.as_deref(), Route::Summary)?;
+    let by = params.group_by.clone();
+    let summary = state
+        .incentives()
+        .summarize_awards(pb::SummarizeAwardsRequest {
+            group_by: by.iter().map(|d| *d as i32).collect(),
+            filter: Some(params.request),
+        })
+        .await?
+        .into_inner();
+    Ok(SodaJson(SummaryJson {
+        by: by.iter().map(|d| params::dimension_name(*d)).collect(),
+        rows: summary
+            .rows
+            .iter()
+            .map(|row| SummaryRowJson::of(row, &by))
+            .collect(),
+    })
+    .into_response())
+}
+
+/// `GET /api/incentives/programs`: the programs registry.
+pub async fn programs(State(state): State<EdgeState>) -> Result<Response, SodaError> {
+    let list = state
+        .incentives()
+        .list_programs(pb::ListProgramsRequest {})
+        .await?
+        .into_inner();
+    let programs: Vec<ProgramJson<'_>> = list
+        .programs
+        .iter()
+        .map(|p| ProgramJson {
+            id: &p.id,
+            name: &p.name,
+            statutory_reference: &p.statutory_reference,
+            assistance_types: &p.assistance_types,
+            administering_agency: &p.administering_agency,
+        })
+        .collect();
+    Ok(SodaJson(programs).into_response())
+}
+
+/// `GET /api/incentives/tax-credits?year=`: DRS's tax credit figures.
+pub async fn tax_credits(
+    State(state): State<EdgeState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, SodaError> {
+    let year = tax_credit_year(query.as_deref())?;
+    let list = state
+        .incentives()
+        .list_tax_credits(pb::ListTaxCreditsRequest { year })
+        .await?
+        .into_inner();
+    let figures: Vec<TaxCreditJson<'_>> = list
+        .figures
+        .iter()
+        .map(|f| TaxCreditJson {
+            year: f.year,
+            credit_type: &f.credit_type,
+            tax_type: &f.tax_type,
+            claim_count: f.claim_count,
+            amount_claimed: &f.amount_claimed,
+            amount_carried_forward: &f.amount_carried_forward,
+        })
+        .collect();
+    Ok(SodaJson(figures).into_response())
+}
+
+/// `GET /api/incentives/awards.csv`: every matching award as CSV, streamed.
+pub async fn download_csv(state: State<EdgeState>, query: RawQuery) -> Result<Response, SodaError> {
+    download(state, query, Format::Csv).await
+}
+
+/// `GET /api/incentives/awards.json`: every matching award as a JSON array, streamed.
+pub async fn download_json(
+    state: State<EdgeState>,
+    query: RawQuery,
+) -> Result<Response, SodaError> {
+    download(state, query, Format::Json).await
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Json,
+}
+
+async fn download(
+    State(state): State<EdgeState>,
+    RawQuery(query): RawQuery,
+    format: Format,
+) -> Result<Response, SodaError> {
+    let request = parse(query.as_deref(), Route::Download)?.request;
+    let chunks = state
+        .incentives()
+        .export_awards(request)
+        .await?
+        .into_inner();
+    let opening = match format {
+        Format::Csv => csv_line(CSV_HEADER.iter().map(|h| h.to_string()))?,
+        Format::Json => b"[".to_vec(),
+    };
+    let mut first = true;
+    let body = chunks
+        .map_err(|status| std::io::Error::other(status.message().to_owned()))
+        .map(move |chunk| {
+            let chunk = chunk?;
+            let mut out = Vec::new();
+            for award in &chunk.awards {
+                let Some(fields) = award.fields.as_ref() else {
+                    continue;
+                };
+                let record = AwardRecord::of(award, fields);
+                match format {
+                    Format::Csv => out.extend(csv_row(&record)?),
+                    Format::Json => {
+                        if !first {
+                            out.push(b',');
+                        }
+                        first = false;
+                        serde_json::to_writer(&mut out, &record).map_err(std::io::Error::other)?;
+                    }
+                }
+            }
+            Ok::<_, std::io::Error>(out)
+        });
+    let closing = match format {
+        Format::Csv => Vec::new(),
+        Format::Json => b"]".to_vec(),
+    };
+    let stream = futures::stream::once(async move { Ok(opening) })
+        .chain(body)
+        .chain(futures::stream::once(async move { Ok(closing) }));
+    let (content_type, filename) = match format {
+        Format::Csv => (
+            "text/csv; charset=utf-8",
+            "attachment; filename=\"awards.csv\"",
+        ),
+        Format::Json => (CONTENT_TYPE, "attachment; filename=\"awards.json\""),
+    };
+    let mut response = Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static(filename),
+    );
+    Ok(response)
+}
+
+/// The CSV row of a record, its cells in [`CSV_HEADER`] order (absent values empty).
+fn csv_row(record: &AwardRecord<'_>) -> Result<Vec<u8>, std::io::Error> {
+    let value = serde_json::to_value(record).map_err(std::io::Error::other)?;
+    let cells = CSV_HEADER.iter().map(|column| match value.get(*column) {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+    });
+    csv_line(cells).map_err(|error| std::io::Error::other(error.0.message))
+}
+
+fn csv_line(cells: impl Iterator<Item = String>) -> Result<Vec<u8>, SodaError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(cells)
+        .map_err(|error| SodaError(internal(&error)))?;
+    writer
+        .into_inner()
+        .map_err(|error| SodaError(internal(&error.into_error())))
+}

@@ -1,0 +1,70 @@
+//! Configuration of the incentives service.
+
+use std::net::SocketAddr;
+
+use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig};
+use serde::Deserialize;
+
+use crate::publishing::DatasetSettings;
+
+/// Behaviour settings, shared by the standalone binary and the all-in-one `opendata up`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncentivesSettings {
+    /// Governance's gRPC URL, to authenticate keys.
+    pub governance_url: String,
+    /// The agency whose ADO and publishers record awards (DECD).
+    pub agency_id: String,
+    /// Seconds a key is trusted before governance is asked again.
+    pub auth_cache_ttl_secs: u64,
+    /// Catalog's gRPC URL, to create the award dataset.
+    pub catalog_url: String,
+    /// Ingestion's gRPC URL, to push the award dataset's rows.
+    pub ingestion_url: String,
+    /// The award table as a portal dataset.
+    pub dataset: DatasetSettings,
+}
+
+impl Default for IncentivesSettings {
+    fn default() -> Self {
+        IncentivesSettings {
+            governance_url: "http://127.0.0.1:50051".to_owned(),
+            agency_id: "decd".to_owned(),
+            auth_cache_ttl_secs: 30,
+            catalog_url: "http://127.0.0.1:50052".to_owned(),
+            ingestion_url: "http://127.0.0.1:50053".to_owned(),
+            dataset: DatasetSettings::default(),
+        }
+    }
+}
+
+/// Configuration of the standalone `opendata-incentives` binary.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncentivesConfig {
+    /// Address the gRPC server listens on.
+    pub listen: SocketAddr,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    pub drain_secs: u64,
+    /// PostgreSQL.
+    pub database: DatabaseConfig,
+    /// NATS JetStream.
+    pub nats: NatsConfig,
+    /// Logging and tracing.
+    pub telemetry: TelemetryConfig,
+    /// Behaviour.
+    pub incentives: IncentivesSettings,
+}
+
+impl Default for IncentivesConfig {
+    fn default() -> Self {
+        IncentivesConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50055)),
+            drain_secs: 20,
+            database: DatabaseConfig::default(),
+            nats: NatsConfig::default(),
+            telemetry: TelemetryConfig::default(),
+            incentives: IncentivesSettings::default(),
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! The award ledger: recording, correcting and withdrawing awards and adding job reviews, each
+//! change kept as a revision with who, when and why, and announced as an `award_changed` event in
+//! the same transaction. Public reads (one award, its history, filtered pages, summaries, the
+//! export) go through here too.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use futures::Stream;
+use opendata_platform::auth::Principal;
+use opendata_platform::authz::Action;
+use opendata_platform::clock::Clock;
+use opendata_platform::error::FieldViolation;
+use opendata_proto::incentives::v1 as pb;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::award::{AwardFields, Context, parse_date};
+use crate::convert::award_to_proto;
+use crate::error::{IncentivesError, required};
+use crate::events::emit;
+use crate::store::awards::{self, NewAward, Revision, Stamp};
+use crate::store::query::{self, Dimension, Filter, SummaryRow};
+use crate::store::{StoredAward, StoredReview, registry};
+
+/// Awards per batch of the export.
+const EXPORT_BATCH: i64 = 1_000;
+/// Most awards one `RecordAwards` call may record.
+pub const MAX_BATCH: usize = 5_000;
+
+/// The ledger; cheap to clone.
+#[derive(Clone)]
+pub struct Ledger {
+    pool: PgPool,
+    clock: Arc<dyn Clock>,
+    agency_id: Arc<str>,
+}
+
+/// A job review as the caller sends it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewReview<'a> {
+    /// Review date, `YYYY-MM-DD`.
+    pub reviewed_on: &'a str,
+    /// Jobs found.
+    pub actual_jobs: i64,
+    /// Notes.
+    pub notes: &'a str,
+}
+
+impl NewReview<'_> {
+    /// The review's date, jobs and notes, or the field that is wrong and why: the date must be
+    /// given, not in the future and not before the contract; jobs must not be negative.
+    pub fn parse(
+        &self,
+        today: NaiveDate,
+        contract: Option<NaiveDate>,
+    ) -> Result<(NaiveDate, i64, String), (&'static str, String)> {
+        let reviewed_on = match parse_date(self.reviewed_on) {
+            Ok(Some(date)) => date,
+            Ok(None) => return Err(("reviewed_on", "is required".to_owned())),
+            Err(error) => return Err(("reviewed_on", error)),
+        };
+        if reviewed_on > today {
+            return Err(("reviewed_on", format!("{reviewed_on} is in the future")));
+        }
+        if let Some(contract) = contract.filter(|contract| reviewed_on < *contract) {
+            return Err((
+                "reviewed_on",
+                format!("{reviewed_on} is before the contract execution date {contract}"),
+            ));
+        }
+        if self.actual_jobs < 0 {
+            return Err(("actual_jobs", "must not be negative".to_owned()));
+        }
+        Ok((reviewed_on, self.actual_jobs, self.notes.trim().to_owned()))
+    }
+}
+
+impl Ledger {
+    /// The ledger over the incentives pool; `agency_id` is the agency whose roles write (DECD).
+    pub fn new(pool: PgPool, clock: Arc<dyn Clock>, agency_id: &str) -> Self {
+        Ledger {
+            pool,
+            clock,
+            agency_id: agency_id.into(),
+        }
+    }
+
+    /// Today, by the ledger's clock.
+    pub fn today(&self) -> NaiveDate {
+        self.clock.now().date_naive()
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Refuses unless `who` may write incentives (DECD's ADO and publishers).
+    pub fn authorize(&self, who: &Principal) -> Result<(), IncentivesError> {
+        Ok(who.authorize(Action::WriteIncentives, Some(&self.agency_id))?)
+    }
+
+    async fn parse_fields(
+        &self,
+        conn: &mut PgConnection,
+        fields: &pb::AwardFields,
+    ) -> Result<AwardFields, IncentivesError> {
+        let program_exists = registry::program_exists(conn, fields.program_id.trim()).await?;
+        let context = Context {
+            today: self.today(),
+            program_exists,
+        };
+        AwardFields::parse(fields, context).map_err(IncentivesError::Invalid)
+    }
+
+    /// Records a new award.
+    pub async fn record(
+        &self,
+        who: &Principal,
+        fields: &pb::AwardFields,
+    ) -> Result<StoredAward, IncentivesError> {
+        self.authorize(who)?;
+        let mut tx = self.pool.begin().await?;
+        let parsed = self.parse_fields(&mut tx, fields).await?;
+        let id = Uuid::now_v7();
+        let stamp = Stamp {
+            actor_id: &who.id,
+            reason: "",
+            at: self.clock.now(),
+        };
+        let new = NewAward {
+            id,
+            fields: &parsed,
+            reviews: &[],
+        };
+        awards::insert(&mut tx, &[new], stamp).await?;
+        self.finish(tx, id).await
+    }
+
+    /// Records many awards with their reviews, all or none; their ids in order.
+    pub async fn record_many(
+        &self,
+        who: &Principal,
+        batch: &[pb::NewAward],
+    ) -> Result<Vec<Uuid>, IncentivesError> {
+        self.authorize(who)?;
+        if batch.is_empty() || batch.len() > MAX_BATCH {
+            return Err(IncentivesError::invalid(
+                "awards",
+                format!("holds {} awards: send 1 to {MAX_BATCH}", batch.len()),
+            ));
+        }
+        let mut tx = self.pool.begin().await?;
+        let programs: HashSet<String> = registry::programs(&mut tx)
+            .await?
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        let today = self.today();
+        let mut violations = Vec::new();
+        let mut parsed = Vec::with_capacity(batch.len());
+        for (index, award) in batch.iter().enumerate() {
+            let fields = award.fields.clone().unwrap_or_default();
+            let context = Context {
+                today,
+                program_exists: programs.contains(fields.program_id.trim()),
+            };
+            let prefix = |field: &str| format!("awards[{index}].{field}");
+            match AwardFields::parse(&fields, context) {
+                Ok(values) => {
+                    let mut reviews = Vec::new();
+                    for (number, review) in award.reviews.iter().enumerate() {
+                        let new = NewReview {
+                            reviewed_on: &review.reviewed_on,
+                            actual_jobs: review.actual_jobs,
+                            notes: &review.notes,
+                        };
+                        match new.parse(today, values.contract_execution_date) {
+                            Ok(review) => reviews.push(review),
+                            Err((field, description)) => violations.push(FieldViolation {
+                                field: prefix(&format!("reviews[{number}].{field}")),
+                                description,
+                            }),
+                        }
+                    }
+                    parsed.push((Uuid::now_v7(), values, reviews));
+                }
+                Err(found) => violations.extend(found.into_iter().map(|v| FieldViolation {
+                    field: prefix(&v.field),
+                    description: v.description,
+                })),
+            }
+        }
+        if !violations.is_empty() {
+            return Err(IncentivesError::Invalid(violations));
+        }
+        let now = self.clock.now();
+        let stored: Vec<StoredAward> = parsed
+            .into_iter()
+            .map(|(id, fields, reviews)| StoredAward {
+                id,
+                revision: 1,
+                withdrawn: false,
+                withdrawn_reason: String::new(),
+                reviews: reviews
+                    .into_iter()
+                    .map(|(reviewed_on, actual_jobs, notes)| StoredReview {
+                        award_id: id,
+                        reviewed_on,
+                        actual_jobs,
+                        notes,
+                    })
+                    .collect(),
+                fields,
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+        let new: Vec<NewAward<'_>> = stored
+            .iter()
+            .map(|a| NewAward {
+                id: a.id,
+                fields: &a.fields,
+                reviews: &a.reviews,
+            })
+            .collect();
+        let stamp = Stamp {
+            actor_id: &who.id,
+            reason: "",
+            at: now,
+        };
+        awards::insert(&mut tx, &new, stamp).await?;
+        emit(
+            &mut tx,
+            stored.iter().map(|a| award_to_proto(a, today)).collect(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(stored.iter().map(|a| a.id).collect())
+    }
+
+    /// Replaces an award's values; the previous ones stay in its history.
+    pub async fn correct(
+        &self,
+        who: &Principal,
+        id: &str,
+        fields: &pb::AwardFields,
+        reason: &str,
+        expected_revision: i64,
+    ) -> Result<StoredAward, IncentivesError> {
+        self.authorize(who)?;
+        let reason = required("reason", reason)?;
+        if expected_revision <= 0 {
+            return Err(IncentivesError::invalid(
+                "expected_revision",
+                "is required: the revision being corrected",
+            ));
+        }
+        let mut tx = self.pool.begin().await?;
+        let award = changeable(&mut tx, id).await?;
+        if award.revision != expected_revision {
+            return Err(IncentivesError::RevisionConflict {
+                id: id.to_owned(),
+                expected: expected_revision,
+                current: award.revision,
+            });
+        }
+        let parsed = self.parse_fields(&mut tx, fields).await?;
+        let stamp = Stamp {
+            actor_id: &who.id,
+            reason,
+            at: self.clock.now(),
+        };
+        awards::correct(&mut tx, award.id, award.revision + 1, &parsed, stamp).await?;
+        self.finish(tx, award.id).await
+    }
+
+    /// Withdraws an award: it stays, with its history, out of totals and searches.
+    pub async fn withdraw(
+        &self,
+        who: &Principal,
+        id: &str,
+        reason: &str,
+    ) -> Result<StoredAward, IncentivesError> {
+        self.authorize(who)?;
+        let reason = required("reason", reason)?;
+        let mut tx = self.pool.begin().await?;
+        let award = changeable(&mut tx, id).await?;
+        let stamp = Stamp {
+            actor_id: &who.id,
+            reason,
+            at: self.clock.now(),
+        };
+        awards::withdraw(&mut tx, &award, award.revision + 1, stamp).await?;
+        self.finish(tx, award.id).await
+    }
+
+    /// Adds a job review; the obligation status follows from the latest one.
+    pub async fn add_review(
+        &self,
+        who: &Principal,
+        id: &str,
+        review: NewReview<'_>,
+    ) -> Result<StoredAward, IncentivesError> {
+        self.authorize(who)?;
+        let mut tx = self.pool.begin().await?;
+        let award = changeable(&mut tx, id).await?;
+        let (reviewed_on, actual_jobs, notes) = review
+            .parse(self.today(), award.fields.contract_execution_date)
+            .map_err(|(field, description)| {
+                IncentivesError::invalid(&format!("review.{field}"), description)
+            })?;
+        let stamp = Stamp {
+            actor_id: &who.id,
+            reason: &notes,
+            at: self.clock.now(),
+        };
+        let fact = (reviewed_on, actual_jobs, notes.as_str());
+        awards::add_review(&mut tx, &award, award.revision + 1, fact, stamp).await?;
+        self.finish(tx, award.id).await
+    }
+
+    /// Reads the award back, announces it and commits.
+    async fn finish(
+        &self,
+        mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+        id: Uuid,
+    ) -> Result<StoredAward, IncentivesError> {
+        let award = awards::lock(&mut tx, id)
+            .await?
+            .ok_or_else(|| IncentivesError::AwardNotFound(id.to_string()))?;
+        emit(&mut tx, vec![award_to_proto(&award, self.today())]).await?;
+        tx.commit().await?;
+        Ok(award)
+    }
+
+    /// One award (withdrawn ones too).
+    pub async fn get(&self, id: &str) -> Result<StoredAward, IncentivesError> {
+        let uuid = award_id(id)?;
+        let mut conn = self.pool.acquire().await?;
+        query::get(&mut conn, uuid)
+            .await?
+            .ok_or_else(|| IncentivesError::AwardNotFound(id.to_owned()))
+    }
+
+    /// Every revision of an award, oldest first.
+    pub async fn history(&self, id: &str) -> Result<Vec<Revision>, IncentivesError> {
+        let uuid = award_id(id)?;
+        let mut conn = self.pool.acquire().await?;
+        let revisions = awards::history(&mut conn, uuid).await?;
+        if revisions.is_empty() {
+            return Err(IncentivesError::AwardNotFound(id.to_owned()));
+        }
+        Ok(revisions)
+    }
+
+    /// A page of matching awards and how many match.
+    pub async fn search(
+        &self,
+        filter: &Filter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<StoredAward>, i64), IncentivesError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(query::search(&mut conn, filter, offset, limit).await?)
+    }
+
+    /// Totals and counts of matching awards by `dimensions`.
+    pub async fn summarize(
+        &self,
+        filter: &Filter,
+        dimensions: &[Dimension],
+    ) -> Result<Vec<SummaryRow>, IncentivesError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(query::summarize(&mut conn, filter, dimensions).await?)
+    }
+
+    /// Every matching award, in batches.
+    pub fn export(
+        &self,
+        filter: Filter,
+    ) -> impl Stream<Item = Result<Vec<StoredAward>, IncentivesError>> + Send + 'static {
+        let pool = self.pool.clone();
+        futures::stream::try_unfold(
+            (pool, filter, None::<StoredAward>, false),
+            |(pool, filter, last, done)| async move {
+                if done {
+                    return Ok(None);
+                }
+                let mut conn = pool.acquire().await?;
+                let batch =
+                    query::export_batch(&mut conn, &filter, last.as_ref(), EXPORT_BATCH).await?;
+                drop(conn);
+                if batch.is_empty() {
+                    return Ok(None);
+                }
+                let done = (batch.len() as i64) < EXPORT_BATCH;
+                let last = batch.last().cloned();
+                Ok(Some((batch, (pool, filter, last, done))))
+            },
+        )
+    }
+}
+
+/// Parses an award id.
+pub fn award_id(id: &str) -> Result<Uuid, IncentivesError> {
+    Uuid::parse_str(required("id", id)?)
+        .map_err(|_| IncentivesError::invalid("id", format!("{id:?} is not an award id (a UUID)")))
+}
+
+/// The award, locked, if it exists and is not withdrawn.
+async fn changeable(conn: &mut PgConnection, id: &str) -> Result<StoredAward, IncentivesError> {
+    let award = awards::lock(conn, award_id(id)?)
+        .await?
+        .ok_or_else(|| IncentivesError::AwardNotFound(id.to_owned()))?;
+    if award.withdrawn {
+        return Err(IncentivesError::Withdrawn(id.to_owned()));
+    }
+    Ok(award)
+}

@@ -1,0 +1,98 @@
+//! The incentives service: DECD's searchable database of economic assistance and tax credits
+//! (Executive Order 38). Awards follow DECD's published portfolio; every correction is kept with
+//! who, when and why; job obligations are computed from commitments and reviews; the public reads
+//! pages, summaries and the whole table. Writes belong to DECD's own ADO and publishers.
+
+pub mod award;
+pub mod config;
+pub mod convert;
+pub mod error;
+pub mod events;
+pub mod grpc;
+pub mod ledger;
+pub mod money;
+pub mod obligation;
+pub mod publishing;
+pub mod registry;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opendata_platform::auth::Authenticator;
+use opendata_platform::clock::Clock;
+use opendata_platform::events::{EventBus, spawn_relay};
+use opendata_platform::grpc::{MAX_MESSAGE_BYTES, channel};
+use opendata_platform::shutdown::Shutdown;
+use opendata_proto::incentives::v1::incentives_service_server::IncentivesServiceServer;
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
+
+use crate::config::IncentivesSettings;
+use crate::events::DOMAIN;
+use crate::grpc::IncentivesApi;
+use crate::ledger::Ledger;
+use crate::publishing::Publisher;
+
+/// The database schema incentives owns.
+pub const SCHEMA: &str = "incentives";
+
+/// Incentives' own migrations (the platform's outbox and inbox come first).
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Creates the schema and applies the migrations.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    opendata_platform::db::migrate(pool, SCHEMA, &MIGRATOR).await
+}
+
+/// Everything incentives needs to run.
+pub struct IncentivesService {
+    /// Its database pool (search path: the incentives schema).
+    pub pool: PgPool,
+    /// The event bus.
+    pub bus: EventBus,
+    /// Settings.
+    pub settings: IncentivesSettings,
+    /// The time obligations are judged by.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Serves incentives on `listener`, relays its outbox and keeps the award dataset current until
+/// `shutdown`; then drains for at most `grace`.
+pub async fn serve(
+    service: IncentivesService,
+    listener: TcpListener,
+    shutdown: Shutdown,
+    grace: Duration,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let IncentivesService {
+        pool,
+        bus,
+        settings,
+        clock,
+    } = service;
+    let auth = Arc::new(Authenticator::new(
+        channel(&settings.governance_url)?,
+        Duration::from_secs(settings.auth_cache_ttl_secs),
+    ));
+    let ledger = Ledger::new(pool.clone(), clock.clone(), &settings.agency_id);
+    let publisher = Publisher::new(
+        ledger.clone(),
+        clock,
+        (
+            channel(&settings.catalog_url)?,
+            channel(&settings.ingestion_url)?,
+        ),
+        &settings.agency_id,
+        settings.dataset.clone(),
+    );
+    let relay = spawn_relay(pool, bus, DOMAIN, shutdown.clone());
+    let sync = publisher.clone().spawn(shutdown.clone());
+    let api = IncentivesServiceServer::new(IncentivesApi::new(ledger, publisher, auth))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    opendata_platform::grpc::serve(api, listener, shutdown, grace).await?;
+    let _ = tokio::join!(relay, sync);
+    Ok(())
+}

@@ -1,0 +1,514 @@
+//! The award table as an ordinary portal dataset (`decd-awrd` by default): readable with SoQL at
+//! `/resource/{id}`, downloadable, searchable, listed in `/data.json` once published.
+//!
+//! The service acts as DECD's automation account, whose key DECD's ADO hands it
+//! (`SetPublisherKey`). A job creates the dataset under DECD's agency if needed and, whenever the
+//! awards changed (or the day did, since obligation statuses follow the calendar), replaces its
+//! rows through ingestion, like any agency's scheduled push. Publication itself goes through
+//! governance: DECD's ADO nominates the dataset and the CDO publishes it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use futures::TryStreamExt as _;
+use opendata_platform::auth::Principal;
+use opendata_platform::authz::Action;
+use opendata_platform::clock::Clock;
+use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES};
+use opendata_platform::replace_rows::{ReplaceError, replace_rows};
+use opendata_platform::shutdown::Shutdown;
+use opendata_proto::catalog::v1 as catalog;
+use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use opendata_proto::common::v1::{Column, ColumnType, Schema};
+use serde::Deserialize;
+use sqlx::PgPool;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+use crate::error::{IncentivesError, required};
+use crate::ledger::Ledger;
+use crate::money::Money;
+use crate::obligation::Obligation;
+use crate::store::StoredAward;
+use crate::store::query::Filter;
+
+/// The award dataset's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatasetSettings {
+    /// Its id.
+    pub id: String,
+    /// Seconds between checks for changes.
+    pub sync_interval_secs: u64,
+}
+
+impl Default for DatasetSettings {
+    fn default() -> Self {
+        DatasetSettings {
+            id: "decd-awrd".to_owned(),
+            sync_interval_secs: 5,
+        }
+    }
+}
+
+/// The columns of the dataset: display name, type, description.
+const COLUMNS: &[(&str, ColumnType, &str)] = &[
+    (
+        "Award ID",
+        ColumnType::Text,
+        "Identifier of the award in DECD's database",
+    ),
+    (
+        "Fiscal Year",
+        ColumnType::Number,
+        "State fiscal year (2017 is July 2016 to June 2017)",
+    ),
+    ("Company", ColumnType::Text, "Recipient"),
+    (
+        "Parent Company",
+        ColumnType::Text,
+        "Recipient's parent company",
+    ),
+    (
+        "Project Name",
+        ColumnType::Text,
+        "Project, for project awards",
+    ),
+    ("Address", ColumnType::Text, "Street address"),
+    ("Municipality", ColumnType::Text, "Municipality"),
+    ("County", ColumnType::Text, "County"),
+    ("ZIP Code", ColumnType::Text, "ZIP code"),
+    ("Industry", ColumnType::Text, "Industry"),
+    ("NAICS Code", ColumnType::Text, "NAICS code"),
+    (
+        "Minority or Women Owned",
+        ColumnType::Checkbox,
+        "Minority- or women-owned business",
+    ),
+    (
+        "Contract Execution Date",
+        ColumnType::CalendarDate,
+        "When the contract was executed",
+    ),
+    ("Grant Amount", ColumnType::Number, "Grant, in dollars"),
+    ("Loan Amount", ColumnType::Number, "Loan, in dollars"),
+    (
+        "Total Assistance",
+        ColumnType::Number,
+        "Total assistance, in dollars",
+    ),
+    (
+        "Total Mismatch Reason",
+        ColumnType::Text,
+        "Why total assistance is not grant + loan",
+    ),
+    (
+        "Total Project Cost",
+        ColumnType::Number,
+        "Total project cost, in dollars",
+    ),
+    (
+        "Amount Leveraged",
+        ColumnType::Number,
+        "Other funds the award leveraged, in dollars",
+    ),
+    (
+        "Program",
+        ColumnType::Text,
+        "Funding program id (see /api/incentives/programs)",
+    ),
+    (
+        "Statutory Reference",
+        ColumnType::Text,
+        "Statute of the program",
+    ),
+    (
+        "Jobs to Retain",
+        ColumnType::Number,
+        "Jobs the company committed to retain",
+    ),
+    (
+        "Jobs to Create",
+        ColumnType::Number,
+        "Jobs the company committed to create",
+    ),
+    (
+        "Jobs Target Date",
+        ColumnType::CalendarDate,
+        "When the job commitments are due",
+    ),
+    (
+        "Latest Review Date",
+        ColumnType::CalendarDate,
+        "Date of the latest job review",
+    ),
+    (
+        "Actual Jobs",
+        ColumnType::Number,
+        "Jobs found at the latest review",
+    ),
+    (
+        "Obligation Status",
+        ColumnType::Text,
+        "met, not met, pending or past due, as of the push",
+    ),
+    (
+        "Penalty Flag",
+        ColumnType::Checkbox,
+        "A penalty applies or the commitment was not met",
+    ),
+    (
+        "Clawback Flag",
+        ColumnType::Checkbox,
+        "Money was recaptured",
+    ),
+    ("Penalty", ColumnType::Number, "Penalty, in dollars"),
+    (
+        "Penalty Terms",
+        ColumnType::Text,
+        "How a penalty was applied",
+    ),
+    (
+        "Forgiveness Credit",
+        ColumnType::Number,
+        "Loan forgiveness credited, in dollars",
+    ),
+    (
+        "Amount Disbursed",
+        ColumnType::Number,
+        "Amount disbursed so far, in dollars",
+    ),
+    (
+        "Average Wage",
+        ColumnType::Number,
+        "Average wage of the committed jobs, in dollars",
+    ),
+    (
+        "Recapture Amount",
+        ColumnType::Number,
+        "Amount recaptured, in dollars",
+    ),
+    ("Status", ColumnType::Text, "Award status"),
+    (
+        "Revision",
+        ColumnType::Number,
+        "Revision of the award (each correction adds one)",
+    ),
+];
+
+/// The dataset's row of an award, in [`COLUMNS`] order.
+fn row(award: &StoredAward, today: NaiveDate) -> Vec<String> {
+    let f = &award.fields;
+    let money = |m: Option<Money>| m.map(|m| m.to_string()).unwrap_or_default();
+    let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    let latest = award.latest_review();
+    let obligation = Obligation::on(today, f.jobs_promised(), f.jobs_target_date, latest);
+    let positive = |m: Option<Money>| m.is_some_and(|m| m.cents() > 0);
+    vec![
+        award.id.to_string(),
+        f.fiscal_year.to_string(),
+        f.company.clone(),
+        f.parent_company.clone(),
+        f.project_name.clone(),
+        f.address.clone(),
+        f.municipality.clone(),
+        f.county.clone(),
+        f.zip_code.clone(),
+        f.industry.clone(),
+        f.naics_code.clone(),
+        f.minority_or_women_owned.to_string(),
+        date(f.contract_execution_date),
+        f.grant.to_string(),
+        f.loan.to_string(),
+        f.total.to_string(),
+        f.total_mismatch_reason.clone(),
+        money(f.total_project_cost),
+        money(f.amount_leveraged),
+        f.program_id.clone(),
+        f.statutory_reference.clone(),
+        f.jobs_to_retain.to_string(),
+        f.jobs_to_create.to_string(),
+        date(f.jobs_target_date),
+        date(latest.map(|r| r.on)),
+        latest
+            .map(|r| r.actual_jobs.to_string())
+            .unwrap_or_default(),
+        obligation.as_str().replace('_', " "),
+        (positive(f.penalty) || obligation == Obligation::NotMet).to_string(),
+        positive(f.recapture_amount).to_string(),
+        money(f.penalty),
+        f.penalty_terms.clone(),
+        money(f.forgiveness_credit),
+        money(f.amount_disbursed),
+        money(f.average_wage),
+        money(f.recapture_amount),
+        f.status.clone(),
+        award.revision.to_string(),
+    ]
+}
+
+/// Where the dataset stands.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct Status {
+    /// Whether a key is set.
+    pub key_set: bool,
+    /// Last push.
+    pub last_pushed_at: Option<DateTime<Utc>>,
+    /// Awards in it.
+    pub rows_pushed: i64,
+    /// The last failure.
+    pub last_error: String,
+}
+
+/// Keeps the award dataset current; cheap to clone.
+#[derive(Clone)]
+pub struct Publisher {
+    ledger: Ledger,
+    clock: Arc<dyn Clock>,
+    catalog: Channel,
+    ingestion: Channel,
+    agency_id: Arc<str>,
+    settings: DatasetSettings,
+}
+
+/// Advisory lock key of the sync job (so one replica pushes at a time).
+const SYNC_LOCK: i64 = 0x0EE0_0038;
+
+impl Publisher {
+    /// The publisher of `ledger`'s awards, owned by `agency_id`.
+    pub fn new(
+        ledger: Ledger,
+        clock: Arc<dyn Clock>,
+        channels: (Channel, Channel),
+        agency_id: &str,
+        settings: DatasetSettings,
+    ) -> Self {
+        let (catalog, ingestion) = channels;
+        Publisher {
+            ledger,
+            clock,
+            catalog,
+            ingestion,
+            agency_id: agency_id.into(),
+            settings,
+        }
+    }
+
+    /// The dataset's id.
+    pub fn dataset_id(&self) -> &str {
+        &self.settings.id
+    }
+
+    fn pool(&self) -> &PgPool {
+        self.ledger.pool()
+    }
+
+    /// Stores the automation key after checking, with governance, that it is one of the agency's
+    /// writers.
+    pub async fn set_key(
+        &self,
+        who: &Principal,
+        key: &str,
+        key_owner: Result<Principal, opendata_platform::error::ApiError>,
+    ) -> Result<Status, IncentivesError> {
+        self.ledger.authorize(who)?;
+        required("api_key", key)?;
+        let owner = key_owner.map_err(|error| {
+            IncentivesError::invalid("api_key", format!("is not a usable key: {}", error.message))
+        })?;
+        if !owner.may(Action::WriteDatasets, Some(&self.agency_id)) {
+            return Err(IncentivesError::invalid(
+                "api_key",
+                format!(
+                    "belongs to a {} who cannot write {}'s datasets",
+                    owner.role.as_str(),
+                    self.agency_id
+                ),
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO publishing (singleton, api_key, set_by, set_at) VALUES (true, $1, $2, $3) \
+             ON CONFLICT (singleton) DO UPDATE SET api_key = EXCLUDED.api_key, \
+             set_by = EXCLUDED.set_by, set_at = EXCLUDED.set_at, pushed_state = '', last_error = ''",
+        )
+        .bind(key.trim())
+        .bind(&who.id)
+        .bind(self.clock.now())
+        .execute(self.pool())
+        .await?;
+        self.status().await
+    }
+
+    /// Where the dataset stands.
+    pub async fn status(&self) -> Result<Status, IncentivesError> {
+        let status: Option<Status> = sqlx::query_as(
+            "SELECT true AS key_set, last_pushed_at, rows_pushed, last_error FROM publishing",
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(status.unwrap_or_default())
+    }
+
+    /// Runs [`Publisher::sync`] every interval until `shutdown`.
+    pub fn spawn(self, shutdown: Shutdown) -> JoinHandle<()> {
+        let interval = Duration::from_secs(self.settings.sync_interval_secs.max(1));
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = self.sync().await {
+                    tracing::warn!(%error, dataset = %self.settings.id, "award dataset not pushed");
+                }
+                tokio::select! {
+                    () = shutdown.triggered() => return,
+                    () = tokio::time::sleep(interval) => {}
+                }
+            }
+        })
+    }
+
+    /// One round: when a key is set and the awards (or the day) changed since the last push,
+    /// makes sure the dataset exists and replaces its rows. Whether it pushed.
+    pub async fn sync(&self) -> Result<bool, IncentivesError> {
+        let mut tx = self.pool().begin().await?;
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(SYNC_LOCK)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !locked {
+            return Ok(false);
+        }
+        let current: Option<(String, String)> =
+            sqlx::query_as("SELECT api_key, pushed_state FROM publishing")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((key, pushed_state)) = current else {
+            return Ok(false);
+        };
+        let today = self.clock.now().date_naive();
+        // Every change adds a revision, so the count and the sum of revisions move with any of
+        // them (whatever the clock says).
+        let (count, revisions): (i64, i64) =
+            sqlx::query_as("SELECT count(*), coalesce(sum(revision), 0)::bigint FROM awards")
+                .fetch_one(&mut *tx)
+                .await?;
+        let state = format!("{count}/{revisions}/{today}");
+        if state == pushed_state {
+            return Ok(false);
+        }
+        let outcome = self.push(&key, today).await;
+        match &outcome {
+            Ok(rows) => {
+                sqlx::query(
+                    "UPDATE publishing SET pushed_state = $1, last_pushed_at = $2, \
+                     rows_pushed = $3, last_error = ''",
+                )
+                .bind(&state)
+                .bind(self.clock.now())
+                .bind(*rows as i64)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Err(error) => {
+                sqlx::query("UPDATE publishing SET last_error = $1")
+                    .bind(error.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        outcome.map(|_| true).map_err(|error| {
+            IncentivesError::Publishing(format!("dataset {}: {error}", self.settings.id))
+        })
+    }
+
+    /// Creates the dataset if needed, then replaces its rows with every current award.
+    async fn push(&self, key: &str, today: NaiveDate) -> Result<u64, PushError> {
+        self.ensure_dataset(key).await?;
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record(COLUMNS.iter().map(|(name, _, _)| *name))?;
+        let mut batches = std::pin::pin!(self.ledger.export(Filter::default()));
+        while let Some(batch) = batches.try_next().await? {
+            for award in &batch {
+                writer.write_record(row(award, today))?;
+            }
+        }
+        let file = writer
+            .into_inner()
+            .map_err(|e| csv::Error::from(e.into_error()))?;
+        Ok(replace_rows(self.ingestion.clone(), key, &self.settings.id, file).await?)
+    }
+
+    async fn ensure_dataset(&self, key: &str) -> Result<(), PushError> {
+        let context =
+            ClientContext::with_key(key).map_err(|e| ReplaceError::Unauthenticated(e.message))?;
+        let mut catalog = CatalogServiceClient::with_interceptor(self.catalog.clone(), context)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES);
+        let created = catalog
+            .create_dataset(catalog::CreateDatasetRequest {
+                id: self.settings.id.clone(),
+                agency_id: self.agency_id.to_string(),
+                metadata: Some(catalog::DatasetMetadata {
+                    title: "Economic Assistance and Tax Credit Awards".to_owned(),
+                    description: "Every business that received economic assistance or tax credits from the Department of Economic and Community Development to be recruited or retained in Connecticut (Executive Order 38): how much, through which program, what it promised in jobs and what job reviews found. Kept current by DECD's incentives database; the same records are searchable at /api/incentives/.".to_owned(),
+                    keywords: ["economic development", "incentives", "grants", "loans", "tax credits", "jobs", "decd"]
+                        .map(str::to_owned)
+                        .to_vec(),
+                    category: "Business".to_owned(),
+                    accrual_periodicity: "R/P1D".to_owned(),
+                    ..Default::default()
+                }),
+                schema: Some(Schema {
+                    columns: COLUMNS
+                        .iter()
+                        .map(|(name, column_type, description)| Column {
+                            display_name: (*name).to_owned(),
+                            r#type: *column_type as i32,
+                            description: (*description).to_owned(),
+                            ..Default::default()
+                        })
+                        .collect(),
+                    row_identifier: "award_id".to_owned(),
+                }),
+            })
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            Err(status) if status.code() == tonic::Code::AlreadyExists => {
+                let existing = catalog
+                    .get_dataset(catalog::GetDatasetRequest {
+                        id: self.settings.id.clone(),
+                    })
+                    .await
+                    .map_err(PushError::catalog)?
+                    .into_inner();
+                if existing.agency_id == *self.agency_id {
+                    Ok(())
+                } else {
+                    Err(PushError::Taken(existing.agency_id))
+                }
+            }
+            Err(status) => Err(PushError::catalog(status)),
+        }
+    }
+}
+
+/// Why a push failed.
+#[derive(Debug, thiserror::Error)]
+enum PushError {
+    #[error(transparent)]
+    Replace(#[from] ReplaceError),
+    #[error("the catalog refused: {0}")]
+    Catalog(String),
+    #[error("the dataset id is taken by a dataset of agency {0}; set incentives.dataset.id")]
+    Taken(String),
+    #[error("writing the file: {0}")]
+    Csv(#[from] csv::Error),
+    #[error(transparent)]
+    Read(#[from] IncentivesError),
+}
+
+impl PushError {
+    fn catalog(status: tonic::Status) -> PushError {
+        PushError::Catalog(status.message().to_owned())
+    }
+}

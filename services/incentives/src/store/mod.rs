@@ -1,0 +1,118 @@
+//! The incentives tables: awards with their revisions and job reviews (`awards`), filtered reads,
+//! summaries and the export (`query`), programs and tax credit figures (`registry`). Functions take
+//! a connection so the caller decides the transaction.
+
+pub mod awards;
+pub mod query;
+pub mod registry;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::award::AwardFields;
+use crate::obligation::LatestReview;
+
+/// A job review as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredReview {
+    /// The award.
+    pub award_id: Uuid,
+    /// Review date.
+    pub reviewed_on: NaiveDate,
+    /// Jobs found.
+    pub actual_jobs: i64,
+    /// Notes.
+    pub notes: String,
+}
+
+/// An award as stored, with its reviews (oldest first).
+#[derive(Debug, Clone)]
+pub struct StoredAward {
+    /// Id.
+    pub id: Uuid,
+    /// Revision.
+    pub revision: i64,
+    /// Withdrawn awards stay, out of totals and searches.
+    pub withdrawn: bool,
+    /// Why it was withdrawn.
+    pub withdrawn_reason: String,
+    /// Current values.
+    pub fields: AwardFields,
+    /// Job reviews, oldest first.
+    pub reviews: Vec<StoredReview>,
+    /// Recorded at.
+    pub created_at: DateTime<Utc>,
+    /// Last changed at.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl StoredAward {
+    /// The latest review (by review date; the later recorded wins a tie).
+    pub fn latest_review(&self) -> Option<LatestReview> {
+        self.reviews
+            .iter()
+            .max_by_key(|r| r.reviewed_on)
+            .map(|r| LatestReview {
+                on: r.reviewed_on,
+                actual_jobs: r.actual_jobs,
+            })
+    }
+}
+
+/// The columns every award read selects.
+const AWARD_COLUMNS: &str =
+    "id, revision, withdrawn, withdrawn_reason, fields, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct AwardRow {
+    id: Uuid,
+    revision: i64,
+    withdrawn: bool,
+    withdrawn_reason: String,
+    fields: sqlx::types::Json<AwardFields>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl AwardRow {
+    fn into_award(self, reviews: Vec<StoredReview>) -> StoredAward {
+        StoredAward {
+            id: self.id,
+            revision: self.revision,
+            withdrawn: self.withdrawn,
+            withdrawn_reason: self.withdrawn_reason,
+            fields: self.fields.0,
+            reviews,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// Attaches to each row its reviews, read in one query.
+async fn with_reviews(
+    conn: &mut sqlx::PgConnection,
+    rows: Vec<AwardRow>,
+) -> Result<Vec<StoredAward>, sqlx::Error> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let reviews: Vec<StoredReview> = sqlx::query_as(
+        "SELECT award_id, reviewed_on, actual_jobs, notes FROM job_reviews \
+         WHERE award_id = ANY($1) ORDER BY award_id, seq",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_award: HashMap<Uuid, Vec<StoredReview>> = HashMap::new();
+    for review in reviews {
+        by_award.entry(review.award_id).or_default().push(review);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let reviews = by_award.remove(&row.id).unwrap_or_default();
+            row.into_award(reviews)
+        })
+        .collect())
+}
