@@ -7,6 +7,7 @@ use opendata_proto::governance::v1::audit_service_client::AuditServiceClient;
 use opendata_proto::governance::v1::freshness_service_client::FreshnessServiceClient;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
 use opendata_proto::governance::v1::review_service_client::ReviewServiceClient;
+use opendata_proto::incentives::v1::incentives_service_client::IncentivesServiceClient;
 use opendata_proto::ingestion::v1::ingestion_service_client::IngestionServiceClient;
 use opendata_proto::search::v1::search_service_client::SearchServiceClient;
 use tonic::service::interceptor::InterceptedService;
@@ -53,6 +54,14 @@ pub struct Connection {
         global = true
     )]
     pub search_url: String,
+    /// Incentives gRPC URL.
+    #[arg(
+        long,
+        env = "OPENDATA_INCENTIVES_URL",
+        default_value = "http://127.0.0.1:50055",
+        global = true
+    )]
+    pub incentives_url: String,
 }
 
 type Intercepted = InterceptedService<Channel, ClientContext>;
@@ -117,6 +126,16 @@ impl Connection {
             )
             .max_encoding_message_size(MAX_MESSAGE_BYTES),
         )
+    }
+
+    /// Incentives client.
+    pub fn incentives(&self) -> Result<IncentivesServiceClient<Intercepted>, CliError> {
+        Ok(IncentivesServiceClient::with_interceptor(
+            channel(&self.incentives_url)?,
+            self.context()?,
+        )
+        .max_encoding_message_size(MAX_MESSAGE_BYTES)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES))
     }
 
     /// Search client.

@@ -22,6 +22,9 @@ pub struct DemoArgs {
     /// Directory holding `demo.json` and the files it names.
     #[arg(long, default_value = "data")]
     pub data: PathBuf,
+    /// Generated awards to add to DECD's real ones in the incentives database.
+    #[arg(long, default_value_t = 50_000)]
+    pub awards: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -180,6 +183,7 @@ pub async fn demo(connection: &Connection, args: &DemoArgs) -> Result<(), CliErr
         }
         decide(&cdo, entry).await?;
     }
+    crate::incentives::demo(connection, &cdo, &args.data, args.awards).await?;
     println!(
         "demo data loaded: {} datasets ({} withheld, {} retired, the rest published)",
         manifest.datasets.len(),
@@ -199,7 +203,7 @@ pub async fn demo(connection: &Connection, args: &DemoArgs) -> Result<(), CliErr
 
 /// A connection acting as a new principal with `role` (bound to `agency` when not empty),
 /// created with the admin's `connection`.
-async fn principal_connection(
+pub(crate) async fn principal_connection(
     connection: &Connection,
     name: &str,
     role: Role,

@@ -1,5 +1,6 @@
 //! The all-in-one `opendata` program: the whole portal in one process ([`stack`]) and the
-//! command-line tool agencies and administrators use ([`push`], [`admin`], [`search`], [`demo`]).
+//! command-line tool agencies and administrators use ([`push`], [`admin`], [`search`],
+//! [`incentives`], [`demo`]).
 
 // A command-line tool: its output is its interface.
 #![allow(clippy::print_stdout)]
@@ -7,7 +8,9 @@
 pub mod admin;
 pub mod client;
 pub mod demo;
+pub mod incentives;
 pub mod push;
+pub mod random;
 pub mod review;
 pub mod schema_file;
 pub mod search;

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use opendata::admin::{self, AgencyCommand, DatasetCommand, KeyCommand, PrincipalCommand};
 use opendata::client::{CliError, Connection};
 use opendata::demo::{DemoArgs, demo};
+use opendata::incentives::{IncentivesCommand, incentives};
 use opendata::push::{PushArgs, push};
 use opendata::review::{ReviewCommand, review};
 use opendata::search::{SearchArgs, reindex, search};
@@ -57,6 +58,9 @@ enum Command {
     Search(SearchArgs),
     /// Rebuilds the search index from the catalog and swaps it in (needs an admin key).
     Reindex,
+    /// DECD's incentives database: import, generate, publish (needs a DECD key).
+    #[command(subcommand)]
+    Incentives(IncentivesCommand),
     /// Loads the Connecticut demo datasets (needs an admin key).
     Demo(DemoArgs),
 }
@@ -74,6 +78,7 @@ async fn main() -> ExitCode {
         Command::Review(command) => review(&cli.connection, command).await,
         Command::Search(args) => search(&cli.connection, &args).await,
         Command::Reindex => reindex(&cli.connection).await,
+        Command::Incentives(command) => incentives(&cli.connection, command).await,
         Command::Demo(args) => demo(&cli.connection, &args).await,
     };
     match outcome {

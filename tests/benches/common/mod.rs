@@ -16,22 +16,7 @@ use opendata_testkit::{ReviewClient, ServerProcess, principal_with_key};
 
 const HEADER: &str = "Serial Number,List Year,Date Recorded,Town,Address,Assessed Value,Sale Amount,Sales Ratio,Property Type,Residential Type";
 
-/// A small deterministic generator (SplitMix64), so every run benchmarks the same file.
-pub struct Random(pub u64);
-
-impl Random {
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+pub use opendata::random::Random;
 
 pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -136,6 +121,7 @@ pub async fn push(server: &ServerProcess, key: &str, dataset: &str, file: &Path)
         catalog_url: server.url("catalog").to_owned(),
         ingestion_url: server.url("ingestion").to_owned(),
         search_url: server.url("search").to_owned(),
+        incentives_url: server.url("incentives").to_owned(),
     };
     let args = PushArgs {
         dataset: dataset.to_owned(),
