@@ -202,6 +202,8 @@ impl Stack {
         config.ingestion.catalog_url = catalog_url.clone();
         config.search.governance_url = governance_url.clone();
         config.search.catalog_url = catalog_url.clone();
+        config.search.incentives_url = format!("http://{}", addresses.incentives);
+        config.search.incentives_agency_id = config.incentives.agency_id.clone();
         config.edge.search_url = format!("http://{}", addresses.search);
         config.edge.incentives_url = format!("http://{}", addresses.incentives);
         config.incentives.governance_url = governance_url.clone();

@@ -5,7 +5,7 @@ use futures::future::BoxFuture;
 use opendata_platform::error::{ApiError, ErrorCode};
 
 use crate::document::SearchDocument;
-use crate::query::{SearchPage, SearchQuery};
+use crate::query::{SearchPage, SearchQuery, Suggestion};
 
 /// Why an engine could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +51,7 @@ pub trait SearchBackend: Send + Sync + 'static {
     fn search<'a>(&'a self, query: &'a SearchQuery) -> BackendFuture<'a, SearchPage>;
 
     /// Titles completing `prefix`, best first.
-    fn suggest<'a>(&'a self, prefix: &'a str, limit: usize) -> BackendFuture<'a, Vec<String>>;
+    fn suggest<'a>(&'a self, suggestion: &'a Suggestion) -> BackendFuture<'a, Vec<String>>;
 
     /// Applies changes in order. Searches see them once the engine refreshes: at once for
     /// Meilisearch, within [`crate::embedded::REFRESH_INTERVAL`] for the embedded engine.

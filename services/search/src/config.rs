@@ -39,6 +39,10 @@ pub struct SearchSettings {
     pub catalog_url: String,
     /// Governance's gRPC URL: agency names, and keys for `Reindex`.
     pub governance_url: String,
+    /// Incentives' gRPC URL: the source of the award documents; empty indexes no awards.
+    pub incentives_url: String,
+    /// The agency incentive awards belong to (DECD).
+    pub incentives_agency_id: String,
     /// Seconds an authenticated key is trusted before governance is asked again.
     pub auth_cache_ttl_secs: u64,
     /// Meilisearch; unset uses the embedded engine.
@@ -54,6 +58,8 @@ impl Default for SearchSettings {
         SearchSettings {
             catalog_url: "http://127.0.0.1:50052".to_owned(),
             governance_url: "http://127.0.0.1:50051".to_owned(),
+            incentives_url: "http://127.0.0.1:50055".to_owned(),
+            incentives_agency_id: "decd".to_owned(),
             auth_cache_ttl_secs: 30,
             meilisearch: MeilisearchSettings::default(),
             synonyms: vec![

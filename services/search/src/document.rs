@@ -1,11 +1,13 @@
-//! What the index holds: one [`SearchDocument`] per public dataset (and, later, per incentive
-//! award), built from the catalog's view of it and turned back into a search hit.
+//! What the index holds: one [`SearchDocument`] per public dataset, built from the catalog's view
+//! of it, and one per current incentive award, built from the incentives service's view; each
+//! turned back into a search hit.
 
 use chrono::{DateTime, Utc};
 use opendata_datastore::convert::column_type_from_proto;
 use opendata_platform::timestamp::{from_proto, to_proto};
 use opendata_proto::catalog::v1::{Dataset, PublicationStage};
 use opendata_proto::common::v1::AccessLevel;
+use opendata_proto::incentives::v1::Award;
 use opendata_proto::search::v1 as pb;
 use serde::{Deserialize, Serialize};
 
@@ -153,6 +155,51 @@ impl SearchDocument {
             data_updated_at,
             published_at: millis(dataset.published_at.as_ref()),
         }
+    }
+
+    /// The document of a current (not withdrawn) incentive award, owned by `agency_id` called
+    /// `agency_name`: the company is its title; parent company, project, municipality and
+    /// industry describe it; the program is its category; municipality and industry its tags.
+    pub fn from_award(award: &Award, agency_id: &str, agency_name: &str) -> Option<SearchDocument> {
+        let fields = award.fields.as_ref()?;
+        let created_at = millis(award.created_at.as_ref()).unwrap_or_default();
+        let updated_at = millis(award.updated_at.as_ref()).unwrap_or(created_at);
+        let describing = [
+            fields.parent_company.as_str(),
+            fields.project_name.as_str(),
+            fields.municipality.as_str(),
+            fields.industry.as_str(),
+        ];
+        Some(SearchDocument {
+            id: award.id.clone(),
+            kind: DocumentKind::IncentiveAward,
+            title: fields.company.clone(),
+            title_sort: fields.company.to_lowercase(),
+            description: describing
+                .iter()
+                .filter(|part| !part.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" · "),
+            agency_id: agency_id.to_owned(),
+            agency_name: agency_name.to_owned(),
+            category: fields.program_id.clone(),
+            tags: [&fields.municipality, &fields.industry]
+                .into_iter()
+                .filter(|t| !t.is_empty())
+                .cloned()
+                .collect(),
+            column_names: Vec::new(),
+            column_descriptions: Vec::new(),
+            columns: Vec::new(),
+            attribution: String::new(),
+            contact_email: String::new(),
+            created_at,
+            updated_at,
+            metadata_updated_at: updated_at,
+            data_updated_at: Some(updated_at),
+            published_at: Some(created_at),
+        })
     }
 
     /// The document as a search hit with `score`.

@@ -74,11 +74,11 @@ impl SearchService for SearchApi {
         request: Request<pb::SuggestRequest>,
     ) -> Result<Response<pb::SuggestResponse>, Status> {
         self.require_ready()?;
-        let (prefix, limit) = suggest_args(request.get_ref())?;
+        let suggestion = suggest_args(request.get_ref())?;
         let titles = self
             .indexer
             .backend()
-            .suggest(&prefix, limit)
+            .suggest(&suggestion)
             .await
             .map_err(ApiError::from)?;
         Ok(Response::new(pb::SuggestResponse { titles }))

@@ -1,8 +1,9 @@
-//! Keeps the index in step with the catalog.
+//! Keeps the index in step with the catalog and the incentives database.
 //!
 //! Events are notifications, not state: for each catalog event the indexer asks the catalog, as the
 //! public, for the dataset's current state and indexes it if the public may find it, or removes it
-//! otherwise. Applying an old or repeated event therefore does no harm, and events may arrive in
+//! otherwise; for each award event it asks the incentives service for the award and indexes it
+//! unless it was withdrawn. Applying an old or repeated event therefore does no harm, and events may arrive in
 //! any order. Writes (events and rebuilds) run one at a time, so a rebuild never loses an event
 //! applied meanwhile.
 
@@ -20,6 +21,8 @@ use opendata_proto::catalog::v1::{
 };
 use opendata_proto::governance::v1::ListAgenciesRequest;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
+use opendata_proto::incentives::v1::incentives_service_client::IncentivesServiceClient;
+use opendata_proto::incentives::v1::{AwardChanged, GetAwardRequest, SearchAwardsRequest};
 use prost::Message as _;
 use tokio::sync::{Mutex, RwLock};
 use tonic::Code;
@@ -30,14 +33,16 @@ use crate::document::{SearchDocument, is_public};
 
 /// The durable consumer of catalog events.
 pub const CATALOG_CONSUMER: &str = "search_catalog";
+/// The durable consumer of incentives events.
+pub const AWARD_CONSUMER: &str = "search_awards";
 /// Datasets fetched per catalog page during a rebuild.
 const PAGE_SIZE: u32 = 1_000;
 
 /// Why the index could not be brought up to date.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
-    /// The catalog or governance did not answer.
-    #[error("catalog unavailable: {0}")]
+    /// The catalog, governance or incentives did not answer.
+    #[error("source unavailable: {0}")]
     Source(String),
     /// The engine failed.
     #[error(transparent)]
@@ -59,23 +64,39 @@ pub struct Rebuilt {
     pub took: Duration,
 }
 
-/// Feeds the engine from the catalog.
+/// Where incentive awards come from, and whose they are.
+pub struct AwardSource {
+    /// The incentives service.
+    pub channel: Channel,
+    /// The agency the awards belong to.
+    pub agency_id: String,
+}
+
+/// Feeds the engine from the catalog and the incentives database.
 pub struct Indexer {
     backend: Arc<dyn SearchBackend>,
     catalog: Channel,
     governance: Channel,
+    awards: Option<AwardSource>,
     agency_names: RwLock<HashMap<String, String>>,
     writes: Mutex<()>,
     ready: AtomicBool,
 }
 
 impl Indexer {
-    /// An indexer writing into `backend`, reading the catalog and agency names over the channels.
-    pub fn new(backend: Arc<dyn SearchBackend>, catalog: Channel, governance: Channel) -> Self {
+    /// An indexer writing into `backend`, reading the catalog, agency names and (when given)
+    /// awards over the channels.
+    pub fn new(
+        backend: Arc<dyn SearchBackend>,
+        catalog: Channel,
+        governance: Channel,
+        awards: Option<AwardSource>,
+    ) -> Self {
         Indexer {
             backend,
             catalog,
             governance,
+            awards,
             agency_names: RwLock::new(HashMap::new()),
             writes: Mutex::new(()),
             ready: AtomicBool::new(false),
@@ -151,7 +172,77 @@ impl Indexer {
         Ok(())
     }
 
-    /// Rebuilds the index from every public dataset in the catalog, swapping it in at the end.
+    fn incentives(
+        &self,
+        source: &AwardSource,
+    ) -> IncentivesServiceClient<
+        tonic::service::interceptor::InterceptedService<Channel, ClientContext>,
+    > {
+        IncentivesServiceClient::with_interceptor(
+            source.channel.clone(),
+            ClientContext::anonymous(),
+        )
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    /// Brings one award's document up to date with the incentives service.
+    pub async fn sync_award(&self, award_id: &str) -> Result<(), IndexError> {
+        let Some(source) = &self.awards else {
+            return Ok(());
+        };
+        let _writing = self.writes.lock().await;
+        let found = self
+            .incentives(source)
+            .get_award(GetAwardRequest {
+                id: award_id.to_owned(),
+            })
+            .await;
+        let document = match found {
+            Ok(award) => {
+                let award = award.into_inner();
+                if award.withdrawn {
+                    None
+                } else {
+                    let agency = self.agency_name(&source.agency_id).await?;
+                    SearchDocument::from_award(&award, &source.agency_id, &agency)
+                }
+            }
+            Err(status) if status.code() == Code::NotFound => None,
+            Err(status) => return Err(status.into()),
+        };
+        let change = match document {
+            Some(document) => Change::Upsert(Box::new(document)),
+            None => Change::Delete(award_id.to_owned()),
+        };
+        self.backend.apply(vec![change]).await?;
+        Ok(())
+    }
+
+    /// Every current award's document.
+    async fn award_documents(&self) -> Result<Vec<SearchDocument>, IndexError> {
+        let Some(source) = &self.awards else {
+            return Ok(Vec::new());
+        };
+        let agency = self.agency_name(&source.agency_id).await?;
+        let mut chunks = self
+            .incentives(source)
+            .export_awards(SearchAwardsRequest::default())
+            .await?
+            .into_inner();
+        let mut documents = Vec::new();
+        while let Some(chunk) = chunks.message().await? {
+            documents.extend(
+                chunk
+                    .awards
+                    .iter()
+                    .filter_map(|a| SearchDocument::from_award(a, &source.agency_id, &agency)),
+            );
+        }
+        Ok(documents)
+    }
+
+    /// Rebuilds the index from every public dataset in the catalog and every current award,
+    /// swapping it in at the end.
     pub async fn rebuild(&self) -> Result<Rebuilt, IndexError> {
         let started = Instant::now();
         let _writing = self.writes.lock().await;
@@ -177,6 +268,7 @@ impl Indexer {
             }
             page_token = page.next_page_token;
         }
+        documents.extend(self.award_documents().await?);
         let count = documents.len() as u64;
         self.backend.replace_all(documents).await?;
         self.ready.store(true, Ordering::Release);
@@ -220,6 +312,22 @@ impl Indexer {
             delay = (delay * 2).min(Duration::from_secs(10));
         }
         false
+    }
+}
+
+/// Applies incentives events to the index.
+pub struct AwardEvents(pub Arc<Indexer>);
+
+impl EventHandler for AwardEvents {
+    async fn handle(&self, event: Event) -> Result<(), HandlerError> {
+        let changed = AwardChanged::decode(event.payload)?;
+        let Some(award) = changed.award else {
+            return Err(HandlerError::Reject("event without an award".to_owned()));
+        };
+        self.0
+            .sync_award(&award.id)
+            .await
+            .map_err(|error| HandlerError::Retry(error.to_string()))
     }
 }
 

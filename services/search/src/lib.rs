@@ -29,7 +29,9 @@ use crate::backend::{BackendError, SearchBackend};
 use crate::config::SearchSettings;
 use crate::embedded::EmbeddedBackend;
 use crate::grpc::SearchApi;
-use crate::indexer::{CATALOG_CONSUMER, CatalogEvents, Indexer};
+use crate::indexer::{
+    AWARD_CONSUMER, AwardEvents, AwardSource, CATALOG_CONSUMER, CatalogEvents, Indexer,
+};
 use crate::meili::MeiliBackend;
 use crate::synonyms::Synonyms;
 
@@ -43,7 +45,7 @@ pub fn backend(settings: &SearchSettings) -> Result<Arc<dyn SearchBackend>, Back
     })
 }
 
-/// Serves search on `listener`, builds the index, then follows catalog events, until `shutdown`;
+/// Serves search on `listener`, builds the index, then follows catalog and incentives events, until `shutdown`;
 /// then drains for at most `grace`.
 pub async fn serve(
     settings: SearchSettings,
@@ -54,10 +56,19 @@ pub async fn serve(
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let backend = backend(&settings)?;
     tracing::info!(engine = backend.name(), "search engine selected");
+    let awards = match settings.incentives_url.trim() {
+        "" => None,
+        url => Some(AwardSource {
+            channel: channel(url)?,
+            agency_id: settings.incentives_agency_id.clone(),
+        }),
+    };
+    let indexing_awards = awards.is_some();
     let indexer = Arc::new(Indexer::new(
         backend,
         channel(&settings.catalog_url)?,
         channel(&settings.governance_url)?,
+        awards,
     ));
     let auth = Arc::new(Authenticator::new(
         channel(&settings.governance_url)?,
@@ -69,7 +80,17 @@ pub async fn serve(
         let shutdown = shutdown.clone();
         async move {
             if indexer.initial_build(&shutdown).await {
-                let consumer = spawn_consumer(
+                let awards = indexing_awards.then(|| {
+                    spawn_consumer(
+                        bus.clone(),
+                        "incentives",
+                        "award_changed",
+                        AWARD_CONSUMER,
+                        AwardEvents(Arc::clone(&indexer)),
+                        shutdown.clone(),
+                    )
+                });
+                let catalog = spawn_consumer(
                     bus,
                     "catalog",
                     ">",
@@ -77,7 +98,10 @@ pub async fn serve(
                     CatalogEvents(indexer),
                     shutdown,
                 );
-                let _ = consumer.await;
+                let _ = catalog.await;
+                if let Some(awards) = awards {
+                    let _ = awards.await;
+                }
             }
         }
     });

@@ -31,7 +31,7 @@ use crate::config::MeilisearchSettings;
 use crate::document::SearchDocument;
 use crate::query::{
     FacetField, Hit, MAX_FACET_VALUES, MAX_WINDOW, ONE_TYPO_MIN_CHARS, STOP_WORDS, SearchPage,
-    SearchQuery, Sort, TWO_TYPOS_MIN_CHARS, has_words, top_facet_values,
+    SearchQuery, Sort, Suggestion, TWO_TYPOS_MIN_CHARS, has_words, top_facet_values,
 };
 use crate::synonyms::Synonyms;
 
@@ -368,17 +368,22 @@ impl MeiliBackend {
         })
     }
 
-    async fn run_suggest(&self, prefix: &str, limit: usize) -> Result<Vec<String>, BackendError> {
-        if !has_words(prefix) {
+    async fn run_suggest(&self, suggestion: &Suggestion) -> Result<Vec<String>, BackendError> {
+        let limit = suggestion.limit;
+        if !has_words(&suggestion.prefix) {
             return Ok(Vec::new());
         }
         let index = self.client.index(&self.index);
         let mut search = index.search();
+        let filter = any_of("type", &suggestion.types);
         search
-            .with_query(prefix)
+            .with_query(&suggestion.prefix)
             .with_attributes_to_search_on(&["title"])
             .with_matching_strategy(MatchingStrategies::ALL)
             .with_limit(limit * 2);
+        if let Some(filter) = &filter {
+            search.with_filter(filter);
+        }
         let results = match call(search.execute::<SearchDocument>()).await {
             Ok(results) => results,
             Err(error) if is_index_not_found(&error) => return Ok(Vec::new()),
@@ -473,8 +478,8 @@ impl SearchBackend for MeiliBackend {
         self.run_search(query).boxed()
     }
 
-    fn suggest<'a>(&'a self, prefix: &'a str, limit: usize) -> BackendFuture<'a, Vec<String>> {
-        self.run_suggest(prefix, limit).boxed()
+    fn suggest<'a>(&'a self, suggestion: &'a Suggestion) -> BackendFuture<'a, Vec<String>> {
+        self.run_suggest(suggestion).boxed()
     }
 
     fn apply(&self, changes: Vec<Change>) -> BackendFuture<'_, ()> {

@@ -293,8 +293,19 @@ impl SearchPage {
     }
 }
 
-/// Validates a suggestion request: the prefix and how many suggestions to return.
-pub fn suggest_args(request: &pb::SuggestRequest) -> Result<(String, usize), ApiError> {
+/// What to complete: the prefix, the document types (all when empty) and how many titles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    /// What the user typed.
+    pub prefix: String,
+    /// Only documents of these types.
+    pub types: Vec<String>,
+    /// At most this many titles.
+    pub limit: usize,
+}
+
+/// Validates a suggestion request.
+pub fn suggest_args(request: &pb::SuggestRequest) -> Result<Suggestion, ApiError> {
     let limit = match request.limit as usize {
         0 => DEFAULT_SUGGESTIONS,
         n if n > MAX_SUGGESTIONS => {
@@ -305,7 +316,17 @@ pub fn suggest_args(request: &pb::SuggestRequest) -> Result<(String, usize), Api
         }
         n => n,
     };
-    Ok((request.prefix.trim_start().to_owned(), limit))
+    if let Some(value) = request.types.iter().find(|v| v.ends_with('\\')) {
+        return Err(ApiError::invalid_field(
+            "types",
+            format!("filter values may not end with a backslash: {value:?}"),
+        ));
+    }
+    Ok(Suggestion {
+        prefix: request.prefix.trim_start().to_owned(),
+        types: request.types.clone(),
+        limit,
+    })
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod import;
 mod ledger;
 mod obligations;
 mod public;
+mod search;
 
 use opendata_platform::grpc::ClientContext;
 use opendata_proto::common::v1::Role;

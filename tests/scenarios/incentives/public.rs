@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 use opendata_proto::incentives::v1 as pb;
-use opendata_testkit::TestStack;
+use opendata_testkit::{TestStack, wait_until};
 
 use super::{award, decd};
-use crate::support::get;
+use crate::support::{EVENTUALLY, get};
 
 const TOWNS: [&str; 4] = ["Hartford", "New Haven", "Enfield", "Putnam"];
 const COMPANIES: [&str; 6] = [
@@ -76,15 +76,19 @@ async fn the_public_searches_filters_and_downloads_awards() {
         "newest fiscal year first"
     );
 
-    // Company words match the starts of the words of the name.
-    let alliance = get(&stack, "/api/incentives/awards?company=allian")
-        .await
-        .json();
+    // Company words match (through search, once the award events are indexed).
     let expected = sent
         .iter()
         .filter(|f| f.company.starts_with("Alliance"))
         .count();
-    assert_eq!(alliance["total"], expected as u64);
+    let alliance = wait_until(EVENTUALLY, "the awards to be searchable", || async {
+        let found = get(&stack, "/api/incentives/awards?company=allian")
+            .await
+            .json();
+        (found["total"] == expected as u64).then_some(found)
+    })
+    .await;
+    assert_eq!(alliance["company_search"], "full_text");
     let both = get(&stack, "/api/incentives/awards?company=alliance%20tool")
         .await
         .json();

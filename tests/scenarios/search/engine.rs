@@ -7,7 +7,7 @@ use std::sync::Arc;
 use opendata_search::backend::{Change, SearchBackend};
 use opendata_search::config::{MeilisearchSettings, SearchSettings};
 use opendata_search::document::{DocumentKind, SearchDocument};
-use opendata_search::query::{FacetField, Filters, SearchPage, SearchQuery, Sort};
+use opendata_search::query::{FacetField, Filters, SearchPage, SearchQuery, Sort, Suggestion};
 use opendata_testkit::{SearchEngine, drop_meilisearch_indexes};
 use secrecy::SecretString;
 use uuid::Uuid;
@@ -373,10 +373,16 @@ async fn orders_and_pages(engine: SearchEngine) {
 
 async fn suggestions_complete_titles(engine: SearchEngine) {
     let index = Index::new(engine, portal()).await;
-    let suggest = |prefix: &'static str| {
+    let of_types = |prefix: &'static str, types: &[&str]| {
         let backend = Arc::clone(&index.backend);
-        async move { backend.suggest(prefix, 5).await.expect("suggest") }
+        let suggestion = Suggestion {
+            prefix: prefix.to_owned(),
+            types: types.iter().map(|t| (*t).to_owned()).collect(),
+            limit: 5,
+        };
+        async move { backend.suggest(&suggestion).await.expect("suggest") }
     };
+    let suggest = |prefix: &'static str| of_types(prefix, &[]);
     assert_eq!(suggest("real es").await, ["Real Estate Sales 2001-2022"]);
     assert_eq!(suggest("regis").await, ["Registrations by Town"]);
     let school = suggest("sch").await;
@@ -387,6 +393,14 @@ async fn suggestions_complete_titles(engine: SearchEngine) {
     );
     assert!(suggest("").await.is_empty());
     assert!(suggest("zzz").await.is_empty());
+    assert_eq!(
+        of_types("real es", &["dataset"]).await,
+        ["Real Estate Sales 2001-2022"]
+    );
+    assert!(
+        of_types("real es", &["incentive_award"]).await.is_empty(),
+        "only titles of the types asked for"
+    );
     index.drop().await;
 }
 

@@ -408,6 +408,7 @@ async fn bad_requests_name_the_field() {
         .suggest(SuggestRequest {
             prefix: "re".to_owned(),
             limit: 500,
+            types: Vec::new(),
         })
         .await
         .expect_err("too many suggestions");

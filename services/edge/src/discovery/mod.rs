@@ -106,6 +106,7 @@ pub async fn autocomplete(
         .suggest(SuggestRequest {
             prefix: text.clone(),
             limit,
+            types: vec!["dataset".to_owned()],
         })
         .await?
         .into_inner()

@@ -1,7 +1,13 @@
 //! `/api/incentives/`: DECD's economic assistance and tax credits (Executive Order 38), public.
 //!
 //! - `GET /api/incentives/awards?company=&municipality=&program=&fiscal_year=&assistance_type=&industry=&offset=&limit=`
-//!   — a page of awards (company words match the starts of words of the company or parent name)
+//!   — a page of awards
+//!
+//! `company` is looked up in the search service (typo-tolerant full text over company, parent
+//! company and project); when search does not answer, the incentives database's own text index
+//! (words matching the starts of words of the company or parent name) answers instead. Every
+//! response with a `company` says which did, in `company_search` (JSON) or the
+//! `X-Company-Search` header (downloads).
 //! - `GET /api/incentives/awards.csv` and `.json` (same filters) — every matching award, streamed
 //! - `GET /api/incentives/awards/{id}` and `/api/incentives/awards/{id}/history` — one award, and
 //!   every revision of it with who, when and why
@@ -18,6 +24,9 @@ use axum::response::{IntoResponse, Response};
 use futures::{StreamExt as _, TryStreamExt as _};
 use opendata_platform::error::internal;
 use opendata_proto::incentives::v1 as pb;
+use opendata_proto::search::v1::SearchRequest;
+use serde::Serialize;
+use std::time::Duration;
 
 use crate::error::SodaError;
 use crate::json::{CONTENT_TYPE, SodaJson};
@@ -30,6 +39,68 @@ use response::{
 
 /// The default page size of `/api/incentives/awards`.
 const DEFAULT_LIMIT: u32 = 100;
+/// Most awards a company search takes from the search service.
+const MAX_COMPANY_MATCHES: u32 = 10_000;
+/// How long the search service gets before the database answers instead.
+const SEARCH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Who answered a company search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompanySearch {
+    /// The search service (full text, typo-tolerant).
+    FullText,
+    /// The incentives database's text index (search was unavailable).
+    Database,
+}
+
+impl CompanySearch {
+    fn as_str(self) -> &'static str {
+        match self {
+            CompanySearch::FullText => "full_text",
+            CompanySearch::Database => "database",
+        }
+    }
+}
+
+/// Resolves `company` through the search service into award ids, so the request carries ids
+/// instead; leaves it for the database when search does not answer. `None` without a company;
+/// `Some((_, false))` when search found no award at all.
+async fn resolve_company(
+    state: &EdgeState,
+    request: &mut pb::SearchAwardsRequest,
+) -> Option<(CompanySearch, bool)> {
+    if request.company.trim().is_empty() {
+        return None;
+    }
+    let mut client = state.search();
+    let search = client.search(SearchRequest {
+        query: request.company.clone(),
+        types: vec!["incentive_award".to_owned()],
+        limit: MAX_COMPANY_MATCHES,
+        ..Default::default()
+    });
+    match tokio::time::timeout(SEARCH_TIMEOUT, search).await {
+        Ok(Ok(found)) => {
+            request.ids = found
+                .into_inner()
+                .hits
+                .into_iter()
+                .map(|hit| hit.id)
+                .collect();
+            request.company.clear();
+            Some((CompanySearch::FullText, !request.ids.is_empty()))
+        }
+        Ok(Err(status)) => {
+            tracing::warn!(error = %status.message(), "search unavailable; companies matched by the database");
+            Some((CompanySearch::Database, true))
+        }
+        Err(_) => {
+            tracing::warn!("search timed out; companies matched by the database");
+            Some((CompanySearch::Database, true))
+        }
+    }
+}
 
 fn award_json(award: &pb::Award) -> Option<AwardJson<'_>> {
     let fields = award.fields.as_ref()?;
@@ -49,16 +120,21 @@ pub async fn awards(
         request.limit = DEFAULT_LIMIT;
     }
     let (offset, limit) = (request.offset, request.limit);
-    let page = state
-        .incentives()
-        .search_awards(request)
-        .await?
-        .into_inner();
+    let company = resolve_company(&state, &mut request).await;
+    let page = match company {
+        Some((_, false)) => pb::SearchAwardsResponse::default(),
+        _ => state
+            .incentives()
+            .search_awards(request)
+            .await?
+            .into_inner(),
+    };
     Ok(SodaJson(AwardPage {
         results: page.awards.iter().filter_map(award_json).collect(),
         total: page.total,
         offset,
         limit,
+        company_search: company.map(|(engine, _)| engine),
     })
     .into_response())
 }
@@ -113,17 +189,22 @@ pub async fn summary(
     State(state): State<EdgeState>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, SodaError> {
-    let params = parse(query.as_deref(), Route::Summary)?;
+    let mut params = parse(query.as_deref(), Route::Summary)?;
     let by = params.group_by.clone();
-    let summary = state
-        .incentives()
-        .summarize_awards(pb::SummarizeAwardsRequest {
-            group_by: by.iter().map(|d| *d as i32).collect(),
-            filter: Some(params.request),
-        })
-        .await?
-        .into_inner();
+    let company = resolve_company(&state, &mut params.request).await;
+    let summary = match company {
+        Some((_, false)) => pb::SummarizeAwardsResponse::default(),
+        _ => state
+            .incentives()
+            .summarize_awards(pb::SummarizeAwardsRequest {
+                group_by: by.iter().map(|d| *d as i32).collect(),
+                filter: Some(params.request),
+            })
+            .await?
+            .into_inner(),
+    };
     Ok(SodaJson(SummaryJson {
+        company_search: company.map(|(engine, _)| engine),
         by: by.iter().map(|d| params::dimension_name(*d)).collect(),
         rows: summary
             .rows
@@ -205,12 +286,18 @@ async fn download(
     RawQuery(query): RawQuery,
     format: Format,
 ) -> Result<Response, SodaError> {
-    let request = parse(query.as_deref(), Route::Download)?.request;
-    let chunks = state
-        .incentives()
-        .export_awards(request)
-        .await?
-        .into_inner();
+    let mut request = parse(query.as_deref(), Route::Download)?.request;
+    let company = resolve_company(&state, &mut request).await;
+    let chunks: futures::stream::BoxStream<'static, Result<pb::ExportAwardsChunk, tonic::Status>> =
+        match company {
+            Some((_, false)) => futures::stream::empty().boxed(),
+            _ => state
+                .incentives()
+                .export_awards(request)
+                .await?
+                .into_inner()
+                .boxed(),
+        };
     let opening = match format {
         Format::Csv => csv_line(CSV_HEADER.iter().map(|h| h.to_string()))?,
         Format::Json => b"[".to_vec(),
@@ -260,6 +347,12 @@ async fn download(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static(filename),
     );
+    if let Some((engine, _)) = company {
+        headers.insert(
+            "x-company-search",
+            HeaderValue::from_static(engine.as_str()),
+        );
+    }
     Ok(response)
 }
 

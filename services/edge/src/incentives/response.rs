@@ -278,6 +278,9 @@ pub struct AwardPage<'a> {
     pub offset: u32,
     /// Page size.
     pub limit: u32,
+    /// Who matched `company`, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_search: Option<super::CompanySearch>,
 }
 
 /// One revision of an award.
@@ -325,6 +328,9 @@ pub struct SummaryJson<'a> {
     pub by: Vec<&'static str>,
     /// Groups, ordered by keys.
     pub rows: Vec<SummaryRowJson<'a>>,
+    /// Who matched `company`, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_search: Option<super::CompanySearch>,
 }
 
 impl<'a> SummaryRowJson<'a> {

@@ -23,7 +23,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
 
 use crate::backend::{BackendError, BackendFuture, Change, SearchBackend};
 use crate::document::SearchDocument;
-use crate::query::{Hit, SearchPage, SearchQuery, Sort};
+use crate::query::{Hit, SearchPage, SearchQuery, Sort, Suggestion};
 use crate::synonyms::Synonyms;
 use collect::MatchCollector;
 use text::Fields;
@@ -281,9 +281,9 @@ impl Generation {
         })
     }
 
-    fn suggest(&self, prefix: &str, limit: usize) -> Result<Vec<String>, BackendError> {
-        let Some(query) = text::text_query(&[(self.fields.title, 1.0)], prefix, &self.synonyms)
-        else {
+    fn suggest(&self, suggestion: &Suggestion) -> Result<Vec<String>, BackendError> {
+        let title = [(self.fields.title, 1.0)];
+        let Some(query) = text::text_query(&title, &suggestion.prefix, &self.synonyms) else {
             return Ok(Vec::new());
         };
         let snapshot = self.snapshot();
@@ -297,8 +297,12 @@ impl Generation {
         let mut seen = HashSet::new();
         Ok(hits
             .into_iter()
+            .filter(|(document, _)| {
+                suggestion.types.is_empty()
+                    || suggestion.types.iter().any(|t| t == document.kind.as_str())
+            })
             .filter(|(document, _)| seen.insert(document.title.clone()))
-            .take(limit)
+            .take(suggestion.limit)
             .map(|(document, _)| document.title.clone())
             .collect())
     }
@@ -348,10 +352,10 @@ impl SearchBackend for EmbeddedBackend {
         blocking(move || generation.search(&query)).boxed()
     }
 
-    fn suggest<'a>(&'a self, prefix: &'a str, limit: usize) -> BackendFuture<'a, Vec<String>> {
+    fn suggest<'a>(&'a self, suggestion: &'a Suggestion) -> BackendFuture<'a, Vec<String>> {
         let generation = self.current();
-        let prefix = prefix.to_owned();
-        blocking(move || generation.suggest(&prefix, limit)).boxed()
+        let suggestion = suggestion.clone();
+        blocking(move || generation.suggest(&suggestion)).boxed()
     }
 
     fn apply(&self, changes: Vec<Change>) -> BackendFuture<'_, ()> {
