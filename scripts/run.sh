@@ -61,10 +61,13 @@ opendata is running (log: .run/opendata.log; admin key: .run/admin-key). Try:
   $edge/api/catalog/v1?q=reel+estate
   $edge/api/catalog/v1/autocomplete?q=brownf
   $edge/data.json
+  $edge/api/incentives/awards?company=precision+gears
+  $edge/api/incentives/summary?by=municipality,fiscal_year
+  $edge/resource/decd-awrd.json?obligation_status=not+met
   $edge/readyz
   target/debug/opendata search "tax credits"
 gRPC: governance http://127.0.0.1:50051, catalog http://127.0.0.1:50052, ingestion http://127.0.0.1:50053,
-      search http://127.0.0.1:50054
+      search http://127.0.0.1:50054, incentives http://127.0.0.1:50055
 Press Ctrl-C to stop.
 EOT
 wait $server

@@ -27,7 +27,7 @@ use opendata_testkit::{
 };
 use tokio::sync::Semaphore;
 
-use crate::common::{Random, cdo_review};
+use crate::common::{Random, cdo_review, percentile};
 
 const CLIENTS: usize = 16;
 const REQUESTS_PER_CLIENT: usize = 250;
@@ -323,11 +323,6 @@ async fn total(clients: &Clients) -> u64 {
         .await
         .map(|r| r.into_inner().total)
         .unwrap_or(0)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index].as_secs_f64() * 1000.0
 }
 
 const QUERIES: &[&str] = &[

@@ -18,6 +18,12 @@ const HEADER: &str = "Serial Number,List Year,Date Recorded,Town,Address,Assesse
 
 pub use opendata::random::Random;
 
+/// The `p` quantile (0 to 1) of sorted durations, in milliseconds.
+pub fn percentile(sorted: &[std::time::Duration], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
 pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
