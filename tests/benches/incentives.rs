@@ -1,8 +1,9 @@
 //! Incentives benchmark (`make bench`): DECD's real awards plus 50,000 generated ones on the
 //! release `opendata up`, then, side by side with the targets:
 //! - recording them (`RecordAwards` in batches of 2,000) and the search service catching up;
-//! - the median latency through the edge of a summary by municipality and fiscal year, next to
-//!   the same SQL run directly on the database (target < 50 ms);
+//! - the median latency through the edge of a summary by municipality and fiscal year, repeated
+//!   (cached until the awards change) and right after a change (computed), next to the same SQL
+//!   run directly on the database (target < 50 ms);
 //! - the median latency through the edge of a company-name search (search service, then the
 //!   awards by id), next to the database's own text index the edge falls back to (target
 //!   < 50 ms).
@@ -27,6 +28,7 @@ use crate::common::percentile;
 
 const TARGET_MS: f64 = 50.0;
 const SAMPLES: usize = 200;
+const CHANGED_SAMPLES: usize = 30;
 const SUMMARY: &str = "/api/incentives/summary?by=municipality,fiscal_year";
 const SUMMARY_SQL: &str = "SELECT municipality, fiscal_year, count(*), sum(grant_cents), \
     sum(loan_cents), sum(total_cents), sum(jobs_promised), sum(latest_actual_jobs) \
@@ -86,9 +88,14 @@ async fn main() {
     ];
     let server = ServerProcess::start(&binary("release"), &database, &admin_key, &settings).await;
     let mut identity = server.clients(Some(&admin_key)).identity;
-    let decd = principal_with_key(&mut identity, "decd", Role::Ado, governance::KeyKind::ApiKey)
-        .await
-        .secret;
+    let decd = principal_with_key(
+        &mut identity,
+        "decd",
+        Role::Ado,
+        governance::KeyKind::ApiKey,
+    )
+    .await
+    .secret;
     let connection = Connection {
         key: Some(decd),
         governance_url: server.url("governance").to_owned(),
@@ -130,10 +137,33 @@ async fn main() {
         }
     };
     // Warm up, then measure.
-    for path in [SUMMARY.to_owned(), format!("/api/incentives/awards?company={}", COMPANIES[0])] {
+    for path in [
+        SUMMARY.to_owned(),
+        format!("/api/incentives/awards?company={}", COMPANIES[0]),
+    ] {
         get(path).await;
     }
     let summary = timings(|_| get(SUMMARY.to_owned())).await;
+    // Right after a change: every summary is computed again.
+    let mut writer = connection.incentives().unwrap();
+    let mut changed = Vec::with_capacity(CHANGED_SAMPLES);
+    for i in 0..CHANGED_SAMPLES {
+        let mut fields = opendata::incentives::generate::awards(1, i as u64, today)
+            .pop()
+            .and_then(|award| award.fields)
+            .unwrap();
+        fields.company = format!("Benchmark Change {i}");
+        writer
+            .record_award(pb::RecordAwardRequest {
+                fields: Some(fields),
+            })
+            .await
+            .unwrap();
+        let began = Instant::now();
+        get(SUMMARY.to_owned()).await;
+        changed.push(began.elapsed());
+    }
+    changed.sort();
     let pool = sqlx::PgPool::connect(&database.url).await.unwrap();
     let direct = timings(|_| {
         let pool = pool.clone();
@@ -163,7 +193,11 @@ async fn main() {
         }
     })
     .await;
-    let rows = sqlx::query(SUMMARY_SQL).fetch_all(&pool).await.unwrap().len();
+    let rows = sqlx::query(SUMMARY_SQL)
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .len();
     pool.close().await;
     server.terminate();
     database.drop_all().await;
@@ -178,11 +212,16 @@ async fn main() {
         indexed.as_secs_f64()
     );
     let summary_p50 = percentile(&summary, 0.5);
+    let changed_p50 = percentile(&changed, 0.5);
     println!(
-        "  summary by municipality and fiscal year ({rows} groups) via edge: p50 {summary_p50:.1} ms, p90 {:.1} ms   (same SQL direct: p50 {:.1} ms)   target p50 < {TARGET_MS} ms: {}",
+        "  summary by municipality and fiscal year ({rows} groups) via edge, repeated: p50 {summary_p50:.1} ms, p90 {:.1} ms   target p50 < {TARGET_MS} ms: {}",
         percentile(&summary, 0.9),
-        percentile(&direct, 0.5),
         verdict(summary_p50 < TARGET_MS)
+    );
+    println!(
+        "  the same summary right after a change ({CHANGED_SAMPLES} samples, computed): p50 {changed_p50:.1} ms   (same SQL direct: p50 {:.1} ms)   target p50 < {TARGET_MS} ms: {}",
+        percentile(&direct, 0.5),
+        verdict(changed_p50 < TARGET_MS)
     );
     let search_p50 = percentile(&search, 0.5);
     println!(

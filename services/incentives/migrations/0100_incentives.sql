@@ -10,14 +10,13 @@ CREATE TABLE programs (
     updated_at          timestamptz NOT NULL DEFAULT now()
 );
 
+-- Narrow on purpose: summaries scan it whole. The values themselves are in award_values.
 CREATE TABLE awards (
     id                      uuid PRIMARY KEY,
     revision                bigint NOT NULL,
     withdrawn               boolean NOT NULL DEFAULT false,
     withdrawn_reason        text NOT NULL DEFAULT '',
-    -- the current values, as recorded or last corrected (see award_revisions for every one)
-    fields                  jsonb NOT NULL,
-    -- columns the public queries filter, group and sum on, kept equal to `fields`
+    -- columns the public queries filter, group and sum on, kept equal to award_values.fields
     fiscal_year             integer NOT NULL,
     company                 text NOT NULL,
     parent_company          text NOT NULL,
@@ -35,6 +34,13 @@ CREATE TABLE awards (
     updated_at              timestamptz NOT NULL,
     company_text            tsvector GENERATED ALWAYS AS
                                 (to_tsvector('simple', company || ' ' || parent_company)) STORED
+);
+
+-- The current values of each award, as recorded or last corrected (see award_revisions for
+-- every one).
+CREATE TABLE award_values (
+    award_id    uuid PRIMARY KEY REFERENCES awards (id),
+    fields      jsonb NOT NULL
 );
 
 CREATE INDEX awards_company_text ON awards USING gin (company_text);

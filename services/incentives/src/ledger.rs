@@ -3,8 +3,8 @@
 //! the same transaction. Public reads (one award, its history, filtered pages, summaries, the
 //! export) go through here too.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use futures::Stream;
@@ -29,12 +29,23 @@ const EXPORT_BATCH: i64 = 1_000;
 /// Most awards one `RecordAwards` call may record.
 pub const MAX_BATCH: usize = 5_000;
 
+/// Summaries kept per process: at most this many, all dropped when full.
+const CACHED_SUMMARIES: usize = 256;
+
+/// Summaries already computed, valid while the awards' generation has not moved.
+#[derive(Default)]
+struct SummaryCache {
+    generation: i64,
+    entries: HashMap<String, Vec<SummaryRow>>,
+}
+
 /// The ledger; cheap to clone.
 #[derive(Clone)]
 pub struct Ledger {
     pool: PgPool,
     clock: Arc<dyn Clock>,
     agency_id: Arc<str>,
+    summaries: Arc<Mutex<SummaryCache>>,
 }
 
 /// A job review as the caller sends it.
@@ -84,6 +95,7 @@ impl Ledger {
             pool,
             clock,
             agency_id: agency_id.into(),
+            summaries: Arc::default(),
         }
     }
 
@@ -367,14 +379,39 @@ impl Ledger {
         Ok(query::search(&mut conn, filter, offset, limit).await?)
     }
 
-    /// Totals and counts of matching awards by `dimensions`.
+    /// Totals and counts of matching awards by `dimensions`. Summaries by the public filters are
+    /// cached until the awards change (their generation, one row, is read every time); those of
+    /// searched companies or ids are not.
     pub async fn summarize(
         &self,
         filter: &Filter,
         dimensions: &[Dimension],
     ) -> Result<Vec<SummaryRow>, IncentivesError> {
         let mut conn = self.pool.acquire().await?;
-        Ok(query::summarize(&mut conn, filter, dimensions).await?)
+        let cacheable = filter.ids.is_none() && filter.company_words.is_empty();
+        if !cacheable {
+            return Ok(query::summarize(&mut conn, filter, dimensions).await?);
+        }
+        let key = format!("{dimensions:?} {filter:?}");
+        let generation: i64 = sqlx::query_scalar("SELECT generation FROM awards_generation")
+            .fetch_one(&mut *conn)
+            .await?;
+        {
+            let cache = self.summaries.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.generation == generation
+                && let Some(rows) = cache.entries.get(&key)
+            {
+                return Ok(rows.clone());
+            }
+        }
+        let rows = query::summarize(&mut conn, filter, dimensions).await?;
+        let mut cache = self.summaries.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.generation != generation || cache.entries.len() >= CACHED_SUMMARIES {
+            cache.generation = generation;
+            cache.entries.clear();
+        }
+        cache.entries.insert(key, rows.clone());
+        Ok(rows)
     }
 
     /// Every matching award, in batches.

@@ -277,6 +277,29 @@ async fn summaries_match_an_independent_computation() {
         .sum();
     assert_eq!(total, counted.len() as u64);
 
+    // A change shows in the next summary (summaries are cached until the awards change).
+    let hartford_2016 = |summary: &serde_json::Value| {
+        summary["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["municipality"] == "Hartford" && r["fiscal_year"] == "2016")
+            .map_or(0, |r| r["award_count"].as_u64().unwrap())
+    };
+    let before = hartford_2016(&summary);
+    super::record(
+        &mut decd.client,
+        award("Late Addition", "Hartford", 2016, 1, 0, "maa"),
+    )
+    .await;
+    let after = get(
+        &stack,
+        "/api/incentives/summary?by=municipality,fiscal_year",
+    )
+    .await
+    .json();
+    assert_eq!(hartford_2016(&after), before + 1);
+
     let programs = get(&stack, "/api/incentives/programs").await.json();
     assert_eq!(programs.as_array().unwrap().len(), 3);
     decd.client

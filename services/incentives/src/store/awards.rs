@@ -5,7 +5,7 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{AWARD_COLUMNS, AwardRow, StoredAward, StoredReview, with_reviews};
+use super::{StoredAward, StoredReview, one};
 use crate::award::AwardFields;
 
 /// What a revision changed.
@@ -91,20 +91,19 @@ pub async fn insert(
     let ids: Vec<Uuid> = awards.iter().map(|a| a.id).collect();
     let fields: Vec<Json<&AwardFields>> = awards.iter().map(|a| Json(a.fields)).collect();
     sqlx::query(
-        "INSERT INTO awards (id, revision, fields, fiscal_year, company, parent_company, \
+        "INSERT INTO awards (id, revision, fiscal_year, company, parent_company, \
          municipality, industry, program_id, grant_cents, loan_cents, total_cents, jobs_promised, \
          latest_review_on, latest_actual_jobs, created_at, updated_at) \
-         SELECT id, 1, fields, fiscal_year, company, parent_company, municipality, industry, \
+         SELECT id, 1, fiscal_year, company, parent_company, municipality, industry, \
          program_id, grant_cents, loan_cents, total_cents, jobs_promised, latest_review_on, \
-         latest_actual_jobs, $15, $15 \
-         FROM UNNEST($1::uuid[], $2::jsonb[], $3::int[], $4::text[], $5::text[], $6::text[], \
-         $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], \
-         $13::date[], $14::bigint[]) AS t(id, fields, fiscal_year, company, parent_company, \
+         latest_actual_jobs, $14, $14 \
+         FROM UNNEST($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], \
+         $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], \
+         $12::date[], $13::bigint[]) AS t(id, fiscal_year, company, parent_company, \
          municipality, industry, program_id, grant_cents, loan_cents, total_cents, jobs_promised, \
          latest_review_on, latest_actual_jobs)",
     )
     .bind(&ids)
-    .bind(&fields)
     .bind(
         awards
             .iter()
@@ -133,6 +132,14 @@ pub async fn insert(
             .collect::<Vec<_>>(),
     )
     .bind(stamp.at)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO award_values (award_id, fields) \
+         SELECT * FROM UNNEST($1::uuid[], $2::jsonb[])",
+    )
+    .bind(&ids)
+    .bind(&fields)
     .execute(&mut *conn)
     .await?;
     sqlx::query(
@@ -178,16 +185,7 @@ pub async fn insert(
 
 /// The award, locked until the transaction ends.
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<StoredAward>, sqlx::Error> {
-    let row: Option<AwardRow> = sqlx::query_as(&format!(
-        "SELECT {AWARD_COLUMNS} FROM awards WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(match row {
-        Some(row) => with_reviews(conn, vec![row]).await?.pop(),
-        None => None,
-    })
+    one(conn, id, " FOR UPDATE").await
 }
 
 /// Replaces the award's values, as `revision`.
@@ -199,14 +197,13 @@ pub async fn correct(
     stamp: Stamp<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE awards SET revision = $2, fields = $3, fiscal_year = $4, company = $5, \
-         parent_company = $6, municipality = $7, industry = $8, program_id = $9, \
-         grant_cents = $10, loan_cents = $11, total_cents = $12, jobs_promised = $13, \
-         updated_at = $14 WHERE id = $1",
+        "UPDATE awards SET revision = $2, fiscal_year = $3, company = $4, \
+         parent_company = $5, municipality = $6, industry = $7, program_id = $8, \
+         grant_cents = $9, loan_cents = $10, total_cents = $11, jobs_promised = $12, \
+         updated_at = $13 WHERE id = $1",
     )
     .bind(id)
     .bind(revision)
-    .bind(Json(fields))
     .bind(fields.fiscal_year)
     .bind(&fields.company)
     .bind(&fields.parent_company)
@@ -220,6 +217,11 @@ pub async fn correct(
     .bind(stamp.at)
     .execute(&mut *conn)
     .await?;
+    sqlx::query("UPDATE award_values SET fields = $2 WHERE award_id = $1")
+        .bind(id)
+        .bind(Json(fields))
+        .execute(&mut *conn)
+        .await?;
     insert_revision(conn, id, revision, Change::Corrected, fields, stamp).await
 }
 

@@ -61,9 +61,9 @@ impl StoredAward {
     }
 }
 
-/// The columns every award read selects.
-const AWARD_COLUMNS: &str =
-    "id, revision, withdrawn, withdrawn_reason, fields, created_at, updated_at";
+/// Every award read: the award (`a`) and its values (`v`).
+const AWARD_SELECT: &str = "SELECT a.id, a.revision, a.withdrawn, a.withdrawn_reason, v.fields, \
+     a.created_at, a.updated_at FROM awards a JOIN award_values v ON v.award_id = a.id";
 
 #[derive(sqlx::FromRow)]
 struct AwardRow {
@@ -89,6 +89,22 @@ impl AwardRow {
             updated_at: self.updated_at,
         }
     }
+}
+
+/// One award with its reviews; `suffix` ends the query (`" FOR UPDATE"` to lock it).
+async fn one(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+    suffix: &str,
+) -> Result<Option<StoredAward>, sqlx::Error> {
+    let row: Option<AwardRow> = sqlx::query_as(&format!("{AWARD_SELECT} WHERE a.id = $1{suffix}"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match row {
+        Some(row) => with_reviews(conn, vec![row]).await?.pop(),
+        None => None,
+    })
 }
 
 /// Attaches to each row its reviews, read in one query.

@@ -6,7 +6,7 @@
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::{AWARD_COLUMNS, AwardRow, StoredAward, with_reviews};
+use super::{AWARD_SELECT, AwardRow, StoredAward, one, with_reviews};
 
 /// Kinds of assistance a filter can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +146,7 @@ pub async fn search(
     let mut count = QueryBuilder::new("SELECT count(*) FROM awards a");
     filter.push_where(&mut count);
     let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
-    let mut page = QueryBuilder::new(format!("SELECT {} FROM awards a", prefixed_columns()));
+    let mut page = QueryBuilder::new(AWARD_SELECT);
     filter.push_where(&mut page);
     page.push(ORDER)
         .push(" OFFSET ")
@@ -165,7 +165,7 @@ pub async fn export_batch(
     after: Option<&StoredAward>,
     size: i64,
 ) -> Result<Vec<StoredAward>, sqlx::Error> {
-    let mut batch = QueryBuilder::new(format!("SELECT {} FROM awards a", prefixed_columns()));
+    let mut batch = QueryBuilder::new(AWARD_SELECT);
     filter.push_where(&mut batch);
     if let Some(last) = after {
         batch
@@ -184,23 +184,7 @@ pub async fn export_batch(
 
 /// One award, withdrawn or not.
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<StoredAward>, sqlx::Error> {
-    let row: Option<AwardRow> =
-        sqlx::query_as(&format!("SELECT {AWARD_COLUMNS} FROM awards WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(match row {
-        Some(row) => with_reviews(conn, vec![row]).await?.pop(),
-        None => None,
-    })
-}
-
-fn prefixed_columns() -> String {
-    AWARD_COLUMNS
-        .split(", ")
-        .map(|c| format!("a.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    one(conn, id, "").await
 }
 
 /// A grouping dimension of a summary.
@@ -217,13 +201,17 @@ pub enum Dimension {
 }
 
 impl Dimension {
-    /// The grouping key and its label, as SQL over `awards a` joined with `programs p`.
-    fn sql(self) -> (&'static str, &'static str) {
+    /// The grouping column over `awards a`, and its key and label as text (`p` is `programs`).
+    fn sql(self) -> (&'static str, &'static str, &'static str) {
         match self {
-            Dimension::Municipality => ("a.municipality", "a.municipality"),
-            Dimension::Program => ("a.program_id", "p.name"),
-            Dimension::FiscalYear => ("a.fiscal_year::text", "a.fiscal_year::text"),
-            Dimension::Industry => ("a.industry", "a.industry"),
+            Dimension::Municipality => ("a.municipality", "a.municipality", "a.municipality"),
+            Dimension::Program => ("a.program_id", "a.program_id", "min(p.name)"),
+            Dimension::FiscalYear => (
+                "a.fiscal_year",
+                "a.fiscal_year::text",
+                "a.fiscal_year::text",
+            ),
+            Dimension::Industry => ("a.industry", "a.industry", "a.industry"),
         }
     }
 }
@@ -255,21 +243,27 @@ pub async fn summarize(
     filter: &Filter,
     dimensions: &[Dimension],
 ) -> Result<Vec<SummaryRow>, sqlx::Error> {
-    let keys: Vec<&str> = dimensions.iter().map(|d| d.sql().0).collect();
-    let labels: Vec<&str> = dimensions.iter().map(|d| d.sql().1).collect();
+    let columns: Vec<&str> = dimensions.iter().map(|d| d.sql().0).collect();
+    let keys: Vec<&str> = dimensions.iter().map(|d| d.sql().1).collect();
+    let labels: Vec<&str> = dimensions.iter().map(|d| d.sql().2).collect();
+    // Programs are joined only for their names.
+    let join = if dimensions.contains(&Dimension::Program) {
+        " JOIN programs p ON p.id = a.program_id"
+    } else {
+        ""
+    };
     let mut query = QueryBuilder::new(format!(
         "SELECT ARRAY[{keys}] AS keys, ARRAY[{labels}] AS labels, count(*) AS award_count, \
          sum(a.grant_cents)::bigint AS grant_cents, sum(a.loan_cents)::bigint AS loan_cents, \
          sum(a.total_cents)::bigint AS total_cents, \
          sum(a.jobs_promised)::bigint AS jobs_promised, \
          coalesce(sum(a.latest_actual_jobs), 0)::bigint AS jobs_actual \
-         FROM awards a JOIN programs p ON p.id = a.program_id",
+         FROM awards a{join}",
         keys = keys.join(", "),
         labels = labels.join(", "),
     ));
     filter.push_where(&mut query);
-    let group: Vec<String> = keys.iter().chain(&labels).map(|k| k.to_string()).collect();
-    query.push(format!(" GROUP BY {}", group.join(", ")));
-    query.push(format!(" ORDER BY {}", keys.join(", ")));
+    query.push(format!(" GROUP BY {}", columns.join(", ")));
+    query.push(format!(" ORDER BY {}", columns.join(", ")));
     query.build_query_as().fetch_all(&mut *conn).await
 }

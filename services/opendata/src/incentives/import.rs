@@ -245,7 +245,7 @@ fn portfolio(
 }
 
 fn community(row: &Row<'_>, programs: &ProgramNames) -> Result<pb::NewAward, CliError> {
-    let mut fields = pb::AwardFields {
+    let fields = pb::AwardFields {
         fiscal_year: row.year("fiscal_year")?,
         company: row.cell("applicant"),
         address: row.cell("address"),
@@ -258,15 +258,11 @@ fn community(row: &Row<'_>, programs: &ProgramNames) -> Result<pb::NewAward, Cli
         program_id: row.program(programs)?,
         ..Default::default()
     };
-    money_columns(row, &mut fields);
-    Ok(pb::NewAward {
-        fields: Some(fields),
-        reviews: Vec::new(),
-    })
+    Ok(project(row, fields))
 }
 
 fn brownfield(row: &Row<'_>, programs: &ProgramNames) -> Result<pb::NewAward, CliError> {
-    let mut fields = pb::AwardFields {
+    let fields = pb::AwardFields {
         fiscal_year: row.year("fiscal_year")?,
         company: row.cell("applicant"),
         address: row.cell("applicant_address"),
@@ -280,11 +276,16 @@ fn brownfield(row: &Row<'_>, programs: &ProgramNames) -> Result<pb::NewAward, Cl
         program_id: row.program(programs)?,
         ..Default::default()
     };
+    Ok(project(row, fields))
+}
+
+/// A project award (no job commitments) with the money columns every table shares.
+fn project(row: &Row<'_>, mut fields: pb::AwardFields) -> pb::NewAward {
     money_columns(row, &mut fields);
-    Ok(pb::NewAward {
+    pb::NewAward {
         fields: Some(fields),
         reviews: Vec::new(),
-    })
+    }
 }
 
 #[cfg(test)]
