@@ -478,13 +478,18 @@ impl Publisher {
                     .get_dataset(catalog::GetDatasetRequest {
                         id: self.settings.id.clone(),
                     })
-                    .await
-                    .map_err(PushError::catalog)?
-                    .into_inner();
-                if existing.agency_id == *self.agency_id {
-                    Ok(())
-                } else {
-                    Err(PushError::Taken(existing.agency_id))
+                    .await;
+                match existing {
+                    Ok(dataset) if dataset.get_ref().agency_id == *self.agency_id => Ok(()),
+                    Ok(dataset) => Err(PushError::Taken(format!(
+                        "agency {}",
+                        dataset.into_inner().agency_id
+                    ))),
+                    // It exists, yet the agency's key cannot see it: another agency's.
+                    Err(status) if status.code() == tonic::Code::NotFound => {
+                        Err(PushError::Taken("another agency".to_owned()))
+                    }
+                    Err(status) => Err(PushError::catalog(status)),
                 }
             }
             Err(status) => Err(PushError::catalog(status)),
@@ -499,7 +504,7 @@ enum PushError {
     Replace(#[from] ReplaceError),
     #[error("the catalog refused: {0}")]
     Catalog(String),
-    #[error("the dataset id is taken by a dataset of agency {0}; set incentives.dataset.id")]
+    #[error("the dataset id is taken by a dataset of {0}; set incentives.dataset.id")]
     Taken(String),
     #[error("writing the file: {0}")]
     Csv(#[from] csv::Error),

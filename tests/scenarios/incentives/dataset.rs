@@ -2,6 +2,7 @@
 //! key, the service creates the dataset and pushes the awards through ingestion, the CDO
 //! publishes it, and every later change reaches `/resource` (SoQL included).
 
+use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::common::v1::Role;
 use opendata_proto::incentives::v1 as pb;
 use opendata_testkit::{TestStack, wait_until};
@@ -140,5 +141,69 @@ async fn the_award_table_is_a_portal_dataset_kept_in_sync() {
         .unwrap()
         .into_inner();
     assert_eq!((status.rows_pushed, status.last_error.as_str()), (1, ""));
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_dataset_id_taken_by_another_agency_is_reported_and_left_alone() {
+    let stack = TestStack::start().await;
+    let mut decd = decd(&stack).await;
+    record(
+        &mut decd.client,
+        award("Harbor Biotech", "Hartford", 2018, 0, 500_000, "maa"),
+    )
+    .await;
+    let opm = key_for(&stack, "opm", Role::Publisher).await;
+    stack
+        .clients(Some(&opm))
+        .catalog
+        .create_dataset(catalog::CreateDatasetRequest {
+            id: DATASET.to_owned(),
+            agency_id: "opm".to_owned(),
+            metadata: Some(catalog::DatasetMetadata {
+                title: "Squatter".to_owned(),
+                ..Default::default()
+            }),
+            schema: None,
+        })
+        .await
+        .expect("another agency takes the id first");
+    let automation = key_for(&stack, "decd", Role::Publisher).await;
+    decd.client
+        .set_publisher_key(pb::SetPublisherKeyRequest {
+            api_key: automation,
+        })
+        .await
+        .expect("set the key");
+    let status = wait_until(EVENTUALLY, "the failed push to be reported", || {
+        let mut client = stack.clients(None).incentives;
+        async move {
+            let status = client
+                .get_publishing_status(pb::GetPublishingStatusRequest {})
+                .await
+                .ok()?
+                .into_inner();
+            (!status.last_error.is_empty()).then_some(status)
+        }
+    })
+    .await;
+    assert!(
+        status
+            .last_error
+            .contains("the dataset id is taken by a dataset of another agency"),
+        "{}",
+        status.last_error
+    );
+    assert_eq!(status.rows_pushed, 0);
+    let squatter = stack
+        .clients(Some(&opm))
+        .catalog
+        .get_dataset(catalog::GetDatasetRequest {
+            id: DATASET.to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(squatter.current_version, 0, "nothing was pushed into it");
     stack.stop().await;
 }
