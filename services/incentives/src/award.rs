@@ -14,6 +14,8 @@ const EARLIEST: NaiveDate = match NaiveDate::from_ymd_opt(1980, 1, 1) {
     Some(date) => date,
     None => unreachable!(),
 };
+/// Most jobs one commitment may count.
+pub const MAX_JOBS: i64 = 10_000_000;
 /// Latest year a job target may fall in.
 const LAST_TARGET_YEAR: i32 = 2100;
 
@@ -163,8 +165,13 @@ impl Violations {
     fn jobs(&mut self, field: &str, count: i64) -> i64 {
         if count < 0 {
             self.add(field, "must not be negative");
+        } else if count > MAX_JOBS {
+            self.add(
+                field,
+                format!("{count} is implausibly large (at most {MAX_JOBS})"),
+            );
         }
-        count.max(0)
+        count.clamp(0, MAX_JOBS)
     }
 
     /// `date` if it falls between `from` and `to`; else records why and gives `None`.
@@ -524,6 +531,17 @@ mod tests {
             violations[0].description,
             "is required when jobs are promised"
         );
+    }
+
+    #[test]
+    fn job_counts_are_bounded() {
+        let huge = pb::AwardFields {
+            jobs_to_create: i64::MAX,
+            ..valid()
+        };
+        let violations = AwardFields::parse(&huge, context()).unwrap_err();
+        assert_eq!(fields_of(&violations), ["fields.jobs_to_create"]);
+        assert!(violations[0].description.contains("implausibly large"));
     }
 
     #[test]

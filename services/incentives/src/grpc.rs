@@ -16,7 +16,7 @@ use crate::convert::{
     award_to_proto, program_to_proto, revision_to_proto, summary_to_proto, tax_credit_to_proto,
 };
 use crate::error::IncentivesError;
-use crate::ledger::{Ledger, NewReview, award_id};
+use crate::ledger::{Ledger, NewReview};
 use crate::publishing::{Publisher, Status};
 use crate::registry::Registry;
 use crate::store::StoredAward;
@@ -89,7 +89,15 @@ pub fn filter_of(request: &pb::SearchAwardsRequest) -> Result<Filter, Incentives
             request
                 .ids
                 .iter()
-                .map(|id| award_id(id))
+                .enumerate()
+                .map(|(index, id)| {
+                    uuid::Uuid::parse_str(id.trim()).map_err(|_| {
+                        IncentivesError::invalid(
+                            &format!("ids[{index}]"),
+                            format!("{id:?} is not an award id (a UUID)"),
+                        )
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()?,
         )
     };
@@ -369,8 +377,11 @@ impl IncentivesService for IncentivesApi {
 
     async fn get_publishing_status(
         &self,
-        _request: Request<pb::GetPublishingStatusRequest>,
+        request: Request<pb::GetPublishingStatusRequest>,
     ) -> Result<Response<pb::PublishingStatus>, tonic::Status> {
+        // Its last error may say more than the public should read.
+        let who = self.caller(&request).await?;
+        self.ledger.authorize(&who).map_err(status)?;
         let status = self.publisher.status().await.map_err(status)?;
         Ok(Response::new(self.publishing(status)))
     }

@@ -16,7 +16,7 @@ use opendata_proto::incentives::v1 as pb;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::award::{AwardFields, Context, parse_date};
+use crate::award::{AwardFields, Context, MAX_JOBS, parse_date};
 use crate::convert::award_to_proto;
 use crate::error::{IncentivesError, required};
 use crate::events::emit;
@@ -83,6 +83,15 @@ impl NewReview<'_> {
         }
         if self.actual_jobs < 0 {
             return Err(("actual_jobs", "must not be negative".to_owned()));
+        }
+        if self.actual_jobs > MAX_JOBS {
+            return Err((
+                "actual_jobs",
+                format!(
+                    "{} is implausibly large (at most {MAX_JOBS})",
+                    self.actual_jobs
+                ),
+            ));
         }
         Ok((reviewed_on, self.actual_jobs, self.notes.trim().to_owned()))
     }
@@ -414,28 +423,38 @@ impl Ledger {
         Ok(rows)
     }
 
-    /// Every matching award, in batches.
+    /// Every matching award, in batches, all read from one snapshot (a correction made during
+    /// a download neither repeats nor skips an award).
     pub fn export(
         &self,
         filter: Filter,
     ) -> impl Stream<Item = Result<Vec<StoredAward>, IncentivesError>> + Send + 'static {
         let pool = self.pool.clone();
         futures::stream::try_unfold(
-            (pool, filter, None::<StoredAward>, false),
-            |(pool, filter, last, done)| async move {
+            (pool, None, filter, None::<StoredAward>, false),
+            |(pool, snapshot, filter, last, done)| async move {
                 if done {
                     return Ok(None);
                 }
-                let mut conn = pool.acquire().await?;
+                let mut snapshot = match snapshot {
+                    Some(snapshot) => snapshot,
+                    None => {
+                        let mut tx = pool.begin().await?;
+                        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                            .execute(&mut *tx)
+                            .await?;
+                        tx
+                    }
+                };
                 let batch =
-                    query::export_batch(&mut conn, &filter, last.as_ref(), EXPORT_BATCH).await?;
-                drop(conn);
+                    query::export_batch(&mut snapshot, &filter, last.as_ref(), EXPORT_BATCH)
+                        .await?;
                 if batch.is_empty() {
                     return Ok(None);
                 }
                 let done = (batch.len() as i64) < EXPORT_BATCH;
                 let last = batch.last().cloned();
-                Ok(Some((batch, (pool, filter, last, done))))
+                Ok(Some((batch, (pool, Some(snapshot), filter, last, done))))
             },
         )
     }

@@ -317,12 +317,16 @@ impl Publisher {
         let owner = key_owner.map_err(|error| {
             IncentivesError::invalid("api_key", format!("is not a usable key: {}", error.message))
         })?;
-        if !owner.may(Action::WriteDatasets, Some(&self.agency_id)) {
+        // One of the agency's own writers: a key reaching every agency (an admin's, the CDO's)
+        // must not be stored for an automation.
+        let own = owner.agency_id.as_deref() == Some(&*self.agency_id);
+        if !own || !owner.may(Action::WriteDatasets, Some(&self.agency_id)) {
             return Err(IncentivesError::invalid(
                 "api_key",
                 format!(
-                    "belongs to a {} who cannot write {}'s datasets",
+                    "belongs to a {} of {}: the key must be one of {}'s publishers or its ADO",
                     owner.role.as_str(),
+                    owner.agency_id.as_deref().unwrap_or("no agency"),
                     self.agency_id
                 ),
             ));

@@ -157,19 +157,16 @@ impl SearchDocument {
         }
     }
 
-    /// The document of a current (not withdrawn) incentive award, owned by `agency_id` called
-    /// `agency_name`: the company is its title; parent company, project, municipality and
-    /// industry describe it; the program is its category; municipality and industry its tags.
-    pub fn from_award(award: &Award, agency_id: &str, agency_name: &str) -> Option<SearchDocument> {
+    /// The document of a current (not withdrawn) incentive award, owned by `agency_id`. Only
+    /// names are searchable: the company is its title, parent company and project describe it.
+    /// Municipality, industry, program and agency name stay out, so a company search for
+    /// "Hartford" or "Community" finds companies so named, not every award of a town or program
+    /// (those are filters of the incentives routes).
+    pub fn from_award(award: &Award, agency_id: &str) -> Option<SearchDocument> {
         let fields = award.fields.as_ref()?;
         let created_at = millis(award.created_at.as_ref()).unwrap_or_default();
         let updated_at = millis(award.updated_at.as_ref()).unwrap_or(created_at);
-        let describing = [
-            fields.parent_company.as_str(),
-            fields.project_name.as_str(),
-            fields.municipality.as_str(),
-            fields.industry.as_str(),
-        ];
+        let describing = [fields.parent_company.as_str(), fields.project_name.as_str()];
         Some(SearchDocument {
             id: award.id.clone(),
             kind: DocumentKind::IncentiveAward,
@@ -182,13 +179,9 @@ impl SearchDocument {
                 .collect::<Vec<_>>()
                 .join(" · "),
             agency_id: agency_id.to_owned(),
-            agency_name: agency_name.to_owned(),
-            category: fields.program_id.clone(),
-            tags: [&fields.municipality, &fields.industry]
-                .into_iter()
-                .filter(|t| !t.is_empty())
-                .cloned()
-                .collect(),
+            agency_name: String::new(),
+            category: String::new(),
+            tags: Vec::new(),
             column_names: Vec::new(),
             column_descriptions: Vec::new(),
             columns: Vec::new(),

@@ -81,6 +81,7 @@ pub struct Indexer {
     agency_names: RwLock<HashMap<String, String>>,
     writes: Mutex<()>,
     ready: AtomicBool,
+    awards_missing: AtomicBool,
 }
 
 impl Indexer {
@@ -100,6 +101,7 @@ impl Indexer {
             agency_names: RwLock::new(HashMap::new()),
             writes: Mutex::new(()),
             ready: AtomicBool::new(false),
+            awards_missing: AtomicBool::new(false),
         }
     }
 
@@ -203,8 +205,7 @@ impl Indexer {
                 if award.withdrawn {
                     None
                 } else {
-                    let agency = self.agency_name(&source.agency_id).await?;
-                    SearchDocument::from_award(&award, &source.agency_id, &agency)
+                    SearchDocument::from_award(&award, &source.agency_id)
                 }
             }
             Err(status) if status.code() == Code::NotFound => None,
@@ -223,7 +224,6 @@ impl Indexer {
         let Some(source) = &self.awards else {
             return Ok(Vec::new());
         };
-        let agency = self.agency_name(&source.agency_id).await?;
         let mut chunks = self
             .incentives(source)
             .export_awards(SearchAwardsRequest::default())
@@ -235,7 +235,7 @@ impl Indexer {
                 chunk
                     .awards
                     .iter()
-                    .filter_map(|a| SearchDocument::from_award(a, &source.agency_id, &agency)),
+                    .filter_map(|a| SearchDocument::from_award(a, &source.agency_id)),
             );
         }
         Ok(documents)
@@ -268,7 +268,17 @@ impl Indexer {
             }
             page_token = page.next_page_token;
         }
-        documents.extend(self.award_documents().await?);
+        // Datasets are not held back by an unreachable incentives service: the awards follow.
+        match self.award_documents().await {
+            Ok(awards) => {
+                documents.extend(awards);
+                self.awards_missing.store(false, Ordering::Release);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "awards left out of the index until incentives answers");
+                self.awards_missing.store(true, Ordering::Release);
+            }
+        }
         let count = documents.len() as u64;
         self.backend.replace_all(documents).await?;
         self.ready.store(true, Ordering::Release);
@@ -276,6 +286,38 @@ impl Indexer {
             documents: count,
             took: started.elapsed(),
         })
+    }
+
+    /// Adds every current award when a rebuild had to leave them out; whether it did.
+    pub async fn backfill_awards(&self) -> Result<bool, IndexError> {
+        if !self.awards_missing.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        let _writing = self.writes.lock().await;
+        let changes = self
+            .award_documents()
+            .await?
+            .into_iter()
+            .map(|document| Change::Upsert(Box::new(document)))
+            .collect();
+        self.backend.apply(changes).await?;
+        self.awards_missing.store(false, Ordering::Release);
+        Ok(true)
+    }
+
+    /// Retries [`Indexer::backfill_awards`] until it succeeds (or there is nothing to do) or
+    /// shutdown.
+    pub async fn backfill_awards_until_done(&self, shutdown: &Shutdown) {
+        while self.awards_missing.load(Ordering::Acquire) && !shutdown.is_triggered() {
+            match self.backfill_awards().await {
+                Ok(_) => return,
+                Err(error) => tracing::warn!(%error, "adding the awards failed, retrying"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                () = shutdown.triggered() => {}
+            }
+        }
     }
 
     /// The first build at start: rebuilds when the index is empty (always, for the in-memory

@@ -80,6 +80,11 @@ pub async fn serve(
         let shutdown = shutdown.clone();
         async move {
             if indexer.initial_build(&shutdown).await {
+                let backfill = tokio::spawn({
+                    let indexer = Arc::clone(&indexer);
+                    let shutdown = shutdown.clone();
+                    async move { indexer.backfill_awards_until_done(&shutdown).await }
+                });
                 let awards = indexing_awards.then(|| {
                     spawn_consumer(
                         bus.clone(),
@@ -102,6 +107,7 @@ pub async fn serve(
                 if let Some(awards) = awards {
                     let _ = awards.await;
                 }
+                let _ = backfill.await;
             }
         }
     });

@@ -49,8 +49,27 @@ async fn the_award_table_is_a_portal_dataset_kept_in_sync() {
         .await
         .unwrap_err();
     assert_eq!(violated_fields(&status), ["api_key"]);
-    let automation = key_for(&stack, "decd", Role::Publisher).await;
     let cdo = stack.cdo_key().await;
+    let status = decd
+        .client
+        .set_publisher_key(pb::SetPublisherKeyRequest {
+            api_key: cdo.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        violated_fields(&status),
+        ["api_key"],
+        "a key reaching every agency is not stored"
+    );
+    let status = stack
+        .clients(None)
+        .incentives
+        .get_publishing_status(pb::GetPublishingStatusRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unauthenticated);
+    let automation = key_for(&stack, "decd", Role::Publisher).await;
     let status = stack
         .clients(Some(&cdo))
         .incentives
@@ -73,7 +92,7 @@ async fn the_award_table_is_a_portal_dataset_kept_in_sync() {
     assert_eq!(set.dataset_id, DATASET);
 
     // The service creates the dataset and pushes; it is DECD's, private until published.
-    let mut status_client = stack.clients(None).incentives;
+    let mut status_client = decd.client.clone();
     wait_until(EVENTUALLY, "the first push", || {
         let mut client = status_client.clone();
         async move {
@@ -134,7 +153,6 @@ async fn the_award_table_is_a_portal_dataset_kept_in_sync() {
         (found.as_array().map(Vec::len) == Some(1)).then_some(())
     })
     .await;
-    status_client = stack.clients(None).incentives;
     let status = status_client
         .get_publishing_status(pb::GetPublishingStatusRequest {})
         .await
@@ -176,7 +194,7 @@ async fn a_dataset_id_taken_by_another_agency_is_reported_and_left_alone() {
         .await
         .expect("set the key");
     let status = wait_until(EVENTUALLY, "the failed push to be reported", || {
-        let mut client = stack.clients(None).incentives;
+        let mut client = decd.client.clone();
         async move {
             let status = client
                 .get_publishing_status(pb::GetPublishingStatusRequest {})

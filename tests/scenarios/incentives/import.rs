@@ -70,6 +70,12 @@ async fn decds_published_tables_import_with_a_clear_report() {
         "{report}"
     );
 
+    let again = opendata::incentives::import(&connection(&stack, &key), &data())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(again.contains("already holds 30 awards"), "{again}");
+
     let mut client = stack.clients(None).incentives;
     let americus = company(&mut client, "Americus Dental").await;
     assert_eq!(

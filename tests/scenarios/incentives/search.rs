@@ -47,7 +47,8 @@ async fn companies_are_found_through_search_with_a_fallback() {
     )
     .await;
     wait_until(EVENTUALLY, "the awards to be searchable", || async {
-        (companies(&stack, "harbor").await.0.len() == 2).then_some(())
+        let (found, engine) = companies(&stack, "harbor").await;
+        (found.len() == 2 && engine == "full_text").then_some(())
     })
     .await;
 

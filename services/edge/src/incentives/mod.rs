@@ -63,6 +63,20 @@ impl CompanySearch {
     }
 }
 
+/// Whether the search index holds any award at all (a search service configured without
+/// incentives, or still catching up, finds none: the database must answer then).
+async fn indexes_awards(client: &mut crate::state::SearchClient) -> bool {
+    let count = client.search(SearchRequest {
+        types: vec!["incentive_award".to_owned()],
+        limit: 1,
+        ..Default::default()
+    });
+    matches!(
+        tokio::time::timeout(SEARCH_TIMEOUT, count).await,
+        Ok(Ok(response)) if response.get_ref().total > 0
+    )
+}
+
 /// Resolves `company` through the search service into award ids, so the request carries ids
 /// instead; leaves it for the database when search does not answer. `None` without a company;
 /// `Some((_, false))` when search found no award at all.
@@ -82,12 +96,18 @@ async fn resolve_company(
     });
     match tokio::time::timeout(SEARCH_TIMEOUT, search).await {
         Ok(Ok(found)) => {
-            request.ids = found
-                .into_inner()
-                .hits
-                .into_iter()
-                .map(|hit| hit.id)
-                .collect();
+            let found = found.into_inner();
+            if found.total > found.hits.len() as u64 {
+                tracing::warn!(
+                    matches = found.total,
+                    "more company matches than search returns; companies matched by the database"
+                );
+                return Some((CompanySearch::Database, true));
+            }
+            if found.hits.is_empty() && !indexes_awards(&mut client).await {
+                return Some((CompanySearch::Database, true));
+            }
+            request.ids = found.hits.into_iter().map(|hit| hit.id).collect();
             request.company.clear();
             Some((CompanySearch::FullText, !request.ids.is_empty()))
         }

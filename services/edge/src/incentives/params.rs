@@ -7,6 +7,9 @@ use opendata_proto::incentives::v1::{SearchAwardsRequest, SummaryDimension};
 
 use crate::error::SodaError;
 
+/// The assistance types a filter may name.
+const ASSISTANCE_TYPES: [&str; 3] = ["grant", "loan", "tax_credit"];
+
 /// The filters every award route takes.
 const FILTERS: &str = "company, municipality, program, fiscal_year, assistance_type, industry";
 
@@ -41,7 +44,15 @@ pub fn parse(query: Option<&str>, route: Route) -> Result<AwardParams, SodaError
             ("municipality", _) => request.municipalities.push(value),
             ("program", _) => request.program_ids.push(value),
             ("industry", _) => request.industries.push(value),
-            ("assistance_type", _) => request.assistance_types.push(value),
+            ("assistance_type", _) => {
+                if !ASSISTANCE_TYPES.contains(&value.as_str()) {
+                    return Err(bad(
+                        "assistance_type",
+                        format!("{value:?} is not an assistance type: grant, loan or tax_credit"),
+                    ));
+                }
+                request.assistance_types.push(value)
+            }
             ("fiscal_year", _) => request.fiscal_years.push(
                 value
                     .parse()
@@ -51,7 +62,11 @@ pub fn parse(query: Option<&str>, route: Route) -> Result<AwardParams, SodaError
             ("limit", Route::Page) => request.limit = count("limit", &value)?,
             ("by", Route::Summary) => {
                 for name in value.split(',').map(str::trim) {
-                    params.group_by.push(dimension(name)?);
+                    let dimension = dimension(name)?;
+                    if params.group_by.contains(&dimension) {
+                        return Err(bad("by", format!("by names {name} twice")));
+                    }
+                    params.group_by.push(dimension);
                 }
             }
             (other, _) => {
@@ -163,6 +178,12 @@ mod tests {
         assert_eq!(error.0.details["parameter"], "municipalty");
         let error = parse(Some("limit=5"), Route::Summary).unwrap_err();
         assert_eq!(error.0.details["parameter"], "limit");
+        let error = parse(Some("by=town"), Route::Summary).unwrap_err();
+        assert_eq!(error.0.details["parameter"], "by");
+        let error = parse(Some("by=program,program"), Route::Summary).unwrap_err();
+        assert_eq!(error.0.details["parameter"], "by");
+        let error = parse(Some("assistance_type=gift"), Route::Page).unwrap_err();
+        assert_eq!(error.0.details["parameter"], "assistance_type");
         let error = parse(Some("by=town"), Route::Summary).unwrap_err();
         assert_eq!(error.0.details["parameter"], "by");
         let error = parse(None, Route::Summary).unwrap_err();

@@ -61,6 +61,28 @@ impl ProgramNames {
     }
 }
 
+/// The file line each record of a table starts on, counting the lines quoted cells span.
+pub struct Lines {
+    next: u64,
+}
+
+impl Default for Lines {
+    /// Records start on line 2, after the header.
+    fn default() -> Self {
+        Lines { next: 2 }
+    }
+}
+
+impl Lines {
+    /// The line `record` starts on (call once per record, in order).
+    pub fn start_of(&mut self, record: &csv::StringRecord) -> u64 {
+        let line = self.next;
+        let inner: usize = record.iter().map(|cell| cell.matches('\n').count()).sum();
+        self.next += 1 + inner as u64;
+        line
+    }
+}
+
 /// One record of a table, its cells by column name.
 struct Row<'a> {
     file: &'a str,
@@ -168,11 +190,12 @@ pub fn read_awards(
         .map_err(|e| format!("{file}: {e}"))?
         .clone();
     let mut parsed = AwardFile::default();
-    for (index, record) in reader.records().enumerate() {
+    let mut lines = Lines::default();
+    for record in reader.records() {
         let record = record.map_err(|e| format!("{file}: {e}"))?;
         let row = Row {
             file: &file,
-            line: index as u64 + 2,
+            line: lines.start_of(&record),
             headers: &headers,
             record: &record,
         };
@@ -291,6 +314,18 @@ fn project(row: &Row<'_>, mut fields: pb::AwardFields) -> pb::NewAward {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_count_cells_that_span_lines() {
+        let data = "a,b\n1,2\n\"x\ny\",3\n4,5\n";
+        let mut reader = csv::Reader::from_reader(data.as_bytes());
+        let mut lines = Lines::default();
+        let starts: Vec<u64> = reader
+            .records()
+            .map(|r| lines.start_of(&r.unwrap()))
+            .collect();
+        assert_eq!(starts, [2, 3, 5]);
+    }
 
     #[test]
     fn penalties_split_into_amount_and_terms() {

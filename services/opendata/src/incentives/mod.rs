@@ -229,9 +229,26 @@ impl std::fmt::Display for ImportReport {
     }
 }
 
-/// Registers the programs and imports the award and tax credit tables under `data`.
+/// Registers the programs and imports the award and tax credit tables under `data`, into an
+/// incentives database that holds no award yet (the tables carry no ids to recognise a row
+/// already imported, so a second import would record every award twice).
 pub async fn import(connection: &Connection, data: &Path) -> Result<ImportReport, CliError> {
     let mut client = connection.incentives()?;
+    let held = client
+        .search_awards(pb::SearchAwardsRequest {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .map_err(|status| describe(&status))?
+        .into_inner()
+        .total;
+    if held > 0 {
+        return Err(format!(
+            "the incentives database already holds {held} awards; import loads DECD's published tables into an empty one (record new awards with RecordAward or `opendata incentives generate`)"
+        )
+        .into());
+    }
     let path = data.join("incentives/programs.json");
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -319,9 +336,13 @@ pub async fn record_file(
                     format!("{file}{line}: {field}: {}", v.description)
                 })
                 .collect();
-            return Err(
-                format!("nothing of this batch was recorded:\n{}", lines.join("\n")).into(),
-            );
+            return Err(format!(
+                "{file}: awards {}-{} were refused, none of them recorded ({first} before them were):\n{}",
+                first + 1,
+                first + batch.len(),
+                lines.join("\n")
+            )
+            .into());
         }
     }
     Ok(parsed.awards.len())

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use opendata_proto::incentives::v1 as pb;
 
+use super::import::Lines;
 use crate::client::CliError;
 
 /// Whether a table gives amounts claimed or carried forward.
@@ -67,9 +68,10 @@ impl TaxCredits {
             .iter()
             .position(|h| h == "type_of_credit")
             .ok_or_else(|| format!("{file}: no type_of_credit column"))?;
-        for (index, record) in reader.records().enumerate() {
+        let mut lines = Lines::default();
+        for record in reader.records() {
             let record = record.map_err(|e| format!("{file}: {e}"))?;
-            let line = index + 2;
+            let line = lines.start_of(&record);
             let cell = |offset: usize| record.get(first + offset).unwrap_or_default().trim();
             let credit = cell(0);
             if credit.eq_ignore_ascii_case("type of credit") {
