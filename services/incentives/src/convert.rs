@@ -14,13 +14,7 @@ use crate::store::registry::{Program, TaxCreditFigure};
 /// An award with its obligation status as of `today`.
 pub fn award_to_proto(award: &StoredAward, today: NaiveDate) -> pb::Award {
     let fields = &award.fields;
-    let obligation = Obligation::on(
-        today,
-        fields.jobs_promised(),
-        fields.jobs_target_date,
-        award.latest_review(),
-    );
-    let positive = |m: Option<crate::money::Money>| m.is_some_and(|m| m.cents() > 0);
+    let standing = award.standing(today);
     pb::Award {
         id: award.id.to_string(),
         fields: Some(fields.to_proto()),
@@ -33,14 +27,14 @@ pub fn award_to_proto(award: &StoredAward, today: NaiveDate) -> pb::Award {
                 notes: r.notes.clone(),
             })
             .collect(),
-        obligation_status: match obligation {
+        obligation_status: match standing.obligation {
             Obligation::Pending => pb::ObligationStatus::Pending,
             Obligation::Met => pb::ObligationStatus::Met,
             Obligation::NotMet => pb::ObligationStatus::NotMet,
             Obligation::PastDue => pb::ObligationStatus::PastDue,
         } as i32,
-        penalty_flag: positive(fields.penalty) || obligation == Obligation::NotMet,
-        clawback_flag: positive(fields.recapture_amount),
+        penalty_flag: standing.penalty_flag,
+        clawback_flag: standing.clawback_flag,
         withdrawn: award.withdrawn,
         withdrawn_reason: award.withdrawn_reason.clone(),
         revision: award.revision,

@@ -3,6 +3,9 @@
 
 use chrono::NaiveDate;
 
+use crate::award::AwardFields;
+use crate::money::Money;
+
 /// Where a company stands against its job commitments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Obligation {
@@ -23,6 +26,36 @@ pub struct LatestReview {
     pub on: NaiveDate,
     /// Full-time jobs found.
     pub actual_jobs: i64,
+}
+
+/// Where an award stands on a day: its obligation and the flags that follow from it and its
+/// values. The API and the portal dataset both read it from here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// The job obligation.
+    pub obligation: Obligation,
+    /// A penalty applies, or the commitment was not met.
+    pub penalty_flag: bool,
+    /// Money was recaptured.
+    pub clawback_flag: bool,
+}
+
+impl Standing {
+    /// The standing on `today` of an award with `fields` whose latest review is `latest`.
+    pub fn of(fields: &AwardFields, latest: Option<LatestReview>, today: NaiveDate) -> Standing {
+        let obligation = Obligation::on(
+            today,
+            fields.jobs_promised(),
+            fields.jobs_target_date,
+            latest,
+        );
+        let positive = |m: Option<Money>| m.is_some_and(|m| m.cents() > 0);
+        Standing {
+            obligation,
+            penalty_flag: positive(fields.penalty) || obligation == Obligation::NotMet,
+            clawback_flag: positive(fields.recapture_amount),
+        }
+    }
 }
 
 impl Obligation {

@@ -29,7 +29,6 @@ use tonic::transport::Channel;
 use crate::error::{IncentivesError, required};
 use crate::ledger::Ledger;
 use crate::money::Money;
-use crate::obligation::Obligation;
 use crate::store::StoredAward;
 use crate::store::query::Filter;
 
@@ -203,8 +202,7 @@ fn row(award: &StoredAward, today: NaiveDate) -> Vec<String> {
     let money = |m: Option<Money>| m.map(|m| m.to_string()).unwrap_or_default();
     let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
     let latest = award.latest_review();
-    let obligation = Obligation::on(today, f.jobs_promised(), f.jobs_target_date, latest);
-    let positive = |m: Option<Money>| m.is_some_and(|m| m.cents() > 0);
+    let standing = award.standing(today);
     vec![
         award.id.to_string(),
         f.fiscal_year.to_string(),
@@ -234,9 +232,9 @@ fn row(award: &StoredAward, today: NaiveDate) -> Vec<String> {
         latest
             .map(|r| r.actual_jobs.to_string())
             .unwrap_or_default(),
-        obligation.as_str().replace('_', " "),
-        (positive(f.penalty) || obligation == Obligation::NotMet).to_string(),
-        positive(f.recapture_amount).to_string(),
+        standing.obligation.as_str().replace('_', " "),
+        standing.penalty_flag.to_string(),
+        standing.clawback_flag.to_string(),
         money(f.penalty),
         f.penalty_terms.clone(),
         money(f.forgiveness_credit),
@@ -389,13 +387,12 @@ impl Publisher {
             return Ok(false);
         };
         let today = self.clock.now().date_naive();
-        // Every change adds a revision, so the count and the sum of revisions move with any of
-        // them (whatever the clock says).
-        let (count, revisions): (i64, i64) =
-            sqlx::query_as("SELECT count(*), coalesce(sum(revision), 0)::bigint FROM awards")
-                .fetch_one(&mut *tx)
-                .await?;
-        let state = format!("{count}/{revisions}/{today}");
+        // The awards' generation moves with every change to them (a trigger), whatever the
+        // clock says; the day matters too, since obligations follow the calendar.
+        let generation: i64 = sqlx::query_scalar("SELECT generation FROM awards_generation")
+            .fetch_one(&mut *tx)
+            .await?;
+        let state = format!("{generation}/{today}");
         if state == pushed_state {
             return Ok(false);
         }

@@ -7,10 +7,31 @@ use opendata_proto::common::v1::Role;
 use opendata_proto::incentives::v1 as pb;
 use opendata_testkit::{TestStack, wait_until};
 
-use super::{award, decd, record, violated_fields};
+use super::{Client, award, decd, record, violated_fields};
 use crate::support::{EVENTUALLY, get, key_for};
 
 const DATASET: &str = "decd-awrd";
+
+/// The publishing status once `done` holds for it.
+async fn publishing_status_when(
+    client: &Client,
+    what: &str,
+    done: impl Fn(&pb::PublishingStatus) -> bool,
+) -> pb::PublishingStatus {
+    wait_until(EVENTUALLY, what, || {
+        let mut client = client.clone();
+        let done = &done;
+        async move {
+            let status = client
+                .get_publishing_status(pb::GetPublishingStatusRequest {})
+                .await
+                .ok()?
+                .into_inner();
+            done(&status).then_some(status)
+        }
+    })
+    .await
+}
 
 async fn rows(stack: &TestStack, query: &str) -> serde_json::Value {
     get(stack, &format!("/resource/{DATASET}.json?{query}"))
@@ -93,18 +114,7 @@ async fn the_award_table_is_a_portal_dataset_kept_in_sync() {
 
     // The service creates the dataset and pushes; it is DECD's, private until published.
     let mut status_client = decd.client.clone();
-    wait_until(EVENTUALLY, "the first push", || {
-        let mut client = status_client.clone();
-        async move {
-            let status = client
-                .get_publishing_status(pb::GetPublishingStatusRequest {})
-                .await
-                .ok()?
-                .into_inner();
-            (status.rows_pushed == 2).then_some(())
-        }
-    })
-    .await;
+    publishing_status_when(&status_client, "the first push", |s| s.rows_pushed == 2).await;
     assert_eq!(
         get(&stack, &format!("/resource/{DATASET}.json"))
             .await
@@ -193,16 +203,8 @@ async fn a_dataset_id_taken_by_another_agency_is_reported_and_left_alone() {
         })
         .await
         .expect("set the key");
-    let status = wait_until(EVENTUALLY, "the failed push to be reported", || {
-        let mut client = decd.client.clone();
-        async move {
-            let status = client
-                .get_publishing_status(pb::GetPublishingStatusRequest {})
-                .await
-                .ok()?
-                .into_inner();
-            (!status.last_error.is_empty()).then_some(status)
-        }
+    let status = publishing_status_when(&decd.client, "the failed push to be reported", |s| {
+        !s.last_error.is_empty()
     })
     .await;
     assert!(

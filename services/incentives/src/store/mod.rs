@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::award::AwardFields;
-use crate::obligation::LatestReview;
+use crate::obligation::{LatestReview, Standing};
 
 /// A job review as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -49,6 +49,11 @@ pub struct StoredAward {
 }
 
 impl StoredAward {
+    /// Where the award stands on `today`.
+    pub fn standing(&self, today: NaiveDate) -> Standing {
+        Standing::of(&self.fields, self.latest_review(), today)
+    }
+
     /// The latest review (by review date; the later recorded wins a tie).
     pub fn latest_review(&self) -> Option<LatestReview> {
         self.reviews
