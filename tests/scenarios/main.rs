@@ -7,6 +7,7 @@ mod differential;
 mod edge;
 mod events;
 mod governance;
+mod hostile;
 mod incentives;
 mod injection;
 mod modes;

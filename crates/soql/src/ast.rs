@@ -229,7 +229,54 @@ pub enum Expr {
     },
 }
 
+/// How big an expression is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size {
+    /// Nodes on the longest path from the root to a leaf (a lone value is 1).
+    pub depth: usize,
+    /// Nodes in all.
+    pub nodes: usize,
+}
+
 impl Expr {
+    /// The expressions directly inside this one, in order.
+    pub fn children(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Column { .. } | Expr::Literal { .. } => Vec::new(),
+            Expr::Unary { expr, .. } | Expr::Cast { expr, .. } | Expr::IsNull { expr, .. } => {
+                vec![expr]
+            }
+            Expr::Binary { left, right, .. } => vec![left, right],
+            Expr::Like { expr, pattern, .. } => vec![expr, pattern],
+            Expr::Between {
+                expr, low, high, ..
+            } => vec![expr, low, high],
+            Expr::Call { args, .. } => args.iter().collect(),
+            Expr::In { expr, list, .. } => std::iter::once(&**expr).chain(list).collect(),
+            Expr::Case {
+                branches,
+                otherwise,
+                ..
+            } => branches
+                .iter()
+                .flat_map(|(condition, value)| [condition, value])
+                .chain(otherwise.as_deref())
+                .collect(),
+        }
+    }
+
+    /// Measures the tree without recursion, so a hostile tree cannot exhaust the stack here.
+    pub fn size(&self) -> Size {
+        let mut size = Size { depth: 0, nodes: 0 };
+        let mut pending = vec![(self, 1)];
+        while let Some((expr, depth)) = pending.pop() {
+            size.nodes += 1;
+            size.depth = size.depth.max(depth);
+            pending.extend(expr.children().into_iter().map(|child| (child, depth + 1)));
+        }
+        size
+    }
+
     /// Where the expression starts.
     pub fn position(&self) -> Position {
         match self {
@@ -262,6 +309,16 @@ pub enum Selection {
         /// `AS alias`.
         alias: Option<String>,
     },
+}
+
+impl Selection {
+    /// The selected expression, unless this is `*` or `:*`.
+    pub fn expr(&self) -> Option<&Expr> {
+        match self {
+            Selection::Expr { expr, .. } => Some(expr),
+            Selection::Star | Selection::SystemStar => None,
+        }
+    }
 }
 
 /// `NULLS FIRST` or `NULLS LAST`.
@@ -305,6 +362,20 @@ pub struct Query {
     pub limit: Option<u64>,
     /// `OFFSET`.
     pub offset: Option<u64>,
+}
+
+impl Query {
+    /// Every expression of every clause.
+    pub fn expressions(&self) -> Vec<&Expr> {
+        self.select
+            .iter()
+            .filter_map(Selection::expr)
+            .chain(&self.filter)
+            .chain(&self.group)
+            .chain(&self.having)
+            .chain(self.order.iter().map(|item| &item.expr))
+            .collect()
+    }
 }
 
 const KEYWORDS: [&str; 24] = [

@@ -9,6 +9,8 @@ use opendata_datastore::table::{
     CREATED_AT_COLUMN, ID_COLUMN, UPDATED_AT_COLUMN, qualified, quote_ident,
 };
 
+use opendata_limits::{SOQL_NODES, SOQL_SEARCH_TERMS, SOQL_SELECTED_COLUMNS, SOQL_TEXT};
+
 use crate::ast::{BinaryOp, Expr, Literal, Nulls, OrderItem, Query, Selection, UnaryOp};
 use crate::error::{ErrorKind, Position, SoqlError};
 use crate::functions::{call, is_aggregate};
@@ -56,23 +58,69 @@ pub struct CompiledQuery {
     pub columns: Vec<OutputColumn>,
 }
 
+impl QueryRequest {
+    /// The SoQL clauses, each with its parameter's name; `$query` last.
+    fn clauses(&self) -> [(&'static str, &String); 7] {
+        [
+            ("$select", &self.select),
+            ("$where", &self.where_clause),
+            ("$order", &self.order),
+            ("$group", &self.group),
+            ("$having", &self.having),
+            ("$q", &self.search),
+            ("$query", &self.query),
+        ]
+    }
+}
+
+/// Refuses text no clause may hold: NUL characters (which PostgreSQL cannot store in text) and
+/// more than [`SOQL_TEXT`] bytes in all.
+fn check_text(request: &QueryRequest) -> Result<(), SoqlError> {
+    let clauses = request.clauses();
+    let filters = request
+        .filters
+        .iter()
+        .flat_map(|(field, value)| [(field.as_str(), field), (field.as_str(), value)]);
+    let mut total = 0;
+    for (parameter, text) in clauses.into_iter().chain(filters) {
+        if let Some(at) = text.find('\0') {
+            let column = text[..at].chars().count() + 1;
+            return Err(SoqlError::malformed(
+                Position {
+                    line: 1,
+                    column: u32::try_from(column).unwrap_or(u32::MAX),
+                },
+                "NUL characters are not allowed in a query",
+            )
+            .in_parameter(parameter));
+        }
+        total += text.len();
+    }
+    if total > SOQL_TEXT.get() {
+        return Err(SoqlError::over_limit(
+            SOQL_TEXT,
+            Position::default(),
+            format!(
+                "the query is {total} bytes long; at most {} are allowed",
+                SOQL_TEXT.value
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Reads a request's clauses into one query: `$query` alone, or the separate parameters.
 pub fn parse_request(request: &QueryRequest) -> Result<Query, SoqlError> {
+    check_text(request)?;
     let clause = |text: &str| !text.trim().is_empty();
     if clause(&request.query) {
-        let combined = [
-            ("$select", &request.select),
-            ("$where", &request.where_clause),
-            ("$order", &request.order),
-            ("$group", &request.group),
-            ("$having", &request.having),
-            ("$q", &request.search),
-        ]
-        .into_iter()
-        .find(|(_, text)| clause(text))
-        .map(|(name, _)| name)
-        .or_else(|| (request.limit.is_some() || request.offset > 0).then_some("$limit/$offset"))
-        .or_else(|| (!request.filters.is_empty()).then_some("field filters"));
+        let combined = request
+            .clauses()
+            .into_iter()
+            .find(|(name, text)| *name != "$query" && clause(text))
+            .map(|(name, _)| name)
+            .or_else(|| (request.limit.is_some() || request.offset > 0).then_some("$limit/$offset"))
+            .or_else(|| (!request.filters.is_empty()).then_some("field filters"));
         if let Some(other) = combined {
             return Err(SoqlError::malformed(
                 Position::default(),
@@ -128,6 +176,8 @@ struct Scope<'a> {
 
 struct Compiler {
     binds: Binds,
+    /// Expression nodes compiled so far, aliases counted each time they are used.
+    nodes: usize,
 }
 
 fn unknown_column(name: &str, position: Position) -> SoqlError {
@@ -164,6 +214,17 @@ impl Compiler {
 
     fn expr(&mut self, expr: &Expr, scope: &Scope<'_>) -> Result<Typed, SoqlError> {
         let position = expr.position();
+        self.nodes += 1;
+        if self.nodes > SOQL_NODES.get() {
+            return Err(SoqlError::over_limit(
+                SOQL_NODES,
+                position,
+                format!(
+                    "the query has more than {} parts, counting an alias each time it is used",
+                    SOQL_NODES.value
+                ),
+            ));
+        }
         match expr {
             Expr::Column { name, .. } => {
                 match scope.aliases.iter().find(|(alias, _)| alias == name) {
@@ -565,13 +626,11 @@ fn bare_columns(expr: &Expr, found: &mut Vec<(String, Position)>) {
 }
 
 /// Checks that `expr` is grouped: it is a group expression, or every column outside aggregates in
-/// it is one.
-fn check_grouped(expr: &Expr, group: &[Expr], clause: &str) -> Result<(), SoqlError> {
-    let printed = expr.to_string();
-    if group.iter().any(|g| g.to_string() == printed) {
+/// it is one. `grouped` holds the group expressions as printed.
+fn check_grouped(expr: &Expr, grouped: &HashSet<String>, clause: &str) -> Result<(), SoqlError> {
+    if grouped.contains(&expr.to_string()) {
         return Ok(());
     }
-    let grouped: HashSet<String> = group.iter().map(ToString::to_string).collect();
     let mut columns = Vec::new();
     bare_columns(expr, &mut columns);
     match columns.into_iter().find(|(name, _)| {
@@ -621,6 +680,7 @@ pub fn compile(
     }
     let mut compiler = Compiler {
         binds: Binds::default(),
+        nodes: 0,
     };
 
     // Field filters are equalities ANDed to $where.
@@ -682,6 +742,18 @@ pub fn compile(
             Selection::Expr { expr, alias } => items.push((expr, alias)),
         }
     }
+    if items.len() > SOQL_SELECTED_COLUMNS.get() {
+        return Err(SoqlError::over_limit(
+            SOQL_SELECTED_COLUMNS,
+            Position::default(),
+            format!(
+                "the query selects {} columns; at most {} are allowed",
+                items.len(),
+                SOQL_SELECTED_COLUMNS.value
+            ),
+        )
+        .in_parameter("$select"));
+    }
     let mut outputs: Vec<Output> = Vec::with_capacity(items.len());
     let mut names = HashSet::new();
     for (expr, alias) in items {
@@ -726,7 +798,17 @@ pub fn compile(
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        Some(terms) => Some(search_condition(&mut compiler.binds, schema, terms)),
+        Some(terms) => {
+            let parameter = if request.query.trim().is_empty() {
+                "$q"
+            } else {
+                "$query"
+            };
+            Some(
+                search_condition(&mut compiler.binds, schema, terms)
+                    .map_err(|e| e.in_parameter(parameter))?,
+            )
+        }
         None => None,
     };
     // `$group` may name select aliases (`date_trunc_ym(d) AS month ... $group=month`).
@@ -797,8 +879,9 @@ pub fn compile(
         || outputs.iter().any(|o| o.typed.aggregate)
         || order.iter().any(|(_, aggregate, _)| *aggregate);
     if aggregated {
+        let grouped: HashSet<String> = group_exprs.iter().map(ToString::to_string).collect();
         for output in outputs.iter().filter(|o| !o.typed.aggregate) {
-            check_grouped(&output.expr, &group_exprs, "$select")?;
+            check_grouped(&output.expr, &grouped, "$select")?;
         }
         for (_, aggregate, item) in &order {
             if !aggregate {
@@ -808,7 +891,7 @@ pub fn compile(
                         |(name, _)| matches!(&item.expr, Expr::Column { name: n, .. } if n == name),
                     )
                     .map_or(&item.expr, |(_, expr)| expr);
-                check_grouped(resolved, &group_exprs, "$order")?;
+                check_grouped(resolved, &grouped, "$order")?;
             }
         }
     }
@@ -923,8 +1006,20 @@ fn order_direction(item: &OrderItem) -> &'static str {
     }
 }
 
-/// `$q`: the words must all appear in the row's text columns (English stemming).
-fn search_condition(binds: &mut Binds, schema: &Schema, terms: &str) -> String {
+/// `$q`: the words must all appear in the row's text columns (English stemming). At most
+/// [`SOQL_SEARCH_TERMS`] words: each one is a full-text match over every row.
+fn search_condition(binds: &mut Binds, schema: &Schema, terms: &str) -> Result<String, SoqlError> {
+    let words = terms.split_whitespace().count();
+    if words > SOQL_SEARCH_TERMS.get() {
+        return Err(SoqlError::over_limit(
+            SOQL_SEARCH_TERMS,
+            Position::default(),
+            format!(
+                "the search has {words} words; at most {} are allowed",
+                SOQL_SEARCH_TERMS.value
+            ),
+        ));
+    }
     let text_columns: Vec<String> = schema
         .columns
         .iter()
@@ -932,13 +1027,13 @@ fn search_condition(binds: &mut Binds, schema: &Schema, terms: &str) -> String {
         .map(|c| format!("coalesce({}, '')", quote_ident(&c.field_name)))
         .collect();
     if text_columns.is_empty() {
-        return "false".to_owned();
+        return Ok("false".to_owned());
     }
-    format!(
+    Ok(format!(
         "(to_tsvector('english', {}) @@ websearch_to_tsquery('english', {}))",
         text_columns.join(" || ' ' || "),
         binds.bind(terms.to_owned(), "text")
-    )
+    ))
 }
 
 #[cfg(test)]

@@ -1,23 +1,11 @@
 //! Tests of the compiler: SQL shape, binds, types, names, and errors with their parameter.
 
-use opendata_datastore::schema::{Column, ColumnType, Schema};
+use opendata_datastore::schema::Schema;
 
 use super::*;
 
 fn schema() -> Schema {
-    Schema {
-        columns: vec![
-            Column::new("town", "Town", ColumnType::Text),
-            Column::new("sale_amount", "Sale Amount", ColumnType::Number),
-            Column::new("ratio", "Ratio", ColumnType::Double),
-            Column::new("sold", "Sold", ColumnType::Checkbox),
-            Column::new("date_recorded", "Date Recorded", ColumnType::CalendarDate),
-            Column::new("location", "Location", ColumnType::Point),
-        ],
-        row_identifier: None,
-    }
-    .normalized()
-    .unwrap()
+    crate::fixtures::sales_schema()
 }
 
 fn request(pairs: &[(&str, &str)]) -> QueryRequest {

@@ -44,6 +44,8 @@ pub struct SoqlError {
     pub position: Position,
     /// The offending name, for unknown columns and functions.
     pub name: Option<String>,
+    /// The limit the query went past (see `opendata_limits`), when that is the error.
+    pub limit: Option<&'static str>,
 }
 
 impl SoqlError {
@@ -55,6 +57,19 @@ impl SoqlError {
             parameter: String::new(),
             position,
             name: None,
+            limit: None,
+        }
+    }
+
+    /// A query past one of the limits of `opendata_limits`; the message says which and by how much.
+    pub fn over_limit(
+        limit: opendata_limits::Limit,
+        position: Position,
+        message: impl Into<String>,
+    ) -> Self {
+        SoqlError {
+            limit: Some(limit.name),
+            ..SoqlError::malformed(position, message)
         }
     }
 

@@ -17,4 +17,8 @@ pub use error::{ErrorKind, Position, SoqlError};
 pub use types::{SoqlType, Target};
 
 #[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 mod proptests;

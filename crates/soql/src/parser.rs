@@ -1,15 +1,20 @@
 //! The SoQL parser: recursive descent with Socrata's operator precedence, loosest first:
 //! `OR`; `AND`; `NOT`; `IS [NOT] NULL`, `[NOT] IN`, `[NOT] BETWEEN`, `[NOT] LIKE`; comparisons;
 //! `||`; `+ -`; `* / %`; unary `- +`; `::` casts; literals, names, calls and parentheses.
+//!
+//! Hostile input must not exhaust the stack of whoever walks the tree (type checking, SQL
+//! generation, printing, dropping), so trees stay shallow by construction: parentheses, calls and
+//! every operator of a chain count towards [`SOQL_DEPTH`] while parsing, chains of `AND` and of
+//! `OR` (long lists of alternatives are ordinary) are built balanced, and every parsed expression
+//! is measured without recursion against [`SOQL_DEPTH`] and [`SOQL_NODES`] before anyone walks it.
+
+use opendata_limits::{SOQL_DEPTH, SOQL_IN_VALUES, SOQL_NODES};
 
 use crate::ast::{
     BinaryOp, Expr, Literal, Nulls, OrderItem, Query, Selection, Span, UnaryOp, is_keyword,
 };
 use crate::error::{Position, SoqlError};
 use crate::lexer::{Spanned, Token, tokenize};
-
-/// Deepest nesting accepted, so hostile input cannot exhaust the stack.
-const MAX_DEPTH: usize = 64;
 
 struct Parser {
     tokens: Vec<Spanned>,
@@ -18,6 +23,47 @@ struct Parser {
 }
 
 type Parsed<T> = Result<T, SoqlError>;
+
+/// Operator precedence, loosest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    Or,
+    And,
+    Not,
+    Predicate,
+    Comparison,
+    Concat,
+    Additive,
+    Multiplicative,
+    Unary,
+    Cast,
+}
+
+impl Level {
+    /// The next tighter level: the right operand of a left-associative operator binds tighter.
+    fn next(self) -> Level {
+        match self {
+            Level::Or => Level::And,
+            Level::And => Level::Not,
+            Level::Not => Level::Predicate,
+            Level::Predicate => Level::Comparison,
+            Level::Comparison => Level::Concat,
+            Level::Concat => Level::Additive,
+            Level::Additive => Level::Multiplicative,
+            Level::Multiplicative => Level::Unary,
+            Level::Unary | Level::Cast => Level::Cast,
+        }
+    }
+}
+
+fn binary(op: BinaryOp, left: Expr, right: Expr, span: Span) -> Expr {
+    Expr::Binary {
+        op,
+        left: Box::new(left),
+        right: Box::new(right),
+        span,
+    }
+}
 
 impl Parser {
     fn new(input: &str) -> Parsed<Parser> {
@@ -118,77 +164,166 @@ impl Parser {
         }
     }
 
-    fn nested<T>(&mut self, parse: impl FnOnce(&mut Parser) -> Parsed<T>) -> Parsed<T> {
+    /// Goes one level deeper, or refuses past [`SOQL_DEPTH`]. The caller restores `depth` when it
+    /// succeeds; a failed parse is abandoned whole.
+    fn deeper(&mut self) -> Parsed<()> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(SoqlError::malformed(
-                self.position(),
-                format!("expressions nest deeper than {MAX_DEPTH} levels"),
-            ));
+        if self.depth > SOQL_DEPTH.get() {
+            return Err(too_deep(self.position()));
         }
-        let result = parse(self);
-        self.depth -= 1;
-        result
+        Ok(())
     }
 
+    /// A whole expression.
     fn expr(&mut self) -> Parsed<Expr> {
-        self.nested(Parser::or)
+        self.expr_at(Level::Or)
     }
 
-    fn binary_left(
-        &mut self,
-        next: fn(&mut Parser) -> Parsed<Expr>,
-        ops: &[(&str, BinaryOp)],
-        keyword_ops: bool,
-    ) -> Parsed<Expr> {
-        let mut left = next(self)?;
-        loop {
+    /// An expression whose operators all bind at least as tightly as `min` (precedence climbing:
+    /// one frame per level of nesting, so deep input costs little stack). Each call is one level
+    /// deeper, and so is each operator of a left-associative chain.
+    fn expr_at(&mut self, min: Level) -> Parsed<Expr> {
+        let base_depth = self.depth;
+        self.deeper()?;
+        let mut left = self.prefixed(min)?;
+        // Comparisons and predicates do not chain: after one, only looser operators may follow.
+        let mut tightest = Level::Cast;
+        while let Some(level) = self.operator_level() {
+            if level < min || level > tightest {
+                break;
+            }
             let span = Span(self.position());
-            let op = ops.iter().find(|(text, _)| {
-                if keyword_ops {
-                    self.is_keyword(text)
-                } else {
-                    self.is_symbol(text)
+            left = match level {
+                Level::Or => self.associative_chain(left, "or", BinaryOp::Or)?,
+                Level::And => self.associative_chain(left, "and", BinaryOp::And)?,
+                Level::Predicate => {
+                    tightest = Level::Not;
+                    self.predicate(left, span)?
                 }
-            });
-            let Some((_, op)) = op else { return Ok(left) };
-            let op = *op;
-            self.advance();
-            let right = next(self)?;
-            left = Expr::Binary {
-                op,
-                left: Box::new(left),
-                right: Box::new(right),
-                span,
+                Level::Comparison => {
+                    tightest = Level::Predicate;
+                    let op = self.comparison_op();
+                    self.advance();
+                    let right = self.expr_at(Level::Concat)?;
+                    binary(op, left, right, span)
+                }
+                Level::Concat | Level::Additive | Level::Multiplicative => {
+                    let op = self.arithmetic_op();
+                    self.advance();
+                    self.deeper()?;
+                    let right = self.expr_at(level.next())?;
+                    binary(op, left, right, span)
+                }
+                Level::Cast => {
+                    self.advance();
+                    self.deeper()?;
+                    let to = self.type_name(span)?;
+                    Expr::Cast {
+                        expr: Box::new(left),
+                        to,
+                        span,
+                    }
+                }
+                Level::Not | Level::Unary => break,
             };
         }
+        self.depth = base_depth;
+        Ok(left)
     }
 
-    fn or(&mut self) -> Parsed<Expr> {
-        self.binary_left(Parser::and, &[("or", BinaryOp::Or)], true)
+    /// A primary expression, or a prefix operator (`NOT`, `-`, `+`) that binds at least as tightly
+    /// as `min` applied to its operand.
+    fn prefixed(&mut self, min: Level) -> Parsed<Expr> {
+        let span = Span(self.position());
+        let (op, level) = if min <= Level::Not && self.is_keyword("not") {
+            (UnaryOp::Not, Level::Not)
+        } else if min <= Level::Unary && self.is_symbol("-") {
+            (UnaryOp::Minus, Level::Unary)
+        } else if min <= Level::Unary && self.is_symbol("+") {
+            (UnaryOp::Plus, Level::Unary)
+        } else {
+            return self.primary();
+        };
+        self.advance();
+        let expr = self.expr_at(level)?;
+        Ok(Expr::Unary {
+            op,
+            expr: Box::new(expr),
+            span,
+        })
     }
 
-    fn and(&mut self) -> Parsed<Expr> {
-        self.binary_left(Parser::not, &[("and", BinaryOp::And)], true)
+    /// The level of the operator at the cursor, if one is there.
+    fn operator_level(&self) -> Option<Level> {
+        let level = match self.peek() {
+            Token::Word(word) if word.eq_ignore_ascii_case("or") => Level::Or,
+            Token::Word(word) if word.eq_ignore_ascii_case("and") => Level::And,
+            Token::Word(word) if word.eq_ignore_ascii_case("not") => {
+                let negates_predicate = self.is_keyword_at(1, "in")
+                    || self.is_keyword_at(1, "between")
+                    || self.is_keyword_at(1, "like");
+                return negates_predicate.then_some(Level::Predicate);
+            }
+            Token::Word(word)
+                if ["is", "in", "between", "like"]
+                    .iter()
+                    .any(|keyword| word.eq_ignore_ascii_case(keyword)) =>
+            {
+                Level::Predicate
+            }
+            Token::Symbol("=" | "!=" | "<>" | "<" | "<=" | ">" | ">=") => Level::Comparison,
+            Token::Symbol("||") => Level::Concat,
+            Token::Symbol("+" | "-") => Level::Additive,
+            Token::Symbol("*" | "/" | "%") => Level::Multiplicative,
+            Token::Symbol("::") => Level::Cast,
+            _ => return None,
+        };
+        Some(level)
     }
 
-    fn not(&mut self) -> Parsed<Expr> {
-        if self.is_keyword("not") {
+    fn comparison_op(&self) -> BinaryOp {
+        match self.peek() {
+            Token::Symbol("!=" | "<>") => BinaryOp::Ne,
+            Token::Symbol("<") => BinaryOp::Lt,
+            Token::Symbol("<=") => BinaryOp::Le,
+            Token::Symbol(">") => BinaryOp::Gt,
+            Token::Symbol(">=") => BinaryOp::Ge,
+            _ => BinaryOp::Eq,
+        }
+    }
+
+    fn arithmetic_op(&self) -> BinaryOp {
+        match self.peek() {
+            Token::Symbol("||") => BinaryOp::Concat,
+            Token::Symbol("-") => BinaryOp::Sub,
+            Token::Symbol("*") => BinaryOp::Mul,
+            Token::Symbol("/") => BinaryOp::Div,
+            Token::Symbol("%") => BinaryOp::Mod,
+            _ => BinaryOp::Add,
+        }
+    }
+
+    /// The rest of a chain of `AND` or of `OR` after its first operand, built as a balanced tree:
+    /// the operator is associative, and a list of hundreds of alternatives must not make a tree
+    /// hundreds of levels deep.
+    fn associative_chain(&mut self, first: Expr, keyword: &str, op: BinaryOp) -> Parsed<Expr> {
+        let tighter = if op == BinaryOp::Or {
+            Level::And
+        } else {
+            Level::Not
+        };
+        let mut operands = vec![(Span::default(), first)];
+        while self.is_keyword(keyword) {
             let span = Span(self.position());
             self.advance();
-            let expr = self.nested(Parser::not)?;
-            return Ok(Expr::Unary {
-                op: UnaryOp::Not,
-                expr: Box::new(expr),
-                span,
-            });
+            operands.push((span, self.expr_at(tighter)?));
         }
-        self.predicate()
+        Ok(balanced(operands, op))
     }
 
-    fn predicate(&mut self) -> Parsed<Expr> {
-        let expr = self.comparison()?;
-        let span = Span(self.position());
+    /// `IS [NOT] NULL`, `[NOT] IN (...)`, `[NOT] BETWEEN low AND high` or `[NOT] LIKE pattern`
+    /// applied to `expr`.
+    fn predicate(&mut self, expr: Expr, span: Span) -> Parsed<Expr> {
         if self.eat_keyword("is") {
             let negated = self.eat_keyword("not");
             self.expect_keyword("null")?;
@@ -198,16 +333,10 @@ impl Parser {
                 span,
             });
         }
-        let negated = self.is_keyword("not")
-            && (self.is_keyword_at(1, "in")
-                || self.is_keyword_at(1, "between")
-                || self.is_keyword_at(1, "like"));
-        if negated {
-            self.advance();
-        }
+        let negated = self.eat_keyword("not");
         if self.eat_keyword("in") {
             self.expect_symbol("(")?;
-            let list = self.expr_list()?;
+            let list = self.in_list()?;
             self.expect_symbol(")")?;
             return Ok(Expr::In {
                 expr: Box::new(expr),
@@ -217,9 +346,9 @@ impl Parser {
             });
         }
         if self.eat_keyword("between") {
-            let low = self.comparison()?;
+            let low = self.expr_at(Level::Comparison)?;
             self.expect_keyword("and")?;
-            let high = self.comparison()?;
+            let high = self.expr_at(Level::Comparison)?;
             return Ok(Expr::Between {
                 expr: Box::new(expr),
                 low: Box::new(low),
@@ -228,102 +357,25 @@ impl Parser {
                 span,
             });
         }
-        if self.eat_keyword("like") {
-            let pattern = self.comparison()?;
-            return Ok(Expr::Like {
-                expr: Box::new(expr),
-                pattern: Box::new(pattern),
-                negated,
-                span,
-            });
-        }
-        Ok(expr)
-    }
-
-    fn comparison(&mut self) -> Parsed<Expr> {
-        let left = self.concat()?;
-        let span = Span(self.position());
-        let op = match self.peek() {
-            Token::Symbol("=") => BinaryOp::Eq,
-            Token::Symbol("!=") | Token::Symbol("<>") => BinaryOp::Ne,
-            Token::Symbol("<") => BinaryOp::Lt,
-            Token::Symbol("<=") => BinaryOp::Le,
-            Token::Symbol(">") => BinaryOp::Gt,
-            Token::Symbol(">=") => BinaryOp::Ge,
-            _ => return Ok(left),
-        };
-        self.advance();
-        let right = self.concat()?;
-        Ok(Expr::Binary {
-            op,
-            left: Box::new(left),
-            right: Box::new(right),
-            span,
-        })
-    }
-
-    fn concat(&mut self) -> Parsed<Expr> {
-        self.binary_left(Parser::additive, &[("||", BinaryOp::Concat)], false)
-    }
-
-    fn additive(&mut self) -> Parsed<Expr> {
-        self.binary_left(
-            Parser::multiplicative,
-            &[("+", BinaryOp::Add), ("-", BinaryOp::Sub)],
-            false,
-        )
-    }
-
-    fn multiplicative(&mut self) -> Parsed<Expr> {
-        self.binary_left(
-            Parser::unary,
-            &[
-                ("*", BinaryOp::Mul),
-                ("/", BinaryOp::Div),
-                ("%", BinaryOp::Mod),
-            ],
-            false,
-        )
-    }
-
-    fn unary(&mut self) -> Parsed<Expr> {
-        let span = Span(self.position());
-        let op = if self.eat_symbol("-") {
-            UnaryOp::Minus
-        } else if self.eat_symbol("+") {
-            UnaryOp::Plus
-        } else {
-            return self.cast();
-        };
-        let expr = self.nested(Parser::unary)?;
-        Ok(Expr::Unary {
-            op,
+        self.expect_keyword("like")?;
+        let pattern = self.expr_at(Level::Comparison)?;
+        Ok(Expr::Like {
             expr: Box::new(expr),
+            pattern: Box::new(pattern),
+            negated,
             span,
         })
     }
 
-    fn cast(&mut self) -> Parsed<Expr> {
-        let mut expr = self.primary()?;
-        while self.is_symbol("::") {
-            let span = Span(self.position());
-            self.advance();
-            let to = match self.advance().token {
-                Token::Word(word) => word.to_ascii_lowercase(),
-                _ => {
-                    return Err(SoqlError::malformed(
-                        span.0,
-                        "expected a type name after `::`",
-                    ));
-                }
-            };
-            expr = Expr::Cast {
-                expr: Box::new(expr),
-                to,
-                span,
-            };
+    /// The type name after `::`.
+    fn type_name(&mut self, span: Span) -> Parsed<String> {
+        match self.advance().token {
+            Token::Word(word) => Ok(word.to_ascii_lowercase()),
+            _ => Err(SoqlError::malformed(
+                span.0,
+                "expected a type name after `::`",
+            )),
         }
-        Ok(expr)
     }
 
     fn expr_list(&mut self) -> Parsed<Vec<Expr>> {
@@ -332,6 +384,24 @@ impl Parser {
             items.push(self.expr()?);
         }
         Ok(items)
+    }
+
+    /// The values of `IN (...)`, at most [`SOQL_IN_VALUES`].
+    fn in_list(&mut self) -> Parsed<Vec<Expr>> {
+        let position = self.position();
+        let list = self.expr_list()?;
+        if list.len() > SOQL_IN_VALUES.get() {
+            return Err(SoqlError::over_limit(
+                SOQL_IN_VALUES,
+                position,
+                format!(
+                    "IN lists {} values; at most {} are allowed",
+                    list.len(),
+                    SOQL_IN_VALUES.value
+                ),
+            ));
+        }
+        Ok(list)
     }
 
     fn primary(&mut self) -> Parsed<Expr> {
@@ -598,38 +668,108 @@ impl Parser {
     }
 }
 
-fn whole<T>(input: &str, parse: impl FnOnce(&mut Parser) -> Parsed<T>) -> Parsed<T> {
+fn too_deep(position: Position) -> SoqlError {
+    SoqlError::over_limit(
+        SOQL_DEPTH,
+        position,
+        format!(
+            "expressions nest deeper than {} levels; simplify the expression",
+            SOQL_DEPTH.value
+        ),
+    )
+}
+
+/// Builds `operands` (each after the first with its operator's span) into a balanced tree of `op`,
+/// keeping their order: pairs of neighbours are joined until one tree is left.
+fn balanced(mut operands: Vec<(Span, Expr)>, op: BinaryOp) -> Expr {
+    while operands.len() > 1 {
+        let mut joined = Vec::with_capacity(operands.len().div_ceil(2));
+        let mut pending = operands.into_iter();
+        while let Some((span, left)) = pending.next() {
+            joined.push(match pending.next() {
+                Some((op_span, right)) => (
+                    span,
+                    Expr::Binary {
+                        op,
+                        left: Box::new(left),
+                        right: Box::new(right),
+                        span: op_span,
+                    },
+                ),
+                None => (span, left),
+            });
+        }
+        operands = joined;
+    }
+    operands
+        .pop()
+        .map(|(_, expr)| expr)
+        .unwrap_or(Expr::Literal {
+            value: Literal::Null,
+            span: Span::default(),
+        })
+}
+
+/// Refuses an expression deeper than [`SOQL_DEPTH`] or larger than [`SOQL_NODES`], measured
+/// without recursion.
+fn check_size(expr: &Expr) -> Parsed<()> {
+    let size = expr.size();
+    if size.depth > SOQL_DEPTH.get() {
+        return Err(too_deep(expr.position()));
+    }
+    if size.nodes > SOQL_NODES.get() {
+        return Err(SoqlError::over_limit(
+            SOQL_NODES,
+            expr.position(),
+            format!(
+                "the expression has {} parts; at most {} are allowed",
+                size.nodes, SOQL_NODES.value
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn whole<T>(
+    input: &str,
+    parse: impl FnOnce(&mut Parser) -> Parsed<T>,
+    expressions: impl Fn(&T) -> Vec<&Expr>,
+) -> Parsed<T> {
     let mut parser = Parser::new(input)?;
     let result = parse(&mut parser)?;
     parser.expect_end()?;
+    expressions(&result).into_iter().try_for_each(check_size)?;
     Ok(result)
 }
 
 /// Parses one expression (`$where`, `$having`).
 pub fn parse_expr(input: &str) -> Parsed<Expr> {
-    whole(input, Parser::expr)
+    whole(input, Parser::expr, |expr| vec![expr])
 }
 
 /// Parses a select list (`$select`), with an optional leading `DISTINCT`.
 pub fn parse_select(input: &str) -> Parsed<(bool, Vec<Selection>)> {
-    whole(input, Parser::select_list)
+    whole(input, Parser::select_list, |(_, select)| {
+        select.iter().filter_map(Selection::expr).collect()
+    })
 }
 
 /// Parses an ordering (`$order`).
 pub fn parse_order(input: &str) -> Parsed<Vec<OrderItem>> {
-    whole(input, Parser::order_list)
+    whole(input, Parser::order_list, |order| {
+        order.iter().map(|item| &item.expr).collect()
+    })
 }
 
 /// Parses a grouping (`$group`).
 pub fn parse_group(input: &str) -> Parsed<Vec<Expr>> {
-    whole(input, Parser::expr_list)
+    whole(input, Parser::expr_list, |group| group.iter().collect())
 }
 
 /// Parses a whole statement (`$query`): `SELECT … WHERE … GROUP BY … HAVING … ORDER BY … SEARCH …
 /// LIMIT … OFFSET …`, every clause optional.
 pub fn parse_query(input: &str) -> Parsed<Query> {
-    let mut parser = Parser::new(input)?;
-    parser.query()
+    whole(input, Parser::query, Query::expressions)
 }
 
 #[cfg(test)]

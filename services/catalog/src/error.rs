@@ -71,6 +71,9 @@ impl From<CatalogError> for ApiError {
                     ErrorKind::NoSuchFunction => ErrorCode::NoSuchFunction,
                 };
                 let mut error = ApiError::new(code, message).with("parameter", &query.parameter);
+                if let Some(limit) = query.limit {
+                    error = error.with("limit", limit);
+                }
                 if query.position.line > 0 {
                     error = error
                         .with("line", query.position.line)

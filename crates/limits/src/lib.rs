@@ -1,0 +1,176 @@
+//! Every limit the portal enforces, in one table.
+//!
+//! A public API is only as robust as its smallest unchecked input, so each input has a limit here:
+//! a name (which errors carry as their `limit` detail), a value, what it bounds, the setting that
+//! changes it (when one does) and what a caller past it gets. The edge and the gRPC services read
+//! their limits from these constants, so the two can never disagree; `docs/limits.md` and the
+//! README's table are [`markdown_table`] rendered, and a test keeps them identical.
+//!
+//! This crate has no dependencies: the pure crates (the SoQL compiler) use it as well as the
+//! services.
+
+/// One limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// The name errors carry in their `limit` detail (`soql_depth`).
+    pub name: &'static str,
+    /// The largest value allowed; for limits with a setting, its default.
+    pub value: u64,
+    /// What `value` counts (`levels`, `bytes`, `seconds`).
+    pub unit: &'static str,
+    /// What the limit bounds.
+    pub applies_to: &'static str,
+    /// The configuration key that changes it, if one does.
+    pub setting: Option<&'static str>,
+    /// What a caller past the limit gets.
+    pub exceeded: &'static str,
+}
+
+impl Limit {
+    /// The value as a size.
+    pub const fn get(self) -> usize {
+        self.value as usize
+    }
+}
+
+/// How a SoQL limit is reported.
+const SOQL_EXCEEDED: &str = "400 `query.compiler.malformed`, `limit` named";
+
+/// Bytes of SoQL in one request: every clause and every `?field=value` filter together.
+pub const SOQL_TEXT: Limit = Limit {
+    name: "soql_text",
+    value: 65_536,
+    unit: "bytes",
+    applies_to: "SoQL of one request (`$select`, `$where`, `$order`, `$group`, `$having`, `$q`, `$query` and field filters together)",
+    setting: None,
+    exceeded: SOQL_EXCEEDED,
+};
+
+/// Depth of one SoQL expression tree.
+pub const SOQL_DEPTH: Limit = Limit {
+    name: "soql_depth",
+    value: 32,
+    unit: "levels",
+    applies_to: "nesting of one SoQL expression: each parenthesis, call, operand and operator of a chain is one level (a chain of `AND` or of `OR` counts as its logarithm, so long lists of alternatives are fine)",
+    setting: None,
+    exceeded: SOQL_EXCEEDED,
+};
+
+/// Nodes of the SoQL expressions of one request.
+pub const SOQL_NODES: Limit = Limit {
+    name: "soql_nodes",
+    value: 20_000,
+    unit: "nodes",
+    applies_to: "values, names, operators and calls in the SoQL of one request, an alias counting each time it is used",
+    setting: None,
+    exceeded: SOQL_EXCEEDED,
+};
+
+/// Values of one `IN (...)` list.
+pub const SOQL_IN_VALUES: Limit = Limit {
+    name: "soql_in_values",
+    value: 10_000,
+    unit: "values",
+    applies_to: "values in one `IN (...)` list",
+    setting: None,
+    exceeded: SOQL_EXCEEDED,
+};
+
+/// Columns one query returns.
+pub const SOQL_SELECTED_COLUMNS: Limit = Limit {
+    name: "soql_selected_columns",
+    value: 1_000,
+    unit: "columns",
+    applies_to: "columns a query returns, after `*` and `:*` are expanded",
+    setting: None,
+    exceeded: SOQL_EXCEEDED,
+};
+
+/// Words of a full-text row search.
+pub const SOQL_SEARCH_TERMS: Limit = Limit {
+    name: "soql_search_terms",
+    value: 32,
+    unit: "words",
+    applies_to: "words of a row search (`$q`, `SEARCH`)",
+    setting: None,
+    exceeded: SOQL_EXCEEDED,
+};
+
+/// Every limit, in the order of the documented table.
+pub const ALL: &[Limit] = &[
+    SOQL_TEXT,
+    SOQL_DEPTH,
+    SOQL_NODES,
+    SOQL_IN_VALUES,
+    SOQL_SELECTED_COLUMNS,
+    SOQL_SEARCH_TERMS,
+];
+
+/// Thousands separated with commas, as the table prints values.
+fn grouped(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// The table of every limit, as Markdown (the body of `docs/limits.md`).
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| limit | value | applies to | setting | when exceeded |\n|---|---|---|---|---|\n",
+    );
+    for limit in ALL {
+        out.push_str(&format!(
+            "| `{}` | {} {} | {} | {} | {} |\n",
+            limit.name,
+            grouped(limit.value),
+            limit.unit,
+            limit.applies_to,
+            limit
+                .setting
+                .map_or("–".to_owned(), |key| format!("`{key}`")),
+            limit.exceeded
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = ALL.iter().map(|limit| limit.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len());
+    }
+
+    #[test]
+    fn values_print_with_thousands_separators() {
+        assert_eq!(grouped(7), "7");
+        assert_eq!(grouped(1_000), "1,000");
+        assert_eq!(grouped(65_536), "65,536");
+        assert_eq!(grouped(1_048_576), "1,048,576");
+    }
+
+    #[test]
+    fn the_documented_tables_are_this_one() {
+        let table = markdown_table();
+        for (path, document) in [
+            ("docs/limits.md", include_str!("../../../docs/limits.md")),
+            ("README.md", include_str!("../../../README.md")),
+        ] {
+            assert!(
+                document.contains(&table),
+                "{path} is out of date; paste this table into it:\n{table}"
+            );
+        }
+    }
+}
