@@ -16,4 +16,5 @@ mod sample;
 mod search;
 mod shutdown;
 mod soql;
+mod supervision;
 mod support;

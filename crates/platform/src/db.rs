@@ -72,3 +72,12 @@ pub async fn migrate(
     }
     Ok(())
 }
+
+/// Whether a database error says the deployment itself is broken (a table, column or schema is
+/// missing, a privilege is lacking, a statement does not parse) rather than that the database is
+/// briefly unreachable. Retrying cannot fix it: background work that meets one stops and lets its
+/// supervisor report it (see [`crate::tasks`]).
+pub fn is_broken_deployment(error: &sqlx::Error) -> bool {
+    let code = error.as_database_error().and_then(|e| e.code());
+    matches!(code.as_deref(), Some(code) if code.starts_with("42") || code == "3F000")
+}

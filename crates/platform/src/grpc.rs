@@ -16,8 +16,8 @@ use tower_http::trace::{
 
 use crate::config::ConfigError;
 use crate::error::{ApiError, ErrorCode};
-use crate::health::health_service;
-use crate::shutdown::{Shutdown, drain};
+use crate::shutdown::drain;
+use crate::tasks::{TaskFailed, Tasks};
 use crate::telemetry::{self, HeaderCarrier, HeaderReader};
 
 /// Largest gRPC message any service accepts or sends (upload chunks, query chunks, listings).
@@ -112,13 +112,14 @@ fn rpc_span(request: &http::Request<tonic::body::Body>) -> tracing::Span {
 }
 
 /// Serves one gRPC service, with the standard health service and the trace layer, on an
-/// already-bound listener until `shutdown`; then drains in-flight calls for at most `grace`.
+/// already-bound listener, supervising `tasks` alongside (see [`Tasks::run`]) until their
+/// shutdown; then drains in-flight calls for at most `grace`.
 pub async fn serve<S>(
     service: S,
     listener: tokio::net::TcpListener,
-    shutdown: Shutdown,
+    tasks: Tasks,
     grace: Duration,
-) -> Result<(), tonic::transport::Error>
+) -> Result<(), TaskFailed>
 where
     S: tower::Service<
             http::Request<tonic::body::Body>,
@@ -135,7 +136,7 @@ where
         tonic::service::Routes::new(service),
         &[S::NAME],
         listener,
-        shutdown,
+        tasks,
         grace,
     )
     .await
@@ -147,16 +148,20 @@ pub async fn serve_routes(
     routes: tonic::service::Routes,
     names: &[&'static str],
     listener: tokio::net::TcpListener,
-    shutdown: Shutdown,
+    tasks: Tasks,
     grace: Duration,
-) -> Result<(), tonic::transport::Error> {
-    let health = health_service(names, &shutdown).await;
+) -> Result<(), TaskFailed> {
+    let health = tasks.health();
+    health.serving(names).await;
+    let shutdown = tasks.shutdown();
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let server = tonic::transport::Server::builder()
         .layer(trace_layer())
-        .add_routes(routes.add_service(health))
+        .add_routes(routes.add_service(health.grpc_service()))
         .serve_with_incoming_shutdown(incoming, shutdown.triggered());
-    drain(server, &shutdown, grace).await
+    tasks
+        .run(async move { drain(server, &shutdown, grace).await }, grace)
+        .await
 }
 
 #[cfg(test)]

@@ -1,31 +1,99 @@
-//! The standard gRPC health service, registered by every service: serving while up, not serving
-//! from the moment shutdown starts.
+//! What a service says about its own health: the standard gRPC health service (every service
+//! registers it) and the problems behind a "not serving", for readiness endpoints and logs.
+//!
+//! A service is serving from the moment it listens until shutdown starts or one of its supervised
+//! tasks fails (see [`crate::tasks`]); from then on it reports not serving, under each of its
+//! gRPC service names and the server as a whole (`""`).
 
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tonic_health::ServingStatus;
+use tonic_health::pb::health_server::HealthServer;
 pub use tonic_health::server::HealthReporter;
+use tonic_health::server::HealthService;
 
-use crate::shutdown::Shutdown;
+/// A service's health. Cheap to clone; every clone reports the same.
+#[derive(Clone)]
+pub struct Health {
+    reporter: HealthReporter,
+    state: Arc<Mutex<State>>,
+}
 
-/// A health service reporting the services named `names` (and the server as a whole) as serving
-/// until `shutdown` triggers.
-pub async fn health_service(
-    names: &[&'static str],
-    shutdown: &Shutdown,
-) -> tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health> {
-    let (reporter, service) = tonic_health::server::health_reporter();
-    for name in names {
-        reporter
-            .set_service_status(*name, tonic_health::ServingStatus::Serving)
-            .await;
+#[derive(Default)]
+struct State {
+    /// The gRPC service names reported.
+    names: Vec<&'static str>,
+    /// Why the service is not serving, once it is not.
+    problems: Vec<String>,
+    /// Whether it has stopped serving.
+    stopped: bool,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Health::new()
     }
-    let names = names.to_vec();
-    let triggered = shutdown.triggered();
-    tokio::spawn(async move {
-        triggered.await;
+}
+
+impl Health {
+    /// Health with nothing registered yet.
+    pub fn new() -> Self {
+        Health {
+            reporter: HealthReporter::new(),
+            state: Arc::default(),
+        }
+    }
+
+    /// The gRPC health service answering from this health.
+    pub fn grpc_service(&self) -> HealthServer<HealthService> {
+        HealthServer::new(HealthService::from_health_reporter(self.reporter.clone()))
+    }
+
+    /// Reports `names` (and the server as a whole) as serving, unless the service has already
+    /// stopped serving.
+    pub async fn serving(&self, names: &[&'static str]) {
+        let stopped = {
+            let mut state = self.lock();
+            state.names.extend_from_slice(names);
+            state.stopped
+        };
+        let status = if stopped {
+            ServingStatus::NotServing
+        } else {
+            ServingStatus::Serving
+        };
+        for name in names.iter().copied().chain([""]) {
+            self.reporter.set_service_status(name, status).await;
+        }
+    }
+
+    /// Stops serving for good, recording `problem` when there is one (a failed task; none for a
+    /// shutdown).
+    pub async fn stop_serving(&self, problem: Option<String>) {
+        let names = {
+            let mut state = self.lock();
+            state.stopped = true;
+            state.problems.extend(problem);
+            state.names.clone()
+        };
         for name in names.into_iter().chain([""]) {
-            reporter
-                .set_service_status(name, tonic_health::ServingStatus::NotServing)
+            self.reporter
+                .set_service_status(name, ServingStatus::NotServing)
                 .await;
         }
-    });
-    service
+    }
+
+    /// Whether the service is serving.
+    pub fn is_serving(&self) -> bool {
+        !self.lock().stopped
+    }
+
+    /// Why the service stopped serving, if a failure stopped it.
+    pub fn problems(&self) -> Vec<String> {
+        self.lock().problems.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }

@@ -1,6 +1,6 @@
 //! Platform plumbing shared by every opendata service: layered configuration, telemetry, the error
 //! code registry, gRPC helpers, authentication, events (JetStream, outbox, consumers), database
-//! pools and migrations, health, and graceful shutdown.
+//! pools and migrations, health, supervised tasks, and graceful shutdown.
 
 pub mod auth;
 pub mod authz;
@@ -13,6 +13,7 @@ pub mod grpc;
 pub mod health;
 pub mod replace_rows;
 pub mod shutdown;
+pub mod tasks;
 pub mod telemetry;
 pub mod timestamp;
 

@@ -77,7 +77,8 @@ pub async fn termination_signal() {
 
 /// Runs a server future that stops accepting when `shutdown` triggers and then drains; gives the
 /// drain at most `grace`, after which remaining work is abandoned (open uploads stay uncommitted
-/// and are cleaned up later).
+/// and are cleaned up later). A panic of the server is passed on to the caller, never mistaken
+/// for a clean stop.
 pub async fn drain<F, E>(server: F, shutdown: &Shutdown, grace: Duration) -> Result<(), E>
 where
     F: Future<Output = Result<(), E>> + Send + 'static,
@@ -85,11 +86,11 @@ where
 {
     let mut task = tokio::spawn(server);
     tokio::select! {
-        joined = &mut task => return joined.unwrap_or(Ok(())),
+        joined = &mut task => return served(joined),
         () = shutdown.triggered() => {}
     }
     match tokio::time::timeout(grace, &mut task).await {
-        Ok(joined) => joined.unwrap_or(Ok(())),
+        Ok(joined) => served(joined),
         Err(_) => {
             tracing::warn!(
                 grace_secs = grace.as_secs(),
@@ -98,5 +99,15 @@ where
             task.abort();
             Ok(())
         }
+    }
+}
+
+/// A joined server's outcome; its panic, if it panicked, resumed here.
+fn served<E>(joined: Result<Result<(), E>, tokio::task::JoinError>) -> Result<(), E> {
+    match joined {
+        Ok(outcome) => outcome,
+        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+        // Only an abort cancels it, and nothing aborts it but the drain's own timeout.
+        Err(_) => Ok(()),
     }
 }

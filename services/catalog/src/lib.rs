@@ -19,10 +19,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opendata_platform::auth::Authenticator;
-use opendata_platform::events::{EventBus, spawn_consumer, spawn_relay};
+use opendata_platform::events::{EventBus, Relay, run_consumer};
 use opendata_platform::grpc::ClientContext;
 use opendata_platform::grpc::MAX_MESSAGE_BYTES;
+use opendata_platform::health::Health;
 use opendata_platform::shutdown::Shutdown;
+use opendata_platform::tasks::Tasks;
 use opendata_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
 use sqlx::PgPool;
@@ -58,8 +60,8 @@ pub struct CatalogService {
     pub settings: CatalogSettings,
 }
 
-/// Serves the catalog on `listener`, relays its outbox and consumes ingestion's events, until
-/// `shutdown`; then drains for at most `grace`.
+/// Serves the catalog on `listener`, relays its outbox and consumes ingestion's and governance's
+/// events, until `shutdown` or until one of those tasks fails; then drains for at most `grace`.
 pub async fn serve(
     service: CatalogService,
     listener: TcpListener,
@@ -91,28 +93,37 @@ pub async fn serve(
         },
         identity,
     );
-    let relay = spawn_relay(pool.clone(), bus.clone(), DOMAIN, shutdown.clone());
-    let consumer = spawn_consumer(
-        bus.clone(),
-        "ingestion",
-        "version_committed",
-        VERSION_CONSUMER,
-        VersionActivator::new(pool.clone()),
-        shutdown.clone(),
+    let mut tasks = Tasks::new(DOMAIN, Health::new(), &shutdown);
+    tasks.spawn(
+        "outbox relay",
+        Relay::new(pool.clone(), bus.clone(), DOMAIN).run(tasks.shutdown()),
     );
-    let reviews = spawn_consumer(
-        bus,
-        "governance",
-        "review.>",
-        REVIEW_CONSUMER,
-        ReviewApplier::new(pool),
-        shutdown.clone(),
+    tasks.spawn(
+        "version consumer",
+        run_consumer(
+            bus.clone(),
+            "ingestion",
+            "version_committed",
+            VERSION_CONSUMER,
+            VersionActivator::new(pool.clone()),
+            tasks.shutdown(),
+        ),
+    );
+    tasks.spawn(
+        "review consumer",
+        run_consumer(
+            bus,
+            "governance",
+            "review.>",
+            REVIEW_CONSUMER,
+            ReviewApplier::new(pool),
+            tasks.shutdown(),
+        ),
     );
 
     let api = CatalogServiceServer::new(CatalogApi::new(catalog, auth))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    opendata_platform::grpc::serve(api, listener, shutdown, grace).await?;
-    let _ = tokio::join!(relay, consumer, reviews);
+    opendata_platform::grpc::serve(api, listener, tasks, grace).await?;
     Ok(())
 }

@@ -1,5 +1,8 @@
-//! `/healthz` (the process is up) and `/readyz` (the services it needs answer their health checks;
-//! search and incentives are reported but optional, since without them only their routes fail).
+//! `/healthz` (the process is up) and `/readyz` (the edge is serving and the services it needs
+//! answer their health checks; search and incentives are reported but optional, since without
+//! them only their routes fail).
+
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -16,19 +19,28 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Readiness: every required dependency reports serving.
+/// How long a dependency may take to answer its health check: all are asked at once, and the whole
+/// answer must come within kubelet's default probe timeout of one second.
+const DEPENDENCY_CHECK_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// Readiness: the edge itself is serving (not draining, no task failed) and every required
+/// dependency reports serving.
 pub async fn readyz(State(state): State<EdgeState>) -> (StatusCode, Json<Value>) {
-    let mut report = serde_json::Map::new();
-    let mut ready = true;
-    for dependency in state.dependencies() {
+    let dependencies = state.dependencies();
+    let checks = dependencies.iter().map(|dependency| async {
         let check = tokio::time::timeout(
-            std::time::Duration::from_secs(2),
-            HealthClient::new(dependency.channel).check(HealthCheckRequest {
+            DEPENDENCY_CHECK_TIMEOUT,
+            HealthClient::new(dependency.channel.clone()).check(HealthCheckRequest {
                 service: String::new(),
             }),
         )
         .await;
-        let serving = matches!(check, Ok(Ok(ref response)) if response.get_ref().status() == ServingStatus::Serving);
+        matches!(check, Ok(Ok(ref response)) if response.get_ref().status() == ServingStatus::Serving)
+    });
+    let serving = futures::future::join_all(checks).await;
+    let mut report = serde_json::Map::new();
+    let mut ready = state.health.is_serving();
+    for (dependency, serving) in dependencies.iter().zip(serving) {
         ready &= serving || !dependency.required;
         report.insert(
             dependency.name.to_owned(),
@@ -40,8 +52,10 @@ pub async fn readyz(State(state): State<EdgeState>) -> (StatusCode, Json<Value>)
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (
-        status,
-        Json(json!({"status": if ready { "ready" } else { "not ready" }, "dependencies": report})),
-    )
+    let mut body =
+        json!({"status": if ready { "ready" } else { "not ready" }, "dependencies": report});
+    if !state.health.is_serving() {
+        body["edge"] = json!({"serving": false, "problems": state.health.problems()});
+    }
+    (status, Json(body))
 }

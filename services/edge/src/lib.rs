@@ -18,12 +18,14 @@ pub mod resource;
 pub mod state;
 pub mod views;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
 use axum::routing::{get, post};
 use opendata_platform::shutdown::{Shutdown, drain};
+use opendata_platform::tasks::{TaskFailed, Tasks};
 use opendata_platform::telemetry::{HeaderReader, set_remote_parent};
 use tokio::net::TcpListener;
 use tower_http::cors::{Any, CorsLayer};
@@ -86,17 +88,33 @@ pub fn router(state: EdgeState) -> Router {
         .with_state(state)
 }
 
-/// Serves the edge on `listener` until `shutdown`, then drains for at most `grace`.
+/// Serves the edge on `listener` until `shutdown` (or until a task of its fails), then drains for
+/// at most `grace`.
 pub async fn serve(
     state: EdgeState,
     listener: TcpListener,
     shutdown: Shutdown,
     grace: Duration,
-) -> std::io::Result<()> {
+) -> Result<(), TaskFailed> {
+    let mut tasks = Tasks::new("edge", state.health.clone(), &shutdown);
+    if let Some(limits) = state.rate_limits() {
+        let limits = Arc::clone(limits);
+        tasks.spawn_every(
+            "rate limit pruning",
+            rate_limit::PRUNE_INTERVAL,
+            move || {
+                limits.prune();
+                std::future::ready(Ok::<(), std::convert::Infallible>(()))
+            },
+        );
+    }
+    let shutdown = tasks.shutdown();
     let app = router(state);
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.triggered())
         .into_future();
-    drain(server, &shutdown, grace).await
+    tasks
+        .run(async move { drain(server, &shutdown, grace).await }, grace)
+        .await
 }

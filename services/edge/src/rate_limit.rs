@@ -46,6 +46,9 @@ impl Default for RateLimitSettings {
     }
 }
 
+/// How often callers with full buckets are forgotten.
+pub const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+
 /// Who is calling, for quotas.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Caller {
@@ -68,23 +71,19 @@ fn quota(per_minute: u32) -> Quota {
 impl RateLimits {
     /// Limits with these settings, checking tokens with `authenticator`.
     pub fn new(settings: &RateLimitSettings, authenticator: Authenticator) -> Arc<RateLimits> {
-        let limits = Arc::new(RateLimits {
+        Arc::new(RateLimits {
             anonymous: RateLimiter::keyed(quota(settings.anonymous_per_minute)),
             tokens: RateLimiter::keyed(quota(settings.token_per_minute)),
             authenticator,
             trust_forwarded_for: settings.trust_forwarded_for,
-        });
-        // Forget callers whose buckets are full again, so memory stays bounded.
-        let weak = Arc::downgrade(&limits);
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                let Some(limits) = weak.upgrade() else { return };
-                limits.anonymous.retain_recent();
-                limits.tokens.retain_recent();
-            }
-        });
-        limits
+        })
+    }
+
+    /// Forgets callers whose buckets are full again, so memory stays bounded; run every
+    /// [`PRUNE_INTERVAL`].
+    pub fn prune(&self) {
+        self.anonymous.retain_recent();
+        self.tokens.retain_recent();
     }
 
     fn check(&self, caller: &Caller) -> Result<(), Duration> {

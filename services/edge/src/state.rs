@@ -18,6 +18,7 @@ use tonic::transport::Channel;
 use std::time::Duration;
 
 use opendata_platform::auth::Authenticator;
+use opendata_platform::health::Health;
 
 use crate::config::EdgeSettings;
 use crate::error::SodaError;
@@ -76,11 +77,12 @@ pub struct EdgeState {
     rate_limits: Option<Arc<RateLimits>>,
     /// Settings.
     pub settings: Arc<EdgeSettings>,
+    /// The edge's own health: not serving once it is draining or a task of its failed.
+    pub health: Health,
 }
 
 impl EdgeState {
-    /// State over channels to the services, with the configured rate limits. Must run inside a
-    /// tokio runtime (the limits prune themselves in the background).
+    /// State over channels to the services, with the configured rate limits.
     pub fn new(channels: EdgeChannels, settings: EdgeSettings) -> Self {
         let EdgeChannels {
             catalog,
@@ -102,12 +104,13 @@ impl EdgeState {
             incentives,
             rate_limits,
             settings: Arc::new(settings),
+            health: Health::new(),
         }
     }
 
     /// The rate limits, when enabled.
-    pub fn rate_limits(&self) -> Option<&RateLimits> {
-        self.rate_limits.as_deref()
+    pub fn rate_limits(&self) -> Option<&Arc<RateLimits>> {
+        self.rate_limits.as_ref()
     }
 
     /// A catalog client acting for the caller: anonymous, or with the bearer key the request

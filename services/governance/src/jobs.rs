@@ -2,11 +2,7 @@
 //! datasets whose 30 days are over, and refresh the public governance datasets. One replica runs
 //! them at a time (a PostgreSQL advisory lock).
 
-use std::time::Duration;
-
-use opendata_platform::shutdown::Shutdown;
 use sqlx::PgPool;
-use tokio::task::JoinHandle;
 
 use crate::public_datasets::PublicDatasets;
 use crate::review::Review;
@@ -45,25 +41,4 @@ pub async fn run_once(
         Err(error) => tracing::warn!(%error, "updating the public governance datasets failed"),
     }
     lock.commit().await
-}
-
-/// Runs the jobs every `interval` until shutdown.
-pub fn spawn_jobs(
-    pool: PgPool,
-    review: Review,
-    public: PublicDatasets,
-    interval: Duration,
-    shutdown: Shutdown,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        while !shutdown.is_triggered() {
-            if let Err(error) = run_once(&pool, &review, &public).await {
-                tracing::warn!(%error, "governance jobs round failed");
-            }
-            tokio::select! {
-                () = tokio::time::sleep(interval) => {}
-                () = shutdown.triggered() => {}
-            }
-        }
-    })
 }

@@ -17,9 +17,11 @@ pub mod review;
 use std::sync::Arc;
 use std::time::Duration;
 
-use opendata_platform::events::{EventBus, spawn_consumer, spawn_relay};
+use opendata_platform::events::{EventBus, Relay, run_consumer};
 use opendata_platform::grpc::{MAX_MESSAGE_BYTES, channel, serve_routes};
+use opendata_platform::health::Health;
 use opendata_platform::shutdown::Shutdown;
+use opendata_platform::tasks::Tasks;
 use opendata_proto::governance::v1::audit_service_server::AuditServiceServer;
 use opendata_proto::governance::v1::freshness_service_server::FreshnessServiceServer;
 use opendata_proto::governance::v1::identity_service_server::IdentityServiceServer;
@@ -37,7 +39,7 @@ use crate::grpc::identity::IdentityApi;
 use crate::grpc::oversight::{AuditApi, FreshnessApi};
 use crate::grpc::review::ReviewApi;
 use crate::identity::Identity;
-use crate::jobs::spawn_jobs;
+use crate::jobs::run_once;
 use crate::public_datasets::PublicDatasets;
 use crate::review::{DOMAIN, Review, ReviewSettings};
 use opendata_platform::clock::Clock;
@@ -100,29 +102,37 @@ pub async fn serve(
             stale_grace_percent: settings.stale_grace_percent,
         },
     );
-    let relay = spawn_relay(pool.clone(), bus.clone(), DOMAIN, shutdown.clone());
-    let feed = spawn_consumer(
-        bus,
-        "catalog",
-        ">",
-        CATALOG_CONSUMER,
-        CatalogFeed::new(pool.clone()),
-        shutdown.clone(),
+    let mut tasks = Tasks::new(DOMAIN, Health::new(), &shutdown);
+    tasks.spawn(
+        "outbox relay",
+        Relay::new(pool.clone(), bus.clone(), DOMAIN).run(tasks.shutdown()),
     );
-    let public = PublicDatasets::new(
+    tasks.spawn(
+        "catalog feed",
+        run_consumer(
+            bus,
+            "catalog",
+            ">",
+            CATALOG_CONSUMER,
+            CatalogFeed::new(pool.clone()),
+            tasks.shutdown(),
+        ),
+    );
+    let public = Arc::new(PublicDatasets::new(
         identity.clone(),
         review.clone(),
         channel(&settings.catalog_url)?,
         channel(&settings.ingestion_url)?,
         settings.public_datasets.clone(),
-    );
-    let jobs = spawn_jobs(
-        pool.clone(),
-        review.clone(),
-        public,
-        Duration::from_secs(settings.job_interval_secs.max(1)),
-        shutdown.clone(),
-    );
+    ));
+    let interval = Duration::from_secs(settings.job_interval_secs.max(1));
+    tasks.spawn_every("jobs", interval, {
+        let (pool, review) = (pool.clone(), review.clone());
+        move || {
+            let (pool, review, public) = (pool.clone(), review.clone(), public.clone());
+            async move { run_once(&pool, &review, &public).await }
+        }
+    });
 
     let identity_api = IdentityServiceServer::new(IdentityApi::new(identity.clone()))
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
@@ -139,7 +149,6 @@ pub async fn serve(
         .add_service(review_api)
         .add_service(freshness_api)
         .add_service(audit_api);
-    serve_routes(routes, &names, listener, shutdown, grace).await?;
-    let _ = tokio::join!(relay, feed, jobs);
+    serve_routes(routes, &names, listener, tasks, grace).await?;
     Ok(())
 }

@@ -21,9 +21,11 @@ use std::time::Duration;
 
 use opendata_platform::auth::Authenticator;
 use opendata_platform::clock::Clock;
-use opendata_platform::events::{EventBus, spawn_relay};
+use opendata_platform::events::{EventBus, Relay};
 use opendata_platform::grpc::{MAX_MESSAGE_BYTES, channel};
+use opendata_platform::health::Health;
 use opendata_platform::shutdown::Shutdown;
+use opendata_platform::tasks::Tasks;
 use opendata_proto::incentives::v1::incentives_service_server::IncentivesServiceServer;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -87,12 +89,22 @@ pub async fn serve(
         &settings.agency_id,
         settings.dataset.clone(),
     );
-    let relay = spawn_relay(pool, bus, DOMAIN, shutdown.clone());
-    let sync = publisher.clone().spawn(shutdown.clone());
+    let mut tasks = Tasks::new(DOMAIN, Health::new(), &shutdown);
+    tasks.spawn(
+        "outbox relay",
+        Relay::new(pool, bus, DOMAIN).run(tasks.shutdown()),
+    );
+    let interval = Duration::from_secs(settings.dataset.sync_interval_secs.max(1));
+    tasks.spawn_every("award dataset sync", interval, {
+        let publisher = publisher.clone();
+        move || {
+            let publisher = publisher.clone();
+            async move { publisher.sync().await.map(|_pushed| ()) }
+        }
+    });
     let api = IncentivesServiceServer::new(IncentivesApi::new(ledger, publisher, auth))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    opendata_platform::grpc::serve(api, listener, shutdown, grace).await?;
-    let _ = tokio::join!(relay, sync);
+    opendata_platform::grpc::serve(api, listener, tasks, grace).await?;
     Ok(())
 }

@@ -8,7 +8,6 @@
 //! governance: DECD's ADO nominates the dataset and the CDO publishes it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::TryStreamExt as _;
@@ -17,13 +16,11 @@ use opendata_platform::authz::Action;
 use opendata_platform::clock::Clock;
 use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES};
 use opendata_platform::replace_rows::{ReplaceError, replace_rows};
-use opendata_platform::shutdown::Shutdown;
 use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use opendata_proto::common::v1::{Column, ColumnType, Schema};
 use serde::Deserialize;
 use sqlx::PgPool;
-use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
 use crate::error::{IncentivesError, required};
@@ -350,22 +347,6 @@ impl Publisher {
         .fetch_optional(self.pool())
         .await?;
         Ok(status.unwrap_or_default())
-    }
-
-    /// Runs [`Publisher::sync`] every interval until `shutdown`.
-    pub fn spawn(self, shutdown: Shutdown) -> JoinHandle<()> {
-        let interval = Duration::from_secs(self.settings.sync_interval_secs.max(1));
-        tokio::spawn(async move {
-            loop {
-                if let Err(error) = self.sync().await {
-                    tracing::warn!(%error, dataset = %self.settings.id, "award dataset not pushed");
-                }
-                tokio::select! {
-                    () = shutdown.triggered() => return,
-                    () = tokio::time::sleep(interval) => {}
-                }
-            }
-        })
     }
 
     /// One round: when a key is set and the awards (or the day) changed since the last push,

@@ -2,37 +2,13 @@
 //! tables of failed and abandoned uploads are dropped, and the tables of retired versions are
 //! dropped once no query can still be reading them.
 
-use std::time::Duration;
-
 use opendata_datastore::table::qualified;
 use sqlx::PgPool;
-use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::config::IngestionSettings;
 use crate::model::UploadState;
 use crate::store;
-use opendata_platform::shutdown::Shutdown;
-
-/// Runs clean-up rounds until shutdown.
-pub fn spawn_janitor(
-    pool: PgPool,
-    settings: IngestionSettings,
-    shutdown: Shutdown,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let interval = Duration::from_secs(settings.janitor_interval_secs.max(1));
-        while !shutdown.is_triggered() {
-            if let Err(error) = clean_up(&pool, &settings).await {
-                tracing::warn!(%error, "clean-up round failed");
-            }
-            tokio::select! {
-                () = tokio::time::sleep(interval) => {}
-                () = shutdown.triggered() => {}
-            }
-        }
-    })
-}
 
 /// One clean-up round.
 pub async fn clean_up(pool: &PgPool, settings: &IngestionSettings) -> Result<(), sqlx::Error> {

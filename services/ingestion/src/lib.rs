@@ -17,9 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opendata_platform::auth::Authenticator;
-use opendata_platform::events::{EventBus, spawn_consumer, spawn_relay};
+use opendata_platform::events::{EventBus, Relay, run_consumer};
 use opendata_platform::grpc::{MAX_MESSAGE_BYTES, channel};
+use opendata_platform::health::Health;
 use opendata_platform::shutdown::Shutdown;
+use opendata_platform::tasks::Tasks;
 use opendata_proto::ingestion::v1::ingestion_service_server::IngestionServiceServer;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -29,7 +31,7 @@ use tokio::net::TcpListener;
 use crate::config::IngestionSettings;
 use crate::events::{DOMAIN, RETIRE_CONSUMER, VersionRetirer};
 use crate::grpc::IngestionApi;
-use crate::janitor::spawn_janitor;
+use crate::janitor::clean_up;
 use crate::service::Ingestion;
 
 /// The database schema ingestion owns (dataset tables live in `data`, also created here).
@@ -81,20 +83,30 @@ pub async fn serve(
         channel(&settings.catalog_url)?,
         settings.clone(),
     );
-    let relay = spawn_relay(pool.clone(), bus.clone(), DOMAIN, shutdown.clone());
-    let retirer = spawn_consumer(
-        bus,
-        "catalog",
-        "dataset_data_updated",
-        RETIRE_CONSUMER,
-        VersionRetirer::new(pool.clone()),
-        shutdown.clone(),
+    let mut tasks = Tasks::new(DOMAIN, Health::new(), &shutdown);
+    tasks.spawn(
+        "outbox relay",
+        Relay::new(pool.clone(), bus.clone(), DOMAIN).run(tasks.shutdown()),
     );
-    let janitor = spawn_janitor(pool, settings, shutdown.clone());
+    tasks.spawn(
+        "version retirer",
+        run_consumer(
+            bus,
+            "catalog",
+            "dataset_data_updated",
+            RETIRE_CONSUMER,
+            VersionRetirer::new(pool.clone()),
+            tasks.shutdown(),
+        ),
+    );
+    let interval = Duration::from_secs(settings.janitor_interval_secs.max(1));
+    tasks.spawn_every("janitor", interval, move || {
+        let (pool, settings) = (pool.clone(), settings.clone());
+        async move { clean_up(&pool, &settings).await }
+    });
 
     let api = IngestionServiceServer::new(IngestionApi::new(ingestion))
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    opendata_platform::grpc::serve(api, listener, shutdown, grace).await?;
-    let _ = tokio::join!(relay, retirer, janitor);
+    opendata_platform::grpc::serve(api, listener, tasks, grace).await?;
     Ok(())
 }

@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt as _;
+use futures::stream::FuturesUnordered;
 use opendata_catalog::CatalogService;
 use opendata_catalog::config::CatalogSettings;
 use opendata_edge::config::EdgeSettings;
@@ -112,9 +114,10 @@ pub type StackError = Box<dyn std::error::Error + Send + Sync>;
 pub struct Stack {
     /// Where each service listens.
     pub addresses: Listen,
-    /// Finishes when every service but search has stopped (see [`Stack::wait`]).
-    pub tasks: Vec<JoinHandle<Result<(), StackError>>>,
+    /// Every service but search, by name (see [`Stack::wait`]).
+    services: Vec<(&'static str, JoinHandle<Result<(), StackError>>)>,
     search: SearchRunner,
+    shutdown: Shutdown,
 }
 
 /// The search service, which can stop and start on its own address while the rest keeps running,
@@ -229,70 +232,86 @@ impl Stack {
             config.edge.clone(),
         );
 
-        let tasks = vec![
-            tokio::spawn(opendata_governance::serve(
-                GovernanceService {
-                    pool: governance_pool,
-                    bus: governance_bus,
-                    settings: config.governance,
-                    clock: clock.clone(),
-                },
-                governance_listener,
-                shutdown.clone(),
-                grace,
-            )),
-            tokio::spawn(opendata_catalog::serve(
-                CatalogService {
-                    pool: catalog_pool,
-                    bus: catalog_bus,
-                    settings: config.catalog,
-                },
-                catalog_listener,
-                shutdown.clone(),
-                grace,
-            )),
-            tokio::spawn(opendata_ingestion::serve(
-                IngestionService {
-                    pool: ingestion_pool,
-                    bus: ingestion_bus,
-                    settings: config.ingestion,
-                },
-                ingestion_listener,
-                shutdown.clone(),
-                grace,
-            )),
-            tokio::spawn(opendata_incentives::serve(
-                IncentivesService {
-                    pool: incentives_pool,
-                    bus: incentives_bus,
-                    settings: config.incentives,
-                    clock,
-                },
-                incentives_listener,
-                shutdown.clone(),
-                grace,
-            )),
-            tokio::spawn({
-                let shutdown = shutdown.clone();
-                async move {
-                    opendata_edge::serve(edge_state, edge_listener, shutdown, grace).await?;
-                    Ok(())
-                }
-            }),
+        let services = vec![
+            (
+                "governance",
+                tokio::spawn(opendata_governance::serve(
+                    GovernanceService {
+                        pool: governance_pool,
+                        bus: governance_bus,
+                        settings: config.governance,
+                        clock: clock.clone(),
+                    },
+                    governance_listener,
+                    shutdown.clone(),
+                    grace,
+                )),
+            ),
+            (
+                "catalog",
+                tokio::spawn(opendata_catalog::serve(
+                    CatalogService {
+                        pool: catalog_pool,
+                        bus: catalog_bus,
+                        settings: config.catalog,
+                    },
+                    catalog_listener,
+                    shutdown.clone(),
+                    grace,
+                )),
+            ),
+            (
+                "ingestion",
+                tokio::spawn(opendata_ingestion::serve(
+                    IngestionService {
+                        pool: ingestion_pool,
+                        bus: ingestion_bus,
+                        settings: config.ingestion,
+                    },
+                    ingestion_listener,
+                    shutdown.clone(),
+                    grace,
+                )),
+            ),
+            (
+                "incentives",
+                tokio::spawn(opendata_incentives::serve(
+                    IncentivesService {
+                        pool: incentives_pool,
+                        bus: incentives_bus,
+                        settings: config.incentives,
+                        clock,
+                    },
+                    incentives_listener,
+                    shutdown.clone(),
+                    grace,
+                )),
+            ),
+            (
+                "edge",
+                tokio::spawn({
+                    let shutdown = shutdown.clone();
+                    async move {
+                        opendata_edge::serve(edge_state, edge_listener, shutdown, grace).await?;
+                        Ok(())
+                    }
+                }),
+            ),
         ];
         let mut search = SearchRunner {
             settings: config.search,
             nats: config.nats,
             grace,
             shutdown: shutdown.child(),
-            parent: shutdown,
+            parent: shutdown.clone(),
             task: None,
         };
         search.start(search_listener).await?;
         Ok(Stack {
             addresses,
-            tasks,
+            services,
             search,
+            shutdown,
         })
     }
 
@@ -307,19 +326,34 @@ impl Stack {
         self.search.start(listener).await
     }
 
-    /// Waits until every service has stopped; returns the first error.
+    /// Runs until every service has stopped. The first service to stop, whether it failed or not,
+    /// stops the others (the process is one unit for its supervisor); returns the first failure,
+    /// so `opendata up` exits non-zero and is restarted.
     pub async fn wait(self) -> Result<(), StackError> {
-        let mut first_error = None;
-        for task in self.tasks.into_iter().chain(self.search.task) {
-            match task.await {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => {
-                    first_error.get_or_insert(error);
-                }
-                Err(join) => {
-                    first_error.get_or_insert(Box::new(join));
-                }
+        let Stack {
+            services,
+            search,
+            shutdown,
+            ..
+        } = self;
+        let mut running: FuturesUnordered<_> = services
+            .into_iter()
+            .chain(search.task.map(|task| ("search", task)))
+            .map(|(name, task)| async move { (name, task.await) })
+            .collect();
+        let mut first_error: Option<StackError> = None;
+        while let Some((name, joined)) = running.next().await {
+            let outcome = match joined {
+                Ok(Ok(())) if shutdown.is_triggered() => Ok(()),
+                Ok(Ok(())) => Err(format!("{name} stopped on its own").into()),
+                Ok(Err(error)) => Err(error),
+                Err(join) => Err(format!("{name}: {join}").into()),
+            };
+            if let Err(error) = outcome {
+                tracing::error!(service = name, %error, "service stopped, stopping the portal");
+                first_error.get_or_insert(error);
             }
+            shutdown.trigger();
         }
         first_error.map_or(Ok(()), Err)
     }

@@ -19,9 +19,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opendata_platform::auth::Authenticator;
-use opendata_platform::events::{EventBus, spawn_consumer};
+use opendata_platform::events::{EventBus, run_consumer};
 use opendata_platform::grpc::channel;
+use opendata_platform::health::Health;
 use opendata_platform::shutdown::Shutdown;
+use opendata_platform::tasks::{TaskResult, Tasks};
 use opendata_proto::search::v1::search_service_server::SearchServiceServer;
 use tokio::net::TcpListener;
 
@@ -75,45 +77,55 @@ pub async fn serve(
         Duration::from_secs(settings.auth_cache_ttl_secs),
     ));
 
-    let follower = tokio::spawn({
-        let indexer = Arc::clone(&indexer);
-        let shutdown = shutdown.clone();
-        async move {
-            if indexer.initial_build(&shutdown).await {
-                let backfill = tokio::spawn({
-                    let indexer = Arc::clone(&indexer);
-                    let shutdown = shutdown.clone();
-                    async move { indexer.backfill_awards_until_done(&shutdown).await }
-                });
-                let awards = indexing_awards.then(|| {
-                    spawn_consumer(
-                        bus.clone(),
-                        "incentives",
-                        "award_changed",
-                        AWARD_CONSUMER,
-                        AwardEvents(Arc::clone(&indexer)),
-                        shutdown.clone(),
-                    )
-                });
-                let catalog = spawn_consumer(
-                    bus,
-                    "catalog",
-                    ">",
-                    CATALOG_CONSUMER,
-                    CatalogEvents(indexer),
-                    shutdown,
-                );
-                let _ = catalog.await;
-                if let Some(awards) = awards {
-                    let _ = awards.await;
-                }
-                let _ = backfill.await;
-            }
-        }
-    });
+    let mut tasks = Tasks::new("search", Health::new(), &shutdown);
+    tasks.spawn(
+        "index follower",
+        follow(Arc::clone(&indexer), bus, indexing_awards, tasks.shutdown()),
+    );
 
     let api = SearchServiceServer::new(SearchApi::new(indexer, auth));
-    opendata_platform::grpc::serve(api, listener, shutdown, grace).await?;
-    let _ = follower.await;
+    opendata_platform::grpc::serve(api, listener, tasks, grace).await?;
     Ok(())
+}
+
+/// Builds the index, then keeps it current from catalog (and award) events, and fills in the
+/// awards when incentives answered too late for the first build; until shutdown.
+async fn follow(
+    indexer: Arc<Indexer>,
+    bus: EventBus,
+    indexing_awards: bool,
+    shutdown: Shutdown,
+) -> TaskResult {
+    if !indexer.initial_build(&shutdown).await {
+        return Ok(());
+    }
+    let backfill = async {
+        indexer.backfill_awards_until_done(&shutdown).await;
+        Ok(())
+    };
+    let awards = async {
+        if !indexing_awards {
+            return Ok(());
+        }
+        let handler = AwardEvents(Arc::clone(&indexer));
+        let shutdown = shutdown.clone();
+        run_consumer(
+            bus.clone(),
+            "incentives",
+            "award_changed",
+            AWARD_CONSUMER,
+            handler,
+            shutdown,
+        )
+        .await
+    };
+    let catalog = run_consumer(
+        bus.clone(),
+        "catalog",
+        ">",
+        CATALOG_CONSUMER,
+        CatalogEvents(Arc::clone(&indexer)),
+        shutdown.clone(),
+    );
+    futures::try_join!(catalog, awards, backfill).map(|_| ())
 }

@@ -9,12 +9,13 @@ use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use bytes::Bytes;
 use futures::StreamExt as _;
 use sqlx::PgConnection;
-use tokio::task::JoinHandle;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::bus::{BusError, EventBus};
+use crate::db::is_broken_deployment;
 use crate::shutdown::Shutdown;
+use crate::tasks::TaskResult;
 use crate::telemetry;
 
 /// Longest wait before a failed event is retried.
@@ -44,11 +45,34 @@ pub enum HandlerError {
     /// The event can never be applied (undecodable payload): it is logged and dropped.
     #[error("rejected: {0}")]
     Reject(String),
+    /// The deployment is broken (a table is missing, a privilege lacking): the event is kept for
+    /// later and the consumer stops, so its supervisor reports the failure instead of retrying
+    /// forever in silence.
+    #[error("cannot go on: {0}")]
+    Fatal(String),
 }
 
 impl From<sqlx::Error> for HandlerError {
     fn from(error: sqlx::Error) -> Self {
-        HandlerError::Retry(error.to_string())
+        if is_broken_deployment(&error) {
+            HandlerError::Fatal(error.to_string())
+        } else {
+            HandlerError::Retry(error.to_string())
+        }
+    }
+}
+
+/// Why a consumer stopped.
+enum Stopped {
+    /// NATS trouble: reconnect and resume.
+    Bus(BusError),
+    /// A handler said the deployment is broken.
+    Fatal(String),
+}
+
+impl From<BusError> for Stopped {
+    fn from(error: BusError) -> Self {
+        Stopped::Bus(error)
     }
 }
 
@@ -81,36 +105,33 @@ pub async fn claim(
     Ok(inserted.rows_affected() == 1)
 }
 
-/// Spawns a durable consumer of `domain`'s events named `event_filter` (`>` for all), applying each
-/// with `handler`, until shutdown. Reconnects and resumes on its own.
-pub fn spawn_consumer<H: EventHandler>(
+/// Runs a durable consumer of `domain`'s events named `event_filter` (`>` for all), applying each
+/// with `handler`, until shutdown. Reconnects and resumes on its own when NATS fails; stops with
+/// an error when a handler says the deployment is broken ([`HandlerError::Fatal`]).
+pub async fn run_consumer<H: EventHandler>(
     bus: EventBus,
     domain: &'static str,
     event_filter: &'static str,
     durable: &'static str,
     handler: H,
     shutdown: Shutdown,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let handler = std::sync::Arc::new(handler);
-        while !shutdown.is_triggered() {
-            let run = consume(
-                &bus,
-                domain,
-                event_filter,
-                durable,
-                handler.as_ref(),
-                &shutdown,
-            );
-            if let Err(error) = run.await {
+) -> TaskResult {
+    while !shutdown.is_triggered() {
+        match consume(&bus, domain, event_filter, durable, &handler, &shutdown).await {
+            Ok(()) => {}
+            Err(Stopped::Bus(error)) => {
                 tracing::warn!(durable, %error, "event consumer stopped, restarting");
             }
-            tokio::select! {
-                () = tokio::time::sleep(Duration::from_millis(500)) => {}
-                () = shutdown.triggered() => {}
+            Err(Stopped::Fatal(reason)) => {
+                return Err(format!("consumer {durable} cannot apply events: {reason}"));
             }
         }
-    })
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(500)) => {}
+            () = shutdown.triggered() => {}
+        }
+    }
+    Ok(())
 }
 
 async fn consume<H: EventHandler>(
@@ -120,7 +141,7 @@ async fn consume<H: EventHandler>(
     durable: &str,
     handler: &H,
     shutdown: &Shutdown,
-) -> Result<(), BusError> {
+) -> Result<(), Stopped> {
     let stream = bus.ensure_stream(domain).await?;
     let name = bus.consumer_name(durable);
     let consumer: pull::Stream = stream
@@ -156,7 +177,7 @@ async fn consume<H: EventHandler>(
                     Kind::ConsumerDeleted
                     | Kind::PushBasedConsumer
                     | Kind::RequestLimitExceeded => {
-                        return Err(BusError::new(error));
+                        return Err(BusError::new(error).into());
                     }
                     _ => {
                         tracing::debug!(durable, %error, "transient consumer error");
@@ -201,6 +222,12 @@ async fn consume<H: EventHandler>(
             Err(HandlerError::Reject(reason)) => {
                 span.in_scope(|| tracing::error!(durable, %reason, "event rejected"));
                 message.ack_with(AckKind::Term).await
+            }
+            Err(HandlerError::Fatal(reason)) => {
+                span.in_scope(|| tracing::error!(durable, %reason, "event cannot be applied"));
+                // Kept for the restarted consumer.
+                let _ = message.ack_with(AckKind::Nak(Some(MAX_RETRY_DELAY))).await;
+                return Err(Stopped::Fatal(reason));
             }
             Err(HandlerError::Retry(reason)) => {
                 span.in_scope(|| {

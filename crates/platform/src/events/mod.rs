@@ -11,6 +11,6 @@ mod outbox;
 mod relay;
 
 pub use bus::{BusError, EventBus};
-pub use consumer::{Event, EventHandler, HandlerError, claim, spawn_consumer};
+pub use consumer::{Event, EventHandler, HandlerError, claim, run_consumer};
 pub use outbox::{OutboxEvent, enqueue, enqueue_many, subject};
-pub use relay::{Relay, spawn_relay};
+pub use relay::Relay;

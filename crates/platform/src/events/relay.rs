@@ -9,11 +9,12 @@ use async_nats::HeaderMap;
 use bytes::Bytes;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
-use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::bus::{BusError, EventBus};
+use crate::db::is_broken_deployment;
 use crate::shutdown::Shutdown;
+use crate::tasks::TaskResult;
 
 /// Events published per database round trip.
 const BATCH: i64 = 200;
@@ -121,12 +122,20 @@ impl Relay {
         Ok(())
     }
 
-    /// Runs until shutdown: wakes on `NOTIFY outbox_<schema>` or every poll interval.
-    pub async fn run(self, shutdown: Shutdown) {
+    /// Runs until shutdown: wakes on `NOTIFY outbox_<schema>` or every poll interval. Stops with
+    /// an error when the database says the deployment is broken (the outbox is gone, a privilege
+    /// is missing), which no retry fixes; its supervisor reports it.
+    pub async fn run(self, shutdown: Shutdown) -> TaskResult {
         let mut listener = self.listen().await;
         let mut rounds: u64 = 0;
         while !shutdown.is_triggered() {
             if let Err(error) = self.publish_pending().await {
+                if is_broken_deployment(&error) {
+                    return Err(format!(
+                        "the {} outbox cannot be read: {error}",
+                        self.domain
+                    ));
+                }
                 tracing::warn!(domain = self.domain, %error, "outbox relay round failed");
             }
             rounds += 1;
@@ -153,6 +162,7 @@ impl Relay {
         if let Err(error) = self.publish_pending().await {
             tracing::warn!(domain = self.domain, %error, "final outbox round failed");
         }
+        Ok(())
     }
 
     async fn listen(&self) -> Option<PgListener> {
@@ -164,14 +174,4 @@ impl Relay {
         listener.listen(&format!("outbox_{schema}")).await.ok()?;
         Some(listener)
     }
-}
-
-/// Spawns a relay task; it stops at shutdown after a final round.
-pub fn spawn_relay(
-    pool: PgPool,
-    bus: EventBus,
-    domain: &'static str,
-    shutdown: Shutdown,
-) -> JoinHandle<()> {
-    tokio::spawn(Relay::new(pool, bus, domain).run(shutdown))
 }
