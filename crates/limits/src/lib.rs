@@ -96,6 +96,16 @@ pub const SOQL_SEARCH_TERMS: Limit = Limit {
     exceeded: SOQL_EXCEEDED,
 };
 
+/// Bytes of one event on the bus.
+pub const EVENT_BYTES: Limit = Limit {
+    name: "event_bytes",
+    value: 256 * 1024,
+    unit: "bytes",
+    applies_to: "one event on the bus (its protobuf payload); events carry ids, versions and short facts, so no change produces one this large",
+    setting: None,
+    exceeded: "never published: set aside in the service's `outbox_dead_letters` with the reason, logged once, reported by `/readyz`; the events behind it flow",
+};
+
 /// Every limit, in the order of the documented table.
 pub const ALL: &[Limit] = &[
     SOQL_TEXT,
@@ -104,6 +114,7 @@ pub const ALL: &[Limit] = &[
     SOQL_IN_VALUES,
     SOQL_SELECTED_COLUMNS,
     SOQL_SEARCH_TERMS,
+    EVENT_BYTES,
 ];
 
 /// Thousands separated with commas, as the table prints values.

@@ -27,6 +27,8 @@ struct State {
     problems: Vec<String>,
     /// Whether it has stopped serving.
     stopped: bool,
+    /// Parts that work less well than they should, without making the service unready, and why.
+    degraded: Vec<(&'static str, String)>,
 }
 
 impl Default for Health {
@@ -81,6 +83,30 @@ impl Health {
                 .set_service_status(name, ServingStatus::NotServing)
                 .await;
         }
+    }
+
+    /// Reports whether `component`, a part of the service that can fail without the service
+    /// being unready (events set aside, say), is degraded and why. Its gRPC health status is
+    /// serving or not serving accordingly.
+    pub async fn report_component(&self, component: &'static str, problem: Option<String>) {
+        let status = if problem.is_some() {
+            ServingStatus::NotServing
+        } else {
+            ServingStatus::Serving
+        };
+        {
+            let mut state = self.lock();
+            state.degraded.retain(|(name, _)| *name != component);
+            if let Some(problem) = problem {
+                state.degraded.push((component, problem));
+            }
+        }
+        self.reporter.set_service_status(component, status).await;
+    }
+
+    /// The degraded components and why.
+    pub fn degraded(&self) -> Vec<(&'static str, String)> {
+        self.lock().degraded.clone()
     }
 
     /// Whether the service is serving.

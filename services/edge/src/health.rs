@@ -7,7 +7,9 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use opendata_platform::events::OUTBOX_COMPONENT;
 use serde_json::{Value, json};
+use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -23,29 +25,47 @@ pub async fn healthz() -> Json<Value> {
 /// answer must come within kubelet's default probe timeout of one second.
 const DEPENDENCY_CHECK_TIMEOUT: Duration = Duration::from_millis(800);
 
+/// The serving status of `service` (`""` for the whole server) at a dependency, if it answered in
+/// time and knows the name.
+async fn status(channel: &Channel, service: &str) -> Option<ServingStatus> {
+    let mut client = HealthClient::new(channel.clone());
+    let check = client.check(HealthCheckRequest {
+        service: service.to_owned(),
+    });
+    match tokio::time::timeout(DEPENDENCY_CHECK_TIMEOUT, check).await {
+        Ok(Ok(response)) => Some(response.get_ref().status()),
+        _ => None,
+    }
+}
+
 /// Readiness: the edge itself is serving (not draining, no task failed) and every required
-/// dependency reports serving.
+/// dependency reports serving. Events a dependency had to set aside are reported, without making
+/// the edge unready: the portal still serves.
 pub async fn readyz(State(state): State<EdgeState>) -> (StatusCode, Json<Value>) {
     let dependencies = state.dependencies();
     let checks = dependencies.iter().map(|dependency| async {
-        let check = tokio::time::timeout(
-            DEPENDENCY_CHECK_TIMEOUT,
-            HealthClient::new(dependency.channel.clone()).check(HealthCheckRequest {
-                service: String::new(),
-            }),
+        tokio::join!(
+            status(&dependency.channel, ""),
+            status(&dependency.channel, OUTBOX_COMPONENT)
         )
-        .await;
-        matches!(check, Ok(Ok(ref response)) if response.get_ref().status() == ServingStatus::Serving)
     });
-    let serving = futures::future::join_all(checks).await;
+    let statuses = futures::future::join_all(checks).await;
     let mut report = serde_json::Map::new();
+    let mut events = serde_json::Map::new();
     let mut ready = state.health.is_serving();
-    for (dependency, serving) in dependencies.iter().zip(serving) {
+    for (dependency, (server, outbox)) in dependencies.iter().zip(statuses) {
+        let serving = server == Some(ServingStatus::Serving);
         ready &= serving || !dependency.required;
         report.insert(
             dependency.name.to_owned(),
             json!(if serving { "serving" } else { "not serving" }),
         );
+        if outbox == Some(ServingStatus::NotServing) {
+            events.insert(
+                dependency.name.to_owned(),
+                json!("events set aside in its outbox_dead_letters table; see its log"),
+            );
+        }
     }
     let status = if ready {
         StatusCode::OK
@@ -54,6 +74,9 @@ pub async fn readyz(State(state): State<EdgeState>) -> (StatusCode, Json<Value>)
     };
     let mut body =
         json!({"status": if ready { "ready" } else { "not ready" }, "dependencies": report});
+    if !events.is_empty() {
+        body["events"] = Value::Object(events);
+    }
     if !state.health.is_serving() {
         body["edge"] = json!({"serving": false, "problems": state.health.problems()});
     }

@@ -105,7 +105,7 @@ pub async fn serve(
     let mut tasks = Tasks::new(DOMAIN, Health::new(), &shutdown);
     tasks.spawn(
         "outbox relay",
-        Relay::new(pool.clone(), bus.clone(), DOMAIN).run(tasks.shutdown()),
+        Relay::new(pool.clone(), bus.clone(), DOMAIN, tasks.health()).run(tasks.shutdown()),
     );
     tasks.spawn(
         "catalog feed",

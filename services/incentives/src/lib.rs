@@ -92,7 +92,7 @@ pub async fn serve(
     let mut tasks = Tasks::new(DOMAIN, Health::new(), &shutdown);
     tasks.spawn(
         "outbox relay",
-        Relay::new(pool, bus, DOMAIN).run(tasks.shutdown()),
+        Relay::new(pool, bus, DOMAIN, tasks.health()).run(tasks.shutdown()),
     );
     let interval = Duration::from_secs(settings.dataset.sync_interval_secs.max(1));
     tasks.spawn_every("award dataset sync", interval, {

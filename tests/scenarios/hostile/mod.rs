@@ -1,4 +1,5 @@
 //! Hostile clients through the real edge and gRPC: every probe of the hardening review gets the
 //! status it should, the process stays up, and ordinary callers keep being served.
 
+mod events;
 mod queries;

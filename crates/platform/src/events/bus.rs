@@ -2,9 +2,11 @@
 
 use std::time::Duration;
 
+use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::{self, stream};
 use async_nats::{ConnectOptions, HeaderMap};
 use bytes::Bytes;
+use opendata_limits::EVENT_BYTES;
 
 use crate::config::NatsConfig;
 
@@ -17,13 +19,40 @@ const EVENT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Failures talking to NATS.
 #[derive(Debug, thiserror::Error)]
-#[error("nats: {0}")]
-pub struct BusError(String);
+#[error("nats: {message}")]
+pub struct BusError {
+    message: String,
+    permanent: bool,
+}
 
 impl BusError {
     pub(crate) fn new(error: impl std::fmt::Display) -> Self {
-        BusError(error.to_string())
+        BusError {
+            message: error.to_string(),
+            permanent: false,
+        }
     }
+
+    /// A refusal that no retry changes: the event itself is wrong for the bus.
+    fn refused(message: impl Into<String>) -> Self {
+        BusError {
+            message: message.into(),
+            permanent: true,
+        }
+    }
+
+    /// Whether publishing the same event again can never succeed (it is too large, its subject is
+    /// invalid), as opposed to NATS being unreachable for now.
+    pub fn is_permanent(&self) -> bool {
+        self.permanent
+    }
+}
+
+/// Whether NATS accepts `subject` for publishing: dot-separated tokens, none empty, no whitespace.
+fn is_publishable(subject: &str) -> bool {
+    !subject.is_empty()
+        && !subject.contains(char::is_whitespace)
+        && subject.split('.').all(|token| !token.is_empty())
 }
 
 /// A JetStream connection with this deployment's name prefix. Cheap to clone.
@@ -119,7 +148,9 @@ impl EventBus {
     }
 
     /// Publishes one event and waits for JetStream's acknowledgement. `event_id` becomes
-    /// `Nats-Msg-Id`, so publishing the same event twice stores it once.
+    /// `Nats-Msg-Id`, so publishing the same event twice stores it once. An event larger than
+    /// [`EVENT_BYTES`] (or than the server takes) or with an invalid subject is refused for good
+    /// ([`BusError::is_permanent`]).
     pub async fn publish(
         &self,
         subject: &str,
@@ -127,13 +158,45 @@ impl EventBus {
         mut headers: HeaderMap,
         payload: Bytes,
     ) -> Result<(), BusError> {
+        if payload.len() > EVENT_BYTES.get() {
+            return Err(BusError::refused(format!(
+                "the event is {} bytes, over the limit of {} (limit {})",
+                payload.len(),
+                EVENT_BYTES.value,
+                EVENT_BYTES.name
+            )));
+        }
+        let subject = self.full_subject(subject);
+        if !is_publishable(&subject) {
+            return Err(BusError::refused(format!(
+                "`{}` is not a valid subject",
+                subject.escape_debug()
+            )));
+        }
         headers.insert(async_nats::header::NATS_MESSAGE_ID, event_id);
-        self.jetstream
-            .publish_with_headers(self.full_subject(subject), headers, payload)
+        let acknowledgement = self
+            .jetstream
+            .publish_with_headers(subject, headers, payload)
             .await
-            .map_err(BusError::new)?
-            .await
-            .map_err(BusError::new)?;
+            .map_err(|error| match error.kind() {
+                PublishErrorKind::MaxPayloadExceeded => BusError::refused(error.to_string()),
+                _ => BusError::new(error),
+            })?;
+        acknowledgement.await.map_err(BusError::new)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_with_empty_tokens_or_whitespace_are_not_publishable() {
+        assert!(is_publishable("opendata.catalog.v1.dataset_created"));
+        assert!(is_publishable("t1.opendata.catalog.v1.dataset_created"));
+        for subject in ["", "a..b", ".a", "a.", "a b", "a\r\nPUB x"] {
+            assert!(!is_publishable(subject), "{subject:?}");
+        }
     }
 }

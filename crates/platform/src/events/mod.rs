@@ -7,10 +7,12 @@
 
 mod bus;
 mod consumer;
+mod dead_letters;
 mod outbox;
 mod relay;
 
 pub use bus::{BusError, EventBus};
 pub use consumer::{Event, EventHandler, HandlerError, claim, run_consumer};
+pub use dead_letters::OUTBOX_COMPONENT;
 pub use outbox::{OutboxEvent, enqueue, enqueue_many, subject};
 pub use relay::Relay;

@@ -1,6 +1,7 @@
 //! The outbox relay: publishes committed events to JetStream in order, marks them published, and
 //! retries while NATS is unreachable. Nothing committed is ever lost; an event published twice is
-//! dropped by JetStream (same `Nats-Msg-Id`) and ignored by idempotent consumers.
+//! dropped by JetStream (same `Nats-Msg-Id`) and ignored by idempotent consumers. An event the bus
+//! refuses for good is set aside ([`super::dead_letters`]) instead of blocking those behind it.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,7 +13,9 @@ use sqlx::postgres::PgListener;
 use uuid::Uuid;
 
 use super::bus::{BusError, EventBus};
+use super::dead_letters::{self, OUTBOX_COMPONENT, Refused};
 use crate::db::is_broken_deployment;
+use crate::health::Health;
 use crate::shutdown::Shutdown;
 use crate::tasks::TaskResult;
 
@@ -20,6 +23,8 @@ use crate::tasks::TaskResult;
 const BATCH: i64 = 200;
 /// Poll interval when no notification arrives (notifications can be missed across reconnects).
 const POLL: Duration = Duration::from_millis(500);
+/// Relay rounds between two counts of the events set aside (a minute at the poll interval).
+const DEAD_LETTER_CHECK_ROUNDS: u64 = 120;
 /// Published events are deleted after this long.
 const KEEP_PUBLISHED: &str = "1 day";
 
@@ -28,6 +33,7 @@ pub struct Relay {
     pool: PgPool,
     bus: EventBus,
     domain: &'static str,
+    health: Health,
 }
 
 #[derive(sqlx::FromRow)]
@@ -48,9 +54,15 @@ enum RelayError {
 }
 
 impl Relay {
-    /// A relay for the outbox in `pool`'s schema, publishing into `domain`'s stream.
-    pub fn new(pool: PgPool, bus: EventBus, domain: &'static str) -> Self {
-        Relay { pool, bus, domain }
+    /// A relay for the outbox in `pool`'s schema, publishing into `domain`'s stream and reporting
+    /// events it sets aside to `health`.
+    pub fn new(pool: PgPool, bus: EventBus, domain: &'static str, health: Health) -> Self {
+        Relay {
+            pool,
+            bus,
+            domain,
+            health,
+        }
     }
 
     /// Publishes pending events until none are left; returns how many were published.
@@ -69,6 +81,9 @@ impl Relay {
         }
     }
 
+    /// Publishes one batch in order; sets aside the events the bus refuses for good, and stops at
+    /// the first event it cannot publish for now (marking those before it published). Returns how
+    /// many events left the outbox.
     async fn publish_batch(&self) -> Result<usize, RelayError> {
         let mut tx = self.pool.begin().await?;
         let pending: Vec<PendingEvent> = sqlx::query_as(
@@ -83,6 +98,8 @@ impl Relay {
         }
         self.bus.ensure_stream(self.domain).await?;
         let mut published = Vec::with_capacity(pending.len());
+        let mut refused = Vec::new();
+        let mut unavailable = None;
         for event in pending {
             let mut headers = HeaderMap::new();
             for (name, value) in event.headers.0 {
@@ -90,27 +107,71 @@ impl Relay {
                     headers.insert(name.as_str(), value.as_str());
                 }
             }
-            self.bus
+            let outcome = self
+                .bus
                 .publish(
                     &event.subject,
                     &event.id.to_string(),
                     headers,
                     Bytes::from(event.payload),
                 )
-                .await?;
-            published.push(event.id);
+                .await;
+            match outcome {
+                Ok(()) => published.push(event.id),
+                Err(error) if error.is_permanent() => refused.push(Refused {
+                    id: event.id,
+                    subject: event.subject,
+                    reason: error.to_string(),
+                }),
+                Err(error) => {
+                    unavailable = Some(error);
+                    break;
+                }
+            }
         }
         sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
             .bind(&published)
             .execute(&mut *tx)
             .await?;
+        dead_letters::set_aside(&mut tx, &refused).await?;
         tx.commit().await?;
         tracing::debug!(
             domain = self.domain,
             count = published.len(),
             "events published"
         );
-        Ok(published.len())
+        for event in &refused {
+            tracing::error!(
+                domain = self.domain,
+                event_id = %event.id,
+                subject = %event.subject,
+                reason = %event.reason,
+                "event refused by the bus for good, set aside in outbox_dead_letters"
+            );
+        }
+        if !refused.is_empty() {
+            self.report_dead_letters().await?;
+        }
+        match unavailable {
+            Some(error) => Err(error.into()),
+            None => Ok(published.len() + refused.len()),
+        }
+    }
+
+    /// Reports the outbox as degraded while events are set aside.
+    async fn report_dead_letters(&self) -> Result<(), sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        let count = dead_letters::count(&mut conn).await?;
+        let problem = (count > 0).then(|| {
+            format!(
+                "{count} {} event(s) set aside in outbox_dead_letters",
+                self.domain
+            )
+        });
+        self.health
+            .report_component(OUTBOX_COMPONENT, problem)
+            .await;
+        Ok(())
     }
 
     async fn delete_old(&self) -> Result<(), sqlx::Error> {
@@ -143,6 +204,12 @@ impl Relay {
                 && let Err(error) = self.delete_old().await
             {
                 tracing::warn!(domain = self.domain, %error, "outbox cleanup failed");
+            }
+            // Noticed at start, and once a minute whether an operator has dealt with them.
+            if rounds % DEAD_LETTER_CHECK_ROUNDS == 1
+                && let Err(error) = self.report_dead_letters().await
+            {
+                tracing::warn!(domain = self.domain, %error, "counting set-aside events failed");
             }
             let notified = async {
                 match listener.as_mut() {
