@@ -440,7 +440,11 @@ async fn app_tokens_raise_the_quota_and_excess_is_429() {
         .send()
         .await
         .unwrap();
-    assert_eq!(bad.status(), 403);
+    assert_eq!(
+        bad.status(),
+        429,
+        "an invalid token spends its address's quota, which is spent"
+    );
     assert_eq!(
         get(&stack, "/healthz").await.status,
         200,

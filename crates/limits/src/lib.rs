@@ -106,6 +106,76 @@ pub const EVENT_BYTES: Limit = Limit {
     exceeded: "never published: set aside in the service's `outbox_dead_letters` with the reason, logged once, reported by `/readyz`; the events behind it flow",
 };
 
+/// Requests in flight from one anonymous address at the edge.
+pub const IN_FLIGHT_PER_ADDRESS: Limit = Limit {
+    name: "in_flight_per_address",
+    value: 4,
+    unit: "requests",
+    applies_to: "public API requests one address without an app token has in flight at once (a download counts until its last byte)",
+    setting: Some("edge.rate_limits.in_flight_per_address"),
+    exceeded: "429 `too_many_requests` with `Retry-After`",
+};
+
+/// Requests in flight with one app token at the edge.
+pub const IN_FLIGHT_PER_TOKEN: Limit = Limit {
+    name: "in_flight_per_token",
+    value: 8,
+    unit: "requests",
+    applies_to: "public API requests one app token has in flight at once",
+    setting: Some("edge.rate_limits.in_flight_per_token"),
+    exceeded: "429 `too_many_requests` with `Retry-After`",
+};
+
+/// Row queries one key or app token runs at once in the catalog.
+pub const QUERIES_PER_PRINCIPAL: Limit = Limit {
+    name: "queries_per_principal",
+    value: 8,
+    unit: "queries",
+    applies_to: "row queries one key or app token runs at once (edge and gRPC alike)",
+    setting: Some("catalog.max_concurrent_queries_per_principal"),
+    exceeded: "429 / `RESOURCE_EXHAUSTED`",
+};
+
+/// Row queries anonymous callers run at once, together.
+pub const ANONYMOUS_QUERIES: Limit = Limit {
+    name: "anonymous_queries",
+    value: 12,
+    unit: "queries",
+    applies_to: "row queries all anonymous callers run at once, below the 16 connections of `catalog.max_concurrent_queries`, so key and token holders always find one",
+    setting: Some("catalog.max_concurrent_anonymous_queries"),
+    exceeded: "waits up to 5 s, then 503 `service_unavailable` with `Retry-After`",
+};
+
+/// Statement timeout of anonymous callers.
+pub const QUERY_SECONDS_ANONYMOUS: Limit = Limit {
+    name: "query_seconds_anonymous",
+    value: 60,
+    unit: "seconds",
+    applies_to: "how long an anonymous row query may run, streaming included",
+    setting: Some("catalog.anonymous_query_timeout_secs"),
+    exceeded: "504 `query.execution.timeout` (a stream already started ends early)",
+};
+
+/// Statement timeout of app token holders.
+pub const QUERY_SECONDS_TOKEN: Limit = Limit {
+    name: "query_seconds_token",
+    value: 120,
+    unit: "seconds",
+    applies_to: "how long an app token holder's row query may run, streaming included",
+    setting: Some("catalog.token_query_timeout_secs"),
+    exceeded: "504 `query.execution.timeout`",
+};
+
+/// Statement timeout of key holders.
+pub const QUERY_SECONDS_KEY: Limit = Limit {
+    name: "query_seconds_key",
+    value: 300,
+    unit: "seconds",
+    applies_to: "how long a key holder's row query may run, streaming included",
+    setting: Some("catalog.query_timeout_secs"),
+    exceeded: "504 / `DEADLINE_EXCEEDED`",
+};
+
 /// Every limit, in the order of the documented table.
 pub const ALL: &[Limit] = &[
     SOQL_TEXT,
@@ -114,6 +184,13 @@ pub const ALL: &[Limit] = &[
     SOQL_IN_VALUES,
     SOQL_SELECTED_COLUMNS,
     SOQL_SEARCH_TERMS,
+    IN_FLIGHT_PER_ADDRESS,
+    IN_FLIGHT_PER_TOKEN,
+    QUERIES_PER_PRINCIPAL,
+    ANONYMOUS_QUERIES,
+    QUERY_SECONDS_ANONYMOUS,
+    QUERY_SECONDS_TOKEN,
+    QUERY_SECONDS_KEY,
     EVENT_BYTES,
 ];
 

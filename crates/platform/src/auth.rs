@@ -175,11 +175,23 @@ impl Principal {
 
 type IdentityClient = IdentityServiceClient<InterceptedService<Channel, ClientContext>>;
 
-/// Resolves API keys through governance, caching each answer for a short TTL.
+/// What a caller with an unknown or revoked key is told.
+fn unknown_key() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unauthenticated,
+        "the api key is unknown or revoked",
+    )
+}
+
+/// Resolves API keys through governance, caching each answer for a short TTL: the principals of
+/// good keys, and the refusal of unknown ones (so a flood of made-up keys costs governance one
+/// lookup each per TTL, not one per request). Keys are random secrets nobody chooses, so a
+/// remembered refusal never hides a key issued later.
 pub struct Authenticator {
     client: IdentityClient,
     ttl: Duration,
     cache: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+    refused: Mutex<HashMap<[u8; 32], Instant>>,
 }
 
 impl Authenticator {
@@ -189,6 +201,7 @@ impl Authenticator {
             client: IdentityServiceClient::with_interceptor(channel, ClientContext::anonymous()),
             ttl,
             cache: Mutex::new(HashMap::new()),
+            refused: Mutex::new(HashMap::new()),
         }
     }
 
@@ -198,6 +211,9 @@ impl Authenticator {
         if let Some(principal) = self.cached(&digest) {
             return Ok(principal);
         }
+        if self.refused_recently(&digest) {
+            return Err(unknown_key());
+        }
         let response = self
             .client
             .clone()
@@ -206,7 +222,10 @@ impl Authenticator {
             })
             .await
             .map_err(|status| match ApiError::from_status(&status) {
-                error if error.code == ErrorCode::Unauthenticated => error,
+                error if error.code == ErrorCode::Unauthenticated => {
+                    self.remember_refusal(digest);
+                    error
+                }
                 error if error.code == ErrorCode::Unavailable => ApiError::new(
                     ErrorCode::Unavailable,
                     "the governance service is unavailable; retry later",
@@ -251,6 +270,34 @@ impl Authenticator {
             .get(digest)
             .filter(|(_, at)| at.elapsed() < self.ttl)
             .map(|(principal, _)| principal.clone())
+    }
+
+    fn refused_recently(&self, digest: &[u8; 32]) -> bool {
+        let refused = self
+            .refused
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        refused
+            .get(digest)
+            .is_some_and(|at| at.elapsed() < self.ttl)
+    }
+
+    fn remember_refusal(&self, digest: [u8; 32]) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut refused = self
+            .refused
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if refused.len() >= CACHE_CAPACITY {
+            let ttl = self.ttl;
+            refused.retain(|_, at| at.elapsed() < ttl);
+            if refused.len() >= CACHE_CAPACITY {
+                refused.clear();
+            }
+        }
+        refused.insert(digest, Instant::now());
     }
 
     fn remember(&self, digest: [u8; 32], principal: Principal) {

@@ -77,12 +77,15 @@ impl Interceptor for ClientContext {
 
 /// The bearer key of a request, if it carries one.
 pub fn bearer_key(metadata: &MetadataMap) -> Option<&str> {
-    let value = metadata.get("authorization")?.to_str().ok()?;
-    let key = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))?
-        .trim();
-    (!key.is_empty()).then_some(key)
+    bearer_credential(metadata.get("authorization")?.to_str().ok()?)
+}
+
+/// The credential of an `Authorization: Bearer <credential>` value; the scheme's case does not
+/// matter (RFC 9110 §11.1), so gRPC and HTTP callers are read alike.
+pub fn bearer_credential(authorization: &str) -> Option<&str> {
+    let (scheme, credential) = authorization.trim_start().split_once(' ')?;
+    let credential = credential.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !credential.is_empty()).then_some(credential)
 }
 
 type MakeSpan = fn(&http::Request<tonic::body::Body>) -> tracing::Span;
@@ -176,5 +179,9 @@ mod tests {
         assert_eq!(bearer_key(&metadata), Some("odk_abc"));
         metadata.insert("authorization", "Basic xyz".parse().unwrap());
         assert_eq!(bearer_key(&metadata), None);
+        assert_eq!(bearer_credential("bearer odk_abc"), Some("odk_abc"));
+        assert_eq!(bearer_credential("BEARER  odk_abc "), Some("odk_abc"));
+        assert_eq!(bearer_credential("Bearer "), None);
+        assert_eq!(bearer_credential("Bearerodk_abc"), None);
     }
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod grpc;
 pub mod health;
+pub mod in_flight;
 pub mod replace_rows;
 pub mod shutdown;
 pub mod tasks;

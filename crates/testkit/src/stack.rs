@@ -55,6 +55,13 @@ pub struct TestOptions {
     pub anonymous_per_minute: u32,
     /// Public API requests per minute per app token.
     pub token_per_minute: u32,
+    /// Public API requests in flight at once per address without an app token, and per app token.
+    pub in_flight_per_caller: u32,
+    /// The edge trusts the last `X-Forwarded-For` entry as the client's address (tests stand in
+    /// for many clients that way).
+    pub trust_forwarded_for: bool,
+    /// Seconds an anonymous row query may run.
+    pub anonymous_query_timeout_secs: u64,
     /// The search engine: embedded, or Meilisearch at this URL (a [`crate::TcpProxy`] to
     /// simulate outages).
     pub search: SearchEngine,
@@ -104,6 +111,9 @@ impl Default for TestOptions {
             janitor_interval_secs: 1,
             anonymous_per_minute: 1_000_000,
             token_per_minute: 1_000_000,
+            in_flight_per_caller: 1_000,
+            trust_forwarded_for: false,
+            anonymous_query_timeout_secs: 60,
             search: SearchEngine::Embedded,
             public_governance_datasets: false,
         }
@@ -341,6 +351,10 @@ impl TestStack {
         config.edge.auth_cache_ttl_secs = options.auth_cache_ttl_secs;
         config.edge.rate_limits.anonymous_per_minute = options.anonymous_per_minute;
         config.edge.rate_limits.token_per_minute = options.token_per_minute;
+        config.edge.rate_limits.in_flight_per_address = options.in_flight_per_caller;
+        config.edge.rate_limits.in_flight_per_token = options.in_flight_per_caller;
+        config.edge.rate_limits.trust_forwarded_for = options.trust_forwarded_for;
+        config.catalog.anonymous_query_timeout_secs = options.anonymous_query_timeout_secs;
         config.search.auth_cache_ttl_secs = options.auth_cache_ttl_secs;
         if let SearchEngine::Meilisearch { url, key } = &options.search {
             config.search.meilisearch = MeilisearchSettings {

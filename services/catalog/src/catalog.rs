@@ -2,6 +2,8 @@
 //! which datasets. Unpublished datasets are invisible (not found) to everyone but their agency's
 //! principals, the CDO, the panel and admins.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use opendata_datastore::dataset_id::DatasetId;
 use opendata_datastore::output::{Format, OutputColumn};
@@ -22,7 +24,8 @@ use crate::conditional::{etag, is_current};
 use crate::error::CatalogError;
 use crate::events::emit;
 use crate::model::{Dataset, Metadata, Stage};
-use crate::rows::{Chunks, QueryLimits, query_rows};
+use crate::rows::{Chunks, QueryRun, query_rows};
+use crate::share::{FairShare, QueryCaller};
 use crate::store::{self, ListFilter, VersionRecord};
 
 /// Largest page of a listing.
@@ -103,7 +106,10 @@ pub struct Catalog {
     pool: PgPool,
     /// Row queries run on their own connections, so exports never starve metadata calls.
     query_pool: PgPool,
-    limits: QueryLimits,
+    /// Who may run how many row queries, for how long.
+    share: Arc<FairShare>,
+    /// Bytes of serialized rows per streamed chunk.
+    chunk_bytes: usize,
     identity: IdentityClient,
 }
 
@@ -126,17 +132,19 @@ fn visible(dataset: &Dataset, caller: Option<&Principal>) -> bool {
 
 impl Catalog {
     /// The catalog over its pool and a separate pool for row queries (its size bounds concurrent
-    /// queries), checking agencies with governance.
+    /// queries, shared out by `share`), checking agencies with governance.
     pub fn new(
         pool: PgPool,
         query_pool: PgPool,
-        limits: QueryLimits,
+        share: FairShare,
+        chunk_bytes: usize,
         identity: IdentityClient,
     ) -> Self {
         Catalog {
             pool,
             query_pool,
-            limits,
+            share: Arc::new(share),
+            chunk_bytes,
             identity,
         }
     }
@@ -364,15 +372,15 @@ impl Catalog {
                 rows: None,
             });
         }
-        let rows = query_rows(
-            &self.query_pool,
-            &dataset,
-            &read.request,
-            read.format,
-            read.bom,
-            self.limits,
-        )
-        .await?;
+        let query_caller = QueryCaller::of(caller);
+        let run = QueryRun {
+            pool: self.query_pool.clone(),
+            control: self.pool.clone(),
+            timeout: self.share.timeout(&query_caller),
+            chunk_bytes: self.chunk_bytes,
+            slot: self.share.admit(&query_caller).await?,
+        };
+        let rows = query_rows(&dataset, &read.request, read.format, read.bom, run).await?;
         Ok(RowAnswer {
             dataset,
             etag,

@@ -2,6 +2,10 @@
 
 use std::net::SocketAddr;
 
+use opendata_limits::{
+    ANONYMOUS_QUERIES, QUERIES_PER_PRINCIPAL, QUERY_SECONDS_ANONYMOUS, QUERY_SECONDS_KEY,
+    QUERY_SECONDS_TOKEN,
+};
 use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig};
 use serde::Deserialize;
 
@@ -13,12 +17,23 @@ pub struct CatalogSettings {
     pub governance_url: String,
     /// Seconds an authenticated key is trusted before governance is asked again.
     pub auth_cache_ttl_secs: u64,
-    /// Longest a row query may run, in seconds (exports stream for as long as the client reads).
+    /// Longest a key holder's row query may run, in seconds, streaming included (exports stream
+    /// for as long as the client reads).
     pub query_timeout_secs: u64,
+    /// Longest an app token holder's row query may run, in seconds.
+    pub token_query_timeout_secs: u64,
+    /// Longest an anonymous row query may run, in seconds.
+    pub anonymous_query_timeout_secs: u64,
     /// Bytes of serialized rows per streamed chunk.
     pub chunk_bytes: usize,
-    /// Row queries running at once; more wait up to 5 s for a turn, then are told to retry.
+    /// Row queries running at once (their own connections); more wait up to 5 s for a turn, then
+    /// are told to retry.
     pub max_concurrent_queries: u32,
+    /// Row queries anonymous callers run at once, together; keep it below
+    /// `max_concurrent_queries` so key and token holders always find a connection.
+    pub max_concurrent_anonymous_queries: u32,
+    /// Row queries one key or app token runs at once.
+    pub max_concurrent_queries_per_principal: u32,
 }
 
 impl Default for CatalogSettings {
@@ -26,9 +41,13 @@ impl Default for CatalogSettings {
         CatalogSettings {
             governance_url: "http://127.0.0.1:50051".to_owned(),
             auth_cache_ttl_secs: 30,
-            query_timeout_secs: 300,
+            query_timeout_secs: QUERY_SECONDS_KEY.value,
+            token_query_timeout_secs: QUERY_SECONDS_TOKEN.value,
+            anonymous_query_timeout_secs: QUERY_SECONDS_ANONYMOUS.value,
             chunk_bytes: 64 * 1024,
             max_concurrent_queries: 16,
+            max_concurrent_anonymous_queries: ANONYMOUS_QUERIES.value as u32,
+            max_concurrent_queries_per_principal: QUERIES_PER_PRINCIPAL.value as u32,
         }
     }
 }

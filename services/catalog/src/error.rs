@@ -29,6 +29,22 @@ pub enum CatalogError {
     /// The caller may not do this.
     #[error(transparent)]
     Denied(ApiError),
+    /// The caller already runs as many queries as it may at once.
+    #[error("{message}")]
+    TooManyQueries {
+        /// The limit (see `opendata_limits`).
+        limit: &'static str,
+        /// What happened and what to do.
+        message: String,
+    },
+    /// Every connection the caller's class may use is busy.
+    #[error("{message}")]
+    Busy {
+        /// The limit (see `opendata_limits`).
+        limit: &'static str,
+        /// What happened and what to do.
+        message: String,
+    },
     /// The row query is not valid for the dataset.
     #[error(transparent)]
     Query(#[from] SoqlError),
@@ -63,6 +79,12 @@ impl From<CatalogError> for ApiError {
             }
             CatalogError::SchemaChange(_) => ApiError::new(ErrorCode::SchemaChangeRefused, message),
             CatalogError::Denied(error) => error,
+            CatalogError::TooManyQueries { limit, .. } => {
+                ApiError::new(ErrorCode::RateLimited, message).with("limit", limit)
+            }
+            CatalogError::Busy { limit, .. } => {
+                ApiError::new(ErrorCode::Unavailable, message).with("limit", limit)
+            }
             CatalogError::Query(query) => {
                 let code = match query.kind {
                     ErrorKind::NoSuchColumn => ErrorCode::NoSuchColumn,

@@ -13,6 +13,7 @@ pub mod grpc;
 pub mod model;
 pub mod review;
 pub mod rows;
+pub mod share;
 pub mod store;
 
 use std::sync::Arc;
@@ -37,7 +38,11 @@ use crate::config::CatalogSettings;
 use crate::events::{DOMAIN, VERSION_CONSUMER, VersionActivator};
 use crate::grpc::CatalogApi;
 use crate::review::{REVIEW_CONSUMER, ReviewApplier};
-use crate::rows::QueryLimits;
+use crate::share::{FairShare, ShareSettings};
+
+/// How long a row query waits for a turn (a connection, or an anonymous slot) before it is told
+/// to retry.
+const QUERY_ADMISSION_WAIT: Duration = Duration::from_secs(5);
 
 /// The database schema the catalog owns.
 pub const SCHEMA: &str = "catalog";
@@ -82,15 +87,21 @@ pub async fn serve(
     ));
     let query_pool = PgPoolOptions::new()
         .max_connections(settings.max_concurrent_queries.max(1))
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(QUERY_ADMISSION_WAIT)
         .connect_lazy_with((*pool.connect_options()).clone());
+    let share = FairShare::new(ShareSettings {
+        anonymous_timeout: Duration::from_secs(settings.anonymous_query_timeout_secs),
+        token_timeout: Duration::from_secs(settings.token_query_timeout_secs),
+        key_timeout: Duration::from_secs(settings.query_timeout_secs),
+        max_anonymous: settings.max_concurrent_anonymous_queries,
+        max_per_principal: settings.max_concurrent_queries_per_principal,
+        admission_wait: QUERY_ADMISSION_WAIT,
+    });
     let catalog = Catalog::new(
         pool.clone(),
         query_pool,
-        QueryLimits {
-            timeout: Duration::from_secs(settings.query_timeout_secs),
-            chunk_bytes: settings.chunk_bytes,
-        },
+        share,
+        settings.chunk_bytes,
         identity,
     );
     let mut tasks = Tasks::new(DOMAIN, Health::new(), &shutdown);

@@ -1,7 +1,9 @@
-//! Row queries: a compiled query runs in a read-only transaction under the reader role with a
-//! statement timeout, and its rows are serialized into chunks as they arrive, so memory stays flat
-//! however many rows go out. Errors before the first row become the call's error; later ones end
-//! the stream with an error.
+//! Row queries: a compiled query runs in a read-only transaction under the reader role with the
+//! caller's statement timeout and slot (see [`crate::share`]), and its rows are serialized into
+//! chunks as they arrive, so memory stays flat however many rows go out. Errors before the first
+//! row become the call's error; later ones end the stream with an error. When the client goes
+//! away, before the first row or after, the query is cancelled in the database at once
+//! (`pg_cancel_backend`) instead of running on for nobody.
 
 use std::time::Duration;
 
@@ -18,27 +20,32 @@ use tonic::Status;
 
 use crate::error::CatalogError;
 use crate::model::Dataset;
+use crate::share::Slot;
 
 /// Chunks of the serialized body, ending early with an error if the query fails midway.
 pub type Chunks = mpsc::Receiver<Result<Bytes, Status>>;
 
-/// How queries run.
-#[derive(Debug, Clone, Copy)]
-pub struct QueryLimits {
+/// Where and how one query runs.
+pub struct QueryRun {
+    /// The row-query connections.
+    pub pool: PgPool,
+    /// Other connections, for cancelling a query whose client went away.
+    pub control: PgPool,
     /// Statement timeout.
     pub timeout: Duration,
     /// Bytes per chunk.
     pub chunk_bytes: usize,
+    /// The caller's turn, held until the last row is sent.
+    pub slot: Slot,
 }
 
 /// Runs `request` over `dataset`'s current version; returns the output columns and the body.
 pub async fn query_rows(
-    pool: &PgPool,
     dataset: &Dataset,
     request: &QueryRequest,
     format: Format,
     bom: bool,
-    limits: QueryLimits,
+    run: QueryRun,
 ) -> Result<(Vec<OutputColumn>, Chunks), CatalogError> {
     let target = match format {
         Format::Json | Format::GeoJson => Target::Json,
@@ -58,15 +65,7 @@ pub async fn query_rows(
     let compiled = compile(request, &dataset.schema, table, target)?;
     let columns = compiled.columns.clone();
     let (started, started_receiver) = oneshot::channel();
-    tokio::spawn(stream_rows(
-        pool.clone(),
-        compiled,
-        format,
-        bom,
-        limits,
-        started,
-        sender,
-    ));
+    tokio::spawn(stream_rows(run, compiled, format, bom, started, sender));
     match started_receiver.await {
         Ok(Ok(())) => Ok((columns, receiver)),
         Ok(Err(error)) => Err(error),
@@ -97,23 +96,22 @@ impl Start {
 }
 
 async fn stream_rows(
-    pool: PgPool,
+    run: QueryRun,
     compiled: CompiledQuery,
     format: Format,
     bom: bool,
-    limits: QueryLimits,
     started: oneshot::Sender<Result<(), CatalogError>>,
     sender: mpsc::Sender<Result<Bytes, Status>>,
 ) {
     let mut start = Start(Some(started));
-    let outcome = match pool.acquire().await {
+    let outcome = match run.pool.acquire().await {
         Ok(mut connection) => {
-            let outcome = run(
+            let outcome = stream(
+                &run,
                 &mut connection,
                 compiled,
                 format,
                 bom,
-                limits,
                 &mut start,
                 &sender,
             )
@@ -133,6 +131,7 @@ async fn stream_rows(
         let status: Status = ApiError::from(error).into();
         let _ = sender.send(Err(status)).await;
     }
+    drop(run.slot);
 }
 
 /// How a row stream ended.
@@ -143,23 +142,26 @@ enum Completion {
     ClientGone,
 }
 
-async fn run(
+async fn stream(
+    run: &QueryRun,
     connection: &mut PoolConnection<Postgres>,
     compiled: CompiledQuery,
     format: Format,
     bom: bool,
-    limits: QueryLimits,
     start: &mut Start,
     sender: &mpsc::Sender<Result<Bytes, Status>>,
 ) -> Result<Completion, CatalogError> {
-    // One round trip: a read-only transaction as the reader role, with a statement timeout. The
-    // values are constants and configuration, never request input.
+    // A read-only transaction as the reader role, with the caller's statement timeout. The values
+    // are constants and configuration, never request input.
     let setup = format!(
         "BEGIN READ ONLY; SET LOCAL ROLE {READER_ROLE}; SET LOCAL statement_timeout = {}",
-        limits.timeout.as_millis()
+        run.timeout.as_millis()
     );
     let connection: &mut PgConnection = connection;
     connection.execute(setup.as_str()).await?;
+    let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *connection)
+        .await?;
 
     let mut query = sqlx::query(&compiled.sql);
     for bind in &compiled.binds {
@@ -168,9 +170,18 @@ async fn run(
     let mut rows = query.fetch(&mut *connection);
     let mut serializer = RowSerializer::new(format, compiled.columns);
     let width = serializer.columns().len();
-    let mut body = Vec::with_capacity(limits.chunk_bytes + 4096);
+    let mut body = Vec::with_capacity(run.chunk_bytes + 4096);
     serializer.begin(bom, &mut body);
-    while let Some(row) = rows.try_next().await? {
+    loop {
+        let next = tokio::select! {
+            biased;
+            () = sender.closed() => {
+                cancel(&run.control, backend).await;
+                return Ok(Completion::ClientGone);
+            }
+            next = rows.try_next() => next?,
+        };
+        let Some(row) = next else { break };
         start.ok();
         let mut values: Vec<Option<&str>> = Vec::with_capacity(width);
         for index in 0..width {
@@ -182,12 +193,13 @@ async fn run(
             });
         }
         serializer.row(&values, &mut body);
-        if body.len() >= limits.chunk_bytes {
+        if body.len() >= run.chunk_bytes {
             let chunk = Bytes::from(std::mem::replace(
                 &mut body,
-                Vec::with_capacity(limits.chunk_bytes + 4096),
+                Vec::with_capacity(run.chunk_bytes + 4096),
             ));
             if sender.send(Ok(chunk)).await.is_err() {
+                cancel(&run.control, backend).await;
                 return Ok(Completion::ClientGone);
             }
         }
@@ -198,4 +210,15 @@ async fn run(
     serializer.end(&mut body);
     let _ = sender.send(Ok(Bytes::from(body))).await;
     Ok(Completion::Done)
+}
+
+/// Cancels what `backend` is running: the query of a client that went away.
+async fn cancel(control: &PgPool, backend: i32) {
+    let cancelled = sqlx::query_scalar::<_, bool>("SELECT pg_cancel_backend($1)")
+        .bind(backend)
+        .fetch_one(control)
+        .await;
+    if let Err(error) = cancelled {
+        tracing::warn!(backend, %error, "cancelling an abandoned query failed");
+    }
 }

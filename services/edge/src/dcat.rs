@@ -30,7 +30,7 @@ pub async fn data_json(State(state): State<EdgeState>) -> Result<Json<Value>, So
         .into_iter()
         .map(|agency| (agency.id, agency.name))
         .collect();
-    let mut catalog = state.catalog(&HeaderMap::new())?;
+    let mut catalog = state.catalog(&HeaderMap::new(), None)?;
     let base = state.settings.base_url().to_owned();
     let mut entries = Vec::new();
     let mut page_token = String::new();

@@ -10,6 +10,7 @@ pub mod dcat;
 pub mod discovery;
 pub mod error;
 pub mod health;
+pub mod in_flight;
 pub mod incentives;
 pub mod json;
 pub mod params;
@@ -65,6 +66,8 @@ pub fn router(state: EdgeState) -> Router {
             state.clone(),
             rate_limit::limit,
         ));
+    // Staff routes are limited too: a key is checked with governance on every call, and guessing
+    // keys must be as slow as anything else.
     let admin = Router::new()
         .route("/api/admin/datasets/{id}", get(admin::record))
         .route("/api/admin/datasets/{id}/{action}", post(admin::step))
@@ -72,7 +75,11 @@ pub fn router(state: EdgeState) -> Router {
         .route("/api/admin/inventory/{file}", get(admin::plan))
         .route("/api/admin/stale", get(admin::stale))
         .route("/api/admin/audit", get(admin::audit))
-        .route("/api/admin/audit.csv", get(admin::audit_csv));
+        .route("/api/admin/audit.csv", get(admin::audit_csv))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit,
+        ));
     Router::new()
         .merge(limited)
         .merge(admin)

@@ -1,7 +1,12 @@
 //! App tokens and rate limits on the public API. A caller is identified by its app token
 //! (`X-App-Token` header or `$$app_token` parameter, checked with governance) or, without one, by
-//! its IP address; each gets a quota per minute from configuration, tokens a higher one. Over
-//! quota is `429 Too Many Requests` with `Retry-After`, in Socrata's error shape.
+//! its IP address; each gets a quota per minute from configuration, tokens a higher one, and may
+//! have only a few requests in flight at once. Over quota is `429 Too Many Requests` with
+//! `Retry-After`, in Socrata's error shape, naming the limit.
+//!
+//! An invalid app token is refused (`403`) and spends its address's quota, so guessing tokens is
+//! rate limited like anything else; governance's answer is remembered, so a flood of them costs
+//! one lookup each per cache period.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -14,11 +19,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use opendata_limits::{IN_FLIGHT_PER_ADDRESS, IN_FLIGHT_PER_TOKEN};
 use opendata_platform::auth::Authenticator;
 use opendata_platform::error::{ApiError, ErrorCode};
+use opendata_platform::in_flight::InFlight;
 use serde::Deserialize;
 
 use crate::error::SodaError;
+use crate::in_flight::held_until_sent;
 use crate::state::EdgeState;
 
 /// Quotas, from configuration.
@@ -31,7 +39,13 @@ pub struct RateLimitSettings {
     pub anonymous_per_minute: u32,
     /// Requests per minute for each app token.
     pub token_per_minute: u32,
-    /// Take the client address from the first `X-Forwarded-For` entry (only behind a trusted proxy).
+    /// Requests one IP address without an app token may have in flight at once.
+    pub in_flight_per_address: u32,
+    /// Requests one app token may have in flight at once.
+    pub in_flight_per_token: u32,
+    /// The edge runs behind one trusted proxy (an ingress) that appends the client's address to
+    /// `X-Forwarded-For`: take the client address from its last entry, the one the proxy wrote.
+    /// Earlier entries are the client's own say and are never trusted.
     pub trust_forwarded_for: bool,
 }
 
@@ -41,6 +55,8 @@ impl Default for RateLimitSettings {
             enabled: true,
             anonymous_per_minute: 1000,
             token_per_minute: 20_000,
+            in_flight_per_address: IN_FLIGHT_PER_ADDRESS.value as u32,
+            in_flight_per_token: IN_FLIGHT_PER_TOKEN.value as u32,
             trust_forwarded_for: false,
         }
     }
@@ -56,12 +72,18 @@ enum Caller {
     Token(String),
 }
 
+/// An app token governance accepted, for the handlers to pass on (the catalog gives token holders
+/// longer queries).
+#[derive(Debug, Clone)]
+pub struct AppToken(pub String);
+
 /// The limiters and the token check.
 pub struct RateLimits {
     anonymous: DefaultKeyedRateLimiter<IpAddr>,
     tokens: DefaultKeyedRateLimiter<String>,
+    in_flight: InFlight<Caller>,
+    settings: RateLimitSettings,
     authenticator: Authenticator,
-    trust_forwarded_for: bool,
 }
 
 fn quota(per_minute: u32) -> Quota {
@@ -74,8 +96,9 @@ impl RateLimits {
         Arc::new(RateLimits {
             anonymous: RateLimiter::keyed(quota(settings.anonymous_per_minute)),
             tokens: RateLimiter::keyed(quota(settings.token_per_minute)),
+            in_flight: InFlight::default(),
+            settings: settings.clone(),
             authenticator,
-            trust_forwarded_for: settings.trust_forwarded_for,
         })
     }
 
@@ -93,6 +116,13 @@ impl RateLimits {
             Caller::Token(token) => self.tokens.check_key(token),
         };
         outcome.map_err(|not_until| not_until.wait_time_from(clock.now()))
+    }
+
+    fn max_in_flight(&self, caller: &Caller) -> u32 {
+        match caller {
+            Caller::Address(_) => self.settings.in_flight_per_address,
+            Caller::Token(_) => self.settings.in_flight_per_token,
+        }
     }
 }
 
@@ -112,15 +142,19 @@ fn app_token(request: &Request) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// The client's address: the peer's, or behind a trusted proxy the last `X-Forwarded-For` entry
+/// (the one the proxy appended; anything before it the client could have written).
 fn client_address(request: &Request, trust_forwarded_for: bool) -> IpAddr {
     let forwarded = trust_forwarded_for
         .then(|| {
             request
                 .headers()
-                .get("x-forwarded-for")?
+                .get_all("x-forwarded-for")
+                .iter()
+                .next_back()?
                 .to_str()
                 .ok()?
-                .split(',')
+                .rsplit(',')
                 .next()?
                 .trim()
                 .parse()
@@ -137,15 +171,41 @@ fn client_address(request: &Request, trust_forwarded_for: bool) -> IpAddr {
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
+/// A `429` naming the limit, with `Retry-After`.
+fn too_many(limit: &str, message: &str, wait: Duration) -> Response {
+    let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    let mut response = SodaError(
+        ApiError::new(ErrorCode::RateLimited, message)
+            .with("retry_after_seconds", seconds)
+            .with("limit", limit),
+    )
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
 /// The middleware.
-pub async fn limit(State(state): State<EdgeState>, request: Request, next: Next) -> Response {
-    let Some(limits) = state.rate_limits() else {
+pub async fn limit(State(state): State<EdgeState>, mut request: Request, next: Next) -> Response {
+    let Some(limits) = state.rate_limits().cloned() else {
         return next.run(request).await;
     };
+    let address = Caller::Address(client_address(
+        &request,
+        limits.settings.trust_forwarded_for,
+    ));
     let caller = match app_token(&request) {
         Some(token) => match limits.authenticator.authenticate(&token).await {
-            Ok(principal) => Caller::Token(principal.id),
+            Ok(principal) => {
+                request.extensions_mut().insert(AppToken(token));
+                Caller::Token(principal.id)
+            }
             Err(error) if error.code == ErrorCode::Unauthenticated => {
+                // Guessing tokens spends the address's quota.
+                if let Err(wait) = limits.check(&address) {
+                    return too_many("per_minute", "too many requests from this address", wait);
+                }
                 return SodaError(ApiError::new(
                     ErrorCode::PermissionDenied,
                     "invalid app token",
@@ -154,26 +214,74 @@ pub async fn limit(State(state): State<EdgeState>, request: Request, next: Next)
             }
             Err(error) => return SodaError(error).into_response(),
         },
-        None => Caller::Address(client_address(&request, limits.trust_forwarded_for)),
+        None => address,
     };
-    match limits.check(&caller) {
-        Ok(()) => next.run(request).await,
-        Err(wait) => {
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            let message = match caller {
-                Caller::Address(_) => {
-                    "too many requests from this address; send an app token (X-App-Token) for a higher quota"
-                }
-                Caller::Token(_) => "too many requests for this app token",
-            };
-            let mut response = SodaError(
-                ApiError::new(ErrorCode::RateLimited, message).with("retry_after_seconds", seconds),
-            )
-            .into_response();
-            if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
+    if let Err(wait) = limits.check(&caller) {
+        let message = match caller {
+            Caller::Address(_) => {
+                "too many requests from this address; send an app token (X-App-Token) for a higher quota"
             }
-            response
+            Caller::Token(_) => "too many requests for this app token",
+        };
+        return too_many("per_minute", message, wait);
+    }
+    let Some(guard) = limits
+        .in_flight
+        .enter(&caller, limits.max_in_flight(&caller))
+    else {
+        let (limit, message) = match caller {
+            Caller::Address(_) => (
+                IN_FLIGHT_PER_ADDRESS.name,
+                "this address already has as many requests in flight as it may; wait for one to finish",
+            ),
+            Caller::Token(_) => (
+                IN_FLIGHT_PER_TOKEN.name,
+                "this app token already has as many requests in flight as it may; wait for one to finish",
+            ),
+        };
+        return too_many(limit, message, Duration::from_secs(1));
+    };
+    let response = next.run(request).await;
+    let (parts, body) = response.into_parts();
+    Response::from_parts(parts, held_until_sent(body, guard))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(forwarded: &[&str]) -> Request {
+        let mut builder = Request::builder().uri("/resource/abcd-1234.json");
+        for value in forwarded {
+            builder = builder.header("x-forwarded-for", *value);
         }
+        let mut request = builder.body(axum::body::Body::empty()).unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 9], 5555))));
+        request
+    }
+
+    #[test]
+    fn only_the_entry_the_trusted_proxy_appended_counts() {
+        let spoofed = request(&["1.2.3.4, 203.0.113.7"]);
+        assert_eq!(
+            client_address(&spoofed, true),
+            IpAddr::from([203, 0, 113, 7])
+        );
+        let two_headers = request(&["1.2.3.4", "198.51.100.2"]);
+        assert_eq!(
+            client_address(&two_headers, true),
+            IpAddr::from([198, 51, 100, 2])
+        );
+        assert_eq!(
+            client_address(&spoofed, false),
+            IpAddr::from([10, 0, 0, 9]),
+            "without a trusted proxy the header is ignored"
+        );
+        assert_eq!(
+            client_address(&request(&["garbage"]), true),
+            IpAddr::from([10, 0, 0, 9])
+        );
     }
 }

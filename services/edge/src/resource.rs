@@ -2,6 +2,7 @@
 //! headers, streamed from the catalog as they are produced; `304 Not Modified` when the client's
 //! copy is current; the format from the extension or the `Accept` header.
 
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -15,6 +16,7 @@ use opendata_proto::catalog::v1::{QueryHeader, RowFormat};
 
 use crate::error::SodaError;
 use crate::params::{negotiate, parse, split_extension};
+use crate::rate_limit::AppToken;
 use crate::state::EdgeState;
 
 /// `X-SODA2-Fields`/`X-SODA2-Types` are left out past this length, as Socrata does.
@@ -41,6 +43,7 @@ pub async fn resource(
     State(state): State<EdgeState>,
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
+    app_token: Option<Extension<AppToken>>,
     headers: HeaderMap,
 ) -> Result<Response, SodaError> {
     let (id, extension) = split_extension(&file)?;
@@ -58,7 +61,7 @@ pub async fn resource(
         .and_then(|date| DateTime::parse_from_rfc2822(date).ok())
         .map(|date| to_proto(date.with_timezone(&Utc)));
     let mut stream = state
-        .catalog(&headers)?
+        .catalog(&headers, app_token.as_deref())?
         .query_rows(params.request)
         .await?
         .into_inner();

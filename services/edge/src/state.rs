@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::http::{HeaderMap, header};
 use opendata_platform::error::{ApiError, ErrorCode};
-use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES};
+use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES, bearer_credential};
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use opendata_proto::governance::v1::audit_service_client::AuditServiceClient;
 use opendata_proto::governance::v1::freshness_service_client::FreshnessServiceClient;
@@ -22,7 +22,7 @@ use opendata_platform::health::Health;
 
 use crate::config::EdgeSettings;
 use crate::error::SodaError;
-use crate::rate_limit::RateLimits;
+use crate::rate_limit::{AppToken, RateLimits};
 
 /// A catalog client carrying the caller's credentials (if any) and trace context.
 pub type CatalogClient = CatalogServiceClient<InterceptedService<Channel, ClientContext>>;
@@ -113,10 +113,16 @@ impl EdgeState {
         self.rate_limits.as_ref()
     }
 
-    /// A catalog client acting for the caller: anonymous, or with the bearer key the request
-    /// carries (so agencies can read their own unpublished datasets).
-    pub fn catalog(&self, headers: &HeaderMap) -> Result<CatalogClient, SodaError> {
-        let context = match bearer(headers) {
+    /// A catalog client acting for the caller: with the bearer key the request carries (so
+    /// agencies can read their own unpublished datasets), else with its app token (which gives
+    /// longer queries), else anonymous.
+    pub fn catalog(
+        &self,
+        headers: &HeaderMap,
+        app_token: Option<&AppToken>,
+    ) -> Result<CatalogClient, SodaError> {
+        let credential = bearer(headers).or(app_token.map(|AppToken(token)| token.as_str()));
+        let context = match credential {
             Some(key) => ClientContext::with_key(key)?,
             None => ClientContext::anonymous(),
         };
@@ -188,9 +194,5 @@ impl EdgeState {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    value
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-        .filter(|key| !key.is_empty())
+    bearer_credential(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
 }

@@ -196,7 +196,7 @@ pub async fn view(
         return Err(SodaError::dataset_not_found(id));
     }
     let dataset = state
-        .catalog(&headers)?
+        .catalog(&headers, None)?
         .get_dataset(GetDatasetRequest { id: id.to_owned() })
         .await?
         .into_inner();

@@ -25,8 +25,14 @@ async fn enqueue_raw(stack: &TestStack, subject: &str, payload: Vec<u8>) -> uuid
 async fn events_the_bus_refuses_are_set_aside_and_the_rest_flow() {
     let stack = TestStack::start().await;
     let key = key_for(&stack, "opm", Role::Publisher).await;
-    let dataset = create_dataset(&stack, &key, "opm", vec![column("Town", ColumnType::Text)], "")
-        .await;
+    let dataset = create_dataset(
+        &stack,
+        &key,
+        "opm",
+        vec![column("Town", ColumnType::Text)],
+        "",
+    )
+    .await;
 
     let oversized = enqueue_raw(
         &stack,
@@ -60,10 +66,14 @@ async fn events_the_bus_refuses_are_set_aside_and_the_rest_flow() {
         .unwrap();
     assert_eq!(left, 0, "set-aside events leave the outbox");
 
-    wait_until(EVENTUALLY, "readyz to report the set-aside events", || async {
-        let ready = get(&stack, "/readyz").await;
-        let body = ready.json();
-        (ready.status == 200 && body["events"]["governance"].is_string()).then_some(())
-    })
+    wait_until(
+        EVENTUALLY,
+        "readyz to report the set-aside events",
+        || async {
+            let ready = get(&stack, "/readyz").await;
+            let body = ready.json();
+            (ready.status == 200 && body["events"]["governance"].is_string()).then_some(())
+        },
+    )
     .await;
 }

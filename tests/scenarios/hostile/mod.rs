@@ -2,4 +2,5 @@
 //! status it should, the process stays up, and ordinary callers keep being served.
 
 mod events;
+mod fairness;
 mod queries;

@@ -1,0 +1,217 @@
+//! Fair sharing: no caller can take every query slot, anonymous queries stop sooner than keyed
+//! ones, a client that goes away takes its query with it, and quotas hold for invalid app tokens
+//! and staff routes.
+//!
+//! Slow queries are made deterministic by locking a dataset's table: a query of it waits for the
+//! lock, before its first row, for as long as the test wants.
+
+use opendata_limits::IN_FLIGHT_PER_ADDRESS;
+use opendata_proto::common::v1::ColumnType;
+use opendata_proto::ingestion::v1::UploadMode;
+use opendata_testkit::{TestOptions, TestStack, wait_until};
+use sqlx::{Postgres, Transaction};
+
+use crate::support::*;
+
+/// A published dataset with a few rows; its publisher key and id.
+async fn towns(stack: &TestStack) -> (String, String) {
+    let (key, dataset) =
+        published_dataset(stack, "opm", vec![column("Town", ColumnType::Text)], "").await;
+    push(
+        stack,
+        &key,
+        &dataset,
+        UploadMode::Replace,
+        b"Town\nAvon\nBristol\n",
+    )
+    .await;
+    wait_for_version(stack, &dataset, 1).await;
+    (key, dataset)
+}
+
+/// Locks the table of `dataset`'s current version until the transaction ends.
+async fn lock_rows(stack: &TestStack, dataset: &str) -> (Transaction<'static, Postgres>, String) {
+    let table: String =
+        sqlx::query_scalar("SELECT current_table FROM catalog.datasets WHERE id = $1")
+            .bind(dataset)
+            .fetch_one(&stack.pool)
+            .await
+            .unwrap();
+    let mut lock = stack.pool.begin().await.unwrap();
+    sqlx::query(&format!(
+        "LOCK TABLE data.\"{table}\" IN ACCESS EXCLUSIVE MODE"
+    ))
+    .execute(&mut *lock)
+    .await
+    .unwrap();
+    (lock, table)
+}
+
+/// Queries waiting for the lock on `table`.
+async fn waiting_on(stack: &TestStack, table: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+         AND position($1 in query) > 0 AND pid <> pg_backend_pid()",
+    )
+    .bind(table)
+    .fetch_one(&stack.pool)
+    .await
+    .unwrap()
+}
+
+async fn wait_for_waiting(stack: &TestStack, table: &str, count: i64) {
+    wait_until(EVENTUALLY, &format!("{count} queries waiting"), || async {
+        (waiting_on(stack, table).await == count).then_some(())
+    })
+    .await;
+}
+
+/// A GET from the client at `address` (the edge trusts `X-Forwarded-For` in these tests).
+fn get_from(
+    stack: &TestStack,
+    address: &str,
+    path: &str,
+    key: Option<&str>,
+) -> tokio::task::JoinHandle<(u16, serde_json::Value)> {
+    let mut request = reqwest::Client::new()
+        .get(format!("{}{path}", stack.edge_url()))
+        .header("x-forwarded-for", address);
+    if let Some(key) = key {
+        request = request.header("authorization", format!("Bearer {key}"));
+    }
+    tokio::spawn(async move {
+        let response = request.send().await.expect("http request");
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&body).unwrap_or_default();
+        (status, body)
+    })
+}
+
+#[tokio::test]
+async fn a_client_that_goes_away_takes_its_query_with_it() {
+    let stack = TestStack::start().await;
+    let (_, dataset) = towns(&stack).await;
+    let (lock, table) = lock_rows(&stack, &dataset).await;
+
+    let request = get_from(
+        &stack,
+        "10.0.0.1",
+        &format!("/resource/{dataset}.json"),
+        None,
+    );
+    wait_for_waiting(&stack, &table, 1).await;
+    request.abort();
+    // Without cancelling, it would wait for the lock until its 60 s statement timeout.
+    wait_for_waiting(&stack, &table, 0).await;
+    lock.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_every_query_slot() {
+    let stack = TestStack::start_with(TestOptions {
+        in_flight_per_caller: IN_FLIGHT_PER_ADDRESS.value as u32,
+        trust_forwarded_for: true,
+        ..TestOptions::default()
+    })
+    .await;
+    let (_, slow) = towns(&stack).await;
+    let (_, other) = towns(&stack).await;
+    let (lock, table) = lock_rows(&stack, &slow).await;
+
+    let path = format!("/resource/{slow}.json");
+    let hogs: Vec<_> = (0..IN_FLIGHT_PER_ADDRESS.value)
+        .map(|_| get_from(&stack, "10.0.0.1", &path, None))
+        .collect();
+    wait_for_waiting(&stack, &table, IN_FLIGHT_PER_ADDRESS.value as i64).await;
+
+    let (status, body) = get_from(&stack, "10.0.0.1", &path, None).await.unwrap();
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["data"]["limit"], IN_FLIGHT_PER_ADDRESS.name, "{body}");
+    // Everyone else is served meanwhile.
+    let (status, body) = get_from(&stack, "10.0.0.2", &format!("/resource/{other}.json"), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+
+    lock.commit().await.unwrap();
+    for hog in hogs {
+        assert_eq!(hog.await.unwrap().0, 200);
+    }
+    let (status, _) = get_from(&stack, "10.0.0.1", &path, None).await.unwrap();
+    assert_eq!(status, 200, "finished requests free their places");
+}
+
+#[tokio::test]
+async fn anonymous_queries_stop_sooner_than_keyed_ones() {
+    let stack = TestStack::start_with(TestOptions {
+        anonymous_query_timeout_secs: 1,
+        ..TestOptions::default()
+    })
+    .await;
+    let (key, dataset) = towns(&stack).await;
+    let (lock, table) = lock_rows(&stack, &dataset).await;
+    let path = format!("/resource/{dataset}.json");
+
+    let keyed = get_from(&stack, "10.0.0.1", &path, Some(&key));
+    let (status, body) = get_from(&stack, "10.0.0.2", &path, None).await.unwrap();
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(body["code"], "query.execution.timeout", "{body}");
+    assert_eq!(
+        waiting_on(&stack, &table).await,
+        1,
+        "the keyed query still runs"
+    );
+
+    lock.commit().await.unwrap();
+    assert_eq!(keyed.await.unwrap().0, 200);
+}
+
+#[tokio::test]
+async fn invalid_app_tokens_and_staff_routes_spend_the_address_quota() {
+    let stack = TestStack::start_with(TestOptions {
+        anonymous_per_minute: 3,
+        trust_forwarded_for: true,
+        ..TestOptions::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let send = |address: &'static str, path: &str, header: (&'static str, &'static str)| {
+        client
+            .get(format!("{}{path}", stack.edge_url()))
+            .header("x-forwarded-for", address)
+            .header(header.0, header.1)
+            .send()
+    };
+    let statuses = async |address, path: &str, header| {
+        let mut statuses = Vec::new();
+        for _ in 0..4 {
+            statuses.push(send(address, path, header).await.unwrap().status().as_u16());
+        }
+        statuses
+    };
+    let guessed = statuses("10.0.0.1", "/data.json", ("x-app-token", "guessed")).await;
+    assert_eq!(guessed, [403, 403, 403, 429]);
+    let staff = statuses(
+        "10.0.0.2",
+        "/api/admin/stale",
+        ("authorization", "Bearer guessed"),
+    )
+    .await;
+    assert_eq!(staff, [401, 401, 401, 429]);
+}
+
+#[tokio::test]
+async fn bearer_is_read_in_any_case() {
+    let stack = TestStack::start().await;
+    let cdo = stack.cdo_key().await;
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let response = reqwest::Client::new()
+            .get(format!("{}/api/admin/stale", stack.edge_url()))
+            .header("authorization", format!("{scheme} {cdo}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{scheme}");
+    }
+}
