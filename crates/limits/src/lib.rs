@@ -176,6 +176,56 @@ pub const QUERY_SECONDS_KEY: Limit = Limit {
     exceeded: "504 / `DEADLINE_EXCEEDED`",
 };
 
+/// Seconds to send a request's headers at the edge (and to leave a keep-alive connection idle).
+pub const HEADER_READ_TIMEOUT: Limit = Limit {
+    name: "header_read_seconds",
+    value: 20,
+    unit: "seconds",
+    applies_to: "time a client has to send a request's headers at the edge; the same clock closes keep-alive connections left idle",
+    setting: Some("edge.connections.header_read_timeout_secs"),
+    exceeded: "the connection is closed",
+};
+
+/// Connections the edge keeps open at once.
+pub const MAX_CONNECTIONS: Limit = Limit {
+    name: "connections",
+    value: 2_048,
+    unit: "connections",
+    applies_to: "connections the edge keeps open at once",
+    setting: Some("edge.connections.max_connections"),
+    exceeded: "new connections wait in the kernel's backlog until one closes",
+};
+
+/// Bytes of a request line and headers at the edge.
+pub const REQUEST_URI_BYTES: Limit = Limit {
+    name: "uri_bytes",
+    value: 65_534,
+    unit: "bytes",
+    applies_to: "a request's URI (path and query string) at the edge, fixed by the HTTP layer",
+    setting: None,
+    exceeded: "414 from the HTTP layer, before any route (so without Socrata's error body)",
+};
+
+/// Bytes of a staff request body.
+pub const ADMIN_BODY_BYTES: Limit = Limit {
+    name: "admin_body_bytes",
+    value: 65_536,
+    unit: "bytes",
+    applies_to: "the JSON body of a `POST /api/admin/...` request",
+    setting: None,
+    exceeded: "413 `payload_too_large`",
+};
+
+/// Seconds to send a staff request body.
+pub const ADMIN_BODY_SECONDS: Limit = Limit {
+    name: "admin_body_seconds",
+    value: 10,
+    unit: "seconds",
+    applies_to: "time a client has to send the body of a `POST /api/admin/...` request",
+    setting: Some("edge.connections.body_timeout_secs"),
+    exceeded: "408 `request_timeout`",
+};
+
 /// Every limit, in the order of the documented table.
 pub const ALL: &[Limit] = &[
     SOQL_TEXT,
@@ -184,6 +234,11 @@ pub const ALL: &[Limit] = &[
     SOQL_IN_VALUES,
     SOQL_SELECTED_COLUMNS,
     SOQL_SEARCH_TERMS,
+    HEADER_READ_TIMEOUT,
+    MAX_CONNECTIONS,
+    REQUEST_URI_BYTES,
+    ADMIN_BODY_BYTES,
+    ADMIN_BODY_SECONDS,
     IN_FLIGHT_PER_ADDRESS,
     IN_FLIGHT_PER_TOKEN,
     QUERIES_PER_PRINCIPAL,

@@ -105,6 +105,12 @@ error_codes! {
     AwardRevisionConflict => ("award_revision_conflict", Aborted, 409, "conflict"),
     /// The award is withdrawn and takes no more changes.
     AwardWithdrawn => ("award_withdrawn", FailedPrecondition, 409, "conflict"),
+    /// The route does not answer this HTTP method.
+    MethodNotAllowed => ("method_not_allowed", Unimplemented, 405, "method_not_allowed"),
+    /// The request body is larger than the route takes.
+    PayloadTooLarge => ("payload_too_large", InvalidArgument, 413, "payload_too_large"),
+    /// The client took too long to send its request.
+    RequestTimeout => ("request_timeout", DeadlineExceeded, 408, "request_timeout"),
 }
 
 impl ErrorCode {

@@ -158,7 +158,12 @@ pub async fn serve_routes(
     health.serving(names).await;
     let shutdown = tasks.shutdown();
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    // Pings find peers that vanished without closing; they are how a server learns of half-open
+    // connections that would otherwise stay forever.
     let server = tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .tcp_keepalive(Some(Duration::from_secs(60)))
         .layer(trace_layer())
         .add_routes(routes.add_service(health.grpc_service()))
         .serve_with_incoming_shutdown(incoming, shutdown.triggered());

@@ -62,6 +62,8 @@ pub struct TestOptions {
     pub trust_forwarded_for: bool,
     /// Seconds an anonymous row query may run.
     pub anonymous_query_timeout_secs: u64,
+    /// Seconds the edge gives a client to send request headers (and to stay idle), and a body.
+    pub edge_read_timeout_secs: u64,
     /// The search engine: embedded, or Meilisearch at this URL (a [`crate::TcpProxy`] to
     /// simulate outages).
     pub search: SearchEngine,
@@ -114,6 +116,7 @@ impl Default for TestOptions {
             in_flight_per_caller: 1_000,
             trust_forwarded_for: false,
             anonymous_query_timeout_secs: 60,
+            edge_read_timeout_secs: 20,
             search: SearchEngine::Embedded,
             public_governance_datasets: false,
         }
@@ -355,6 +358,8 @@ impl TestStack {
         config.edge.rate_limits.in_flight_per_token = options.in_flight_per_caller;
         config.edge.rate_limits.trust_forwarded_for = options.trust_forwarded_for;
         config.catalog.anonymous_query_timeout_secs = options.anonymous_query_timeout_secs;
+        config.edge.connections.header_read_timeout_secs = options.edge_read_timeout_secs;
+        config.edge.connections.body_timeout_secs = options.edge_read_timeout_secs;
         config.search.auth_cache_ttl_secs = options.auth_cache_ttl_secs;
         if let SearchEngine::Meilisearch { url, key } = &options.search {
             config.search.meilisearch = MeilisearchSettings {

@@ -6,6 +6,7 @@ use opendata_platform::config::TelemetryConfig;
 use serde::Deserialize;
 
 use crate::rate_limit::RateLimitSettings;
+use crate::server::ConnectionSettings;
 
 /// Behaviour settings, shared by the standalone binary and the all-in-one `opendata up`.
 #[derive(Debug, Clone, Deserialize)]
@@ -28,6 +29,8 @@ pub struct EdgeSettings {
     pub auth_cache_ttl_secs: u64,
     /// Rate limits of the public API.
     pub rate_limits: RateLimitSettings,
+    /// Limits of the HTTP connections.
+    pub connections: ConnectionSettings,
 }
 
 impl Default for EdgeSettings {
@@ -41,6 +44,7 @@ impl Default for EdgeSettings {
             portal_name: "Connecticut Open Data".to_owned(),
             auth_cache_ttl_secs: 30,
             rate_limits: RateLimitSettings::default(),
+            connections: ConnectionSettings::default(),
         }
     }
 }

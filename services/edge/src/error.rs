@@ -83,3 +83,58 @@ impl IntoResponse for SodaError {
         response
     }
 }
+
+/// Puts the errors the HTTP plumbing produces itself (a method a route does not answer, a body too
+/// large or too slow, an unreadable query string), which come as plain text, into Socrata's shape
+/// with the registry's code, keeping their status and headers (`Allow`, say).
+pub async fn in_socratas_shape(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, PLAIN_ERROR_BYTES)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            ErrorCode::MethodNotAllowed,
+            "this route does not answer this method; see the Allow header".to_owned(),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            ErrorCode::PayloadTooLarge,
+            "the request body is too large".to_owned(),
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            ErrorCode::RequestTimeout,
+            "the request took too long to arrive".to_owned(),
+        ),
+        StatusCode::NOT_FOUND => (ErrorCode::DatasetNotFound, "no such resource".to_owned()),
+        status if status.is_client_error() => (
+            ErrorCode::InvalidArgument,
+            if text.is_empty() {
+                "the request is malformed".to_owned()
+            } else {
+                text
+            },
+        ),
+        _ => (ErrorCode::Internal, "internal error".to_owned()),
+    };
+    let mut shaped = SodaError(ApiError::new(code, message)).into_response();
+    *shaped.status_mut() = status;
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            shaped.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    shaped
+}
+
+/// Longest plain-text error body read back (axum's own are a line or two).
+const PLAIN_ERROR_BYTES: usize = 4096;

@@ -16,6 +16,7 @@ pub mod json;
 pub mod params;
 pub mod rate_limit;
 pub mod resource;
+pub mod server;
 pub mod state;
 pub mod views;
 
@@ -23,13 +24,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use axum::routing::{get, post};
-use opendata_platform::shutdown::{Shutdown, drain};
+use opendata_limits::ADMIN_BODY_BYTES;
+use opendata_platform::shutdown::Shutdown;
 use opendata_platform::tasks::{TaskFailed, Tasks};
 use opendata_platform::telemetry::{HeaderReader, set_remote_parent};
 use tokio::net::TcpListener;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowHeaders, Any, CorsLayer};
+use tower_http::timeout::RequestBodyDeadlineLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::SodaError;
@@ -76,6 +82,10 @@ pub fn router(state: EdgeState) -> Router {
         .route("/api/admin/stale", get(admin::stale))
         .route("/api/admin/audit", get(admin::audit))
         .route("/api/admin/audit.csv", get(admin::audit_csv))
+        .route_layer(DefaultBodyLimit::max(ADMIN_BODY_BYTES.get()))
+        .route_layer(RequestBodyDeadlineLayer::new(Duration::from_secs(
+            state.settings.connections.body_timeout_secs.max(1),
+        )))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit::limit,
@@ -86,13 +96,32 @@ pub fn router(state: EdgeState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(|request: Request| async move { SodaError::no_route(request.uri().path()) })
-        .layer(CorsLayer::new().allow_origin(Any).allow_methods(Any).allow_headers(Any))
+        .layer(axum::middleware::map_response(error::in_socratas_shape))
+        .layer(axum::middleware::map_response(no_sniffing))
+        // Browsers do not count `Authorization` under a wildcard, so the requested headers are
+        // echoed: staff pages on other origins may send keys, and nothing rides on cookies.
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods(Any)
+                .allow_headers(AllowHeaders::mirror_request()),
+        )
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let span = tracing::info_span!("http", method = %request.method(), path = %request.uri().path());
             set_remote_parent(&span, &HeaderReader(request.headers()));
             span
         }))
         .with_state(state)
+}
+
+/// Every response says its content type is to be believed (`X-Content-Type-Options: nosniff`), so
+/// a browser never runs a CSV or JSON download as a page.
+async fn no_sniffing(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// Serves the edge on `listener` until `shutdown` (or until a task of its fails), then drains for
@@ -116,12 +145,8 @@ pub async fn serve(
         );
     }
     let shutdown = tasks.shutdown();
+    let connections = state.settings.connections.clone();
     let app = router(state);
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.triggered())
-        .into_future();
-    tasks
-        .run(async move { drain(server, &shutdown, grace).await }, grace)
-        .await
+    let server = async move { server::serve(listener, app, &connections, shutdown, grace).await };
+    tasks.run(server, grace).await
 }

@@ -15,16 +15,20 @@
 mod record;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
+use opendata_limits::{ADMIN_BODY_BYTES, ADMIN_BODY_SECONDS};
+use opendata_platform::error::{ApiError, ErrorCode};
 use opendata_platform::timestamp::from_proto;
 use opendata_proto::common::v1::AccessLevel;
 use opendata_proto::governance::v1 as pb;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use tower_http::timeout::TimeoutError;
 
 use crate::error::SodaError;
 use crate::json::SodaJson;
@@ -83,13 +87,52 @@ fn record_response(record: &pb::InventoryRecord) -> SodaJson<RecordJson> {
     SodaJson(RecordJson::from(record))
 }
 
+/// A staff request's body, or a `413`/`408`/`400` naming the limit it went past
+/// ([`ADMIN_BODY_BYTES`], [`ADMIN_BODY_SECONDS`]).
+fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, SodaError> {
+    let rejection = match body {
+        Ok(bytes) => return Ok(bytes),
+        Err(rejection) => rejection,
+    };
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&rejection);
+    while let Some(error) = source {
+        if error.downcast_ref::<TimeoutError>().is_some() {
+            return Err(SodaError(
+                ApiError::new(
+                    ErrorCode::RequestTimeout,
+                    "the request body took too long to arrive",
+                )
+                .with("limit", ADMIN_BODY_SECONDS.name),
+            ));
+        }
+        source = error.source();
+    }
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return Err(SodaError(
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "the request body is larger than {} bytes",
+                    ADMIN_BODY_BYTES.value
+                ),
+            )
+            .with("limit", ADMIN_BODY_BYTES.name),
+        ));
+    }
+    Err(SodaError(ApiError::new(
+        ErrorCode::InvalidArgument,
+        "the request body could not be read",
+    )))
+}
+
 /// `POST /api/admin/datasets/{id}/{step}`.
 pub async fn step(
     State(state): State<EdgeState>,
     Path((id, action)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<SodaJson<RecordJson>, SodaError> {
+    let body = read_body(body)?;
     let mut review = state.governance(&headers)?.review;
     let transition = |body: &Bytes| -> Result<pb::TransitionRequest, SodaError> {
         let body: ReasonBody = parse_body(body)?;
