@@ -110,6 +110,7 @@ pub async fn create_upload(
             infer_schema: false,
             schema: None,
             data_as_of: None,
+            allow_empty: false,
         })
         .await
         .map(|response| response.into_inner())
@@ -319,5 +320,26 @@ pub fn assert_valid_dcat(validator: &jsonschema::Validator, catalog: &serde_json
     assert!(
         errors.is_empty(),
         "data.json has DCAT-US errors: {errors:#?}"
+    );
+}
+
+/// Asserts the edge's 400 in Socrata's shape, naming `parameter` and `limit`.
+pub async fn assert_edge_refuses(
+    stack: &TestStack,
+    path: &str,
+    parameter: &str,
+    limit: Option<&str>,
+) {
+    let response = get(stack, path).await;
+    assert_eq!(response.status, 400, "{path}: {}", response.body);
+    let body = response.json();
+    assert_eq!(body["error"], true);
+    assert_eq!(body["code"], "invalid_request");
+    assert_eq!(body["data"]["parameter"], parameter, "{path}");
+    assert_eq!(
+        body["data"]["limit"].as_str(),
+        limit,
+        "{path}: {}",
+        response.body
     );
 }

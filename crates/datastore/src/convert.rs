@@ -62,13 +62,13 @@ pub fn schema_from_proto(schema: &pb::Schema) -> Result<Schema, crate::schema::S
         .iter()
         .enumerate()
         .map(|(index, column)| {
-            let column_type = column_type_from_proto(column.r#type).ok_or_else(|| crate::schema::SchemaError {
-                field: format!("columns[{index}].type"),
-                message: format!(
+            let column_type = column_type_from_proto(column.r#type).ok_or_else(|| crate::schema::SchemaError::new(
+                format!("columns[{index}].type"),
+                format!(
                     "column `{}` needs a type (text, number, double, checkbox, calendar_date, date, point, location, url)",
-                    if column.field_name.is_empty() { &column.display_name } else { &column.field_name }
+                    opendata_limits::excerpt(if column.field_name.is_empty() { &column.display_name } else { &column.field_name })
                 ),
-            })?;
+            ))?;
             Ok(Column {
                 field_name: column.field_name.clone(),
                 display_name: column.display_name.clone(),

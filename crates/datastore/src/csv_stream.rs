@@ -5,6 +5,7 @@
 //! empty file) reported with their line.
 
 use csv_core::{ReadRecordResult, Reader};
+use opendata_limits::{COLUMNS, TEXT_NAME};
 
 /// Largest record accepted, in bytes; a larger one is almost always an unclosed quote swallowing
 /// the rest of the file, and holding it would take unbounded memory.
@@ -40,6 +41,20 @@ pub enum CsvError {
         /// Line where the record starts.
         line: u64,
     },
+    /// A record has more fields than a dataset may have columns.
+    #[error("line {line}: more than {} fields (limit {})", COLUMNS.value, COLUMNS.name)]
+    TooManyFields {
+        /// Line where the record starts.
+        line: u64,
+    },
+    /// A header cell cannot name a column.
+    #[error("line 1, field {field}: the header cell {problem}")]
+    BadHeader {
+        /// 1-based field number.
+        field: usize,
+        /// What is wrong with it, naming the limit.
+        problem: String,
+    },
     /// A record is not valid UTF-8.
     #[error("line {line}, field {field}: invalid UTF-8; save the file as UTF-8")]
     InvalidUtf8 {
@@ -58,7 +73,9 @@ impl CsvError {
             CsvError::FieldCount { line, .. }
             | CsvError::UnclosedQuote { line }
             | CsvError::RecordTooLarge { line }
+            | CsvError::TooManyFields { line }
             | CsvError::InvalidUtf8 { line, .. } => Some(*line),
+            CsvError::BadHeader { .. } => Some(1),
         }
     }
 }
@@ -238,7 +255,15 @@ impl CsvStream {
                     self.output.resize(grown, 0);
                 }
                 ReadRecordResult::OutputEndsFull => {
-                    let grown = self.ends.len() * 2;
+                    // Empty fields take no output bytes, so the record limit alone would let a
+                    // line of commas grow this without bound.
+                    if self.ends.len() > COLUMNS.get() {
+                        return Err(CsvError::TooManyFields {
+                            line: self.record_start_line,
+                        }
+                        .into());
+                    }
+                    let grown = (self.ends.len() * 2).min(COLUMNS.get() + 1);
                     self.ends.resize(grown, 0);
                 }
                 ReadRecordResult::Record => self.emit(on_record)?,
@@ -323,6 +348,25 @@ impl CsvStream {
     }
 }
 
+/// Checks a file's header: each cell must be able to name a column (at most [`TEXT_NAME`]
+/// characters, no NUL: a file saved as UTF-16 shows up as NULs here).
+pub fn check_header(header: &[&str]) -> Result<(), CsvError> {
+    for (index, cell) in header.iter().enumerate() {
+        if let Some(problem) = TEXT_NAME.text_problem(cell) {
+            let problem = if cell.contains('\0') {
+                "holds NUL characters; save the file as UTF-8 (is it UTF-16?)".to_owned()
+            } else {
+                format!("has {problem}")
+            };
+            return Err(CsvError::BadHeader {
+                field: index + 1,
+                problem,
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,6 +447,32 @@ mod tests {
                 .collect();
             assert_eq!(lines, vec![1, 2, 3, 5], "{ending:?} in chunks of {chunk}");
         }
+    }
+
+    #[test]
+    fn a_line_of_commas_is_refused_before_it_takes_memory() {
+        let mut input = vec![b','; 10 * COLUMNS.get()];
+        input.push(b'\n');
+        let error = parse_in_chunks(&input, 4096).unwrap_err();
+        assert_eq!(error, CsvError::TooManyFields { line: 1 });
+        let mut just_fits = vec![b','; COLUMNS.get() - 1];
+        just_fits.extend_from_slice(b"\n");
+        assert!(parse_in_chunks(&just_fits, 7).is_ok());
+    }
+
+    #[test]
+    fn header_cells_must_be_names() {
+        assert!(check_header(&["Town", "Sale Amount"]).is_ok());
+        let long = "x".repeat(TEXT_NAME.get() + 1);
+        let error = check_header(&["Town", &long]).unwrap_err();
+        assert!(
+            error.to_string().starts_with(
+                "line 1, field 2: the header cell has 201 characters, more than the 200"
+            ),
+            "{error}"
+        );
+        let utf16 = check_header(&["T\0o\0w\0n\0"]).unwrap_err();
+        assert!(utf16.to_string().contains("UTF-16"), "{utf16}");
     }
 
     #[test]

@@ -2,10 +2,14 @@
 //! columns, each cell is coerced to its column's type, and a row that does not fit is rejected with
 //! the column, the value and the reason.
 
+use opendata_limits::excerpt;
 use std::collections::HashSet;
 
 use crate::coerce::coerce_into;
 use crate::schema::{ColumnType, Schema, field_name_from};
+
+/// Columns of the schema an unknown header cell's error lists.
+const KNOWN_COLUMNS_SHOWN: usize = 20;
 
 /// Longest offending value kept in a rejection, in characters.
 const MAX_REJECTED_VALUE_CHARS: usize = 200;
@@ -71,20 +75,27 @@ impl RowEncoder {
                     let known: Vec<&str> = schema
                         .columns
                         .iter()
+                        .take(KNOWN_COLUMNS_SHOWN)
                         .map(|c| c.field_name.as_str())
                         .collect();
+                    let more = schema.columns.len().saturating_sub(KNOWN_COLUMNS_SHOWN);
                     HeaderError(format!(
-                        "header column {} `{}` is not in the dataset's schema (columns: {})",
+                        "header column {} `{}` is not in the dataset's schema (columns: {}{})",
                         file_index + 1,
-                        cell,
-                        known.join(", ")
+                        excerpt(cell),
+                        known.join(", "),
+                        if more > 0 {
+                            format!(" and {more} more")
+                        } else {
+                            String::new()
+                        }
                     ))
                 })?;
             if !matched.insert(column.field_name.clone()) {
                 return Err(HeaderError(format!(
                     "header column {} `{}` names column `{}` a second time",
                     file_index + 1,
-                    cell,
+                    excerpt(cell),
                     column.field_name
                 )));
             }

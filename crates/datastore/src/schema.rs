@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::fmt;
 
+use opendata_limits::{COLUMNS, Limit, SCHEMA_BYTES, TEXT_NAME, TEXT_PARAGRAPH, excerpt};
 use serde::{Deserialize, Serialize};
 
 /// Longest field name PostgreSQL can use as an identifier.
@@ -158,18 +159,74 @@ pub struct SchemaError {
     pub field: String,
     /// What is wrong.
     pub message: String,
+    /// The limit (of `opendata_limits`) the schema goes past, when that is what is wrong.
+    pub limit: Option<&'static str>,
 }
 
 impl SchemaError {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         SchemaError {
             field: field.into(),
             message: message.into(),
+            limit: None,
+        }
+    }
+
+    /// `field`'s `value` goes past `limit` (or, without a limit to name, holds a NUL character).
+    fn over(field: impl Into<String>, message: String, limit: Limit, value: &str) -> Self {
+        SchemaError {
+            limit: (!value.contains('\0')).then_some(limit.name),
+            ..SchemaError::new(field, message)
         }
     }
 }
 
+/// Checks the columns of a schema against their limits: [`COLUMNS`], [`TEXT_NAME`] for names,
+/// [`TEXT_PARAGRAPH`] for descriptions, [`SCHEMA_BYTES`] for all of it together, and no NUL
+/// characters.
+fn check_documentation(columns: &[Column]) -> Result<(), SchemaError> {
+    if let Some(problem) = COLUMNS.count_problem(columns.len()) {
+        return Err(SchemaError::over("columns", problem, COLUMNS, ""));
+    }
+    let mut bytes = 0;
+    for (index, column) in columns.iter().enumerate() {
+        for (field, value, limit) in [
+            ("display_name", &column.display_name, TEXT_NAME),
+            ("description", &column.description, TEXT_PARAGRAPH),
+            ("field_name", &column.field_name, TEXT_NAME),
+        ] {
+            if let Some(problem) = limit.text_problem(value) {
+                return Err(SchemaError::over(
+                    format!("columns[{index}].{field}"),
+                    problem,
+                    limit,
+                    value,
+                ));
+            }
+        }
+        bytes += column.field_name.len() + column.display_name.len() + column.description.len();
+    }
+    if bytes > SCHEMA_BYTES.get() {
+        return Err(SchemaError::over(
+            "columns",
+            format!(
+                "the columns' names and descriptions take {bytes} bytes; at most {} are allowed (limit {})",
+                SCHEMA_BYTES.value, SCHEMA_BYTES.name
+            ),
+            SCHEMA_BYTES,
+            "",
+        ));
+    }
+    Ok(())
+}
+
 impl Schema {
+    /// Checks the columns against their limits (see [`Schema::normalized`]); for documentation
+    /// changed in place.
+    pub fn check_limits(&self) -> Result<(), SchemaError> {
+        check_documentation(&self.columns)
+    }
+
     /// Whether no columns are declared.
     pub fn is_empty(&self) -> bool {
         self.columns.is_empty()
@@ -190,7 +247,8 @@ impl Schema {
     }
 
     /// Fills in derived values (field names from display names, positions) and checks the
-    /// schema: valid and unique field names, known row identifier, at least one column.
+    /// schema: valid and unique field names, known row identifier, at least one column and at most
+    /// [`COLUMNS`], documentation within its limits.
     pub fn normalized(mut self) -> Result<Schema, SchemaError> {
         if self.columns.is_empty() {
             return Err(SchemaError::new(
@@ -198,6 +256,7 @@ impl Schema {
                 "a schema needs at least one column",
             ));
         }
+        check_documentation(&self.columns)?;
         let mut seen = HashSet::new();
         for (index, column) in self.columns.iter_mut().enumerate() {
             if column.field_name.is_empty() {
@@ -206,6 +265,8 @@ impl Schema {
             if column.display_name.trim().is_empty() {
                 column.display_name = column.field_name.clone();
             }
+            column.display_name = column.display_name.trim().to_owned();
+            column.description = column.description.trim().to_owned();
             if let Err(reason) = validate_field_name(&column.field_name) {
                 return Err(SchemaError::new(
                     format!("columns[{index}].field_name"),
@@ -254,7 +315,8 @@ pub fn validate_field_name(name: &str) -> Result<(), String> {
     }
     if name.len() > MAX_FIELD_NAME_BYTES {
         return Err(format!(
-            "field name `{name}` is longer than {MAX_FIELD_NAME_BYTES} bytes"
+            "field name `{}` is longer than {MAX_FIELD_NAME_BYTES} bytes",
+            excerpt(name)
         ));
     }
     let mut chars = name.chars();
@@ -263,7 +325,8 @@ pub fn validate_field_name(name: &str) -> Result<(), String> {
         || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     {
         return Err(format!(
-            "field name `{name}` must be lowercase letters, digits and underscores, not starting with a digit"
+            "field name `{}` must be lowercase letters, digits and underscores, not starting with a digit",
+            excerpt(name)
         ));
     }
     Ok(())

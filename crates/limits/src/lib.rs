@@ -31,6 +31,45 @@ impl Limit {
     pub const fn get(self) -> usize {
         self.value as usize
     }
+
+    /// Why `value` goes past this limit, counted in characters (in bytes when the limit counts
+    /// bytes), or holds a NUL character (which PostgreSQL cannot store); `None` when it is fine.
+    pub fn text_problem(self, value: &str) -> Option<String> {
+        if value.contains('\0') {
+            return Some("NUL characters are not allowed".to_owned());
+        }
+        let length = if self.unit == "bytes" {
+            value.len()
+        } else {
+            value.chars().count()
+        };
+        (length > self.get()).then(|| {
+            format!(
+                "{length} {}, more than the {} allowed (limit {})",
+                self.unit, self.value, self.name
+            )
+        })
+    }
+
+    /// Why `count` items go past this limit; `None` when they do not.
+    pub fn count_problem(self, count: usize) -> Option<String> {
+        (count > self.get()).then(|| {
+            format!(
+                "{count} {}, more than the {} allowed (limit {})",
+                self.unit, self.value, self.name
+            )
+        })
+    }
+}
+
+/// At most the first 80 characters of `text`, for echoing a client's input in an error without
+/// sending back megabytes of it.
+pub fn excerpt(text: &str) -> String {
+    const SHOWN: usize = 80;
+    match text.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
 }
 
 /// How a SoQL limit is reported.
@@ -94,6 +133,129 @@ pub const SOQL_SEARCH_TERMS: Limit = Limit {
     applies_to: "words of a row search (`$q`, `SEARCH`)",
     setting: None,
     exceeded: SOQL_EXCEEDED,
+};
+
+/// How a text or list limit is reported.
+const FIELD_EXCEEDED: &str = "400 / `INVALID_ARGUMENT` naming the field and the limit";
+
+/// Characters of a name or label.
+pub const TEXT_NAME: Limit = Limit {
+    name: "text_name",
+    value: 200,
+    unit: "characters",
+    applies_to: "names and labels: agency and principal names, key labels; a dataset's category, publisher, contact name, spatial coverage and attribution, column display names (and so CSV header cells); an award's company, parent company, address, municipality, county, industry, project name and status; program names and agencies; tax credit and tax types; every value of a list filter",
+    setting: None,
+    exceeded: FIELD_EXCEEDED,
+};
+
+/// Characters of a one-line text.
+pub const TEXT_LINE: Limit = Limit {
+    name: "text_line",
+    value: 255,
+    unit: "characters",
+    applies_to: "one-line texts: a dataset's title and rights statement, a withholding explanation (which becomes the rights)",
+    setting: None,
+    exceeded: FIELD_EXCEEDED,
+};
+
+/// Characters of a reason, note or short document.
+pub const TEXT_PARAGRAPH: Limit = Limit {
+    name: "text_paragraph",
+    value: 4_000,
+    unit: "characters",
+    applies_to: "reasons and notes: nomination justifications, transition, retirement, correction and withdrawal reasons, job review notes, penalty terms, total mismatch reasons, statutory references, column descriptions",
+    setting: None,
+    exceeded: FIELD_EXCEEDED,
+};
+
+/// Characters of a dataset description.
+pub const TEXT_DESCRIPTION: Limit = Limit {
+    name: "text_description",
+    value: 20_000,
+    unit: "characters",
+    applies_to: "a dataset's description",
+    setting: None,
+    exceeded: FIELD_EXCEEDED,
+};
+
+/// Bytes of a URL or email address.
+pub const TEXT_URL: Limit = Limit {
+    name: "text_url",
+    value: 2_000,
+    unit: "bytes",
+    applies_to: "a dataset's license and landing page URLs and contact email",
+    setting: None,
+    exceeded: FIELD_EXCEEDED,
+};
+
+/// Keywords of one dataset.
+pub const KEYWORDS: Limit = Limit {
+    name: "keywords",
+    value: 50,
+    unit: "keywords",
+    applies_to: "keywords of one dataset, each at most 100 characters",
+    setting: None,
+    exceeded: FIELD_EXCEEDED,
+};
+
+/// Characters of one keyword.
+pub const KEYWORD_CHARS: Limit = Limit {
+    name: "keyword_chars",
+    value: 100,
+    unit: "characters",
+    applies_to: "one keyword",
+    setting: None,
+    exceeded: FIELD_EXCEEDED,
+};
+
+/// Columns of one dataset.
+pub const COLUMNS: Limit = Limit {
+    name: "columns",
+    value: 1_000,
+    unit: "columns",
+    applies_to: "columns of a dataset's schema, and so of a file pushed to it",
+    setting: None,
+    exceeded: "400 `INVALID_ARGUMENT` / `malformed_file` naming the limit",
+};
+
+/// Bytes of a dataset's column documentation.
+pub const SCHEMA_BYTES: Limit = Limit {
+    name: "schema_bytes",
+    value: 131_072,
+    unit: "bytes",
+    applies_to: "a schema's field names, display names and descriptions together (a data dictionary of 1,000 columns averages 130 bytes a column)",
+    setting: None,
+    exceeded: FIELD_EXCEEDED,
+};
+
+/// Values of a list filter.
+pub const FILTER_VALUES: Limit = Limit {
+    name: "filter_values",
+    value: 100,
+    unit: "values",
+    applies_to: "values of one list filter: categories, tags, ids, types and facets of a search; municipalities, programs, industries, types, ids and years of an award search; states of an inventory listing; job reviews sent with one new award",
+    setting: None,
+    exceeded: FIELD_EXCEEDED,
+};
+
+/// Records one call may record.
+pub const RECORDS_PER_CALL: Limit = Limit {
+    name: "records_per_call",
+    value: 5_000,
+    unit: "records",
+    applies_to: "awards one `RecordAwards` call records, tax credit figures one `RecordTaxCredits` call records",
+    setting: None,
+    exceeded: FIELD_EXCEEDED,
+};
+
+/// Characters of search text.
+pub const SEARCH_TEXT: Limit = Limit {
+    name: "search_text",
+    value: 500,
+    unit: "characters",
+    applies_to: "words of a catalog search (`q`), an autocompletion prefix, or a company search",
+    setting: None,
+    exceeded: FIELD_EXCEEDED,
 };
 
 /// Bytes of one event on the bus.
@@ -239,6 +401,18 @@ pub const ALL: &[Limit] = &[
     REQUEST_URI_BYTES,
     ADMIN_BODY_BYTES,
     ADMIN_BODY_SECONDS,
+    TEXT_NAME,
+    TEXT_LINE,
+    TEXT_PARAGRAPH,
+    TEXT_DESCRIPTION,
+    TEXT_URL,
+    KEYWORDS,
+    KEYWORD_CHARS,
+    COLUMNS,
+    SCHEMA_BYTES,
+    FILTER_VALUES,
+    RECORDS_PER_CALL,
+    SEARCH_TEXT,
     IN_FLIGHT_PER_ADDRESS,
     IN_FLIGHT_PER_TOKEN,
     QUERIES_PER_PRINCIPAL,
@@ -293,6 +467,29 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), ALL.len());
+    }
+
+    #[test]
+    fn excerpts_cut_long_input() {
+        assert_eq!(excerpt("short"), "short");
+        let long = "é".repeat(100);
+        assert_eq!(excerpt(&long).chars().count(), 81);
+        assert!(excerpt(&long).ends_with('…'));
+    }
+
+    #[test]
+    fn problems_name_the_limit() {
+        assert_eq!(TEXT_NAME.text_problem("fine"), None);
+        let problem = TEXT_NAME.text_problem(&"x".repeat(201)).unwrap();
+        assert!(problem.contains("limit text_name"), "{problem}");
+        assert!(TEXT_NAME.text_problem("a\0").unwrap().contains("NUL"));
+        assert!(
+            KEYWORDS
+                .count_problem(51)
+                .unwrap()
+                .contains("limit keywords")
+        );
+        assert_eq!(KEYWORDS.count_problem(50), None);
     }
 
     #[test]

@@ -111,6 +111,8 @@ error_codes! {
     PayloadTooLarge => ("payload_too_large", InvalidArgument, 413, "payload_too_large"),
     /// The client took too long to send its request.
     RequestTimeout => ("request_timeout", DeadlineExceeded, 408, "request_timeout"),
+    /// A replace upload without data rows would empty the dataset and did not say it meant to.
+    EmptyReplacement => ("empty_replacement", FailedPrecondition, 409, "conflict"),
 }
 
 impl ErrorCode {
@@ -197,6 +199,14 @@ impl ApiError {
     pub fn with(mut self, key: &str, value: impl ToString) -> Self {
         self.details.insert(key.to_owned(), value.to_string());
         self
+    }
+
+    /// Names the limit (of `opendata_limits`) the request went past, when it did.
+    pub fn with_limit(self, limit: Option<&str>) -> Self {
+        match limit {
+            Some(limit) => self.with("limit", limit),
+            None => self,
+        }
     }
 
     /// An `invalid_argument` error naming the offending field.

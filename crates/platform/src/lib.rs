@@ -16,6 +16,7 @@ pub mod replace_rows;
 pub mod shutdown;
 pub mod tasks;
 pub mod telemetry;
+pub mod text;
 pub mod timestamp;
 
 pub use error::{ApiError, ErrorCode};

@@ -66,6 +66,8 @@ pub async fn replace_rows(
         .create_upload(ingestion::CreateUploadRequest {
             dataset_id: dataset_id.to_owned(),
             mode: ingestion::UploadMode::Replace as i32,
+            // The portal's own tables may legitimately have no rows (no dataset retired yet).
+            allow_empty: true,
             ..Default::default()
         })
         .await

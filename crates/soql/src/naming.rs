@@ -4,8 +4,12 @@
 
 use crate::ast::{Expr, Literal, UnaryOp};
 
-/// The name an unaliased select expression gets.
+/// The name an unaliased select expression gets. A column keeps its field name exactly (`_1abc`,
+/// `:id`), so rows are keyed the way the schema and `X-SODA2-Fields` name them.
 pub fn output_name(expr: &Expr) -> String {
+    if let Expr::Column { name, .. } = expr {
+        return name.clone();
+    }
     let name = raw_name(expr);
     let cleaned: String = name
         .chars()
@@ -92,5 +96,12 @@ mod tests {
         assert_eq!(name("sale_amount * 2"), "sale_amount_times_2");
         assert_eq!(name("count(distinct town)"), "count_town");
         assert_eq!(name(":id"), ":id");
+    }
+
+    #[test]
+    fn columns_keep_their_field_name_exactly() {
+        // A header `1abc` gives the field `_1abc`; its rows are keyed by that name too.
+        assert_eq!(name("_1abc"), "_1abc");
+        assert_eq!(name("_1abc + 1"), "1abc_plus_1");
     }
 }

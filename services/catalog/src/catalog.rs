@@ -183,15 +183,13 @@ impl Catalog {
             .authorize(Action::WriteDatasets, Some(&agency_id))
             .map_err(CatalogError::Denied)?;
         self.require_agency(&agency_id).await?;
-        let metadata = metadata
-            .normalized()
-            .map_err(|e| CatalogError::invalid(e.field, e.message))?;
+        let metadata = metadata.normalized().map_err(CatalogError::from)?;
         let schema = if schema.is_empty() {
             schema
         } else {
             schema
                 .normalized()
-                .map_err(|e| CatalogError::invalid(format!("schema.{}", e.field), e.message))?
+                .map_err(|e| CatalogError::schema("schema", e))?
         };
         let id = match requested_id.trim() {
             "" => DatasetId::generate(),
@@ -255,7 +253,7 @@ impl Catalog {
         if let Some((metadata, mask)) = update.metadata {
             dataset.metadata = apply_mask(dataset.metadata, metadata, &mask)?
                 .normalized()
-                .map_err(|e| CatalogError::invalid(e.field, e.message))?;
+                .map_err(CatalogError::from)?;
         }
         if let Some(schema) = update.replace_schema {
             if dataset.current_version > 0 {
@@ -265,7 +263,7 @@ impl Catalog {
             }
             let schema = schema
                 .normalized()
-                .map_err(|e| CatalogError::invalid(format!("schema.{}", e.field), e.message))?;
+                .map_err(|e| CatalogError::schema("schema", e))?;
             dataset.schema = store::assign_column_ids(&mut tx, schema, &dataset.schema).await?;
         }
         for (index, change) in update.columns.iter().enumerate() {
@@ -286,6 +284,10 @@ impl Catalog {
             column.description = change.description.trim().to_owned();
             column.indexed = change.indexed;
         }
+        dataset
+            .schema
+            .check_limits()
+            .map_err(|e| CatalogError::schema("schema", e))?;
         dataset.metadata_updated_at = Utc::now();
         store::update(&mut tx, &dataset).await?;
         emit(&mut tx, DatasetChange::MetadataUpdated, &dataset, 0).await?;

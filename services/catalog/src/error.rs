@@ -1,5 +1,6 @@
 //! The catalog's domain errors and their public codes.
 
+use opendata_datastore::schema::SchemaError;
 use opendata_platform::error::{ApiError, ErrorCode, internal};
 use opendata_soql::{ErrorKind, SoqlError};
 
@@ -13,6 +14,8 @@ pub enum CatalogError {
         field: String,
         /// What is wrong with it.
         message: String,
+        /// The limit it goes past, when that is what is wrong.
+        limit: Option<&'static str>,
     },
     /// No visible dataset has this id.
     #[error("dataset {0} does not exist")]
@@ -59,6 +62,16 @@ impl CatalogError {
         CatalogError::Invalid {
             field: field.into(),
             message: message.into(),
+            limit: None,
+        }
+    }
+
+    /// A schema the caller sent under `prefix` (`schema`) that is not acceptable.
+    pub fn schema(prefix: &str, error: SchemaError) -> Self {
+        CatalogError::Invalid {
+            field: format!("{prefix}.{}", error.field),
+            message: error.message,
+            limit: error.limit,
         }
     }
 }
@@ -67,7 +80,11 @@ impl From<CatalogError> for ApiError {
     fn from(error: CatalogError) -> ApiError {
         let message = error.to_string();
         match error {
-            CatalogError::Invalid { field, message } => ApiError::invalid_field(&field, message),
+            CatalogError::Invalid {
+                field,
+                message,
+                limit,
+            } => ApiError::invalid_field(&field, message).with_limit(limit),
             CatalogError::NotFound(id) => {
                 ApiError::new(ErrorCode::DatasetNotFound, message).with("dataset_id", id)
             }

@@ -35,6 +35,29 @@ fn event_name(change: DatasetChange) -> &'static str {
     }
 }
 
+/// The `DatasetChanged` event of a change: the dataset without its columns, whose documentation
+/// may run to [`opendata_limits::SCHEMA_BYTES`]; consumers that need them ask the catalog. Every
+/// other field has a limit, so the event stays under [`opendata_limits::EVENT_BYTES`].
+pub fn changed(
+    event_id: Uuid,
+    change: DatasetChange,
+    dataset: &Dataset,
+    previous_version: i64,
+) -> DatasetChanged {
+    let mut dataset = dataset_to_proto(dataset);
+    dataset.schema = None;
+    DatasetChanged {
+        meta: Some(EventMeta {
+            event_id: event_id.to_string(),
+            occurred_at: Some(opendata_platform::timestamp::to_proto(Utc::now())),
+            producer: DOMAIN.to_owned(),
+        }),
+        change: change as i32,
+        dataset: Some(dataset),
+        previous_version,
+    }
+}
+
 /// Writes a `DatasetChanged` event into the outbox, in the caller's transaction.
 pub async fn emit(
     conn: &mut PgConnection,
@@ -43,16 +66,7 @@ pub async fn emit(
     previous_version: i64,
 ) -> Result<(), sqlx::Error> {
     let event_id = Uuid::now_v7();
-    let event = DatasetChanged {
-        meta: Some(EventMeta {
-            event_id: event_id.to_string(),
-            occurred_at: Some(opendata_platform::timestamp::to_proto(Utc::now())),
-            producer: DOMAIN.to_owned(),
-        }),
-        change: change as i32,
-        dataset: Some(dataset_to_proto(dataset)),
-        previous_version,
-    };
+    let event = changed(event_id, change, dataset, previous_version);
     enqueue(
         conn,
         &subject(DOMAIN, event_name(change)),
@@ -200,5 +214,88 @@ impl EventHandler for VersionActivator {
         }
         let committed = VersionCommitted::decode(event.payload)?;
         self.activate(event.id, committed).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opendata_datastore::dataset_id::DatasetId;
+    use opendata_datastore::schema::{Column, ColumnType};
+    use opendata_limits::{
+        COLUMNS, EVENT_BYTES, KEYWORD_CHARS, KEYWORDS, Limit, TEXT_DESCRIPTION, TEXT_LINE,
+        TEXT_NAME, TEXT_PARAGRAPH, TEXT_URL,
+    };
+
+    use super::*;
+    use crate::model::{AccessLevel, Metadata, Stage};
+
+    /// Text as long as `limit` allows, in four-byte characters: the most bytes it can take.
+    fn widest(limit: Limit) -> String {
+        if limit.unit == "bytes" {
+            "u".repeat(limit.get())
+        } else {
+            "𝕏".repeat(limit.get())
+        }
+    }
+
+    #[test]
+    fn the_largest_dataset_event_fits_on_the_bus() {
+        let metadata = Metadata {
+            title: widest(TEXT_LINE),
+            description: widest(TEXT_DESCRIPTION),
+            keywords: (0..KEYWORDS.get()).map(|_| widest(KEYWORD_CHARS)).collect(),
+            category: widest(TEXT_NAME),
+            publisher: widest(TEXT_NAME),
+            contact_name: widest(TEXT_NAME),
+            contact_email: widest(TEXT_URL),
+            license: widest(TEXT_URL),
+            access_level: AccessLevel::NonPublic,
+            rights: widest(TEXT_LINE),
+            spatial: widest(TEXT_NAME),
+            temporal: widest(TEXT_NAME),
+            accrual_periodicity: widest(TEXT_NAME),
+            landing_page: widest(TEXT_URL),
+            attribution: widest(TEXT_NAME),
+        };
+        let column = |index: usize| Column {
+            description: widest(TEXT_PARAGRAPH),
+            ..Column::new(&format!("c{index}"), &widest(TEXT_NAME), ColumnType::Text)
+        };
+        let dataset = Dataset {
+            id: DatasetId::generate(),
+            agency_id: widest(TEXT_NAME),
+            metadata,
+            schema: Schema {
+                columns: (0..COLUMNS.get()).map(column).collect(),
+                row_identifier: None,
+            },
+            stage: Stage::Published,
+            withheld: true,
+            governance_revision: i64::MAX,
+            current_version: i64::MAX,
+            current_table: Some(widest(TEXT_NAME)),
+            row_count: i64::MAX,
+            owner_id: Uuid::now_v7().to_string(),
+            created_at: Utc::now(),
+            metadata_updated_at: Utc::now(),
+            data_updated_at: Some(Utc::now()),
+            published_at: Some(Utc::now()),
+        };
+        let event = changed(
+            Uuid::now_v7(),
+            DatasetChange::DataUpdated,
+            &dataset,
+            i64::MAX,
+        );
+        let bytes = event.encode_to_vec().len();
+        assert!(
+            bytes <= EVENT_BYTES.get(),
+            "the largest DatasetChanged takes {bytes} bytes"
+        );
+        assert!(
+            event
+                .dataset
+                .is_some_and(|dataset| dataset.schema.is_none())
+        );
     }
 }

@@ -4,12 +4,12 @@
 use chrono::{DateTime, Utc};
 use opendata_datastore::dataset_id::DatasetId;
 use opendata_datastore::schema::Schema;
+use opendata_limits::{
+    KEYWORD_CHARS, KEYWORDS, Limit, TEXT_DESCRIPTION, TEXT_LINE, TEXT_NAME, TEXT_URL, excerpt,
+};
 use serde::{Deserialize, Serialize};
 
-/// Longest title accepted.
-const MAX_TITLE_CHARS: usize = 255;
-/// Longest `rights` statement DCAT-US allows.
-const MAX_RIGHTS_CHARS: usize = 255;
+use crate::error::CatalogError;
 
 /// DCAT-US access level.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,12 +107,38 @@ pub struct MetadataError {
     pub field: &'static str,
     /// What is wrong.
     pub message: String,
+    /// The limit it goes past, when that is what is wrong.
+    pub limit: Option<&'static str>,
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> MetadataError {
     MetadataError {
         field,
         message: message.into(),
+        limit: None,
+    }
+}
+
+/// Refuses `value` in `field` past `limit` (or holding a NUL character).
+fn within(field: &'static str, value: &str, limit: Limit) -> Result<(), MetadataError> {
+    match limit.text_problem(value) {
+        None => Ok(()),
+        Some(message) => Err(MetadataError {
+            field,
+            message,
+            // A NUL character is wrong at any length.
+            limit: (!value.contains('\0')).then_some(limit.name),
+        }),
+    }
+}
+
+impl From<MetadataError> for CatalogError {
+    fn from(error: MetadataError) -> Self {
+        CatalogError::Invalid {
+            field: error.field.to_owned(),
+            message: error.message,
+            limit: error.limit,
+        }
     }
 }
 
@@ -140,25 +166,46 @@ impl Metadata {
         for keyword in self.keywords.drain(..) {
             let keyword = keyword.trim().to_lowercase();
             if !keyword.is_empty() && !keywords.contains(&keyword) {
+                within("metadata.keywords", &keyword, KEYWORD_CHARS)?;
                 keywords.push(keyword);
             }
         }
+        if let Some(message) = KEYWORDS.count_problem(keywords.len()) {
+            return Err(MetadataError {
+                field: "metadata.keywords",
+                message,
+                limit: Some(KEYWORDS.name),
+            });
+        }
         self.keywords = keywords;
+        for (field, value, limit) in [
+            ("metadata.description", &self.description, TEXT_DESCRIPTION),
+            ("metadata.category", &self.category, TEXT_NAME),
+            ("metadata.publisher", &self.publisher, TEXT_NAME),
+            ("metadata.contact_point.name", &self.contact_name, TEXT_NAME),
+            (
+                "metadata.contact_point.email",
+                &self.contact_email,
+                TEXT_URL,
+            ),
+            ("metadata.license", &self.license, TEXT_URL),
+            ("metadata.landing_page", &self.landing_page, TEXT_URL),
+            ("metadata.spatial", &self.spatial, TEXT_NAME),
+            ("metadata.temporal", &self.temporal, TEXT_NAME),
+            (
+                "metadata.accrual_periodicity",
+                &self.accrual_periodicity,
+                TEXT_NAME,
+            ),
+            ("metadata.attribution", &self.attribution, TEXT_NAME),
+            ("metadata.title", &self.title, TEXT_LINE),
+            ("metadata.rights", &self.rights, TEXT_LINE),
+        ] {
+            within(field, value, limit)?;
+        }
 
         if self.title.is_empty() {
             return Err(invalid("metadata.title", "a title is required"));
-        }
-        if self.title.chars().count() > MAX_TITLE_CHARS {
-            return Err(invalid(
-                "metadata.title",
-                format!("the title is longer than {MAX_TITLE_CHARS} characters"),
-            ));
-        }
-        if self.rights.chars().count() > MAX_RIGHTS_CHARS {
-            return Err(invalid(
-                "metadata.rights",
-                format!("rights is longer than {MAX_RIGHTS_CHARS} characters"),
-            ));
         }
         if self.access_level != AccessLevel::Public && self.rights.is_empty() {
             return Err(invalid(
@@ -174,13 +221,16 @@ impl Metadata {
             ("metadata.landing_page", &self.landing_page),
         ] {
             if !value.is_empty() && !is_http_url(value) {
-                return Err(invalid(field, format!("`{value}` is not an http(s) URL")));
+                return Err(invalid(
+                    field,
+                    format!("`{}` is not an http(s) URL", excerpt(value)),
+                ));
             }
         }
         if !self.contact_email.is_empty() && !is_email(&self.contact_email) {
             return Err(invalid(
                 "metadata.contact_point.email",
-                format!("`{}` is not an email address", self.contact_email),
+                format!("`{}` is not an email address", excerpt(&self.contact_email)),
             ));
         }
         if !self.accrual_periodicity.is_empty() && !is_periodicity(&self.accrual_periodicity) {

@@ -4,6 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use opendata_platform::error::{ApiError, ErrorCode};
+use opendata_platform::text::TextError;
 use serde::Serialize;
 
 use crate::json::SodaJson;
@@ -27,6 +28,12 @@ impl SodaError {
     /// A `400` naming the offending query parameter.
     pub fn bad_parameter(parameter: &str, message: impl Into<String>) -> Self {
         SodaError(ApiError::new(ErrorCode::InvalidArgument, message).with("parameter", parameter))
+    }
+
+    /// A `400` for a query parameter past one of its limits (or holding a NUL character), naming
+    /// the parameter and the limit.
+    pub fn over_limit(parameter: &str) -> impl FnOnce(TextError) -> SodaError + '_ {
+        move |error| SodaError(ApiError::from(error).with("parameter", parameter))
     }
 
     /// A `404` for an unknown or invisible dataset.

@@ -19,8 +19,16 @@ pub struct SodaParams {
 pub fn parse(query: Option<&str>) -> Result<SodaParams, SodaError> {
     let mut params = SodaParams::default();
     let request = &mut params.request;
+    let mut seen = std::collections::HashSet::new();
     for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         let value = value.into_owned();
+        // Socrata refuses a `$` parameter given twice rather than silently taking one of them.
+        if name.starts_with('$') && !seen.insert(name.clone()) {
+            return Err(SodaError::bad_parameter(
+                &name,
+                format!("{name} is given more than once; give it once"),
+            ));
+        }
         match name.as_ref() {
             "$select" => request.select_clause = value,
             "$where" => request.where_clause = value,
@@ -147,6 +155,16 @@ mod tests {
         assert_eq!(
             error.0.details.get("parameter").map(String::as_str),
             Some("$limit")
+        );
+        let error = parse(Some("$where=a=1&$limit=5&$where=b=2")).unwrap_err();
+        assert_eq!(
+            error.0.details.get("parameter").map(String::as_str),
+            Some("$where")
+        );
+        assert!(parse(Some("$limit=1&$limit=2")).is_err());
+        assert!(
+            parse(Some("town=a&town=b")).is_ok(),
+            "field filters may repeat (they are ANDed)"
         );
         let error = parse(Some("$selcet=town")).unwrap_err();
         assert_eq!(

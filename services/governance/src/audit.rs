@@ -4,12 +4,13 @@
 //! exportable as CSV.
 
 use chrono::{DateTime, Utc};
+use opendata_limits::TEXT_NAME;
 use opendata_platform::auth::Principal;
 use opendata_platform::authz::Action;
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 
-use crate::error::GovernanceError;
+use crate::error::{GovernanceError, within};
 
 /// Entries per page when the request does not say.
 const DEFAULT_PAGE: u32 = 100;
@@ -80,6 +81,9 @@ impl Audit {
         caller
             .authorize(Action::ReadAudit, None)
             .map_err(GovernanceError::Denied)?;
+        let subject = subject
+            .map(|subject| within("subject", subject, TEXT_NAME))
+            .transpose()?;
         let limit = match page_size {
             0 => DEFAULT_PAGE,
             n => n.min(MAX_PAGE),

@@ -1,5 +1,6 @@
 //! Governance's domain errors and their public codes.
 
+use opendata_limits::Limit;
 use opendata_platform::error::{ApiError, ErrorCode, internal};
 
 /// What can go wrong in governance.
@@ -12,6 +13,8 @@ pub enum GovernanceError {
         field: &'static str,
         /// What is wrong with it.
         message: String,
+        /// The limit it goes past, when that is what is wrong.
+        limit: Option<&'static str>,
     },
     /// No agency has this id.
     #[error("agency {0} does not exist")]
@@ -59,9 +62,13 @@ pub enum GovernanceError {
     Database(#[from] sqlx::Error),
 }
 
-/// `value` trimmed, or an error naming `field` when it is empty.
-pub fn required<'a>(field: &'static str, value: &'a str) -> Result<&'a str, GovernanceError> {
-    let value = value.trim();
+/// `value` trimmed, or an error naming `field` when it is empty or goes past `limit`.
+pub fn required<'a>(
+    field: &'static str,
+    value: &'a str,
+    limit: Limit,
+) -> Result<&'a str, GovernanceError> {
+    let value = within(field, value, limit)?;
     if value.is_empty() {
         Err(GovernanceError::invalid(
             field,
@@ -72,12 +79,31 @@ pub fn required<'a>(field: &'static str, value: &'a str) -> Result<&'a str, Gove
     }
 }
 
+/// `value` trimmed, or an error naming `field` when it goes past `limit` (or holds a NUL
+/// character).
+pub fn within<'a>(
+    field: &'static str,
+    value: &'a str,
+    limit: Limit,
+) -> Result<&'a str, GovernanceError> {
+    let value = value.trim();
+    match limit.text_problem(value) {
+        None => Ok(value),
+        Some(message) => Err(GovernanceError::Invalid {
+            field,
+            message: format!("{field}: {message}"),
+            limit: (!value.contains('\0')).then_some(limit.name),
+        }),
+    }
+}
+
 impl GovernanceError {
     /// A malformed-field error.
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         GovernanceError::Invalid {
             field,
             message: message.into(),
+            limit: None,
         }
     }
 }
@@ -86,7 +112,11 @@ impl From<GovernanceError> for ApiError {
     fn from(error: GovernanceError) -> ApiError {
         let message = error.to_string();
         match error {
-            GovernanceError::Invalid { field, message } => ApiError::invalid_field(field, message),
+            GovernanceError::Invalid {
+                field,
+                message,
+                limit,
+            } => ApiError::invalid_field(field, message).with_limit(limit),
             GovernanceError::AgencyNotFound(id) => {
                 ApiError::new(ErrorCode::AgencyNotFound, message).with("agency_id", id)
             }

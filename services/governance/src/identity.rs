@@ -10,8 +10,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::audit;
-use crate::error::{GovernanceError, required};
+use crate::error::{GovernanceError, required, within};
 use crate::keys;
+use opendata_limits::TEXT_NAME;
 
 /// Id of the bootstrap administrator (the configured break-glass key).
 pub const BOOTSTRAP_PRINCIPAL_ID: &str = "00000000-0000-0000-0000-000000000000";
@@ -207,7 +208,7 @@ impl Identity {
                 "agency id must be 2 to 32 lowercase letters, digits or hyphens, starting with a letter",
             ));
         }
-        let name = required("name", name)?;
+        let name = required("name", name, TEXT_NAME)?;
         let mut tx = self.pool.begin().await?;
         let agency: Agency = sqlx::query_as(
             "INSERT INTO agencies (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id, name, created_at",
@@ -250,8 +251,11 @@ impl Identity {
         actor
             .authorize(Action::ManagePrincipals, None)
             .map_err(GovernanceError::Denied)?;
-        let name = required("name", name)?;
-        let agency_id = agency_id.map(str::trim).filter(|a| !a.is_empty());
+        let name = required("name", name, TEXT_NAME)?;
+        let agency_id = agency_id
+            .map(|agency| within("agency_id", agency, TEXT_NAME))
+            .transpose()?
+            .filter(|a| !a.is_empty());
         match (role.is_agency_bound(), agency_id) {
             (true, None) => {
                 return Err(GovernanceError::invalid(
@@ -314,7 +318,10 @@ impl Identity {
         actor: &Principal,
         agency_id: Option<&str>,
     ) -> Result<Vec<Principal>, GovernanceError> {
-        let agency_id = agency_id.filter(|a| !a.is_empty());
+        let agency_id = agency_id
+            .map(|agency| within("agency_id", agency, TEXT_NAME))
+            .transpose()?
+            .filter(|a| !a.is_empty());
         actor
             .authorize(Action::ReadPrincipals, agency_id)
             .map_err(GovernanceError::Denied)?;
@@ -361,7 +368,7 @@ impl Identity {
         .bind(kind.as_str())
         .bind(&secret.prefix)
         .bind(&secret.hash)
-        .bind(label.trim())
+        .bind(within("label", label, TEXT_NAME)?)
         .fetch_one(&mut *tx)
         .await?;
         audit::record(

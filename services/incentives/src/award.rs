@@ -1,12 +1,15 @@
 //! An award's values as DECD records them, parsed from the wire with every rule checked at once:
 //! amounts non-negative, total assistance equal to grant + loan (or a stated reason), plausible
-//! dates, NAICS codes of 2 to 6 digits, a known program. Each broken rule names its field.
+//! dates, NAICS codes of 2 to 6 digits, a known program, names within `TEXT_NAME` and reasons,
+//! terms and references within `TEXT_PARAGRAPH`, no NUL character anywhere. Each broken rule
+//! names its field.
 
 use chrono::{Datelike as _, NaiveDate};
-use opendata_platform::error::FieldViolation;
+use opendata_limits::{Limit, TEXT_NAME, TEXT_PARAGRAPH, excerpt};
 use opendata_proto::incentives::v1 as pb;
 use serde::{Deserialize, Serialize};
 
+use crate::error::Violations;
 use crate::money::Money;
 
 /// Earliest date an award, review or target may carry.
@@ -115,29 +118,29 @@ pub fn parse_date(text: &str) -> Result<Option<NaiveDate>, String> {
     NaiveDate::parse_from_str(day, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(day, "%m/%d/%Y"))
         .map(Some)
-        .map_err(|_| format!("is not a date (YYYY-MM-DD): {text:?}"))
+        .map_err(|_| format!("is not a date (YYYY-MM-DD): {:?}", excerpt(text)))
 }
 
-/// Collects violations while fields are parsed.
+/// Collects violations while fields are parsed, each field named `fields.<name>`.
 #[derive(Default)]
-pub struct Violations(Vec<FieldViolation>);
+pub struct Checks(Violations);
 
-impl Violations {
+impl Checks {
     /// Records that `field` is wrong.
     pub fn add(&mut self, field: &str, description: impl Into<String>) {
-        self.0.push(FieldViolation {
-            field: format!("fields.{field}"),
-            description: description.into(),
-        });
+        self.0.add(&format!("fields.{field}"), description);
+    }
+
+    /// `text` trimmed, recording it when it goes past `limit` or holds a NUL character.
+    pub fn text(&mut self, field: &str, text: &str, limit: Limit) -> String {
+        let value = text.trim();
+        self.0.text(&format!("fields.{field}"), value, limit);
+        value.to_owned()
     }
 
     /// The violations, if any.
-    pub fn into_result<T>(self, value: T) -> Result<T, Vec<FieldViolation>> {
-        if self.0.is_empty() {
-            Ok(value)
-        } else {
-            Err(self.0)
-        }
+    pub fn into_result<T>(self, value: T) -> Result<T, Violations> {
+        self.0.into_result(value)
     }
 
     fn money(&mut self, field: &str, text: &str) -> Option<Money> {
@@ -154,12 +157,13 @@ impl Violations {
         })
     }
 
-    fn required(&mut self, field: &str, text: &str) -> String {
-        let value = text.trim();
+    /// Like [`Checks::text`], and recording an empty text as missing.
+    fn required(&mut self, field: &str, text: &str, limit: Limit) -> String {
+        let value = self.text(field, text, limit);
         if value.is_empty() {
             self.add(field, "is required");
         }
-        value.to_owned()
+        value
     }
 
     fn jobs(&mut self, field: &str, count: i64) -> i64 {
@@ -196,11 +200,8 @@ impl Violations {
 
 impl AwardFields {
     /// The values of `fields`, or every rule they break.
-    pub fn parse(
-        fields: &pb::AwardFields,
-        context: Context,
-    ) -> Result<AwardFields, Vec<FieldViolation>> {
-        let mut v = Violations::default();
+    pub fn parse(fields: &pb::AwardFields, context: Context) -> Result<AwardFields, Violations> {
+        let mut v = Checks::default();
         let latest_fiscal_year = fiscal_year_of(context.today) + 1;
         if !(EARLIEST.year()..=latest_fiscal_year).contains(&fields.fiscal_year) {
             v.add(
@@ -212,8 +213,8 @@ impl AwardFields {
                 ),
             );
         }
-        let company = v.required("company", &fields.company);
-        let municipality = v.required("municipality", &fields.municipality);
+        let company = v.required("company", &fields.company, TEXT_NAME);
+        let municipality = v.required("municipality", &fields.municipality, TEXT_NAME);
         let naics_code = fields.naics_code.trim().to_owned();
         let naics_ok = naics_code.is_empty()
             || ((2..=6).contains(&naics_code.len())
@@ -221,14 +222,20 @@ impl AwardFields {
         if !naics_ok {
             v.add(
                 "naics_code",
-                format!("{naics_code:?} is not a NAICS code: 2 to 6 digits"),
+                format!(
+                    "{:?} is not a NAICS code: 2 to 6 digits",
+                    excerpt(&naics_code)
+                ),
             );
         }
         let zip_code = fields.zip_code.trim().to_owned();
         if !zip_code.is_empty() && !is_zip(&zip_code) {
             v.add(
                 "zip_code",
-                format!("{zip_code:?} is not a ZIP code (12345 or 12345-6789)"),
+                format!(
+                    "{:?} is not a ZIP code (12345 or 12345-6789)",
+                    excerpt(&zip_code)
+                ),
             );
         }
         let contract_execution_date =
@@ -252,7 +259,7 @@ impl AwardFields {
                 format!("{target} is before the contract execution date {contract}"),
             );
         }
-        let amount_errors = v.0.len();
+        let amount_errors = v.0.fields.len();
         let grant = v
             .money("grant_amount", &fields.grant_amount)
             .unwrap_or(Money::ZERO);
@@ -260,7 +267,7 @@ impl AwardFields {
             .money("loan_amount", &fields.loan_amount)
             .unwrap_or(Money::ZERO);
         // Checked against the total only when both parsed: a bad grant is its own error.
-        let sum = if v.0.len() == amount_errors {
+        let sum = if v.0.fields.len() == amount_errors {
             grant.checked_add(loan)
         } else {
             None
@@ -268,7 +275,11 @@ impl AwardFields {
         let total = v
             .money("total_assistance", &fields.total_assistance)
             .or(sum);
-        let total_mismatch_reason = fields.total_mismatch_reason.trim().to_owned();
+        let total_mismatch_reason = v.text(
+            "total_mismatch_reason",
+            &fields.total_mismatch_reason,
+            TEXT_PARAGRAPH,
+        );
         if let (Some(total), Some(sum)) = (total, sum)
             && total != sum
             && total_mismatch_reason.is_empty()
@@ -285,8 +296,9 @@ impl AwardFields {
         if jobs_to_retain + jobs_to_create > 0 && fields.jobs_target_date.trim().is_empty() {
             v.add("jobs_target_date", "is required when jobs are promised");
         }
-        let program_id = v.required("program_id", &fields.program_id);
-        if !program_id.is_empty() && !context.program_exists {
+        let program_errors = v.0.fields.len();
+        let program_id = v.required("program_id", &fields.program_id, TEXT_NAME);
+        if v.0.fields.len() == program_errors && !context.program_exists {
             v.add(
                 "program_id",
                 format!("{program_id:?} is not a known program"),
@@ -295,12 +307,12 @@ impl AwardFields {
         let parsed = AwardFields {
             fiscal_year: fields.fiscal_year,
             company,
-            parent_company: fields.parent_company.trim().to_owned(),
-            address: fields.address.trim().to_owned(),
+            parent_company: v.text("parent_company", &fields.parent_company, TEXT_NAME),
+            address: v.text("address", &fields.address, TEXT_NAME),
             municipality,
-            county: fields.county.trim().to_owned(),
+            county: v.text("county", &fields.county, TEXT_NAME),
             zip_code,
-            industry: fields.industry.trim().to_owned(),
+            industry: v.text("industry", &fields.industry, TEXT_NAME),
             naics_code,
             minority_or_women_owned: fields.minority_or_women_owned,
             contract_execution_date,
@@ -311,7 +323,11 @@ impl AwardFields {
             total_project_cost: v.money("total_project_cost", &fields.total_project_cost),
             amount_leveraged: v.money("amount_leveraged", &fields.amount_leveraged),
             program_id,
-            statutory_reference: fields.statutory_reference.trim().to_owned(),
+            statutory_reference: v.text(
+                "statutory_reference",
+                &fields.statutory_reference,
+                TEXT_PARAGRAPH,
+            ),
             jobs_to_retain,
             jobs_to_create,
             jobs_target_date,
@@ -320,12 +336,12 @@ impl AwardFields {
             amount_disbursed: v.money("amount_disbursed", &fields.amount_disbursed),
             average_wage: v.money("average_wage", &fields.average_wage),
             recapture_amount: v.money("recapture_amount", &fields.recapture_amount),
-            status: match fields.status.trim() {
-                "" => "Active".to_owned(),
-                status => status.to_owned(),
+            status: match v.text("status", &fields.status, TEXT_NAME) {
+                status if status.is_empty() => "Active".to_owned(),
+                status => status,
             },
-            project_name: fields.project_name.trim().to_owned(),
-            penalty_terms: fields.penalty_terms.trim().to_owned(),
+            project_name: v.text("project_name", &fields.project_name, TEXT_NAME),
+            penalty_terms: v.text("penalty_terms", &fields.penalty_terms, TEXT_PARAGRAPH),
         };
         v.into_result(parsed)
     }
@@ -412,8 +428,8 @@ mod tests {
         }
     }
 
-    fn fields_of(violations: &[FieldViolation]) -> Vec<&str> {
-        violations.iter().map(|v| v.field.as_str()).collect()
+    fn fields_of(violations: &Violations) -> Vec<&str> {
+        violations.fields.iter().map(|v| v.field.as_str()).collect()
     }
 
     #[test]
@@ -463,10 +479,85 @@ mod tests {
             ]
         );
         assert!(
-            violations[5].description.contains("negative"),
+            violations.fields[5].description.contains("negative"),
             "{violations:?}"
         );
-        assert!(violations[8].description.contains("not a known program"));
+        assert!(
+            violations.fields[8]
+                .description
+                .contains("not a known program")
+        );
+    }
+
+    #[test]
+    fn texts_past_their_limits_and_nul_characters_are_named_together() {
+        let fields = pb::AwardFields {
+            company: "Alliance\0Lending".into(),
+            municipality: "m".repeat(TEXT_NAME.get() + 1),
+            penalty_terms: "p".repeat(TEXT_PARAGRAPH.get() + 1),
+            ..valid()
+        };
+        let violations = AwardFields::parse(&fields, context()).unwrap_err();
+        assert_eq!(
+            fields_of(&violations),
+            [
+                "fields.company",
+                "fields.municipality",
+                "fields.penalty_terms"
+            ]
+        );
+        assert_eq!(violations.limit, Some(TEXT_NAME.name));
+        assert!(violations.fields[0].description.contains("NUL"));
+        assert!(
+            violations.fields[1]
+                .description
+                .contains("201 characters, more than the 200 allowed (limit text_name)"),
+            "{violations:?}"
+        );
+        assert!(
+            violations.fields[2]
+                .description
+                .contains("(limit text_paragraph)")
+        );
+        let at_the_limits = pb::AwardFields {
+            municipality: "m".repeat(TEXT_NAME.get()),
+            penalty_terms: "p".repeat(TEXT_PARAGRAPH.get()),
+            ..valid()
+        };
+        assert!(AwardFields::parse(&at_the_limits, context()).is_ok());
+    }
+
+    #[test]
+    fn malformed_values_are_quoted_short_and_nul_is_refused_everywhere() {
+        let huge = "9".repeat(1_000_000);
+        let fields = pb::AwardFields {
+            grant_amount: format!("x{huge}"),
+            zip_code: huge.clone(),
+            naics_code: "52\0".into(),
+            contract_execution_date: huge.clone(),
+            program_id: "maa\0".into(),
+            ..valid()
+        };
+        let violations = AwardFields::parse(&fields, context()).unwrap_err();
+        assert_eq!(
+            fields_of(&violations),
+            [
+                "fields.naics_code",
+                "fields.zip_code",
+                "fields.contract_execution_date",
+                "fields.grant_amount",
+                "fields.program_id",
+            ]
+        );
+        for violation in &violations.fields {
+            assert!(
+                violation.description.chars().count() < 200,
+                "{}: {} characters",
+                violation.field,
+                violation.description.len()
+            );
+        }
+        assert!(violations.fields[4].description.contains("NUL"));
     }
 
     #[test]
@@ -478,7 +569,7 @@ mod tests {
         let violations = AwardFields::parse(&fields, context()).unwrap_err();
         assert_eq!(fields_of(&violations), ["fields.total_assistance"]);
         assert!(
-            violations[0]
+            violations.fields[0]
                 .description
                 .starts_with("6000000.00 is not grant + loan (6000100.00)"),
             "{violations:?}"
@@ -518,7 +609,7 @@ mod tests {
         };
         let violations = AwardFields::parse(&before, context()).unwrap_err();
         assert!(
-            violations[0]
+            violations.fields[0]
                 .description
                 .contains("before the contract execution date")
         );
@@ -528,7 +619,7 @@ mod tests {
         };
         let violations = AwardFields::parse(&no_target, context()).unwrap_err();
         assert_eq!(
-            violations[0].description,
+            violations.fields[0].description,
             "is required when jobs are promised"
         );
     }
@@ -541,7 +632,11 @@ mod tests {
         };
         let violations = AwardFields::parse(&huge, context()).unwrap_err();
         assert_eq!(fields_of(&violations), ["fields.jobs_to_create"]);
-        assert!(violations[0].description.contains("implausibly large"));
+        assert!(
+            violations.fields[0]
+                .description
+                .contains("implausibly large")
+        );
     }
 
     #[test]

@@ -16,11 +16,12 @@ use crate::convert::{
     award_to_proto, program_to_proto, revision_to_proto, summary_to_proto, tax_credit_to_proto,
 };
 use crate::error::IncentivesError;
+use crate::filter::filter_of;
 use crate::ledger::{Ledger, NewReview};
 use crate::publishing::{Publisher, Status};
 use crate::registry::Registry;
 use crate::store::StoredAward;
-use crate::store::query::{AssistanceType, Dimension, Filter};
+use crate::store::query::Dimension;
 
 /// Results per page when the caller does not say.
 const DEFAULT_LIMIT: u32 = 100;
@@ -68,55 +69,6 @@ impl IncentivesApi {
 
 fn status(error: IncentivesError) -> tonic::Status {
     ApiError::from(error).into_status()
-}
-
-/// The domain filter of a request, or the first field that is wrong.
-pub fn filter_of(request: &pb::SearchAwardsRequest) -> Result<Filter, IncentivesError> {
-    let mut assistance_types = Vec::new();
-    for name in &request.assistance_types {
-        let kind = AssistanceType::parse(name).ok_or_else(|| {
-            IncentivesError::invalid(
-                "assistance_types",
-                format!("{name:?} is not an assistance type: grant, loan or tax_credit"),
-            )
-        })?;
-        assistance_types.push(kind);
-    }
-    let ids = if request.ids.is_empty() {
-        None
-    } else {
-        Some(
-            request
-                .ids
-                .iter()
-                .enumerate()
-                .map(|(index, id)| {
-                    uuid::Uuid::parse_str(id.trim()).map_err(|_| {
-                        IncentivesError::invalid(
-                            &format!("ids[{index}]"),
-                            format!("{id:?} is not an award id (a UUID)"),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        )
-    };
-    let clean = |values: &[String]| -> Vec<String> {
-        values
-            .iter()
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-            .collect()
-    };
-    Ok(Filter {
-        company_words: Filter::words_of(&request.company),
-        municipalities: clean(&request.municipalities),
-        program_ids: clean(&request.program_ids),
-        fiscal_years: request.fiscal_years.clone(),
-        assistance_types,
-        industries: clean(&request.industries),
-        ids,
-    })
 }
 
 type ExportStream =

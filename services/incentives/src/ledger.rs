@@ -8,17 +8,18 @@ use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use futures::Stream;
+use opendata_limits::{FILTER_VALUES, RECORDS_PER_CALL, TEXT_NAME, TEXT_PARAGRAPH, excerpt};
 use opendata_platform::auth::Principal;
 use opendata_platform::authz::Action;
 use opendata_platform::clock::Clock;
-use opendata_platform::error::FieldViolation;
+use opendata_platform::text::{check_count, check_text};
 use opendata_proto::incentives::v1 as pb;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::award::{AwardFields, Context, MAX_JOBS, parse_date};
 use crate::convert::award_to_proto;
-use crate::error::{IncentivesError, required};
+use crate::error::{IncentivesError, Violations, required, required_within};
 use crate::events::emit;
 use crate::store::awards::{self, NewAward, Revision, Stamp};
 use crate::store::query::{self, Dimension, Filter, SummaryRow};
@@ -26,8 +27,6 @@ use crate::store::{StoredAward, StoredReview, registry};
 
 /// Awards per batch of the export.
 const EXPORT_BATCH: i64 = 1_000;
-/// Most awards one `RecordAwards` call may record.
-pub const MAX_BATCH: usize = 5_000;
 
 /// Summaries kept per process: at most this many, all dropped when full.
 const CACHED_SUMMARIES: usize = 256;
@@ -55,45 +54,61 @@ pub struct NewReview<'a> {
     pub reviewed_on: &'a str,
     /// Jobs found.
     pub actual_jobs: i64,
-    /// Notes.
+    /// Notes, at most `TEXT_PARAGRAPH` characters.
     pub notes: &'a str,
 }
 
 impl NewReview<'_> {
-    /// The review's date, jobs and notes, or the field that is wrong and why: the date must be
-    /// given, not in the future and not before the contract; jobs must not be negative.
+    /// The review's date, jobs and notes, or every field that is wrong and why: the date must be
+    /// given, not in the future and not before the contract; jobs must not be negative; notes
+    /// must stay within `TEXT_PARAGRAPH`.
     pub fn parse(
         &self,
         today: NaiveDate,
         contract: Option<NaiveDate>,
-    ) -> Result<(NaiveDate, i64, String), (&'static str, String)> {
+    ) -> Result<(NaiveDate, i64, String), Violations> {
+        let mut violations = Violations::default();
         let reviewed_on = match parse_date(self.reviewed_on) {
-            Ok(Some(date)) => date,
-            Ok(None) => return Err(("reviewed_on", "is required".to_owned())),
-            Err(error) => return Err(("reviewed_on", error)),
+            Ok(Some(date)) if date > today => {
+                violations.add("reviewed_on", format!("{date} is in the future"));
+                None
+            }
+            Ok(Some(date)) => match contract.filter(|contract| date < *contract) {
+                Some(contract) => {
+                    violations.add(
+                        "reviewed_on",
+                        format!("{date} is before the contract execution date {contract}"),
+                    );
+                    None
+                }
+                None => Some(date),
+            },
+            Ok(None) => {
+                violations.add("reviewed_on", "is required");
+                None
+            }
+            Err(error) => {
+                violations.add("reviewed_on", error);
+                None
+            }
         };
-        if reviewed_on > today {
-            return Err(("reviewed_on", format!("{reviewed_on} is in the future")));
-        }
-        if let Some(contract) = contract.filter(|contract| reviewed_on < *contract) {
-            return Err((
-                "reviewed_on",
-                format!("{reviewed_on} is before the contract execution date {contract}"),
-            ));
-        }
         if self.actual_jobs < 0 {
-            return Err(("actual_jobs", "must not be negative".to_owned()));
-        }
-        if self.actual_jobs > MAX_JOBS {
-            return Err((
+            violations.add("actual_jobs", "must not be negative");
+        } else if self.actual_jobs > MAX_JOBS {
+            violations.add(
                 "actual_jobs",
                 format!(
                     "{} is implausibly large (at most {MAX_JOBS})",
                     self.actual_jobs
                 ),
-            ));
+            );
         }
-        Ok((reviewed_on, self.actual_jobs, self.notes.trim().to_owned()))
+        let notes = self.notes.trim();
+        violations.text("notes", notes, TEXT_PARAGRAPH);
+        match reviewed_on {
+            Some(date) if violations.is_empty() => Ok((date, self.actual_jobs, notes.to_owned())),
+            _ => Err(violations),
+        }
     }
 }
 
@@ -128,7 +143,10 @@ impl Ledger {
         conn: &mut PgConnection,
         fields: &pb::AwardFields,
     ) -> Result<AwardFields, IncentivesError> {
-        let program_exists = registry::program_exists(conn, fields.program_id.trim()).await?;
+        let program_id = fields.program_id.trim();
+        // An id no program could have (a NUL, say) never reaches the database; the parse names it.
+        let program_exists = check_text("program_id", program_id, TEXT_NAME).is_ok()
+            && registry::program_exists(conn, program_id).await?;
         let context = Context {
             today: self.today(),
             program_exists,
@@ -167,12 +185,13 @@ impl Ledger {
         batch: &[pb::NewAward],
     ) -> Result<Vec<Uuid>, IncentivesError> {
         self.authorize(who)?;
-        if batch.is_empty() || batch.len() > MAX_BATCH {
+        if batch.is_empty() {
             return Err(IncentivesError::invalid(
                 "awards",
-                format!("holds {} awards: send 1 to {MAX_BATCH}", batch.len()),
+                "send at least one award",
             ));
         }
+        check_count("awards", batch.len(), RECORDS_PER_CALL)?;
         let mut tx = self.pool.begin().await?;
         let programs: HashSet<String> = registry::programs(&mut tx)
             .await?
@@ -180,7 +199,7 @@ impl Ledger {
             .map(|p| p.id)
             .collect();
         let today = self.today();
-        let mut violations = Vec::new();
+        let mut violations = Violations::default();
         let mut parsed = Vec::with_capacity(batch.len());
         for (index, award) in batch.iter().enumerate() {
             let fields = award.fields.clone().unwrap_or_default();
@@ -188,31 +207,34 @@ impl Ledger {
                 today,
                 program_exists: programs.contains(fields.program_id.trim()),
             };
-            let prefix = |field: &str| format!("awards[{index}].{field}");
-            match AwardFields::parse(&fields, context) {
-                Ok(values) => {
-                    let mut reviews = Vec::new();
-                    for (number, review) in award.reviews.iter().enumerate() {
-                        let new = NewReview {
-                            reviewed_on: &review.reviewed_on,
-                            actual_jobs: review.actual_jobs,
-                            notes: &review.notes,
-                        };
-                        match new.parse(today, values.contract_execution_date) {
-                            Ok(review) => reviews.push(review),
-                            Err((field, description)) => violations.push(FieldViolation {
-                                field: prefix(&format!("reviews[{number}].{field}")),
-                                description,
-                            }),
-                        }
-                    }
-                    parsed.push((Uuid::now_v7(), values, reviews));
+            let prefix = format!("awards[{index}].");
+            let values = match AwardFields::parse(&fields, context) {
+                Ok(values) => values,
+                Err(found) => {
+                    violations.extend_prefixed(&prefix, found);
+                    continue;
                 }
-                Err(found) => violations.extend(found.into_iter().map(|v| FieldViolation {
-                    field: prefix(&v.field),
-                    description: v.description,
-                })),
+            };
+            // Reviews are checked once the award parses, and only so many of them.
+            let reviews_field = format!("{prefix}reviews");
+            if !violations.count(&reviews_field, award.reviews.len(), FILTER_VALUES) {
+                continue;
             }
+            let mut reviews = Vec::new();
+            for (number, review) in award.reviews.iter().enumerate() {
+                let new = NewReview {
+                    reviewed_on: &review.reviewed_on,
+                    actual_jobs: review.actual_jobs,
+                    notes: &review.notes,
+                };
+                match new.parse(today, values.contract_execution_date) {
+                    Ok(review) => reviews.push(review),
+                    Err(found) => {
+                        violations.extend_prefixed(&format!("{reviews_field}[{number}]."), found)
+                    }
+                }
+            }
+            parsed.push((Uuid::now_v7(), values, reviews));
         }
         if !violations.is_empty() {
             return Err(IncentivesError::Invalid(violations));
@@ -272,7 +294,7 @@ impl Ledger {
         expected_revision: i64,
     ) -> Result<StoredAward, IncentivesError> {
         self.authorize(who)?;
-        let reason = required("reason", reason)?;
+        let reason = required_within("reason", reason, TEXT_PARAGRAPH)?;
         if expected_revision <= 0 {
             return Err(IncentivesError::invalid(
                 "expected_revision",
@@ -306,7 +328,7 @@ impl Ledger {
         reason: &str,
     ) -> Result<StoredAward, IncentivesError> {
         self.authorize(who)?;
-        let reason = required("reason", reason)?;
+        let reason = required_within("reason", reason, TEXT_PARAGRAPH)?;
         let mut tx = self.pool.begin().await?;
         let award = changeable(&mut tx, id).await?;
         let stamp = Stamp {
@@ -330,9 +352,7 @@ impl Ledger {
         let award = changeable(&mut tx, id).await?;
         let (reviewed_on, actual_jobs, notes) = review
             .parse(self.today(), award.fields.contract_execution_date)
-            .map_err(|(field, description)| {
-                IncentivesError::invalid(&format!("review.{field}"), description)
-            })?;
+            .map_err(|found| IncentivesError::Invalid(found.prefixed("review.")))?;
         let stamp = Stamp {
             actor_id: &who.id,
             reason: &notes,
@@ -462,8 +482,12 @@ impl Ledger {
 
 /// Parses an award id.
 pub fn award_id(id: &str) -> Result<Uuid, IncentivesError> {
-    Uuid::parse_str(required("id", id)?)
-        .map_err(|_| IncentivesError::invalid("id", format!("{id:?} is not an award id (a UUID)")))
+    Uuid::parse_str(required("id", id)?).map_err(|_| {
+        IncentivesError::invalid(
+            "id",
+            format!("{:?} is not an award id (a UUID)", excerpt(id)),
+        )
+    })
 }
 
 /// The award, locked, if it exists and is not withdrawn.
@@ -475,4 +499,42 @@ async fn changeable(conn: &mut PgConnection, id: &str) -> Result<StoredAward, In
         return Err(IncentivesError::Withdrawn(id.to_owned()));
     }
     Ok(award)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_review_names_every_broken_rule_and_its_notes_have_a_limit() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let notes = "n".repeat(TEXT_PARAGRAPH.get() + 1);
+        let review = NewReview {
+            reviewed_on: "2030-01-01",
+            actual_jobs: -1,
+            notes: &notes,
+        };
+        let violations = review.parse(today, None).unwrap_err();
+        let fields: Vec<&str> = violations.fields.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["reviewed_on", "actual_jobs", "notes"]);
+        assert_eq!(violations.limit, Some(TEXT_PARAGRAPH.name));
+        let nul = NewReview {
+            reviewed_on: "2020-01-01",
+            actual_jobs: 3,
+            notes: "met\0",
+        };
+        assert_eq!(nul.parse(today, None).unwrap_err().fields[0].field, "notes");
+        let fine = NewReview {
+            notes: " met ",
+            ..nul
+        };
+        assert_eq!(
+            fine.parse(today, None).unwrap(),
+            (
+                NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+                3,
+                "met".to_owned()
+            )
+        );
+    }
 }

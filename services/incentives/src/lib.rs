@@ -8,6 +8,7 @@ pub mod config;
 pub mod convert;
 pub mod error;
 pub mod events;
+pub mod filter;
 pub mod grpc;
 pub mod ledger;
 pub mod money;

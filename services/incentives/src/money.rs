@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use opendata_limits::excerpt;
 use serde::{Deserialize, Serialize};
 
 /// An amount of money in cents, never negative (stored as its cents).
@@ -22,7 +23,7 @@ pub enum MoneyError {
     /// More than two decimals.
     #[error("has more than two decimals")]
     TooPrecise,
-    /// Not a number at all.
+    /// Not a number at all (the text, cut short when long).
     #[error("is not an amount of money: {0:?}")]
     NotANumber(String),
     /// Larger than any award (a trillion dollars).
@@ -67,7 +68,7 @@ impl Money {
             .chars()
             .filter(|c| *c != ',')
             .collect();
-        let not_a_number = || MoneyError::NotANumber(trimmed.to_owned());
+        let not_a_number = || MoneyError::NotANumber(excerpt(trimmed));
         let (whole, fraction) = match digits.split_once('.') {
             Some((whole, fraction)) => (whole, fraction),
             None => (digits.as_str(), ""),

@@ -1,11 +1,14 @@
 //! The programs registry and DRS's tax credit figures: written by DECD's roles, read by anyone.
+//! Names, agencies and credit and tax types are held to `TEXT_NAME`, statutory references to
+//! `TEXT_PARAGRAPH`, and one call records at most `RECORDS_PER_CALL` figures, as it does awards.
 
 use chrono::Datelike as _;
+use opendata_limits::{Limit, RECORDS_PER_CALL, TEXT_NAME, TEXT_PARAGRAPH, excerpt};
 use opendata_platform::auth::Principal;
-use opendata_platform::error::FieldViolation;
+use opendata_platform::text::check_count;
 use opendata_proto::incentives::v1 as pb;
 
-use crate::error::IncentivesError;
+use crate::error::{IncentivesError, Violations};
 use crate::ledger::Ledger;
 use crate::money::Money;
 use crate::store::query::AssistanceType;
@@ -52,22 +55,21 @@ impl Registry {
         figures: &[pb::TaxCreditFigure],
     ) -> Result<usize, IncentivesError> {
         self.ledger.authorize(who)?;
+        if figures.is_empty() {
+            return Err(IncentivesError::invalid(
+                "figures",
+                "send at least one figure",
+            ));
+        }
+        check_count("figures", figures.len(), RECORDS_PER_CALL)?;
         let latest = self.ledger.today().year();
-        let mut violations = Vec::new();
+        let mut violations = Violations::default();
         let mut parsed = Vec::with_capacity(figures.len());
         for (index, figure) in figures.iter().enumerate() {
             match parse_figure(figure, latest) {
                 Ok(figure) => parsed.push(figure),
-                Err(found) => violations.extend(found.into_iter().map(|(field, description)| {
-                    FieldViolation {
-                        field: format!("figures[{index}].{field}"),
-                        description,
-                    }
-                })),
+                Err(found) => violations.extend_prefixed(&format!("figures[{index}]."), found),
             }
-        }
-        if figures.is_empty() {
-            return Err(IncentivesError::invalid("figures", "is empty"));
         }
         if !violations.is_empty() {
             return Err(IncentivesError::Invalid(violations));
@@ -88,14 +90,19 @@ impl Registry {
     }
 }
 
+/// `value` trimmed, recording it in `violations` when it is empty, past `limit` or holds a NUL.
+fn required_text(violations: &mut Violations, field: &str, value: &str, limit: Limit) -> String {
+    let value = value.trim();
+    if value.is_empty() {
+        violations.add(field, "is required");
+    } else {
+        violations.text(field, value, limit);
+    }
+    value.to_owned()
+}
+
 fn parse_program(program: &pb::Program) -> Result<Program, IncentivesError> {
-    let mut violations = Vec::new();
-    let mut violation = |field: &str, description: String| {
-        violations.push(FieldViolation {
-            field: field.to_owned(),
-            description,
-        })
-    };
+    let mut violations = Violations::default();
     let id = program.id.trim();
     if id.is_empty()
         || id.len() > 40
@@ -103,24 +110,33 @@ fn parse_program(program: &pb::Program) -> Result<Program, IncentivesError> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
     {
-        violation(
+        violations.add(
             "id",
-            format!("{id:?} is not a program id: 1 to 40 lowercase letters, digits, - or _"),
+            format!(
+                "{:?} is not a program id: 1 to 40 lowercase letters, digits, - or _",
+                excerpt(id)
+            ),
         );
     }
-    if program.name.trim().is_empty() {
-        violation("name", "is required".to_owned());
-    }
-    if program.administering_agency.trim().is_empty() {
-        violation("administering_agency", "is required".to_owned());
-    }
+    let name = required_text(&mut violations, "name", &program.name, TEXT_NAME);
+    let administering_agency = required_text(
+        &mut violations,
+        "administering_agency",
+        &program.administering_agency,
+        TEXT_NAME,
+    );
+    let statutory_reference = program.statutory_reference.trim();
+    violations.text("statutory_reference", statutory_reference, TEXT_PARAGRAPH);
     let mut types = Vec::new();
     for kind in &program.assistance_types {
         match AssistanceType::parse(kind) {
             Some(_) => types.push(kind.trim().to_ascii_lowercase()),
-            None => violation(
+            None => violations.add(
                 "assistance_types",
-                format!("{kind:?} is not an assistance type: grant, loan or tax_credit"),
+                format!(
+                    "{:?} is not an assistance type: grant, loan or tax_credit",
+                    excerpt(kind)
+                ),
             ),
         }
     }
@@ -131,42 +147,36 @@ fn parse_program(program: &pb::Program) -> Result<Program, IncentivesError> {
     types.dedup();
     Ok(Program {
         id: id.to_owned(),
-        name: program.name.trim().to_owned(),
-        statutory_reference: program.statutory_reference.trim().to_owned(),
+        name,
+        statutory_reference: statutory_reference.to_owned(),
         assistance_types: types,
-        administering_agency: program.administering_agency.trim().to_owned(),
+        administering_agency,
     })
 }
 
 fn parse_figure(
     figure: &pb::TaxCreditFigure,
     latest_year: i32,
-) -> Result<TaxCreditFigure, Vec<(&'static str, String)>> {
-    let mut found = Vec::new();
+) -> Result<TaxCreditFigure, Violations> {
+    let mut found = Violations::default();
     if !(EARLIEST_YEAR..=latest_year).contains(&figure.year) {
-        found.push((
+        found.add(
             "year",
             format!(
                 "{} is not plausible: expected {EARLIEST_YEAR} to {latest_year}",
                 figure.year
             ),
-        ));
+        );
     }
-    for (field, value) in [
-        ("credit_type", &figure.credit_type),
-        ("tax_type", &figure.tax_type),
-    ] {
-        if value.trim().is_empty() {
-            found.push((field, "is required".to_owned()));
-        }
-    }
+    let credit_type = required_text(&mut found, "credit_type", &figure.credit_type, TEXT_NAME);
+    let tax_type = required_text(&mut found, "tax_type", &figure.tax_type, TEXT_NAME);
     if figure.claim_count < 0 {
-        found.push(("claim_count", "must not be negative".to_owned()));
+        found.add("claim_count", "must not be negative");
     }
-    let mut money = |field: &'static str, text: &str| match Money::parse(text) {
+    let mut money = |field: &str, text: &str| match Money::parse(text) {
         Ok(amount) => amount.unwrap_or(Money::ZERO).cents(),
         Err(error) => {
-            found.push((field, error.to_string()));
+            found.add(field, error.to_string());
             0
         }
     };
@@ -177,8 +187,8 @@ fn parse_figure(
     }
     Ok(TaxCreditFigure {
         year: figure.year,
-        credit_type: figure.credit_type.trim().to_owned(),
-        tax_type: figure.tax_type.trim().to_owned(),
+        credit_type,
+        tax_type,
         claim_count: figure.claim_count,
         claimed_cents,
         carried_forward_cents,

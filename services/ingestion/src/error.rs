@@ -1,6 +1,7 @@
 //! Ingestion's domain errors and their public codes.
 
 use opendata_datastore::csv_stream::CsvError;
+use opendata_datastore::schema::SchemaError;
 use opendata_platform::error::{ApiError, ErrorCode, internal};
 
 use crate::model::UploadState;
@@ -15,6 +16,8 @@ pub enum IngestionError {
         field: String,
         /// What is wrong with it.
         message: String,
+        /// The limit it goes past, when that is what is wrong.
+        limit: Option<&'static str>,
     },
     /// No upload has this id (or the caller may not see it).
     #[error("upload {0} does not exist")]
@@ -52,6 +55,12 @@ pub enum IngestionError {
         /// Allowed share, in percent.
         allowed: f64,
     },
+    /// A replace upload without data rows would empty the dataset, and the upload did not say
+    /// that was meant.
+    #[error(
+        "the file has no data rows, and replacing the dataset with it would empty it; nothing was committed. To empty the dataset on purpose, create the upload with allow_empty (`opendata push --allow-empty`)"
+    )]
+    EmptyReplacement,
     /// Another version was committed since the upload began.
     #[error(
         "version {current} was committed since this upload began from version {base}; upload again"
@@ -86,6 +95,16 @@ impl IngestionError {
         IngestionError::Invalid {
             field: field.into(),
             message: message.into(),
+            limit: None,
+        }
+    }
+
+    /// A schema the caller sent that is not acceptable.
+    pub fn schema(error: SchemaError) -> Self {
+        IngestionError::Invalid {
+            field: format!("schema.{}", error.field),
+            message: error.message,
+            limit: error.limit,
         }
     }
 }
@@ -100,7 +119,11 @@ impl From<IngestionError> for ApiError {
     fn from(error: IngestionError) -> ApiError {
         let message = error.to_string();
         match error {
-            IngestionError::Invalid { field, message } => ApiError::invalid_field(&field, message),
+            IngestionError::Invalid {
+                field,
+                message,
+                limit,
+            } => ApiError::invalid_field(&field, message).with_limit(limit),
             IngestionError::UploadNotFound(id) => {
                 ApiError::new(ErrorCode::UploadNotFound, message).with("upload_id", id)
             }
@@ -121,6 +144,7 @@ impl From<IngestionError> for ApiError {
             } => ApiError::new(ErrorCode::TooManyRejectedRows, message)
                 .with("rows_rejected", rejected)
                 .with("rows_received", received),
+            IngestionError::EmptyReplacement => ApiError::new(ErrorCode::EmptyReplacement, message),
             IngestionError::VersionConflict { current, .. } => {
                 ApiError::new(ErrorCode::VersionConflict, message).with("current_version", current)
             }

@@ -108,3 +108,53 @@ impl EventHandler for VersionRetirer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use opendata_datastore::schema::{Column, ColumnType, Schema};
+    use opendata_limits::{COLUMNS, EVENT_BYTES, SCHEMA_BYTES};
+
+    use super::*;
+
+    #[test]
+    fn the_largest_version_event_fits_on_the_bus() {
+        // Every column as documented as the limits allow: the schema's bytes spread evenly, with
+        // the longest field names, in four-byte characters where characters are counted.
+        let per_column = SCHEMA_BYTES.get() / COLUMNS.get();
+        let columns = (0..COLUMNS.get())
+            .map(|index| {
+                let field_name = format!("c{index:0>62}");
+                let display_name = "𝕏".repeat((per_column - field_name.len()) / 4);
+                Column::new(&field_name, &display_name, ColumnType::Location)
+            })
+            .collect();
+        let schema = Schema {
+            columns,
+            row_identifier: Some(format!("c{:0>62}", 0)),
+        };
+        schema.check_limits().unwrap();
+        let event = pb::VersionCommitted {
+            meta: Some(EventMeta {
+                event_id: Uuid::now_v7().to_string(),
+                occurred_at: Some(to_proto(Utc::now())),
+                producer: DOMAIN.to_owned(),
+            }),
+            dataset_id: "abcd-1234".to_owned(),
+            version: i64::MAX,
+            base_version: i64::MAX,
+            table_name: "x".repeat(63),
+            schema: Some(schema_to_proto(&schema)),
+            row_count: i64::MAX,
+            mode: pb::UploadMode::Upsert as i32,
+            upload_id: Uuid::now_v7().to_string(),
+            committed_at: Some(to_proto(Utc::now())),
+            new_schema: true,
+            data_as_of: Some(to_proto(Utc::now())),
+        };
+        let bytes = event.encode_to_vec().len();
+        assert!(
+            bytes <= EVENT_BYTES.get(),
+            "the largest VersionCommitted takes {bytes} bytes"
+        );
+    }
+}

@@ -90,6 +90,7 @@ impl IngestionService for IngestionApi {
                     infer_schema: body.infer_schema,
                     schema: body.schema.filter(|schema| !schema.columns.is_empty()),
                     data_as_of: body.data_as_of,
+                    allow_empty: body.allow_empty,
                 },
             )
             .await?;

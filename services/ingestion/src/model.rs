@@ -153,6 +153,8 @@ pub struct Upload {
     pub new_schema: bool,
     /// When the data was current, if the upload said.
     pub data_as_of: Option<DateTime<Utc>>,
+    /// Whether a replace may commit without data rows.
+    pub allow_empty: bool,
 }
 
 impl Upload {

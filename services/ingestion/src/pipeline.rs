@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use opendata_datastore::csv_stream::{CsvError, CsvStream, Record};
+use opendata_datastore::csv_stream::{CsvError, CsvStream, Record, check_header};
 use opendata_datastore::encode::{Rejection, RowEncoder};
 use opendata_datastore::infer::Inference;
 use opendata_datastore::schema::Schema;
@@ -115,6 +115,7 @@ impl Rows {
 
     fn on_header(&mut self, record: &Record<'_>) -> Result<(), StepError> {
         let header: Vec<&str> = record.iter().collect();
+        check_header(&header)?;
         match &self.policy {
             HeaderPolicy::Match {
                 schema,

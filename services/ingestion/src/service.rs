@@ -57,6 +57,8 @@ pub struct NewUpload {
     pub schema: Option<opendata_proto::common::v1::Schema>,
     /// When the data was current.
     pub data_as_of: Option<prost_types::Timestamp>,
+    /// A replace may commit without data rows.
+    pub allow_empty: bool,
 }
 
 /// The ingestion service's operations.
@@ -163,7 +165,7 @@ impl Ingestion {
             .map(|schema| {
                 schema_from_proto(schema)
                     .and_then(Schema::normalized)
-                    .map_err(|e| IngestionError::invalid(format!("schema.{}", e.field), e.message))
+                    .map_err(IngestionError::schema)
             })
             .transpose()?;
         let (schema, new_schema) =
@@ -195,6 +197,7 @@ impl Ingestion {
             committed_at: None,
             new_schema,
             data_as_of,
+            allow_empty: request.allow_empty,
         };
         if let Some(schema) = &upload.schema {
             create_working_table(&mut tx, &upload, schema).await?;
@@ -324,7 +327,7 @@ impl Ingestion {
         }
         let schema = schema_from_proto(schema)
             .and_then(Schema::normalized)
-            .map_err(|e| IngestionError::invalid(format!("schema.{}", e.field), e.message))?;
+            .map_err(IngestionError::schema)?;
         let mut tx = self.pool.begin().await?;
         if !store::transition(
             &mut *tx,
@@ -402,6 +405,12 @@ impl Ingestion {
                 action: "committing",
                 expected: "loaded",
             });
+        }
+        if upload.mode == UploadMode::Replace && upload.rows_loaded == 0 && !upload.allow_empty {
+            drop(tx);
+            return Err(self
+                .fail(&upload, None, IngestionError::EmptyReplacement)
+                .await);
         }
         if upload.rejected_fraction() > upload.max_rejected_fraction {
             let error = IngestionError::TooManyRejected {
@@ -552,7 +561,9 @@ impl Ingestion {
         loader: Option<Loader>,
         error: IngestionError,
     ) -> IngestionError {
-        let message = error.to_string();
+        // What the file said may be in the message: PostgreSQL cannot store a NUL, and a log line
+        // must not be forged with line breaks or terminal codes.
+        let message = error.to_string().replace('\0', "\u{fffd}");
         if let Some(mut loader) = loader {
             loader.abort(&message).await;
         }
@@ -564,7 +575,7 @@ impl Ingestion {
         if let Err(cleanup) = cleaned {
             tracing::warn!(upload_id = %upload.id, error = %cleanup, "could not close the failed upload; the janitor will");
         }
-        tracing::info!(upload_id = %upload.id, reason = %message, "upload failed");
+        tracing::info!(upload_id = %upload.id, reason = %message.escape_debug(), "upload failed");
         error
     }
 }

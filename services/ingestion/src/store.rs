@@ -14,7 +14,7 @@ use crate::model::{Upload, UploadMode, UploadState};
 const UPLOAD_COLUMNS: &str = "id, dataset_id, agency_id, mode, state, max_rejected_fraction, infer_schema, schema, \
     inferred_schema, file_columns, base_version, version, working_table, rows_received, rows_loaded, rows_rejected, \
     bytes_received, load_millis, index_millis, error, created_by, created_at, committed_at, new_schema, \
-    data_as_of";
+    data_as_of, allow_empty";
 
 #[derive(sqlx::FromRow)]
 struct UploadRow {
@@ -43,6 +43,7 @@ struct UploadRow {
     committed_at: Option<DateTime<Utc>>,
     new_schema: bool,
     data_as_of: Option<DateTime<Utc>>,
+    allow_empty: bool,
 }
 
 impl From<UploadRow> for Upload {
@@ -74,6 +75,7 @@ impl From<UploadRow> for Upload {
             committed_at: row.committed_at,
             new_schema: row.new_schema,
             data_as_of: row.data_as_of,
+            allow_empty: row.allow_empty,
         }
     }
 }
@@ -85,8 +87,8 @@ pub async fn insert_upload(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO uploads (id, dataset_id, agency_id, mode, state, max_rejected_fraction, infer_schema, schema, \
-         base_version, working_table, created_by, new_schema, data_as_of) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         base_version, working_table, created_by, new_schema, data_as_of, allow_empty) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(upload.id)
     .bind(&upload.dataset_id)
@@ -101,6 +103,7 @@ pub async fn insert_upload(
     .bind(&upload.created_by)
     .bind(upload.new_schema)
     .bind(upload.data_as_of)
+    .bind(upload.allow_empty)
     .execute(executor)
     .await?;
     Ok(())

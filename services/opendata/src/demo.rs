@@ -176,6 +176,7 @@ pub async fn demo(connection: &Connection, args: &DemoArgs) -> Result<(), CliErr
                     no_commit: false,
                     quiet: true,
                     as_of,
+                    allow_empty: false,
                     file: args.data.join(file),
                 },
             )

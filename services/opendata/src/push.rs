@@ -58,6 +58,10 @@ pub struct PushArgs {
     /// taken earlier; freshness counts from it. Default: now.
     #[arg(long, value_parser = parse_as_of)]
     pub as_of: Option<DateTime<Utc>>,
+    /// With `--mode replace`, let a file without data rows empty the dataset (refused otherwise,
+    /// so a header-only file never empties a dataset by mistake).
+    #[arg(long)]
+    pub allow_empty: bool,
     /// The CSV file.
     pub file: PathBuf,
 }
@@ -94,6 +98,7 @@ pub async fn push(connection: &Connection, args: &PushArgs) -> Result<pb::Upload
             infer_schema: args.infer_schema,
             schema: None,
             data_as_of: args.as_of.map(opendata_platform::timestamp::to_proto),
+            allow_empty: args.allow_empty,
         })
         .await
         .map_err(|status| format!("cannot start the upload: {}", describe(&status)))?

@@ -1,11 +1,15 @@
 //! A search as the engines see it ([`SearchQuery`]), validated from the gRPC request, its result
 //! ([`SearchPage`]), and the matching rules every engine follows: which words are ignored, how
-//! many typos a word tolerates, and how filters and facets behave.
+//! many typos a word tolerates, and how filters and facets behave. Search text and prefixes are
+//! held to `SEARCH_TEXT`; every list (filters, facets, suggestion types) to `FILTER_VALUES` values
+//! of at most `TEXT_NAME` characters; no text may hold a NUL character.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use opendata_limits::{SEARCH_TEXT, TEXT_NAME};
 use opendata_platform::error::ApiError;
+use opendata_platform::text::{check_list, check_text};
 use opendata_proto::search::v1 as pb;
 
 use crate::document::SearchDocument;
@@ -170,8 +174,20 @@ pub struct SearchQuery {
 }
 
 impl SearchQuery {
-    /// Validates a gRPC request, naming the offending field on error.
+    /// Validates a gRPC request, naming the offending field (and the limit, for one past its
+    /// limit) on error.
     pub fn from_proto(request: pb::SearchRequest) -> Result<SearchQuery, ApiError> {
+        check_text("query", &request.query, SEARCH_TEXT)?;
+        for (field, values) in [
+            ("agencies", &request.agencies),
+            ("categories", &request.categories),
+            ("tags", &request.tags),
+            ("types", &request.types),
+            ("ids", &request.ids),
+            ("facets", &request.facets),
+        ] {
+            check_list(field, values, TEXT_NAME)?;
+        }
         let reverse = request.reverse;
         let sort = match request.sort() {
             pb::SortOrder::Unspecified | pb::SortOrder::Relevance if reverse => {
@@ -306,6 +322,8 @@ pub struct Suggestion {
 
 /// Validates a suggestion request.
 pub fn suggest_args(request: &pb::SuggestRequest) -> Result<Suggestion, ApiError> {
+    check_text("prefix", &request.prefix, SEARCH_TEXT)?;
+    check_list("types", &request.types, TEXT_NAME)?;
     let limit = match request.limit as usize {
         0 => DEFAULT_SUGGESTIONS,
         n if n > MAX_SUGGESTIONS => {
@@ -331,6 +349,8 @@ pub fn suggest_args(request: &pb::SuggestRequest) -> Result<Suggestion, ApiError
 
 #[cfg(test)]
 mod tests {
+    use opendata_limits::FILTER_VALUES;
+
     use super::*;
 
     #[test]
@@ -397,6 +417,76 @@ mod tests {
         };
         let error = SearchQuery::from_proto(request).unwrap_err();
         assert_eq!(error.details.get("field").map(String::as_str), Some("tags"));
+    }
+
+    #[test]
+    fn long_lists_are_refused_naming_filter_values() {
+        let request = pb::SearchRequest {
+            tags: vec!["tax".into(); FILTER_VALUES.get() + 1],
+            ..Default::default()
+        };
+        let error = SearchQuery::from_proto(request).unwrap_err();
+        assert_eq!(error.details["field"], "tags");
+        assert_eq!(error.details["limit"], FILTER_VALUES.name);
+        assert!(error.message.contains("101 values"), "{}", error.message);
+        let request = pb::SearchRequest {
+            tags: vec!["tax".into(); FILTER_VALUES.get()],
+            categories: vec!["c".repeat(TEXT_NAME.get())],
+            ..Default::default()
+        };
+        assert!(SearchQuery::from_proto(request).is_ok());
+        let request = pb::SearchRequest {
+            facets: vec!["tags".into(); FILTER_VALUES.get() + 1],
+            ..Default::default()
+        };
+        let error = SearchQuery::from_proto(request).unwrap_err();
+        assert_eq!(error.details["field"], "facets");
+        assert_eq!(error.details["limit"], FILTER_VALUES.name);
+        let request = pb::SearchRequest {
+            categories: vec!["c".repeat(TEXT_NAME.get() + 1)],
+            ..Default::default()
+        };
+        let error = SearchQuery::from_proto(request).unwrap_err();
+        assert_eq!(error.details["limit"], TEXT_NAME.name);
+    }
+
+    #[test]
+    fn search_text_past_its_limit_or_with_a_nul_is_refused() {
+        let request = pb::SearchRequest {
+            query: "q".repeat(SEARCH_TEXT.get() + 1),
+            ..Default::default()
+        };
+        let error = SearchQuery::from_proto(request).unwrap_err();
+        assert_eq!(error.details["field"], "query");
+        assert_eq!(error.details["limit"], SEARCH_TEXT.name);
+        let request = pb::SearchRequest {
+            query: "q".repeat(SEARCH_TEXT.get()),
+            ..Default::default()
+        };
+        assert!(SearchQuery::from_proto(request).is_ok());
+        let request = pb::SearchRequest {
+            query: "real\0estate".into(),
+            ..Default::default()
+        };
+        let error = SearchQuery::from_proto(request).unwrap_err();
+        assert_eq!(error.details["field"], "query");
+        assert!(error.message.contains("NUL"), "{}", error.message);
+        let suggestion = pb::SuggestRequest {
+            prefix: "p".repeat(SEARCH_TEXT.get() + 1),
+            ..Default::default()
+        };
+        let error = suggest_args(&suggestion).unwrap_err();
+        assert_eq!(error.details["field"], "prefix");
+        assert_eq!(error.details["limit"], SEARCH_TEXT.name);
+        let suggestion = pb::SuggestRequest {
+            prefix: "real".into(),
+            types: vec!["t".repeat(TEXT_NAME.get() + 1)],
+            ..Default::default()
+        };
+        assert_eq!(
+            suggest_args(&suggestion).unwrap_err().details["field"],
+            "types"
+        );
     }
 
     #[test]

@@ -139,6 +139,7 @@ pub async fn push(server: &ServerProcess, key: &str, dataset: &str, file: &Path)
         quiet: true,
         file: file.to_owned(),
         as_of: None,
+        allow_empty: false,
     };
     let started = Instant::now();
     let committed = opendata::push::push(&connection, &args)

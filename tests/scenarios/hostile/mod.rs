@@ -4,4 +4,5 @@
 mod connections;
 mod events;
 mod fairness;
+mod fields;
 mod queries;

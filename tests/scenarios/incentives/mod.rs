@@ -6,6 +6,7 @@
 mod dataset;
 mod import;
 mod ledger;
+mod limits;
 mod obligations;
 mod public;
 mod search;

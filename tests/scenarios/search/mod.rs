@@ -4,6 +4,7 @@
 
 mod discovery;
 mod engine;
+mod limits;
 mod service;
 
 use opendata_testkit::SearchEngine;

@@ -1,5 +1,6 @@
 //! Writing events into the outbox, inside the caller's transaction.
 
+use opendata_limits::EVENT_BYTES;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -8,6 +9,16 @@ use crate::telemetry::current_context_headers;
 /// The canonical subject of an event: `opendata.<domain>.v1.<event_name>`.
 pub fn subject(domain: &str, event_name: &str) -> String {
     format!("opendata.{domain}.v1.{event_name}")
+}
+
+/// An event larger than [`EVENT_BYTES`]: a bug in its producer, refused before anything commits.
+#[derive(Debug, thiserror::Error)]
+#[error("event {subject} is {bytes} bytes, over the limit of {} (limit {})", EVENT_BYTES.value, EVENT_BYTES.name)]
+pub struct EventTooLarge {
+    /// Its subject.
+    pub subject: String,
+    /// Its size.
+    pub bytes: usize,
 }
 
 /// An event to write into the outbox.
@@ -47,6 +58,18 @@ pub async fn enqueue_many(
 ) -> Result<(), sqlx::Error> {
     if events.is_empty() {
         return Ok(());
+    }
+    // Every event is small by construction (they carry ids, versions and fields with limits);
+    // one that is not would only be set aside by the relay, so the change it reports is refused
+    // here instead, whole, rather than committed with its event lost.
+    if let Some(event) = events
+        .iter()
+        .find(|event| event.payload.len() > EVENT_BYTES.get())
+    {
+        return Err(sqlx::Error::Encode(Box::new(EventTooLarge {
+            subject: event.subject.clone(),
+            bytes: event.payload.len(),
+        })));
     }
     let headers = serde_json::to_value(current_context_headers()).unwrap_or_default();
     let (mut ids, mut subjects, mut payloads) = (Vec::new(), Vec::new(), Vec::new());

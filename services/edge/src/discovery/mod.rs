@@ -3,7 +3,7 @@
 //! - `GET /api/catalog/v1` with `q`, `categories`, `tags`, `domains`, `search_context`, `ids`,
 //!   `only`, `order`, `limit` (default 100), `offset` (`offset + limit` at most 10,000), and the
 //!   visibility flags Socrata clients send (`published`, `public`, `audience`, `provenance`, ...);
-//! - `GET /api/catalog/v1/autocomplete?q=` with title completions;
+//! - `GET /api/catalog/v1/autocomplete?q=` with title completions (`q` at most `SEARCH_TEXT`);
 //! - `GET /api/catalog/v1/domain_categories` and `/domain_tags` with counts.
 //!
 //! Results have Socrata's shape: `{results: [{resource, classification, metadata, permalink,
@@ -16,6 +16,8 @@ mod response;
 use std::time::Instant;
 
 use axum::extract::{RawQuery, State};
+use opendata_limits::SEARCH_TEXT;
+use opendata_platform::text::check_text;
 use opendata_proto::search::v1::{SearchRequest, SearchResponse, SuggestRequest};
 use serde_json::{Value, json};
 
@@ -101,6 +103,7 @@ pub async fn autocomplete(
     let text = text
         .filter(|q| !q.trim().is_empty())
         .ok_or_else(|| SodaError::bad_parameter("q", "q is required: the text to complete"))?;
+    check_text("q", &text, SEARCH_TEXT).map_err(SodaError::over_limit("q"))?;
     let titles = state
         .search()
         .suggest(SuggestRequest {

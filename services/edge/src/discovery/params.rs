@@ -1,5 +1,10 @@
-//! The Discovery API's query parameters, read into a search request.
+//! The Discovery API's query parameters, read into a search request. `q` is held to
+//! `SEARCH_TEXT`; `categories`, `tags`, `ids` and `only` to `FILTER_VALUES` values of at most
+//! `TEXT_NAME` characters each; none may hold a NUL character. The search service holds its
+//! request to the same limits; checking here refuses before calling it.
 
+use opendata_limits::{FILTER_VALUES, SEARCH_TEXT, TEXT_NAME};
+use opendata_platform::text::{check_count, check_list, check_text};
 use opendata_proto::search::v1::{SearchRequest, SortOrder};
 
 use crate::error::SodaError;
@@ -37,6 +42,22 @@ pub struct CatalogParams {
     pub search: SearchRequest,
     /// Whether the request excludes this portal entirely (another domain, unpublished only...).
     pub excluded: bool,
+}
+
+/// Adds the values of a list parameter, each within `TEXT_NAME`, to `values`, which may then hold
+/// at most `FILTER_VALUES`.
+fn add_values(
+    parameter: &str,
+    values: &mut Vec<String>,
+    added: impl IntoIterator<Item = String>,
+) -> Result<(), SodaError> {
+    for value in added {
+        check_text(parameter, &value, TEXT_NAME).map_err(SodaError::over_limit(parameter))?;
+        values.push(value);
+        check_count(parameter, values.len(), FILTER_VALUES)
+            .map_err(SodaError::over_limit(parameter))?;
+    }
+    Ok(())
 }
 
 /// A count parameter.
@@ -106,11 +127,20 @@ pub fn parse_params(query: Option<&str>, domain: &str) -> Result<CatalogParams, 
     let mut limit = DEFAULT_LIMIT;
     for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         let value = value.as_ref();
-        match name.as_ref() {
-            "q" => search.query = value.to_owned(),
-            "categories" | "categories[]" => search.categories.push(value.trim().to_owned()),
-            "tags" | "tags[]" => search.tags.push(value.trim().to_owned()),
-            "ids" | "ids[]" => search.ids.extend(list(value)),
+        let parameter = name.as_ref();
+        match parameter {
+            "q" => {
+                check_text(parameter, value, SEARCH_TEXT)
+                    .map_err(SodaError::over_limit(parameter))?;
+                search.query = value.to_owned();
+            }
+            "categories" | "categories[]" => {
+                add_values(parameter, &mut search.categories, [value.trim().to_owned()])?
+            }
+            "tags" | "tags[]" => {
+                add_values(parameter, &mut search.tags, [value.trim().to_owned()])?
+            }
+            "ids" | "ids[]" => add_values(parameter, &mut search.ids, list(value))?,
             "domains" | "search_context" => {
                 let domains: Vec<String> = list(value).collect();
                 if !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
@@ -118,8 +148,11 @@ pub fn parse_params(query: Option<&str>, domain: &str) -> Result<CatalogParams, 
                 }
             }
             "only" => {
+                let kinds: Vec<String> = list(value).collect();
+                check_list(parameter, &kinds, TEXT_NAME)
+                    .map_err(SodaError::over_limit(parameter))?;
                 let mut wants_datasets = false;
-                for kind in list(value) {
+                for kind in kinds {
                     let kind = kind.trim_end_matches('s');
                     if !ASSET_TYPES.contains(&kind) {
                         return Err(SodaError::bad_parameter(
@@ -209,6 +242,41 @@ mod tests {
                 "{query}"
             );
         }
+    }
+
+    #[test]
+    fn long_and_nul_values_are_refused_naming_the_parameter_and_the_limit() {
+        let long_q = format!("q={}", "a".repeat(SEARCH_TEXT.get() + 1));
+        let long_category = format!("categories[]={}", "c".repeat(TEXT_NAME.get() + 1));
+        let many_tags = vec!["tags[]=x"; FILTER_VALUES.get() + 1].join("&");
+        let many_ids = format!(
+            "ids={}",
+            vec!["abcd-1234"; FILTER_VALUES.get() + 1].join(",")
+        );
+        for (query, parameter, limit) in [
+            (long_q.as_str(), "q", Some(SEARCH_TEXT.name)),
+            (long_category.as_str(), "categories[]", Some(TEXT_NAME.name)),
+            (many_tags.as_str(), "tags[]", Some(FILTER_VALUES.name)),
+            (many_ids.as_str(), "ids", Some(FILTER_VALUES.name)),
+            ("q=real%00estate", "q", None),
+            ("tags=a%00", "tags", None),
+            ("only=data%00set", "only", None),
+        ] {
+            let error = parse_params(Some(query), "data.ct.gov").unwrap_err();
+            let details = &error.0.details;
+            assert_eq!(
+                details.get("parameter").map(String::as_str),
+                Some(parameter),
+                "{query}"
+            );
+            assert_eq!(details.get("limit").map(String::as_str), limit, "{query}");
+        }
+        let at_the_limits = format!(
+            "q={}&{}",
+            "a".repeat(SEARCH_TEXT.get()),
+            vec!["tags=x"; FILTER_VALUES.get()].join("&")
+        );
+        assert!(parse_params(Some(&at_the_limits), "data.ct.gov").is_ok());
     }
 
     #[test]

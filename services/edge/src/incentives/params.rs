@@ -1,8 +1,13 @@
 //! Query parameters of `/api/incentives/`: the award filters (`company`, and repeatable
 //! `municipality`, `program`, `fiscal_year`, `assistance_type`, `industry`), paging (`offset`,
 //! `limit`), the summary's `by`, and the tax credits' `year`. Unknown parameters are refused by
-//! name, so a typo never silently widens a result.
+//! name, so a typo never silently widens a result. `company` is held to `SEARCH_TEXT`; each
+//! repeatable filter to `FILTER_VALUES` values of at most `TEXT_NAME` characters; none may hold a
+//! NUL character. Incentives holds its request to the same limits; checking here refuses before
+//! calling it.
 
+use opendata_limits::{FILTER_VALUES, Limit, SEARCH_TEXT, TEXT_NAME};
+use opendata_platform::text::{check_count, check_text};
 use opendata_proto::incentives::v1::{SearchAwardsRequest, SummaryDimension};
 
 use crate::error::SodaError;
@@ -40,11 +45,13 @@ pub fn parse(query: Option<&str>, route: Route) -> Result<AwardParams, SodaError
     for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         let value = value.trim().to_owned();
         match (name.as_ref(), route) {
-            ("company", _) => request.company = value,
-            ("municipality", _) => request.municipalities.push(value),
-            ("program", _) => request.program_ids.push(value),
-            ("industry", _) => request.industries.push(value),
+            ("company", _) => request.company = within("company", value, SEARCH_TEXT)?,
+            ("municipality", _) => add("municipality", &mut request.municipalities, value)?,
+            ("program", _) => add("program", &mut request.program_ids, value)?,
+            ("industry", _) => add("industry", &mut request.industries, value)?,
             ("assistance_type", _) => {
+                let value = within("assistance_type", value, TEXT_NAME)?;
+                counted("assistance_type", request.assistance_types.len() + 1)?;
                 if !ASSISTANCE_TYPES.contains(&value.as_str()) {
                     return Err(bad(
                         "assistance_type",
@@ -53,11 +60,15 @@ pub fn parse(query: Option<&str>, route: Route) -> Result<AwardParams, SodaError
                 }
                 request.assistance_types.push(value)
             }
-            ("fiscal_year", _) => request.fiscal_years.push(
-                value
-                    .parse()
-                    .map_err(|_| bad("fiscal_year", format!("{value:?} is not a year")))?,
-            ),
+            ("fiscal_year", _) => {
+                let value = within("fiscal_year", value, TEXT_NAME)?;
+                counted("fiscal_year", request.fiscal_years.len() + 1)?;
+                request.fiscal_years.push(
+                    value
+                        .parse()
+                        .map_err(|_| bad("fiscal_year", format!("{value:?} is not a year")))?,
+                )
+            }
             ("offset", Route::Page) => request.offset = count("offset", &value)?,
             ("limit", Route::Page) => request.limit = count("limit", &value)?,
             ("by", Route::Summary) => {
@@ -154,6 +165,25 @@ fn bad(parameter: &str, message: impl Into<String>) -> SodaError {
     SodaError::bad_parameter(parameter, message)
 }
 
+/// `value`, unless it goes past `limit` or holds a NUL character.
+fn within(parameter: &str, value: String, limit: Limit) -> Result<String, SodaError> {
+    check_text(parameter, &value, limit).map_err(SodaError::over_limit(parameter))?;
+    Ok(value)
+}
+
+/// Refuses a repeated parameter given more than `FILTER_VALUES` times.
+fn counted(parameter: &str, count: usize) -> Result<(), SodaError> {
+    check_count(parameter, count, FILTER_VALUES).map_err(SodaError::over_limit(parameter))
+}
+
+/// Adds one value of a repeatable filter.
+fn add(parameter: &str, values: &mut Vec<String>, value: String) -> Result<(), SodaError> {
+    let value = within(parameter, value, TEXT_NAME)?;
+    counted(parameter, values.len() + 1)?;
+    values.push(value);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +200,38 @@ mod tests {
         assert_eq!(params.request.industries, ["Agriculture, Forestry"]);
         assert_eq!(params.request.fiscal_years, [2017]);
         assert_eq!((params.request.offset, params.request.limit), (10, 5));
+    }
+
+    #[test]
+    fn long_and_nul_values_are_refused_naming_the_parameter_and_the_limit() {
+        let long_company = format!("company={}", "a".repeat(SEARCH_TEXT.get() + 1));
+        let long_town = format!("municipality={}", "m".repeat(TEXT_NAME.get() + 1));
+        let many_programs = vec!["program=maa"; FILTER_VALUES.get() + 1].join("&");
+        let many_years = vec!["fiscal_year=2017"; FILTER_VALUES.get() + 1].join("&");
+        for (query, parameter, limit) in [
+            (long_company.as_str(), "company", Some(SEARCH_TEXT.name)),
+            (long_town.as_str(), "municipality", Some(TEXT_NAME.name)),
+            (many_programs.as_str(), "program", Some(FILTER_VALUES.name)),
+            (many_years.as_str(), "fiscal_year", Some(FILTER_VALUES.name)),
+            ("company=ac%00me", "company", None),
+            ("industry=Farm%00ing", "industry", None),
+            ("assistance_type=grant%00", "assistance_type", None),
+        ] {
+            let error = parse(Some(query), Route::Download).unwrap_err();
+            let details = &error.0.details;
+            assert_eq!(
+                details.get("parameter").map(String::as_str),
+                Some(parameter),
+                "{query}"
+            );
+            assert_eq!(details.get("limit").map(String::as_str), limit, "{query}");
+        }
+        let at_the_limits = format!(
+            "company={}&{}",
+            "a".repeat(SEARCH_TEXT.get()),
+            vec!["municipality=Putnam"; FILTER_VALUES.get()].join("&")
+        );
+        assert!(parse(Some(&at_the_limits), Route::Page).is_ok());
     }
 
     #[test]

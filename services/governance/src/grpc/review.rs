@@ -1,6 +1,8 @@
 //! The gRPC adapter of `ReviewService`.
 
+use opendata_limits::FILTER_VALUES;
 use opendata_platform::error::ApiError;
+use opendata_platform::text::check_count;
 use opendata_proto::common::v1::AccessLevel;
 use opendata_proto::governance::v1 as pb;
 use opendata_proto::governance::v1::review_service_server::ReviewService;
@@ -155,6 +157,7 @@ impl ReviewService for ReviewApi {
             .await?
             .principal;
         let body = request.into_inner();
+        check_count("states", body.states.len(), FILTER_VALUES).map_err(ApiError::from)?;
         let states: Vec<ReviewState> = body.states().filter_map(ReviewState::from_proto).collect();
         let views = self
             .review

@@ -8,6 +8,9 @@
 pub mod state;
 pub mod store;
 
+#[cfg(test)]
+mod event_size_tests;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -27,16 +30,15 @@ use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::audit;
-use crate::error::{GovernanceError, required};
+use crate::error::{GovernanceError, required, within};
 use crate::freshness::{Periodicity, assess};
+use opendata_limits::{TEXT_LINE, TEXT_NAME, TEXT_PARAGRAPH};
 use opendata_platform::clock::Clock;
 use state::{Ground, ReviewState, Step};
 use store::{CatalogFacts, Record, TransitionRow};
 
 /// The domain of governance's events.
 pub const DOMAIN: &str = "governance";
-/// Longest `rights` statement DCAT-US allows.
-const MAX_RIGHTS_CHARS: usize = 255;
 /// Principal id recorded for what governance's own jobs do.
 pub const SYSTEM_ACTOR: &str = "system";
 
@@ -201,7 +203,8 @@ impl Review {
         details: Value,
         change: impl FnOnce(&mut Record),
     ) -> Result<RecordView, GovernanceError> {
-        let dataset_id = required("dataset_id", dataset_id)?;
+        let dataset_id = required("dataset_id", dataset_id, TEXT_NAME)?;
+        let reason = within("reason", reason, TEXT_PARAGRAPH)?;
         let (mut tx, mut record) = self.lock(caller, dataset_id).await?;
         caller
             .principal
@@ -240,7 +243,7 @@ impl Review {
             from_state: from.as_str().to_owned(),
             to_state: to.as_str().to_owned(),
             actor_id: caller.principal.id.clone(),
-            reason: reason.trim().to_owned(),
+            reason: reason.to_owned(),
             at: now,
         };
         let view = self
@@ -287,14 +290,7 @@ impl Review {
         let history = store::history(&mut *conn, &record.dataset_id).await?;
         let view = RecordView { record, history };
         let event_id = Uuid::now_v7();
-        let event = pb::DatasetStateChanged {
-            meta: Some(EventMeta {
-                event_id: event_id.to_string(),
-                occurred_at: Some(to_proto(transition.at)),
-                producer: DOMAIN.to_owned(),
-            }),
-            record: Some(self.to_proto(&view)),
-        };
+        let event = state_changed(event_id, transition.at, self.to_proto(&view));
         let name = event_name(view.record.state, view.record.public);
         enqueue(
             conn,
@@ -314,10 +310,13 @@ impl Review {
         justification: &str,
         accrual_periodicity: &str,
     ) -> Result<RecordView, GovernanceError> {
-        let justification = required("justification", justification)?.to_owned();
-        let periodicity =
-            Periodicity::normalize(required("accrual_periodicity", accrual_periodicity)?)
-                .map_err(|message| GovernanceError::invalid("accrual_periodicity", message))?;
+        let justification = required("justification", justification, TEXT_PARAGRAPH)?.to_owned();
+        let periodicity = Periodicity::normalize(required(
+            "accrual_periodicity",
+            accrual_periodicity,
+            TEXT_NAME,
+        )?)
+        .map_err(|message| GovernanceError::invalid("accrual_periodicity", message))?;
         let details = json!({"accrual_periodicity": periodicity});
         self.step(
             caller,
@@ -360,15 +359,8 @@ impl Review {
                 "a legal ground is required: violates_law, endangers_public, hinders_government or undue_burden",
             )
         })?;
-        let explanation = required("explanation", explanation)?.to_owned();
-        if explanation.chars().count() > MAX_RIGHTS_CHARS {
-            return Err(GovernanceError::invalid(
-                "explanation",
-                format!(
-                    "the explanation is published as `rights`, at most {MAX_RIGHTS_CHARS} characters"
-                ),
-            ));
-        }
+        // The explanation is published as the dataset's `rights`, a line of DCAT-US.
+        let explanation = required("explanation", explanation, TEXT_LINE)?.to_owned();
         let access_level = match access_level {
             AccessLevel::Unspecified | AccessLevel::NonPublic => AccessLevel::NonPublic,
             AccessLevel::RestrictedPublic => AccessLevel::RestrictedPublic,
@@ -407,8 +399,8 @@ impl Review {
         reason: &str,
         successor: &str,
     ) -> Result<RecordView, GovernanceError> {
-        let reason = required("reason", reason)?.to_owned();
-        let successor = successor.trim().to_owned();
+        let reason = required("reason", reason, TEXT_PARAGRAPH)?.to_owned();
+        let successor = within("successor_dataset_id", successor, TEXT_NAME)?.to_owned();
         if !successor.is_empty() {
             if successor == dataset_id.trim() {
                 return Err(GovernanceError::invalid(
@@ -505,7 +497,7 @@ impl Review {
         caller: &Principal,
         dataset_id: &str,
     ) -> Result<RecordView, GovernanceError> {
-        let dataset_id = required("dataset_id", dataset_id)?;
+        let dataset_id = required("dataset_id", dataset_id, TEXT_NAME)?;
         let record = store::fetch(&self.pool, dataset_id, false)
             .await?
             .filter(|r| !r.deleted && caller.may(Action::ReadInventory, Some(&r.agency_id)))
@@ -522,7 +514,10 @@ impl Review {
         agency_id: Option<&str>,
         states: &[ReviewState],
     ) -> Result<Vec<RecordView>, GovernanceError> {
-        let agency_id = agency_id.filter(|a| !a.is_empty());
+        let agency_id = agency_id
+            .map(|agency| within("agency_id", agency, TEXT_NAME))
+            .transpose()?
+            .filter(|a| !a.is_empty());
         let scope = match agency_id {
             Some(agency) => Some(agency),
             None if caller.may(Action::ReadInventory, None) => None,
@@ -549,7 +544,10 @@ impl Review {
         caller: &Principal,
         agency_id: Option<&str>,
     ) -> Result<Vec<pb::Freshness>, GovernanceError> {
-        let agency_id = agency_id.filter(|a| !a.is_empty());
+        let agency_id = agency_id
+            .map(|agency| within("agency_id", agency, TEXT_NAME))
+            .transpose()?
+            .filter(|a| !a.is_empty());
         let scope = match agency_id {
             Some(agency) => Some(agency),
             None if caller.may(Action::ReadFreshness, None) => None,
@@ -574,7 +572,7 @@ impl Review {
         caller: &Principal,
         dataset_id: &str,
     ) -> Result<pb::Freshness, GovernanceError> {
-        let dataset_id = required("dataset_id", dataset_id)?;
+        let dataset_id = required("dataset_id", dataset_id, TEXT_NAME)?;
         let record = store::fetch(&self.pool, dataset_id, false)
             .await?
             .filter(|r| !r.deleted && caller.may(Action::ReadFreshness, Some(&r.agency_id)))
@@ -712,6 +710,25 @@ pub fn freshness_status(status: crate::freshness::Status) -> pb::FreshnessStatus
         Status::Due => pb::FreshnessStatus::Due,
         Status::Stale => pb::FreshnessStatus::Stale,
         Status::NotScheduled => pb::FreshnessStatus::NotScheduled,
+    }
+}
+
+/// The `DatasetStateChanged` event of a step: the record without its history, which grows with
+/// every step; every other field has a limit, so the event stays under
+/// [`opendata_limits::EVENT_BYTES`].
+pub fn state_changed(
+    event_id: Uuid,
+    at: DateTime<Utc>,
+    mut record: pb::InventoryRecord,
+) -> pb::DatasetStateChanged {
+    record.history.clear();
+    pb::DatasetStateChanged {
+        meta: Some(EventMeta {
+            event_id: event_id.to_string(),
+            occurred_at: Some(to_proto(at)),
+            producer: DOMAIN.to_owned(),
+        }),
+        record: Some(record),
     }
 }
 
