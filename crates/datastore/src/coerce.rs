@@ -288,8 +288,11 @@ fn parse_time(text: &str) -> Result<(NaiveTime, Option<i32>), String> {
     let mut rest = text.trim();
     let mut meridiem = None;
     for (suffix, is_pm) in [("am", false), ("pm", true), ("a.m.", false), ("p.m.", true)] {
-        if rest.len() >= suffix.len()
-            && rest[rest.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+        if rest
+            .len()
+            .checked_sub(suffix.len())
+            .and_then(|start| rest.get(start..))
+            .is_some_and(|end| end.eq_ignore_ascii_case(suffix))
         {
             meridiem = Some(is_pm);
             rest = rest[..rest.len() - suffix.len()].trim_end();
@@ -376,8 +379,12 @@ pub fn parse_point(value: &str) -> Result<(f64, f64), String> {
     const POINT_FORMATS: &str =
         "not a point: expected POINT (longitude latitude), (latitude, longitude) or GeoJSON";
     let value = value.trim();
-    let (longitude, latitude) = if value.len() > 5 && value[..5].eq_ignore_ascii_case("point") {
-        let inner = value[5..]
+    let wkt = value
+        .get(..5)
+        .filter(|keyword| keyword.eq_ignore_ascii_case("point"))
+        .and_then(|_| value.get(5..));
+    let (longitude, latitude) = if let Some(wkt) = wkt {
+        let inner = wkt
             .trim()
             .strip_prefix('(')
             .and_then(|v| v.strip_suffix(')'))
@@ -630,6 +637,15 @@ mod tests {
             coerce(ColumnType::Date, "10/14/2014").unwrap(),
             "2014-10-14 00:00:00+00"
         );
+    }
+
+    #[test]
+    fn multibyte_text_never_splits_a_character() {
+        // Both used to slice strings at byte offsets inside a character, and panicked.
+        assert!(parse_point("aꟕ®").is_err());
+        assert!(parse_point("poinꟕ(1 2)").is_err());
+        assert!(parse_timestamp("2023-01-30 12:00 ꟕ").is_err());
+        assert!(parse_timestamp("2023-01-30 1:05 ®m").is_err());
     }
 
     #[test]

@@ -191,9 +191,22 @@ impl CsvStream {
             self.started = true;
             let head = std::mem::take(&mut self.head);
             let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
-            return self.parse(body, on_record);
+            return self.parse_more(body, on_record);
         }
-        self.parse(chunk, on_record)
+        self.parse_more(chunk, on_record)
+    }
+
+    /// Parses more of the input; nothing when `input` is empty, which [`CsvStream::parse`] would
+    /// take for the end of the file (an empty chunk, or one that held only the byte-order mark).
+    fn parse_more<E: From<CsvError>>(
+        &mut self,
+        input: &[u8],
+        on_record: &mut impl FnMut(Record<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if input.is_empty() {
+            return Ok(());
+        }
+        self.parse(input, on_record)
     }
 
     /// Ends the input: emits the last record and checks the file was not empty or cut inside a

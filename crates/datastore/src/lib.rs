@@ -10,3 +10,6 @@ pub mod infer;
 pub mod output;
 pub mod schema;
 pub mod table;
+
+#[cfg(test)]
+mod csv_proptests;

@@ -368,6 +368,16 @@ pub const REQUEST_URI_BYTES: Limit = Limit {
     exceeded: "414 from the HTTP layer, before any route (so without Socrata's error body)",
 };
 
+/// Bytes of one gRPC message.
+pub const GRPC_MESSAGE_BYTES: Limit = Limit {
+    name: "grpc_message_bytes",
+    value: 16 * 1024 * 1024,
+    unit: "bytes",
+    applies_to: "one gRPC message to catalog, ingestion (an upload chunk), incentives and governance's identity service; governance's other services and search take tonic's 4 MiB",
+    setting: None,
+    exceeded: "`OUT_OF_RANGE` from gRPC, before the service reads it",
+};
+
 /// Bytes of a staff request body.
 pub const ADMIN_BODY_BYTES: Limit = Limit {
     name: "admin_body_bytes",
@@ -399,6 +409,7 @@ pub const ALL: &[Limit] = &[
     HEADER_READ_TIMEOUT,
     MAX_CONNECTIONS,
     REQUEST_URI_BYTES,
+    GRPC_MESSAGE_BYTES,
     ADMIN_BODY_BYTES,
     ADMIN_BODY_SECONDS,
     TEXT_NAME,

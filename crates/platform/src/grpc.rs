@@ -21,7 +21,7 @@ use crate::tasks::{TaskFailed, Tasks};
 use crate::telemetry::{self, HeaderCarrier, HeaderReader};
 
 /// Largest gRPC message any service accepts or sends (upload chunks, query chunks, listings).
-pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+pub const MAX_MESSAGE_BYTES: usize = opendata_limits::GRPC_MESSAGE_BYTES.get();
 
 /// A lazily connecting channel to another service.
 pub fn channel(url: &str) -> Result<Channel, ConfigError> {
