@@ -5,4 +5,5 @@ mod connections;
 mod events;
 mod fairness;
 mod fields;
+mod probes;
 mod queries;
