@@ -35,4 +35,4 @@ fmt:
 
 bench: services
 	$(CARGO) build --release --bin opendata
-	$(CARGO) bench -p opendata-tests --bench ingest --bench query --bench search --bench incentives
+	$(CARGO) bench -p opendata-tests --bench ingest --bench query --bench search --bench incentives --bench load

@@ -308,6 +308,16 @@ pub const ANONYMOUS_QUERIES: Limit = Limit {
     exceeded: "waits up to 5 s, then 503 `service_unavailable` with `Retry-After`",
 };
 
+/// Expensive row queries anonymous callers run at once, together.
+pub const EXPENSIVE_ANONYMOUS_QUERIES: Limit = Limit {
+    name: "expensive_anonymous_queries",
+    value: 2,
+    unit: "queries",
+    applies_to: "row queries the planner estimates at `catalog.expensive_query_cost` (10,000: a full scan of some 400,000 rows) or more that all anonymous callers run at once; they run without parallel workers",
+    setting: Some("catalog.max_concurrent_expensive_anonymous_queries"),
+    exceeded: "waits up to 5 s without holding a connection, then 503 `service_unavailable` with `Retry-After`",
+};
+
 /// Statement timeout of anonymous callers.
 pub const QUERY_SECONDS_ANONYMOUS: Limit = Limit {
     name: "query_seconds_anonymous",
@@ -428,6 +438,7 @@ pub const ALL: &[Limit] = &[
     IN_FLIGHT_PER_TOKEN,
     QUERIES_PER_PRINCIPAL,
     ANONYMOUS_QUERIES,
+    EXPENSIVE_ANONYMOUS_QUERIES,
     QUERY_SECONDS_ANONYMOUS,
     QUERY_SECONDS_TOKEN,
     QUERY_SECONDS_KEY,

@@ -24,7 +24,7 @@ use crate::conditional::{etag, is_current};
 use crate::error::CatalogError;
 use crate::events::emit;
 use crate::model::{Dataset, Metadata, Stage};
-use crate::rows::{Chunks, QueryRun, query_rows};
+use crate::rows::{Chunks, QueryRun, compile_for, estimated_cost, query_rows};
 use crate::share::{FairShare, QueryCaller};
 use crate::store::{self, ListFilter, VersionRecord};
 
@@ -374,15 +374,22 @@ impl Catalog {
                 rows: None,
             });
         }
+        let compiled = compile_for(&dataset, &read.request, read.format)?;
         let query_caller = QueryCaller::of(caller);
+        let parallel = self.share.parallel(&query_caller);
+        let expensive = dataset.current_table.is_some()
+            && self
+                .share
+                .is_expensive(estimated_cost(&self.pool, &compiled, parallel).await?);
         let run = QueryRun {
             pool: self.query_pool.clone(),
             control: self.pool.clone(),
             timeout: self.share.timeout(&query_caller),
+            parallel,
             chunk_bytes: self.chunk_bytes,
-            slot: self.share.admit(&query_caller).await?,
+            slot: self.share.admit(&query_caller, expensive).await?,
         };
-        let rows = query_rows(&dataset, &read.request, read.format, read.bom, run).await?;
+        let rows = query_rows(&dataset, compiled, read.format, read.bom, run).await?;
         Ok(RowAnswer {
             dataset,
             etag,

@@ -96,6 +96,8 @@ pub async fn serve(
         max_anonymous: settings.max_concurrent_anonymous_queries,
         max_per_principal: settings.max_concurrent_queries_per_principal,
         admission_wait: QUERY_ADMISSION_WAIT,
+        expensive_cost: settings.expensive_query_cost,
+        max_expensive_anonymous: settings.max_concurrent_expensive_anonymous_queries,
     });
     let catalog = Catalog::new(
         pool.clone(),

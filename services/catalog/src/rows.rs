@@ -22,6 +22,11 @@ use crate::error::CatalogError;
 use crate::model::Dataset;
 use crate::share::Slot;
 
+/// Longest an estimate waits for a lock on the table, in milliseconds.
+const PLANNING_WAIT_MILLIS: u64 = 200;
+/// Longest an estimate may take, in milliseconds.
+const PLANNING_TIMEOUT_MILLIS: u64 = 2_000;
+
 /// Chunks of the serialized body, ending early with an error if the query fails midway.
 pub type Chunks = mpsc::Receiver<Result<Bytes, Status>>;
 
@@ -33,36 +38,96 @@ pub struct QueryRun {
     pub control: PgPool,
     /// Statement timeout.
     pub timeout: Duration,
+    /// Whether PostgreSQL may spread the query over parallel workers (not for anonymous callers,
+    /// whose share of the machine stays one process a query).
+    pub parallel: bool,
     /// Bytes per chunk.
     pub chunk_bytes: usize,
     /// The caller's turn, held until the last row is sent.
     pub slot: Slot,
 }
 
-/// Runs `request` over `dataset`'s current version; returns the output columns and the body.
-pub async fn query_rows(
+/// `request` compiled for `dataset`: against its current table, or, while it has no data, only
+/// checked.
+pub fn compile_for(
     dataset: &Dataset,
     request: &QueryRequest,
     format: Format,
-    bom: bool,
-    run: QueryRun,
-) -> Result<(Vec<OutputColumn>, Chunks), CatalogError> {
+) -> Result<CompiledQuery, CatalogError> {
     let target = match format {
         Format::Json | Format::GeoJson => Target::Json,
         Format::Csv => Target::Csv,
     };
+    let table = dataset.current_table.as_deref().unwrap_or("none");
+    Ok(compile(request, &dataset.schema, table, target)?)
+}
+
+/// The planner's estimate of what `compiled` costs to run (with parallel workers or not, as it
+/// will run), read as the reader role from `EXPLAIN` on `control` (so a query waiting for its
+/// turn holds no row-query connection). Planning takes moments; when it cannot (the table is
+/// locked, by a schema change say), the cost is unknown and counted as infinite rather than
+/// letting the estimate hold a connection.
+pub async fn estimated_cost(
+    control: &PgPool,
+    compiled: &CompiledQuery,
+    parallel: bool,
+) -> Result<f64, CatalogError> {
+    match explain(control, compiled, parallel).await {
+        Err(sqlx::Error::Database(error))
+            if matches!(error.code().as_deref(), Some("55P03" | "57014")) =>
+        {
+            Ok(f64::INFINITY)
+        }
+        outcome => Ok(outcome?),
+    }
+}
+
+async fn explain(
+    control: &PgPool,
+    compiled: &CompiledQuery,
+    parallel: bool,
+) -> Result<f64, sqlx::Error> {
+    let mut tx = control.begin().await?;
+    let setup = format!(
+        "SET TRANSACTION READ ONLY; SET LOCAL ROLE {READER_ROLE}; \
+         SET LOCAL lock_timeout = {PLANNING_WAIT_MILLIS}; \
+         SET LOCAL statement_timeout = {PLANNING_TIMEOUT_MILLIS}{}",
+        if parallel {
+            ""
+        } else {
+            "; SET LOCAL max_parallel_workers_per_gather = 0"
+        }
+    );
+    (&mut *tx).execute(setup.as_str()).await?;
+    let statement = format!("EXPLAIN (FORMAT JSON) {}", compiled.sql);
+    let mut explain = sqlx::query_scalar::<_, sqlx::types::JsonValue>(&statement);
+    for bind in &compiled.binds {
+        explain = explain.bind(bind);
+    }
+    let plan = explain.fetch_one(&mut *tx).await?;
+    tx.rollback().await?;
+    Ok(plan[0]["Plan"]["Total Cost"].as_f64().unwrap_or(f64::MAX))
+}
+
+/// Runs `compiled` (see [`compile_for`]) over `dataset`'s current version; returns the output
+/// columns and the body.
+pub async fn query_rows(
+    dataset: &Dataset,
+    compiled: CompiledQuery,
+    format: Format,
+    bom: bool,
+    run: QueryRun,
+) -> Result<(Vec<OutputColumn>, Chunks), CatalogError> {
     let (sender, receiver) = mpsc::channel(4);
-    let Some(table) = dataset.current_table.as_deref() else {
-        // No data yet: check the request anyway, then answer with an empty body.
-        let compiled = compile(request, &dataset.schema, "none", target)?;
+    if dataset.current_table.is_none() {
+        // No data yet: an empty body.
         let serializer = RowSerializer::new(format, compiled.columns.clone());
         let mut body = Vec::new();
         serializer.begin(bom, &mut body);
         serializer.end(&mut body);
         let _ = sender.try_send(Ok(Bytes::from(body)));
         return Ok((compiled.columns, receiver));
-    };
-    let compiled = compile(request, &dataset.schema, table, target)?;
+    }
     let columns = compiled.columns.clone();
     let (started, started_receiver) = oneshot::channel();
     tokio::spawn(stream_rows(run, compiled, format, bom, started, sender));
@@ -154,8 +219,13 @@ async fn stream(
     // A read-only transaction as the reader role, with the caller's statement timeout. The values
     // are constants and configuration, never request input.
     let setup = format!(
-        "BEGIN READ ONLY; SET LOCAL ROLE {READER_ROLE}; SET LOCAL statement_timeout = {}",
-        run.timeout.as_millis()
+        "BEGIN READ ONLY; SET LOCAL ROLE {READER_ROLE}; SET LOCAL statement_timeout = {}{}",
+        run.timeout.as_millis(),
+        if run.parallel {
+            ""
+        } else {
+            "; SET LOCAL max_parallel_workers_per_gather = 0"
+        }
     );
     let connection: &mut PgConnection = connection;
     connection.execute(setup.as_str()).await?;

@@ -8,11 +8,17 @@
 //! find one; past it they wait a moment, then get a 503. (The edge, which sees addresses, caps each
 //! anonymous address and app token on top.) Statement timeouts follow the caller too: shortest
 //! for anonymous callers, longer with an app token, longest with a key.
+//!
+//! Expensive queries (those the planner estimates at `expensive_query_cost` or more: full scans
+//! and aggregates of large tables) are what starve a small machine's processors, so anonymous
+//! callers together run only `max_concurrent_expensive_anonymous_queries` of them at once, and
+//! without parallel workers; the rest wait their turn (then get a 503) without holding anything
+//! cheap queries need.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use opendata_limits::{ANONYMOUS_QUERIES, QUERIES_PER_PRINCIPAL};
+use opendata_limits::{ANONYMOUS_QUERIES, EXPENSIVE_ANONYMOUS_QUERIES, QUERIES_PER_PRINCIPAL};
 use opendata_platform::auth::Principal;
 use opendata_platform::in_flight::{InFlight, InFlightGuard};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -56,21 +62,32 @@ pub struct ShareSettings {
     pub max_per_principal: u32,
     /// How long an anonymous query waits for a turn before it is told to retry.
     pub admission_wait: Duration,
+    /// The planner's cost from which a query counts as expensive.
+    pub expensive_cost: f64,
+    /// Expensive queries anonymous callers run at once, together.
+    pub max_expensive_anonymous: u32,
 }
 
 /// The slots of row queries.
 pub struct FairShare {
     settings: ShareSettings,
     anonymous: Arc<Semaphore>,
+    expensive_anonymous: Arc<Semaphore>,
     running: InFlight<String>,
 }
 
-/// A query's turn; dropping it frees the slot.
-pub enum Slot {
+/// A query's turn; dropping it frees its slots.
+pub struct Slot {
+    _expensive: Option<OwnedSemaphorePermit>,
+    _turn: Turn,
+}
+
+/// The part of a slot every query takes; held for its drop.
+enum Turn {
     /// One of the anonymous callers' connections.
-    Anonymous(OwnedSemaphorePermit),
+    Anonymous { _permit: OwnedSemaphorePermit },
     /// One of a principal's queries.
-    Principal(InFlightGuard<String>),
+    Principal { _guard: InFlightGuard<String> },
 }
 
 impl FairShare {
@@ -79,6 +96,9 @@ impl FairShare {
         FairShare {
             settings,
             anonymous: Arc::new(Semaphore::new(settings.max_anonymous.max(1) as usize)),
+            expensive_anonymous: Arc::new(Semaphore::new(
+                settings.max_expensive_anonymous.max(1) as usize
+            )),
             running: InFlight::default(),
         }
     }
@@ -92,25 +112,68 @@ impl FairShare {
         }
     }
 
-    /// A turn for `caller`'s next query, or why there is none.
-    pub async fn admit(&self, caller: &QueryCaller) -> Result<Slot, CatalogError> {
+    /// Whether PostgreSQL may give `caller`'s queries parallel workers.
+    pub fn parallel(&self, caller: &QueryCaller) -> bool {
+        *caller != QueryCaller::Anonymous
+    }
+
+    /// Whether a query the planner estimates at `cost` is expensive.
+    pub fn is_expensive(&self, cost: f64) -> bool {
+        cost >= self.settings.expensive_cost
+    }
+
+    /// A turn for `caller`'s next query (an expensive one when `expensive`), or why there is none.
+    pub async fn admit(&self, caller: &QueryCaller, expensive: bool) -> Result<Slot, CatalogError> {
+        let expensive = match caller {
+            QueryCaller::Anonymous if expensive => Some(
+                self.wait_for(
+                    &self.expensive_anonymous,
+                    EXPENSIVE_ANONYMOUS_QUERIES.name,
+                    format!(
+                        "{} expensive anonymous queries (large scans or aggregates) are running, the most allowed at once; retry in a moment, narrow the query, or send an app token",
+                        self.settings.max_expensive_anonymous
+                    ),
+                )
+                .await?,
+            ),
+            _ => None,
+        };
+        let turn = self.turn(caller).await?;
+        Ok(Slot {
+            _expensive: expensive,
+            _turn: turn,
+        })
+    }
+
+    /// A permit of `semaphore`, waiting at most the admission wait; else a 503 naming `limit`.
+    async fn wait_for(
+        &self,
+        semaphore: &Arc<Semaphore>,
+        limit: &'static str,
+        message: String,
+    ) -> Result<OwnedSemaphorePermit, CatalogError> {
+        match tokio::time::timeout(
+            self.settings.admission_wait,
+            Arc::clone(semaphore).acquire_owned(),
+        )
+        .await
+        {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(CatalogError::Busy { limit, message }),
+        }
+    }
+
+    async fn turn(&self, caller: &QueryCaller) -> Result<Turn, CatalogError> {
         let principal = match caller {
             QueryCaller::Anonymous => {
-                let permit = tokio::time::timeout(
-                    self.settings.admission_wait,
-                    Arc::clone(&self.anonymous).acquire_owned(),
-                )
-                .await;
-                return match permit {
-                    Ok(Ok(permit)) => Ok(Slot::Anonymous(permit)),
-                    _ => Err(CatalogError::Busy {
-                        limit: ANONYMOUS_QUERIES.name,
-                        message: format!(
-                            "{} anonymous queries are running, the most allowed at once; retry in a moment, or send an app token",
-                            self.settings.max_anonymous
-                        ),
-                    }),
-                };
+                let message = format!(
+                    "{} anonymous queries are running, the most allowed at once; retry in a moment, or send an app token",
+                    self.settings.max_anonymous
+                );
+                let permit = self
+                    .wait_for(&self.anonymous, ANONYMOUS_QUERIES.name, message)
+                    .await?;
+                return Ok(Turn::Anonymous { _permit: permit });
             }
             QueryCaller::Token(principal) | QueryCaller::Key(principal) => principal,
         };
@@ -123,7 +186,7 @@ impl FairShare {
                 ),
             }
         })?;
-        Ok(Slot::Principal(guard))
+        Ok(Turn::Principal { _guard: guard })
     }
 }
 
@@ -139,6 +202,8 @@ mod tests {
             max_anonymous: 2,
             max_per_principal: 2,
             admission_wait: Duration::from_millis(20),
+            expensive_cost: 1_000.0,
+            max_expensive_anonymous: 1,
         })
     }
 
@@ -146,33 +211,65 @@ mod tests {
     async fn each_principal_runs_at_most_its_share() {
         let share = share();
         let alice = QueryCaller::Token("alice".into());
-        let first = share.admit(&alice).await.unwrap();
-        let _second = share.admit(&alice).await.unwrap();
-        let refused = share.admit(&alice).await.err().unwrap();
+        let first = share.admit(&alice, false).await.unwrap();
+        let _second = share.admit(&alice, false).await.unwrap();
+        let refused = share.admit(&alice, false).await.err().unwrap();
         assert!(
             matches!(refused, CatalogError::TooManyQueries { limit, .. } if limit == QUERIES_PER_PRINCIPAL.name)
         );
         // Others are not affected, and a finished query frees its slot.
-        share.admit(&QueryCaller::Key("bob".into())).await.unwrap();
+        share
+            .admit(&QueryCaller::Key("bob".into()), false)
+            .await
+            .unwrap();
         drop(first);
-        share.admit(&alice).await.unwrap();
+        share.admit(&alice, false).await.unwrap();
     }
 
     #[tokio::test]
     async fn anonymous_callers_share_a_bounded_part() {
         let share = share();
-        let _one = share.admit(&QueryCaller::Anonymous).await.unwrap();
-        let two = share.admit(&QueryCaller::Anonymous).await.unwrap();
-        let refused = share.admit(&QueryCaller::Anonymous).await.err().unwrap();
+        let _one = share.admit(&QueryCaller::Anonymous, false).await.unwrap();
+        let two = share.admit(&QueryCaller::Anonymous, false).await.unwrap();
+        let refused = share
+            .admit(&QueryCaller::Anonymous, false)
+            .await
+            .err()
+            .unwrap();
         assert!(
             matches!(refused, CatalogError::Busy { limit, .. } if limit == ANONYMOUS_QUERIES.name)
         );
         share
-            .admit(&QueryCaller::Key("carol".into()))
+            .admit(&QueryCaller::Key("carol".into()), false)
             .await
             .unwrap();
         drop(two);
-        share.admit(&QueryCaller::Anonymous).await.unwrap();
+        share.admit(&QueryCaller::Anonymous, false).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn anonymous_callers_run_few_expensive_queries_and_cheap_ones_pass_them() {
+        let share = share();
+        assert!(share.is_expensive(1_000.0) && !share.is_expensive(999.0));
+        let scan = share.admit(&QueryCaller::Anonymous, true).await.unwrap();
+        let refused = share
+            .admit(&QueryCaller::Anonymous, true)
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            matches!(refused, CatalogError::Busy { limit, .. } if limit == EXPENSIVE_ANONYMOUS_QUERIES.name)
+        );
+        // The waiting expensive query held nothing: a cheap one still finds its turn.
+        share.admit(&QueryCaller::Anonymous, false).await.unwrap();
+        share
+            .admit(&QueryCaller::Token("t".into()), true)
+            .await
+            .unwrap();
+        drop(scan);
+        share.admit(&QueryCaller::Anonymous, true).await.unwrap();
+        assert!(!share.parallel(&QueryCaller::Anonymous));
+        assert!(share.parallel(&QueryCaller::Key("k".into())));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! Slow queries are made deterministic by locking a dataset's table: a query of it waits for the
 //! lock, before its first row, for as long as the test wants.
 
-use opendata_limits::IN_FLIGHT_PER_ADDRESS;
+use opendata_limits::{EXPENSIVE_ANONYMOUS_QUERIES, IN_FLIGHT_PER_ADDRESS};
 use opendata_proto::common::v1::ColumnType;
 use opendata_proto::ingestion::v1::UploadMode;
 use opendata_testkit::{TestOptions, TestStack, wait_until};
@@ -165,6 +165,48 @@ async fn anonymous_queries_stop_sooner_than_keyed_ones() {
 
     lock.commit().await.unwrap();
     assert_eq!(keyed.await.unwrap().0, 200);
+}
+
+#[tokio::test]
+async fn expensive_anonymous_queries_take_turns_and_leave_the_rest_alone() {
+    // Every query counts as expensive here, so waiting on a lock stands in for a long scan.
+    let stack = TestStack::start_with(TestOptions {
+        expensive_query_cost: 0.0,
+        expensive_anonymous_queries: EXPENSIVE_ANONYMOUS_QUERIES.value as u32,
+        trust_forwarded_for: true,
+        ..TestOptions::default()
+    })
+    .await;
+    let (key, slow) = towns(&stack).await;
+    let (_, other) = towns(&stack).await;
+    let (lock, table) = lock_rows(&stack, &slow).await;
+    let path = format!("/resource/{slow}.json");
+    let scans: Vec<_> = (0..EXPENSIVE_ANONYMOUS_QUERIES.value)
+        .map(|index| get_from(&stack, &format!("10.0.1.{index}"), &path, None))
+        .collect();
+    wait_for_waiting(&stack, &table, EXPENSIVE_ANONYMOUS_QUERIES.value as i64).await;
+
+    let (status, body) = get_from(&stack, "10.0.2.1", &path, None).await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        body["data"]["limit"], EXPENSIVE_ANONYMOUS_QUERIES.name,
+        "{body}"
+    );
+    // Key holders are not in the anonymous callers' share.
+    let (status, body) = get_from(
+        &stack,
+        "10.0.2.2",
+        &format!("/resource/{other}.json"),
+        Some(&key),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+
+    lock.commit().await.unwrap();
+    for scan in scans {
+        assert_eq!(scan.await.unwrap().0, 200);
+    }
 }
 
 #[tokio::test]
