@@ -5,11 +5,11 @@
 //! empty file) reported with their line.
 
 use csv_core::{ReadRecordResult, Reader};
-use opendata_limits::{COLUMNS, TEXT_NAME};
+use opendata_limits::{COLUMNS, RECORD_BYTES, TEXT_NAME};
 
 /// Largest record accepted, in bytes; a larger one is almost always an unclosed quote swallowing
 /// the rest of the file, and holding it would take unbounded memory.
-pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
+pub const MAX_RECORD_BYTES: usize = RECORD_BYTES.get();
 
 /// A structural problem that makes the whole file unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,6 +54,8 @@ pub enum CsvError {
         field: usize,
         /// What is wrong with it, naming the limit.
         problem: String,
+        /// The limit it goes past, if it is too long (none for NUL characters).
+        limit: Option<&'static str>,
     },
     /// A record is not valid UTF-8.
     #[error("line {line}, field {field}: invalid UTF-8; save the file as UTF-8")]
@@ -66,6 +68,16 @@ pub enum CsvError {
 }
 
 impl CsvError {
+    /// The limit (of `opendata_limits`) the file goes past, when that is the error.
+    pub fn limit(&self) -> Option<&'static str> {
+        match self {
+            CsvError::TooManyFields { .. } => Some(COLUMNS.name),
+            CsvError::RecordTooLarge { .. } => Some(RECORD_BYTES.name),
+            CsvError::BadHeader { limit, .. } => *limit,
+            _ => None,
+        }
+    }
+
     /// The line the error is on, when it has one.
     pub fn line(&self) -> Option<u64> {
         match self {
@@ -373,6 +385,7 @@ pub fn check_header(header: &[&str]) -> Result<(), CsvError> {
             };
             return Err(CsvError::BadHeader {
                 field: index + 1,
+                limit: (!cell.contains('\0')).then_some(TEXT_NAME.name),
                 problem,
             });
         }

@@ -125,6 +125,16 @@ pub const SOQL_SELECTED_COLUMNS: Limit = Limit {
     exceeded: SOQL_EXCEEDED,
 };
 
+/// `?field=value` filters of one request.
+pub const SOQL_FIELD_FILTERS: Limit = Limit {
+    name: "soql_field_filters",
+    value: 100,
+    unit: "filters",
+    applies_to: "`?field=value` filters of one request",
+    setting: None,
+    exceeded: SOQL_EXCEEDED,
+};
+
 /// Words of a full-text row search.
 pub const SOQL_SEARCH_TERMS: Limit = Limit {
     name: "soql_search_terms",
@@ -208,6 +218,16 @@ pub const KEYWORD_CHARS: Limit = Limit {
     exceeded: FIELD_EXCEEDED,
 };
 
+/// Bytes of one record of a pushed file.
+pub const RECORD_BYTES: Limit = Limit {
+    name: "record_bytes",
+    value: 16 * 1024 * 1024,
+    unit: "bytes",
+    applies_to: "one record (row) of a pushed CSV file, its cells decoded",
+    setting: None,
+    exceeded: "400 `malformed_file` naming the line and the limit (an unclosed quote, usually)",
+};
+
 /// Columns of one dataset.
 pub const COLUMNS: Limit = Limit {
     name: "columns",
@@ -268,6 +288,26 @@ pub const EVENT_BYTES: Limit = Limit {
     exceeded: "never published: set aside in the service's `outbox_dead_letters` with the reason, logged once, reported by `/readyz`; the events behind it flow",
 };
 
+/// Requests per minute from one anonymous address at the edge.
+pub const PER_MINUTE_PER_ADDRESS: Limit = Limit {
+    name: "per_minute_per_address",
+    value: 1_000,
+    unit: "requests",
+    applies_to: "public API and staff requests per minute from one address without an app token (an IPv6 address counts by its /64), and lookups of app tokens governance has not vouched for lately",
+    setting: Some("edge.rate_limits.anonymous_per_minute"),
+    exceeded: "429 `too_many_requests` with `Retry-After`",
+};
+
+/// Requests per minute with one app token at the edge.
+pub const PER_MINUTE_PER_TOKEN: Limit = Limit {
+    name: "per_minute_per_token",
+    value: 20_000,
+    unit: "requests",
+    applies_to: "public API requests per minute with one app token",
+    setting: Some("edge.rate_limits.token_per_minute"),
+    exceeded: "429 `too_many_requests` with `Retry-After`",
+};
+
 /// Requests in flight from one anonymous address at the edge.
 pub const IN_FLIGHT_PER_ADDRESS: Limit = Limit {
     name: "in_flight_per_address",
@@ -298,24 +338,37 @@ pub const QUERIES_PER_PRINCIPAL: Limit = Limit {
     exceeded: "429 / `RESOURCE_EXHAUSTED`",
 };
 
+/// What a caller waiting past a query limit gets.
+const QUERY_WAIT_EXCEEDED: &str = "waits (all of a query's waits together) up to 5 s, then 503 `service_unavailable` with `Retry-After`";
+
+/// Row queries the public runs at once, together.
+pub const PUBLIC_QUERIES: Limit = Limit {
+    name: "public_queries",
+    value: 12,
+    unit: "queries",
+    applies_to: "row queries anonymous callers and app token holders run at once, together: below the 16 connections of `catalog.max_concurrent_queries`, so key holders (agencies, staff) always find one",
+    setting: Some("catalog.max_concurrent_public_queries"),
+    exceeded: QUERY_WAIT_EXCEEDED,
+};
+
 /// Row queries anonymous callers run at once, together.
 pub const ANONYMOUS_QUERIES: Limit = Limit {
     name: "anonymous_queries",
-    value: 12,
+    value: 10,
     unit: "queries",
-    applies_to: "row queries all anonymous callers run at once, below the 16 connections of `catalog.max_concurrent_queries`, so key and token holders always find one",
+    applies_to: "row queries anonymous callers run at once, together: part of `public_queries`, so app token holders always find one",
     setting: Some("catalog.max_concurrent_anonymous_queries"),
-    exceeded: "waits up to 5 s, then 503 `service_unavailable` with `Retry-After`",
+    exceeded: QUERY_WAIT_EXCEEDED,
 };
 
-/// Expensive row queries anonymous callers run at once, together.
-pub const EXPENSIVE_ANONYMOUS_QUERIES: Limit = Limit {
-    name: "expensive_anonymous_queries",
+/// Expensive row queries the public runs at once, together.
+pub const EXPENSIVE_PUBLIC_QUERIES: Limit = Limit {
+    name: "expensive_public_queries",
     value: 2,
     unit: "queries",
-    applies_to: "row queries the planner estimates at `catalog.expensive_query_cost` (10,000: a full scan of some 400,000 rows) or more that all anonymous callers run at once; they run without parallel workers",
-    setting: Some("catalog.max_concurrent_expensive_anonymous_queries"),
-    exceeded: "waits up to 5 s without holding a connection, then 503 `service_unavailable` with `Retry-After`",
+    applies_to: "row queries of anonymous callers and app token holders that the planner estimates at `catalog.expensive_query_cost` or more (full scans and aggregates of large tables; a `LIMIT` is costed as what it may scan), run at once, together; public queries run without parallel workers",
+    setting: Some("catalog.max_concurrent_expensive_public_queries"),
+    exceeded: "waits without holding a connection (all of a query's waits together up to 5 s), then 503 `service_unavailable` with `Retry-After`",
 };
 
 /// Statement timeout of anonymous callers.
@@ -325,7 +378,7 @@ pub const QUERY_SECONDS_ANONYMOUS: Limit = Limit {
     unit: "seconds",
     applies_to: "how long an anonymous row query may run, streaming included",
     setting: Some("catalog.anonymous_query_timeout_secs"),
-    exceeded: "504 `query.execution.timeout` (a stream already started ends early)",
+    exceeded: "504 `query.execution.timeout` naming the limit (a stream already started ends early)",
 };
 
 /// Statement timeout of app token holders.
@@ -335,7 +388,7 @@ pub const QUERY_SECONDS_TOKEN: Limit = Limit {
     unit: "seconds",
     applies_to: "how long an app token holder's row query may run, streaming included",
     setting: Some("catalog.token_query_timeout_secs"),
-    exceeded: "504 `query.execution.timeout`",
+    exceeded: "504 `query.execution.timeout` naming the limit (a stream already started ends early)",
 };
 
 /// Statement timeout of key holders.
@@ -345,7 +398,7 @@ pub const QUERY_SECONDS_KEY: Limit = Limit {
     unit: "seconds",
     applies_to: "how long a key holder's row query may run, streaming included",
     setting: Some("catalog.query_timeout_secs"),
-    exceeded: "504 / `DEADLINE_EXCEEDED`",
+    exceeded: "504 `query.execution.timeout` naming the limit (a stream already started ends early)",
 };
 
 /// Seconds to send a request's headers at the edge (and to leave a keep-alive connection idle).
@@ -368,7 +421,27 @@ pub const MAX_CONNECTIONS: Limit = Limit {
     exceeded: "new connections wait in the kernel's backlog until one closes",
 };
 
-/// Bytes of a request line and headers at the edge.
+/// Connections from one address at the edge, when it is not behind a proxy.
+pub const CONNECTIONS_PER_ADDRESS: Limit = Limit {
+    name: "connections_per_address",
+    value: 256,
+    unit: "connections",
+    applies_to: "connections one address (an IPv6 address by its /64) keeps open with the edge when the edge faces clients directly (behind a trusted proxy, the proxy holds the connections)",
+    setting: Some("edge.connections.max_connections_per_address"),
+    exceeded: "the new connection is closed at once",
+};
+
+/// Bytes of a request's line and headers at the edge.
+pub const REQUEST_HEAD_BYTES: Limit = Limit {
+    name: "request_head_bytes",
+    value: 98_304,
+    unit: "bytes",
+    applies_to: "a request's line and headers together at the edge (so a slow client holds at most this much of the edge's memory per connection)",
+    setting: None,
+    exceeded: "431 from the HTTP layer (without Socrata's error body)",
+};
+
+/// Bytes of a request's URI at the edge.
 pub const REQUEST_URI_BYTES: Limit = Limit {
     name: "uri_bytes",
     value: 65_534,
@@ -415,9 +488,12 @@ pub const ALL: &[Limit] = &[
     SOQL_NODES,
     SOQL_IN_VALUES,
     SOQL_SELECTED_COLUMNS,
+    SOQL_FIELD_FILTERS,
     SOQL_SEARCH_TERMS,
     HEADER_READ_TIMEOUT,
     MAX_CONNECTIONS,
+    CONNECTIONS_PER_ADDRESS,
+    REQUEST_HEAD_BYTES,
     REQUEST_URI_BYTES,
     GRPC_MESSAGE_BYTES,
     ADMIN_BODY_BYTES,
@@ -430,15 +506,19 @@ pub const ALL: &[Limit] = &[
     KEYWORDS,
     KEYWORD_CHARS,
     COLUMNS,
+    RECORD_BYTES,
     SCHEMA_BYTES,
     FILTER_VALUES,
     RECORDS_PER_CALL,
     SEARCH_TEXT,
+    PER_MINUTE_PER_ADDRESS,
+    PER_MINUTE_PER_TOKEN,
     IN_FLIGHT_PER_ADDRESS,
     IN_FLIGHT_PER_TOKEN,
     QUERIES_PER_PRINCIPAL,
+    PUBLIC_QUERIES,
     ANONYMOUS_QUERIES,
-    EXPENSIVE_ANONYMOUS_QUERIES,
+    EXPENSIVE_PUBLIC_QUERIES,
     QUERY_SECONDS_ANONYMOUS,
     QUERY_SECONDS_TOKEN,
     QUERY_SECONDS_KEY,

@@ -81,3 +81,22 @@ pub fn is_broken_deployment(error: &sqlx::Error) -> bool {
     let code = error.as_database_error().and_then(|e| e.code());
     matches!(code.as_deref(), Some(code) if code.starts_with("42") || code == "3F000")
 }
+
+/// An error that may say the deployment is broken (see [`is_broken_deployment`]): what the rounds
+/// of periodic jobs return, so their supervisor stops the service instead of retrying forever.
+pub trait DeploymentError: std::fmt::Display {
+    /// Whether no retry can fix it.
+    fn is_broken_deployment(&self) -> bool;
+}
+
+impl DeploymentError for sqlx::Error {
+    fn is_broken_deployment(&self) -> bool {
+        is_broken_deployment(self)
+    }
+}
+
+impl DeploymentError for std::convert::Infallible {
+    fn is_broken_deployment(&self) -> bool {
+        match *self {}
+    }
+}

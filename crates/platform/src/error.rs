@@ -237,10 +237,20 @@ impl ApiError {
                     })
                     .unwrap_or_default(),
             },
-            _ => ApiError::new(
-                ErrorCode::from_grpc_code(status.code()),
-                status.message().to_owned(),
-            ),
+            // Not one of ours: transport trouble, a proxy, a library's own refusal. Its text
+            // may name hosts or protocol internals, so callers get the code's plain message.
+            _ => {
+                let code = ErrorCode::from_grpc_code(status.code());
+                tracing::warn!(grpc_code = ?status.code(), message = status.message(), "call failed outside the services");
+                let message = match code {
+                    ErrorCode::Unavailable => "a service is unavailable; retry in a moment",
+                    ErrorCode::QueryTimeout => "the request took too long",
+                    ErrorCode::InvalidArgument => "the request is too large or malformed",
+                    ErrorCode::RateLimited => "too many requests; retry in a moment",
+                    _ => "internal error",
+                };
+                ApiError::new(code, message)
+            }
         }
     }
 
@@ -330,8 +340,11 @@ mod tests {
     }
 
     #[test]
-    fn statuses_without_error_info_are_classified_by_code() {
-        let error = ApiError::from_status(&Status::unavailable("connection refused"));
+    fn statuses_without_error_info_are_classified_by_code_and_keep_their_text_private() {
+        let error = ApiError::from_status(&Status::unavailable(
+            "tcp connect error: 10.0.3.7:50052 connection refused",
+        ));
         assert_eq!(error.code, ErrorCode::Unavailable);
+        assert!(!error.message.contains("10.0.3.7"), "{}", error.message);
     }
 }

@@ -10,6 +10,8 @@
 
 use std::collections::HashMap;
 use std::fmt::Display;
+
+use crate::db::DeploymentError;
 use std::future::Future;
 use std::time::Duration;
 
@@ -77,18 +79,21 @@ impl Tasks {
     }
 
     /// Starts a task that runs `round` every `interval` until shutdown. A failed round is logged
-    /// and the next one tries again (databases come back).
+    /// and the next one tries again (databases come back), unless the error says the deployment
+    /// is broken, which stops the task and so the service.
     pub fn spawn_every<F, Fut, E>(&mut self, name: &'static str, interval: Duration, mut round: F)
     where
         F: FnMut() -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), E>> + Send,
-        E: Display,
+        E: DeploymentError,
     {
         let shutdown = self.shutdown();
         self.spawn(name, async move {
             while !shutdown.is_triggered() {
-                if let Err(error) = round().await {
-                    tracing::warn!(task = name, %error, "round failed, will retry");
+                match round().await {
+                    Ok(()) => {}
+                    Err(error) if error.is_broken_deployment() => return Err(error.to_string()),
+                    Err(error) => tracing::warn!(task = name, %error, "round failed, will retry"),
                 }
                 tokio::select! {
                     () = tokio::time::sleep(interval) => {}
@@ -259,20 +264,22 @@ mod tests {
                 let rounds = rounds.clone();
                 async move {
                     rounds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    Err::<(), _>("transient")
+                    Err::<(), _>(sqlx::Error::PoolTimedOut)
                 }
             }
         });
         let server = serve_until(tasks.shutdown());
         let running = tokio::spawn(tasks.run(server, Duration::from_secs(5)));
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        while rounds.load(std::sync::atomic::Ordering::Relaxed) < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         shutdown.trigger();
         running.await.unwrap().unwrap();
         assert!(!health.is_serving());
         assert!(health.problems().is_empty());
         assert!(
             rounds.load(std::sync::atomic::Ordering::Relaxed) > 1,
-            "failed rounds are retried"
+            "transient failures are retried, not fatal"
         );
     }
 

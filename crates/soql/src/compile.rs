@@ -9,43 +9,20 @@ use opendata_datastore::table::{
     CREATED_AT_COLUMN, ID_COLUMN, UPDATED_AT_COLUMN, qualified, quote_ident,
 };
 
-use opendata_limits::{SOQL_NODES, SOQL_SEARCH_TERMS, SOQL_SELECTED_COLUMNS, SOQL_TEXT};
+use opendata_limits::{SOQL_FIELD_FILTERS, SOQL_SEARCH_TERMS, SOQL_SELECTED_COLUMNS};
 
-use crate::ast::{BinaryOp, Expr, Literal, Nulls, OrderItem, Query, Selection, UnaryOp};
-use crate::error::{ErrorKind, Position, SoqlError};
-use crate::functions::{call, is_aggregate};
+use crate::ast::{BinaryOp, Expr, Literal, Nulls, OrderItem, Selection, Span};
+use crate::error::{Position, SoqlError};
+use crate::expression::{Compiler, Scope, unknown_column};
+use crate::functions::is_aggregate;
 use crate::naming::output_name;
-use crate::parser::{parse_expr, parse_group, parse_order, parse_query, parse_select};
-use crate::typed::{Binds, Sql, Typed, coerce, render, unify};
+use crate::parser::balanced;
+use crate::request::{QueryRequest, parse_request};
+use crate::typed::{Binds, Typed, render};
 use crate::types::{SoqlType, Target, output_expression};
 
 /// `$limit` when none is given: clients page on exactly this.
 pub const DEFAULT_LIMIT: u64 = 1000;
-
-/// The query parameters as the public sent them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct QueryRequest {
-    /// `$select`.
-    pub select: String,
-    /// `$where`.
-    pub where_clause: String,
-    /// `$order`.
-    pub order: String,
-    /// `$group`.
-    pub group: String,
-    /// `$having`.
-    pub having: String,
-    /// `$limit` (default 1000, no maximum).
-    pub limit: Option<u64>,
-    /// `$offset`.
-    pub offset: u64,
-    /// `$q`.
-    pub search: String,
-    /// `$query`.
-    pub query: String,
-    /// `?field=value` filters, ANDed.
-    pub filters: Vec<(String, String)>,
-}
 
 /// SQL ready to run, with its binds and output columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,528 +35,11 @@ pub struct CompiledQuery {
     pub columns: Vec<OutputColumn>,
 }
 
-impl QueryRequest {
-    /// The SoQL clauses, each with its parameter's name; `$query` last.
-    fn clauses(&self) -> [(&'static str, &String); 7] {
-        [
-            ("$select", &self.select),
-            ("$where", &self.where_clause),
-            ("$order", &self.order),
-            ("$group", &self.group),
-            ("$having", &self.having),
-            ("$q", &self.search),
-            ("$query", &self.query),
-        ]
-    }
-}
-
-/// Refuses text no clause may hold: NUL characters (which PostgreSQL cannot store in text) and
-/// more than [`SOQL_TEXT`] bytes in all.
-fn check_text(request: &QueryRequest) -> Result<(), SoqlError> {
-    let clauses = request.clauses();
-    let filters = request
-        .filters
-        .iter()
-        .flat_map(|(field, value)| [(field.as_str(), field), (field.as_str(), value)]);
-    let mut total = 0;
-    for (parameter, text) in clauses.into_iter().chain(filters) {
-        if let Some(at) = text.find('\0') {
-            let column = text[..at].chars().count() + 1;
-            return Err(SoqlError::malformed(
-                Position {
-                    line: 1,
-                    column: u32::try_from(column).unwrap_or(u32::MAX),
-                },
-                "NUL characters are not allowed in a query",
-            )
-            .in_parameter(parameter));
-        }
-        total += text.len();
-    }
-    if total > SOQL_TEXT.get() {
-        return Err(SoqlError::over_limit(
-            SOQL_TEXT,
-            Position::default(),
-            format!(
-                "the query is {total} bytes long; at most {} are allowed",
-                SOQL_TEXT.value
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// Reads a request's clauses into one query: `$query` alone, or the separate parameters.
-pub fn parse_request(request: &QueryRequest) -> Result<Query, SoqlError> {
-    check_text(request)?;
-    let clause = |text: &str| !text.trim().is_empty();
-    if clause(&request.query) {
-        let combined = request
-            .clauses()
-            .into_iter()
-            .find(|(name, text)| *name != "$query" && clause(text))
-            .map(|(name, _)| name)
-            .or_else(|| (request.limit.is_some() || request.offset > 0).then_some("$limit/$offset"))
-            .or_else(|| (!request.filters.is_empty()).then_some("field filters"));
-        if let Some(other) = combined {
-            return Err(SoqlError::malformed(
-                Position::default(),
-                format!("$query cannot be combined with {other}"),
-            )
-            .in_parameter("$query"));
-        }
-        return parse_query(&request.query).map_err(|e| e.in_parameter("$query"));
-    }
-    let mut query = Query::default();
-    if clause(&request.select) {
-        let (distinct, select) =
-            parse_select(&request.select).map_err(|e| e.in_parameter("$select"))?;
-        query.distinct = distinct;
-        query.select = select;
-    }
-    if clause(&request.where_clause) {
-        query.filter =
-            Some(parse_expr(&request.where_clause).map_err(|e| e.in_parameter("$where"))?);
-    }
-    if clause(&request.group) {
-        query.group = parse_group(&request.group).map_err(|e| e.in_parameter("$group"))?;
-    }
-    if clause(&request.having) {
-        query.having = Some(parse_expr(&request.having).map_err(|e| e.in_parameter("$having"))?);
-    }
-    if clause(&request.order) {
-        query.order = parse_order(&request.order).map_err(|e| e.in_parameter("$order"))?;
-    }
-    if clause(&request.search) {
-        query.search = Some(request.search.clone());
-    }
-    query.limit = request.limit;
-    query.offset = (request.offset > 0).then_some(request.offset);
-    Ok(query)
-}
-
 /// One selected output.
 struct Output {
     name: String,
     expr: Expr,
     typed: Typed,
-}
-
-/// What names resolve to while compiling one clause.
-#[derive(Clone, Copy)]
-struct Scope<'a> {
-    schema: &'a Schema,
-    /// Select outputs by name (for `$order` and `$having`).
-    aliases: &'a [(String, Expr)],
-    aggregates_allowed: bool,
-}
-
-struct Compiler {
-    binds: Binds,
-    /// Expression nodes compiled so far, aliases counted each time they are used.
-    nodes: usize,
-}
-
-fn unknown_column(name: &str, position: Position) -> SoqlError {
-    SoqlError::new(
-        ErrorKind::NoSuchColumn,
-        position,
-        format!("no such column: {name}"),
-    )
-    .named(name)
-}
-
-impl Compiler {
-    fn column(
-        &self,
-        name: &str,
-        position: Position,
-        scope: &Scope<'_>,
-    ) -> Result<Typed, SoqlError> {
-        let ready = |sql: String, ty| Ok(Typed::ready(sql, ty, false, position));
-        match name {
-            ID_COLUMN => ready(quote_ident(ID_COLUMN), SoqlType::RowId),
-            CREATED_AT_COLUMN | UPDATED_AT_COLUMN => {
-                ready(quote_ident(name), SoqlType::FixedTimestamp)
-            }
-            _ => match scope.schema.column(name) {
-                Some(column) => ready(
-                    quote_ident(&column.field_name),
-                    SoqlType::of_column(column.column_type),
-                ),
-                None => Err(unknown_column(name, position)),
-            },
-        }
-    }
-
-    fn expr(&mut self, expr: &Expr, scope: &Scope<'_>) -> Result<Typed, SoqlError> {
-        let position = expr.position();
-        self.nodes += 1;
-        if self.nodes > SOQL_NODES.get() {
-            return Err(SoqlError::over_limit(
-                SOQL_NODES,
-                position,
-                format!(
-                    "the query has more than {} parts, counting an alias each time it is used",
-                    SOQL_NODES.value
-                ),
-            ));
-        }
-        match expr {
-            Expr::Column { name, .. } => {
-                match scope.aliases.iter().find(|(alias, _)| alias == name) {
-                    Some((_, aliased))
-                        if scope.schema.column(name).is_none()
-                            || !matches!(aliased, Expr::Column { name: n, .. } if n == name) =>
-                    {
-                        let aliased = aliased.clone();
-                        let inner = Scope {
-                            aliases: &[],
-                            ..*scope
-                        };
-                        self.expr(&aliased, &inner)
-                    }
-                    _ => self.column(name, position, scope),
-                }
-            }
-            Expr::Literal { value, .. } => Ok(match value {
-                Literal::Text(text) => Typed {
-                    sql: Sql::TextLiteral(text.clone()),
-                    ty: SoqlType::Text,
-                    aggregate: false,
-                    position,
-                },
-                Literal::Number(number) => {
-                    let literal = Typed {
-                        sql: Sql::TextLiteral(number.clone()),
-                        ty: SoqlType::Text,
-                        aggregate: false,
-                        position,
-                    };
-                    coerce(&mut self.binds, literal, SoqlType::Number)?
-                }
-                Literal::Boolean(value) => Typed::ready(
-                    self.binds.bind(value.to_string(), "boolean"),
-                    SoqlType::Boolean,
-                    false,
-                    position,
-                ),
-                Literal::Null => Typed::ready("NULL".to_owned(), SoqlType::Null, false, position),
-            }),
-            Expr::Unary { op, expr, .. } => {
-                let operand = self.expr(expr, scope)?;
-                let aggregate = operand.aggregate;
-                match op {
-                    UnaryOp::Not => {
-                        let sql = self.operand(operand, SoqlType::Boolean, "NOT")?;
-                        Ok(Typed::ready(
-                            format!("(NOT {sql})"),
-                            SoqlType::Boolean,
-                            aggregate,
-                            position,
-                        ))
-                    }
-                    UnaryOp::Minus | UnaryOp::Plus => {
-                        let ty = if operand.ty == SoqlType::Double {
-                            SoqlType::Double
-                        } else {
-                            SoqlType::Number
-                        };
-                        let sql = self.operand(operand, ty, "a sign")?;
-                        let sign = if *op == UnaryOp::Minus { "-" } else { "+" };
-                        Ok(Typed::ready(
-                            format!("({sign}{sql})"),
-                            ty,
-                            aggregate,
-                            position,
-                        ))
-                    }
-                }
-            }
-            Expr::Binary {
-                op, left, right, ..
-            } => {
-                let left = self.expr(left, scope)?;
-                let right = self.expr(right, scope)?;
-                self.binary(*op, left, right, position)
-            }
-            Expr::Call {
-                name,
-                args,
-                distinct,
-                star,
-                ..
-            } => {
-                if is_aggregate(name) && !scope.aggregates_allowed {
-                    return Err(SoqlError::mismatch(
-                        position,
-                        format!("{name} is an aggregate, not allowed here (use $having)"),
-                    ));
-                }
-                let args = args
-                    .iter()
-                    .map(|a| self.expr(a, scope))
-                    .collect::<Result<Vec<_>, _>>()?;
-                call(&mut self.binds, name, args, *distinct, *star, position)
-            }
-            Expr::Cast { expr, to, .. } => {
-                let value = self.expr(expr, scope)?;
-                let target = SoqlType::parse_cast(to).ok_or_else(|| {
-                    SoqlError::mismatch(position, format!("cannot cast to `{to}`"))
-                })?;
-                self.cast(value, target, position)
-            }
-            Expr::In {
-                expr,
-                list,
-                negated,
-                ..
-            } => {
-                let mut items = vec![self.expr(expr, scope)?];
-                for item in list {
-                    items.push(self.expr(item, scope)?);
-                }
-                let aggregate = items.iter().any(|i| i.aggregate);
-                let (sql, _) = unify(&mut self.binds, items, "IN values")?;
-                let not = if *negated { "NOT " } else { "" };
-                Ok(Typed::ready(
-                    format!("({} {not}IN ({}))", sql[0], sql[1..].join(", ")),
-                    SoqlType::Boolean,
-                    aggregate,
-                    position,
-                ))
-            }
-            Expr::Between {
-                expr,
-                low,
-                high,
-                negated,
-                ..
-            } => {
-                let items = vec![
-                    self.expr(expr, scope)?,
-                    self.expr(low, scope)?,
-                    self.expr(high, scope)?,
-                ];
-                let aggregate = items.iter().any(|i| i.aggregate);
-                let (sql, ty) = unify(&mut self.binds, items, "BETWEEN values")?;
-                if !ty.is_ordered() {
-                    return Err(SoqlError::mismatch(
-                        position,
-                        format!("{} values have no order", ty.name()),
-                    ));
-                }
-                let not = if *negated { "NOT " } else { "" };
-                Ok(Typed::ready(
-                    format!("({} {not}BETWEEN {} AND {})", sql[0], sql[1], sql[2]),
-                    SoqlType::Boolean,
-                    aggregate,
-                    position,
-                ))
-            }
-            Expr::Like {
-                expr,
-                pattern,
-                negated,
-                ..
-            } => {
-                let value = self.expr(expr, scope)?;
-                let pattern = self.expr(pattern, scope)?;
-                let aggregate = value.aggregate || pattern.aggregate;
-                let value = self.operand(value, SoqlType::Text, "LIKE")?;
-                let pattern = self.operand(pattern, SoqlType::Text, "LIKE")?;
-                let not = if *negated { "NOT " } else { "" };
-                Ok(Typed::ready(
-                    format!("({value} {not}LIKE {pattern})"),
-                    SoqlType::Boolean,
-                    aggregate,
-                    position,
-                ))
-            }
-            Expr::IsNull { expr, negated, .. } => {
-                let value = self.expr(expr, scope)?;
-                let aggregate = value.aggregate;
-                let sql = render(&mut self.binds, &value);
-                let not = if *negated { "NOT " } else { "" };
-                Ok(Typed::ready(
-                    format!("({sql} IS {not}NULL)"),
-                    SoqlType::Boolean,
-                    aggregate,
-                    position,
-                ))
-            }
-            Expr::Case {
-                branches,
-                otherwise,
-                ..
-            } => {
-                let mut conditions = Vec::new();
-                let mut values = Vec::new();
-                for (condition, value) in branches {
-                    let condition = self.expr(condition, scope)?;
-                    conditions.push(self.operand(condition, SoqlType::Boolean, "CASE WHEN")?);
-                    values.push(self.expr(value, scope)?);
-                }
-                if let Some(otherwise) = otherwise {
-                    values.push(self.expr(otherwise, scope)?);
-                }
-                let aggregate = values.iter().any(|v| v.aggregate);
-                let (values, ty) = unify(&mut self.binds, values, "CASE values")?;
-                let mut sql = String::from("(CASE");
-                for (condition, value) in conditions.iter().zip(&values) {
-                    sql.push_str(&format!(" WHEN {condition} THEN {value}"));
-                }
-                if otherwise.is_some() {
-                    sql.push_str(&format!(" ELSE {}", values[values.len() - 1]));
-                }
-                sql.push_str(" END)");
-                Ok(Typed::ready(sql, ty, aggregate, position))
-            }
-        }
-    }
-
-    /// Renders `typed` as a `ty`, or says what `what` expected.
-    fn operand(&mut self, typed: Typed, ty: SoqlType, what: &str) -> Result<String, SoqlError> {
-        let position = typed.position;
-        let found = typed.ty;
-        coerce(&mut self.binds, typed, ty)
-            .map(|typed| render(&mut self.binds, &typed))
-            .map_err(|_| {
-                SoqlError::mismatch(
-                    position,
-                    format!("{what} expects a {}, not a {}", ty.name(), found.name()),
-                )
-            })
-    }
-
-    fn binary(
-        &mut self,
-        op: BinaryOp,
-        left: Typed,
-        right: Typed,
-        position: Position,
-    ) -> Result<Typed, SoqlError> {
-        let aggregate = left.aggregate || right.aggregate;
-        let symbol = op.symbol();
-        match op {
-            BinaryOp::And | BinaryOp::Or => {
-                let left = self.operand(left, SoqlType::Boolean, symbol)?;
-                let right = self.operand(right, SoqlType::Boolean, symbol)?;
-                Ok(Typed::ready(
-                    format!("({left} {symbol} {right})"),
-                    SoqlType::Boolean,
-                    aggregate,
-                    position,
-                ))
-            }
-            BinaryOp::Eq
-            | BinaryOp::Ne
-            | BinaryOp::Lt
-            | BinaryOp::Le
-            | BinaryOp::Gt
-            | BinaryOp::Ge => {
-                let (sql, ty) = unify(&mut self.binds, vec![left, right], "comparisons")?;
-                let equality = matches!(op, BinaryOp::Eq | BinaryOp::Ne);
-                if !equality && !ty.is_ordered() {
-                    return Err(SoqlError::mismatch(
-                        position,
-                        format!("{} values cannot be compared with {symbol}", ty.name()),
-                    ));
-                }
-                if matches!(ty, SoqlType::Point | SoqlType::Location | SoqlType::Url) {
-                    return Err(SoqlError::mismatch(
-                        position,
-                        format!(
-                            "{} values cannot be compared; use within_circle or within_box",
-                            ty.name()
-                        ),
-                    ));
-                }
-                Ok(Typed::ready(
-                    format!("({} {symbol} {})", sql[0], sql[1]),
-                    SoqlType::Boolean,
-                    aggregate,
-                    position,
-                ))
-            }
-            BinaryOp::Concat => {
-                let left = self.operand(left, SoqlType::Text, "||")?;
-                let right = self.operand(right, SoqlType::Text, "||")?;
-                Ok(Typed::ready(
-                    format!("({left} || {right})"),
-                    SoqlType::Text,
-                    aggregate,
-                    position,
-                ))
-            }
-            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
-                let (sql, ty) = unify(&mut self.binds, vec![left, right], "arithmetic")?;
-                let ty = if ty == SoqlType::Null {
-                    SoqlType::Number
-                } else {
-                    ty
-                };
-                if !ty.is_numeric() {
-                    return Err(SoqlError::mismatch(
-                        position,
-                        format!("{symbol} needs numbers, not {} values", ty.name()),
-                    ));
-                }
-                let sql = if op == BinaryOp::Mod && ty == SoqlType::Double {
-                    format!(
-                        "(({})::numeric % ({})::numeric)::double precision",
-                        sql[0], sql[1]
-                    )
-                } else {
-                    format!("({} {symbol} {})", sql[0], sql[1])
-                };
-                Ok(Typed::ready(sql, ty, aggregate, position))
-            }
-        }
-    }
-
-    fn cast(
-        &mut self,
-        value: Typed,
-        target: SoqlType,
-        position: Position,
-    ) -> Result<Typed, SoqlError> {
-        let aggregate = value.aggregate;
-        if matches!(value.sql, Sql::TextLiteral(_)) && target != SoqlType::Text {
-            return coerce(&mut self.binds, value, target);
-        }
-        if value.ty == target {
-            return Ok(value);
-        }
-        let sql = render(&mut self.binds, &value);
-        let cast = match (value.ty, target) {
-            (_, SoqlType::Text) => output_expression(&sql, value.ty, Target::Json).0,
-            (
-                SoqlType::Text
-                | SoqlType::Number
-                | SoqlType::Double
-                | SoqlType::Boolean
-                | SoqlType::Null,
-                SoqlType::Number | SoqlType::Double,
-            )
-            | (
-                SoqlType::Text | SoqlType::Null,
-                SoqlType::Boolean | SoqlType::FloatingTimestamp | SoqlType::FixedTimestamp,
-            )
-            | (SoqlType::FloatingTimestamp, SoqlType::FixedTimestamp)
-            | (SoqlType::FixedTimestamp, SoqlType::FloatingTimestamp)
-            | (SoqlType::Number | SoqlType::Double, SoqlType::Boolean) => {
-                format!("({sql})::{}", target.sql_type())
-            }
-            (from, to) => {
-                return Err(SoqlError::mismatch(
-                    position,
-                    format!("cannot cast a {} to a {}", from.name(), to.name()),
-                ));
-            }
-        };
-        Ok(Typed::ready(cast, target, aggregate, position))
-    }
 }
 
 /// Column references outside aggregate calls.
@@ -683,7 +143,21 @@ pub fn compile(
         nodes: 0,
     };
 
-    // Field filters are equalities ANDed to $where.
+    // Field filters are equalities ANDed to $where, as one balanced chain so that many filters
+    // never make a deep tree.
+    if let Some(problem) = SOQL_FIELD_FILTERS.count_problem(request.filters.len()) {
+        return Err(SoqlError::over_limit(
+            SOQL_FIELD_FILTERS,
+            Position::default(),
+            format!("{problem} field filters"),
+        ));
+    }
+    let mut conjuncts: Vec<(Span, Expr)> = query
+        .filter
+        .take()
+        .map(|filter| (Span::default(), filter))
+        .into_iter()
+        .collect();
     for (field, value) in &request.filters {
         if field != ID_COLUMN
             && field != CREATED_AT_COLUMN
@@ -704,16 +178,9 @@ pub fn compile(
             }),
             span: Default::default(),
         };
-        query.filter = Some(match query.filter.take() {
-            Some(filter) => Expr::Binary {
-                op: BinaryOp::And,
-                left: Box::new(filter),
-                right: Box::new(equality),
-                span: Default::default(),
-            },
-            None => equality,
-        });
+        conjuncts.push((Span::default(), equality));
     }
+    query.filter = (!conjuncts.is_empty()).then(|| balanced(conjuncts, BinaryOp::And));
 
     // The select list.
     let plain = Scope {
@@ -1009,7 +476,11 @@ fn order_direction(item: &OrderItem) -> &'static str {
 /// `$q`: the words must all appear in the row's text columns (English stemming). At most
 /// [`SOQL_SEARCH_TERMS`] words: each one is a full-text match over every row.
 fn search_condition(binds: &mut Binds, schema: &Schema, terms: &str) -> Result<String, SoqlError> {
-    let words = terms.split_whitespace().count();
+    // Words as the full-text parser sees them: punctuation separates them too.
+    let words = terms
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .count();
     if words > SOQL_SEARCH_TERMS.get() {
         return Err(SoqlError::over_limit(
             SOQL_SEARCH_TERMS,

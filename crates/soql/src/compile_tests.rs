@@ -3,6 +3,8 @@
 use opendata_datastore::schema::Schema;
 
 use super::*;
+use crate::error::ErrorKind;
+use crate::request::QueryRequest;
 
 fn schema() -> Schema {
     crate::fixtures::sales_schema()

@@ -93,7 +93,7 @@ impl SoqlError {
 
     /// Records the offending name.
     pub fn named(mut self, name: &str) -> Self {
-        self.name = Some(name.to_owned());
+        self.name = Some(opendata_limits::excerpt(name));
         self
     }
 }

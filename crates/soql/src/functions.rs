@@ -21,7 +21,10 @@ fn no_such_function(name: &str, position: Position, detail: &str) -> SoqlError {
     SoqlError::new(
         ErrorKind::NoSuchFunction,
         position,
-        format!("no such function: {name}{detail}"),
+        format!(
+            "no such function: {}{detail}",
+            opendata_limits::excerpt(name)
+        ),
     )
     .named(name)
 }

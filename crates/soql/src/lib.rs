@@ -5,15 +5,18 @@
 pub mod ast;
 pub mod compile;
 pub mod error;
+mod expression;
 pub mod functions;
 pub mod lexer;
 pub mod naming;
 pub mod parser;
+pub mod request;
 pub mod typed;
 pub mod types;
 
-pub use compile::{CompiledQuery, DEFAULT_LIMIT, QueryRequest, compile, parse_request};
+pub use compile::{CompiledQuery, DEFAULT_LIMIT, compile};
 pub use error::{ErrorKind, Position, SoqlError};
+pub use request::{QueryRequest, parse_request};
 pub use types::{SoqlType, Target};
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The SoQL parser: recursive descent with Socrata's operator precedence, loosest first:
+//! The SoQL parser: recursive descent for clauses, calls and parentheses, and precedence climbing
+//! for operators, with Socrata's precedence, loosest first:
 //! `OR`; `AND`; `NOT`; `IS [NOT] NULL`, `[NOT] IN`, `[NOT] BETWEEN`, `[NOT] LIKE`; comparisons;
 //! `||`; `+ -`; `* / %`; unary `- +`; `::` casts; literals, names, calls and parentheses.
 //!
@@ -8,7 +9,7 @@
 //! `OR` (long lists of alternatives are ordinary) are built balanced, and every parsed expression
 //! is measured without recursion against [`SOQL_DEPTH`] and [`SOQL_NODES`] before anyone walks it.
 
-use opendata_limits::{SOQL_DEPTH, SOQL_IN_VALUES, SOQL_NODES};
+use opendata_limits::{SOQL_DEPTH, SOQL_IN_VALUES, SOQL_NODES, excerpt};
 
 use crate::ast::{
     BinaryOp, Expr, Literal, Nulls, OrderItem, Query, Selection, Span, UnaryOp, is_keyword,
@@ -144,11 +145,11 @@ impl Parser {
     fn unexpected(&self, expected: &str) -> SoqlError {
         let found = match self.peek() {
             Token::End => "the end".to_owned(),
-            Token::Word(word) => format!("`{word}`"),
-            Token::QuotedIdent(name) => format!("`{name}`"),
-            Token::SystemField(name) => format!("`{name}`"),
-            Token::Str(text) => format!("'{text}'"),
-            Token::Number(number) => format!("`{number}`"),
+            Token::Word(word) => format!("`{}`", excerpt(word)),
+            Token::QuotedIdent(name) => format!("`{}`", excerpt(name)),
+            Token::SystemField(name) => format!("`{}`", excerpt(name)),
+            Token::Str(text) => format!("'{}'", excerpt(text)),
+            Token::Number(number) => format!("`{}`", excerpt(number)),
             Token::Symbol(symbol) => format!("`{symbol}`"),
         };
         SoqlError::malformed(
@@ -681,7 +682,7 @@ fn too_deep(position: Position) -> SoqlError {
 
 /// Builds `operands` (each after the first with its operator's span) into a balanced tree of `op`,
 /// keeping their order: pairs of neighbours are joined until one tree is left.
-fn balanced(mut operands: Vec<(Span, Expr)>, op: BinaryOp) -> Expr {
+pub(crate) fn balanced(mut operands: Vec<(Span, Expr)>, op: BinaryOp) -> Expr {
     while operands.len() > 1 {
         let mut joined = Vec::with_capacity(operands.len().div_ceil(2));
         let mut pending = operands.into_iter();

@@ -100,8 +100,12 @@ pub fn coerce(binds: &mut Binds, typed: Typed, to: SoqlType) -> Result<Typed, So
         )),
         (Sql::TextLiteral(text), SoqlType::Text, SoqlType::RowId) => {
             let id = text.strip_prefix("row-").unwrap_or(text);
-            id.parse::<i64>()
-                .map_err(|_| SoqlError::mismatch(position, format!("'{text}' is not a row id")))?;
+            id.parse::<i64>().map_err(|_| {
+                SoqlError::mismatch(
+                    position,
+                    format!("'{}' is not a row id", opendata_limits::excerpt(text)),
+                )
+            })?;
             Ok(Typed::ready(
                 binds.bind(id.to_owned(), "bigint"),
                 to,
@@ -120,7 +124,11 @@ pub fn coerce(binds: &mut Binds, typed: Typed, to: SoqlType) -> Result<Typed, So
             coerce_into(column_type, text, &mut canonical).map_err(|reason| {
                 SoqlError::mismatch(
                     position,
-                    format!("'{text}' is not a {}: {reason}", to.name()),
+                    format!(
+                        "'{}' is not a {}: {reason}",
+                        opendata_limits::excerpt(text),
+                        to.name()
+                    ),
                 )
             })?;
             if canonical == b"\\N" {

@@ -64,9 +64,9 @@ pub struct TestOptions {
     pub anonymous_query_timeout_secs: u64,
     /// The planner's cost from which a row query counts as expensive.
     pub expensive_query_cost: f64,
-    /// Expensive row queries anonymous callers may run at once (tests lock tables, which makes
+    /// Expensive row queries the public may run at once (tests lock tables, which makes
     /// every query's cost unknown, so by default this is out of the way).
-    pub expensive_anonymous_queries: u32,
+    pub expensive_public_queries: u32,
     /// Seconds the edge gives a client to send request headers (and to stay idle), and a body.
     pub edge_read_timeout_secs: u64,
     /// The search engine: embedded, or Meilisearch at this URL (a [`crate::TcpProxy`] to
@@ -122,7 +122,7 @@ impl Default for TestOptions {
             trust_forwarded_for: false,
             anonymous_query_timeout_secs: 60,
             expensive_query_cost: 10_000.0,
-            expensive_anonymous_queries: 1_000,
+            expensive_public_queries: 1_000,
             edge_read_timeout_secs: 20,
             search: SearchEngine::Embedded,
             public_governance_datasets: false,
@@ -366,8 +366,7 @@ impl TestStack {
         config.edge.rate_limits.trust_forwarded_for = options.trust_forwarded_for;
         config.catalog.anonymous_query_timeout_secs = options.anonymous_query_timeout_secs;
         config.catalog.expensive_query_cost = options.expensive_query_cost;
-        config.catalog.max_concurrent_expensive_anonymous_queries =
-            options.expensive_anonymous_queries;
+        config.catalog.max_concurrent_expensive_public_queries = options.expensive_public_queries;
         config.edge.connections.header_read_timeout_secs = options.edge_read_timeout_secs;
         config.edge.connections.body_timeout_secs = options.edge_read_timeout_secs;
         config.search.auth_cache_ttl_secs = options.auth_cache_ttl_secs;

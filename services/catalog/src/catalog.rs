@@ -8,6 +8,7 @@ use chrono::Utc;
 use opendata_datastore::dataset_id::DatasetId;
 use opendata_datastore::output::{Format, OutputColumn};
 use opendata_datastore::schema::Schema;
+use opendata_limits::{COLUMNS, excerpt};
 use opendata_platform::ApiError;
 use opendata_platform::auth::Principal;
 use opendata_platform::authz::{Action, Reach};
@@ -106,6 +107,8 @@ pub struct Catalog {
     pool: PgPool,
     /// Row queries run on their own connections, so exports never starve metadata calls.
     query_pool: PgPool,
+    /// Connections that estimate what public queries cost.
+    plan_pool: PgPool,
     /// Who may run how many row queries, for how long.
     share: Arc<FairShare>,
     /// Bytes of serialized rows per streamed chunk.
@@ -136,6 +139,7 @@ impl Catalog {
     pub fn new(
         pool: PgPool,
         query_pool: PgPool,
+        plan_pool: PgPool,
         share: FairShare,
         chunk_bytes: usize,
         identity: IdentityClient,
@@ -143,6 +147,7 @@ impl Catalog {
         Catalog {
             pool,
             query_pool,
+            plan_pool,
             share: Arc::new(share),
             chunk_bytes,
             identity,
@@ -266,6 +271,13 @@ impl Catalog {
                 .map_err(|e| CatalogError::schema("schema", e))?;
             dataset.schema = store::assign_column_ids(&mut tx, schema, &dataset.schema).await?;
         }
+        if let Some(message) = COLUMNS.count_problem(update.columns.len()) {
+            return Err(CatalogError::Invalid {
+                field: "columns".to_owned(),
+                message,
+                limit: Some(COLUMNS.name),
+            });
+        }
         for (index, change) in update.columns.iter().enumerate() {
             let column = dataset
                 .schema
@@ -377,14 +389,18 @@ impl Catalog {
         let compiled = compile_for(&dataset, &read.request, read.format)?;
         let query_caller = QueryCaller::of(caller);
         let parallel = self.share.parallel(&query_caller);
-        let expensive = dataset.current_table.is_some()
+        // Only the public's queries are gated on cost; key holders are not asked.
+        let expensive = query_caller.is_public()
+            && dataset.current_table.is_some()
             && self
                 .share
-                .is_expensive(estimated_cost(&self.pool, &compiled, parallel).await?);
+                .is_expensive(estimated_cost(&self.plan_pool, &compiled, parallel).await?);
+        let (timeout, timeout_limit) = self.share.timeout(&query_caller);
         let run = QueryRun {
             pool: self.query_pool.clone(),
             control: self.pool.clone(),
-            timeout: self.share.timeout(&query_caller),
+            timeout,
+            timeout_limit,
             parallel,
             chunk_bytes: self.chunk_bytes,
             slot: self.share.admit(&query_caller, expensive).await?,
@@ -398,10 +414,18 @@ impl Catalog {
     }
 }
 
-/// Copies the masked fields of `new` over `current` (every field when the mask is empty).
+/// Copies the masked fields of `new` over `current` (every field when the mask is empty). Each
+/// field may be named once.
 fn apply_mask(current: Metadata, new: Metadata, mask: &[String]) -> Result<Metadata, CatalogError> {
     if mask.is_empty() {
         return Ok(new);
+    }
+    let mut named = std::collections::HashSet::new();
+    if let Some(repeated) = mask.iter().find(|path| !named.insert(path.as_str())) {
+        return Err(CatalogError::invalid(
+            "update_mask",
+            format!("`{}` is named more than once", excerpt(repeated)),
+        ));
     }
     let mut merged = current;
     for path in mask {
@@ -428,7 +452,7 @@ fn apply_mask(current: Metadata, new: Metadata, mask: &[String]) -> Result<Metad
             unknown => {
                 return Err(CatalogError::invalid(
                     "update_mask",
-                    format!("`{unknown}` is not a metadata field"),
+                    format!("`{}` is not a metadata field", excerpt(unknown)),
                 ));
             }
         }

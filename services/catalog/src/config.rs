@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 
 use opendata_limits::{
-    ANONYMOUS_QUERIES, EXPENSIVE_ANONYMOUS_QUERIES, QUERIES_PER_PRINCIPAL, QUERY_SECONDS_ANONYMOUS,
-    QUERY_SECONDS_KEY, QUERY_SECONDS_TOKEN,
+    ANONYMOUS_QUERIES, EXPENSIVE_PUBLIC_QUERIES, PUBLIC_QUERIES, QUERIES_PER_PRINCIPAL,
+    QUERY_SECONDS_ANONYMOUS, QUERY_SECONDS_KEY, QUERY_SECONDS_TOKEN,
 };
 use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig};
 use serde::Deserialize;
@@ -29,8 +29,11 @@ pub struct CatalogSettings {
     /// Row queries running at once (their own connections); more wait up to 5 s for a turn, then
     /// are told to retry.
     pub max_concurrent_queries: u32,
-    /// Row queries anonymous callers run at once, together; keep it below
-    /// `max_concurrent_queries` so key and token holders always find a connection.
+    /// Row queries the public (anonymous callers and app token holders) runs at once, together;
+    /// below `max_concurrent_queries`, so key holders always find a connection.
+    pub max_concurrent_public_queries: u32,
+    /// Row queries anonymous callers run at once, together; at most
+    /// `max_concurrent_public_queries`, so app token holders find one too.
     pub max_concurrent_anonymous_queries: u32,
     /// Row queries one key or app token runs at once.
     pub max_concurrent_queries_per_principal: u32,
@@ -38,8 +41,27 @@ pub struct CatalogSettings {
     /// real-estate table costs about 2,500 for 100,000 rows and 25,000 to 30,000 for 1,000,000;
     /// an indexed filter of either, under 2,000).
     pub expensive_query_cost: f64,
-    /// Expensive row queries anonymous callers run at once, together.
-    pub max_concurrent_expensive_anonymous_queries: u32,
+    /// Expensive row queries the public runs at once, together.
+    pub max_concurrent_expensive_public_queries: u32,
+}
+
+impl CatalogSettings {
+    /// Checks that the shares fit in each other, naming the key that does not.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_concurrent_public_queries >= self.max_concurrent_queries {
+            return Err(format!(
+                "catalog.max_concurrent_public_queries ({}) must be below catalog.max_concurrent_queries ({}), so key holders always find a connection",
+                self.max_concurrent_public_queries, self.max_concurrent_queries
+            ));
+        }
+        if self.max_concurrent_anonymous_queries > self.max_concurrent_public_queries {
+            return Err(format!(
+                "catalog.max_concurrent_anonymous_queries ({}) must be at most catalog.max_concurrent_public_queries ({})",
+                self.max_concurrent_anonymous_queries, self.max_concurrent_public_queries
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for CatalogSettings {
@@ -52,10 +74,11 @@ impl Default for CatalogSettings {
             anonymous_query_timeout_secs: QUERY_SECONDS_ANONYMOUS.value,
             chunk_bytes: 64 * 1024,
             max_concurrent_queries: 16,
+            max_concurrent_public_queries: PUBLIC_QUERIES.value as u32,
             max_concurrent_anonymous_queries: ANONYMOUS_QUERIES.value as u32,
             max_concurrent_queries_per_principal: QUERIES_PER_PRINCIPAL.value as u32,
             expensive_query_cost: 10_000.0,
-            max_concurrent_expensive_anonymous_queries: EXPENSIVE_ANONYMOUS_QUERIES.value as u32,
+            max_concurrent_expensive_public_queries: EXPENSIVE_PUBLIC_QUERIES.value as u32,
         }
     }
 }

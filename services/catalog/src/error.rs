@@ -40,6 +40,15 @@ pub enum CatalogError {
         /// What happened and what to do.
         message: String,
     },
+    /// The query took longer than the caller may (the statement timeout, or the deadline on the
+    /// whole stream).
+    #[error(
+        "the query took longer than its time ({limit}); narrow it with filters or a smaller $limit"
+    )]
+    TimedOut {
+        /// The limit (see `opendata_limits`).
+        limit: &'static str,
+    },
     /// Every connection the caller's class may use is busy.
     #[error("{message}")]
     Busy {
@@ -99,6 +108,9 @@ impl From<CatalogError> for ApiError {
             CatalogError::TooManyQueries { limit, .. } => {
                 ApiError::new(ErrorCode::RateLimited, message).with("limit", limit)
             }
+            CatalogError::TimedOut { limit } => {
+                ApiError::new(ErrorCode::QueryTimeout, message).with("limit", limit)
+            }
             CatalogError::Busy { limit, .. } => {
                 ApiError::new(ErrorCode::Unavailable, message).with("limit", limit)
             }
@@ -150,6 +162,10 @@ impl From<CatalogError> for ApiError {
                     Some("2201E" | "2201F" | "22023") => ApiError::new(
                         ErrorCode::InvalidArgument,
                         "a function in the query got an argument outside its domain (ln of a negative number?)",
+                    ),
+                    Some(code) if code.starts_with("22") => ApiError::new(
+                        ErrorCode::InvalidArgument,
+                        "a value in the query cannot be used where it is (a LIKE pattern ending in a backslash?)",
                     ),
                     _ => internal(&error),
                 }

@@ -203,8 +203,13 @@ fn keep_documentation(mut schema: Schema, current: &Schema, new_schema: bool) ->
     schema
 }
 
-fn retry(error: CatalogError) -> HandlerError {
-    HandlerError::Retry(error.to_string())
+/// A failure applying an event: a database that says the deployment is broken stops the
+/// consumer (see `HandlerError::Fatal`); anything else is retried.
+pub(crate) fn retry(error: CatalogError) -> HandlerError {
+    match error {
+        CatalogError::Database(error) => HandlerError::from(error),
+        other => HandlerError::Retry(other.to_string()),
+    }
 }
 
 impl EventHandler for VersionActivator {

@@ -44,6 +44,9 @@ use crate::share::{FairShare, ShareSettings};
 /// to retry.
 const QUERY_ADMISSION_WAIT: Duration = Duration::from_secs(5);
 
+/// Connections that estimate what public queries cost.
+const PLANNING_CONNECTIONS: u32 = 4;
+
 /// The database schema the catalog owns.
 pub const SCHEMA: &str = "catalog";
 
@@ -89,19 +92,28 @@ pub async fn serve(
         .max_connections(settings.max_concurrent_queries.max(1))
         .acquire_timeout(QUERY_ADMISSION_WAIT)
         .connect_lazy_with((*pool.connect_options()).clone());
+    settings.validate()?;
     let share = FairShare::new(ShareSettings {
         anonymous_timeout: Duration::from_secs(settings.anonymous_query_timeout_secs),
         token_timeout: Duration::from_secs(settings.token_query_timeout_secs),
         key_timeout: Duration::from_secs(settings.query_timeout_secs),
+        max_public: settings.max_concurrent_public_queries,
         max_anonymous: settings.max_concurrent_anonymous_queries,
         max_per_principal: settings.max_concurrent_queries_per_principal,
         admission_wait: QUERY_ADMISSION_WAIT,
         expensive_cost: settings.expensive_query_cost,
-        max_expensive_anonymous: settings.max_concurrent_expensive_anonymous_queries,
+        max_expensive_public: settings.max_concurrent_expensive_public_queries,
     });
+    // Estimating costs takes a few connections of its own: a flood of public queries waits for
+    // them, not for the connections metadata calls, the relay and cancellations need.
+    let plan_pool = PgPoolOptions::new()
+        .max_connections(PLANNING_CONNECTIONS)
+        .acquire_timeout(Duration::from_secs(1))
+        .connect_lazy_with((*pool.connect_options()).clone());
     let catalog = Catalog::new(
         pool.clone(),
         query_pool,
+        plan_pool,
         share,
         settings.chunk_bytes,
         identity,

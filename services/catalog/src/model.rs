@@ -162,6 +162,14 @@ impl Metadata {
         ] {
             *value = value.trim().to_owned();
         }
+        // Counted as sent, before any work on them.
+        if let Some(message) = KEYWORDS.count_problem(self.keywords.len()) {
+            return Err(MetadataError {
+                field: "metadata.keywords",
+                message,
+                limit: Some(KEYWORDS.name),
+            });
+        }
         let mut keywords: Vec<String> = Vec::new();
         for keyword in self.keywords.drain(..) {
             let keyword = keyword.trim().to_lowercase();
@@ -169,13 +177,6 @@ impl Metadata {
                 within("metadata.keywords", &keyword, KEYWORD_CHARS)?;
                 keywords.push(keyword);
             }
-        }
-        if let Some(message) = KEYWORDS.count_problem(keywords.len()) {
-            return Err(MetadataError {
-                field: "metadata.keywords",
-                message,
-                limit: Some(KEYWORDS.name),
-            });
         }
         self.keywords = keywords;
         for (field, value, limit) in [

@@ -132,7 +132,7 @@ impl EventHandler for ReviewApplier {
         };
         self.apply_record(&record)
             .await
-            .map_err(|error| HandlerError::Retry(error.to_string()))
+            .map_err(crate::events::retry)
     }
 }
 

@@ -16,6 +16,7 @@ use opendata_soql::{CompiledQuery, QueryRequest, Target, compile};
 use sqlx::pool::PoolConnection;
 use sqlx::{Executor as _, PgConnection, PgPool, Postgres, Row as _};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use tonic::Status;
 
 use crate::error::CatalogError;
@@ -36,8 +37,11 @@ pub struct QueryRun {
     pub pool: PgPool,
     /// Other connections, for cancelling a query whose client went away.
     pub control: PgPool,
-    /// Statement timeout.
+    /// How long the query may take, streaming included: the statement timeout, and a deadline
+    /// on the whole stream (a client that stops reading holds its slots no longer than this).
     pub timeout: Duration,
+    /// The limit that sets `timeout`, named when it passes.
+    pub timeout_limit: &'static str,
     /// Whether PostgreSQL may spread the query over parallel workers (not for anonymous callers,
     /// whose share of the machine stays one process a query).
     pub parallel: bool,
@@ -78,6 +82,8 @@ pub async fn estimated_cost(
         {
             Ok(f64::INFINITY)
         }
+        // Every estimating connection is busy: assume the worst rather than wait.
+        Err(sqlx::Error::PoolTimedOut) => Ok(f64::INFINITY),
         outcome => Ok(outcome?),
     }
 }
@@ -106,7 +112,22 @@ async fn explain(
     }
     let plan = explain.fetch_one(&mut *tx).await?;
     tx.rollback().await?;
-    Ok(plan[0]["Plan"]["Total Cost"].as_f64().unwrap_or(f64::MAX))
+    Ok(costliest_step(&plan[0]["Plan"]))
+}
+
+/// The highest total cost of any step of a plan. A `LIMIT` is costed as if the rows it wants
+/// came early, which a filter matching nothing turns into a full scan: what a step below it may
+/// cost is what the query may cost.
+fn costliest_step(plan: &sqlx::types::JsonValue) -> f64 {
+    let mut costliest: f64 = 0.0;
+    let mut pending = vec![plan];
+    while let Some(step) = pending.pop() {
+        costliest = costliest.max(step["Total Cost"].as_f64().unwrap_or(f64::INFINITY));
+        if let Some(children) = step["Plans"].as_array() {
+            pending.extend(children);
+        }
+    }
+    costliest
 }
 
 /// Runs `compiled` (see [`compile_for`]) over `dataset`'s current version; returns the output
@@ -227,6 +248,10 @@ async fn stream(
             "; SET LOCAL max_parallel_workers_per_gather = 0"
         }
     );
+    let deadline = Instant::now() + run.timeout;
+    let timed_out = || CatalogError::TimedOut {
+        limit: run.timeout_limit,
+    };
     let connection: &mut PgConnection = connection;
     connection.execute(setup.as_str()).await?;
     let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
@@ -249,7 +274,11 @@ async fn stream(
                 cancel(&run.control, backend).await;
                 return Ok(Completion::ClientGone);
             }
-            next = rows.try_next() => next?,
+            () = tokio::time::sleep_until(deadline) => {
+                cancel(&run.control, backend).await;
+                return Err(timed_out());
+            }
+            next = rows.try_next() => next.map_err(|error| on_timeout(error, run.timeout_limit))?,
         };
         let Some(row) = next else { break };
         start.ok();
@@ -268,9 +297,17 @@ async fn stream(
                 &mut body,
                 Vec::with_capacity(run.chunk_bytes + 4096),
             ));
-            if sender.send(Ok(chunk)).await.is_err() {
-                cancel(&run.control, backend).await;
-                return Ok(Completion::ClientGone);
+            match tokio::time::timeout_at(deadline, sender.send(Ok(chunk))).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => {
+                    cancel(&run.control, backend).await;
+                    return Ok(Completion::ClientGone);
+                }
+                // A client that stops reading: its time is up all the same.
+                Err(_) => {
+                    cancel(&run.control, backend).await;
+                    return Err(timed_out());
+                }
             }
         }
     }
@@ -278,8 +315,16 @@ async fn stream(
     start.ok();
     connection.execute("COMMIT").await?;
     serializer.end(&mut body);
-    let _ = sender.send(Ok(Bytes::from(body))).await;
+    let _ = tokio::time::timeout_at(deadline, sender.send(Ok(Bytes::from(body)))).await;
     Ok(Completion::Done)
+}
+
+/// A statement timeout, named by the limit that set it; other errors as they are.
+fn on_timeout(error: sqlx::Error, limit: &'static str) -> CatalogError {
+    match error.as_database_error().and_then(|e| e.code()).as_deref() {
+        Some("57014") => CatalogError::TimedOut { limit },
+        _ => CatalogError::from(error),
+    }
 }
 
 /// Cancels what `backend` is running: the query of a client that went away.
@@ -290,5 +335,21 @@ async fn cancel(control: &PgPool, backend: i32) {
         .await;
     if let Err(error) = cancelled {
         tracing::warn!(backend, %error, "cancelling an abandoned query failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_is_costed_as_what_it_may_have_to_scan() {
+        let plan = serde_json::json!({
+            "Node Type": "Limit",
+            "Total Cost": 1.2,
+            "Plans": [{"Node Type": "Seq Scan", "Total Cost": 24675.0}]
+        });
+        assert_eq!(costliest_step(&plan), 24675.0);
+        assert!(costliest_step(&serde_json::json!({})).is_infinite());
     }
 }

@@ -1,27 +1,33 @@
 //! Fair sharing of the row-query connections, so a few callers with expensive queries cannot
 //! starve everyone else.
 //!
-//! Each query takes a slot before it takes a connection. A key or app token holder runs at most
-//! `max_concurrent_queries_per_principal` queries at once (more are refused at once with a 429:
-//! they are that caller's own). Anonymous callers together take at most
-//! `max_concurrent_anonymous_queries` connections, below the pool's size, so keyed callers always
-//! find one; past it they wait a moment, then get a 503. (The edge, which sees addresses, caps each
-//! anonymous address and app token on top.) Statement timeouts follow the caller too: shortest
-//! for anonymous callers, longer with an app token, longest with a key.
+//! Each query takes its slots before it takes a connection:
+//! - a key or app token holder runs at most `max_concurrent_queries_per_principal` queries at once
+//!   (more are refused at once with a 429: they are that caller's own);
+//! - the public (anonymous callers and app token holders) together take at most
+//!   `max_concurrent_public_queries` of the pool's connections, so key holders (agencies, staff)
+//!   always find one, and anonymous callers alone at most `max_concurrent_anonymous_queries` of
+//!   those, so app token holders always find one too; past these a query waits a moment, then
+//!   gets a 503. (The edge, which sees addresses, caps each address and token on top.)
+//! - Expensive queries (the planner's estimate at `expensive_query_cost` or more: full scans and
+//!   aggregates of large tables) are what starve a small machine's processors, so the public runs
+//!   only `max_concurrent_expensive_public_queries` of them at once, and without parallel
+//!   workers; the rest wait their turn without holding anything cheap queries need.
 //!
-//! Expensive queries (those the planner estimates at `expensive_query_cost` or more: full scans
-//! and aggregates of large tables) are what starve a small machine's processors, so anonymous
-//! callers together run only `max_concurrent_expensive_anonymous_queries` of them at once, and
-//! without parallel workers; the rest wait their turn (then get a 503) without holding anything
-//! cheap queries need.
+//! All the waits of one query share one deadline. Statement timeouts follow the caller too:
+//! shortest for anonymous callers, longer with an app token, longest with a key.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use opendata_limits::{ANONYMOUS_QUERIES, EXPENSIVE_ANONYMOUS_QUERIES, QUERIES_PER_PRINCIPAL};
+use opendata_limits::{
+    ANONYMOUS_QUERIES, EXPENSIVE_PUBLIC_QUERIES, PUBLIC_QUERIES, QUERIES_PER_PRINCIPAL,
+    QUERY_SECONDS_ANONYMOUS, QUERY_SECONDS_KEY, QUERY_SECONDS_TOKEN,
+};
 use opendata_platform::auth::Principal;
 use opendata_platform::in_flight::{InFlight, InFlightGuard};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 use crate::error::CatalogError;
 
@@ -45,6 +51,12 @@ impl QueryCaller {
             Some(principal) => QueryCaller::Key(principal.id.clone()),
         }
     }
+
+    /// Whether the caller is the public (anonymous, or an application's token) rather than an
+    /// agency's or the state's key.
+    pub fn is_public(&self) -> bool {
+        !matches!(self, QueryCaller::Key(_))
+    }
 }
 
 /// How the database is shared.
@@ -56,65 +68,65 @@ pub struct ShareSettings {
     pub token_timeout: Duration,
     /// Statement timeout of key holders.
     pub key_timeout: Duration,
-    /// Queries anonymous callers may run at once, together.
+    /// Queries the public (anonymous callers and app token holders) may run at once, together.
+    pub max_public: u32,
+    /// Queries anonymous callers may run at once, together (part of `max_public`).
     pub max_anonymous: u32,
     /// Queries one key or app token may run at once.
     pub max_per_principal: u32,
-    /// How long an anonymous query waits for a turn before it is told to retry.
+    /// How long a query waits for its turn, all waits together, before it is told to retry.
     pub admission_wait: Duration,
     /// The planner's cost from which a query counts as expensive.
     pub expensive_cost: f64,
-    /// Expensive queries anonymous callers run at once, together.
-    pub max_expensive_anonymous: u32,
+    /// Expensive queries the public may run at once, together.
+    pub max_expensive_public: u32,
 }
 
 /// The slots of row queries.
 pub struct FairShare {
     settings: ShareSettings,
+    public: Arc<Semaphore>,
     anonymous: Arc<Semaphore>,
-    expensive_anonymous: Arc<Semaphore>,
+    expensive_public: Arc<Semaphore>,
     running: InFlight<String>,
 }
 
-/// A query's turn; dropping it frees its slots.
+/// A query's turn; dropping it frees its slots. The fields are held for their drop.
 pub struct Slot {
     _expensive: Option<OwnedSemaphorePermit>,
-    _turn: Turn,
-}
-
-/// The part of a slot every query takes; held for its drop.
-enum Turn {
-    /// One of the anonymous callers' connections.
-    Anonymous { _permit: OwnedSemaphorePermit },
-    /// One of a principal's queries.
-    Principal { _guard: InFlightGuard<String> },
+    _anonymous: Option<OwnedSemaphorePermit>,
+    _public: Option<OwnedSemaphorePermit>,
+    _principal: Option<InFlightGuard<String>>,
 }
 
 impl FairShare {
     /// Slots with these settings.
     pub fn new(settings: ShareSettings) -> Self {
+        let semaphore = |permits: u32| Arc::new(Semaphore::new(permits.max(1) as usize));
         FairShare {
             settings,
-            anonymous: Arc::new(Semaphore::new(settings.max_anonymous.max(1) as usize)),
-            expensive_anonymous: Arc::new(Semaphore::new(
-                settings.max_expensive_anonymous.max(1) as usize
-            )),
+            public: semaphore(settings.max_public),
+            anonymous: semaphore(settings.max_anonymous),
+            expensive_public: semaphore(settings.max_expensive_public),
             running: InFlight::default(),
         }
     }
 
-    /// The statement timeout of `caller`'s queries.
-    pub fn timeout(&self, caller: &QueryCaller) -> Duration {
+    /// The statement timeout of `caller`'s queries, and the limit that names it.
+    pub fn timeout(&self, caller: &QueryCaller) -> (Duration, &'static str) {
         match caller {
-            QueryCaller::Anonymous => self.settings.anonymous_timeout,
-            QueryCaller::Token(_) => self.settings.token_timeout,
-            QueryCaller::Key(_) => self.settings.key_timeout,
+            QueryCaller::Anonymous => (
+                self.settings.anonymous_timeout,
+                QUERY_SECONDS_ANONYMOUS.name,
+            ),
+            QueryCaller::Token(_) => (self.settings.token_timeout, QUERY_SECONDS_TOKEN.name),
+            QueryCaller::Key(_) => (self.settings.key_timeout, QUERY_SECONDS_KEY.name),
         }
     }
 
-    /// Whether PostgreSQL may give `caller`'s queries parallel workers.
+    /// Whether PostgreSQL may give `caller`'s queries parallel workers: key holders only.
     pub fn parallel(&self, caller: &QueryCaller) -> bool {
-        *caller != QueryCaller::Anonymous
+        !caller.is_public()
     }
 
     /// Whether a query the planner estimates at `cost` is expensive.
@@ -124,69 +136,77 @@ impl FairShare {
 
     /// A turn for `caller`'s next query (an expensive one when `expensive`), or why there is none.
     pub async fn admit(&self, caller: &QueryCaller, expensive: bool) -> Result<Slot, CatalogError> {
-        let expensive = match caller {
-            QueryCaller::Anonymous if expensive => Some(
-                self.wait_for(
-                    &self.expensive_anonymous,
-                    EXPENSIVE_ANONYMOUS_QUERIES.name,
-                    format!(
-                        "{} expensive anonymous queries (large scans or aggregates) are running, the most allowed at once; retry in a moment, narrow the query, or send an app token",
-                        self.settings.max_expensive_anonymous
-                    ),
+        let deadline = Instant::now() + self.settings.admission_wait;
+        // The caller's own share first: refused at once, without waiting on anyone else.
+        let principal = match caller {
+            QueryCaller::Anonymous => None,
+            QueryCaller::Token(principal) | QueryCaller::Key(principal) => {
+                let max = self.settings.max_per_principal;
+                Some(self.running.enter(principal, max).ok_or_else(|| {
+                    CatalogError::TooManyQueries {
+                        limit: QUERIES_PER_PRINCIPAL.name,
+                        message: format!(
+                            "this key or app token already runs {max} queries, the most allowed at once; wait for one to finish"
+                        ),
+                    }
+                })?)
+            }
+        };
+        // Then the scarcest turn, so a query waiting for it holds nothing others need.
+        let expensive = if expensive && caller.is_public() {
+            let message = format!(
+                "{} expensive public queries (large scans or aggregates) are running, the most allowed at once; retry in a moment or narrow the query",
+                self.settings.max_expensive_public
+            );
+            Some(
+                wait_for(
+                    &self.expensive_public,
+                    deadline,
+                    EXPENSIVE_PUBLIC_QUERIES.name,
+                    message,
                 )
                 .await?,
-            ),
-            _ => None,
+            )
+        } else {
+            None
         };
-        let turn = self.turn(caller).await?;
+        let anonymous = if *caller == QueryCaller::Anonymous {
+            let message = format!(
+                "{} anonymous queries are running, the most allowed at once; retry in a moment, or send an app token",
+                self.settings.max_anonymous
+            );
+            Some(wait_for(&self.anonymous, deadline, ANONYMOUS_QUERIES.name, message).await?)
+        } else {
+            None
+        };
+        let public = if caller.is_public() {
+            let message = format!(
+                "{} public queries are running, the most allowed at once; retry in a moment",
+                self.settings.max_public
+            );
+            Some(wait_for(&self.public, deadline, PUBLIC_QUERIES.name, message).await?)
+        } else {
+            None
+        };
         Ok(Slot {
             _expensive: expensive,
-            _turn: turn,
+            _anonymous: anonymous,
+            _public: public,
+            _principal: principal,
         })
     }
+}
 
-    /// A permit of `semaphore`, waiting at most the admission wait; else a 503 naming `limit`.
-    async fn wait_for(
-        &self,
-        semaphore: &Arc<Semaphore>,
-        limit: &'static str,
-        message: String,
-    ) -> Result<OwnedSemaphorePermit, CatalogError> {
-        match tokio::time::timeout(
-            self.settings.admission_wait,
-            Arc::clone(semaphore).acquire_owned(),
-        )
-        .await
-        {
-            Ok(Ok(permit)) => Ok(permit),
-            _ => Err(CatalogError::Busy { limit, message }),
-        }
-    }
-
-    async fn turn(&self, caller: &QueryCaller) -> Result<Turn, CatalogError> {
-        let principal = match caller {
-            QueryCaller::Anonymous => {
-                let message = format!(
-                    "{} anonymous queries are running, the most allowed at once; retry in a moment, or send an app token",
-                    self.settings.max_anonymous
-                );
-                let permit = self
-                    .wait_for(&self.anonymous, ANONYMOUS_QUERIES.name, message)
-                    .await?;
-                return Ok(Turn::Anonymous { _permit: permit });
-            }
-            QueryCaller::Token(principal) | QueryCaller::Key(principal) => principal,
-        };
-        let max = self.settings.max_per_principal;
-        let guard = self.running.enter(principal, max).ok_or_else(|| {
-            CatalogError::TooManyQueries {
-                limit: QUERIES_PER_PRINCIPAL.name,
-                message: format!(
-                    "this key or app token already runs {max} queries, the most allowed at once; wait for one to finish"
-                ),
-            }
-        })?;
-        Ok(Turn::Principal { _guard: guard })
+/// A permit of `semaphore` by `deadline`; else a 503 naming `limit`.
+async fn wait_for(
+    semaphore: &Arc<Semaphore>,
+    deadline: Instant,
+    limit: &'static str,
+    message: String,
+) -> Result<OwnedSemaphorePermit, CatalogError> {
+    match tokio::time::timeout_at(deadline, Arc::clone(semaphore).acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(CatalogError::Busy { limit, message }),
     }
 }
 
@@ -199,25 +219,30 @@ mod tests {
             anonymous_timeout: Duration::from_secs(1),
             token_timeout: Duration::from_secs(2),
             key_timeout: Duration::from_secs(3),
+            max_public: 3,
             max_anonymous: 2,
             max_per_principal: 2,
             admission_wait: Duration::from_millis(20),
             expensive_cost: 1_000.0,
-            max_expensive_anonymous: 1,
+            max_expensive_public: 1,
         })
+    }
+
+    fn busy_with(error: CatalogError) -> &'static str {
+        match error {
+            CatalogError::Busy { limit, .. } | CatalogError::TooManyQueries { limit, .. } => limit,
+            other => panic!("{other:?}"),
+        }
     }
 
     #[tokio::test]
     async fn each_principal_runs_at_most_its_share() {
         let share = share();
-        let alice = QueryCaller::Token("alice".into());
+        let alice = QueryCaller::Key("alice".into());
         let first = share.admit(&alice, false).await.unwrap();
         let _second = share.admit(&alice, false).await.unwrap();
         let refused = share.admit(&alice, false).await.err().unwrap();
-        assert!(
-            matches!(refused, CatalogError::TooManyQueries { limit, .. } if limit == QUERIES_PER_PRINCIPAL.name)
-        );
-        // Others are not affected, and a finished query frees its slot.
+        assert_eq!(busy_with(refused), QUERIES_PER_PRINCIPAL.name);
         share
             .admit(&QueryCaller::Key("bob".into()), false)
             .await
@@ -227,7 +252,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn anonymous_callers_share_a_bounded_part() {
+    async fn anonymous_callers_leave_room_for_tokens_and_the_public_for_keys() {
         let share = share();
         let _one = share.admit(&QueryCaller::Anonymous, false).await.unwrap();
         let two = share.admit(&QueryCaller::Anonymous, false).await.unwrap();
@@ -236,9 +261,17 @@ mod tests {
             .await
             .err()
             .unwrap();
-        assert!(
-            matches!(refused, CatalogError::Busy { limit, .. } if limit == ANONYMOUS_QUERIES.name)
-        );
+        assert_eq!(busy_with(refused), ANONYMOUS_QUERIES.name);
+        let _token = share
+            .admit(&QueryCaller::Token("t".into()), false)
+            .await
+            .unwrap();
+        let refused = share
+            .admit(&QueryCaller::Token("u".into()), false)
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(busy_with(refused), PUBLIC_QUERIES.name);
         share
             .admit(&QueryCaller::Key("carol".into()), false)
             .await
@@ -248,27 +281,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn anonymous_callers_run_few_expensive_queries_and_cheap_ones_pass_them() {
+    async fn the_public_runs_few_expensive_queries_and_cheap_ones_pass_them() {
         let share = share();
         assert!(share.is_expensive(1_000.0) && !share.is_expensive(999.0));
-        let scan = share.admit(&QueryCaller::Anonymous, true).await.unwrap();
+        let scan = share
+            .admit(&QueryCaller::Token("t".into()), true)
+            .await
+            .unwrap();
         let refused = share
             .admit(&QueryCaller::Anonymous, true)
             .await
             .err()
             .unwrap();
-        assert!(
-            matches!(refused, CatalogError::Busy { limit, .. } if limit == EXPENSIVE_ANONYMOUS_QUERIES.name)
-        );
-        // The waiting expensive query held nothing: a cheap one still finds its turn.
+        assert_eq!(busy_with(refused), EXPENSIVE_PUBLIC_QUERIES.name);
+        // The refused expensive query held nothing: a cheap one still finds its turn.
         share.admit(&QueryCaller::Anonymous, false).await.unwrap();
         share
-            .admit(&QueryCaller::Token("t".into()), true)
+            .admit(&QueryCaller::Key("k".into()), true)
             .await
             .unwrap();
         drop(scan);
         share.admit(&QueryCaller::Anonymous, true).await.unwrap();
-        assert!(!share.parallel(&QueryCaller::Anonymous));
+        assert!(!share.parallel(&QueryCaller::Token("t".into())));
         assert!(share.parallel(&QueryCaller::Key("k".into())));
     }
 
@@ -276,16 +310,16 @@ mod tests {
     fn timeouts_follow_the_caller() {
         let share = share();
         assert_eq!(
-            share.timeout(&QueryCaller::Anonymous),
+            share.timeout(&QueryCaller::Anonymous).0,
             Duration::from_secs(1)
         );
         assert_eq!(
-            share.timeout(&QueryCaller::Token("t".into())),
+            share.timeout(&QueryCaller::Token("t".into())).0,
             Duration::from_secs(2)
         );
         assert_eq!(
-            share.timeout(&QueryCaller::Key("k".into())),
-            Duration::from_secs(3)
+            share.timeout(&QueryCaller::Key("k".into())).1,
+            QUERY_SECONDS_KEY.name
         );
     }
 }

@@ -87,6 +87,9 @@ impl IntoResponse for SodaError {
                 HeaderValue::from_static(UNAVAILABLE_RETRY_AFTER_SECS),
             );
         }
+        if error.code == ErrorCode::RateLimited && !headers.contains_key(header::RETRY_AFTER) {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         response
     }
 }

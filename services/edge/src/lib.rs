@@ -146,7 +146,10 @@ pub async fn serve(
     }
     let shutdown = tasks.shutdown();
     let connections = state.settings.connections.clone();
+    let behind_proxy = state.settings.rate_limits.trust_forwarded_for;
     let app = router(state);
-    let server = async move { server::serve(listener, app, &connections, shutdown, grace).await };
+    let server = async move {
+        server::serve(listener, app, &connections, behind_proxy, shutdown, grace).await
+    };
     tasks.run(server, grace).await
 }

@@ -19,7 +19,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use opendata_limits::{IN_FLIGHT_PER_ADDRESS, IN_FLIGHT_PER_TOKEN};
+use opendata_limits::{
+    IN_FLIGHT_PER_ADDRESS, IN_FLIGHT_PER_TOKEN, PER_MINUTE_PER_ADDRESS, PER_MINUTE_PER_TOKEN,
+};
 use opendata_platform::auth::Authenticator;
 use opendata_platform::error::{ApiError, ErrorCode};
 use opendata_platform::in_flight::InFlight;
@@ -53,8 +55,8 @@ impl Default for RateLimitSettings {
     fn default() -> Self {
         RateLimitSettings {
             enabled: true,
-            anonymous_per_minute: 1000,
-            token_per_minute: 20_000,
+            anonymous_per_minute: PER_MINUTE_PER_ADDRESS.value as u32,
+            token_per_minute: PER_MINUTE_PER_TOKEN.value as u32,
             in_flight_per_address: IN_FLIGHT_PER_ADDRESS.value as u32,
             in_flight_per_token: IN_FLIGHT_PER_TOKEN.value as u32,
             trust_forwarded_for: false,
@@ -171,6 +173,20 @@ fn client_address(request: &Request, trust_forwarded_for: bool) -> IpAddr {
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
+/// What an address is counted by: itself, or for IPv6 its /64, which one subscriber holds whole
+/// (rotating through it must not multiply a quota).
+pub(crate) fn quota_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !((1u128 << 64) - 1),
+            )),
+        },
+        v4 => v4,
+    }
+}
+
 /// A `429` naming the limit, with `Retry-After`.
 fn too_many(limit: &str, message: &str, wait: Duration) -> Response {
     let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
@@ -191,39 +207,56 @@ pub async fn limit(State(state): State<EdgeState>, mut request: Request, next: N
     let Some(limits) = state.rate_limits().cloned() else {
         return next.run(request).await;
     };
-    let address = Caller::Address(client_address(
+    let address = Caller::Address(quota_key(client_address(
         &request,
         limits.settings.trust_forwarded_for,
-    ));
+    )));
     let caller = match app_token(&request) {
-        Some(token) => match limits.authenticator.authenticate(&token).await {
-            Ok(principal) => {
-                request.extensions_mut().insert(AppToken(token));
-                Caller::Token(principal.id)
-            }
-            Err(error) if error.code == ErrorCode::Unauthenticated => {
-                // Guessing tokens spends the address's quota.
-                if let Err(wait) = limits.check(&address) {
-                    return too_many("per_minute", "too many requests from this address", wait);
+        Some(token) => {
+            let vouched = match limits.authenticator.known(&token) {
+                Some(principal) => Ok(principal),
+                None => {
+                    // A token governance has not vouched for lately costs it a lookup: the
+                    // address pays for that, so guessing tokens is as slow as anything else.
+                    if let Err(wait) = limits.check(&address) {
+                        return too_many(
+                            PER_MINUTE_PER_ADDRESS.name,
+                            "too many requests from this address",
+                            wait,
+                        );
+                    }
+                    limits.authenticator.authenticate(&token).await
                 }
-                return SodaError(ApiError::new(
-                    ErrorCode::PermissionDenied,
-                    "invalid app token",
-                ))
-                .into_response();
+            };
+            match vouched {
+                Ok(principal) => {
+                    request.extensions_mut().insert(AppToken(token));
+                    Caller::Token(principal.id)
+                }
+                Err(error) if error.code == ErrorCode::Unauthenticated => {
+                    return SodaError(ApiError::new(
+                        ErrorCode::PermissionDenied,
+                        "invalid app token",
+                    ))
+                    .into_response();
+                }
+                Err(error) => return SodaError(error).into_response(),
             }
-            Err(error) => return SodaError(error).into_response(),
-        },
+        }
         None => address,
     };
     if let Err(wait) = limits.check(&caller) {
-        let message = match caller {
-            Caller::Address(_) => {
-                "too many requests from this address; send an app token (X-App-Token) for a higher quota"
-            }
-            Caller::Token(_) => "too many requests for this app token",
+        let (limit, message) = match caller {
+            Caller::Address(_) => (
+                PER_MINUTE_PER_ADDRESS.name,
+                "too many requests from this address; send an app token (X-App-Token) for a higher quota",
+            ),
+            Caller::Token(_) => (
+                PER_MINUTE_PER_TOKEN.name,
+                "too many requests for this app token",
+            ),
         };
-        return too_many("per_minute", message, wait);
+        return too_many(limit, message, wait);
     }
     let Some(guard) = limits
         .in_flight
@@ -260,6 +293,17 @@ mod tests {
             .extensions_mut()
             .insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 9], 5555))));
         request
+    }
+
+    #[test]
+    fn an_ipv6_subscriber_counts_as_one_address() {
+        let one: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        assert_eq!(quota_key(one), quota_key(other));
+        let neighbour: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_ne!(quota_key(one), quota_key(neighbour));
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        assert_eq!(quota_key(mapped), IpAddr::from([203, 0, 113, 7]));
     }
 
     #[test]

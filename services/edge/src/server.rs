@@ -18,12 +18,18 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use opendata_limits::{ADMIN_BODY_SECONDS, HEADER_READ_TIMEOUT, MAX_CONNECTIONS};
+use opendata_limits::{
+    ADMIN_BODY_SECONDS, CONNECTIONS_PER_ADDRESS, HEADER_READ_TIMEOUT, MAX_CONNECTIONS,
+    REQUEST_HEAD_BYTES,
+};
+use opendata_platform::in_flight::InFlight;
 use opendata_platform::shutdown::Shutdown;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
+
+use crate::rate_limit::quota_key;
 
 /// Connection limits, from configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -34,6 +40,8 @@ pub struct ConnectionSettings {
     pub header_read_timeout_secs: u64,
     /// Connections open at once.
     pub max_connections: usize,
+    /// Connections one address keeps open at once, when the edge faces clients directly.
+    pub max_connections_per_address: u32,
     /// Seconds a client has to send a request body (the staff routes take bodies).
     pub body_timeout_secs: u64,
 }
@@ -43,21 +51,26 @@ impl Default for ConnectionSettings {
         ConnectionSettings {
             header_read_timeout_secs: HEADER_READ_TIMEOUT.value,
             max_connections: MAX_CONNECTIONS.get(),
+            max_connections_per_address: CONNECTIONS_PER_ADDRESS.value as u32,
             body_timeout_secs: ADMIN_BODY_SECONDS.value,
         }
     }
 }
 
-/// Serves `app` on `listener` until `shutdown`; then drains for at most `grace`.
+/// Serves `app` on `listener` until `shutdown`; then drains for at most `grace`. Unless
+/// `behind_proxy`, each address keeps at most its share of the connections.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     settings: &ConnectionSettings,
+    behind_proxy: bool,
     shutdown: Shutdown,
     grace: Duration,
-) -> std::io::Result<()> {
+) -> Result<(), std::convert::Infallible> {
+    let per_address = InFlight::default();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
+        .max_buf_size(REQUEST_HEAD_BYTES.get())
         .header_read_timeout(Duration::from_secs(
             settings.header_read_timeout_secs.max(1),
         ))
@@ -82,6 +95,16 @@ pub async fn serve(
             },
             () = shutdown.triggered() => break,
         };
+        let share = if behind_proxy {
+            None
+        } else {
+            let address = quota_key(remote.ip());
+            match per_address.enter(&address, settings.max_connections_per_address) {
+                Some(share) => Some(share),
+                // Closed at once: one address may not hold everyone's connections.
+                None => continue,
+            }
+        };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
@@ -95,7 +118,7 @@ pub async fn serve(
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection ended with an error");
             }
-            drop(permit);
+            drop((permit, share));
         });
     }
     drop(listener);

@@ -4,6 +4,7 @@
 //! quoted through `opendata_limits::excerpt`).
 
 use opendata_limits::Limit;
+use opendata_platform::db::{DeploymentError, is_broken_deployment};
 use opendata_platform::error::{ApiError, ErrorCode, FieldViolation, internal};
 use opendata_platform::text::{TextError, check_count, check_list, check_text};
 
@@ -193,5 +194,11 @@ impl From<IncentivesError> for ApiError {
 impl From<IncentivesError> for tonic::Status {
     fn from(error: IncentivesError) -> tonic::Status {
         ApiError::from(error).into_status()
+    }
+}
+
+impl DeploymentError for IncentivesError {
+    fn is_broken_deployment(&self) -> bool {
+        matches!(self, IncentivesError::Database(error) if is_broken_deployment(error))
     }
 }

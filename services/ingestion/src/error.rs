@@ -58,7 +58,7 @@ pub enum IngestionError {
     /// A replace upload without data rows would empty the dataset, and the upload did not say
     /// that was meant.
     #[error(
-        "the file has no data rows, and replacing the dataset with it would empty it; nothing was committed. To empty the dataset on purpose, create the upload with allow_empty (`opendata push --allow-empty`)"
+        "the file has no data rows and replacing the dataset with it would empty it, so nothing was committed; to empty the dataset on purpose, create the upload with allow_empty (`opendata push --allow-empty`)"
     )]
     EmptyReplacement,
     /// Another version was committed since the upload began.
@@ -132,7 +132,8 @@ impl From<IngestionError> for ApiError {
             }
             IngestionError::Closed => ApiError::new(ErrorCode::UploadStateConflict, message),
             IngestionError::Malformed(csv) => {
-                let error = ApiError::new(ErrorCode::MalformedFile, message);
+                let error =
+                    ApiError::new(ErrorCode::MalformedFile, message).with_limit(csv.limit());
                 match csv.line() {
                     Some(line) => error.with("line", line),
                     None => error,

@@ -406,7 +406,7 @@ impl Ingestion {
                 expected: "loaded",
             });
         }
-        if upload.mode == UploadMode::Replace && upload.rows_loaded == 0 && !upload.allow_empty {
+        if upload.mode == UploadMode::Replace && upload.rows_received == 0 && !upload.allow_empty {
             drop(tx);
             return Err(self
                 .fail(&upload, None, IngestionError::EmptyReplacement)

@@ -5,7 +5,7 @@
 //! Slow queries are made deterministic by locking a dataset's table: a query of it waits for the
 //! lock, before its first row, for as long as the test wants.
 
-use opendata_limits::{EXPENSIVE_ANONYMOUS_QUERIES, IN_FLIGHT_PER_ADDRESS};
+use opendata_limits::{EXPENSIVE_PUBLIC_QUERIES, IN_FLIGHT_PER_ADDRESS};
 use opendata_proto::common::v1::ColumnType;
 use opendata_proto::ingestion::v1::UploadMode;
 use opendata_testkit::{TestOptions, TestStack, wait_until};
@@ -172,7 +172,7 @@ async fn expensive_anonymous_queries_take_turns_and_leave_the_rest_alone() {
     // Every query counts as expensive here, so waiting on a lock stands in for a long scan.
     let stack = TestStack::start_with(TestOptions {
         expensive_query_cost: 0.0,
-        expensive_anonymous_queries: EXPENSIVE_ANONYMOUS_QUERIES.value as u32,
+        expensive_public_queries: EXPENSIVE_PUBLIC_QUERIES.value as u32,
         trust_forwarded_for: true,
         ..TestOptions::default()
     })
@@ -181,15 +181,15 @@ async fn expensive_anonymous_queries_take_turns_and_leave_the_rest_alone() {
     let (_, other) = towns(&stack).await;
     let (lock, table) = lock_rows(&stack, &slow).await;
     let path = format!("/resource/{slow}.json");
-    let scans: Vec<_> = (0..EXPENSIVE_ANONYMOUS_QUERIES.value)
+    let scans: Vec<_> = (0..EXPENSIVE_PUBLIC_QUERIES.value)
         .map(|index| get_from(&stack, &format!("10.0.1.{index}"), &path, None))
         .collect();
-    wait_for_waiting(&stack, &table, EXPENSIVE_ANONYMOUS_QUERIES.value as i64).await;
+    wait_for_waiting(&stack, &table, EXPENSIVE_PUBLIC_QUERIES.value as i64).await;
 
     let (status, body) = get_from(&stack, "10.0.2.1", &path, None).await.unwrap();
     assert_eq!(status, 503, "{body}");
     assert_eq!(
-        body["data"]["limit"], EXPENSIVE_ANONYMOUS_QUERIES.name,
+        body["data"]["limit"], EXPENSIVE_PUBLIC_QUERIES.name,
         "{body}"
     );
     // Key holders are not in the anonymous callers' share.

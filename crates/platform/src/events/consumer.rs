@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use bytes::Bytes;
-use futures::StreamExt as _;
+use futures::{FutureExt as _, StreamExt as _};
 use sqlx::PgConnection;
 use tracing::Instrument as _;
 use uuid::Uuid;
@@ -216,7 +216,13 @@ async fn consume<H: EventHandler>(
             payload: message.payload.clone(),
             delivery,
         };
-        let outcome = handler.handle(event).instrument(span.clone()).await;
+        // A panic is a bug in the handler: the event is kept and retried with backoff, and the
+        // errors say so, rather than stopping the consumer on every redelivery.
+        let outcome = std::panic::AssertUnwindSafe(handler.handle(event))
+            .catch_unwind()
+            .instrument(span.clone())
+            .await
+            .unwrap_or_else(|_| Err(HandlerError::Retry("the handler panicked".to_owned())));
         let ack = match outcome {
             Ok(()) => message.ack().await,
             Err(HandlerError::Reject(reason)) => {
