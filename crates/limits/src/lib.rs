@@ -253,7 +253,17 @@ pub const FILTER_VALUES: Limit = Limit {
     name: "filter_values",
     value: 100,
     unit: "values",
-    applies_to: "values of one list filter: categories, tags, ids, types and facets of a search; municipalities, programs, industries, types, ids and years of an award search; states of an inventory listing; job reviews sent with one new award",
+    applies_to: "values of one list filter: categories, tags, ids, types and facets of a search; municipalities, programs, industries, types, and years of an award search; states of an inventory listing; job reviews sent with one new award",
+    setting: None,
+    exceeded: FIELD_EXCEEDED,
+};
+
+/// Award ids one award search takes: the awards a company search matched.
+pub const AWARD_IDS: Limit = Limit {
+    name: "award_ids",
+    value: 10_000,
+    unit: "ids",
+    applies_to: "award ids of one award search (the awards the search service matched for a company; a company matching more is looked up in the incentives database instead)",
     setting: None,
     exceeded: FIELD_EXCEEDED,
 };
@@ -401,6 +411,26 @@ pub const QUERY_SECONDS_KEY: Limit = Limit {
     exceeded: "504 `query.execution.timeout` naming the limit (a stream already started ends early)",
 };
 
+/// Award downloads (`/api/incentives/awards.csv` and `.json`) streaming at once.
+pub const AWARD_EXPORTS: Limit = Limit {
+    name: "award_exports",
+    value: 4,
+    unit: "downloads",
+    applies_to: "downloads of the whole award table (or a filtered part of it) streaming at once, all callers together; each holds a database snapshot while it streams",
+    setting: Some("incentives.max_concurrent_exports"),
+    exceeded: "503 `service_unavailable` with `Retry-After`, naming the limit",
+};
+
+/// How long one award download may take.
+pub const AWARD_EXPORT_SECONDS: Limit = Limit {
+    name: "award_export_seconds",
+    value: 120,
+    unit: "seconds",
+    applies_to: "how long one award download may stream, the client's reading included",
+    setting: Some("incentives.export_timeout_secs"),
+    exceeded: "the download ends early with an error (its snapshot and place are given up at once)",
+};
+
 /// Seconds to send a request's headers at the edge (and to leave a keep-alive connection idle).
 pub const HEADER_READ_TIMEOUT: Limit = Limit {
     name: "header_read_seconds",
@@ -509,6 +539,7 @@ pub const ALL: &[Limit] = &[
     RECORD_BYTES,
     SCHEMA_BYTES,
     FILTER_VALUES,
+    AWARD_IDS,
     RECORDS_PER_CALL,
     SEARCH_TEXT,
     PER_MINUTE_PER_ADDRESS,
@@ -522,6 +553,8 @@ pub const ALL: &[Limit] = &[
     QUERY_SECONDS_ANONYMOUS,
     QUERY_SECONDS_TOKEN,
     QUERY_SECONDS_KEY,
+    AWARD_EXPORTS,
+    AWARD_EXPORT_SECONDS,
     EVENT_BYTES,
 ];
 

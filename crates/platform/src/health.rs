@@ -1,5 +1,6 @@
 //! What a service says about its own health: the standard gRPC health service (every service
-//! registers it) and the problems behind a "not serving", for readiness endpoints and logs.
+//! registers it) and which of its tasks failed, for readiness endpoints (why they failed goes to
+//! the log only).
 //!
 //! A service is serving from the moment it listens until shutdown starts or one of its supervised
 //! tasks fails (see [`crate::tasks`]); from then on it reports not serving, under each of its
@@ -23,12 +24,10 @@ pub struct Health {
 struct State {
     /// The gRPC service names reported.
     names: Vec<&'static str>,
-    /// Why the service is not serving, once it is not.
-    problems: Vec<String>,
+    /// The supervised tasks whose failure stopped the service.
+    failed_tasks: Vec<&'static str>,
     /// Whether it has stopped serving.
     stopped: bool,
-    /// Parts that work less well than they should, without making the service unready, and why.
-    degraded: Vec<(&'static str, String)>,
 }
 
 impl Default for Health {
@@ -69,13 +68,12 @@ impl Health {
         }
     }
 
-    /// Stops serving for good, recording `problem` when there is one (a failed task; none for a
-    /// shutdown).
-    pub async fn stop_serving(&self, problem: Option<String>) {
+    /// Stops serving for good, recording the task whose failure stopped it (none for a shutdown).
+    pub async fn stop_serving(&self, failed_task: Option<&'static str>) {
         let names = {
             let mut state = self.lock();
             state.stopped = true;
-            state.problems.extend(problem);
+            state.failed_tasks.extend(failed_task);
             state.names.clone()
         };
         for name in names.into_iter().chain([""]) {
@@ -86,27 +84,14 @@ impl Health {
     }
 
     /// Reports whether `component`, a part of the service that can fail without the service
-    /// being unready (events set aside, say), is degraded and why. Its gRPC health status is
-    /// serving or not serving accordingly.
-    pub async fn report_component(&self, component: &'static str, problem: Option<String>) {
-        let status = if problem.is_some() {
-            ServingStatus::NotServing
-        } else {
+    /// being unready (events set aside, say), works: its gRPC health status is serving or not.
+    pub async fn report_component(&self, component: &'static str, working: bool) {
+        let status = if working {
             ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
         };
-        {
-            let mut state = self.lock();
-            state.degraded.retain(|(name, _)| *name != component);
-            if let Some(problem) = problem {
-                state.degraded.push((component, problem));
-            }
-        }
         self.reporter.set_service_status(component, status).await;
-    }
-
-    /// The degraded components and why.
-    pub fn degraded(&self) -> Vec<(&'static str, String)> {
-        self.lock().degraded.clone()
     }
 
     /// Whether the service is serving.
@@ -114,9 +99,9 @@ impl Health {
         !self.lock().stopped
     }
 
-    /// Why the service stopped serving, if a failure stopped it.
-    pub fn problems(&self) -> Vec<String> {
-        self.lock().problems.clone()
+    /// The tasks whose failure stopped the service.
+    pub fn failed_tasks(&self) -> Vec<&'static str> {
+        self.lock().failed_tasks.clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

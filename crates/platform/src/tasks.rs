@@ -178,8 +178,7 @@ impl Tasks {
             %reason,
             "critical task failed, stopping the service"
         );
-        let problem = format!("task `{task}` failed: {reason}");
-        self.health.stop_serving(Some(problem)).await;
+        self.health.stop_serving(Some(task)).await;
         self.shutdown.trigger();
         self.failure.get_or_insert(TaskFailed {
             service: self.service,
@@ -228,7 +227,7 @@ mod tests {
         assert_eq!(failed.task, "doomed");
         assert_eq!(failed.reason, "panicked: boom");
         assert!(!health.is_serving());
-        assert_eq!(health.problems(), ["task `doomed` failed: panicked: boom"]);
+        assert_eq!(health.failed_tasks(), ["doomed"]);
         assert!(
             !shutdown.is_triggered(),
             "only the service stops, not its parent"
@@ -276,7 +275,7 @@ mod tests {
         shutdown.trigger();
         running.await.unwrap().unwrap();
         assert!(!health.is_serving());
-        assert!(health.problems().is_empty());
+        assert!(health.failed_tasks().is_empty());
         assert!(
             rounds.load(std::sync::atomic::Ordering::Relaxed) > 1,
             "transient failures are retried, not fatal"

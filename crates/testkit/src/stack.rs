@@ -67,6 +67,9 @@ pub struct TestOptions {
     /// Expensive row queries the public may run at once (tests lock tables, which makes
     /// every query's cost unknown, so by default this is out of the way).
     pub expensive_public_queries: u32,
+    /// Award downloads at once, and the seconds each may take (the service's defaults when
+    /// `None`).
+    pub award_exports: Option<(usize, u64)>,
     /// Seconds the edge gives a client to send request headers (and to stay idle), and a body.
     pub edge_read_timeout_secs: u64,
     /// The search engine: embedded, or Meilisearch at this URL (a [`crate::TcpProxy`] to
@@ -123,6 +126,7 @@ impl Default for TestOptions {
             anonymous_query_timeout_secs: 60,
             expensive_query_cost: 10_000.0,
             expensive_public_queries: 1_000,
+            award_exports: None,
             edge_read_timeout_secs: 20,
             search: SearchEngine::Embedded,
             public_governance_datasets: false,
@@ -382,6 +386,10 @@ impl TestStack {
         config.governance.job_interval_secs = 1;
         config.incentives.dataset.sync_interval_secs = 1;
         config.incentives.auth_cache_ttl_secs = options.auth_cache_ttl_secs;
+        if let Some((at_once, seconds)) = options.award_exports {
+            config.incentives.max_concurrent_exports = at_once;
+            config.incentives.export_timeout_secs = seconds;
+        }
         config.governance.public_datasets.enabled = options.public_governance_datasets;
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let stack = Stack::start_with_clock(config, shutdown.clone(), clock.clone())

@@ -4,6 +4,8 @@ use opendata_datastore::schema::SchemaError;
 use opendata_platform::error::{ApiError, ErrorCode, internal};
 use opendata_soql::{ErrorKind, SoqlError};
 
+use crate::model::MetadataError;
+
 /// What can go wrong in the catalog.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -79,6 +81,16 @@ impl CatalogError {
     pub fn schema(prefix: &str, error: SchemaError) -> Self {
         CatalogError::Invalid {
             field: format!("{prefix}.{}", error.field),
+            message: error.message,
+            limit: error.limit,
+        }
+    }
+}
+
+impl From<MetadataError> for CatalogError {
+    fn from(error: MetadataError) -> Self {
+        CatalogError::Invalid {
+            field: error.field.to_owned(),
             message: error.message,
             limit: error.limit,
         }

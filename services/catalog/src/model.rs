@@ -9,8 +9,6 @@ use opendata_limits::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::error::CatalogError;
-
 /// DCAT-US access level.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -129,16 +127,6 @@ fn within(field: &'static str, value: &str, limit: Limit) -> Result<(), Metadata
             // A NUL character is wrong at any length.
             limit: (!value.contains('\0')).then_some(limit.name),
         }),
-    }
-}
-
-impl From<MetadataError> for CatalogError {
-    fn from(error: MetadataError) -> Self {
-        CatalogError::Invalid {
-            field: error.field.to_owned(),
-            message: error.message,
-            limit: error.limit,
-        }
     }
 }
 

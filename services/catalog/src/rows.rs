@@ -211,14 +211,19 @@ async fn stream_rows(
         }
         Err(error) => Err(CatalogError::from(error)),
     };
+    // The connection is back (or closed); the query's place goes before an error waits for a
+    // client that may not be reading.
+    drop(run.slot);
     if let Err(error) = outcome
         && let Some(error) = start.fail(error)
     {
         let status: Status = ApiError::from(error).into();
-        let _ = sender.send(Err(status)).await;
+        let _ = tokio::time::timeout(ERROR_DELIVERY, sender.send(Err(status))).await;
     }
-    drop(run.slot);
 }
+
+/// How long a query's error waits for a client that is not reading.
+const ERROR_DELIVERY: Duration = Duration::from_secs(10);
 
 /// How a row stream ended.
 enum Completion {

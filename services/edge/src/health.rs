@@ -78,7 +78,7 @@ pub async fn readyz(State(state): State<EdgeState>) -> (StatusCode, Json<Value>)
         body["events"] = Value::Object(events);
     }
     if !state.health.is_serving() {
-        body["edge"] = json!({"serving": false, "problems": state.health.problems()});
+        body["edge"] = json!({"serving": false, "failed_tasks": state.health.failed_tasks()});
     }
     (status, Json(body))
 }

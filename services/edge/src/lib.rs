@@ -1,8 +1,8 @@
 //! The edge: the public REST API. Socrata-compatible reads (`/resource`, `/api/views`), catalog
 //! search (`/api/catalog/v1`), the DCAT-US `/data.json`, DECD's incentives database
 //! (`/api/incentives/`), governance actions for ADOs and the CDO
-//! (`/api/admin/`, with a key), and health endpoints. It holds nothing durable; every answer comes from the
-//! services over gRPC.
+//! (`/api/admin/`, with a key), and health endpoints. It holds nothing durable; every answer comes
+//! from the services over gRPC.
 
 pub mod admin;
 pub mod config;
@@ -10,9 +10,10 @@ pub mod dcat;
 pub mod discovery;
 pub mod error;
 pub mod health;
-pub mod in_flight;
+pub mod held_body;
 pub mod incentives;
 pub mod json;
+pub mod limited;
 pub mod params;
 pub mod rate_limit;
 pub mod resource;

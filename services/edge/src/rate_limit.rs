@@ -28,7 +28,7 @@ use opendata_platform::in_flight::InFlight;
 use serde::Deserialize;
 
 use crate::error::SodaError;
-use crate::in_flight::held_until_sent;
+use crate::held_body::held_until_sent;
 use crate::state::EdgeState;
 
 /// Quotas, from configuration.

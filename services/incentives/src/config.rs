@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use opendata_limits::{AWARD_EXPORT_SECONDS, AWARD_EXPORTS};
 use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig};
 use serde::Deserialize;
 
@@ -23,6 +24,11 @@ pub struct IncentivesSettings {
     pub ingestion_url: String,
     /// The award table as a portal dataset.
     pub dataset: DatasetSettings,
+    /// Award downloads streaming at once (`award_exports`).
+    pub max_concurrent_exports: usize,
+    /// Seconds one award download may take, the client's reading included
+    /// (`award_export_seconds`).
+    pub export_timeout_secs: u64,
 }
 
 impl Default for IncentivesSettings {
@@ -34,6 +40,8 @@ impl Default for IncentivesSettings {
             catalog_url: "http://127.0.0.1:50052".to_owned(),
             ingestion_url: "http://127.0.0.1:50053".to_owned(),
             dataset: DatasetSettings::default(),
+            max_concurrent_exports: AWARD_EXPORTS.value as usize,
+            export_timeout_secs: AWARD_EXPORT_SECONDS.value,
         }
     }
 }

@@ -41,6 +41,20 @@ pub enum IncentivesError {
     /// The award dataset could not be pushed.
     #[error("publishing: {0}")]
     Publishing(String),
+    /// Every place the request needs is taken.
+    #[error("{message}")]
+    Busy {
+        /// The limit (see `opendata_limits`).
+        limit: &'static str,
+        /// What happened and what to do.
+        message: String,
+    },
+    /// The request took longer than its time.
+    #[error("the download took longer than its time ({limit}); narrow it with filters")]
+    TimedOut {
+        /// The limit (see `opendata_limits`).
+        limit: &'static str,
+    },
     /// Stored values could not be read back.
     #[error("stored award values are unreadable: {0}")]
     Corrupt(#[from] serde_json::Error),
@@ -187,6 +201,12 @@ impl From<IncentivesError> for ApiError {
             IncentivesError::Database(error) => internal(&error),
             IncentivesError::Corrupt(error) => internal(&error),
             IncentivesError::Publishing(_) => ApiError::new(ErrorCode::Unavailable, message),
+            IncentivesError::Busy { limit, .. } => {
+                ApiError::new(ErrorCode::Unavailable, message).with("limit", limit)
+            }
+            IncentivesError::TimedOut { limit } => {
+                ApiError::new(ErrorCode::QueryTimeout, message).with("limit", limit)
+            }
         }
     }
 }

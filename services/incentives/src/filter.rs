@@ -1,9 +1,9 @@
 //! The filter of a public award read (a page, a summary, the export), checked: the company words
-//! within `SEARCH_TEXT`, every list at most `FILTER_VALUES` values, each within `TEXT_NAME`, and no
-//! NUL character anywhere, so no value PostgreSQL cannot take reaches it and the summaries' cache
+//! within `SEARCH_TEXT`, every list at most `FILTER_VALUES` values, each within `TEXT_NAME`, award
+//! ids at most `AWARD_IDS`, each a UUID, and no NUL character anywhere, so no value PostgreSQL cannot take reaches it and the summaries' cache
 //! keys stay small.
 
-use opendata_limits::{FILTER_VALUES, SEARCH_TEXT, TEXT_NAME, excerpt};
+use opendata_limits::{AWARD_IDS, FILTER_VALUES, SEARCH_TEXT, TEXT_NAME, excerpt};
 use opendata_proto::incentives::v1 as pb;
 use uuid::Uuid;
 
@@ -19,11 +19,11 @@ pub fn filter_of(request: &pb::SearchAwardsRequest) -> Result<Filter, Incentives
         ("program_ids", &request.program_ids),
         ("industries", &request.industries),
         ("assistance_types", &request.assistance_types),
-        ("ids", &request.ids),
     ] {
         violations.list(field, values, TEXT_NAME);
     }
     violations.count("fiscal_years", request.fiscal_years.len(), FILTER_VALUES);
+    violations.count("ids", request.ids.len(), AWARD_IDS);
     if !violations.is_empty() {
         return Err(IncentivesError::Invalid(violations));
     }
@@ -40,14 +40,18 @@ pub fn filter_of(request: &pb::SearchAwardsRequest) -> Result<Filter, Incentives
             ),
         }
     }
-    let mut ids = Vec::new();
+    // The first id that is not one is enough to name: there may be thousands.
+    let mut ids = Vec::with_capacity(request.ids.len());
     for (index, id) in request.ids.iter().enumerate() {
         match Uuid::parse_str(id.trim()) {
             Ok(id) => ids.push(id),
-            Err(_) => violations.add(
-                &format!("ids[{index}]"),
-                format!("{:?} is not an award id (a UUID)", excerpt(id)),
-            ),
+            Err(_) => {
+                violations.add(
+                    &format!("ids[{index}]"),
+                    format!("{:?} is not an award id (a UUID)", excerpt(id)),
+                );
+                break;
+            }
         }
     }
     if !violations.is_empty() {
@@ -132,5 +136,22 @@ mod tests {
         });
         assert_eq!(error.details["field"], "ids[0]");
         assert!(error.message.len() < 150, "{}", error.message);
+    }
+
+    #[test]
+    fn a_company_search_takes_as_many_ids_as_search_returns() {
+        let id = Uuid::nil().to_string();
+        let filter = filter_of(&pb::SearchAwardsRequest {
+            ids: vec![id.clone(); AWARD_IDS.get()],
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(filter.ids.map(|ids| ids.len()), Some(AWARD_IDS.get()));
+        let error = refusal(pb::SearchAwardsRequest {
+            ids: vec![id; AWARD_IDS.get() + 1],
+            ..Default::default()
+        });
+        assert_eq!(error.details["field"], "ids");
+        assert_eq!(error.details["limit"], AWARD_IDS.name);
     }
 }

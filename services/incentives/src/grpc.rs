@@ -10,11 +10,13 @@ use opendata_platform::error::ApiError;
 use opendata_platform::timestamp::to_proto;
 use opendata_proto::incentives::v1 as pb;
 use opendata_proto::incentives::v1::incentives_service_server::IncentivesService;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response};
 
 use crate::convert::{
     award_to_proto, program_to_proto, revision_to_proto, summary_to_proto, tax_credit_to_proto,
 };
+use crate::downloads::Downloads;
 use crate::error::IncentivesError;
 use crate::filter::filter_of;
 use crate::ledger::{Ledger, NewReview};
@@ -32,6 +34,7 @@ const MAX_LIMIT: u32 = 1_000;
 #[derive(Clone)]
 pub struct IncentivesApi {
     ledger: Ledger,
+    downloads: Downloads,
     registry: Registry,
     publisher: Publisher,
     auth: Arc<Authenticator>,
@@ -39,10 +42,16 @@ pub struct IncentivesApi {
 
 impl IncentivesApi {
     /// The adapter.
-    pub fn new(ledger: Ledger, publisher: Publisher, auth: Arc<Authenticator>) -> Self {
+    pub fn new(
+        ledger: Ledger,
+        downloads: Downloads,
+        publisher: Publisher,
+        auth: Arc<Authenticator>,
+    ) -> Self {
         IncentivesApi {
             registry: Registry::new(ledger.clone()),
             ledger,
+            downloads,
             publisher,
             auth,
         }
@@ -220,7 +229,8 @@ impl IncentivesService for IncentivesApi {
     ) -> Result<Response<Self::ExportAwardsStream>, tonic::Status> {
         let filter = filter_of(&request.into_inner()).map_err(status)?;
         let today = self.ledger.today();
-        let stream = self.ledger.export(filter).map(move |batch| {
+        let batches = self.downloads.start(filter).map_err(status)?;
+        let stream = ReceiverStream::new(batches).map(move |batch| {
             batch
                 .map(|awards| pb::ExportAwardsChunk {
                     awards: awards.iter().map(|a| award_to_proto(a, today)).collect(),

@@ -6,6 +6,7 @@
 pub mod award;
 pub mod config;
 pub mod convert;
+pub mod downloads;
 pub mod error;
 pub mod events;
 pub mod filter;
@@ -33,6 +34,7 @@ use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 
 use crate::config::IncentivesSettings;
+use crate::downloads::Downloads;
 use crate::events::DOMAIN;
 use crate::grpc::IncentivesApi;
 use crate::ledger::Ledger;
@@ -103,7 +105,12 @@ pub async fn serve(
             async move { publisher.sync().await.map(|_pushed| ()) }
         }
     });
-    let api = IncentivesServiceServer::new(IncentivesApi::new(ledger, publisher, auth))
+    let downloads = Downloads::new(
+        ledger.clone(),
+        settings.max_concurrent_exports.max(1),
+        Duration::from_secs(settings.export_timeout_secs.max(1)),
+    );
+    let api = IncentivesServiceServer::new(IncentivesApi::new(ledger, downloads, publisher, auth))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     opendata_platform::grpc::serve(api, listener, tasks, grace).await?;

@@ -11,14 +11,20 @@ use tokio::net::TcpStream;
 
 use crate::support::*;
 
-/// Reads from `stream` until the server closes it; how long that took.
-async fn closed_after(stream: &mut TcpStream) -> Duration {
+/// Reads from `stream` until the server closes it; how long that took and what it sent.
+async fn closed_after(stream: &mut TcpStream) -> (Duration, String) {
     let started = Instant::now();
+    let mut received = Vec::new();
     let mut buffer = [0u8; 4096];
     loop {
         match tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buffer)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => return started.elapsed(),
-            Ok(Ok(_)) => {}
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                return (
+                    started.elapsed(),
+                    String::from_utf8_lossy(&received).into_owned(),
+                );
+            }
+            Ok(Ok(read)) => received.extend_from_slice(&buffer[..read]),
             Err(_) => panic!("the edge kept the connection open for 30 s"),
         }
     }
@@ -40,14 +46,18 @@ async fn slow_headers_and_idle_connections_are_closed() {
     slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         .await
         .unwrap();
-    assert!(closed_after(&mut slow).await < Duration::from_secs(5));
+    let (waited, received) = closed_after(&mut slow).await;
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    assert!(!received.contains("200 OK"), "{received}");
 
     let mut idle = TcpStream::connect(edge_address(&stack)).await.unwrap();
     idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
     // The answer comes, then the kept-alive connection is closed once idle too long.
-    assert!(closed_after(&mut idle).await < Duration::from_secs(5));
+    let (waited, received) = closed_after(&mut idle).await;
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    assert!(received.starts_with("HTTP/1.1 200"), "{received}");
 }
 
 #[tokio::test]

@@ -8,9 +8,9 @@
 use opendata_limits::{EXPENSIVE_PUBLIC_QUERIES, IN_FLIGHT_PER_ADDRESS};
 use opendata_proto::common::v1::ColumnType;
 use opendata_proto::ingestion::v1::UploadMode;
-use opendata_testkit::{TestOptions, TestStack, wait_until};
-use sqlx::{Postgres, Transaction};
+use opendata_testkit::{TestOptions, TestStack};
 
+use super::{lock_rows, wait_for_waiting};
 use crate::support::*;
 
 /// A published dataset with a few rows; its publisher key and id.
@@ -27,43 +27,6 @@ async fn towns(stack: &TestStack) -> (String, String) {
     .await;
     wait_for_version(stack, &dataset, 1).await;
     (key, dataset)
-}
-
-/// Locks the table of `dataset`'s current version until the transaction ends.
-async fn lock_rows(stack: &TestStack, dataset: &str) -> (Transaction<'static, Postgres>, String) {
-    let table: String =
-        sqlx::query_scalar("SELECT current_table FROM catalog.datasets WHERE id = $1")
-            .bind(dataset)
-            .fetch_one(&stack.pool)
-            .await
-            .unwrap();
-    let mut lock = stack.pool.begin().await.unwrap();
-    sqlx::query(&format!(
-        "LOCK TABLE data.\"{table}\" IN ACCESS EXCLUSIVE MODE"
-    ))
-    .execute(&mut *lock)
-    .await
-    .unwrap();
-    (lock, table)
-}
-
-/// Queries waiting for the lock on `table`.
-async fn waiting_on(stack: &TestStack, table: &str) -> i64 {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
-         AND position($1 in query) > 0 AND pid <> pg_backend_pid()",
-    )
-    .bind(table)
-    .fetch_one(&stack.pool)
-    .await
-    .unwrap()
-}
-
-async fn wait_for_waiting(stack: &TestStack, table: &str, count: i64) {
-    wait_until(EVENTUALLY, &format!("{count} queries waiting"), || async {
-        (waiting_on(stack, table).await == count).then_some(())
-    })
-    .await;
 }
 
 /// A GET from the client at `address` (the edge trusts `X-Forwarded-For` in these tests).
@@ -92,7 +55,7 @@ fn get_from(
 async fn a_client_that_goes_away_takes_its_query_with_it() {
     let stack = TestStack::start().await;
     let (_, dataset) = towns(&stack).await;
-    let (lock, table) = lock_rows(&stack, &dataset).await;
+    let (lock, table) = lock_rows(&stack.pool, &dataset).await;
 
     let request = get_from(
         &stack,
@@ -100,10 +63,10 @@ async fn a_client_that_goes_away_takes_its_query_with_it() {
         &format!("/resource/{dataset}.json"),
         None,
     );
-    wait_for_waiting(&stack, &table, 1).await;
+    wait_for_waiting(&stack.pool, &table, 1).await;
     request.abort();
     // Without cancelling, it would wait for the lock until its 60 s statement timeout.
-    wait_for_waiting(&stack, &table, 0).await;
+    wait_for_waiting(&stack.pool, &table, 0).await;
     lock.commit().await.unwrap();
 }
 
@@ -117,13 +80,13 @@ async fn one_address_cannot_take_every_query_slot() {
     .await;
     let (_, slow) = towns(&stack).await;
     let (_, other) = towns(&stack).await;
-    let (lock, table) = lock_rows(&stack, &slow).await;
+    let (lock, table) = lock_rows(&stack.pool, &slow).await;
 
     let path = format!("/resource/{slow}.json");
     let hogs: Vec<_> = (0..IN_FLIGHT_PER_ADDRESS.value)
         .map(|_| get_from(&stack, "10.0.0.1", &path, None))
         .collect();
-    wait_for_waiting(&stack, &table, IN_FLIGHT_PER_ADDRESS.value as i64).await;
+    wait_for_waiting(&stack.pool, &table, IN_FLIGHT_PER_ADDRESS.value as i64).await;
 
     let (status, body) = get_from(&stack, "10.0.0.1", &path, None).await.unwrap();
     assert_eq!(status, 429, "{body}");
@@ -150,18 +113,17 @@ async fn anonymous_queries_stop_sooner_than_keyed_ones() {
     })
     .await;
     let (key, dataset) = towns(&stack).await;
-    let (lock, table) = lock_rows(&stack, &dataset).await;
+    let (lock, table) = lock_rows(&stack.pool, &dataset).await;
     let path = format!("/resource/{dataset}.json");
 
     let keyed = get_from(&stack, "10.0.0.1", &path, Some(&key));
+    wait_for_waiting(&stack.pool, &table, 1).await;
     let (status, body) = get_from(&stack, "10.0.0.2", &path, None).await.unwrap();
     assert_eq!(status, 504, "{body}");
     assert_eq!(body["code"], "query.execution.timeout", "{body}");
-    assert_eq!(
-        waiting_on(&stack, &table).await,
-        1,
-        "the keyed query still runs"
-    );
+    // The anonymous query is cancelled; the keyed one, older, still waits for the lock.
+    wait_for_waiting(&stack.pool, &table, 1).await;
+    assert!(!keyed.is_finished(), "the keyed query still runs");
 
     lock.commit().await.unwrap();
     assert_eq!(keyed.await.unwrap().0, 200);
@@ -179,12 +141,12 @@ async fn expensive_anonymous_queries_take_turns_and_leave_the_rest_alone() {
     .await;
     let (key, slow) = towns(&stack).await;
     let (_, other) = towns(&stack).await;
-    let (lock, table) = lock_rows(&stack, &slow).await;
+    let (lock, table) = lock_rows(&stack.pool, &slow).await;
     let path = format!("/resource/{slow}.json");
     let scans: Vec<_> = (0..EXPENSIVE_PUBLIC_QUERIES.value)
         .map(|index| get_from(&stack, &format!("10.0.1.{index}"), &path, None))
         .collect();
-    wait_for_waiting(&stack, &table, EXPENSIVE_PUBLIC_QUERIES.value as i64).await;
+    wait_for_waiting(&stack.pool, &table, EXPENSIVE_PUBLIC_QUERIES.value as i64).await;
 
     let (status, body) = get_from(&stack, "10.0.2.1", &path, None).await.unwrap();
     assert_eq!(status, 503, "{body}");

@@ -4,7 +4,7 @@
 use opendata_limits::{
     COLUMNS, KEYWORDS, SCHEMA_BYTES, TEXT_DESCRIPTION, TEXT_LINE, TEXT_NAME, TEXT_PARAGRAPH,
 };
-use opendata_platform::error::ApiError;
+use opendata_platform::error::{ApiError, ErrorCode};
 use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::common::v1::{Column, ColumnType, Role, Schema};
 use opendata_proto::governance::v1 as governance;
@@ -229,15 +229,22 @@ async fn files_with_unusable_headers_fail_at_once_naming_the_field() {
     let utf16: Vec<u8> = "Town\nAvon\n".bytes().flat_map(|b| [b, 0]).collect();
     let long_cell = format!("{}\nAvon\n", "T".repeat(TEXT_NAME.get() + 1));
     let commas = format!("{}\n", ",".repeat(COLUMNS.get() + 5));
-    for (file, expected) in [
-        (utf16, "UTF-16"),
-        (long_cell.into_bytes(), TEXT_NAME.name),
-        (commas.into_bytes(), COLUMNS.name),
+    for (file, expected, limit) in [
+        (utf16, "UTF-16", None),
+        (long_cell.into_bytes(), TEXT_NAME.name, Some(TEXT_NAME.name)),
+        (commas.into_bytes(), COLUMNS.name, Some(COLUMNS.name)),
     ] {
         let (created, sent) = upload(&stack, &key, &dataset, &file, false).await;
         let status = sent.unwrap_err();
         assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
         assert!(status.message().contains(expected), "{}", status.message());
+        let error = ApiError::from_status(&status);
+        assert_eq!(error.code, ErrorCode::MalformedFile, "{error:?}");
+        assert_eq!(
+            error.details.get("limit").map(String::as_str),
+            limit,
+            "{error:?}"
+        );
         assert!(
             status.message().starts_with("line 1"),
             "{}",
@@ -272,6 +279,10 @@ async fn a_header_only_file_empties_a_dataset_only_when_asked_to() {
     assert_eq!(sent.unwrap().rows_loaded, 0);
     let status = commit(&stack, &key, &created.id).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
+    assert_eq!(
+        ApiError::from_status(&status).code,
+        ErrorCode::EmptyReplacement
+    );
     assert!(
         status.message().contains("allow_empty"),
         "{}",

@@ -4,6 +4,7 @@
 //! computation, and the award table kept in sync as a portal dataset.
 
 mod dataset;
+mod downloads;
 mod import;
 mod ledger;
 mod limits;

@@ -3,11 +3,12 @@
 //! `TEXT_NAME` characters each; none may hold a NUL character. The search service holds its
 //! request to the same limits; checking here refuses before calling it.
 
-use opendata_limits::{FILTER_VALUES, SEARCH_TEXT, TEXT_NAME};
-use opendata_platform::text::{check_count, check_list, check_text};
+use opendata_limits::{SEARCH_TEXT, TEXT_NAME};
+use opendata_platform::text::check_list;
 use opendata_proto::search::v1::{SearchRequest, SortOrder};
 
 use crate::error::SodaError;
+use crate::limited::{add_values, within};
 
 /// Results per page when `limit` is not given.
 const DEFAULT_LIMIT: u32 = 100;
@@ -42,22 +43,6 @@ pub struct CatalogParams {
     pub search: SearchRequest,
     /// Whether the request excludes this portal entirely (another domain, unpublished only...).
     pub excluded: bool,
-}
-
-/// Adds the values of a list parameter, each within `TEXT_NAME`, to `values`, which may then hold
-/// at most `FILTER_VALUES`.
-fn add_values(
-    parameter: &str,
-    values: &mut Vec<String>,
-    added: impl IntoIterator<Item = String>,
-) -> Result<(), SodaError> {
-    for value in added {
-        check_text(parameter, &value, TEXT_NAME).map_err(SodaError::over_limit(parameter))?;
-        values.push(value);
-        check_count(parameter, values.len(), FILTER_VALUES)
-            .map_err(SodaError::over_limit(parameter))?;
-    }
-    Ok(())
 }
 
 /// A count parameter.
@@ -129,11 +114,7 @@ pub fn parse_params(query: Option<&str>, domain: &str) -> Result<CatalogParams, 
         let value = value.as_ref();
         let parameter = name.as_ref();
         match parameter {
-            "q" => {
-                check_text(parameter, value, SEARCH_TEXT)
-                    .map_err(SodaError::over_limit(parameter))?;
-                search.query = value.to_owned();
-            }
+            "q" => search.query = within(parameter, value.to_owned(), SEARCH_TEXT)?,
             "categories" | "categories[]" => {
                 add_values(parameter, &mut search.categories, [value.trim().to_owned()])?
             }
@@ -204,6 +185,8 @@ pub fn parse_params(query: Option<&str>, domain: &str) -> Result<CatalogParams, 
 
 #[cfg(test)]
 mod tests {
+    use opendata_limits::FILTER_VALUES;
+
     use super::*;
 
     #[test]

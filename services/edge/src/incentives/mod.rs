@@ -5,7 +5,7 @@
 //!
 //! `company` is looked up in the search service (typo-tolerant full text over company, parent
 //! company and project); when search does not answer, or matches more awards than an award
-//! search takes ids (`FILTER_VALUES`), the incentives database's own text index (words matching
+//! search takes ids (`AWARD_IDS`), the incentives database's own text index (words matching
 //! the starts of words of the company or parent name) answers instead. Every response with a
 //! `company` says which did, in `company_search` (JSON) or the `X-Company-Search` header
 //! (downloads).
@@ -23,7 +23,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures::{StreamExt as _, TryStreamExt as _};
-use opendata_limits::FILTER_VALUES;
+use opendata_limits::AWARD_IDS;
 use opendata_platform::error::internal;
 use opendata_proto::incentives::v1 as pb;
 use opendata_proto::search::v1::SearchRequest;
@@ -42,8 +42,8 @@ use response::{
 /// The default page size of `/api/incentives/awards`.
 const DEFAULT_LIMIT: u32 = 100;
 /// Most awards a company search takes from the search service: as many ids as an award search
-/// takes (`FILTER_VALUES`). A company matching more is matched by the database instead.
-const MAX_COMPANY_MATCHES: u32 = FILTER_VALUES.value as u32;
+/// takes (`AWARD_IDS`). A company matching more is matched by the database instead.
+const MAX_COMPANY_MATCHES: u32 = AWARD_IDS.value as u32;
 /// How long the search service gets before the database answers instead.
 const SEARCH_TIMEOUT: Duration = Duration::from_secs(2);
 

@@ -6,11 +6,11 @@
 //! NUL character. Incentives holds its request to the same limits; checking here refuses before
 //! calling it.
 
-use opendata_limits::{FILTER_VALUES, Limit, SEARCH_TEXT, TEXT_NAME};
-use opendata_platform::text::{check_count, check_text};
+use opendata_limits::{SEARCH_TEXT, TEXT_NAME};
 use opendata_proto::incentives::v1::{SearchAwardsRequest, SummaryDimension};
 
 use crate::error::SodaError;
+use crate::limited::{add_values, counted, within};
 
 /// The assistance types a filter may name.
 const ASSISTANCE_TYPES: [&str; 3] = ["grant", "loan", "tax_credit"];
@@ -46,9 +46,11 @@ pub fn parse(query: Option<&str>, route: Route) -> Result<AwardParams, SodaError
         let value = value.trim().to_owned();
         match (name.as_ref(), route) {
             ("company", _) => request.company = within("company", value, SEARCH_TEXT)?,
-            ("municipality", _) => add("municipality", &mut request.municipalities, value)?,
-            ("program", _) => add("program", &mut request.program_ids, value)?,
-            ("industry", _) => add("industry", &mut request.industries, value)?,
+            ("municipality", _) => {
+                add_values("municipality", &mut request.municipalities, [value])?
+            }
+            ("program", _) => add_values("program", &mut request.program_ids, [value])?,
+            ("industry", _) => add_values("industry", &mut request.industries, [value])?,
             ("assistance_type", _) => {
                 let value = within("assistance_type", value, TEXT_NAME)?;
                 counted("assistance_type", request.assistance_types.len() + 1)?;
@@ -165,27 +167,10 @@ fn bad(parameter: &str, message: impl Into<String>) -> SodaError {
     SodaError::bad_parameter(parameter, message)
 }
 
-/// `value`, unless it goes past `limit` or holds a NUL character.
-fn within(parameter: &str, value: String, limit: Limit) -> Result<String, SodaError> {
-    check_text(parameter, &value, limit).map_err(SodaError::over_limit(parameter))?;
-    Ok(value)
-}
-
-/// Refuses a repeated parameter given more than `FILTER_VALUES` times.
-fn counted(parameter: &str, count: usize) -> Result<(), SodaError> {
-    check_count(parameter, count, FILTER_VALUES).map_err(SodaError::over_limit(parameter))
-}
-
-/// Adds one value of a repeatable filter.
-fn add(parameter: &str, values: &mut Vec<String>, value: String) -> Result<(), SodaError> {
-    let value = within(parameter, value, TEXT_NAME)?;
-    counted(parameter, values.len() + 1)?;
-    values.push(value);
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
+    use opendata_limits::FILTER_VALUES;
+
     use super::*;
 
     #[test]
