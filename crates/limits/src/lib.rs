@@ -491,6 +491,26 @@ pub const GRPC_MESSAGE_BYTES: Limit = Limit {
     exceeded: "`OUT_OF_RANGE` from gRPC, before the service reads it",
 };
 
+/// Calls one gRPC connection carries at once.
+pub const GRPC_STREAMS_PER_CONNECTION: Limit = Limit {
+    name: "grpc_streams_per_connection",
+    value: 128,
+    unit: "calls",
+    applies_to: "gRPC calls (HTTP/2 streams) one connection to any service carries at once",
+    setting: None,
+    exceeded: "further calls on that connection wait for one to finish (HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS`); a client that opens more anyway has them refused",
+};
+
+/// Bytes of one gRPC call's metadata (its HTTP/2 headers).
+pub const GRPC_HEADER_BYTES: Limit = Limit {
+    name: "grpc_header_bytes",
+    value: 16 * 1024,
+    unit: "bytes",
+    applies_to: "metadata of one gRPC call (keys, trace context: its HTTP/2 header list)",
+    setting: None,
+    exceeded: "the call is refused by HTTP/2 before any service reads it",
+};
+
 /// Bytes of a staff request body.
 pub const ADMIN_BODY_BYTES: Limit = Limit {
     name: "admin_body_bytes",
@@ -526,6 +546,8 @@ pub const ALL: &[Limit] = &[
     REQUEST_HEAD_BYTES,
     REQUEST_URI_BYTES,
     GRPC_MESSAGE_BYTES,
+    GRPC_STREAMS_PER_CONNECTION,
+    GRPC_HEADER_BYTES,
     ADMIN_BODY_BYTES,
     ADMIN_BODY_SECONDS,
     TEXT_NAME,

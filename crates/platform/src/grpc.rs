@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use opendata_limits::{GRPC_HEADER_BYTES, GRPC_STREAMS_PER_CONNECTION};
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::server::NamedService;
 use tonic::service::Interceptor;
@@ -159,11 +160,14 @@ pub async fn serve_routes(
     let shutdown = tasks.shutdown();
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     // Pings find peers that vanished without closing; they are how a server learns of half-open
-    // connections that would otherwise stay forever.
+    // connections that would otherwise stay forever. One connection carries a bounded number of
+    // calls, each with bounded metadata.
     let server = tonic::transport::Server::builder()
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .tcp_keepalive(Some(Duration::from_secs(60)))
+        .max_concurrent_streams(GRPC_STREAMS_PER_CONNECTION.value as u32)
+        .http2_max_header_list_size(GRPC_HEADER_BYTES.value as u32)
         .layer(trace_layer())
         .add_routes(routes.add_service(health.grpc_service()))
         .serve_with_incoming_shutdown(incoming, shutdown.triggered());

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use opentelemetry::propagation::{Extractor, Injector};
-use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
 use opentelemetry::{Context, global};
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::Resource;
@@ -126,6 +126,15 @@ pub fn set_remote_parent(span: &tracing::Span, carrier: &dyn Extractor) {
     let _ = span.set_parent(extract(carrier));
 }
 
+/// Links `span` to the trace context in `carrier` without joining its trace: for callers that are
+/// not trusted (the public), whose trace ids must not steer ours. Call before the span is first
+/// entered.
+pub fn link_remote(span: &tracing::Span, carrier: &dyn Extractor) {
+    let context = extract(carrier);
+    // An invalid (absent or malformed) context adds no link.
+    span.add_link(context.span().span_context().clone());
+}
+
 /// Carrier over HTTP headers (and tonic metadata, which wraps them).
 pub struct HeaderCarrier<'a>(pub &'a mut http::HeaderMap);
 
@@ -200,6 +209,19 @@ mod tests {
 
             let outbox_headers = caller.in_scope(current_context_headers);
             assert_eq!(outbox_headers.get("traceparent"), Some(&traceparent));
+
+            let public = tracing::info_span!("public");
+            link_remote(&public, &HeaderReader(&headers));
+            assert_ne!(
+                public
+                    .context()
+                    .span()
+                    .span_context()
+                    .trace_id()
+                    .to_string(),
+                caller_trace,
+                "a public caller's trace is linked, not joined"
+            );
         });
     }
 }

@@ -166,7 +166,7 @@ impl Catalog {
         if agencies.iter().any(|agency| agency.id == agency_id) {
             Ok(())
         } else {
-            Err(CatalogError::AgencyNotFound(agency_id.to_owned()))
+            Err(CatalogError::AgencyNotFound(excerpt(agency_id)))
         }
     }
 
@@ -201,7 +201,10 @@ impl Catalog {
             requested => DatasetId::parse(requested).ok_or_else(|| {
                 CatalogError::invalid(
                     "id",
-                    format!("`{requested}` is not a dataset id like abcd-1234"),
+                    format!(
+                        "`{}` is not a dataset id like abcd-1234",
+                        excerpt(requested)
+                    ),
                 )
             })?,
         };

@@ -33,7 +33,7 @@ use axum::routing::{get, post};
 use opendata_limits::ADMIN_BODY_BYTES;
 use opendata_platform::shutdown::Shutdown;
 use opendata_platform::tasks::{TaskFailed, Tasks};
-use opendata_platform::telemetry::{HeaderReader, set_remote_parent};
+use opendata_platform::telemetry::{HeaderReader, link_remote};
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 use tower_http::timeout::RequestBodyDeadlineLayer;
@@ -107,9 +107,11 @@ pub fn router(state: EdgeState) -> Router {
                 .allow_methods(Any)
                 .allow_headers(AllowHeaders::mirror_request()),
         )
+        // Each request starts a trace of its own: a client's `traceparent` is linked, never
+        // joined, so the public cannot steer trace ids.
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let span = tracing::info_span!("http", method = %request.method(), path = %request.uri().path());
-            set_remote_parent(&span, &HeaderReader(request.headers()));
+            link_remote(&span, &HeaderReader(request.headers()));
             span
         }))
         .with_state(state)

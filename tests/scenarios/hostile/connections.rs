@@ -1,10 +1,11 @@
 //! The edge's HTTP plumbing holds against slow and sloppy clients: connections that never finish
 //! their headers or sit idle are closed, staff bodies are bounded in size and time, and every error
-//! the plumbing itself produces comes in Socrata's shape.
+//! the plumbing itself produces comes in Socrata's shape; gRPC calls with oversized metadata are
+//! refused without harming the server.
 
 use std::time::{Duration, Instant};
 
-use opendata_limits::{ADMIN_BODY_BYTES, ADMIN_BODY_SECONDS};
+use opendata_limits::{ADMIN_BODY_BYTES, ADMIN_BODY_SECONDS, GRPC_HEADER_BYTES};
 use opendata_testkit::{TestOptions, TestStack};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -143,4 +144,26 @@ async fn plumbing_errors_come_in_socratas_shape_and_pages_are_not_sniffed() {
         .unwrap_or_default()
         .to_ascii_lowercase();
     assert!(allowed.contains("authorization"), "{allowed}");
+}
+
+#[tokio::test]
+async fn grpc_calls_with_oversized_metadata_are_refused_and_the_server_goes_on() {
+    let stack = TestStack::start().await;
+    let mut catalog = stack.clients(None).catalog;
+    let lookup = || opendata_proto::catalog::v1::GetDatasetRequest {
+        id: "abcd-1234".to_owned(),
+    };
+
+    let mut padded = tonic::Request::new(lookup());
+    padded.metadata_mut().insert(
+        "x-padding",
+        "p".repeat(2 * GRPC_HEADER_BYTES.get()).parse().unwrap(),
+    );
+    let refused = catalog.get_dataset(padded).await.unwrap_err();
+    assert_ne!(refused.code(), tonic::Code::NotFound, "{refused:?}");
+
+    // The service is still there, on a fresh call.
+    let mut catalog = stack.clients(None).catalog;
+    let missing = catalog.get_dataset(lookup()).await.unwrap_err();
+    assert_eq!(missing.code(), tonic::Code::NotFound, "{missing:?}");
 }
