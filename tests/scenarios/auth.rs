@@ -260,3 +260,35 @@ async fn identity_administration_needs_the_admin_role_and_valid_input() {
     );
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn keys_and_app_tokens_longer_than_any_key_are_unknown_keys() {
+    let stack = TestStack::start().await;
+    let long = "k".repeat(20 * 1024);
+
+    let response = send(&stack, "/resource/abcd-1234.json", Some(&long), None).await;
+    assert_eq!(response.status, 401, "{}", response.body);
+    let response = send(&stack, "/api/admin/inventory", Some(&long), None).await;
+    assert_eq!(response.status, 401, "{}", response.body);
+    let response = get(
+        &stack,
+        &format!("/resource/abcd-1234.json?$$app_token={}", "t".repeat(1024)),
+    )
+    .await;
+    assert_eq!(response.status, 403, "{}", response.body);
+
+    let mut request = tonic::Request::new(catalog::GetDatasetRequest {
+        id: "abcd-1234".to_owned(),
+    });
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", "k".repeat(1024)).parse().unwrap(),
+    );
+    let status = stack
+        .clients(None)
+        .catalog
+        .get_dataset(request)
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
+}

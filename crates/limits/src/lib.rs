@@ -351,6 +351,16 @@ pub const QUERIES_PER_PRINCIPAL: Limit = Limit {
 /// What a caller waiting past a query limit gets.
 const QUERY_WAIT_EXCEEDED: &str = "waits (all of a query's waits together) up to 5 s, then 503 `service_unavailable` with `Retry-After`";
 
+/// Row queries running at once: the catalog's row-query connections.
+pub const QUERY_CONNECTIONS: Limit = Limit {
+    name: "query_connections",
+    value: 16,
+    unit: "queries",
+    applies_to: "row queries running at once, all callers together (each has a connection of its own)",
+    setting: Some("catalog.max_concurrent_queries"),
+    exceeded: QUERY_WAIT_EXCEEDED,
+};
+
 /// Row queries the public runs at once, together.
 pub const PUBLIC_QUERIES: Limit = Limit {
     name: "public_queries",
@@ -421,6 +431,16 @@ pub const AWARD_EXPORTS: Limit = Limit {
     exceeded: "503 `service_unavailable` with `Retry-After`, naming the limit",
 };
 
+/// Award downloads one caller streams at once.
+pub const AWARD_EXPORTS_PER_CALLER: Limit = Limit {
+    name: "award_exports_per_caller",
+    value: 1,
+    unit: "downloads",
+    applies_to: "downloads of the award table one address (without an app token) or one app token streams at once at the edge, so no caller holds every place of `award_exports`",
+    setting: None,
+    exceeded: "429 `too_many_requests` with `Retry-After`",
+};
+
 /// How long one award download may take.
 pub const AWARD_EXPORT_SECONDS: Limit = Limit {
     name: "award_export_seconds",
@@ -466,7 +486,7 @@ pub const REQUEST_HEAD_BYTES: Limit = Limit {
     name: "request_head_bytes",
     value: 98_304,
     unit: "bytes",
-    applies_to: "a request's line and headers together at the edge (so a slow client holds at most this much of the edge's memory per connection)",
+    applies_to: "a request's line and headers together at the edge: once this much has arrived without the head ending, the request is refused (a head that ends in the read crossing the limit is still taken, so a connection holds at most about twice this)",
     setting: None,
     exceeded: "431 from the HTTP layer (without Socrata's error body)",
 };
@@ -494,11 +514,31 @@ pub const GRPC_MESSAGE_BYTES: Limit = Limit {
 /// Calls one gRPC connection carries at once.
 pub const GRPC_STREAMS_PER_CONNECTION: Limit = Limit {
     name: "grpc_streams_per_connection",
-    value: 128,
+    value: 1024,
     unit: "calls",
     applies_to: "gRPC calls (HTTP/2 streams) one connection to any service carries at once",
     setting: None,
     exceeded: "further calls on that connection wait for one to finish (HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS`); a client that opens more anyway has them refused",
+};
+
+/// Seconds a response may wait for its client to read before the connection is closed.
+pub const WRITE_STALL_SECONDS: Limit = Limit {
+    name: "write_stall_seconds",
+    value: 30,
+    unit: "seconds",
+    applies_to: "time a response's bytes may wait for the client to read any of them at the edge (a download that keeps moving, however slowly, is not cut)",
+    setting: Some("edge.connections.write_timeout_secs"),
+    exceeded: "the connection is closed (a download in progress ends early)",
+};
+
+/// Bytes of an API key or app token.
+pub const KEY_BYTES: Limit = Limit {
+    name: "key_bytes",
+    value: 256,
+    unit: "bytes",
+    applies_to: "an API key or app token a caller sends (issued ones are under 64)",
+    setting: None,
+    exceeded: "taken as an unknown key: 401 / `UNAUTHENTICATED` (403 for an app token), without asking governance",
 };
 
 /// Bytes of one gRPC call's metadata (its HTTP/2 headers).
@@ -547,6 +587,8 @@ pub const ALL: &[Limit] = &[
     REQUEST_URI_BYTES,
     GRPC_MESSAGE_BYTES,
     GRPC_STREAMS_PER_CONNECTION,
+    WRITE_STALL_SECONDS,
+    KEY_BYTES,
     GRPC_HEADER_BYTES,
     ADMIN_BODY_BYTES,
     ADMIN_BODY_SECONDS,
@@ -569,6 +611,7 @@ pub const ALL: &[Limit] = &[
     IN_FLIGHT_PER_ADDRESS,
     IN_FLIGHT_PER_TOKEN,
     QUERIES_PER_PRINCIPAL,
+    QUERY_CONNECTIONS,
     PUBLIC_QUERIES,
     ANONYMOUS_QUERIES,
     EXPENSIVE_PUBLIC_QUERIES,
@@ -576,6 +619,7 @@ pub const ALL: &[Limit] = &[
     QUERY_SECONDS_TOKEN,
     QUERY_SECONDS_KEY,
     AWARD_EXPORTS,
+    AWARD_EXPORTS_PER_CALLER,
     AWARD_EXPORT_SECONDS,
     EVENT_BYTES,
 ];

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use opendata_limits::KEY_BYTES;
 use opendata_proto::common::v1 as pb;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
 use opendata_proto::governance::v1::{AuthenticateRequest, KeyKind};
@@ -208,6 +209,9 @@ impl Authenticator {
 
     /// The principal behind `key`; UNAUTHENTICATED when unknown or revoked.
     pub async fn authenticate(&self, key: &str) -> Result<Principal, ApiError> {
+        if key.len() > KEY_BYTES.get() {
+            return Err(unknown_key());
+        }
         let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         if let Some(principal) = self.cached(&digest) {
             return Ok(principal);

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use opendata_limits::excerpt;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -144,6 +145,12 @@ impl ErrorCode {
     }
 }
 
+/// The longest message a gRPC status carries (a request breaking many rules lists them all).
+pub const STATUS_MESSAGE_BYTES: usize = 8 * 1024;
+
+/// The most field violations a gRPC status carries.
+pub const STATUS_VIOLATIONS: usize = 100;
+
 /// A client-visible error: a registry code, a message, and details (the offending field, line,
 /// column...) that travel as `ErrorInfo` metadata.
 #[derive(Debug, Clone, PartialEq)]
@@ -195,9 +202,10 @@ impl ApiError {
         error
     }
 
-    /// Adds one detail.
+    /// Adds one detail, cut short when long (details echo identifiers the caller sent).
     pub fn with(mut self, key: &str, value: impl ToString) -> Self {
-        self.details.insert(key.to_owned(), value.to_string());
+        self.details
+            .insert(key.to_owned(), excerpt(&value.to_string()));
         self
     }
 
@@ -254,18 +262,39 @@ impl ApiError {
         }
     }
 
+    /// This error as a client may be sent it, whatever went into it: the message at most
+    /// [`STATUS_MESSAGE_BYTES`], at most [`STATUS_VIOLATIONS`] field violations (details are cut
+    /// short as they are added).
+    pub fn bounded(mut self) -> Self {
+        if self.message.len() > STATUS_MESSAGE_BYTES {
+            let mut cut = STATUS_MESSAGE_BYTES;
+            while !self.message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.message.truncate(cut);
+            self.message.push('…');
+        }
+        self.violations.truncate(STATUS_VIOLATIONS);
+        self
+    }
+
     /// The gRPC status for this error, with `ErrorInfo` (and a `BadRequest` violation when a field
     /// is named).
+    /// It is [bounded](ApiError::bounded).
     pub fn into_status(self) -> Status {
-        let mut details =
-            ErrorDetails::with_error_info(self.code.reason(), ERROR_DOMAIN, self.details.clone());
-        if let (true, Some(field)) = (self.violations.is_empty(), self.details.get("field")) {
-            details.add_bad_request_violation(field.clone(), self.message.clone());
+        let bounded = self.bounded();
+        let mut details = ErrorDetails::with_error_info(
+            bounded.code.reason(),
+            ERROR_DOMAIN,
+            bounded.details.clone(),
+        );
+        if let (true, Some(field)) = (bounded.violations.is_empty(), bounded.details.get("field")) {
+            details.add_bad_request_violation(field.clone(), bounded.message.clone());
         }
-        for violation in &self.violations {
+        for violation in &bounded.violations {
             details.add_bad_request_violation(&violation.field, &violation.description);
         }
-        Status::with_error_details(self.code.grpc_code(), self.message, details)
+        Status::with_error_details(bounded.code.grpc_code(), bounded.message, details)
     }
 }
 
@@ -311,6 +340,22 @@ mod tests {
             assert_eq!(back.message, "boom");
             assert_eq!(back.details.get("line").map(String::as_str), Some("7"));
         }
+    }
+
+    #[test]
+    fn what_a_status_carries_is_bounded() {
+        let violations = (0..1_000)
+            .map(|index| FieldViolation {
+                field: format!("awards[{index}].company"),
+                description: "é".repeat(100),
+            })
+            .collect();
+        let error = ApiError::invalid_fields(violations).with("award_id", "x".repeat(100_000));
+        let back = ApiError::from_status(&error.into_status());
+        assert!(back.message.len() <= STATUS_MESSAGE_BYTES + '…'.len_utf8());
+        assert!(back.message.ends_with('…'));
+        assert_eq!(back.violations.len(), STATUS_VIOLATIONS);
+        assert!(back.details["award_id"].len() < 100);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use opendata_limits::{GRPC_HEADER_BYTES, GRPC_STREAMS_PER_CONNECTION};
+use opendata_limits::{GRPC_HEADER_BYTES, GRPC_STREAMS_PER_CONNECTION, KEY_BYTES};
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::server::NamedService;
 use tonic::service::Interceptor;
@@ -49,6 +49,13 @@ impl ClientContext {
 
     /// Calls with `authorization: Bearer <key>`.
     pub fn with_key(key: &str) -> Result<Self, ApiError> {
+        if key.len() > KEY_BYTES.get() {
+            return Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                "the api key is longer than any key",
+            )
+            .with("limit", KEY_BYTES.name));
+        }
         let value = format!("Bearer {key}").parse().map_err(|_| {
             ApiError::new(
                 ErrorCode::Unauthenticated,

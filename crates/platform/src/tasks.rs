@@ -10,13 +10,12 @@
 
 use std::collections::HashMap;
 use std::fmt::Display;
-
-use crate::db::DeploymentError;
 use std::future::Future;
 use std::time::Duration;
 
 use tokio::task::{Id, JoinError, JoinSet};
 
+use crate::db::DeploymentError;
 use crate::health::Health;
 use crate::shutdown::Shutdown;
 
@@ -269,9 +268,13 @@ mod tests {
         });
         let server = serve_until(tasks.shutdown());
         let running = tokio::spawn(tasks.run(server, Duration::from_secs(5)));
-        while rounds.load(std::sync::atomic::Ordering::Relaxed) < 2 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while rounds.load(std::sync::atomic::Ordering::Relaxed) < 2 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("rounds go on after failing");
         shutdown.trigger();
         running.await.unwrap().unwrap();
         assert!(!health.is_serving());
@@ -280,6 +283,45 @@ mod tests {
             rounds.load(std::sync::atomic::Ordering::Relaxed) > 1,
             "transient failures are retried, not fatal"
         );
+    }
+
+    /// An error no retry fixes.
+    struct Broken;
+
+    impl Display for Broken {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("relation \"outbox\" does not exist")
+        }
+    }
+
+    impl DeploymentError for Broken {
+        fn is_broken_deployment(&self) -> bool {
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn a_periodic_job_on_a_broken_deployment_stops_the_service() {
+        let health = Health::new();
+        let mut tasks = Tasks::new("test", health.clone(), &Shutdown::new());
+        tasks.spawn_every("janitor", Duration::from_millis(5), || async {
+            Err::<(), _>(Broken)
+        });
+        let server = serve_until(tasks.shutdown());
+        let failed = tokio::time::timeout(
+            Duration::from_secs(5),
+            tasks.run(server, Duration::from_secs(5)),
+        )
+        .await
+        .expect("the service stops")
+        .unwrap_err();
+        assert_eq!(failed.task, "janitor");
+        assert!(
+            failed.reason.contains("does not exist"),
+            "{}",
+            failed.reason
+        );
+        assert_eq!(health.failed_tasks(), ["janitor"]);
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@ use opendata_datastore::table::{
     CREATED_AT_COLUMN, ID_COLUMN, UPDATED_AT_COLUMN, qualified, quote_ident,
 };
 
-use opendata_limits::{SOQL_FIELD_FILTERS, SOQL_SEARCH_TERMS, SOQL_SELECTED_COLUMNS};
+use opendata_limits::{SOQL_FIELD_FILTERS, SOQL_SEARCH_TERMS, SOQL_SELECTED_COLUMNS, excerpt};
 
 use crate::ast::{BinaryOp, Expr, Literal, Nulls, OrderItem, Selection, Span};
 use crate::error::{Position, SoqlError};
@@ -150,7 +150,8 @@ pub fn compile(
             SOQL_FIELD_FILTERS,
             Position::default(),
             format!("{problem} field filters"),
-        ));
+        )
+        .in_parameter("field filters"));
     }
     let mut conjuncts: Vec<(Span, Expr)> = query
         .filter
@@ -164,7 +165,7 @@ pub fn compile(
             && field != UPDATED_AT_COLUMN
             && schema.column(field).is_none()
         {
-            return Err(unknown_column(field, Position::default()).in_parameter(field));
+            return Err(unknown_column(field, Position::default()).in_parameter(&excerpt(field)));
         }
         let equality = Expr::Binary {
             op: BinaryOp::Eq,

@@ -1,7 +1,7 @@
 //! A SoQL request as the public sends it (`$select`, `$where`, ..., `$query`, field filters), the
 //! checks every request passes before anything is parsed, and its reading into one [`Query`].
 
-use opendata_limits::SOQL_TEXT;
+use opendata_limits::{SOQL_TEXT, excerpt};
 
 use crate::ast::Query;
 use crate::error::{Position, SoqlError};
@@ -58,6 +58,7 @@ fn check_request_text(request: &QueryRequest) -> Result<(), SoqlError> {
     let mut total = 0;
     for (parameter, text) in clauses.into_iter().chain(filters) {
         if let Some(at) = text.find('\0') {
+            let parameter = excerpt(parameter);
             let column = text[..at].chars().count() + 1;
             return Err(SoqlError::malformed(
                 Position {
@@ -66,17 +67,28 @@ fn check_request_text(request: &QueryRequest) -> Result<(), SoqlError> {
                 },
                 "NUL characters are not allowed in a query",
             )
-            .in_parameter(parameter));
+            .in_parameter(&parameter));
         }
         total += text.len();
     }
     if total > SOQL_TEXT.get() {
-        let longest = request
+        // Named: the longest clause, or the field filters when they are longer together.
+        let (clause, clause_bytes) = request
             .clauses()
             .into_iter()
-            .max_by_key(|(_, text)| text.len())
-            .filter(|(_, text)| text.len() * request.filters.len().max(1) >= total / 2)
-            .map_or("field filters", |(name, _)| name);
+            .map(|(name, text)| (name, text.len()))
+            .max_by_key(|(_, bytes)| *bytes)
+            .unwrap_or(("$where", 0));
+        let filter_bytes: usize = request
+            .filters
+            .iter()
+            .map(|(field, value)| field.len() + value.len())
+            .sum();
+        let longest = if filter_bytes > clause_bytes {
+            "field filters"
+        } else {
+            clause
+        };
         return Err(SoqlError::over_limit(
             SOQL_TEXT,
             Position::default(),
@@ -137,4 +149,47 @@ pub fn parse_request(request: &QueryRequest) -> Result<Query, SoqlError> {
     query.limit = request.limit;
     query.offset = (request.offset > 0).then_some(request.offset);
     Ok(query)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused_parameter(request: &QueryRequest) -> String {
+        let error = parse_request(request).unwrap_err();
+        assert_eq!(error.limit, Some(SOQL_TEXT.name), "{error:?}");
+        error.parameter
+    }
+
+    #[test]
+    fn an_overlong_request_names_its_longest_part() {
+        let third = format!("town = '{}'", "x".repeat(SOQL_TEXT.get() / 3));
+        let clauses = QueryRequest {
+            select: third.clone(),
+            where_clause: format!("{third} AND {third}"),
+            having: third.clone(),
+            ..QueryRequest::default()
+        };
+        assert_eq!(refused_parameter(&clauses), "$where");
+
+        let filters = QueryRequest {
+            select: "town".to_owned(),
+            filters: (0..4)
+                .map(|_| ("town".to_owned(), "x".repeat(SOQL_TEXT.get() / 3)))
+                .collect(),
+            ..QueryRequest::default()
+        };
+        assert_eq!(refused_parameter(&filters), "field filters");
+    }
+
+    #[test]
+    fn a_nul_in_a_field_filter_names_the_field_cut_short() {
+        let request = QueryRequest {
+            filters: vec![("f".repeat(1_000), "a\0b".to_owned())],
+            ..QueryRequest::default()
+        };
+        let error = parse_request(&request).unwrap_err();
+        assert!(error.parameter.len() < 100, "{}", error.parameter);
+        assert!(error.message.contains("NUL"), "{}", error.message);
+    }
 }

@@ -65,8 +65,9 @@ pub struct TestOptions {
     /// The planner's cost from which a row query counts as expensive.
     pub expensive_query_cost: f64,
     /// Expensive row queries the public may run at once (tests lock tables, which makes
-    /// every query's cost unknown, so by default this is out of the way).
-    pub expensive_public_queries: u32,
+    /// every query's cost unknown, so by default this is out of the way: as many as public
+    /// queries).
+    pub expensive_public_queries: Option<u32>,
     /// Award downloads at once, and the seconds each may take (the service's defaults when
     /// `None`).
     pub award_exports: Option<(usize, u64)>,
@@ -125,7 +126,7 @@ impl Default for TestOptions {
             trust_forwarded_for: false,
             anonymous_query_timeout_secs: 60,
             expensive_query_cost: 10_000.0,
-            expensive_public_queries: 1_000,
+            expensive_public_queries: None,
             award_exports: None,
             edge_read_timeout_secs: 20,
             search: SearchEngine::Embedded,
@@ -370,7 +371,9 @@ impl TestStack {
         config.edge.rate_limits.trust_forwarded_for = options.trust_forwarded_for;
         config.catalog.anonymous_query_timeout_secs = options.anonymous_query_timeout_secs;
         config.catalog.expensive_query_cost = options.expensive_query_cost;
-        config.catalog.max_concurrent_expensive_public_queries = options.expensive_public_queries;
+        config.catalog.max_concurrent_expensive_public_queries = options
+            .expensive_public_queries
+            .unwrap_or(config.catalog.max_concurrent_public_queries);
         config.edge.connections.header_read_timeout_secs = options.edge_read_timeout_secs;
         config.edge.connections.body_timeout_secs = options.edge_read_timeout_secs;
         config.search.auth_cache_ttl_secs = options.auth_cache_ttl_secs;

@@ -391,22 +391,26 @@ impl Catalog {
         }
         let compiled = compile_for(&dataset, &read.request, read.format)?;
         let query_caller = QueryCaller::of(caller);
-        let parallel = self.share.parallel(&query_caller);
+        let admission = self.share.admission_deadline();
         // Only the public's queries are gated on cost; key holders are not asked.
         let expensive = query_caller.is_public()
             && dataset.current_table.is_some()
             && self
                 .share
-                .is_expensive(estimated_cost(&self.plan_pool, &compiled, parallel).await?);
+                .is_expensive(estimated_cost(&self.plan_pool, &compiled, admission).await?);
         let (timeout, timeout_limit) = self.share.timeout(&query_caller);
         let run = QueryRun {
             pool: self.query_pool.clone(),
             control: self.pool.clone(),
             timeout,
             timeout_limit,
-            parallel,
+            parallel: self.share.parallel(&query_caller),
+            admission,
             chunk_bytes: self.chunk_bytes,
-            slot: self.share.admit(&query_caller, expensive).await?,
+            slot: self
+                .share
+                .admit(&query_caller, expensive, admission)
+                .await?,
         };
         let rows = query_rows(&dataset, compiled, read.format, read.bom, run).await?;
         Ok(RowAnswer {

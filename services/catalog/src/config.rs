@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use opendata_limits::{
     ANONYMOUS_QUERIES, EXPENSIVE_PUBLIC_QUERIES, PUBLIC_QUERIES, QUERIES_PER_PRINCIPAL,
-    QUERY_SECONDS_ANONYMOUS, QUERY_SECONDS_KEY, QUERY_SECONDS_TOKEN,
+    QUERY_CONNECTIONS, QUERY_SECONDS_ANONYMOUS, QUERY_SECONDS_KEY, QUERY_SECONDS_TOKEN,
 };
 use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig};
 use serde::Deserialize;
@@ -54,6 +54,12 @@ impl CatalogSettings {
                 self.max_concurrent_public_queries, self.max_concurrent_queries
             ));
         }
+        if self.max_concurrent_expensive_public_queries > self.max_concurrent_public_queries {
+            return Err(format!(
+                "catalog.max_concurrent_expensive_public_queries ({}) must be at most catalog.max_concurrent_public_queries ({})",
+                self.max_concurrent_expensive_public_queries, self.max_concurrent_public_queries
+            ));
+        }
         if self.max_concurrent_anonymous_queries > self.max_concurrent_public_queries {
             return Err(format!(
                 "catalog.max_concurrent_anonymous_queries ({}) must be at most catalog.max_concurrent_public_queries ({})",
@@ -73,7 +79,7 @@ impl Default for CatalogSettings {
             token_query_timeout_secs: QUERY_SECONDS_TOKEN.value,
             anonymous_query_timeout_secs: QUERY_SECONDS_ANONYMOUS.value,
             chunk_bytes: 64 * 1024,
-            max_concurrent_queries: 16,
+            max_concurrent_queries: QUERY_CONNECTIONS.value as u32,
             max_concurrent_public_queries: PUBLIC_QUERIES.value as u32,
             max_concurrent_anonymous_queries: ANONYMOUS_QUERIES.value as u32,
             max_concurrent_queries_per_principal: QUERIES_PER_PRINCIPAL.value as u32,

@@ -175,9 +175,9 @@ impl From<CatalogError> for ApiError {
                         ErrorCode::InvalidArgument,
                         "a function in the query got an argument outside its domain (ln of a negative number?)",
                     ),
-                    Some(code) if code.starts_with("22") => ApiError::new(
+                    Some("22025" | "22019") => ApiError::new(
                         ErrorCode::InvalidArgument,
-                        "a value in the query cannot be used where it is (a LIKE pattern ending in a backslash?)",
+                        "a LIKE pattern in the query has a bad escape (does it end in a backslash?)",
                     ),
                     _ => internal(&error),
                 }

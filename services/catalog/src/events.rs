@@ -98,7 +98,7 @@ impl VersionActivator {
         }
         let Some(mut dataset) = store::fetch(&mut *tx, &committed.dataset_id, true)
             .await
-            .map_err(retry)?
+            .map_err(handler_error)?
         else {
             tracing::warn!(dataset_id = %committed.dataset_id, "version committed for an unknown dataset, ignored");
             tx.commit().await?;
@@ -119,7 +119,7 @@ impl VersionActivator {
         let schema = keep_documentation(schema, &dataset.schema, committed.new_schema);
         let schema = store::assign_column_ids(&mut tx, schema, &dataset.schema)
             .await
-            .map_err(retry)?;
+            .map_err(handler_error)?;
         let committed_at = committed
             .committed_at
             .as_ref()
@@ -205,7 +205,7 @@ fn keep_documentation(mut schema: Schema, current: &Schema, new_schema: bool) ->
 
 /// A failure applying an event: a database that says the deployment is broken stops the
 /// consumer (see `HandlerError::Fatal`); anything else is retried.
-pub(crate) fn retry(error: CatalogError) -> HandlerError {
+pub(crate) fn handler_error(error: CatalogError) -> HandlerError {
     match error {
         CatalogError::Database(error) => HandlerError::from(error),
         other => HandlerError::Retry(other.to_string()),

@@ -40,12 +40,13 @@ use crate::grpc::CatalogApi;
 use crate::review::{REVIEW_CONSUMER, ReviewApplier};
 use crate::share::{FairShare, ShareSettings};
 
-/// How long a row query waits for a turn (a connection, or an anonymous slot) before it is told
-/// to retry.
+/// How long a row query waits for its turn, all waits together (estimating its cost, its slots,
+/// its connection), before it is told to retry.
 const QUERY_ADMISSION_WAIT: Duration = Duration::from_secs(5);
 
-/// Connections that estimate what public queries cost.
-const PLANNING_CONNECTIONS: u32 = 4;
+/// Connections that estimate what public queries cost: more than one address may have in flight,
+/// so no one caller can keep every estimate waiting.
+const PLANNING_CONNECTIONS: u32 = 8;
 
 /// The database schema the catalog owns.
 pub const SCHEMA: &str = "catalog";
@@ -88,11 +89,11 @@ pub async fn serve(
         governance,
         Duration::from_secs(settings.auth_cache_ttl_secs),
     ));
+    settings.validate()?;
     let query_pool = PgPoolOptions::new()
         .max_connections(settings.max_concurrent_queries.max(1))
         .acquire_timeout(QUERY_ADMISSION_WAIT)
         .connect_lazy_with((*pool.connect_options()).clone());
-    settings.validate()?;
     let share = FairShare::new(ShareSettings {
         anonymous_timeout: Duration::from_secs(settings.anonymous_query_timeout_secs),
         token_timeout: Duration::from_secs(settings.token_query_timeout_secs),

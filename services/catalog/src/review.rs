@@ -132,7 +132,7 @@ impl EventHandler for ReviewApplier {
         };
         self.apply_record(&record)
             .await
-            .map_err(crate::events::retry)
+            .map_err(crate::events::handler_error)
     }
 }
 

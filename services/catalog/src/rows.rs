@@ -11,6 +11,7 @@ use bytes::Bytes;
 use futures::TryStreamExt as _;
 use opendata_datastore::output::{Format, OutputColumn, RowSerializer};
 use opendata_datastore::table::READER_ROLE;
+use opendata_limits::QUERY_CONNECTIONS;
 use opendata_platform::error::ApiError;
 use opendata_soql::{CompiledQuery, QueryRequest, Target, compile};
 use sqlx::pool::PoolConnection;
@@ -18,6 +19,7 @@ use sqlx::{Executor as _, PgConnection, PgPool, Postgres, Row as _};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tonic::Status;
+use tracing::Instrument as _;
 
 use crate::error::CatalogError;
 use crate::model::Dataset;
@@ -25,8 +27,9 @@ use crate::share::Slot;
 
 /// Longest an estimate waits for a lock on the table, in milliseconds.
 const PLANNING_WAIT_MILLIS: u64 = 200;
-/// Longest an estimate may take, in milliseconds.
-const PLANNING_TIMEOUT_MILLIS: u64 = 2_000;
+/// Longest an estimate may take, in milliseconds (planning an ordinary query takes a few; one
+/// that takes longer is counted as expensive).
+const PLANNING_TIMEOUT_MILLIS: u64 = 500;
 
 /// Chunks of the serialized body, ending early with an error if the query fails midway.
 pub type Chunks = mpsc::Receiver<Result<Bytes, Status>>;
@@ -42,9 +45,11 @@ pub struct QueryRun {
     pub timeout: Duration,
     /// The limit that sets `timeout`, named when it passes.
     pub timeout_limit: &'static str,
-    /// Whether PostgreSQL may spread the query over parallel workers (not for anonymous callers,
-    /// whose share of the machine stays one process a query).
+    /// Whether PostgreSQL may spread the query over parallel workers (not for the public, whose
+    /// share of the machine stays one process a query).
     pub parallel: bool,
+    /// When the query must have its connection (the deadline of all its waits).
+    pub admission: Instant,
     /// Bytes per chunk.
     pub chunk_bytes: usize,
     /// The caller's turn, held until the last row is sent.
@@ -66,43 +71,34 @@ pub fn compile_for(
     Ok(compile(request, &dataset.schema, table, target)?)
 }
 
-/// The planner's estimate of what `compiled` costs to run (with parallel workers or not, as it
-/// will run), read as the reader role from `EXPLAIN` on `control` (so a query waiting for its
-/// turn holds no row-query connection). Planning takes moments; when it cannot (the table is
-/// locked, by a schema change say), the cost is unknown and counted as infinite rather than
-/// letting the estimate hold a connection.
+/// The planner's estimate of what a public query, `compiled`, costs to run (as it will run,
+/// without parallel workers), read as the reader role from `EXPLAIN` on `plan_pool` (so a query
+/// waiting for its turn holds no row-query connection). Planning takes moments; when it cannot by
+/// `deadline` (the table is locked, by a schema change say, or every planning connection is
+/// busy), the cost is unknown and counted as infinite rather than letting the estimate wait.
 pub async fn estimated_cost(
-    control: &PgPool,
+    plan_pool: &PgPool,
     compiled: &CompiledQuery,
-    parallel: bool,
+    deadline: Instant,
 ) -> Result<f64, CatalogError> {
-    match explain(control, compiled, parallel).await {
-        Err(sqlx::Error::Database(error))
+    match tokio::time::timeout_at(deadline, explain(plan_pool, compiled)).await {
+        Err(_) | Ok(Err(sqlx::Error::PoolTimedOut)) => Ok(f64::INFINITY),
+        Ok(Err(sqlx::Error::Database(error)))
             if matches!(error.code().as_deref(), Some("55P03" | "57014")) =>
         {
             Ok(f64::INFINITY)
         }
-        // Every estimating connection is busy: assume the worst rather than wait.
-        Err(sqlx::Error::PoolTimedOut) => Ok(f64::INFINITY),
-        outcome => Ok(outcome?),
+        Ok(outcome) => Ok(outcome?),
     }
 }
 
-async fn explain(
-    control: &PgPool,
-    compiled: &CompiledQuery,
-    parallel: bool,
-) -> Result<f64, sqlx::Error> {
-    let mut tx = control.begin().await?;
+async fn explain(plan_pool: &PgPool, compiled: &CompiledQuery) -> Result<f64, sqlx::Error> {
+    let mut tx = plan_pool.begin().await?;
     let setup = format!(
         "SET TRANSACTION READ ONLY; SET LOCAL ROLE {READER_ROLE}; \
          SET LOCAL lock_timeout = {PLANNING_WAIT_MILLIS}; \
-         SET LOCAL statement_timeout = {PLANNING_TIMEOUT_MILLIS}{}",
-        if parallel {
-            ""
-        } else {
-            "; SET LOCAL max_parallel_workers_per_gather = 0"
-        }
+         SET LOCAL statement_timeout = {PLANNING_TIMEOUT_MILLIS}; \
+         SET LOCAL max_parallel_workers_per_gather = 0"
     );
     (&mut *tx).execute(setup.as_str()).await?;
     let statement = format!("EXPLAIN (FORMAT JSON) {}", compiled.sql);
@@ -151,7 +147,7 @@ pub async fn query_rows(
     }
     let columns = compiled.columns.clone();
     let (started, started_receiver) = oneshot::channel();
-    tokio::spawn(stream_rows(run, compiled, format, bom, started, sender));
+    tokio::spawn(stream_rows(run, compiled, format, bom, started, sender).in_current_span());
     match started_receiver.await {
         Ok(Ok(())) => Ok((columns, receiver)),
         Ok(Err(error)) => Err(error),
@@ -190,7 +186,14 @@ async fn stream_rows(
     sender: mpsc::Sender<Result<Bytes, Status>>,
 ) {
     let mut start = Start(Some(started));
-    let outcome = match run.pool.acquire().await {
+    let connection = match tokio::time::timeout_at(run.admission, run.pool.acquire()).await {
+        Ok(acquired) => acquired.map_err(CatalogError::from),
+        Err(_) => Err(CatalogError::Busy {
+            limit: QUERY_CONNECTIONS.name,
+            message: "every query connection is busy; retry in a moment".to_owned(),
+        }),
+    };
+    let outcome = match connection {
         Ok(mut connection) => {
             let outcome = stream(
                 &run,
@@ -209,7 +212,7 @@ async fn stream_rows(
             }
             outcome
         }
-        Err(error) => Err(CatalogError::from(error)),
+        Err(error) => Err(error),
     };
     // The connection is back (or closed); the query's place goes before an error waits for a
     // client that may not be reading.
@@ -320,8 +323,12 @@ async fn stream(
     start.ok();
     connection.execute("COMMIT").await?;
     serializer.end(&mut body);
-    let _ = tokio::time::timeout_at(deadline, sender.send(Ok(Bytes::from(body)))).await;
-    Ok(Completion::Done)
+    match tokio::time::timeout_at(deadline, sender.send(Ok(Bytes::from(body)))).await {
+        Ok(Ok(())) => Ok(Completion::Done),
+        Ok(Err(_)) => Ok(Completion::ClientGone),
+        // Without its last rows the body would look whole: end it with the error instead.
+        Err(_) => Err(timed_out()),
+    }
 }
 
 /// A statement timeout, named by the limit that set it; other errors as they are.

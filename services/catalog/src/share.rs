@@ -134,9 +134,20 @@ impl FairShare {
         cost >= self.settings.expensive_cost
     }
 
-    /// A turn for `caller`'s next query (an expensive one when `expensive`), or why there is none.
-    pub async fn admit(&self, caller: &QueryCaller, expensive: bool) -> Result<Slot, CatalogError> {
-        let deadline = Instant::now() + self.settings.admission_wait;
+    /// When a query arriving now must have its turn (and its connection): all of its waits,
+    /// estimating its cost included, share this deadline.
+    pub fn admission_deadline(&self) -> Instant {
+        Instant::now() + self.settings.admission_wait
+    }
+
+    /// A turn for `caller`'s next query (an expensive one when `expensive`) by `deadline`, or why
+    /// there is none.
+    pub async fn admit(
+        &self,
+        caller: &QueryCaller,
+        expensive: bool,
+        deadline: Instant,
+    ) -> Result<Slot, CatalogError> {
         // The caller's own share first: refused at once, without waiting on anyone else.
         let principal = match caller {
             QueryCaller::Anonymous => None,
@@ -228,7 +239,18 @@ mod tests {
         })
     }
 
-    fn busy_with(error: CatalogError) -> &'static str {
+    impl FairShare {
+        async fn admit_now(
+            &self,
+            caller: &QueryCaller,
+            expensive: bool,
+        ) -> Result<Slot, CatalogError> {
+            self.admit(caller, expensive, self.admission_deadline())
+                .await
+        }
+    }
+
+    fn refused_limit(error: CatalogError) -> &'static str {
         match error {
             CatalogError::Busy { limit, .. } | CatalogError::TooManyQueries { limit, .. } => limit,
             other => panic!("{other:?}"),
@@ -239,45 +261,54 @@ mod tests {
     async fn each_principal_runs_at_most_its_share() {
         let share = share();
         let alice = QueryCaller::Key("alice".into());
-        let first = share.admit(&alice, false).await.unwrap();
-        let _second = share.admit(&alice, false).await.unwrap();
-        let refused = share.admit(&alice, false).await.err().unwrap();
-        assert_eq!(busy_with(refused), QUERIES_PER_PRINCIPAL.name);
+        let first = share.admit_now(&alice, false).await.unwrap();
+        let _second = share.admit_now(&alice, false).await.unwrap();
+        let refused = share.admit_now(&alice, false).await.err().unwrap();
+        assert_eq!(refused_limit(refused), QUERIES_PER_PRINCIPAL.name);
         share
-            .admit(&QueryCaller::Key("bob".into()), false)
+            .admit_now(&QueryCaller::Key("bob".into()), false)
             .await
             .unwrap();
         drop(first);
-        share.admit(&alice, false).await.unwrap();
+        share.admit_now(&alice, false).await.unwrap();
     }
 
     #[tokio::test]
     async fn anonymous_callers_leave_room_for_tokens_and_the_public_for_keys() {
         let share = share();
-        let _one = share.admit(&QueryCaller::Anonymous, false).await.unwrap();
-        let two = share.admit(&QueryCaller::Anonymous, false).await.unwrap();
+        let _one = share
+            .admit_now(&QueryCaller::Anonymous, false)
+            .await
+            .unwrap();
+        let two = share
+            .admit_now(&QueryCaller::Anonymous, false)
+            .await
+            .unwrap();
         let refused = share
-            .admit(&QueryCaller::Anonymous, false)
+            .admit_now(&QueryCaller::Anonymous, false)
             .await
             .err()
             .unwrap();
-        assert_eq!(busy_with(refused), ANONYMOUS_QUERIES.name);
+        assert_eq!(refused_limit(refused), ANONYMOUS_QUERIES.name);
         let _token = share
-            .admit(&QueryCaller::Token("t".into()), false)
+            .admit_now(&QueryCaller::Token("t".into()), false)
             .await
             .unwrap();
         let refused = share
-            .admit(&QueryCaller::Token("u".into()), false)
+            .admit_now(&QueryCaller::Token("u".into()), false)
             .await
             .err()
             .unwrap();
-        assert_eq!(busy_with(refused), PUBLIC_QUERIES.name);
+        assert_eq!(refused_limit(refused), PUBLIC_QUERIES.name);
         share
-            .admit(&QueryCaller::Key("carol".into()), false)
+            .admit_now(&QueryCaller::Key("carol".into()), false)
             .await
             .unwrap();
         drop(two);
-        share.admit(&QueryCaller::Anonymous, false).await.unwrap();
+        share
+            .admit_now(&QueryCaller::Anonymous, false)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -285,23 +316,29 @@ mod tests {
         let share = share();
         assert!(share.is_expensive(1_000.0) && !share.is_expensive(999.0));
         let scan = share
-            .admit(&QueryCaller::Token("t".into()), true)
+            .admit_now(&QueryCaller::Token("t".into()), true)
             .await
             .unwrap();
         let refused = share
-            .admit(&QueryCaller::Anonymous, true)
+            .admit_now(&QueryCaller::Anonymous, true)
             .await
             .err()
             .unwrap();
-        assert_eq!(busy_with(refused), EXPENSIVE_PUBLIC_QUERIES.name);
+        assert_eq!(refused_limit(refused), EXPENSIVE_PUBLIC_QUERIES.name);
         // The refused expensive query held nothing: a cheap one still finds its turn.
-        share.admit(&QueryCaller::Anonymous, false).await.unwrap();
         share
-            .admit(&QueryCaller::Key("k".into()), true)
+            .admit_now(&QueryCaller::Anonymous, false)
+            .await
+            .unwrap();
+        share
+            .admit_now(&QueryCaller::Key("k".into()), true)
             .await
             .unwrap();
         drop(scan);
-        share.admit(&QueryCaller::Anonymous, true).await.unwrap();
+        share
+            .admit_now(&QueryCaller::Anonymous, true)
+            .await
+            .unwrap();
         assert!(!share.parallel(&QueryCaller::Token("t".into())));
         assert!(share.parallel(&QueryCaller::Key("k".into())));
     }

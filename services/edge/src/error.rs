@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use opendata_limits::excerpt;
 use opendata_platform::error::{ApiError, ErrorCode};
 use opendata_platform::text::TextError;
 use serde::Serialize;
@@ -41,7 +42,7 @@ impl SodaError {
         SodaError(
             ApiError::new(
                 ErrorCode::DatasetNotFound,
-                format!("dataset {id} does not exist"),
+                format!("dataset {} does not exist", excerpt(id)),
             )
             .with("dataset_id", id),
         )
@@ -51,7 +52,7 @@ impl SodaError {
     pub fn no_route(path: &str) -> Self {
         SodaError(ApiError::new(
             ErrorCode::DatasetNotFound,
-            format!("no such resource: {path}"),
+            format!("no such resource: {}", excerpt(path)),
         ))
     }
 }
@@ -70,7 +71,7 @@ impl From<ApiError> for SodaError {
 
 impl IntoResponse for SodaError {
     fn into_response(self) -> Response {
-        let error = self.0;
+        let error = self.0.bounded();
         let status = StatusCode::from_u16(error.code.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = Body {

@@ -2,7 +2,7 @@
 //! answer their health checks; search and incentives are reported but optional, since without
 //! them only their routes fail).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::State;
@@ -38,10 +38,39 @@ async fn status(channel: &Channel, service: &str) -> Option<ServingStatus> {
     }
 }
 
+/// A readiness answer and when it was worked out.
+#[derive(Clone)]
+pub struct Readiness {
+    at: Instant,
+    status: StatusCode,
+    body: Value,
+}
+
+/// How long one readiness answer is reused: `/readyz` asks every dependency, and a flood of it
+/// must not become a flood of health checks on the connections real calls use.
+const READINESS_REUSED: Duration = Duration::from_secs(1);
+
 /// Readiness: the edge itself is serving (not draining, no task failed) and every required
 /// dependency reports serving. Events a dependency had to set aside are reported, without making
-/// the edge unready: the portal still serves.
+/// the edge unready: the portal still serves. Worked out at most once a second; callers meanwhile
+/// wait for, and share, the answer being worked out.
 pub async fn readyz(State(state): State<EdgeState>) -> (StatusCode, Json<Value>) {
+    let mut last = state.readiness.lock().await;
+    let answer = match last.as_ref() {
+        Some(answer) if answer.at.elapsed() < READINESS_REUSED && state.health.is_serving() => {
+            answer.clone()
+        }
+        _ => {
+            let answer = readiness(&state).await;
+            *last = Some(answer.clone());
+            answer
+        }
+    };
+    (answer.status, Json(answer.body))
+}
+
+async fn readiness(state: &EdgeState) -> Readiness {
+    let at = Instant::now();
     let dependencies = state.dependencies();
     let checks = dependencies.iter().map(|dependency| async {
         tokio::join!(
@@ -80,5 +109,5 @@ pub async fn readyz(State(state): State<EdgeState>) -> (StatusCode, Json<Value>)
     if !state.health.is_serving() {
         body["edge"] = json!({"serving": false, "failed_tasks": state.health.failed_tasks()});
     }
-    (status, Json(body))
+    Readiness { at, status, body }
 }

@@ -18,6 +18,7 @@ pub mod params;
 pub mod rate_limit;
 pub mod resource;
 pub mod server;
+pub mod stalled_writes;
 pub mod state;
 pub mod views;
 

@@ -2,6 +2,7 @@
 //! `$q`, `$query`, `$$app_token`, `$$bom`, and `field=value` filters, read from the raw query
 //! string into a catalog request. Unknown `$` parameters are refused by name.
 
+use opendata_limits::excerpt;
 use opendata_proto::catalog::v1::{FieldFilter, QueryRowsRequest, RowFormat};
 
 use crate::error::SodaError;
@@ -46,7 +47,8 @@ pub fn parse(query: Option<&str>) -> Result<SodaParams, SodaError> {
                 return Err(SodaError::bad_parameter(
                     other,
                     format!(
-                        "unknown parameter {other}; SODA parameters are $select, $where, $order, $group, $having, $limit, $offset, $q and $query"
+                        "unknown parameter {}; SODA parameters are $select, $where, $order, $group, $having, $limit, $offset, $q and $query",
+                        excerpt(other)
                     ),
                 ));
             }

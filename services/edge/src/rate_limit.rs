@@ -20,11 +20,12 @@ use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use opendata_limits::{
-    IN_FLIGHT_PER_ADDRESS, IN_FLIGHT_PER_TOKEN, PER_MINUTE_PER_ADDRESS, PER_MINUTE_PER_TOKEN,
+    AWARD_EXPORTS_PER_CALLER, IN_FLIGHT_PER_ADDRESS, IN_FLIGHT_PER_TOKEN, PER_MINUTE_PER_ADDRESS,
+    PER_MINUTE_PER_TOKEN,
 };
 use opendata_platform::auth::Authenticator;
 use opendata_platform::error::{ApiError, ErrorCode};
-use opendata_platform::in_flight::InFlight;
+use opendata_platform::in_flight::{InFlight, InFlightGuard};
 use serde::Deserialize;
 
 use crate::error::SodaError;
@@ -67,10 +68,12 @@ impl Default for RateLimitSettings {
 /// How often callers with full buckets are forgotten.
 pub const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Who is calling, for quotas.
+/// Who is calling, for quotas; the middleware leaves it in the request's extensions.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Caller {
+pub enum Caller {
+    /// Without an app token: the client's address (an IPv6 client's /64).
     Address(IpAddr),
+    /// With an app token: the token's principal.
     Token(String),
 }
 
@@ -84,6 +87,7 @@ pub struct RateLimits {
     anonymous: DefaultKeyedRateLimiter<IpAddr>,
     tokens: DefaultKeyedRateLimiter<String>,
     in_flight: InFlight<Caller>,
+    downloads: InFlight<Caller>,
     settings: RateLimitSettings,
     authenticator: Authenticator,
 }
@@ -99,6 +103,7 @@ impl RateLimits {
             anonymous: RateLimiter::keyed(quota(settings.anonymous_per_minute)),
             tokens: RateLimiter::keyed(quota(settings.token_per_minute)),
             in_flight: InFlight::default(),
+            downloads: InFlight::default(),
             settings: settings.clone(),
             authenticator,
         })
@@ -274,9 +279,52 @@ pub async fn limit(State(state): State<EdgeState>, mut request: Request, next: N
         };
         return too_many(limit, message, Duration::from_secs(1));
     };
+    request.extensions_mut().insert(caller);
     let response = next.run(request).await;
     let (parts, body) = response.into_parts();
     Response::from_parts(parts, held_until_sent(body, guard))
+}
+
+/// A turn at whole-table downloads for `caller`, to hold until the download's last byte: each
+/// caller streams at most [`AWARD_EXPORTS_PER_CALLER`] at once (the places behind them are few
+/// and shared by everyone). No turn is needed when limits are off.
+pub fn download_turn(
+    state: &EdgeState,
+    caller: Option<&Caller>,
+) -> Result<Option<InFlightGuard<Caller>>, DownloadStreaming> {
+    let (Some(limits), Some(caller)) = (state.rate_limits(), caller) else {
+        return Ok(None);
+    };
+    limits
+        .downloads
+        .enter(caller, AWARD_EXPORTS_PER_CALLER.value as u32)
+        .map(Some)
+        .ok_or(DownloadStreaming)
+}
+
+/// The caller already streams its downloads: a 429.
+#[derive(Debug)]
+pub struct DownloadStreaming;
+
+impl IntoResponse for DownloadStreaming {
+    fn into_response(self) -> Response {
+        too_many(
+            AWARD_EXPORTS_PER_CALLER.name,
+            "a download of this table is already streaming for this caller; wait for it to finish",
+            Duration::from_secs(5),
+        )
+    }
+}
+
+/// `response`, holding `turn` until its last byte is sent.
+pub fn holding(response: Response, turn: Option<InFlightGuard<Caller>>) -> Response {
+    match turn {
+        Some(turn) => {
+            let (parts, body) = response.into_parts();
+            Response::from_parts(parts, held_until_sent(body, turn))
+        }
+        None => response,
+    }
 }
 
 #[cfg(test)]

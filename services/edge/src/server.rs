@@ -4,6 +4,8 @@
 //! - A deadline for each request's headers ([`HEADER_READ_TIMEOUT`]). hyper runs it from the
 //!   moment it waits for a request, so the same deadline closes keep-alive connections left idle:
 //!   neither slow-header clients nor idle ones can pile up connections.
+//! - A client that stops reading its response for [`WRITE_STALL_SECONDS`] is disconnected, so it
+//!   cannot hold a connection (and the row stream behind it) by never reading.
 //! - At most [`MAX_CONNECTIONS`] connections open at once; past that the edge stops accepting
 //!   (they wait in the kernel's backlog) instead of running out of file descriptors.
 //! - On shutdown it stops accepting, lets in-flight requests finish and closes keep-alive
@@ -20,7 +22,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use opendata_limits::{
     ADMIN_BODY_SECONDS, CONNECTIONS_PER_ADDRESS, HEADER_READ_TIMEOUT, MAX_CONNECTIONS,
-    REQUEST_HEAD_BYTES,
+    REQUEST_HEAD_BYTES, WRITE_STALL_SECONDS,
 };
 use opendata_platform::in_flight::InFlight;
 use opendata_platform::shutdown::Shutdown;
@@ -30,6 +32,7 @@ use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 
 use crate::rate_limit::quota_key;
+use crate::stalled_writes::StalledWrites;
 
 /// Connection limits, from configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -44,6 +47,8 @@ pub struct ConnectionSettings {
     pub max_connections_per_address: u32,
     /// Seconds a client has to send a request body (the staff routes take bodies).
     pub body_timeout_secs: u64,
+    /// Seconds a response may wait for the client to read any of it.
+    pub write_timeout_secs: u64,
 }
 
 impl Default for ConnectionSettings {
@@ -53,6 +58,7 @@ impl Default for ConnectionSettings {
             max_connections: MAX_CONNECTIONS.get(),
             max_connections_per_address: CONNECTIONS_PER_ADDRESS.value as u32,
             body_timeout_secs: ADMIN_BODY_SECONDS.value,
+            write_timeout_secs: WRITE_STALL_SECONDS.value,
         }
     }
 }
@@ -75,6 +81,7 @@ pub async fn serve(
             settings.header_read_timeout_secs.max(1),
         ))
         .keep_alive(true);
+    let write_allowance = Duration::from_secs(settings.write_timeout_secs.max(1));
     let open = Arc::new(Semaphore::new(settings.max_connections.max(1)));
     let connections = GracefulShutdown::new();
     loop {
@@ -113,6 +120,7 @@ pub async fn serve(
                 .insert(ConnectInfo::<SocketAddr>(remote));
             app.clone().oneshot(request)
         });
+        let stream = StalledWrites::new(stream, write_allowance);
         let connection = connections.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(error) = connection.await {

@@ -22,6 +22,7 @@ use opendata_platform::health::Health;
 
 use crate::config::EdgeSettings;
 use crate::error::SodaError;
+use crate::health::Readiness;
 use crate::rate_limit::{AppToken, RateLimits};
 
 /// A catalog client carrying the caller's credentials (if any) and trace context.
@@ -79,6 +80,8 @@ pub struct EdgeState {
     pub settings: Arc<EdgeSettings>,
     /// The edge's own health: not serving once it is draining or a task of its failed.
     pub health: Health,
+    /// The last readiness answer (see [`crate::health::readyz`]).
+    pub readiness: Arc<tokio::sync::Mutex<Option<Readiness>>>,
 }
 
 impl EdgeState {
@@ -105,6 +108,7 @@ impl EdgeState {
             rate_limits,
             settings: Arc::new(settings),
             health: Health::new(),
+            readiness: Arc::default(),
         }
     }
 

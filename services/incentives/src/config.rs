@@ -31,6 +31,19 @@ pub struct IncentivesSettings {
     pub export_timeout_secs: u64,
 }
 
+impl IncentivesSettings {
+    /// Checks the settings that have no sensible zero, naming the key that is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_concurrent_exports == 0 {
+            return Err("incentives.max_concurrent_exports must be at least 1".to_owned());
+        }
+        if self.export_timeout_secs == 0 {
+            return Err("incentives.export_timeout_secs must be at least 1".to_owned());
+        }
+        Ok(())
+    }
+}
+
 impl Default for IncentivesSettings {
     fn default() -> Self {
         IncentivesSettings {

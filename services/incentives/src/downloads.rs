@@ -12,6 +12,7 @@ use futures::{Stream, StreamExt as _};
 use opendata_limits::{AWARD_EXPORT_SECONDS, AWARD_EXPORTS};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
+use tracing::Instrument as _;
 
 use crate::error::IncentivesError;
 use crate::ledger::Ledger;
@@ -59,7 +60,7 @@ impl Downloads {
             })?;
         let (sender, receiver) = mpsc::channel(1);
         let deadline = Instant::now() + self.time;
-        tokio::spawn(send(self.ledger.export(filter), place, deadline, sender));
+        tokio::spawn(send(self.ledger.export(filter), place, deadline, sender).in_current_span());
         Ok(receiver)
     }
 }

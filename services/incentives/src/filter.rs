@@ -1,7 +1,7 @@
 //! The filter of a public award read (a page, a summary, the export), checked: the company words
 //! within `SEARCH_TEXT`, every list at most `FILTER_VALUES` values, each within `TEXT_NAME`, award
-//! ids at most `AWARD_IDS`, each a UUID, and no NUL character anywhere, so no value PostgreSQL cannot take reaches it and the summaries' cache
-//! keys stay small.
+//! ids at most `AWARD_IDS`, each a UUID, and no NUL character anywhere, so no value PostgreSQL
+//! cannot take reaches it and the summaries' cache keys stay small.
 
 use opendata_limits::{AWARD_IDS, FILTER_VALUES, SEARCH_TEXT, TEXT_NAME, excerpt};
 use opendata_proto::incentives::v1 as pb;

@@ -77,6 +77,7 @@ pub async fn serve(
         settings,
         clock,
     } = service;
+    settings.validate()?;
     let auth = Arc::new(Authenticator::new(
         channel(&settings.governance_url)?,
         Duration::from_secs(settings.auth_cache_ttl_secs),
@@ -107,8 +108,8 @@ pub async fn serve(
     });
     let downloads = Downloads::new(
         ledger.clone(),
-        settings.max_concurrent_exports.max(1),
-        Duration::from_secs(settings.export_timeout_secs.max(1)),
+        settings.max_concurrent_exports,
+        Duration::from_secs(settings.export_timeout_secs),
     );
     let api = IncentivesServiceServer::new(IncentivesApi::new(ledger, downloads, publisher, auth))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)

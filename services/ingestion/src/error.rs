@@ -58,7 +58,7 @@ pub enum IngestionError {
     /// A replace upload without data rows would empty the dataset, and the upload did not say
     /// that was meant.
     #[error(
-        "the file has no data rows and replacing the dataset with it would empty it, so nothing was committed; to empty the dataset on purpose, create the upload with allow_empty (`opendata push --allow-empty`)"
+        "the upload has no rows to load (the file has no data rows, or every row was rejected) and replacing the dataset with it would empty it, so nothing was committed; to empty the dataset on purpose, create the upload with allow_empty (`opendata push --allow-empty`)"
     )]
     EmptyReplacement,
     /// Another version was committed since the upload began.

@@ -406,12 +406,6 @@ impl Ingestion {
                 expected: "loaded",
             });
         }
-        if upload.mode == UploadMode::Replace && upload.rows_received == 0 && !upload.allow_empty {
-            drop(tx);
-            return Err(self
-                .fail(&upload, None, IngestionError::EmptyReplacement)
-                .await);
-        }
         if upload.rejected_fraction() > upload.max_rejected_fraction {
             let error = IngestionError::TooManyRejected {
                 rejected: upload.rows_rejected as u64,
@@ -421,6 +415,14 @@ impl Ingestion {
             };
             drop(tx);
             return Err(self.fail(&upload, None, error).await);
+        }
+        // No rows to put in place of the dataset's: a header-only file, or one whose every row
+        // was rejected under a generous threshold.
+        if upload.mode == UploadMode::Replace && upload.rows_loaded == 0 && !upload.allow_empty {
+            drop(tx);
+            return Err(self
+                .fail(&upload, None, IngestionError::EmptyReplacement)
+                .await);
         }
         let Some(schema) = upload.schema.clone() else {
             return Err(IngestionError::WrongState {

@@ -5,7 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use opendata_limits::{ADMIN_BODY_BYTES, ADMIN_BODY_SECONDS, GRPC_HEADER_BYTES};
+use opendata_limits::{
+    ADMIN_BODY_BYTES, ADMIN_BODY_SECONDS, CONNECTIONS_PER_ADDRESS, GRPC_HEADER_BYTES,
+    REQUEST_HEAD_BYTES,
+};
 use opendata_testkit::{TestOptions, TestStack};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -160,10 +163,47 @@ async fn grpc_calls_with_oversized_metadata_are_refused_and_the_server_goes_on()
         "p".repeat(2 * GRPC_HEADER_BYTES.get()).parse().unwrap(),
     );
     let refused = catalog.get_dataset(padded).await.unwrap_err();
-    assert_ne!(refused.code(), tonic::Code::NotFound, "{refused:?}");
+    // HTTP/2 refuses the headers before tonic sees the call: 431, without a gRPC status.
+    assert!(refused.message().contains("431"), "{refused:?}");
 
     // The service is still there, on a fresh call.
     let mut catalog = stack.clients(None).catalog;
     let missing = catalog.get_dataset(lookup()).await.unwrap_err();
     assert_eq!(missing.code(), tonic::Code::NotFound, "{missing:?}");
+}
+
+#[tokio::test]
+async fn one_address_keeps_only_its_share_of_connections_and_heads_are_bounded() {
+    let stack = TestStack::start().await;
+    let mut held = Vec::new();
+    for _ in 0..CONNECTIONS_PER_ADDRESS.get() {
+        held.push(TcpStream::connect(edge_address(&stack)).await.unwrap());
+    }
+    // Accepted in order: once the last of its share is in, the next one is closed at once.
+    let mut last = held.pop().unwrap();
+    last.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = [0u8; 12];
+    last.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    let mut extra = TcpStream::connect(edge_address(&stack)).await.unwrap();
+    let _ = extra
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let (waited, received) = closed_after(&mut extra).await;
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    assert!(received.is_empty(), "{received}");
+    drop(held);
+    drop(last);
+
+    // A request head past its limit is refused by the HTTP layer.
+    let mut large = TcpStream::connect(edge_address(&stack)).await.unwrap();
+    let head = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: {}\r\n\r\n",
+        "p".repeat(2 * REQUEST_HEAD_BYTES.get())
+    );
+    let _ = large.write_all(head.as_bytes()).await;
+    let (_, received) = closed_after(&mut large).await;
+    assert!(received.starts_with("HTTP/1.1 431"), "{received}");
 }

@@ -130,11 +130,11 @@ async fn anonymous_queries_stop_sooner_than_keyed_ones() {
 }
 
 #[tokio::test]
-async fn expensive_anonymous_queries_take_turns_and_leave_the_rest_alone() {
+async fn expensive_public_queries_take_turns_and_leave_the_rest_alone() {
     // Every query counts as expensive here, so waiting on a lock stands in for a long scan.
     let stack = TestStack::start_with(TestOptions {
         expensive_query_cost: 0.0,
-        expensive_public_queries: EXPENSIVE_PUBLIC_QUERIES.value as u32,
+        expensive_public_queries: Some(EXPENSIVE_PUBLIC_QUERIES.value as u32),
         trust_forwarded_for: true,
         ..TestOptions::default()
     })
@@ -154,7 +154,7 @@ async fn expensive_anonymous_queries_take_turns_and_leave_the_rest_alone() {
         body["data"]["limit"], EXPENSIVE_PUBLIC_QUERIES.name,
         "{body}"
     );
-    // Key holders are not in the anonymous callers' share.
+    // Key holders are not in the public's share.
     let (status, body) = get_from(
         &stack,
         "10.0.2.2",

@@ -326,3 +326,44 @@ async fn rows_are_keyed_by_field_name_and_soda_parameters_are_given_once() {
     assert_eq!(response.status, 400, "{}", response.body);
     assert_eq!(response.json()["data"]["parameter"], "$limit");
 }
+
+#[tokio::test]
+async fn a_replacement_whose_every_row_is_rejected_does_not_empty_a_dataset() {
+    let stack = TestStack::start().await;
+    let (key, dataset) = published_dataset(
+        &stack,
+        "opm",
+        vec![column("Amount", ColumnType::Number)],
+        "",
+    )
+    .await;
+    push(&stack, &key, &dataset, UploadMode::Replace, b"Amount\n12\n").await;
+    wait_for_version(&stack, &dataset, 1).await;
+
+    let created = stack
+        .clients(Some(&key))
+        .ingestion
+        .create_upload(ingestion::CreateUploadRequest {
+            dataset_id: dataset.clone(),
+            mode: UploadMode::Replace as i32,
+            max_rejected_fraction: 1.0,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let sent = send_file(&stack, &key, &created.id, b"Amount\nabc\nxyz\n", 1 << 20)
+        .await
+        .unwrap();
+    assert_eq!((sent.rows_loaded, sent.rows_rejected), (0, 2));
+    let status = commit(&stack, &key, &created.id).await.unwrap_err();
+    assert_eq!(
+        ApiError::from_status(&status).code,
+        ErrorCode::EmptyReplacement,
+        "{status:?}"
+    );
+    let rows = get(&stack, &format!("/resource/{dataset}.json"))
+        .await
+        .json();
+    assert_eq!(rows, serde_json::json!([{"amount": "12"}]));
+}

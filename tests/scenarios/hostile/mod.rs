@@ -32,11 +32,12 @@ async fn lock_rows(pool: &PgPool, dataset: &str) -> (Transaction<'static, Postgr
     (lock, table)
 }
 
-/// Queries waiting for the lock on `table`.
+/// Queries waiting for the lock on `table` (not the planner's estimates of them).
 async fn waiting_on(pool: &PgPool, table: &str) -> i64 {
     sqlx::query_scalar(
         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
-         AND position($1 in query) > 0 AND pid <> pg_backend_pid()",
+         AND position($1 in query) > 0 AND query NOT LIKE 'EXPLAIN%' \
+         AND pid <> pg_backend_pid()",
     )
     .bind(table)
     .fetch_one(pool)

@@ -20,7 +20,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
-use opendata_limits::{ADMIN_BODY_BYTES, ADMIN_BODY_SECONDS};
+use opendata_limits::{ADMIN_BODY_BYTES, ADMIN_BODY_SECONDS, excerpt};
 use opendata_platform::error::{ApiError, ErrorCode};
 use opendata_platform::timestamp::from_proto;
 use opendata_proto::common::v1::AccessLevel;
@@ -250,7 +250,10 @@ fn inventory_query(query: Option<&str>) -> Result<pb::ListInventoryRequest, Soda
             other => {
                 return Err(SodaError::bad_parameter(
                     other,
-                    format!("unknown parameter {other}; the inventory takes agency and state"),
+                    format!(
+                        "unknown parameter {}; the inventory takes agency and state",
+                        excerpt(other)
+                    ),
                 ));
             }
         }
@@ -329,7 +332,10 @@ pub async fn stale(
             other => {
                 return Err(SodaError::bad_parameter(
                     other,
-                    format!("unknown parameter {other}; the stale list takes agency"),
+                    format!(
+                        "unknown parameter {}; the stale list takes agency",
+                        excerpt(other)
+                    ),
                 ));
             }
         }
@@ -382,7 +388,8 @@ pub async fn audit(
                 return Err(SodaError::bad_parameter(
                     other,
                     format!(
-                        "unknown parameter {other}; the audit log takes subject, limit and before"
+                        "unknown parameter {}; the audit log takes subject, limit and before",
+                        excerpt(other)
                     ),
                 ));
             }

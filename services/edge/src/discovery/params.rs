@@ -3,7 +3,7 @@
 //! `TEXT_NAME` characters each; none may hold a NUL character. The search service holds its
 //! request to the same limits; checking here refuses before calling it.
 
-use opendata_limits::{SEARCH_TEXT, TEXT_NAME};
+use opendata_limits::{SEARCH_TEXT, TEXT_NAME, excerpt};
 use opendata_platform::text::check_list;
 use opendata_proto::search::v1::{SearchRequest, SortOrder};
 
@@ -164,7 +164,8 @@ pub fn parse_params(query: Option<&str>, domain: &str) -> Result<CatalogParams, 
                 return Err(SodaError::bad_parameter(
                     other,
                     format!(
-                        "unsupported parameter {other}; the catalog takes q, categories, tags, domains, search_context, ids, only, order, limit, offset, published, public, audience, provenance, approval_status, visibility, explicitly_hidden and derived"
+                        "unsupported parameter {}; the catalog takes q, categories, tags, domains, search_context, ids, only, order, limit, offset, published, public, audience, provenance, approval_status, visibility, explicitly_hidden and derived",
+                        excerpt(other)
                     ),
                 ));
             }

@@ -18,6 +18,7 @@
 pub mod params;
 pub mod response;
 
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, header};
@@ -32,6 +33,7 @@ use std::time::Duration;
 
 use crate::error::SodaError;
 use crate::json::{CONTENT_TYPE, SodaJson};
+use crate::rate_limit::{Caller, download_turn, holding};
 use crate::state::EdgeState;
 use params::{Route, parse, tax_credit_year};
 use response::{
@@ -286,16 +288,21 @@ pub async fn tax_credits(
 }
 
 /// `GET /api/incentives/awards.csv`: every matching award as CSV, streamed.
-pub async fn download_csv(state: State<EdgeState>, query: RawQuery) -> Result<Response, SodaError> {
-    download(state, query, Format::Csv).await
+pub async fn download_csv(
+    state: State<EdgeState>,
+    caller: Option<Extension<Caller>>,
+    query: RawQuery,
+) -> Response {
+    download(state, caller, query, Format::Csv).await
 }
 
 /// `GET /api/incentives/awards.json`: every matching award as a JSON array, streamed.
 pub async fn download_json(
     state: State<EdgeState>,
+    caller: Option<Extension<Caller>>,
     query: RawQuery,
-) -> Result<Response, SodaError> {
-    download(state, query, Format::Json).await
+) -> Response {
+    download(state, caller, query, Format::Json).await
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,11 +313,27 @@ enum Format {
 
 async fn download(
     State(state): State<EdgeState>,
+    caller: Option<Extension<Caller>>,
     RawQuery(query): RawQuery,
     format: Format,
+) -> Response {
+    let turn = match download_turn(&state, caller.as_ref().map(|Extension(caller)| caller)) {
+        Ok(turn) => turn,
+        Err(refused) => return refused.into_response(),
+    };
+    match stream_awards(&state, query.as_deref(), format).await {
+        Ok(response) => holding(response, turn),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn stream_awards(
+    state: &EdgeState,
+    query: Option<&str>,
+    format: Format,
 ) -> Result<Response, SodaError> {
-    let mut request = parse(query.as_deref(), Route::Download)?.request;
-    let company = resolve_company(&state, &mut request).await;
+    let mut request = parse(query, Route::Download)?.request;
+    let company = resolve_company(state, &mut request).await;
     let chunks: futures::stream::BoxStream<'static, Result<pb::ExportAwardsChunk, tonic::Status>> =
         match company {
             Some((_, false)) => futures::stream::empty().boxed(),

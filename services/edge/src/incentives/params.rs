@@ -6,7 +6,7 @@
 //! NUL character. Incentives holds its request to the same limits; checking here refuses before
 //! calling it.
 
-use opendata_limits::{SEARCH_TEXT, TEXT_NAME};
+use opendata_limits::{SEARCH_TEXT, TEXT_NAME, excerpt};
 use opendata_proto::incentives::v1::{SearchAwardsRequest, SummaryDimension};
 
 use crate::error::SodaError;
@@ -82,6 +82,8 @@ pub fn parse(query: Option<&str>, route: Route) -> Result<AwardParams, SodaError
                     params.group_by.push(dimension);
                 }
             }
+            // Checked by the rate limits; not a filter.
+            ("$$app_token", _) => {}
             (other, _) => {
                 let extra = match route {
                     Route::Page => ", offset and limit",
@@ -90,7 +92,10 @@ pub fn parse(query: Option<&str>, route: Route) -> Result<AwardParams, SodaError
                 };
                 return Err(bad(
                     other,
-                    format!("unknown parameter {other}; this route takes {FILTERS}{extra}"),
+                    format!(
+                        "unknown parameter {}; this route takes {FILTERS}{extra}",
+                        excerpt(other)
+                    ),
                 ));
             }
         }
@@ -109,6 +114,7 @@ pub fn tax_credit_year(query: Option<&str>) -> Result<i32, SodaError> {
     let mut year = 0;
     for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match name.as_ref() {
+            "$$app_token" => {}
             "year" => {
                 year = value
                     .trim()
@@ -118,7 +124,10 @@ pub fn tax_credit_year(query: Option<&str>) -> Result<i32, SodaError> {
             other => {
                 return Err(bad(
                     other,
-                    format!("unknown parameter {other}; this route takes year"),
+                    format!(
+                        "unknown parameter {}; this route takes year",
+                        excerpt(other)
+                    ),
                 ));
             }
         }
