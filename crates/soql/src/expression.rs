@@ -22,6 +22,7 @@ pub(crate) struct Scope<'a> {
     pub(crate) aggregates_allowed: bool,
 }
 
+#[derive(Default)]
 pub(crate) struct Compiler {
     pub(crate) binds: Binds,
     /// Expression nodes compiled so far, aliases counted each time they are used.

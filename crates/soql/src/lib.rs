@@ -3,6 +3,7 @@
 //! dataset's schema and every value becomes a bind parameter.
 
 pub mod ast;
+mod clauses;
 pub mod compile;
 pub mod error;
 mod expression;

@@ -1,0 +1,393 @@
+//! The clauses of a query, each checked and compiled against the schema: field filters joined
+//! to `$where`, the select list with its output names, `$where`, `$q`, `$group`, `$having` and
+//! `$order`, and the rule that with aggregation every selected or ordered value is grouped.
+//! [`crate::compile`] puts their SQL together.
+
+use std::collections::HashSet;
+
+use opendata_datastore::schema::{ColumnType, Schema};
+use opendata_datastore::table::{CREATED_AT_COLUMN, ID_COLUMN, UPDATED_AT_COLUMN, quote_ident};
+use opendata_limits::{SOQL_FIELD_FILTERS, SOQL_SEARCH_TERMS, SOQL_SELECTED_COLUMNS, excerpt};
+
+use crate::ast::{BinaryOp, Expr, Literal, OrderItem, Query, Selection, Span};
+use crate::error::{Position, SoqlError};
+use crate::expression::{Compiler, Scope, unknown_column};
+use crate::functions::is_aggregate;
+use crate::naming::output_name;
+use crate::parser::balanced;
+use crate::request::QueryRequest;
+use crate::typed::{Binds, Typed, render};
+use crate::types::SoqlType;
+
+/// One selected output.
+pub(crate) struct Output {
+    /// Its name in the answer.
+    pub(crate) name: String,
+    /// What was selected.
+    pub(crate) expr: Expr,
+    /// Its type and SQL.
+    pub(crate) typed: Typed,
+}
+
+/// Column references outside aggregate calls.
+fn bare_columns(expr: &Expr, found: &mut Vec<(String, Position)>) {
+    match expr {
+        Expr::Column { name, span } => found.push((name.clone(), span.0)),
+        Expr::Literal { .. } => {}
+        Expr::Call { name, .. } if is_aggregate(name) => {}
+        Expr::Call { args, .. } => args.iter().for_each(|a| bare_columns(a, found)),
+        Expr::Unary { expr, .. } | Expr::Cast { expr, .. } | Expr::IsNull { expr, .. } => {
+            bare_columns(expr, found)
+        }
+        Expr::Binary { left, right, .. } => {
+            bare_columns(left, found);
+            bare_columns(right, found);
+        }
+        Expr::In { expr, list, .. } => {
+            bare_columns(expr, found);
+            list.iter().for_each(|a| bare_columns(a, found));
+        }
+        Expr::Between {
+            expr, low, high, ..
+        } => [expr, low, high]
+            .iter()
+            .for_each(|e| bare_columns(e, found)),
+        Expr::Like { expr, pattern, .. } => {
+            bare_columns(expr, found);
+            bare_columns(pattern, found);
+        }
+        Expr::Case {
+            branches,
+            otherwise,
+            ..
+        } => {
+            for (condition, value) in branches {
+                bare_columns(condition, found);
+                bare_columns(value, found);
+            }
+            if let Some(otherwise) = otherwise {
+                bare_columns(otherwise, found);
+            }
+        }
+    }
+}
+
+/// Checks that `expr` is grouped: it is a group expression, or every column outside aggregates in
+/// it is one. `grouped` holds the group expressions as printed.
+fn check_grouped(expr: &Expr, grouped: &HashSet<String>, clause: &str) -> Result<(), SoqlError> {
+    if grouped.contains(&expr.to_string()) {
+        return Ok(());
+    }
+    let mut columns = Vec::new();
+    bare_columns(expr, &mut columns);
+    match columns.into_iter().find(|(name, _)| {
+        !grouped.contains(
+            &Expr::Column {
+                name: name.clone(),
+                span: Default::default(),
+            }
+            .to_string(),
+        )
+    }) {
+        Some((name, position)) => Err(SoqlError::mismatch(
+            position,
+            format!("{name} must be in $group or inside an aggregate such as count or sum"),
+        )
+        .in_parameter(clause)),
+        None => Ok(()),
+    }
+}
+
+fn system_columns() -> Vec<Expr> {
+    [ID_COLUMN, CREATED_AT_COLUMN, UPDATED_AT_COLUMN]
+        .iter()
+        .map(|name| Expr::Column {
+            name: (*name).to_owned(),
+            span: Default::default(),
+        })
+        .collect()
+}
+
+/// ANDs the field filters (`?town=Avon`), equalities, to `query`'s `$where`, as one balanced
+/// chain so that many filters never make a deep tree.
+pub(crate) fn join_field_filters(
+    query: &mut Query,
+    request: &QueryRequest,
+    schema: &Schema,
+) -> Result<(), SoqlError> {
+    if let Some(problem) = SOQL_FIELD_FILTERS.count_problem(request.filters.len()) {
+        return Err(SoqlError::over_limit(
+            SOQL_FIELD_FILTERS,
+            Position::default(),
+            format!("{problem} field filters"),
+        )
+        .in_parameter("field filters"));
+    }
+    let mut conjuncts: Vec<(Span, Expr)> = query
+        .filter
+        .take()
+        .map(|filter| (Span::default(), filter))
+        .into_iter()
+        .collect();
+    for (field, value) in &request.filters {
+        if field != ID_COLUMN
+            && field != CREATED_AT_COLUMN
+            && field != UPDATED_AT_COLUMN
+            && schema.column(field).is_none()
+        {
+            return Err(unknown_column(field, Position::default()).in_parameter(&excerpt(field)));
+        }
+        let equality = Expr::Binary {
+            op: BinaryOp::Eq,
+            left: Box::new(Expr::Column {
+                name: field.clone(),
+                span: Default::default(),
+            }),
+            right: Box::new(Expr::Literal {
+                value: Literal::Text(value.clone()),
+                span: Default::default(),
+            }),
+            span: Default::default(),
+        };
+        conjuncts.push((Span::default(), equality));
+    }
+    query.filter = (!conjuncts.is_empty()).then(|| balanced(conjuncts, BinaryOp::And));
+    Ok(())
+}
+
+/// The select list (`*` when there is none), each output named, duplicates suffixed.
+pub(crate) fn select_outputs(
+    query: &Query,
+    schema: &Schema,
+    compiler: &mut Compiler,
+) -> Result<Vec<Output>, SoqlError> {
+    let plain = Scope {
+        schema,
+        aliases: &[],
+        aggregates_allowed: true,
+    };
+    let mut items: Vec<(Expr, Option<String>)> = Vec::new();
+    let selections = if query.select.is_empty() {
+        vec![Selection::Star]
+    } else {
+        query.select.clone()
+    };
+    for selection in selections {
+        match selection {
+            Selection::Star => items.extend(schema.columns.iter().map(|c| {
+                (
+                    Expr::Column {
+                        name: c.field_name.clone(),
+                        span: Default::default(),
+                    },
+                    None,
+                )
+            })),
+            Selection::SystemStar => items.extend(system_columns().into_iter().map(|e| (e, None))),
+            Selection::Expr { expr, alias } => items.push((expr, alias)),
+        }
+    }
+    if items.len() > SOQL_SELECTED_COLUMNS.get() {
+        return Err(SoqlError::over_limit(
+            SOQL_SELECTED_COLUMNS,
+            Position::default(),
+            format!(
+                "the query selects {} columns; at most {} are allowed",
+                items.len(),
+                SOQL_SELECTED_COLUMNS.value
+            ),
+        )
+        .in_parameter("$select"));
+    }
+    let mut outputs: Vec<Output> = Vec::with_capacity(items.len());
+    let mut names = HashSet::new();
+    for (expr, alias) in items {
+        let typed = compiler
+            .expr(&expr, &plain)
+            .map_err(|e| e.in_parameter("$select"))?;
+        let base = alias.unwrap_or_else(|| output_name(&expr));
+        let mut name = base.clone();
+        let mut suffix = 1;
+        while !names.insert(name.clone()) {
+            name = format!("{base}_{suffix}");
+            suffix += 1;
+        }
+        outputs.push(Output { name, expr, typed });
+    }
+    Ok(outputs)
+}
+
+/// A boolean condition of `parameter` (`$where`, `$having`), if the query has one.
+pub(crate) fn condition(
+    expr: Option<&Expr>,
+    scope: &Scope<'_>,
+    compiler: &mut Compiler,
+    parameter: &str,
+) -> Result<Option<String>, SoqlError> {
+    let Some(expr) = expr else {
+        return Ok(None);
+    };
+    let typed = compiler
+        .expr(expr, scope)
+        .map_err(|e| e.in_parameter(parameter))?;
+    compiler
+        .operand(typed, SoqlType::Boolean, parameter)
+        .map(Some)
+        .map_err(|e| e.in_parameter(parameter))
+}
+
+/// `$q` (or the search of a `$query`), if the query has one.
+pub(crate) fn search(
+    query: &Query,
+    request: &QueryRequest,
+    schema: &Schema,
+    binds: &mut Binds,
+) -> Result<Option<String>, SoqlError> {
+    let Some(terms) = query
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    else {
+        return Ok(None);
+    };
+    let parameter = if request.query.trim().is_empty() {
+        "$q"
+    } else {
+        "$query"
+    };
+    search_condition(binds, schema, terms)
+        .map(Some)
+        .map_err(|e| e.in_parameter(parameter))
+}
+
+/// `$group`: its expressions (select aliases resolved: `date_trunc_ym(d) AS month ...
+/// $group=month`) and their SQL.
+pub(crate) fn group_by(
+    query: &Query,
+    schema: &Schema,
+    aliases: &[(String, Expr)],
+    compiler: &mut Compiler,
+) -> Result<(Vec<Expr>, Vec<String>), SoqlError> {
+    let exprs: Vec<Expr> = query
+        .group
+        .iter()
+        .map(|expr| match expr {
+            Expr::Column { name, .. } if schema.column(name).is_none() => aliases
+                .iter()
+                .find(|(alias, _)| alias == name)
+                .map_or_else(|| expr.clone(), |(_, aliased)| aliased.clone()),
+            _ => expr.clone(),
+        })
+        .collect();
+    let scope = Scope {
+        schema,
+        aliases: &[],
+        aggregates_allowed: false,
+    };
+    let sql = exprs
+        .iter()
+        .map(|g| {
+            compiler
+                .expr(g, &scope)
+                .map(|t| render(&mut compiler.binds, &t))
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.in_parameter("$group"))?;
+    Ok((exprs, sql))
+}
+
+/// One key of `$order`: its SQL, whether it aggregates, and the item as written.
+pub(crate) type OrderKey = (String, bool, OrderItem);
+
+/// `$order`: each key of a type that has an order.
+pub(crate) fn order_by(
+    query: &Query,
+    scope: &Scope<'_>,
+    compiler: &mut Compiler,
+) -> Result<Vec<OrderKey>, SoqlError> {
+    let mut order = Vec::with_capacity(query.order.len());
+    for item in &query.order {
+        let typed = compiler
+            .expr(&item.expr, scope)
+            .map_err(|e| e.in_parameter("$order"))?;
+        if !typed.ty.is_ordered() {
+            return Err(SoqlError::mismatch(
+                typed.position,
+                format!("{} values have no order", typed.ty.name()),
+            )
+            .in_parameter("$order"));
+        }
+        order.push((
+            render(&mut compiler.binds, &typed),
+            typed.aggregate,
+            item.clone(),
+        ));
+    }
+    Ok(order)
+}
+
+/// With aggregation, every value selected or ordered by outside an aggregate must be grouped.
+pub(crate) fn check_aggregation(
+    outputs: &[Output],
+    group: &[Expr],
+    has_having: bool,
+    order: &[OrderKey],
+    aliases: &[(String, Expr)],
+) -> Result<(), SoqlError> {
+    let aggregated = !group.is_empty()
+        || has_having
+        || outputs.iter().any(|o| o.typed.aggregate)
+        || order.iter().any(|(_, aggregate, _)| *aggregate);
+    if !aggregated {
+        return Ok(());
+    }
+    let grouped: HashSet<String> = group.iter().map(ToString::to_string).collect();
+    for output in outputs.iter().filter(|o| !o.typed.aggregate) {
+        check_grouped(&output.expr, &grouped, "$select")?;
+    }
+    for (_, aggregate, item) in order {
+        if !aggregate {
+            let resolved = aliases
+                .iter()
+                .find(|(name, _)| matches!(&item.expr, Expr::Column { name: n, .. } if n == name))
+                .map_or(&item.expr, |(_, expr)| expr);
+            check_grouped(resolved, &grouped, "$order")?;
+        }
+    }
+    Ok(())
+}
+
+/// `$q`: the words must all appear in the row's text columns (English stemming). At most
+/// [`SOQL_SEARCH_TERMS`] words: each one is a full-text match over every row.
+fn search_condition(binds: &mut Binds, schema: &Schema, terms: &str) -> Result<String, SoqlError> {
+    // Words as the full-text parser sees them: punctuation separates them too.
+    let words = terms
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .count();
+    if words > SOQL_SEARCH_TERMS.get() {
+        return Err(SoqlError::over_limit(
+            SOQL_SEARCH_TERMS,
+            Position::default(),
+            format!(
+                "the search has {words} words; at most {} are allowed",
+                SOQL_SEARCH_TERMS.value
+            ),
+        ));
+    }
+    let text_columns: Vec<String> = schema
+        .columns
+        .iter()
+        .filter(|c| c.column_type == ColumnType::Text)
+        .map(|c| format!("coalesce({}, '')", quote_ident(&c.field_name)))
+        .collect();
+    if text_columns.is_empty() {
+        return Ok("false".to_owned());
+    }
+    Ok(format!(
+        "(to_tsvector('english', {}) @@ websearch_to_tsquery('english', {}))",
+        text_columns.join(" || ' ' || "),
+        binds.bind(terms.to_owned(), "text")
+    ))
+}
