@@ -139,6 +139,9 @@ enum QuoteState {
     QuoteInQuoted,
 }
 
+/// UTF-8's byte-order mark, which some programs write at the start of a CSV file.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
 /// The chunk-fed CSV reader.
 pub struct CsvStream {
     reader: Reader,
@@ -146,7 +149,10 @@ pub struct CsvStream {
     output_len: usize,
     ends: Vec<usize>,
     ends_len: usize,
-    /// Bytes held back at the start of the file until the BOM question is settled.
+    /// Bytes held back at the start of the file until the BOM question is settled: csv-core
+    /// strips a byte-order mark only from the first input it is given, whole, and takes an empty
+    /// input for the end of the file, so its first input is a mark and at least one byte more
+    /// (or the whole file).
     head: Vec<u8>,
     started: bool,
     state: QuoteState,
@@ -197,19 +203,18 @@ impl CsvStream {
     ) -> Result<(), E> {
         if !self.started {
             self.head.extend_from_slice(chunk);
-            if self.head.len() < 3 && b"\xef\xbb\xbf".starts_with(&self.head) {
+            if self.head.len() <= BOM.len() && BOM.starts_with(&self.head) {
                 return Ok(());
             }
             self.started = true;
             let head = std::mem::take(&mut self.head);
-            let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
-            return self.parse_more(body, on_record);
+            return self.parse_more(&head, on_record);
         }
         self.parse_more(chunk, on_record)
     }
 
-    /// Parses more of the input; nothing when `input` is empty, which [`CsvStream::parse`] would
-    /// take for the end of the file (an empty chunk, or one that held only the byte-order mark).
+    /// Parses more of the input; nothing when `input` is empty (an empty chunk), which
+    /// [`CsvStream::parse`] would take for the end of the file.
     fn parse_more<E: From<CsvError>>(
         &mut self,
         input: &[u8],
@@ -230,8 +235,7 @@ impl CsvStream {
         if !self.started {
             self.started = true;
             let head = std::mem::take(&mut self.head);
-            let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
-            self.parse(body, on_record)?;
+            self.parse_more(&head, on_record)?;
         }
         if matches!(self.state, QuoteState::Quoted) {
             return Err(CsvError::UnclosedQuote {
@@ -523,6 +527,23 @@ mod tests {
             CsvError::Empty
         );
         assert_eq!(parse_in_chunks(b"\n\n", 1).unwrap_err(), CsvError::Empty);
+    }
+
+    #[test]
+    fn one_byte_order_mark_is_dropped_however_the_file_is_cut() {
+        // Found by the property tests: only the first mark is the file's; a second is data.
+        let input = b"\xef\xbb\xbf\xef\xbb\xbfa,b\n1,2\n";
+        let whole = parse_in_chunks(input, input.len()).unwrap();
+        assert_eq!(whole[0].1, ["\u{feff}a", "b"]);
+        for chunk_size in 1..input.len() {
+            assert_eq!(
+                parse_in_chunks(input, chunk_size).unwrap(),
+                whole,
+                "{chunk_size}"
+            );
+        }
+        let single = parse_in_chunks(b"\xef\xbb\xbfa\n", 1).unwrap();
+        assert_eq!(single[0].1, ["a"]);
     }
 
     #[test]

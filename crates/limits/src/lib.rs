@@ -474,7 +474,7 @@ pub const MAX_CONNECTIONS: Limit = Limit {
 /// Connections from one address at the edge, when it is not behind a proxy.
 pub const CONNECTIONS_PER_ADDRESS: Limit = Limit {
     name: "connections_per_address",
-    value: 256,
+    value: 64,
     unit: "connections",
     applies_to: "connections one address (an IPv6 address by its /64) keeps open with the edge when the edge faces clients directly (behind a trusted proxy, the proxy holds the connections)",
     setting: Some("edge.connections.max_connections_per_address"),
