@@ -78,19 +78,33 @@ async fn creation_checks_agency_metadata_and_ids() {
         Some("schema.columns[0].type")
     );
 
+    // An agency chooses ids beginning with its own id; others are the CDO's to choose.
+    for (chosen, agency) in [("abcd-1234", "opm"), ("decd-1234", "opm")] {
+        let refused = publisher
+            .create_dataset(catalog::CreateDatasetRequest {
+                agency_id: agency.into(),
+                metadata: metadata("Chosen id"),
+                schema: None,
+                id: chosen.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{chosen}");
+        assert_eq!(api_error(&refused).details["field"], "id");
+    }
     let created = publisher
         .create_dataset(catalog::CreateDatasetRequest {
             agency_id: String::new(),
             metadata: metadata("Chosen id"),
             schema: None,
-            id: "abcd-1234".into(),
+            id: "opm1-1234".into(),
         })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(
         (created.id.as_str(), created.agency_id.as_str()),
-        ("abcd-1234", "opm"),
+        ("opm1-1234", "opm"),
         "agency defaults to the caller's"
     );
     let taken = publisher
@@ -98,7 +112,7 @@ async fn creation_checks_agency_metadata_and_ids() {
             agency_id: "opm".into(),
             metadata: metadata("Again"),
             schema: None,
-            id: "abcd-1234".into(),
+            id: "opm1-1234".into(),
         })
         .await
         .unwrap_err();

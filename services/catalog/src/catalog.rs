@@ -22,6 +22,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::conditional::{etag, is_current};
+use crate::dataset_ids::{check_chosen, random_id};
 use crate::error::CatalogError;
 use crate::events::emit;
 use crate::model::{Dataset, Metadata, Stage};
@@ -154,7 +155,8 @@ impl Catalog {
         }
     }
 
-    async fn require_agency(&self, agency_id: &str) -> Result<(), CatalogError> {
+    /// Every agency's id, once `agency_id` is known to be one of them.
+    async fn require_agency(&self, agency_id: &str) -> Result<Vec<String>, CatalogError> {
         let agencies = self
             .identity
             .clone()
@@ -164,7 +166,7 @@ impl Catalog {
             .into_inner()
             .agencies;
         if agencies.iter().any(|agency| agency.id == agency_id) {
-            Ok(())
+            Ok(agencies.into_iter().map(|agency| agency.id).collect())
         } else {
             Err(CatalogError::AgencyNotFound(excerpt(agency_id)))
         }
@@ -187,7 +189,7 @@ impl Catalog {
         caller
             .authorize(Action::WriteDatasets, Some(&agency_id))
             .map_err(CatalogError::Denied)?;
-        self.require_agency(&agency_id).await?;
+        let agencies = self.require_agency(&agency_id).await?;
         let metadata = metadata.normalized().map_err(CatalogError::from)?;
         let schema = if schema.is_empty() {
             schema
@@ -197,16 +199,20 @@ impl Catalog {
                 .map_err(|e| CatalogError::schema("schema", e))?
         };
         let id = match requested_id.trim() {
-            "" => DatasetId::generate(),
-            requested => DatasetId::parse(requested).ok_or_else(|| {
-                CatalogError::invalid(
-                    "id",
-                    format!(
-                        "`{}` is not a dataset id like abcd-1234",
-                        excerpt(requested)
-                    ),
-                )
-            })?,
+            "" => random_id(&agency_id, &agencies),
+            requested => {
+                let id = DatasetId::parse(requested).ok_or_else(|| {
+                    CatalogError::invalid(
+                        "id",
+                        format!(
+                            "`{}` is not a dataset id like abcd-1234",
+                            excerpt(requested)
+                        ),
+                    )
+                })?;
+                check_chosen(caller, &id, &agency_id, &agencies)?;
+                id
+            }
         };
         let now = Utc::now();
         let mut dataset = Dataset {

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod conditional;
 pub mod config;
 pub mod convert;
+pub mod dataset_ids;
 pub mod error;
 pub mod events;
 pub mod grpc;

@@ -8,7 +8,7 @@ use opendata_proto::incentives::v1 as pb;
 use opendata_testkit::{TestStack, wait_until};
 
 use super::{Client, award, decd, record, violated_fields};
-use crate::support::{EVENTUALLY, get, key_for};
+use crate::support::{EVENTUALLY, api_error, get, key_for};
 
 const DATASET: &str = "decd-awrd";
 
@@ -173,7 +173,7 @@ async fn the_award_table_is_a_portal_dataset_kept_in_sync() {
 }
 
 #[tokio::test]
-async fn a_dataset_id_taken_by_another_agency_is_reported_and_left_alone() {
+async fn another_agency_cannot_take_the_award_datasets_id() {
     let stack = TestStack::start().await;
     let mut decd = decd(&stack).await;
     record(
@@ -182,7 +182,7 @@ async fn a_dataset_id_taken_by_another_agency_is_reported_and_left_alone() {
     )
     .await;
     let opm = key_for(&stack, "opm", Role::Publisher).await;
-    stack
+    let refused = stack
         .clients(Some(&opm))
         .catalog
         .create_dataset(catalog::CreateDatasetRequest {
@@ -195,7 +195,10 @@ async fn a_dataset_id_taken_by_another_agency_is_reported_and_left_alone() {
             schema: None,
         })
         .await
-        .expect("another agency takes the id first");
+        .expect_err("the id is among DECD's");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    assert_eq!(api_error(&refused).details["field"], "id");
+
     let automation = key_for(&stack, "decd", Role::Publisher).await;
     decd.client
         .set_publisher_key(pb::SetPublisherKeyRequest {
@@ -203,27 +206,8 @@ async fn a_dataset_id_taken_by_another_agency_is_reported_and_left_alone() {
         })
         .await
         .expect("set the key");
-    let status = publishing_status_when(&decd.client, "the failed push to be reported", |s| {
-        !s.last_error.is_empty()
-    })
-    .await;
-    assert!(
-        status
-            .last_error
-            .contains("the dataset id is taken by a dataset of another agency"),
-        "{}",
-        status.last_error
-    );
-    assert_eq!(status.rows_pushed, 0);
-    let squatter = stack
-        .clients(Some(&opm))
-        .catalog
-        .get_dataset(catalog::GetDatasetRequest {
-            id: DATASET.to_owned(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(squatter.current_version, 0, "nothing was pushed into it");
+    let status =
+        publishing_status_when(&decd.client, "the first push", |s| s.rows_pushed == 1).await;
+    assert_eq!(status.last_error, "");
     stack.stop().await;
 }
