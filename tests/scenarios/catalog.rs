@@ -4,6 +4,7 @@
 use opendata_platform::error::ErrorCode;
 use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::common::v1::{Column, ColumnType, Role};
+use opendata_proto::governance::v1 as governance;
 use opendata_proto::ingestion::v1::UploadMode;
 use opendata_testkit::TestStack;
 
@@ -330,4 +331,54 @@ async fn versions_are_listed_newest_first_and_tables_are_read_only_to_readers() 
         assert_eq!(granted, expected, "{privilege}");
     }
     stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_agency_cannot_take_ids_other_agencies_datasets_have() {
+    let stack = TestStack::start().await;
+    key_for(&stack, "opm", Role::Publisher).await;
+    let cdo = stack.cdo_key().await;
+    stack
+        .clients(Some(&cdo))
+        .catalog
+        .create_dataset(catalog::CreateDatasetRequest {
+            agency_id: "opm".into(),
+            metadata: metadata("Kept from a migration"),
+            schema: None,
+            id: "zqx7-1234".into(),
+        })
+        .await
+        .expect("the CDO chooses an id in no agency's namespace");
+
+    // Governance learns of the dataset from the catalog's event.
+    opendata_testkit::wait_until(EVENTUALLY, "the dataset in the inventory", || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT dataset_id FROM governance.inventory WHERE dataset_id = 'zqx7-1234'",
+        )
+        .fetch_optional(&stack.pool)
+        .await
+        .unwrap()
+    })
+    .await;
+    let mut admin = stack.clients(Some(&stack.admin_key)).identity;
+    let refused = admin
+        .create_agency(governance::CreateAgencyRequest {
+            id: "zqx".into(),
+            name: "Squatters".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    assert!(
+        refused.message().contains("zqx7-1234"),
+        "{}",
+        refused.message()
+    );
+    admin
+        .create_agency(governance::CreateAgencyRequest {
+            id: "zqy".into(),
+            name: "Neighbours".into(),
+        })
+        .await
+        .expect("an agency id no dataset begins with");
 }

@@ -8,7 +8,8 @@
 //! - any other id (one kept from a Socrata migration, say) is chosen only by callers who see every
 //!   dataset (the CDO, an admin).
 //!
-//! Random ids stay out of other agencies' namespaces.
+//! Random ids stay out of other agencies' namespaces, and governance refuses a new agency whose
+//! namespace would hold datasets already (of others, necessarily).
 
 use opendata_datastore::dataset_id::DatasetId;
 use opendata_platform::auth::Principal;
@@ -43,6 +44,12 @@ pub fn check_chosen(
             ),
         )),
         None if caller.may(Action::ReadPrivateDatasets, None) => Ok(()),
+        None if agency.len() > 4 || agency.contains('-') => Err(CatalogError::invalid(
+            "id",
+            format!(
+                "agency {agency}'s id cannot begin a dataset id (four letters or digits before the hyphen), so only the CDO or an admin choose its ids; leave id empty for a random one"
+            ),
+        )),
         None => Err(CatalogError::invalid(
             "id",
             format!(

@@ -2,6 +2,7 @@
 //! answer their health checks; search and incentives are reported but optional, since without
 //! them only their routes fail).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -52,21 +53,33 @@ const READINESS_REUSED: Duration = Duration::from_secs(1);
 
 /// Readiness: the edge itself is serving (not draining, no task failed) and every required
 /// dependency reports serving. Events a dependency had to set aside are reported, without making
-/// the edge unready: the portal still serves. Worked out at most once a second; callers meanwhile
-/// wait for, and share, the answer being worked out.
+/// the edge unready: the portal still serves. Worked out at most once a second, in a task of its
+/// own (a caller that gives up does not waste it); callers meanwhile wait for, and share, the
+/// answer being worked out. An edge that is not serving says so at once, asking no one.
 pub async fn readyz(State(state): State<EdgeState>) -> (StatusCode, Json<Value>) {
-    let mut last = state.readiness.lock().await;
-    let answer = match last.as_ref() {
-        Some(answer) if answer.at.elapsed() < READINESS_REUSED && state.health.is_serving() => {
-            answer.clone()
-        }
-        _ => {
-            let answer = readiness(&state).await;
-            *last = Some(answer.clone());
-            answer
-        }
-    };
-    (answer.status, Json(answer.body))
+    if !state.health.is_serving() {
+        let body = json!({
+            "status": "not ready",
+            "edge": {"serving": false, "failed_tasks": state.health.failed_tasks()},
+        });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
+    }
+    let mut last = Arc::clone(&state.readiness).lock_owned().await;
+    if let Some(answer) = last.as_ref().filter(|a| a.at.elapsed() < READINESS_REUSED) {
+        return (answer.status, Json(answer.body.clone()));
+    }
+    let worked_out = tokio::spawn(async move {
+        let answer = readiness(&state).await;
+        *last = Some(answer.clone());
+        answer
+    });
+    match worked_out.await {
+        Ok(answer) => (answer.status, Json(answer.body)),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "not ready"})),
+        ),
+    }
 }
 
 async fn readiness(state: &EdgeState) -> Readiness {
@@ -105,9 +118,6 @@ async fn readiness(state: &EdgeState) -> Readiness {
         json!({"status": if ready { "ready" } else { "not ready" }, "dependencies": report});
     if !events.is_empty() {
         body["events"] = Value::Object(events);
-    }
-    if !state.health.is_serving() {
-        body["edge"] = json!({"serving": false, "failed_tasks": state.health.failed_tasks()});
     }
     Readiness { at, status, body }
 }

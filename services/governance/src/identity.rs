@@ -210,6 +210,22 @@ impl Identity {
         }
         let name = required("name", name, TEXT_NAME)?;
         let mut tx = self.pool.begin().await?;
+        // The dataset ids beginning with an agency's id are its own to choose (see the catalog's
+        // `dataset_ids`): a new agency must not find datasets of others among them.
+        let taken: Option<String> = sqlx::query_scalar(
+            "SELECT dataset_id FROM inventory WHERE split_part(dataset_id, '-', 1) LIKE $1 || '%' LIMIT 1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(dataset) = taken {
+            return Err(GovernanceError::invalid(
+                "id",
+                format!(
+                    "dataset {dataset} already has an id beginning with `{id}`, and the ids beginning with an agency's id are the agency's own; choose another agency id"
+                ),
+            ));
+        }
         let agency: Agency = sqlx::query_as(
             "INSERT INTO agencies (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id, name, created_at",
         )
