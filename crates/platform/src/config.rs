@@ -31,6 +31,28 @@ fn belongs_to_services(key: &str) -> bool {
         && !OTHER_TOOLS_PREFIXES
             .iter()
             .any(|prefix| key.starts_with(prefix))
+        && !is_service_link(&key)
+}
+
+/// Whether `key` (lowercase, after the prefix) is one of the variables Kubernetes injects into
+/// every pod for every Service of its namespace: `{NAME}_SERVICE_HOST`,
+/// `{NAME}_SERVICE_PORT[_{PORT}]`, `{NAME}_PORT` and `{NAME}_PORT_{N}_{PROTOCOL}[_PROTO|_PORT|_ADDR]`.
+/// A Service named `opendata-…` (the chart's own, or another release's) gives `OPENDATA_…`
+/// ones; they are not configuration, whose nested keys are joined by `__`.
+fn is_service_link(key: &str) -> bool {
+    if key.contains("__") {
+        return false;
+    }
+    if key.ends_with("_service_host") || key.contains("_service_port") || key.ends_with("_port") {
+        return true;
+    }
+    let words: Vec<&str> = key.split('_').collect();
+    words.windows(3).any(|window| {
+        window[0] == "port"
+            && !window[1].is_empty()
+            && window[1].bytes().all(|b| b.is_ascii_digit())
+            && matches!(window[2], "tcp" | "udp" | "sctp")
+    })
 }
 
 /// A configuration that could not be loaded; the message names the bad key and its source.
@@ -191,6 +213,31 @@ mod tests {
         assert!(!belongs_to_services("RUN_DATABASE"));
         assert!(belongs_to_services("DATABASE__URL"));
         assert!(belongs_to_services("DRAIN_SECS"));
+    }
+
+    #[test]
+    fn variables_kubernetes_injects_for_services_are_not_configuration() {
+        for injected in [
+            "CATALOG_SERVICE_HOST",
+            "CATALOG_SERVICE_PORT",
+            "CATALOG_SERVICE_PORT_GRPC",
+            "OPENDATA_CATALOG_PORT",
+            "OPENDATA_CATALOG_PORT_50052_TCP",
+            "OPENDATA_CATALOG_PORT_50052_TCP_PROTO",
+            "OPENDATA_CATALOG_PORT_50052_TCP_PORT",
+            "OPENDATA_CATALOG_PORT_50052_TCP_ADDR",
+            "EDGE_PORT_8080_TCP_ADDR",
+        ] {
+            assert!(!belongs_to_services(injected), "{injected}");
+        }
+        for configuration in [
+            "LISTEN__EDGE",
+            "DATABASE__MAX_CONNECTIONS",
+            "DRAIN_SECS",
+            "EDGE__PUBLIC_URL",
+        ] {
+            assert!(belongs_to_services(configuration), "{configuration}");
+        }
     }
 
     #[test]
