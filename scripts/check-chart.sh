@@ -39,7 +39,7 @@ mkdir -p "$rendered"
 for variant in default ingress; do
     args=()
     if [ "$variant" = ingress ]; then
-        args=(--set ingress.enabled=true)
+        args=(--set edge.ingress.enabled=true)
     fi
     "$helm" lint --strict "$chart" "${args[@]}"
     "$helm" template opendata "$chart" "${args[@]}" > "$rendered/$variant.yaml"
@@ -48,3 +48,12 @@ for variant in default ingress; do
         echo "chart ($variant values) valid for Kubernetes $version"
     done
 done
+
+# values.schema.json refuses typos and wrong types instead of ignoring them.
+for wrong in edge.ingres.enabled=true catalog.replicas=two; do
+    if "$helm" template opendata "$chart" --set "$wrong" >/dev/null 2>&1; then
+        echo "the chart accepted --set $wrong; values.schema.json should refuse it" >&2
+        exit 1
+    fi
+done
+echo "values.schema.json refuses typos and wrong types"

@@ -1,6 +1,20 @@
 {{/* Names and shared pieces of the opendata chart. */}}
+
+{{/*
+The release's base name, Helm's usual way: `fullnameOverride`, else the release name when it
+already holds the chart's name (`opendata` rather than `opendata-opendata`), else both. Cut to 52
+characters, so that with a component (`-governance`, `-incentives`) it stays a 63-character DNS
+label.
+*/}}
 {{- define "opendata.fullname" -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" -}}
+{{- else if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 52 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "opendata.labels" -}}
