@@ -3,6 +3,7 @@
 mod auth;
 mod bad_input;
 mod catalog;
+mod deployment;
 mod differential;
 mod edge;
 mod events;

@@ -68,6 +68,8 @@ pub struct TestOptions {
     /// every query's cost unknown, so by default this is out of the way: as many as public
     /// queries).
     pub expensive_public_queries: Option<u32>,
+    /// The database is owned by a role that is not a superuser, which the services connect as.
+    pub unprivileged_database_owner: bool,
     /// Award downloads at once, and the seconds each may take (the service's defaults when
     /// `None`).
     pub award_exports: Option<(usize, u64)>,
@@ -128,6 +130,7 @@ impl Default for TestOptions {
             expensive_query_cost: 10_000.0,
             expensive_public_queries: None,
             award_exports: None,
+            unprivileged_database_owner: false,
             edge_read_timeout_secs: 20,
             search: SearchEngine::Embedded,
             public_governance_datasets: false,
@@ -153,6 +156,13 @@ fn database_url(name: &str) -> String {
     }
 }
 
+/// `url` connecting as `user` with `password` instead of its own user.
+fn as_user(url: &str, user: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{user}:{password}@{host}")
+}
+
 /// A database created for one test, and a NATS prefix to go with it.
 pub struct TestDatabase {
     /// The database's name.
@@ -161,24 +171,54 @@ pub struct TestDatabase {
     pub url: String,
     /// A NATS prefix unique to the test.
     pub prefix: String,
+    /// The role that owns the database, when it is not the server's administrator.
+    owner: Option<String>,
 }
 
 impl TestDatabase {
     /// Creates a fresh, empty database.
     pub async fn create() -> TestDatabase {
+        TestDatabase::create_owned(false).await
+    }
+
+    /// Creates a fresh, empty database owned by a new role that is not a superuser (only allowed
+    /// to create roles, as a managed PostgreSQL's owner is), which its URL connects as.
+    pub async fn create_unprivileged() -> TestDatabase {
+        TestDatabase::create_owned(true).await
+    }
+
+    async fn create_owned(unprivileged: bool) -> TestDatabase {
         let id = Uuid::now_v7().simple().to_string();
         let name = format!("t_{id}");
         let mut admin = PgConnection::connect(&admin_url())
             .await
             .expect("connect to the test PostgreSQL server");
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        let owner = unprivileged.then(|| format!("{name}_owner"));
+        if let Some(owner) = &owner {
+            sqlx::query(&format!(
+                "CREATE ROLE \"{owner}\" LOGIN CREATEROLE PASSWORD '{id}'"
+            ))
+            .execute(&mut admin)
+            .await
+            .expect("create the test database's owner");
+        }
+        let owned_by = owner
+            .as_ref()
+            .map(|owner| format!(" OWNER \"{owner}\""))
+            .unwrap_or_default();
+        sqlx::query(&format!("CREATE DATABASE \"{name}\"{owned_by}"))
             .execute(&mut admin)
             .await
             .expect("create the test database");
+        let url = match &owner {
+            Some(owner) => as_user(&database_url(&name), owner, &id),
+            None => database_url(&name),
+        };
         TestDatabase {
-            url: database_url(&name),
+            url,
             prefix: format!("t{}", &id[id.len() - 12..]),
             name,
+            owner,
         }
     }
 
@@ -201,6 +241,11 @@ impl TestDatabase {
             ))
             .execute(&mut admin)
             .await;
+            if let Some(owner) = &self.owner {
+                let _ = sqlx::query(&format!("DROP ROLE IF EXISTS \"{owner}\""))
+                    .execute(&mut admin)
+                    .await;
+            }
         }
     }
 }
@@ -332,7 +377,11 @@ impl TestStack {
             )
             .with_test_writer()
             .try_init();
-        let database = TestDatabase::create().await;
+        let database = if options.unprivileged_database_owner {
+            TestDatabase::create_unprivileged().await
+        } else {
+            TestDatabase::create().await
+        };
         let url = database.url.clone();
         let prefix = database.prefix.clone();
         let admin_key = format!("odk_test_admin_{}", Uuid::now_v7().simple());
