@@ -49,11 +49,12 @@ for variant in default ingress; do
     done
 done
 
-# values.schema.json refuses typos and wrong types instead of ignoring them.
-for wrong in edge.ingres.enabled=true catalog.replicas=two; do
+# values.schema.json refuses typos and wrong types instead of ignoring them, and the chart refuses
+# values that cannot work (replicas of the embedded search index).
+for wrong in edge.ingres.enabled=true catalog.replicas=two search.replicas=2; do
     if "$helm" template opendata "$chart" --set "$wrong" >/dev/null 2>&1; then
-        echo "the chart accepted --set $wrong; values.schema.json should refuse it" >&2
+        echo "the chart accepted --set $wrong; it should refuse it" >&2
         exit 1
     fi
 done
-echo "values.schema.json refuses typos and wrong types"
+echo "the chart refuses typos, wrong types and values that cannot work"
