@@ -123,6 +123,7 @@ async fn a_duplicated_event_is_harmless() {
             url: std::env::var("OPENDATA_TEST_NATS_URL")
                 .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned()),
             prefix: stack.prefix.clone(),
+            ..NatsConfig::default()
         },
         "tests",
     )
@@ -228,4 +229,30 @@ async fn an_append_uses_the_latest_committed_schema_even_before_the_catalog_acti
         "\"town\",\"sales\"\n\"Bristol\",\"3\"\n\"Canaan\",\"4\"\n"
     );
     stack.stop().await;
+}
+
+#[tokio::test]
+async fn streams_are_created_with_the_configured_replicas() {
+    let url = std::env::var("OPENDATA_TEST_NATS_URL")
+        .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+    let prefix = format!("r{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+    let config = |stream_replicas| NatsConfig {
+        url: url.clone(),
+        prefix: prefix.clone(),
+        stream_replicas,
+    };
+    let single = EventBus::connect(&config(1), "tests").await.unwrap();
+    let stream = single.ensure_stream("catalog").await.unwrap();
+    assert_eq!(stream.cached_info().config.num_replicas, 1);
+    single.delete_stream("catalog").await.unwrap();
+
+    // One server cannot keep three copies: JetStream refuses, so the setting reached it.
+    let clustered = EventBus::connect(&config(3), "tests").await.unwrap();
+    let refused = clustered.ensure_stream("catalog").await.unwrap_err();
+    assert!(!refused.is_permanent(), "{refused:?}");
+    assert!(
+        refused.to_string().to_lowercase().contains("replica")
+            || refused.to_string().to_lowercase().contains("resources"),
+        "{refused}"
+    );
 }

@@ -119,6 +119,9 @@ pub struct NatsConfig {
     pub url: String,
     /// Prefix for every subject, stream and consumer name (`[a-z0-9_]*`); empty for none.
     pub prefix: String,
+    /// Copies JetStream keeps of each stream the services create: 1 on a single server, 3 on a
+    /// NATS cluster (at most 5, JetStream's own limit).
+    pub stream_replicas: usize,
 }
 
 impl Default for NatsConfig {
@@ -126,13 +129,21 @@ impl Default for NatsConfig {
         NatsConfig {
             url: "nats://127.0.0.1:4222".to_owned(),
             prefix: String::new(),
+            stream_replicas: 1,
         }
     }
 }
 
 impl NatsConfig {
-    /// Checks the prefix is safe to use in subjects and stream names.
+    /// Checks the prefix is safe to use in subjects and stream names, and the replicas are ones
+    /// JetStream keeps.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=5).contains(&self.stream_replicas) {
+            return Err(ConfigError::invalid(
+                "nats.stream_replicas",
+                "JetStream keeps 1 to 5 copies of a stream",
+            ));
+        }
         if self
             .prefix
             .chars()

@@ -227,6 +227,7 @@ impl TestDatabase {
         let nats = NatsConfig {
             url: nats_url(),
             prefix: self.prefix.clone(),
+            ..NatsConfig::default()
         };
         if let Ok(bus) = EventBus::connect(&nats, "opendata-tests").await {
             for domain in ["catalog", "ingestion", "governance", "incentives"] {
@@ -403,6 +404,7 @@ impl TestStack {
             nats: NatsConfig {
                 url: options.nats_url.clone().unwrap_or_else(nats_url),
                 prefix: prefix.clone(),
+                ..NatsConfig::default()
             },
             ..StackConfig::default()
         };

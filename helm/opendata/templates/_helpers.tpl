@@ -54,6 +54,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   value: {{ .Values.nats.url | quote }}
 - name: OPENDATA_NATS__PREFIX
   value: {{ .Values.nats.prefix | quote }}
+- name: OPENDATA_NATS__STREAM_REPLICAS
+  value: {{ .Values.nats.streamReplicas | quote }}
 {{- end -}}
 
 {{- define "opendata.url" -}}

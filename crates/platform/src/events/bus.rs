@@ -61,6 +61,7 @@ pub struct EventBus {
     client: async_nats::Client,
     jetstream: jetstream::Context,
     prefix: String,
+    stream_replicas: usize,
 }
 
 impl EventBus {
@@ -88,6 +89,7 @@ impl EventBus {
             client,
             jetstream,
             prefix: config.prefix.clone(),
+            stream_replicas: config.stream_replicas.max(1),
         })
     }
 
@@ -132,6 +134,7 @@ impl EventBus {
                 subjects: vec![self.full_subject(&format!("opendata.{domain}.v1.>"))],
                 duplicate_window: DUPLICATE_WINDOW,
                 max_age: EVENT_RETENTION,
+                num_replicas: self.stream_replicas,
                 ..Default::default()
             })
             .await
