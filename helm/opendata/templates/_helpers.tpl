@@ -45,8 +45,6 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - name: OPENDATA_TELEMETRY__OTLP_ENDPOINT
   value: {{ .Values.telemetry.otlpEndpoint | quote }}
 {{- end }}
-- name: OPENDATA_DRAIN_SECS
-  value: {{ .Values.drainSeconds | quote }}
 {{- end -}}
 
 {{- define "opendata.natsEnv" -}}
