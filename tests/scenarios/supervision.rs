@@ -107,3 +107,68 @@ async fn opendata_up_exits_non_zero_when_a_service_dies() {
     pool.close().await;
     database.drop_all().await;
 }
+
+/// The status the service at `url` reports for the whole server, once it answers.
+async fn status_of(url: &str) -> ServingStatus {
+    wait_until(
+        EVENTUALLY,
+        "the service to answer its health check",
+        || async {
+            let channel = opendata_platform::grpc::channel(url).ok()?;
+            let response = HealthClient::new(channel)
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+                .ok()?;
+            Some(response.get_ref().status())
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn search_is_not_serving_until_its_index_is_built() {
+    let database = TestDatabase::create().await;
+    let bus = opendata_platform::events::EventBus::connect(
+        &opendata_platform::config::NatsConfig {
+            url: opendata_testkit::nats_url(),
+            prefix: database.prefix.clone(),
+            ..Default::default()
+        },
+        "tests",
+    )
+    .await
+    .unwrap();
+    // The catalog it builds its index from does not answer.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let settings = opendata_search::config::SearchSettings {
+        catalog_url: nowhere.clone(),
+        governance_url: nowhere,
+        incentives_url: String::new(),
+        ..Default::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = opendata_platform::shutdown::Shutdown::new();
+    let search = tokio::spawn(opendata_search::serve(
+        settings,
+        bus,
+        listener,
+        shutdown.clone(),
+        Duration::from_secs(1),
+    ));
+
+    assert_eq!(status_of(&url).await, ServingStatus::NotServing);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        status_of(&url).await,
+        ServingStatus::NotServing,
+        "still building"
+    );
+    shutdown.trigger();
+    search.await.unwrap().unwrap();
+    database.drop_all().await;
+}

@@ -28,6 +28,8 @@ struct State {
     failed_tasks: Vec<&'static str>,
     /// Whether it has stopped serving.
     stopped: bool,
+    /// Whether it is still getting ready (building an index, say) after it started listening.
+    held: bool,
 }
 
 impl Default for Health {
@@ -51,20 +53,43 @@ impl Health {
     }
 
     /// Reports `names` (and the server as a whole) as serving, unless the service has already
-    /// stopped serving.
+    /// stopped serving or is still getting ready.
     pub async fn serving(&self, names: &[&'static str]) {
-        let stopped = {
+        let serving = {
             let mut state = self.lock();
             state.names.extend_from_slice(names);
-            state.stopped
+            !state.stopped && !state.held
         };
-        let status = if stopped {
-            ServingStatus::NotServing
-        } else {
+        let status = if serving {
             ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
         };
         for name in names.iter().copied().chain([""]) {
             self.reporter.set_service_status(name, status).await;
+        }
+    }
+
+    /// Keeps the service not serving, once it listens, until [`Health::ready`]: for a service
+    /// that has work to do before its answers are whole.
+    pub fn hold(&self) {
+        self.lock().held = true;
+    }
+
+    /// The service held by [`Health::hold`] is ready: it reports serving (unless it has stopped).
+    pub async fn ready(&self) {
+        let names = {
+            let mut state = self.lock();
+            state.held = false;
+            if state.stopped {
+                return;
+            }
+            state.names.clone()
+        };
+        for name in names.into_iter().chain([""]) {
+            self.reporter
+                .set_service_status(name, ServingStatus::Serving)
+                .await;
         }
     }
 
@@ -96,7 +121,8 @@ impl Health {
 
     /// Whether the service is serving.
     pub fn is_serving(&self) -> bool {
-        !self.lock().stopped
+        let state = self.lock();
+        !state.stopped && !state.held
     }
 
     /// The tasks whose failure stopped the service.
@@ -106,5 +132,40 @@ impl Health {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_server::Health as _;
+
+    use super::*;
+
+    async fn status(health: &Health, name: &str) -> i32 {
+        let checks = HealthService::from_health_reporter(health.reporter.clone());
+        let request = tonic::Request::new(HealthCheckRequest {
+            service: name.to_owned(),
+        });
+        checks.check(request).await.unwrap().into_inner().status
+    }
+
+    #[tokio::test]
+    async fn a_held_service_serves_only_once_ready() {
+        let health = Health::new();
+        health.hold();
+        health.serving(&["opendata.search.v1.SearchService"]).await;
+        assert!(!health.is_serving());
+        assert_eq!(status(&health, "").await, ServingStatus::NotServing as i32);
+        health.ready().await;
+        assert!(health.is_serving());
+        for name in ["", "opendata.search.v1.SearchService"] {
+            assert_eq!(status(&health, name).await, ServingStatus::Serving as i32);
+        }
+
+        // Once stopped, getting ready changes nothing.
+        health.stop_serving(None).await;
+        health.ready().await;
+        assert_eq!(status(&health, "").await, ServingStatus::NotServing as i32);
     }
 }

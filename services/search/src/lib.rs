@@ -77,10 +77,19 @@ pub async fn serve(
         Duration::from_secs(settings.auth_cache_ttl_secs),
     ));
 
-    let mut tasks = Tasks::new("search", Health::new(), &shutdown);
+    // Not serving until the index is built: its answers would be partial.
+    let health = Health::new();
+    health.hold();
+    let mut tasks = Tasks::new("search", health.clone(), &shutdown);
     tasks.spawn(
         "index follower",
-        follow(Arc::clone(&indexer), bus, indexing_awards, tasks.shutdown()),
+        follow(
+            Arc::clone(&indexer),
+            bus,
+            indexing_awards,
+            health,
+            tasks.shutdown(),
+        ),
     );
 
     let api = SearchServiceServer::new(SearchApi::new(indexer, auth));
@@ -88,17 +97,20 @@ pub async fn serve(
     Ok(())
 }
 
-/// Builds the index, then keeps it current from catalog (and award) events, and fills in the
-/// awards when incentives answered too late for the first build; until shutdown.
+/// Builds the index (and reports the service ready), then keeps it current from catalog (and
+/// award) events, and fills in the awards when incentives answered too late for the first build;
+/// until shutdown.
 async fn follow(
     indexer: Arc<Indexer>,
     bus: EventBus,
     indexing_awards: bool,
+    health: Health,
     shutdown: Shutdown,
 ) -> TaskResult {
     if !indexer.initial_build(&shutdown).await {
         return Ok(());
     }
+    health.ready().await;
     let backfill = async {
         indexer.backfill_awards_until_done(&shutdown).await;
         Ok(())
