@@ -258,6 +258,24 @@ mod tests {
     }
 
     #[test]
+    fn stream_replicas_are_ones_jetstream_keeps() {
+        for (replicas, valid) in [(0, false), (1, true), (3, true), (5, true), (6, false)] {
+            let config = NatsConfig {
+                stream_replicas: replicas,
+                ..NatsConfig::default()
+            };
+            let outcome = config.validate();
+            assert_eq!(outcome.is_ok(), valid, "{replicas}: {outcome:?}");
+            if let Err(error) = outcome {
+                assert!(
+                    error.to_string().contains("nats.stream_replicas"),
+                    "{error}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn prefixes_with_dots_are_refused() {
         let config = NatsConfig {
             prefix: "a.b".into(),

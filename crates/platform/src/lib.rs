@@ -14,6 +14,7 @@ pub mod health;
 pub mod in_flight;
 pub mod replace_rows;
 pub mod shutdown;
+pub mod streams;
 pub mod tasks;
 pub mod telemetry;
 pub mod text;

@@ -13,6 +13,7 @@ use opendata_datastore::output::{Format, OutputColumn, RowSerializer};
 use opendata_datastore::table::READER_ROLE;
 use opendata_limits::QUERY_CONNECTIONS;
 use opendata_platform::error::ApiError;
+use opendata_platform::streams::send_last;
 use opendata_soql::{CompiledQuery, QueryRequest, Target, compile};
 use sqlx::pool::PoolConnection;
 use sqlx::{Executor as _, PgConnection, PgPool, Postgres, Row as _};
@@ -221,12 +222,9 @@ async fn stream_rows(
         && let Some(error) = start.fail(error)
     {
         let status: Status = ApiError::from(error).into();
-        let _ = tokio::time::timeout(ERROR_DELIVERY, sender.send(Err(status))).await;
+        send_last(&sender, Err(status)).await;
     }
 }
-
-/// How long a query's error waits for a client that is not reading.
-const ERROR_DELIVERY: Duration = Duration::from_secs(10);
 
 /// How a row stream ended.
 enum Completion {

@@ -6,19 +6,22 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
+use axum::response::Response;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use opendata_platform::in_flight::InFlightGuard;
 
-/// A response body that keeps its request in flight until it has been sent whole (or dropped).
-pub fn held_until_sent<K>(body: Body, guard: InFlightGuard<K>) -> Body
+/// `response`, keeping its request in flight until its body has been sent whole (or dropped).
+pub fn held_until_sent<K>(response: Response, guard: InFlightGuard<K>) -> Response
 where
     K: Eq + Hash + Unpin + Send + Sync + 'static,
 {
-    Body::new(Held {
+    let (parts, body) = response.into_parts();
+    let body = Body::new(Held {
         inner: body,
         _guard: guard,
-    })
+    });
+    Response::from_parts(parts, body)
 }
 
 struct Held<K: Eq + Hash> {

@@ -280,9 +280,7 @@ pub async fn limit(State(state): State<EdgeState>, mut request: Request, next: N
         return too_many(limit, message, Duration::from_secs(1));
     };
     request.extensions_mut().insert(caller);
-    let response = next.run(request).await;
-    let (parts, body) = response.into_parts();
-    Response::from_parts(parts, held_until_sent(body, guard))
+    held_until_sent(next.run(request).await, guard)
 }
 
 /// A turn at whole-table downloads for `caller`, to hold until the download's last byte: each
@@ -313,17 +311,6 @@ impl IntoResponse for DownloadStreaming {
             "a download of this table is already streaming for this caller; wait for it to finish",
             Duration::from_secs(5),
         )
-    }
-}
-
-/// `response`, holding `turn` until its last byte is sent.
-pub fn holding(response: Response, turn: Option<InFlightGuard<Caller>>) -> Response {
-    match turn {
-        Some(turn) => {
-            let (parts, body) = response.into_parts();
-            Response::from_parts(parts, held_until_sent(body, turn))
-        }
-        None => response,
     }
 }
 

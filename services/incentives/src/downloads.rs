@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use futures::{Stream, StreamExt as _};
 use opendata_limits::{AWARD_EXPORT_SECONDS, AWARD_EXPORTS};
+use opendata_platform::streams::send_last;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
 use tracing::Instrument as _;
@@ -18,9 +19,6 @@ use crate::error::IncentivesError;
 use crate::ledger::Ledger;
 use crate::store::StoredAward;
 use crate::store::query::Filter;
-
-/// How long a download's error waits for a client that is not reading.
-const ERROR_DELIVERY: Duration = Duration::from_secs(10);
 
 /// Batches of one download, then an error if it could not finish.
 pub type Batches = mpsc::Receiver<Result<Vec<StoredAward>, IncentivesError>>;
@@ -100,5 +98,5 @@ async fn send(
     // The snapshot (dropped with `batches`) and the place are given up before the error waits
     // for a reader.
     drop(place);
-    let _ = tokio::time::timeout(ERROR_DELIVERY, sender.send(Err(failure))).await;
+    send_last(&sender, Err(failure)).await;
 }

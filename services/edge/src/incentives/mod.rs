@@ -32,8 +32,9 @@ use serde::Serialize;
 use std::time::Duration;
 
 use crate::error::SodaError;
+use crate::held_body::held_until_sent;
 use crate::json::{CONTENT_TYPE, SodaJson};
-use crate::rate_limit::{Caller, download_turn, holding};
+use crate::rate_limit::{Caller, download_turn};
 use crate::state::EdgeState;
 use params::{Route, parse, tax_credit_year};
 use response::{
@@ -322,7 +323,10 @@ async fn download(
         Err(refused) => return refused.into_response(),
     };
     match stream_awards(&state, query.as_deref(), format).await {
-        Ok(response) => holding(response, turn),
+        Ok(response) => match turn {
+            Some(turn) => held_until_sent(response, turn),
+            None => response,
+        },
         Err(error) => error.into_response(),
     }
 }
