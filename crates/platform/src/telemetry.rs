@@ -59,8 +59,9 @@ pub enum TelemetryError {
     AlreadyInitialised(#[from] tracing_subscriber::util::TryInitError),
 }
 
-/// Installs the global subscriber and propagator. Must run inside a tokio runtime (the exporter's
-/// channel lives on it).
+/// Installs the global subscriber and propagator. Spans are exported to `config.otlp_endpoint`, or
+/// else to the standard `OTEL_EXPORTER_OTLP_ENDPOINT`, when either is set. Must run inside a tokio
+/// runtime (the exporter's channel lives on it).
 pub fn init(
     service_name: &'static str,
     config: &TelemetryConfig,
@@ -74,7 +75,11 @@ pub fn init(
         })?;
     let resource = Resource::builder().with_service_name(service_name).build();
     let mut builder = SdkTracerProvider::builder().with_resource(resource);
-    if let Some(endpoint) = config.otlp_endpoint.as_deref().filter(|e| !e.is_empty()) {
+    let endpoint = config
+        .otlp_endpoint
+        .clone()
+        .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok());
+    if let Some(endpoint) = endpoint.filter(|e| !e.is_empty()) {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
             .with_endpoint(endpoint)

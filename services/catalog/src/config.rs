@@ -89,7 +89,7 @@ impl Default for CatalogSettings {
     }
 }
 
-/// Configuration of the standalone `opendata-catalog` binary.
+/// Configuration of `opendata serve catalog`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CatalogConfig {

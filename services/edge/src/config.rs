@@ -56,7 +56,7 @@ impl EdgeSettings {
     }
 }
 
-/// Configuration of the standalone `opendata-edge` binary.
+/// Configuration of `opendata serve edge`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EdgeConfig {

@@ -45,7 +45,7 @@ impl Default for GovernanceSettings {
     }
 }
 
-/// Configuration of the standalone `opendata-governance` binary.
+/// Configuration of `opendata serve governance`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GovernanceConfig {

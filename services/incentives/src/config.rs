@@ -59,7 +59,7 @@ impl Default for IncentivesSettings {
     }
 }
 
-/// Configuration of the standalone `opendata-incentives` binary.
+/// Configuration of `opendata serve incentives`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IncentivesConfig {

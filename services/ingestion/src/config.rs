@@ -49,7 +49,7 @@ impl Default for IngestionSettings {
     }
 }
 
-/// Configuration of the standalone `opendata-ingestion` binary.
+/// Configuration of `opendata serve ingestion`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IngestionConfig {

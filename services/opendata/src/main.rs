@@ -1,4 +1,4 @@
-//! `opendata`: runs the whole portal in one process (`up`), pushes files into datasets (`push`),
+//! `opendata`: runs the whole portal in one process (`up`) or one service of it (`serve`), pushes files into datasets (`push`),
 //! administers agencies, principals, keys and datasets, searches (`search`, `reindex`), and loads
 //! the demo data (`demo`).
 
@@ -16,6 +16,7 @@ use opendata::incentives::{IncentivesCommand, incentives};
 use opendata::push::{PushArgs, push};
 use opendata::review::{ReviewCommand, review};
 use opendata::search::{SearchArgs, reindex, search};
+use opendata::serve::{Component, serve};
 use opendata::stack::{Stack, StackConfig};
 use opendata_platform::shutdown::Shutdown;
 
@@ -33,6 +34,15 @@ struct Cli {
 enum Command {
     /// Runs every service in one process (edge on http://127.0.0.1:8080 by default).
     Up {
+        /// TOML configuration file (also `OPENDATA_CONFIG`); `OPENDATA_*` variables override it.
+        #[arg(long, env = "OPENDATA_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Runs one service, as each Kubernetes Deployment does.
+    Serve {
+        /// The service.
+        #[arg(value_enum)]
+        component: Component,
         /// TOML configuration file (also `OPENDATA_CONFIG`); `OPENDATA_*` variables override it.
         #[arg(long, env = "OPENDATA_CONFIG")]
         config: Option<PathBuf>,
@@ -70,6 +80,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Up { config } => up(config).await,
+        Command::Serve { component, config } => serve(component, config.as_deref()).await,
         Command::Push(args) => push(&cli.connection, &args).await.map(|_| ()),
         Command::Agency(command) => admin::agency(&cli.connection, command).await,
         Command::Principal(command) => admin::principal(&cli.connection, command).await,
@@ -91,10 +102,7 @@ async fn main() -> ExitCode {
 }
 
 async fn up(config_file: Option<PathBuf>) -> Result<(), CliError> {
-    let mut config: StackConfig = opendata_platform::config::load(config_file.as_deref())?;
-    if config.telemetry.otlp_endpoint.is_none() {
-        config.telemetry.otlp_endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok();
-    }
+    let config: StackConfig = opendata_platform::config::load(config_file.as_deref())?;
     let _telemetry = opendata_platform::telemetry::init("opendata", &config.telemetry)?;
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();

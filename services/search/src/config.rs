@@ -72,7 +72,7 @@ impl Default for SearchSettings {
     }
 }
 
-/// Configuration of the standalone `opendata-search` binary.
+/// Configuration of `opendata serve search`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SearchConfig {

@@ -1,0 +1,196 @@
+//! `opendata serve <component>`: one service per process, as Kubernetes runs them. Each component
+//! reads its own configuration (serde defaults, then the TOML file, then `OPENDATA_*` variables),
+//! migrates its schema when it owns one, and serves until SIGTERM, draining for `drain_secs`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::ValueEnum;
+use opendata_catalog::CatalogService;
+use opendata_catalog::config::CatalogConfig;
+use opendata_edge::config::EdgeConfig;
+use opendata_edge::state::{EdgeChannels, EdgeState};
+use opendata_governance::GovernanceService;
+use opendata_governance::config::GovernanceConfig;
+use opendata_incentives::IncentivesService;
+use opendata_incentives::config::IncentivesConfig;
+use opendata_ingestion::IngestionService;
+use opendata_ingestion::config::IngestionConfig;
+use opendata_platform::clock::SystemClock;
+use opendata_platform::config::{NatsConfig, TelemetryConfig};
+use opendata_platform::events::EventBus;
+use opendata_platform::grpc::channel;
+use opendata_platform::shutdown::Shutdown;
+use opendata_platform::telemetry::TelemetryGuard;
+use opendata_search::config::SearchConfig;
+use serde::de::DeserializeOwned;
+use tokio::net::TcpListener;
+
+use crate::client::CliError;
+
+/// A service `opendata serve` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Component {
+    /// Identity, keys, agencies, the inventory and its review (gRPC).
+    Governance,
+    /// Datasets, versions and row queries (gRPC).
+    Catalog,
+    /// Uploads and their validation (gRPC).
+    Ingestion,
+    /// Full-text search over the published datasets (gRPC).
+    Search,
+    /// DECD's economic assistance and tax credits (gRPC).
+    Incentives,
+    /// The public REST API and web pages (HTTP).
+    Edge,
+}
+
+impl Component {
+    /// Its name in logs, traces and consumer names.
+    pub fn service_name(self) -> &'static str {
+        match self {
+            Component::Governance => "opendata-governance",
+            Component::Catalog => "opendata-catalog",
+            Component::Ingestion => "opendata-ingestion",
+            Component::Search => "opendata-search",
+            Component::Incentives => "opendata-incentives",
+            Component::Edge => "opendata-edge",
+        }
+    }
+}
+
+/// Runs `component` until SIGTERM or until one of its tasks fails.
+pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(), CliError> {
+    let shutdown = Shutdown::new();
+    shutdown.trigger_on_signals();
+    match component {
+        Component::Governance => {
+            let config: GovernanceConfig = load(config_file)?;
+            let _telemetry = start(component, &config.telemetry, Some(&config.nats))?;
+            let pool =
+                opendata_platform::db::connect(&config.database, opendata_governance::SCHEMA)
+                    .await?;
+            opendata_governance::migrate(&pool).await?;
+            let service = GovernanceService {
+                pool,
+                bus: EventBus::connect(&config.nats, component.service_name()).await?,
+                settings: config.governance,
+                clock: Arc::new(SystemClock),
+            };
+            let listener = bind(component, config.listen).await?;
+            opendata_governance::serve(service, listener, shutdown, grace(config.drain_secs)).await
+        }
+        Component::Catalog => {
+            let config: CatalogConfig = load(config_file)?;
+            let _telemetry = start(component, &config.telemetry, Some(&config.nats))?;
+            let pool =
+                opendata_platform::db::connect(&config.database, opendata_catalog::SCHEMA).await?;
+            opendata_catalog::migrate(&pool).await?;
+            let service = CatalogService {
+                pool,
+                bus: EventBus::connect(&config.nats, component.service_name()).await?,
+                settings: config.catalog,
+            };
+            let listener = bind(component, config.listen).await?;
+            opendata_catalog::serve(service, listener, shutdown, grace(config.drain_secs)).await
+        }
+        Component::Ingestion => {
+            let config: IngestionConfig = load(config_file)?;
+            let _telemetry = start(component, &config.telemetry, Some(&config.nats))?;
+            let pool = opendata_platform::db::connect(&config.database, opendata_ingestion::SCHEMA)
+                .await?;
+            opendata_ingestion::migrate(&pool).await?;
+            let service = IngestionService {
+                pool,
+                bus: EventBus::connect(&config.nats, component.service_name()).await?,
+                settings: config.ingestion,
+            };
+            let listener = bind(component, config.listen).await?;
+            opendata_ingestion::serve(service, listener, shutdown, grace(config.drain_secs)).await
+        }
+        Component::Search => {
+            let config: SearchConfig = load(config_file)?;
+            let _telemetry = start(component, &config.telemetry, Some(&config.nats))?;
+            let bus = EventBus::connect(&config.nats, component.service_name()).await?;
+            let listener = bind(component, config.listen).await?;
+            opendata_search::serve(
+                config.search,
+                bus,
+                listener,
+                shutdown,
+                grace(config.drain_secs),
+            )
+            .await
+        }
+        Component::Incentives => {
+            let config: IncentivesConfig = load(config_file)?;
+            let _telemetry = start(component, &config.telemetry, Some(&config.nats))?;
+            let pool =
+                opendata_platform::db::connect(&config.database, opendata_incentives::SCHEMA)
+                    .await?;
+            opendata_incentives::migrate(&pool).await?;
+            let service = IncentivesService {
+                pool,
+                bus: EventBus::connect(&config.nats, component.service_name()).await?,
+                settings: config.incentives,
+                clock: Arc::new(SystemClock),
+            };
+            let listener = bind(component, config.listen).await?;
+            opendata_incentives::serve(service, listener, shutdown, grace(config.drain_secs)).await
+        }
+        Component::Edge => {
+            let mut config: EdgeConfig = load(config_file)?;
+            let _telemetry = start(component, &config.telemetry, None)?;
+            if config.edge.public_url.is_empty() {
+                config.edge.public_url = format!("http://{}", config.listen);
+            }
+            let state = EdgeState::new(
+                EdgeChannels {
+                    catalog: channel(&config.edge.catalog_url)?,
+                    governance: channel(&config.edge.governance_url)?,
+                    search: channel(&config.edge.search_url)?,
+                    incentives: channel(&config.edge.incentives_url)?,
+                },
+                config.edge,
+            );
+            let listener = bind(component, config.listen).await?;
+            opendata_edge::serve(state, listener, shutdown, grace(config.drain_secs)).await?;
+            Ok(())
+        }
+    }
+}
+
+fn load<T: DeserializeOwned>(config_file: Option<&Path>) -> Result<T, CliError> {
+    Ok(opendata_platform::config::load(config_file)?)
+}
+
+/// Checks what can be checked before connecting anywhere, then installs logging and tracing.
+fn start(
+    component: Component,
+    telemetry: &TelemetryConfig,
+    nats: Option<&NatsConfig>,
+) -> Result<TelemetryGuard, CliError> {
+    if let Some(nats) = nats {
+        nats.validate()?;
+    }
+    Ok(opendata_platform::telemetry::init(
+        component.service_name(),
+        telemetry,
+    )?)
+}
+
+async fn bind(
+    component: Component,
+    address: std::net::SocketAddr,
+) -> Result<TcpListener, CliError> {
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|error| format!("cannot listen on {address}: {error}"))?;
+    tracing::info!(component = component.service_name(), %address, "listening");
+    Ok(listener)
+}
+
+fn grace(drain_secs: u64) -> Duration {
+    Duration::from_secs(drain_secs)
+}
