@@ -16,7 +16,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use opendata::client::Connection;
 use opendata_proto::common::v1::Role;
 use opendata_proto::governance::v1 as governance;
 use opendata_testkit::{
@@ -183,14 +182,7 @@ async fn main() {
     )
     .await
     .secret;
-    let connection = Connection {
-        key: Some(decd),
-        governance_url: server.url("governance").to_owned(),
-        catalog_url: server.url("catalog").to_owned(),
-        ingestion_url: server.url("ingestion").to_owned(),
-        search_url: server.url("search").to_owned(),
-        incentives_url: server.url("incentives").to_owned(),
-    };
+    let connection = common::connection(&server, &decd);
     let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data");
     opendata::incentives::import(&connection, &data)
         .await

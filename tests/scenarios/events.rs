@@ -240,6 +240,7 @@ async fn streams_are_created_with_the_configured_replicas() {
         url: url.clone(),
         prefix: prefix.clone(),
         stream_replicas,
+        ..NatsConfig::default()
     };
     let single = EventBus::connect(&config(1), "tests").await.unwrap();
     let stream = single.ensure_stream("catalog").await.unwrap();

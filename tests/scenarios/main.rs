@@ -19,3 +19,4 @@ mod shutdown;
 mod soql;
 mod supervision;
 mod support;
+mod tls;

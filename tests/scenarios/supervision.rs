@@ -158,7 +158,7 @@ async fn search_is_not_serving_until_its_index_is_built() {
         bus,
         listener,
         shutdown.clone(),
-        Duration::from_secs(1),
+        opendata_platform::grpc::Serving::plaintext(Duration::from_secs(1)),
     ));
 
     assert_eq!(status_of(&url).await, ServingStatus::NotServing);

@@ -3,7 +3,7 @@
 //!
 //! Only binaries call [`load`]; libraries receive their configuration as values.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
@@ -22,6 +22,9 @@ const OTHER_TOOLS_VARIABLES: &[&str] = &[
     "governance_url",
     "catalog_url",
     "ingestion_url",
+    "search_url",
+    "incentives_url",
+    "ca_file",
 ];
 const OTHER_TOOLS_PREFIXES: &[&str] = &["test_", "run_"];
 
@@ -122,6 +125,13 @@ pub struct NatsConfig {
     /// Copies JetStream keeps of each stream the services create: 1 on a single server, 3 on a
     /// NATS cluster (at most 5, JetStream's own limit).
     pub stream_replicas: usize,
+    /// A NATS credentials file (user JWT and NKey seed, as `nsc` writes them); none for servers
+    /// without accounts (a URL's `user:password@` also works).
+    pub credentials_file: Option<PathBuf>,
+    /// PEM CA certificates to trust for the server's TLS certificate, besides the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Refuse to connect without TLS (also implied by a `tls://` URL).
+    pub tls_required: bool,
 }
 
 impl Default for NatsConfig {
@@ -130,14 +140,25 @@ impl Default for NatsConfig {
             url: "nats://127.0.0.1:4222".to_owned(),
             prefix: String::new(),
             stream_replicas: 1,
+            credentials_file: None,
+            ca_file: None,
+            tls_required: false,
         }
     }
 }
 
 impl NatsConfig {
-    /// Checks the prefix is safe to use in subjects and stream names, and the replicas are ones
-    /// JetStream keeps.
+    /// Checks the prefix is safe to use in subjects and stream names, the replicas are ones
+    /// JetStream keeps, and the CA file can be read.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(path) = &self.ca_file {
+            std::fs::read(path).map_err(|error| {
+                ConfigError::invalid(
+                    "nats.ca_file",
+                    format!("cannot read {}: {error}", path.display()),
+                )
+            })?;
+        }
         if !(1..=5).contains(&self.stream_replicas) {
             return Err(ConfigError::invalid(
                 "nats.stream_replicas",
@@ -157,6 +178,18 @@ impl NatsConfig {
             ))
         }
     }
+}
+
+/// TLS for a gRPC server: PEM files, as a Kubernetes TLS Secret holds them (`tls.crt` with the
+/// chain, `tls.key`). Both or neither; with neither the server speaks plaintext (inside the
+/// cluster, or behind an ingress that terminates TLS).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// The certificate chain.
+    pub cert_file: Option<PathBuf>,
+    /// The private key.
+    pub key_file: Option<PathBuf>,
 }
 
 /// Logging and tracing.

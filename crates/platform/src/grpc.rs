@@ -9,13 +9,15 @@ use opendata_limits::{GRPC_HEADER_BYTES, GRPC_STREAMS_PER_CONNECTION, KEY_BYTES}
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::server::NamedService;
 use tonic::service::Interceptor;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{
+    Certificate, Channel, ClientTlsConfig, Endpoint, Identity, ServerTlsConfig,
+};
 use tower_http::classify::{GrpcErrorsAsFailures, SharedClassifier};
 use tower_http::trace::{
     DefaultOnBodyChunk, DefaultOnEos, DefaultOnRequest, DefaultOnResponse, TraceLayer,
 };
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, TlsConfig};
 use crate::error::{ApiError, ErrorCode};
 use crate::shutdown::drain;
 use crate::tasks::{TaskFailed, Tasks};
@@ -24,15 +26,127 @@ use crate::telemetry::{self, HeaderCarrier, HeaderReader};
 /// Largest gRPC message any service accepts or sends (upload chunks, query chunks, listings).
 pub const MAX_MESSAGE_BYTES: usize = opendata_limits::GRPC_MESSAGE_BYTES.get();
 
-/// A lazily connecting channel to another service.
+/// How long a TLS handshake may take, on either side: a peer that stalls it holds nothing longer.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A lazily connecting channel to another service. `https://` URLs are verified against the
+/// system's roots (`SSL_CERT_FILE` names another bundle, as for OpenSSL).
 pub fn channel(url: &str) -> Result<Channel, ConfigError> {
-    let endpoint = Endpoint::from_shared(url.to_owned())
+    channel_trusting(url, None)
+}
+
+/// [`channel`], also trusting the PEM CA certificates `ca` (a private CA's, say).
+pub fn channel_trusting(url: &str, ca: Option<&[u8]>) -> Result<Channel, ConfigError> {
+    let mut endpoint = Endpoint::from_shared(url.to_owned())
         .map_err(|error| ConfigError::invalid(url, error))?
         .connect_timeout(Duration::from_secs(3))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_while_idle(true);
+    if endpoint.uri().scheme_str() == Some("https") {
+        let mut tls = ClientTlsConfig::new()
+            .with_native_roots()
+            .timeout(TLS_HANDSHAKE_TIMEOUT);
+        if let Some(ca) = ca {
+            tls = tls.ca_certificate(Certificate::from_pem(ca));
+        }
+        endpoint = endpoint
+            .tls_config(tls)
+            .map_err(|error| ConfigError::invalid(url, error))?;
+    } else if ca.is_some() {
+        return Err(ConfigError::invalid(
+            url,
+            "a CA certificate was given for a URL without TLS: use https://",
+        ));
+    }
     Ok(endpoint.connect_lazy())
+}
+
+/// How a gRPC server runs besides its services: how long it drains after shutdown, and whether
+/// it speaks TLS.
+#[derive(Debug, Clone, Default)]
+pub struct Serving {
+    /// How long in-flight calls get after shutdown.
+    pub grace: Duration,
+    tls: Option<ServerTlsConfig>,
+}
+
+impl Serving {
+    /// Plaintext, draining for `grace`.
+    pub fn plaintext(grace: Duration) -> Self {
+        Serving { grace, tls: None }
+    }
+
+    /// TLS with the certificate and key `tls` names, when it names them. The files are read and
+    /// checked now, so a wrong one stops start-up with its name rather than the first handshake.
+    pub fn new(grace: Duration, tls: &TlsConfig) -> Result<Self, ConfigError> {
+        let (cert_file, key_file) = match (&tls.cert_file, &tls.key_file) {
+            (None, None) => return Ok(Serving::plaintext(grace)),
+            (Some(cert), Some(key)) => (cert, key),
+            (Some(_), None) => {
+                return Err(ConfigError::invalid(
+                    "tls.key_file",
+                    "tls.cert_file is set: set the private key too",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::invalid(
+                    "tls.cert_file",
+                    "tls.key_file is set: set the certificate too",
+                ));
+            }
+        };
+        let read = |key: &str, path: &std::path::Path| {
+            std::fs::read(path).map_err(|error| {
+                ConfigError::invalid(key, format!("cannot read {}: {error}", path.display()))
+            })
+        };
+        let identity = Identity::from_pem(
+            read("tls.cert_file", cert_file)?,
+            read("tls.key_file", key_file)?,
+        );
+        let serving = Serving {
+            grace,
+            tls: Some(
+                ServerTlsConfig::new()
+                    .identity(identity)
+                    .timeout(TLS_HANDSHAKE_TIMEOUT),
+            ),
+        };
+        serving.builder().map_err(|error| {
+            ConfigError::invalid(
+                "tls.cert_file",
+                format!(
+                    "{} and {} are not a PEM certificate chain and its private key: {error:?}",
+                    cert_file.display(),
+                    key_file.display()
+                ),
+            )
+        })?;
+        Ok(serving)
+    }
+
+    /// Whether the server speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The server builder with every setting but the services. Pings find peers that vanished
+    /// without closing; they are how a server learns of half-open connections that would
+    /// otherwise stay forever. One connection carries a bounded number of calls, each with
+    /// bounded metadata.
+    fn builder(&self) -> Result<tonic::transport::Server, tonic::transport::Error> {
+        let server = tonic::transport::Server::builder()
+            .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+            .tcp_keepalive(Some(Duration::from_secs(60)))
+            .max_concurrent_streams(GRPC_STREAMS_PER_CONNECTION.value as u32)
+            .http2_max_header_list_size(GRPC_HEADER_BYTES.value as u32);
+        match &self.tls {
+            Some(tls) => server.tls_config(tls.clone()),
+            None => Ok(server),
+        }
+    }
 }
 
 /// Client interceptor: adds the current trace context and, when set, the caller's key.
@@ -124,13 +238,13 @@ fn rpc_span(request: &http::Request<tonic::body::Body>) -> tracing::Span {
 
 /// Serves one gRPC service, with the standard health service and the trace layer, on an
 /// already-bound listener, supervising `tasks` alongside (see [`Tasks::run`]) until their
-/// shutdown; then drains in-flight calls for at most `grace`.
+/// shutdown; then drains in-flight calls for at most `serving.grace`.
 pub async fn serve<S>(
     service: S,
     listener: tokio::net::TcpListener,
     tasks: Tasks,
-    grace: Duration,
-) -> Result<(), TaskFailed>
+    serving: Serving,
+) -> Result<(), ServeError>
 where
     S: tower::Service<
             http::Request<tonic::body::Body>,
@@ -148,9 +262,20 @@ where
         &[S::NAME],
         listener,
         tasks,
-        grace,
+        serving,
     )
     .await
+}
+
+/// Why a gRPC server stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// One of its tasks failed.
+    #[error(transparent)]
+    Task(#[from] TaskFailed),
+    /// The server could not be set up (its TLS configuration).
+    #[error("the gRPC server could not start: {0}")]
+    Setup(#[from] tonic::transport::Error),
 }
 
 /// Serves several gRPC services (`routes`, whose names are `names`) on one listener, like
@@ -160,27 +285,22 @@ pub async fn serve_routes(
     names: &[&'static str],
     listener: tokio::net::TcpListener,
     tasks: Tasks,
-    grace: Duration,
-) -> Result<(), TaskFailed> {
+    serving: Serving,
+) -> Result<(), ServeError> {
     let health = tasks.health();
-    health.serving(names).await;
     let shutdown = tasks.shutdown();
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    // Pings find peers that vanished without closing; they are how a server learns of half-open
-    // connections that would otherwise stay forever. One connection carries a bounded number of
-    // calls, each with bounded metadata.
-    let server = tonic::transport::Server::builder()
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .tcp_keepalive(Some(Duration::from_secs(60)))
-        .max_concurrent_streams(GRPC_STREAMS_PER_CONNECTION.value as u32)
-        .http2_max_header_list_size(GRPC_HEADER_BYTES.value as u32)
+    let grace = serving.grace;
+    let server = serving
+        .builder()?
         .layer(trace_layer())
-        .add_routes(routes.add_service(health.grpc_service()))
-        .serve_with_incoming_shutdown(incoming, shutdown.triggered());
+        .add_routes(routes.add_service(health.grpc_service()));
+    health.serving(names).await;
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let server = server.serve_with_incoming_shutdown(incoming, shutdown.triggered());
     tasks
         .run(async move { drain(server, &shutdown, grace).await }, grace)
-        .await
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use opendata_limits::{
     ANONYMOUS_QUERIES, EXPENSIVE_PUBLIC_QUERIES, PUBLIC_QUERIES, QUERIES_PER_PRINCIPAL,
     QUERY_CONNECTIONS, QUERY_SECONDS_ANONYMOUS, QUERY_SECONDS_KEY, QUERY_SECONDS_TOKEN,
 };
-use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig};
+use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig, TlsConfig};
 use serde::Deserialize;
 
 /// Behaviour settings, shared by the standalone binary and the all-in-one `opendata up`.
@@ -97,6 +97,8 @@ pub struct CatalogConfig {
     pub listen: SocketAddr,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub drain_secs: u64,
+    /// TLS for the gRPC server (plaintext when unset).
+    pub tls: TlsConfig,
     /// PostgreSQL.
     pub database: DatabaseConfig,
     /// NATS JetStream.
@@ -112,6 +114,7 @@ impl Default for CatalogConfig {
         CatalogConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
             drain_secs: 20,
+            tls: TlsConfig::default(),
             database: DatabaseConfig::default(),
             nats: NatsConfig::default(),
             telemetry: TelemetryConfig::default(),

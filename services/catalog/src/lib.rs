@@ -22,8 +22,8 @@ use std::time::Duration;
 
 use opendata_platform::auth::Authenticator;
 use opendata_platform::events::{EventBus, Relay, run_consumer};
-use opendata_platform::grpc::ClientContext;
 use opendata_platform::grpc::MAX_MESSAGE_BYTES;
+use opendata_platform::grpc::{ClientContext, Serving};
 use opendata_platform::health::Health;
 use opendata_platform::shutdown::Shutdown;
 use opendata_platform::tasks::Tasks;
@@ -71,12 +71,12 @@ pub struct CatalogService {
 }
 
 /// Serves the catalog on `listener`, relays its outbox and consumes ingestion's and governance's
-/// events, until `shutdown` or until one of those tasks fails; then drains for at most `grace`.
+/// events, until `shutdown` or until one of those tasks fails; then drains for at most `serving.grace`.
 pub async fn serve(
     service: CatalogService,
     listener: TcpListener,
     shutdown: Shutdown,
-    grace: Duration,
+    serving: Serving,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let CatalogService {
         pool,
@@ -151,6 +151,6 @@ pub async fn serve(
     let api = CatalogServiceServer::new(CatalogApi::new(catalog, auth))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    opendata_platform::grpc::serve(api, listener, tasks, grace).await?;
+    opendata_platform::grpc::serve(api, listener, tasks, serving).await?;
     Ok(())
 }

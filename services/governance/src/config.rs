@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig};
+use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig, TlsConfig};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -53,6 +53,8 @@ pub struct GovernanceConfig {
     pub listen: SocketAddr,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub drain_secs: u64,
+    /// TLS for the gRPC server (plaintext when unset).
+    pub tls: TlsConfig,
     /// PostgreSQL.
     pub database: DatabaseConfig,
     /// NATS JetStream.
@@ -68,6 +70,7 @@ impl Default for GovernanceConfig {
         GovernanceConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             drain_secs: 20,
+            tls: TlsConfig::default(),
             database: DatabaseConfig::default(),
             nats: NatsConfig::default(),
             telemetry: TelemetryConfig::default(),

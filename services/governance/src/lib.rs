@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opendata_platform::events::{EventBus, Relay, run_consumer};
-use opendata_platform::grpc::{MAX_MESSAGE_BYTES, channel, serve_routes};
+use opendata_platform::grpc::{MAX_MESSAGE_BYTES, Serving, channel, serve_routes};
 use opendata_platform::health::Health;
 use opendata_platform::shutdown::Shutdown;
 use opendata_platform::tasks::Tasks;
@@ -68,12 +68,12 @@ pub struct GovernanceService {
 }
 
 /// Serves governance on `listener`, relays its outbox, follows the catalog and runs its jobs,
-/// until `shutdown`; then drains for at most `grace`.
+/// until `shutdown`; then drains for at most `serving.grace`.
 pub async fn serve(
     service: GovernanceService,
     listener: TcpListener,
     shutdown: Shutdown,
-    grace: Duration,
+    serving: Serving,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let GovernanceService {
         pool,
@@ -149,6 +149,6 @@ pub async fn serve(
         .add_service(review_api)
         .add_service(freshness_api)
         .add_service(audit_api);
-    serve_routes(routes, &names, listener, tasks, grace).await?;
+    serve_routes(routes, &names, listener, tasks, serving).await?;
     Ok(())
 }

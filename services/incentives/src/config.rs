@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use opendata_limits::{AWARD_EXPORT_SECONDS, AWARD_EXPORTS};
-use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig};
+use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig, TlsConfig};
 use serde::Deserialize;
 
 use crate::publishing::DatasetSettings;
@@ -67,6 +67,8 @@ pub struct IncentivesConfig {
     pub listen: SocketAddr,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub drain_secs: u64,
+    /// TLS for the gRPC server (plaintext when unset).
+    pub tls: TlsConfig,
     /// PostgreSQL.
     pub database: DatabaseConfig,
     /// NATS JetStream.
@@ -82,6 +84,7 @@ impl Default for IncentivesConfig {
         IncentivesConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50055)),
             drain_secs: 20,
+            tls: TlsConfig::default(),
             database: DatabaseConfig::default(),
             nats: NatsConfig::default(),
             telemetry: TelemetryConfig::default(),

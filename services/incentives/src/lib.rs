@@ -24,7 +24,7 @@ use std::time::Duration;
 use opendata_platform::auth::Authenticator;
 use opendata_platform::clock::Clock;
 use opendata_platform::events::{EventBus, Relay};
-use opendata_platform::grpc::{MAX_MESSAGE_BYTES, channel};
+use opendata_platform::grpc::{MAX_MESSAGE_BYTES, Serving, channel};
 use opendata_platform::health::Health;
 use opendata_platform::shutdown::Shutdown;
 use opendata_platform::tasks::Tasks;
@@ -64,12 +64,12 @@ pub struct IncentivesService {
 }
 
 /// Serves incentives on `listener`, relays its outbox and keeps the award dataset current until
-/// `shutdown`; then drains for at most `grace`.
+/// `shutdown`; then drains for at most `serving.grace`.
 pub async fn serve(
     service: IncentivesService,
     listener: TcpListener,
     shutdown: Shutdown,
-    grace: Duration,
+    serving: Serving,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let IncentivesService {
         pool,
@@ -114,6 +114,6 @@ pub async fn serve(
     let api = IncentivesServiceServer::new(IncentivesApi::new(ledger, downloads, publisher, auth))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    opendata_platform::grpc::serve(api, listener, tasks, grace).await?;
+    opendata_platform::grpc::serve(api, listener, tasks, serving).await?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig};
+use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig, TlsConfig};
 use serde::Deserialize;
 
 /// Behaviour settings, shared by the standalone binary and the all-in-one `opendata up`.
@@ -57,6 +57,8 @@ pub struct IngestionConfig {
     pub listen: SocketAddr,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub drain_secs: u64,
+    /// TLS for the gRPC server (plaintext when unset).
+    pub tls: TlsConfig,
     /// PostgreSQL.
     pub database: DatabaseConfig,
     /// NATS JetStream.
@@ -72,6 +74,7 @@ impl Default for IngestionConfig {
         IngestionConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50053)),
             drain_secs: 20,
+            tls: TlsConfig::default(),
             database: DatabaseConfig::default(),
             nats: NatsConfig::default(),
             telemetry: TelemetryConfig::default(),

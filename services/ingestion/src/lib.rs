@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use opendata_platform::auth::Authenticator;
 use opendata_platform::events::{EventBus, Relay, run_consumer};
-use opendata_platform::grpc::{MAX_MESSAGE_BYTES, channel};
+use opendata_platform::grpc::{MAX_MESSAGE_BYTES, Serving, channel};
 use opendata_platform::health::Health;
 use opendata_platform::shutdown::Shutdown;
 use opendata_platform::tasks::Tasks;
@@ -56,12 +56,12 @@ pub struct IngestionService {
 }
 
 /// Serves ingestion on `listener`, relays its outbox, retires replaced versions and cleans up,
-/// until `shutdown`; then drains for at most `grace`.
+/// until `shutdown`; then drains for at most `serving.grace`.
 pub async fn serve(
     service: IngestionService,
     listener: TcpListener,
     shutdown: Shutdown,
-    grace: Duration,
+    serving: Serving,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let IngestionService {
         pool,
@@ -107,6 +107,6 @@ pub async fn serve(
 
     let api = IngestionServiceServer::new(IngestionApi::new(ingestion))
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    opendata_platform::grpc::serve(api, listener, tasks, grace).await?;
+    opendata_platform::grpc::serve(api, listener, tasks, serving).await?;
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! Connections the command-line tool makes: where the services are and which key to use.
 
 use clap::Args;
-use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES, channel};
+use std::path::PathBuf;
+
+use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES, channel_trusting};
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use opendata_proto::governance::v1::audit_service_client::AuditServiceClient;
 use opendata_proto::governance::v1::freshness_service_client::FreshnessServiceClient;
@@ -62,6 +64,9 @@ pub struct Connection {
         global = true
     )]
     pub incentives_url: String,
+    /// PEM CA certificates to trust for `https://` URLs, besides the system's (a private CA's).
+    #[arg(long, env = "OPENDATA_CA_FILE", global = true)]
+    pub ca_file: Option<PathBuf>,
 }
 
 type Intercepted = InterceptedService<Channel, ClientContext>;
@@ -70,6 +75,18 @@ type Intercepted = InterceptedService<Channel, ClientContext>;
 pub type CatalogClient = CatalogServiceClient<Intercepted>;
 
 impl Connection {
+    /// A channel to `url`, trusting `--ca-file` besides the system's roots.
+    fn channel(&self, url: &str) -> Result<Channel, CliError> {
+        let ca = match &self.ca_file {
+            Some(path) => Some(
+                std::fs::read(path)
+                    .map_err(|error| format!("--ca-file {}: {error}", path.display()))?,
+            ),
+            None => None,
+        };
+        Ok(channel_trusting(url, ca.as_deref())?)
+    }
+
     fn context(&self) -> Result<ClientContext, CliError> {
         match &self.key {
             Some(key) => Ok(ClientContext::with_key(key)?),
@@ -80,7 +97,7 @@ impl Connection {
     /// Governance identity client.
     pub fn identity(&self) -> Result<IdentityServiceClient<Intercepted>, CliError> {
         Ok(IdentityServiceClient::with_interceptor(
-            channel(&self.governance_url)?,
+            self.channel(&self.governance_url)?,
             self.context()?,
         ))
     }
@@ -88,7 +105,7 @@ impl Connection {
     /// Governance review (inventory and workflow) client.
     pub fn review(&self) -> Result<ReviewServiceClient<Intercepted>, CliError> {
         Ok(ReviewServiceClient::with_interceptor(
-            channel(&self.governance_url)?,
+            self.channel(&self.governance_url)?,
             self.context()?,
         ))
     }
@@ -96,7 +113,7 @@ impl Connection {
     /// Governance freshness client.
     pub fn freshness(&self) -> Result<FreshnessServiceClient<Intercepted>, CliError> {
         Ok(FreshnessServiceClient::with_interceptor(
-            channel(&self.governance_url)?,
+            self.channel(&self.governance_url)?,
             self.context()?,
         ))
     }
@@ -104,34 +121,33 @@ impl Connection {
     /// Governance audit client.
     pub fn audit(&self) -> Result<AuditServiceClient<Intercepted>, CliError> {
         Ok(AuditServiceClient::with_interceptor(
-            channel(&self.governance_url)?,
+            self.channel(&self.governance_url)?,
             self.context()?,
         ))
     }
 
     /// Catalog client.
     pub fn catalog(&self) -> Result<CatalogClient, CliError> {
-        Ok(
-            CatalogServiceClient::with_interceptor(channel(&self.catalog_url)?, self.context()?)
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        Ok(CatalogServiceClient::with_interceptor(
+            self.channel(&self.catalog_url)?,
+            self.context()?,
         )
+        .max_decoding_message_size(MAX_MESSAGE_BYTES))
     }
 
     /// Ingestion client.
     pub fn ingestion(&self) -> Result<IngestionServiceClient<Intercepted>, CliError> {
-        Ok(
-            IngestionServiceClient::with_interceptor(
-                channel(&self.ingestion_url)?,
-                self.context()?,
-            )
-            .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        Ok(IngestionServiceClient::with_interceptor(
+            self.channel(&self.ingestion_url)?,
+            self.context()?,
         )
+        .max_encoding_message_size(MAX_MESSAGE_BYTES))
     }
 
     /// Incentives client.
     pub fn incentives(&self) -> Result<IncentivesServiceClient<Intercepted>, CliError> {
         Ok(IncentivesServiceClient::with_interceptor(
-            channel(&self.incentives_url)?,
+            self.channel(&self.incentives_url)?,
             self.context()?,
         )
         .max_encoding_message_size(MAX_MESSAGE_BYTES)
@@ -141,14 +157,24 @@ impl Connection {
     /// Search client.
     pub fn search(&self) -> Result<SearchServiceClient<Intercepted>, CliError> {
         Ok(
-            SearchServiceClient::with_interceptor(channel(&self.search_url)?, self.context()?)
+            SearchServiceClient::with_interceptor(self.channel(&self.search_url)?, self.context()?)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
     }
 }
 
-/// A gRPC error as one readable line: the message and its details.
+/// A gRPC error as one readable line: the message and its details. When no service sent it (the
+/// service could not be reached), the transport's own reason follows, since that is what the
+/// caller has to fix (a refused connection, an untrusted certificate).
 pub fn describe(status: &tonic::Status) -> String {
+    let described = describe_status(status);
+    match opendata_platform::error::ApiError::transport_reason(status) {
+        Some(reason) => format!("{described}: {reason}"),
+        None => described,
+    }
+}
+
+fn describe_status(status: &tonic::Status) -> String {
     let error = opendata_platform::error::ApiError::from_status(status);
     let mut details: Vec<String> = error
         .details

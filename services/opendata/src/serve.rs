@@ -20,7 +20,7 @@ use opendata_ingestion::config::IngestionConfig;
 use opendata_platform::clock::SystemClock;
 use opendata_platform::config::{NatsConfig, TelemetryConfig};
 use opendata_platform::events::EventBus;
-use opendata_platform::grpc::channel;
+use opendata_platform::grpc::{Serving, channel};
 use opendata_platform::shutdown::Shutdown;
 use opendata_platform::telemetry::TelemetryGuard;
 use opendata_search::config::SearchConfig;
@@ -78,8 +78,9 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
                 settings: config.governance,
                 clock: Arc::new(SystemClock),
             };
+            let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
             let listener = bind(component, config.listen).await?;
-            opendata_governance::serve(service, listener, shutdown, grace(config.drain_secs)).await
+            opendata_governance::serve(service, listener, shutdown, serving).await
         }
         Component::Catalog => {
             let config: CatalogConfig = load(config_file)?;
@@ -92,8 +93,9 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
                 bus: EventBus::connect(&config.nats, component.service_name()).await?,
                 settings: config.catalog,
             };
+            let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
             let listener = bind(component, config.listen).await?;
-            opendata_catalog::serve(service, listener, shutdown, grace(config.drain_secs)).await
+            opendata_catalog::serve(service, listener, shutdown, serving).await
         }
         Component::Ingestion => {
             let config: IngestionConfig = load(config_file)?;
@@ -106,22 +108,17 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
                 bus: EventBus::connect(&config.nats, component.service_name()).await?,
                 settings: config.ingestion,
             };
+            let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
             let listener = bind(component, config.listen).await?;
-            opendata_ingestion::serve(service, listener, shutdown, grace(config.drain_secs)).await
+            opendata_ingestion::serve(service, listener, shutdown, serving).await
         }
         Component::Search => {
             let config: SearchConfig = load(config_file)?;
             let _telemetry = start(component, &config.telemetry, Some(&config.nats))?;
             let bus = EventBus::connect(&config.nats, component.service_name()).await?;
+            let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
             let listener = bind(component, config.listen).await?;
-            opendata_search::serve(
-                config.search,
-                bus,
-                listener,
-                shutdown,
-                grace(config.drain_secs),
-            )
-            .await
+            opendata_search::serve(config.search, bus, listener, shutdown, serving).await
         }
         Component::Incentives => {
             let config: IncentivesConfig = load(config_file)?;
@@ -136,8 +133,9 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
                 settings: config.incentives,
                 clock: Arc::new(SystemClock),
             };
+            let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
             let listener = bind(component, config.listen).await?;
-            opendata_incentives::serve(service, listener, shutdown, grace(config.drain_secs)).await
+            opendata_incentives::serve(service, listener, shutdown, serving).await
         }
         Component::Edge => {
             let mut config: EdgeConfig = load(config_file)?;

@@ -22,7 +22,7 @@ use opendata_ingestion::config::IngestionSettings;
 use opendata_platform::clock::{Clock, SystemClock};
 use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig};
 use opendata_platform::events::EventBus;
-use opendata_platform::grpc::channel;
+use opendata_platform::grpc::{Serving, channel};
 use opendata_platform::shutdown::Shutdown;
 use opendata_search::config::SearchSettings;
 use serde::Deserialize;
@@ -140,7 +140,7 @@ impl SearchRunner {
             bus,
             listener,
             self.shutdown.clone(),
-            self.grace,
+            Serving::plaintext(self.grace),
         )));
         Ok(())
     }
@@ -244,7 +244,7 @@ impl Stack {
                     },
                     governance_listener,
                     shutdown.clone(),
-                    grace,
+                    Serving::plaintext(grace),
                 )),
             ),
             (
@@ -257,7 +257,7 @@ impl Stack {
                     },
                     catalog_listener,
                     shutdown.clone(),
-                    grace,
+                    Serving::plaintext(grace),
                 )),
             ),
             (
@@ -270,7 +270,7 @@ impl Stack {
                     },
                     ingestion_listener,
                     shutdown.clone(),
-                    grace,
+                    Serving::plaintext(grace),
                 )),
             ),
             (
@@ -284,7 +284,7 @@ impl Stack {
                     },
                     incentives_listener,
                     shutdown.clone(),
-                    grace,
+                    Serving::plaintext(grace),
                 )),
             ),
             (

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use opendata_platform::config::{NatsConfig, TelemetryConfig};
+use opendata_platform::config::{NatsConfig, TelemetryConfig, TlsConfig};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -80,6 +80,8 @@ pub struct SearchConfig {
     pub listen: SocketAddr,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub drain_secs: u64,
+    /// TLS for the gRPC server (plaintext when unset).
+    pub tls: TlsConfig,
     /// NATS JetStream.
     pub nats: NatsConfig,
     /// Logging and tracing.
@@ -93,6 +95,7 @@ impl Default for SearchConfig {
         SearchConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50054)),
             drain_secs: 20,
+            tls: TlsConfig::default(),
             nats: NatsConfig::default(),
             telemetry: TelemetryConfig::default(),
             search: SearchSettings::default(),

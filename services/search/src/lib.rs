@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use opendata_platform::auth::Authenticator;
 use opendata_platform::events::{EventBus, run_consumer};
-use opendata_platform::grpc::channel;
+use opendata_platform::grpc::{Serving, channel};
 use opendata_platform::health::Health;
 use opendata_platform::shutdown::Shutdown;
 use opendata_platform::tasks::{TaskResult, Tasks};
@@ -48,13 +48,13 @@ pub fn backend(settings: &SearchSettings) -> Result<Arc<dyn SearchBackend>, Back
 }
 
 /// Serves search on `listener`, builds the index, then follows catalog and incentives events, until `shutdown`;
-/// then drains for at most `grace`.
+/// then drains for at most `serving.grace`.
 pub async fn serve(
     settings: SearchSettings,
     bus: EventBus,
     listener: TcpListener,
     shutdown: Shutdown,
-    grace: Duration,
+    serving: Serving,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let backend = backend(&settings)?;
     tracing::info!(engine = backend.name(), "search engine selected");
@@ -93,7 +93,7 @@ pub async fn serve(
     );
 
     let api = SearchServiceServer::new(SearchApi::new(indexer, auth));
-    opendata_platform::grpc::serve(api, listener, tasks, grace).await?;
+    opendata_platform::grpc::serve(api, listener, tasks, serving).await?;
     Ok(())
 }
 

@@ -118,17 +118,23 @@ pub fn schema(indexed: &[&str]) -> Schema {
     }
 }
 
-/// Pushes the file with `opendata push`'s code path (gRPC, 1 MiB chunks) and commits; returns
-/// the seconds it took.
-pub async fn push(server: &ServerProcess, key: &str, dataset: &str, file: &Path) -> f64 {
-    let connection = Connection {
+/// The command-line tool's connection to `server`, acting with `key`.
+pub fn connection(server: &ServerProcess, key: &str) -> Connection {
+    Connection {
         key: Some(key.to_owned()),
         governance_url: server.url("governance").to_owned(),
         catalog_url: server.url("catalog").to_owned(),
         ingestion_url: server.url("ingestion").to_owned(),
         search_url: server.url("search").to_owned(),
         incentives_url: server.url("incentives").to_owned(),
-    };
+        ca_file: None,
+    }
+}
+
+/// Pushes the file with `opendata push`'s code path (gRPC, 1 MiB chunks) and commits; returns
+/// the seconds it took.
+pub async fn push(server: &ServerProcess, key: &str, dataset: &str, file: &Path) -> f64 {
+    let connection = connection(server, key);
     let args = PushArgs {
         dataset: dataset.to_owned(),
         mode: Mode::Replace,

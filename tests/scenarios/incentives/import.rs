@@ -26,6 +26,7 @@ fn connection(stack: &TestStack, key: &str) -> Connection {
         ingestion_url: url(stack.addresses.ingestion),
         search_url: url(stack.addresses.search),
         incentives_url: url(stack.addresses.incentives),
+        ca_file: None,
     }
 }
 

@@ -68,7 +68,19 @@ impl EventBus {
     /// Connects to NATS. Returns at once even when NATS is down: the client keeps reconnecting, and
     /// events wait in the outbox meanwhile.
     pub async fn connect(config: &NatsConfig, client_name: &str) -> Result<Self, BusError> {
-        let client = ConnectOptions::new()
+        let mut options = match &config.credentials_file {
+            Some(path) => ConnectOptions::with_credentials_file(path)
+                .await
+                .map_err(|error| {
+                    BusError::new(format!("nats.credentials_file {}: {error}", path.display()))
+                })?,
+            None => ConnectOptions::new(),
+        };
+        if let Some(path) = &config.ca_file {
+            options = options.add_root_certificates(path.clone());
+        }
+        let client = options
+            .require_tls(config.tls_required)
             .name(client_name)
             .retry_on_initial_connect()
             .connection_timeout(Duration::from_secs(3))
