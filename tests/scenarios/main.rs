@@ -11,6 +11,7 @@ mod governance;
 mod hostile;
 mod incentives;
 mod injection;
+mod metrics;
 mod modes;
 mod roundtrip;
 mod sample;

@@ -19,6 +19,7 @@ use tower_http::trace::{
 
 use crate::config::{ConfigError, TlsConfig};
 use crate::error::{ApiError, ErrorCode};
+use crate::metrics::RpcMetricsLayer;
 use crate::shutdown::drain;
 use crate::tasks::{TaskFailed, Tasks};
 use crate::telemetry::{self, HeaderCarrier, HeaderReader};
@@ -293,6 +294,7 @@ pub async fn serve_routes(
     let server = serving
         .builder()?
         .layer(trace_layer())
+        .layer(RpcMetricsLayer)
         .add_routes(routes.add_service(health.grpc_service()));
     health.serving(names).await;
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));

@@ -12,6 +12,7 @@ pub mod events;
 pub mod grpc;
 pub mod health;
 pub mod in_flight;
+pub mod metrics;
 pub mod replace_rows;
 pub mod shutdown;
 pub mod streams;

@@ -97,6 +97,8 @@ pub struct CatalogConfig {
     pub listen: SocketAddr,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub drain_secs: u64,
+    /// Where Prometheus scrapes `/metrics` (not served when unset).
+    pub metrics_listen: Option<SocketAddr>,
     /// TLS for the gRPC server (plaintext when unset).
     pub tls: TlsConfig,
     /// PostgreSQL.
@@ -114,6 +116,7 @@ impl Default for CatalogConfig {
         CatalogConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50052)),
             drain_secs: 20,
+            metrics_listen: None,
             tls: TlsConfig::default(),
             database: DatabaseConfig::default(),
             nats: NatsConfig::default(),

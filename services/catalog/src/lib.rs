@@ -25,6 +25,7 @@ use opendata_platform::events::{EventBus, Relay, run_consumer};
 use opendata_platform::grpc::MAX_MESSAGE_BYTES;
 use opendata_platform::grpc::{ClientContext, Serving};
 use opendata_platform::health::Health;
+use opendata_platform::metrics::pool_probe;
 use opendata_platform::shutdown::Shutdown;
 use opendata_platform::tasks::Tasks;
 use opendata_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
@@ -112,6 +113,11 @@ pub async fn serve(
         .max_connections(PLANNING_CONNECTIONS)
         .acquire_timeout(Duration::from_secs(1))
         .connect_lazy_with((*pool.connect_options()).clone());
+    let _pools = [
+        pool_probe(DOMAIN, "main", pool.clone()),
+        pool_probe(DOMAIN, "queries", query_pool.clone()),
+        pool_probe(DOMAIN, "plans", plan_pool.clone()),
+    ];
     let catalog = Catalog::new(
         pool.clone(),
         query_pool,

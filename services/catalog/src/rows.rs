@@ -272,6 +272,7 @@ async fn stream(
     let mut serializer = RowSerializer::new(format, compiled.columns);
     let width = serializer.columns().len();
     let mut body = Vec::with_capacity(run.chunk_bytes + 4096);
+    let streamed = &opendata_platform::metrics::metrics().query_rows_streamed;
     serializer.begin(bom, &mut body);
     loop {
         let next = tokio::select! {
@@ -298,6 +299,7 @@ async fn stream(
             });
         }
         serializer.row(&values, &mut body);
+        streamed.inc();
         if body.len() >= run.chunk_bytes {
             let chunk = Bytes::from(std::mem::replace(
                 &mut body,

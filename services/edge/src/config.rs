@@ -64,6 +64,8 @@ pub struct EdgeConfig {
     pub listen: SocketAddr,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub drain_secs: u64,
+    /// Where Prometheus scrapes `/metrics` (not served when unset).
+    pub metrics_listen: Option<SocketAddr>,
     /// Logging and tracing.
     pub telemetry: TelemetryConfig,
     /// Behaviour.
@@ -75,6 +77,7 @@ impl Default for EdgeConfig {
         EdgeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             drain_secs: 20,
+            metrics_listen: None,
             telemetry: TelemetryConfig::default(),
             edge: EdgeSettings::default(),
         }

@@ -28,10 +28,11 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use opendata_limits::ADMIN_BODY_BYTES;
+use opendata_platform::metrics;
 use opendata_platform::shutdown::Shutdown;
 use opendata_platform::tasks::{TaskFailed, Tasks};
 use opendata_platform::telemetry::{HeaderReader, link_remote};
@@ -97,7 +98,16 @@ pub fn router(state: EdgeState) -> Router {
         .merge(admin)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .fallback(|request: Request| async move { SodaError::no_route(request.uri().path()) })
+        .route_layer(axum::middleware::from_fn(count_request))
+        .fallback(|request: Request| async move {
+            metrics::record_http(
+                "unmatched".to_owned(),
+                request.method(),
+                StatusCode::NOT_FOUND,
+                Duration::ZERO,
+            );
+            SodaError::no_route(request.uri().path())
+        })
         .layer(axum::middleware::map_response(error::in_socratas_shape))
         .layer(axum::middleware::map_response(no_sniffing))
         // Browsers do not count `Authorization` under a wildcard, so the requested headers are
@@ -116,6 +126,25 @@ pub fn router(state: EdgeState) -> Router {
             span
         }))
         .with_state(state)
+}
+
+/// Counts and times a request by the route it matched (never by its raw path, which a caller
+/// could vary without end).
+async fn count_request(
+    route: axum::extract::MatchedPath,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = request.method().clone();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    metrics::record_http(
+        route.as_str().to_owned(),
+        &method,
+        response.status(),
+        started.elapsed(),
+    );
+    response
 }
 
 /// Every response says its content type is to be believed (`X-Content-Type-Options: nosniff`), so

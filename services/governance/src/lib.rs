@@ -20,6 +20,7 @@ use std::time::Duration;
 use opendata_platform::events::{EventBus, Relay, run_consumer};
 use opendata_platform::grpc::{MAX_MESSAGE_BYTES, Serving, channel, serve_routes};
 use opendata_platform::health::Health;
+use opendata_platform::metrics::pool_probe;
 use opendata_platform::shutdown::Shutdown;
 use opendata_platform::tasks::Tasks;
 use opendata_proto::governance::v1::audit_service_server::AuditServiceServer;
@@ -92,6 +93,7 @@ pub async fn serve(
         .bootstrap_admin_key
         .as_ref()
         .map(|key| key.expose_secret().to_owned());
+    let _pool = pool_probe("governance", "main", pool.clone());
     let identity = Identity::new(pool.clone(), bootstrap.as_deref());
     let review = Review::new(
         pool.clone(),

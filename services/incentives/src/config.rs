@@ -67,6 +67,8 @@ pub struct IncentivesConfig {
     pub listen: SocketAddr,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub drain_secs: u64,
+    /// Where Prometheus scrapes `/metrics` (not served when unset).
+    pub metrics_listen: Option<SocketAddr>,
     /// TLS for the gRPC server (plaintext when unset).
     pub tls: TlsConfig,
     /// PostgreSQL.
@@ -84,6 +86,7 @@ impl Default for IncentivesConfig {
         IncentivesConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50055)),
             drain_secs: 20,
+            metrics_listen: None,
             tls: TlsConfig::default(),
             database: DatabaseConfig::default(),
             nats: NatsConfig::default(),

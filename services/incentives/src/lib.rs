@@ -26,6 +26,7 @@ use opendata_platform::clock::Clock;
 use opendata_platform::events::{EventBus, Relay};
 use opendata_platform::grpc::{MAX_MESSAGE_BYTES, Serving, channel};
 use opendata_platform::health::Health;
+use opendata_platform::metrics::pool_probe;
 use opendata_platform::shutdown::Shutdown;
 use opendata_platform::tasks::Tasks;
 use opendata_proto::incentives::v1::incentives_service_server::IncentivesServiceServer;
@@ -82,6 +83,7 @@ pub async fn serve(
         channel(&settings.governance_url)?,
         Duration::from_secs(settings.auth_cache_ttl_secs),
     ));
+    let _pool = pool_probe(DOMAIN, "main", pool.clone());
     let ledger = Ledger::new(pool.clone(), clock.clone(), &settings.agency_id);
     let publisher = Publisher::new(
         ledger.clone(),

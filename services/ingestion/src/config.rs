@@ -57,6 +57,8 @@ pub struct IngestionConfig {
     pub listen: SocketAddr,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub drain_secs: u64,
+    /// Where Prometheus scrapes `/metrics` (not served when unset).
+    pub metrics_listen: Option<SocketAddr>,
     /// TLS for the gRPC server (plaintext when unset).
     pub tls: TlsConfig,
     /// PostgreSQL.
@@ -74,6 +76,7 @@ impl Default for IngestionConfig {
         IngestionConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50053)),
             drain_secs: 20,
+            metrics_listen: None,
             tls: TlsConfig::default(),
             database: DatabaseConfig::default(),
             nats: NatsConfig::default(),

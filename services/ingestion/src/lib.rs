@@ -20,6 +20,7 @@ use opendata_platform::auth::Authenticator;
 use opendata_platform::events::{EventBus, Relay, run_consumer};
 use opendata_platform::grpc::{MAX_MESSAGE_BYTES, Serving, channel};
 use opendata_platform::health::Health;
+use opendata_platform::metrics::pool_probe;
 use opendata_platform::shutdown::Shutdown;
 use opendata_platform::tasks::Tasks;
 use opendata_proto::ingestion::v1::ingestion_service_server::IngestionServiceServer;
@@ -76,6 +77,10 @@ pub async fn serve(
         .max_connections(settings.max_concurrent_loads.max(1))
         .acquire_timeout(Duration::from_secs(10))
         .connect_lazy_with((*pool.connect_options()).clone());
+    let _pools = [
+        pool_probe(DOMAIN, "main", pool.clone()),
+        pool_probe(DOMAIN, "loads", copy_pool.clone()),
+    ];
     let ingestion = Ingestion::new(
         pool.clone(),
         copy_pool,

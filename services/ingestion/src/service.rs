@@ -489,6 +489,13 @@ impl Ingestion {
         )
         .await?;
         tx.commit().await?;
+        let metrics = opendata_platform::metrics::metrics();
+        metrics
+            .rows_ingested
+            .inc_by(u64::try_from(upload.rows_loaded).unwrap_or(0));
+        metrics
+            .rows_rejected
+            .inc_by(u64::try_from(upload.rows_rejected).unwrap_or(0));
         tracing::info!(upload_id = %upload.id, dataset_id = %upload.dataset_id, version, rows = built.row_count, "version committed");
         self.reload(upload.id).await
     }

@@ -16,7 +16,7 @@ use opendata::incentives::{IncentivesCommand, incentives};
 use opendata::push::{PushArgs, push};
 use opendata::review::{ReviewCommand, review};
 use opendata::search::{SearchArgs, reindex, search};
-use opendata::serve::{Component, serve};
+use opendata::serve::{Component, serve, with_metrics};
 use opendata::stack::{Stack, StackConfig};
 use opendata_platform::shutdown::Shutdown;
 
@@ -106,7 +106,8 @@ async fn up(config_file: Option<PathBuf>) -> Result<(), CliError> {
     let _telemetry = opendata_platform::telemetry::init("opendata", &config.telemetry)?;
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
-    let stack = Stack::start(config, shutdown).await?;
+    let metrics_listen = config.metrics_listen;
+    let stack = Stack::start(config, shutdown.clone()).await?;
     let addresses = &stack.addresses;
     println!("opendata: governance grpc http://{}", addresses.governance);
     println!("opendata: catalog grpc http://{}", addresses.catalog);
@@ -115,5 +116,5 @@ async fn up(config_file: Option<PathBuf>) -> Result<(), CliError> {
     println!("opendata: incentives grpc http://{}", addresses.incentives);
     println!("opendata: edge http://{}", addresses.edge);
     tracing::info!(edge = %addresses.edge, "opendata is up");
-    stack.wait().await
+    with_metrics(metrics_listen, &shutdown, stack.wait()).await
 }

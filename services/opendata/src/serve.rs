@@ -2,6 +2,8 @@
 //! reads its own configuration (serde defaults, then the TOML file, then `OPENDATA_*` variables),
 //! migrates its schema when it owns one, and serves until SIGTERM, draining for `drain_secs`.
 
+use std::future::Future;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +23,7 @@ use opendata_platform::clock::SystemClock;
 use opendata_platform::config::{NatsConfig, TelemetryConfig};
 use opendata_platform::events::EventBus;
 use opendata_platform::grpc::{Serving, channel};
+use opendata_platform::metrics;
 use opendata_platform::shutdown::Shutdown;
 use opendata_platform::telemetry::TelemetryGuard;
 use opendata_search::config::SearchConfig;
@@ -80,7 +83,8 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
             };
             let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
             let listener = bind(component, config.listen).await?;
-            opendata_governance::serve(service, listener, shutdown, serving).await
+            let service = opendata_governance::serve(service, listener, shutdown.clone(), serving);
+            with_metrics(config.metrics_listen, &shutdown, Box::pin(service)).await
         }
         Component::Catalog => {
             let config: CatalogConfig = load(config_file)?;
@@ -95,7 +99,8 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
             };
             let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
             let listener = bind(component, config.listen).await?;
-            opendata_catalog::serve(service, listener, shutdown, serving).await
+            let service = opendata_catalog::serve(service, listener, shutdown.clone(), serving);
+            with_metrics(config.metrics_listen, &shutdown, Box::pin(service)).await
         }
         Component::Ingestion => {
             let config: IngestionConfig = load(config_file)?;
@@ -110,7 +115,8 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
             };
             let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
             let listener = bind(component, config.listen).await?;
-            opendata_ingestion::serve(service, listener, shutdown, serving).await
+            let service = opendata_ingestion::serve(service, listener, shutdown.clone(), serving);
+            with_metrics(config.metrics_listen, &shutdown, Box::pin(service)).await
         }
         Component::Search => {
             let config: SearchConfig = load(config_file)?;
@@ -118,7 +124,9 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
             let bus = EventBus::connect(&config.nats, component.service_name()).await?;
             let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
             let listener = bind(component, config.listen).await?;
-            opendata_search::serve(config.search, bus, listener, shutdown, serving).await
+            let service =
+                opendata_search::serve(config.search, bus, listener, shutdown.clone(), serving);
+            with_metrics(config.metrics_listen, &shutdown, Box::pin(service)).await
         }
         Component::Incentives => {
             let config: IncentivesConfig = load(config_file)?;
@@ -135,7 +143,8 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
             };
             let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
             let listener = bind(component, config.listen).await?;
-            opendata_incentives::serve(service, listener, shutdown, serving).await
+            let service = opendata_incentives::serve(service, listener, shutdown.clone(), serving);
+            with_metrics(config.metrics_listen, &shutdown, Box::pin(service)).await
         }
         Component::Edge => {
             let mut config: EdgeConfig = load(config_file)?;
@@ -153,8 +162,9 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
                 config.edge,
             );
             let listener = bind(component, config.listen).await?;
-            opendata_edge::serve(state, listener, shutdown, grace(config.drain_secs)).await?;
-            Ok(())
+            let service =
+                opendata_edge::serve(state, listener, shutdown.clone(), grace(config.drain_secs));
+            with_metrics(config.metrics_listen, &shutdown, Box::pin(service)).await
         }
     }
 }
@@ -178,15 +188,37 @@ fn start(
     )?)
 }
 
-async fn bind(
-    component: Component,
-    address: std::net::SocketAddr,
-) -> Result<TcpListener, CliError> {
+async fn bind(component: Component, address: SocketAddr) -> Result<TcpListener, CliError> {
     let listener = TcpListener::bind(address)
         .await
         .map_err(|error| format!("cannot listen on {address}: {error}"))?;
     tracing::info!(component = component.service_name(), %address, "listening");
     Ok(listener)
+}
+
+/// Runs `service`, with Prometheus' `/metrics` on `metrics_listen` while it runs.
+pub async fn with_metrics<F, E>(
+    metrics_listen: Option<SocketAddr>,
+    shutdown: &Shutdown,
+    service: F,
+) -> Result<(), CliError>
+where
+    F: Future<Output = Result<(), E>>,
+    E: Into<CliError>,
+{
+    let exporter = match metrics_listen {
+        Some(address) => {
+            let listener = metrics::bind(address).await?;
+            tracing::info!(%address, "metrics listening");
+            Some(tokio::spawn(metrics::serve(listener, shutdown.clone())))
+        }
+        None => None,
+    };
+    let result = service.await.map_err(Into::into);
+    if let Some(exporter) = exporter {
+        exporter.abort();
+    }
+    result
 }
 
 fn grace(drain_secs: u64) -> Duration {

@@ -69,6 +69,8 @@ pub struct StackConfig {
     pub listen: Listen,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub drain_secs: u64,
+    /// Where Prometheus scrapes `/metrics` for every service (not served when unset).
+    pub metrics_listen: Option<SocketAddr>,
     /// PostgreSQL (one database; each service uses its own schema).
     pub database: DatabaseConfig,
     /// NATS JetStream.
@@ -94,6 +96,7 @@ impl Default for StackConfig {
         StackConfig {
             listen: Listen::default(),
             drain_secs: 20,
+            metrics_listen: None,
             database: DatabaseConfig::default(),
             nats: NatsConfig::default(),
             telemetry: TelemetryConfig::default(),

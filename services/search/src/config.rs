@@ -80,6 +80,8 @@ pub struct SearchConfig {
     pub listen: SocketAddr,
     /// Seconds in-flight requests get to finish after SIGTERM.
     pub drain_secs: u64,
+    /// Where Prometheus scrapes `/metrics` (not served when unset).
+    pub metrics_listen: Option<SocketAddr>,
     /// TLS for the gRPC server (plaintext when unset).
     pub tls: TlsConfig,
     /// NATS JetStream.
@@ -95,6 +97,7 @@ impl Default for SearchConfig {
         SearchConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50054)),
             drain_secs: 20,
+            metrics_listen: None,
             tls: TlsConfig::default(),
             nats: NatsConfig::default(),
             telemetry: TelemetryConfig::default(),

@@ -22,6 +22,7 @@ use opendata_platform::auth::Authenticator;
 use opendata_platform::events::{EventBus, run_consumer};
 use opendata_platform::grpc::{Serving, channel};
 use opendata_platform::health::Health;
+use opendata_platform::metrics::{EngineLabels, Probe, metrics};
 use opendata_platform::shutdown::Shutdown;
 use opendata_platform::tasks::{TaskResult, Tasks};
 use opendata_proto::search::v1::search_service_server::SearchServiceServer;
@@ -92,9 +93,28 @@ pub async fn serve(
         ),
     );
 
+    let _documents = documents_probe(Arc::clone(&indexer));
     let api = SearchServiceServer::new(SearchApi::new(indexer, auth));
     opendata_platform::grpc::serve(api, listener, tasks, serving).await?;
     Ok(())
+}
+
+/// Reports the documents in the index at every scrape.
+fn documents_probe(indexer: Arc<Indexer>) -> Probe {
+    metrics().on_scrape(move || {
+        let indexer = Arc::clone(&indexer);
+        async move {
+            let backend = indexer.backend();
+            if let Ok(count) = backend.count().await {
+                metrics()
+                    .search_documents
+                    .get_or_create(&EngineLabels {
+                        engine: backend.name(),
+                    })
+                    .set(i64::try_from(count).unwrap_or(i64::MAX));
+            }
+        }
+    })
 }
 
 /// Builds the index (and reports the service ready), then keeps it current from catalog (and

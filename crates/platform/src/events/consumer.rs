@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::bus::{BusError, EventBus};
 use crate::db::is_broken_deployment;
+use crate::metrics::{ConsumerLabels, Probe, metrics, seconds_since};
 use crate::shutdown::Shutdown;
 use crate::tasks::TaskResult;
 use crate::telemetry;
@@ -144,7 +145,7 @@ async fn consume<H: EventHandler>(
 ) -> Result<(), Stopped> {
     let stream = bus.ensure_stream(domain).await?;
     let name = bus.consumer_name(durable);
-    let consumer: pull::Stream = stream
+    let created = stream
         .get_or_create_consumer(
             &name,
             pull::Config {
@@ -159,7 +160,14 @@ async fn consume<H: EventHandler>(
             },
         )
         .await
-        .map_err(BusError::new)?
+        .map_err(BusError::new)?;
+    let labels = ConsumerLabels {
+        stream: bus.stream_name(domain),
+        consumer: name.clone(),
+    };
+    let _pending = consumer_probe(created.clone(), labels.clone());
+    let lag = metrics().consumer_lag.get_or_create_owned(&labels);
+    let consumer: pull::Stream = created
         .stream()
         .max_messages_per_batch(100)
         .expires(Duration::from_secs(10))
@@ -224,7 +232,12 @@ async fn consume<H: EventHandler>(
             .await
             .unwrap_or_else(|_| Err(HandlerError::Retry("the handler panicked".to_owned())));
         let ack = match outcome {
-            Ok(()) => message.ack().await,
+            Ok(()) => {
+                if let Ok(info) = message.info() {
+                    lag.set(seconds_since(info.published.unix_timestamp_nanos()));
+                }
+                message.ack().await
+            }
             Err(HandlerError::Reject(reason)) => {
                 span.in_scope(|| tracing::error!(durable, %reason, "event rejected"));
                 message.ack_with(AckKind::Term).await
@@ -275,6 +288,30 @@ impl opentelemetry::propagation::Extractor for NatsHeaders<'_> {
             .filter_map(|(name, _)| std::str::from_utf8(name.as_ref()).ok())
             .collect()
     }
+}
+
+/// Reports how far `consumer` is behind its stream at every scrape.
+fn consumer_probe(
+    consumer: async_nats::jetstream::consumer::Consumer<pull::Config>,
+    labels: ConsumerLabels,
+) -> Probe {
+    metrics().on_scrape(move || {
+        let consumer = consumer.clone();
+        let labels = labels.clone();
+        async move {
+            if let Ok(info) = consumer.get_info().await {
+                let metrics = metrics();
+                metrics
+                    .consumer_pending
+                    .get_or_create(&labels)
+                    .set(i64::try_from(info.num_pending).unwrap_or(i64::MAX));
+                metrics
+                    .consumer_unacknowledged
+                    .get_or_create(&labels)
+                    .set(i64::try_from(info.num_ack_pending).unwrap_or(i64::MAX));
+            }
+        }
+    })
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use super::bus::{BusError, EventBus};
 use super::dead_letters::{self, OUTBOX_COMPONENT, Refused};
 use crate::db::is_broken_deployment;
 use crate::health::Health;
+use crate::metrics::{Probe, ServiceLabels, metrics};
 use crate::shutdown::Shutdown;
 use crate::tasks::TaskResult;
 
@@ -182,6 +183,7 @@ impl Relay {
     /// an error when the database says the deployment is broken (the outbox is gone, a privilege
     /// is missing), which no retry fixes; its supervisor reports it.
     pub async fn run(self, shutdown: Shutdown) -> TaskResult {
+        let _backlog = backlog_probe(self.pool.clone(), self.domain);
         let mut listener = self.listen().await;
         let mut rounds: u64 = 0;
         while !shutdown.is_triggered() {
@@ -236,4 +238,35 @@ impl Relay {
         listener.listen(&format!("outbox_{schema}")).await.ok()?;
         Some(listener)
     }
+}
+
+/// Reports the outbox's backlog, the age of its oldest unpublished event and the events set aside
+/// at every scrape.
+fn backlog_probe(pool: PgPool, service: &'static str) -> Probe {
+    metrics().on_scrape(move || {
+        let pool = pool.clone();
+        async move {
+            let backlog: Result<(i64, f64, i64), sqlx::Error> = sqlx::query_as(
+                "SELECT count(*), \
+                        COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8, \
+                        (SELECT count(*) FROM outbox_dead_letters) \
+                 FROM outbox WHERE published_at IS NULL",
+            )
+            .fetch_one(&pool)
+            .await;
+            match backlog {
+                Ok((events, oldest, dead_letters)) => {
+                    let labels = ServiceLabels { service };
+                    let metrics = metrics();
+                    metrics.outbox_backlog.get_or_create(&labels).set(events);
+                    metrics.outbox_oldest_age.get_or_create(&labels).set(oldest);
+                    metrics
+                        .outbox_dead_letters
+                        .get_or_create(&labels)
+                        .set(dead_letters);
+                }
+                Err(error) => tracing::debug!(service, %error, "outbox backlog unknown"),
+            }
+        }
+    })
 }

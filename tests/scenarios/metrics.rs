@@ -1,0 +1,181 @@
+//! Prometheus metrics: after a push, a row query and a search, the exposition counts them by RPC
+//! method and HTTP route, reports pools, outbox backlog, consumer lag and the index's size, and
+//! never turns what a caller sent (an unknown path or method) into a label.
+
+use std::collections::HashMap;
+
+use opendata_platform::shutdown::Shutdown;
+use opendata_proto::common::v1::ColumnType;
+use opendata_proto::ingestion::v1::UploadMode;
+use opendata_testkit::{TestStack, wait_until};
+
+use crate::support::*;
+
+/// One scrape: every sample by its series (`name{labels}`), and the whole text.
+struct Scrape {
+    samples: HashMap<String, f64>,
+    text: String,
+}
+
+impl Scrape {
+    async fn take(url: &str) -> Scrape {
+        let response = reqwest::get(url).await.expect("scrape");
+        assert_eq!(response.status(), 200);
+        assert!(
+            response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/openmetrics-text")),
+            "OpenMetrics text"
+        );
+        let text = response.text().await.unwrap();
+        assert!(text.ends_with("# EOF\n"), "a whole exposition");
+        let samples = text
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| {
+                let (series, value) = line.rsplit_once(' ')?;
+                Some((series.to_owned(), value.parse().ok()?))
+            })
+            .collect();
+        Scrape { samples, text }
+    }
+
+    fn value(&self, series: &str) -> f64 {
+        *self
+            .samples
+            .get(series)
+            .unwrap_or_else(|| panic!("no series {series} in:\n{}", self.text))
+    }
+}
+
+#[tokio::test]
+async fn the_exposition_counts_requests_rows_and_backlogs_with_bounded_labels() {
+    let stack = TestStack::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = Shutdown::new();
+    tokio::spawn(opendata_platform::metrics::serve(
+        listener,
+        shutdown.clone(),
+    ));
+
+    let (key, dataset) =
+        published_dataset(&stack, "opm", vec![column("Town", ColumnType::Text)], "").await;
+    push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Replace,
+        b"Town\nAvon\nBristol\nCanton\n",
+    )
+    .await;
+    wait_for_version(&stack, &dataset, 1).await;
+    let rows = get(&stack, &format!("/resource/{dataset}.json")).await;
+    assert_eq!(rows.status, 200, "{}", rows.body);
+    // Made-up paths and methods are counted, but never as themselves.
+    let unmatched = get(&stack, "/no-such-route-f00d").await;
+    assert_eq!(unmatched.status, 404);
+    let invented = reqwest::Client::new()
+        .request(
+            reqwest::Method::from_bytes(b"FROBNICATE").unwrap(),
+            format!("{}/resource/{dataset}.json", stack.edge_url()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(invented.status().is_client_error());
+    // The metrics are not public: the edge has no /metrics.
+    assert_eq!(get(&stack, "/metrics").await.status, 404);
+
+    let scrape = Scrape::take(&format!("{url}/metrics")).await;
+    assert!(
+        scrape.value(
+            r#"opendata_rpc_requests_total{method="/opendata.ingestion.v1.IngestionService/CommitUpload",code="OK"}"#
+        ) >= 1.0
+    );
+    assert!(
+        scrape.value(
+            r#"opendata_rpc_duration_seconds_count{method="/opendata.catalog.v1.CatalogService/QueryRows"}"#
+        ) >= 1.0
+    );
+    assert!(
+        scrape.value(
+            r#"opendata_http_requests_total{route="/resource/{file}",method="GET",status="2xx"}"#
+        ) >= 1.0
+    );
+    assert!(
+        scrape
+            .value(r#"opendata_http_requests_total{route="unmatched",method="GET",status="4xx"}"#)
+            >= 1.0
+    );
+    assert!(!scrape.text.contains("f00d"), "no raw path as a label");
+    assert!(
+        !scrape.text.contains("FROBNICATE"),
+        "no raw method as a label"
+    );
+    assert!(scrape.value("opendata_rows_ingested_total") >= 3.0);
+    assert!(scrape.value("opendata_query_rows_streamed_total") >= 3.0);
+    assert_eq!(scrape.value("opendata_rows_rejected_total"), 0.0);
+    assert!(
+        scrape
+            .value(r#"opendata_db_pool_connections{service="catalog",pool="queries",state="max"}"#)
+            >= 1.0
+    );
+    assert!(
+        scrape
+            .value(r#"opendata_db_pool_connections{service="ingestion",pool="main",state="max"}"#)
+            >= 1.0
+    );
+    for service in ["catalog", "ingestion", "governance", "incentives"] {
+        let backlog = scrape.value(&format!(
+            r#"opendata_outbox_backlog_events{{service="{service}"}}"#
+        ));
+        assert!(backlog >= 0.0);
+        assert_eq!(
+            scrape.value(&format!(
+                r#"opendata_outbox_dead_letters{{service="{service}"}}"#
+            )),
+            0.0
+        );
+    }
+    assert!(
+        scrape
+            .samples
+            .keys()
+            .any(|series| series.starts_with("opendata_consumer_pending_events{")),
+        "consumers report what they have yet to receive"
+    );
+    assert!(
+        scrape
+            .samples
+            .keys()
+            .any(|series| series.starts_with("opendata_consumer_lag_seconds{")),
+        "consumers report their lag"
+    );
+    assert!(scrape.value(r#"opendata_build_info{version="0.1.0"}"#) == 1.0);
+
+    // The index grows as datasets are published (the search consumer applies the change).
+    wait_until(
+        std::time::Duration::from_secs(20),
+        "the index counts the published dataset",
+        || {
+            let url = url.clone();
+            async move {
+                let scrape = Scrape::take(&format!("{url}/metrics")).await;
+                scrape
+                    .samples
+                    .get(r#"opendata_search_documents{engine="embedded"}"#)
+                    .is_some_and(|documents| *documents >= 1.0)
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+
+    let elsewhere = reqwest::get(format!("{url}/")).await.unwrap();
+    assert_eq!(elsewhere.status(), 404);
+    shutdown.trigger();
+    stack.stop().await;
+}
