@@ -75,16 +75,19 @@ type Intercepted = InterceptedService<Channel, ClientContext>;
 pub type CatalogClient = CatalogServiceClient<Intercepted>;
 
 impl Connection {
+    /// The certificates `--ca-file` names, if it does.
+    pub fn ca_pem(&self) -> Result<Option<Vec<u8>>, CliError> {
+        match &self.ca_file {
+            Some(path) => Ok(Some(std::fs::read(path).map_err(|error| {
+                format!("--ca-file {}: {error}", path.display())
+            })?)),
+            None => Ok(None),
+        }
+    }
+
     /// A channel to `url`, trusting `--ca-file` besides the system's roots.
     fn channel(&self, url: &str) -> Result<Channel, CliError> {
-        let ca = match &self.ca_file {
-            Some(path) => Some(
-                std::fs::read(path)
-                    .map_err(|error| format!("--ca-file {}: {error}", path.display()))?,
-            ),
-            None => None,
-        };
-        Ok(channel_trusting(url, ca.as_deref())?)
+        Ok(channel_trusting(url, self.ca_pem()?.as_deref())?)
     }
 
     fn context(&self) -> Result<ClientContext, CliError> {

@@ -6,6 +6,7 @@
 #![allow(clippy::print_stdout)]
 
 pub mod admin;
+pub mod check;
 pub mod client;
 pub mod demo;
 pub mod incentives;

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use opendata::admin::{self, AgencyCommand, DatasetCommand, KeyCommand, PrincipalCommand};
+use opendata::check::{CheckArgs, check};
 use opendata::client::{CliError, Connection};
 use opendata::demo::{DemoArgs, demo};
 use opendata::incentives::{IncentivesCommand, incentives};
@@ -47,6 +48,9 @@ enum Command {
         #[arg(long, env = "OPENDATA_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Checks a deployment answers: the edge's /readyz and a Discovery query, and each named
+    /// service's gRPC health (`helm test` runs it).
+    Check(CheckArgs),
     /// Pushes a CSV file into a dataset.
     Push(PushArgs),
     /// Manages agencies.
@@ -81,6 +85,7 @@ async fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Up { config } => up(config).await,
         Command::Serve { component, config } => serve(component, config.as_deref()).await,
+        Command::Check(args) => check(&cli.connection, &args).await,
         Command::Push(args) => push(&cli.connection, &args).await.map(|_| ()),
         Command::Agency(command) => admin::agency(&cli.connection, command).await,
         Command::Principal(command) => admin::principal(&cli.connection, command).await,
