@@ -27,7 +27,7 @@ test: services build
 	fi
 
 # The Helm chart: strict lint, render, and validation against the Kubernetes schemas.
-chart:
+chart: build
 	./scripts/check-chart.sh
 
 lint:

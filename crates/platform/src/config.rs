@@ -148,17 +148,9 @@ impl Default for NatsConfig {
 }
 
 impl NatsConfig {
-    /// Checks the prefix is safe to use in subjects and stream names, the replicas are ones
-    /// JetStream keeps, and the CA file can be read.
+    /// Checks the prefix is safe to use in subjects and stream names, and the replicas are ones
+    /// JetStream keeps (the files it names are read on connecting).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if let Some(path) = &self.ca_file {
-            std::fs::read(path).map_err(|error| {
-                ConfigError::invalid(
-                    "nats.ca_file",
-                    format!("cannot read {}: {error}", path.display()),
-                )
-            })?;
-        }
         if !(1..=5).contains(&self.stream_replicas) {
             return Err(ConfigError::invalid(
                 "nats.stream_replicas",

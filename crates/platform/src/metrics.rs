@@ -32,6 +32,10 @@ use crate::shutdown::Shutdown;
 
 /// How long one probe may take at a scrape; a stuck one leaves its gauges as they were.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Connections the metrics listener serves at once; more wait to be accepted.
+const SCRAPE_CONNECTIONS: usize = 8;
+/// How long one rendering is reused: scrapes in a flood run the probes once a second at most.
+const RENDER_REUSED: Duration = Duration::from_secs(1);
 
 /// Labels of one gRPC method's calls.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -116,6 +120,7 @@ pub fn seconds_since(unix_nanos: i128) -> f64 {
 pub struct Metrics {
     registry: Registry,
     probes: Mutex<Vec<(u64, Arc<ProbeFn>)>>,
+    last_render: tokio::sync::Mutex<Option<(Instant, String)>>,
     next_probe: AtomicU64,
     /// gRPC calls handled, by method and status.
     pub rpc_requests: Family<RpcLabels, Counter>,
@@ -162,6 +167,7 @@ impl Metrics {
         let mut metrics = Metrics {
             registry: Registry::with_prefix("opendata"),
             probes: Mutex::new(Vec::new()),
+            last_render: tokio::sync::Mutex::new(None),
             next_probe: AtomicU64::new(0),
             rpc_requests: Family::default(),
             rpc_duration: Family::new_with_constructor(duration_histogram),
@@ -278,8 +284,22 @@ impl Metrics {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Runs the probes (each within [`PROBE_TIMEOUT`], all at once) and encodes every metric.
+    /// Runs the probes (each within [`PROBE_TIMEOUT`], all at once) and encodes every metric;
+    /// a rendering less than [`RENDER_REUSED`] old is answered again instead, and concurrent
+    /// scrapes wait for one rendering.
     pub async fn render(&self) -> String {
+        let mut last = self.last_render.lock().await;
+        if let Some((at, text)) = last.as_ref()
+            && at.elapsed() < RENDER_REUSED
+        {
+            return text.clone();
+        }
+        let text = self.render_now().await;
+        *last = Some((Instant::now(), text.clone()));
+        text
+    }
+
+    async fn render_now(&self) -> String {
         let probes: Vec<Arc<ProbeFn>> = self
             .lock_probes()
             .iter()
@@ -359,7 +379,15 @@ pub async fn serve(listener: TcpListener, shutdown: Shutdown) {
     use hyper::service::service_fn;
     use hyper_util::rt::TokioIo;
 
+    let places = Arc::new(tokio::sync::Semaphore::new(SCRAPE_CONNECTIONS));
     loop {
+        let place = tokio::select! {
+            place = Arc::clone(&places).acquire_owned() => match place {
+                Ok(place) => place,
+                Err(_) => return,
+            },
+            () = shutdown.triggered() => return,
+        };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
@@ -374,6 +402,7 @@ pub async fn serve(listener: TcpListener, shutdown: Shutdown) {
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(hyper_util::rt::TokioTimer::new())
             .header_read_timeout(Duration::from_secs(5))
+            .keep_alive(false)
             .serve_connection(
                 TokioIo::new(stream),
                 service_fn(|request: http::Request<hyper::body::Incoming>| async move {
@@ -381,9 +410,12 @@ pub async fn serve(listener: TcpListener, shutdown: Shutdown) {
                 }),
             );
         tokio::spawn(async move {
-            if let Err(error) = tokio::time::timeout(Duration::from_secs(30), connection).await {
-                tracing::debug!(%error, "metrics connection ended");
+            match tokio::time::timeout(Duration::from_secs(30), connection).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::debug!(%error, "metrics connection failed"),
+                Err(_) => tracing::debug!("metrics connection took too long"),
             }
+            drop(place);
         });
     }
 }

@@ -24,38 +24,121 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
-{{/* Environment of the services that own a database schema. */}}
-{{- define "opendata.databaseEnv" -}}
-- name: OPENDATA_DATABASE__URL
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.database.existingSecret }}
-      key: url
-- name: OPENDATA_DATABASE__MAX_CONNECTIONS
-  value: {{ .Values.database.maxConnections | quote }}
-{{- end -}}
-
-{{/* Environment every service shares. */}}
-{{- define "opendata.commonEnv" -}}
-- name: OPENDATA_TELEMETRY__LOG_FILTER
-  value: {{ .Values.telemetry.logFilter | quote }}
-- name: OPENDATA_TELEMETRY__LOG_JSON
-  value: {{ .Values.telemetry.logJson | quote }}
-{{- if .Values.telemetry.otlpEndpoint }}
-- name: OPENDATA_TELEMETRY__OTLP_ENDPOINT
-  value: {{ .Values.telemetry.otlpEndpoint | quote }}
-{{- end }}
-{{- end -}}
-
-{{- define "opendata.natsEnv" -}}
-- name: OPENDATA_NATS__URL
-  value: {{ .Values.nats.url | quote }}
-- name: OPENDATA_NATS__PREFIX
-  value: {{ .Values.nats.prefix | quote }}
-- name: OPENDATA_NATS__STREAM_REPLICAS
-  value: {{ .Values.nats.streamReplicas | quote }}
-{{- end -}}
-
+{{/* A service's URL inside the cluster: https when the gRPC services speak TLS. */}}
 {{- define "opendata.url" -}}
-http://{{ include "opendata.fullname" .root }}-{{ .service }}:{{ .port }}
+{{ if .root.Values.grpcTls.existingSecret }}https{{ else }}http{{ end }}://{{ include "opendata.fullname" .root }}-{{ .service }}:{{ .port }}
+{{- end -}}
+
+{{/* Ports of the components. */}}
+{{- define "opendata.port" -}}
+{{- get (dict "governance" 50051 "catalog" 50052 "ingestion" 50053 "search" 50054 "incentives" 50055 "edge" 8080) . -}}
+{{- end -}}
+
+{{/*
+A component's configuration file (TOML), everything but secrets: those come from Secrets as
+OPENDATA_* variables, which override the file. Strings are written as JSON strings, which TOML
+reads alike.
+*/}}
+{{- define "opendata.config" -}}
+{{- $root := .root -}}
+{{- $name := .name -}}
+{{- $values := index $root.Values $name -}}
+{{- $grpc := ne $name "edge" -}}
+{{- $url := dict -}}
+{{- range $service := list "governance" "catalog" "ingestion" "search" "incentives" -}}
+{{- $_ := set $url $service (include "opendata.url" (dict "root" $root "service" $service "port" (include "opendata.port" $service))) -}}
+{{- end -}}
+# opendata serve {{ $name }}
+listen = {{ printf "0.0.0.0:%s" (include "opendata.port" $name) | toJson }}
+drain_secs = {{ $values.drainSeconds | default $root.Values.drainSeconds }}
+{{- if $root.Values.metrics.enabled }}
+metrics_listen = {{ printf "0.0.0.0:%v" $root.Values.metrics.port | toJson }}
+{{- end }}
+
+[telemetry]
+log_filter = {{ $root.Values.telemetry.logFilter | toJson }}
+log_json = {{ $root.Values.telemetry.logJson }}
+{{- with $root.Values.telemetry.otlpEndpoint }}
+otlp_endpoint = {{ . | toJson }}
+{{- end }}
+{{- if has $name (list "governance" "catalog" "ingestion" "incentives") }}
+
+[database]
+max_connections = {{ $root.Values.database.maxConnections }}
+{{- end }}
+{{- if $grpc }}
+
+[nats]
+url = {{ $root.Values.nats.url | toJson }}
+prefix = {{ $root.Values.nats.prefix | toJson }}
+stream_replicas = {{ $root.Values.nats.streamReplicas }}
+tls_required = {{ $root.Values.nats.tlsRequired }}
+{{- if $root.Values.nats.credentialsSecret }}
+credentials_file = "/etc/opendata/nats-credentials/creds"
+{{- end }}
+{{- if $root.Values.nats.caSecret }}
+ca_file = "/etc/opendata/nats-ca/ca.crt"
+{{- end }}
+{{- if $root.Values.grpcTls.existingSecret }}
+
+[tls]
+cert_file = "/etc/opendata/tls/tls.crt"
+key_file = "/etc/opendata/tls/tls.key"
+{{- end }}
+{{- end }}
+
+[{{ $name }}]
+{{- if ne $name "governance" }}
+governance_url = {{ $url.governance | toJson }}
+{{- end }}
+{{- if has $name (list "governance" "ingestion" "search" "incentives" "edge") }}
+catalog_url = {{ $url.catalog | toJson }}
+{{- end }}
+{{- if has $name (list "governance" "incentives") }}
+ingestion_url = {{ $url.ingestion | toJson }}
+{{- end }}
+{{- if ne $name "governance" }}
+auth_cache_ttl_secs = {{ $root.Values.authCacheTtlSeconds }}
+{{- end }}
+{{- if eq $name "governance" }}
+retired_public_days = {{ $values.retiredPublicDays }}
+stale_grace_percent = {{ $values.staleGracePercent }}
+{{- else if eq $name "catalog" }}
+query_timeout_secs = {{ $values.queryTimeoutSeconds }}
+token_query_timeout_secs = {{ $values.tokenQueryTimeoutSeconds }}
+anonymous_query_timeout_secs = {{ $values.anonymousQueryTimeoutSeconds }}
+max_concurrent_queries = {{ $values.maxConcurrentQueries }}
+max_concurrent_public_queries = {{ $values.maxConcurrentPublicQueries }}
+max_concurrent_anonymous_queries = {{ $values.maxConcurrentAnonymousQueries }}
+{{- else if eq $name "ingestion" }}
+receive_idle_timeout_secs = {{ $values.receiveIdleTimeoutSeconds }}
+uncommitted_expiry_secs = {{ $values.uncommittedExpirySeconds }}
+retired_table_grace_secs = {{ $values.retiredTableGraceSeconds }}
+max_concurrent_loads = {{ $values.maxConcurrentLoads }}
+{{- else if eq $name "search" }}
+incentives_url = {{ $url.incentives | toJson }}
+incentives_agency_id = {{ $root.Values.incentives.agencyId | toJson }}
+{{- if $values.meilisearch.url }}
+
+[search.meilisearch]
+url = {{ $values.meilisearch.url | toJson }}
+index_prefix = {{ $values.meilisearch.indexPrefix | toJson }}
+{{- end }}
+{{- else if eq $name "incentives" }}
+agency_id = {{ $values.agencyId | toJson }}
+
+[incentives.dataset]
+id = {{ $values.datasetId | toJson }}
+sync_interval_secs = {{ $values.datasetSyncIntervalSeconds }}
+{{- else if eq $name "edge" }}
+search_url = {{ $url.search | toJson }}
+incentives_url = {{ $url.incentives | toJson }}
+public_url = {{ $values.publicUrl | toJson }}
+portal_name = {{ $values.portalName | toJson }}
+
+[edge.rate_limits]
+# Behind the ingress every connection comes from it: the client is the address the ingress
+# appends to X-Forwarded-For, or every visitor would share one quota.
+trust_forwarded_for = {{ $values.ingress.enabled }}
+{{- end }}
 {{- end -}}

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::publishing::DatasetSettings;
 
-/// Behaviour settings, shared by the standalone binary and the all-in-one `opendata up`.
+/// Behaviour settings, shared by `opendata serve` and the all-in-one `opendata up`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IncentivesSettings {

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig, TlsConfig};
 use serde::Deserialize;
 
-/// Behaviour settings, shared by the standalone binary and the all-in-one `opendata up`.
+/// Behaviour settings, shared by `opendata serve` and the all-in-one `opendata up`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IngestionSettings {

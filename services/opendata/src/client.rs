@@ -78,9 +78,11 @@ impl Connection {
     /// The certificates `--ca-file` names, if it does.
     pub fn ca_pem(&self) -> Result<Option<Vec<u8>>, CliError> {
         match &self.ca_file {
-            Some(path) => Ok(Some(std::fs::read(path).map_err(|error| {
-                format!("--ca-file {}: {error}", path.display())
-            })?)),
+            Some(path) => {
+                Ok(Some(std::fs::read(path).map_err(|error| {
+                    format!("--ca-file {}: {error}", path.display())
+                })?))
+            }
             None => Ok(None),
         }
     }

@@ -47,6 +47,9 @@ enum Command {
         /// TOML configuration file (also `OPENDATA_CONFIG`); `OPENDATA_*` variables override it.
         #[arg(long, env = "OPENDATA_CONFIG")]
         config: Option<PathBuf>,
+        /// Only load and check the configuration, then exit (`make chart` checks the chart's).
+        #[arg(long)]
+        check_config: bool,
     },
     /// Checks a deployment answers: the edge's /readyz and a Discovery query, and each named
     /// service's gRPC health (`helm test` runs it).
@@ -84,7 +87,14 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Up { config } => up(config).await,
-        Command::Serve { component, config } => serve(component, config.as_deref()).await,
+        Command::Serve {
+            component,
+            config,
+            check_config: true,
+        } => opendata::serve::check_config(component, config.as_deref()),
+        Command::Serve {
+            component, config, ..
+        } => serve(component, config.as_deref()).await,
         Command::Check(args) => check(&cli.connection, &args).await,
         Command::Push(args) => push(&cli.connection, &args).await.map(|_| ()),
         Command::Agency(command) => admin::agency(&cli.connection, command).await,
@@ -112,14 +122,18 @@ async fn up(config_file: Option<PathBuf>) -> Result<(), CliError> {
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
     let metrics_listen = config.metrics_listen;
-    let stack = Stack::start(config, shutdown.clone()).await?;
-    let addresses = &stack.addresses;
-    println!("opendata: governance grpc http://{}", addresses.governance);
-    println!("opendata: catalog grpc http://{}", addresses.catalog);
-    println!("opendata: ingestion grpc http://{}", addresses.ingestion);
-    println!("opendata: search grpc http://{}", addresses.search);
-    println!("opendata: incentives grpc http://{}", addresses.incentives);
-    println!("opendata: edge http://{}", addresses.edge);
-    tracing::info!(edge = %addresses.edge, "opendata is up");
-    with_metrics(metrics_listen, &shutdown, stack.wait()).await
+    let portal = async {
+        let stack = Stack::start(config, shutdown.clone()).await?;
+        let addresses = &stack.addresses;
+        println!("opendata: governance grpc http://{}", addresses.governance);
+        println!("opendata: catalog grpc http://{}", addresses.catalog);
+        println!("opendata: ingestion grpc http://{}", addresses.ingestion);
+        println!("opendata: search grpc http://{}", addresses.search);
+        println!("opendata: incentives grpc http://{}", addresses.incentives);
+        println!("opendata: edge http://{}", addresses.edge);
+        tracing::info!(edge = %addresses.edge, "opendata is up");
+        stack.wait().await
+    };
+    // The metrics listener is bound first: a port taken stops start-up before anything runs.
+    with_metrics(metrics_listen, &shutdown, Box::pin(portal)).await
 }

@@ -71,6 +71,7 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
         Component::Governance => {
             let config: GovernanceConfig = load(config_file)?;
             let _telemetry = start(component, &config.telemetry, Some(&config.nats))?;
+            let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
             let pool =
                 opendata_platform::db::connect(&config.database, opendata_governance::SCHEMA)
                     .await?;
@@ -81,7 +82,6 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
                 settings: config.governance,
                 clock: Arc::new(SystemClock),
             };
-            let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
             let listener = bind(component, config.listen).await?;
             let service = opendata_governance::serve(service, listener, shutdown.clone(), serving);
             with_metrics(config.metrics_listen, &shutdown, Box::pin(service)).await
@@ -89,6 +89,7 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
         Component::Catalog => {
             let config: CatalogConfig = load(config_file)?;
             let _telemetry = start(component, &config.telemetry, Some(&config.nats))?;
+            let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
             let pool =
                 opendata_platform::db::connect(&config.database, opendata_catalog::SCHEMA).await?;
             opendata_catalog::migrate(&pool).await?;
@@ -97,7 +98,6 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
                 bus: EventBus::connect(&config.nats, component.service_name()).await?,
                 settings: config.catalog,
             };
-            let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
             let listener = bind(component, config.listen).await?;
             let service = opendata_catalog::serve(service, listener, shutdown.clone(), serving);
             with_metrics(config.metrics_listen, &shutdown, Box::pin(service)).await
@@ -105,6 +105,7 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
         Component::Ingestion => {
             let config: IngestionConfig = load(config_file)?;
             let _telemetry = start(component, &config.telemetry, Some(&config.nats))?;
+            let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
             let pool = opendata_platform::db::connect(&config.database, opendata_ingestion::SCHEMA)
                 .await?;
             opendata_ingestion::migrate(&pool).await?;
@@ -113,7 +114,6 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
                 bus: EventBus::connect(&config.nats, component.service_name()).await?,
                 settings: config.ingestion,
             };
-            let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
             let listener = bind(component, config.listen).await?;
             let service = opendata_ingestion::serve(service, listener, shutdown.clone(), serving);
             with_metrics(config.metrics_listen, &shutdown, Box::pin(service)).await
@@ -121,8 +121,8 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
         Component::Search => {
             let config: SearchConfig = load(config_file)?;
             let _telemetry = start(component, &config.telemetry, Some(&config.nats))?;
-            let bus = EventBus::connect(&config.nats, component.service_name()).await?;
             let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
+            let bus = EventBus::connect(&config.nats, component.service_name()).await?;
             let listener = bind(component, config.listen).await?;
             let service =
                 opendata_search::serve(config.search, bus, listener, shutdown.clone(), serving);
@@ -131,6 +131,7 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
         Component::Incentives => {
             let config: IncentivesConfig = load(config_file)?;
             let _telemetry = start(component, &config.telemetry, Some(&config.nats))?;
+            let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
             let pool =
                 opendata_platform::db::connect(&config.database, opendata_incentives::SCHEMA)
                     .await?;
@@ -141,7 +142,6 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
                 settings: config.incentives,
                 clock: Arc::new(SystemClock),
             };
-            let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
             let listener = bind(component, config.listen).await?;
             let service = opendata_incentives::serve(service, listener, shutdown.clone(), serving);
             with_metrics(config.metrics_listen, &shutdown, Box::pin(service)).await
@@ -167,6 +167,30 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
             with_metrics(config.metrics_listen, &shutdown, Box::pin(service)).await
         }
     }
+}
+
+/// Loads `component`'s configuration and checks what can be checked without its files and peers
+/// (unknown keys, wrong types, contradictory limits), as `opendata serve --check-config` does.
+pub fn check_config(component: Component, config_file: Option<&Path>) -> Result<(), CliError> {
+    match component {
+        Component::Governance => load::<GovernanceConfig>(config_file)?.nats.validate()?,
+        Component::Catalog => {
+            let config: CatalogConfig = load(config_file)?;
+            config.nats.validate()?;
+            config.catalog.validate()?;
+        }
+        Component::Ingestion => load::<IngestionConfig>(config_file)?.nats.validate()?,
+        Component::Search => load::<SearchConfig>(config_file)?.nats.validate()?,
+        Component::Incentives => {
+            let config: IncentivesConfig = load(config_file)?;
+            config.nats.validate()?;
+            config.incentives.validate()?;
+        }
+        Component::Edge => {
+            load::<EdgeConfig>(config_file)?;
+        }
+    }
+    Ok(())
 }
 
 fn load<T: DeserializeOwned>(config_file: Option<&Path>) -> Result<T, CliError> {

@@ -31,7 +31,7 @@ impl Default for MeilisearchSettings {
     }
 }
 
-/// Behaviour settings, shared by the standalone binary and the all-in-one `opendata up`.
+/// Behaviour settings, shared by `opendata serve` and the all-in-one `opendata up`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SearchSettings {

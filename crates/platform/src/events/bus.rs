@@ -77,6 +77,10 @@ impl EventBus {
             None => ConnectOptions::new(),
         };
         if let Some(path) = &config.ca_file {
+            // Read now: the client would otherwise retry a missing file forever, quietly.
+            std::fs::read(path).map_err(|error| {
+                BusError::new(format!("nats.ca_file {}: {error}", path.display()))
+            })?;
             options = options.add_root_certificates(path.clone());
         }
         let client = options
