@@ -14,6 +14,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let descriptors = protox::compile(&files, [&proto_root])?;
+    // Every RPC's path, so metrics can tell the services' methods from paths a caller made up.
+    let mut paths = Vec::new();
+    for file in &descriptors.file {
+        for service in &file.service {
+            for method in &service.method {
+                paths.push(format!(
+                    "/{}.{}/{}",
+                    file.package(),
+                    service.name(),
+                    method.name()
+                ));
+            }
+        }
+    }
+    paths.sort();
+    let listing: String = paths
+        .iter()
+        .map(|path| format!("    {path:?},\n"))
+        .collect();
+    std::fs::write(
+        PathBuf::from(std::env::var("OUT_DIR")?).join("rpc_paths.rs"),
+        format!(
+            "/// The path of every RPC the services declare, sorted.\npub const RPC_PATHS: &[&str] = &[\n{listing}];\n"
+        ),
+    )?;
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

@@ -86,6 +86,25 @@ async fn the_exposition_counts_requests_rows_and_backlogs_with_bounded_labels() 
         .await
         .unwrap();
     assert!(invented.status().is_client_error());
+    // A gRPC method no service declares is answered, and counted as `other`.
+    let channel =
+        tonic::transport::Endpoint::from_shared(format!("http://{}", stack.addresses.catalog))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let made_up: Result<tonic::Response<()>, tonic::Status> = grpc
+        .unary(
+            tonic::Request::new(()),
+            tonic::codegen::http::uri::PathAndQuery::from_static(
+                "/opendata.catalog.v1.CatalogService/NoSuchMethodBeef",
+            ),
+            tonic_prost::ProstCodec::default(),
+        )
+        .await;
+    assert_eq!(made_up.unwrap_err().code(), tonic::Code::Unimplemented);
     // The metrics are not public: the edge has no /metrics.
     assert_eq!(get(&stack, "/metrics").await.status, 404);
 
@@ -114,6 +133,13 @@ async fn the_exposition_counts_requests_rows_and_backlogs_with_bounded_labels() 
     assert!(
         !scrape.text.contains("FROBNICATE"),
         "no raw method as a label"
+    );
+    assert!(
+        !scrape.text.contains("Beef"),
+        "no made-up gRPC method as a label"
+    );
+    assert!(
+        scrape.value(r#"opendata_rpc_requests_total{method="other",code="UNIMPLEMENTED"}"#) >= 1.0
     );
     assert!(scrape.value("opendata_rows_ingested_total") >= 3.0);
     assert!(scrape.value("opendata_query_rows_streamed_total") >= 3.0);

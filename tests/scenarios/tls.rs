@@ -207,6 +207,24 @@ async fn agencies_reach_a_tls_server_trusting_its_ca_and_nothing_else_gets_throu
         text(&missing)
     );
 
+    let not_pem = certificates.dir.join("not-pem.crt");
+    std::fs::write(&not_pem, "not a certificate").unwrap();
+    let garbled = cli(&[
+        "--governance-url",
+        &https,
+        "--ca-file",
+        path(&not_pem),
+        "agency",
+        "list",
+    ])
+    .await;
+    assert!(!garbled.status.success());
+    assert!(
+        text(&garbled).contains("no PEM certificate"),
+        "{}",
+        text(&garbled)
+    );
+
     server.start_kill().unwrap();
     let _ = server.wait().await;
     database.drop_all().await;

@@ -262,31 +262,6 @@ impl ApiError {
         }
     }
 
-    /// What a status that no service sent says, with its causes (a refused connection, an
-    /// untrusted certificate): for the operator's own tools, which show it, never for the
-    /// public. `None` for the services' own errors.
-    pub fn transport_reason(status: &Status) -> Option<String> {
-        let details = status.get_error_details();
-        if details
-            .error_info()
-            .is_some_and(|info| info.domain == ERROR_DOMAIN)
-        {
-            return None;
-        }
-        let mut reason = status.message().to_owned();
-        let mut cause = std::error::Error::source(status);
-        while let Some(error) = cause {
-            // Layers repeat their inner error's words; each says something once.
-            let text = error.to_string();
-            if !reason.contains(&text) {
-                reason.push_str(": ");
-                reason.push_str(&text);
-            }
-            cause = error.source();
-        }
-        Some(reason)
-    }
-
     /// This error as a client may be sent it, whatever went into it: the message at most
     /// [`STATUS_MESSAGE_BYTES`], at most [`STATUS_VIOLATIONS`] field violations (details are cut
     /// short as they are added).

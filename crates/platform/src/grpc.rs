@@ -49,6 +49,12 @@ pub fn channel_trusting(url: &str, ca: Option<&[u8]>) -> Result<Channel, ConfigE
             .with_native_roots()
             .timeout(TLS_HANDSHAKE_TIMEOUT);
         if let Some(ca) = ca {
+            if !is_pem_certificate(ca) {
+                return Err(ConfigError::invalid(
+                    url,
+                    "the CA file holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                ));
+            }
             tls = tls.ca_certificate(Certificate::from_pem(ca));
         }
         endpoint = endpoint
@@ -61,6 +67,12 @@ pub fn channel_trusting(url: &str, ca: Option<&[u8]>) -> Result<Channel, ConfigE
         ));
     }
     Ok(endpoint.connect_lazy())
+}
+
+/// Whether `pem` holds at least one PEM certificate.
+pub fn is_pem_certificate(pem: &[u8]) -> bool {
+    pem.windows(27)
+        .any(|window| window == b"-----BEGIN CERTIFICATE-----")
 }
 
 /// How a gRPC server runs besides its services: how long it drains after shutdown, and whether

@@ -40,7 +40,7 @@ const RENDER_REUSED: Duration = Duration::from_secs(1);
 /// Labels of one gRPC method's calls.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RpcLabels {
-    /// `/package.Service/Method`, or `other` for paths no service has.
+    /// `/package.Service/Method`, or `other` for paths no service declares.
     pub method: String,
     /// The gRPC status name (`OK`, `NOT_FOUND`, ...).
     pub code: &'static str,
@@ -484,29 +484,59 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let path = request.uri().path().to_owned();
-        let started = Instant::now();
+        let mut call = RpcCall {
+            method: Some(request.uri().path().to_owned()),
+            started: Instant::now(),
+        };
         let response = self.inner.call(request);
         Box::pin(async move {
             let response = response.await?;
             // Trailers-only responses (errors) carry the status in the headers; a response
             // that starts without one is a call under way, counted as OK.
-            let code = response
-                .headers()
+            let headers = response.headers();
+            let code = headers
                 .get("grpc-status")
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| value.parse::<i32>().ok())
                 .map_or(tonic::Code::Ok, tonic::Code::from_i32);
-            // Paths no service has would let a caller mint label values.
-            let method = if code == tonic::Code::Unimplemented {
-                "other".to_owned()
-            } else {
-                path
-            };
-            record_rpc(method, code, started.elapsed());
+            call.finish(code);
             Ok(response)
         })
     }
+}
+
+/// One gRPC call being timed; dropped before it is answered (the caller went away, its deadline
+/// passed), it counts as `CANCELLED`.
+struct RpcCall {
+    method: Option<String>,
+    started: Instant,
+}
+
+impl RpcCall {
+    fn finish(&mut self, code: tonic::Code) {
+        if let Some(method) = self.method.take() {
+            record_rpc(method_label(method), code, self.started.elapsed());
+        }
+    }
+}
+
+impl Drop for RpcCall {
+    fn drop(&mut self) {
+        self.finish(tonic::Code::Cancelled);
+    }
+}
+
+/// A gRPC path as a label: the services' methods and the health service's as themselves, any
+/// path a caller made up as `other`.
+fn method_label(path: String) -> String {
+    let known = opendata_proto::RPC_PATHS
+        .binary_search(&path.as_str())
+        .is_ok()
+        || matches!(
+            path.as_str(),
+            "/grpc.health.v1.Health/Check" | "/grpc.health.v1.Health/Watch"
+        );
+    if known { path } else { "other".to_owned() }
 }
 
 fn record_rpc(method: String, code: tonic::Code, elapsed: Duration) {
@@ -549,20 +579,23 @@ fn code_name(code: tonic::Code) -> &'static str {
     }
 }
 
-/// Records one HTTP request of the edge: `route` as the router declares it.
+/// Records one HTTP request of the edge: `route` as the router declares it, and how long it took
+/// when it was timed.
 pub fn record_http(
     route: String,
     method: &http::Method,
     status: http::StatusCode,
-    elapsed: Duration,
+    elapsed: Option<Duration>,
 ) {
     let metrics = metrics();
-    metrics
-        .http_duration
-        .get_or_create(&RouteLabels {
-            route: route.clone(),
-        })
-        .observe(elapsed.as_secs_f64());
+    if let Some(elapsed) = elapsed {
+        metrics
+            .http_duration
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
     let class = match status.as_u16() {
         100..=199 => "1xx",
         200..=299 => "2xx",

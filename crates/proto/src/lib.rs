@@ -7,6 +7,7 @@
 #![allow(missing_docs, clippy::all, unused_qualifications)]
 
 include!(concat!(env!("OUT_DIR"), "/opendata.rs"));
+include!(concat!(env!("OUT_DIR"), "/rpc_paths.rs"));
 
 pub use opendata::{catalog, common, governance, incentives, ingestion, search};
 

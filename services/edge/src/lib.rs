@@ -104,7 +104,7 @@ pub fn router(state: EdgeState) -> Router {
                 "unmatched".to_owned(),
                 request.method(),
                 StatusCode::NOT_FOUND,
-                Duration::ZERO,
+                None,
             );
             SodaError::no_route(request.uri().path())
         })
@@ -142,7 +142,7 @@ async fn count_request(
         route.as_str().to_owned(),
         &method,
         response.status(),
-        started.elapsed(),
+        Some(started.elapsed()),
     );
     response
 }

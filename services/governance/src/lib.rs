@@ -93,7 +93,7 @@ pub async fn serve(
         .bootstrap_admin_key
         .as_ref()
         .map(|key| key.expose_secret().to_owned());
-    let _pool = pool_probe("governance", "main", pool.clone());
+    let _pool = pool_probe(DOMAIN, "main", pool.clone());
     let identity = Identity::new(pool.clone(), bootstrap.as_deref());
     let review = Review::new(
         pool.clone(),

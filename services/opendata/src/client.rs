@@ -3,6 +3,7 @@
 use clap::Args;
 use std::path::PathBuf;
 
+use opendata_platform::error::ERROR_DOMAIN;
 use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES, channel_trusting};
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use opendata_proto::governance::v1::audit_service_client::AuditServiceClient;
@@ -14,6 +15,7 @@ use opendata_proto::ingestion::v1::ingestion_service_client::IngestionServiceCli
 use opendata_proto::search::v1::search_service_client::SearchServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+use tonic_types::StatusExt as _;
 
 /// Error type of the command-line tool.
 pub type CliError = Box<dyn std::error::Error + Send + Sync>;
@@ -173,10 +175,35 @@ impl Connection {
 /// caller has to fix (a refused connection, an untrusted certificate).
 pub fn describe(status: &tonic::Status) -> String {
     let described = describe_status(status);
-    match opendata_platform::error::ApiError::transport_reason(status) {
+    match transport_reason(status) {
         Some(reason) => format!("{described}: {reason}"),
         None => described,
     }
+}
+
+/// What a status that no service sent says, with its causes (a refused connection, an untrusted
+/// certificate): the operator's own tool shows it; the services never pass it on to the public.
+/// `None` for the services' own errors.
+fn transport_reason(status: &tonic::Status) -> Option<String> {
+    let details = status.get_error_details();
+    if details
+        .error_info()
+        .is_some_and(|info| info.domain == ERROR_DOMAIN)
+    {
+        return None;
+    }
+    let mut reason = status.message().to_owned();
+    let mut cause = std::error::Error::source(status);
+    while let Some(error) = cause {
+        // Layers repeat their inner error's words; each says something once.
+        let text = error.to_string();
+        if !reason.contains(&text) {
+            reason.push_str(": ");
+            reason.push_str(&text);
+        }
+        cause = error.source();
+    }
+    Some(reason)
 }
 
 fn describe_status(status: &tonic::Status) -> String {

@@ -78,9 +78,15 @@ impl EventBus {
         };
         if let Some(path) = &config.ca_file {
             // Read now: the client would otherwise retry a missing file forever, quietly.
-            std::fs::read(path).map_err(|error| {
+            let pem = std::fs::read(path).map_err(|error| {
                 BusError::new(format!("nats.ca_file {}: {error}", path.display()))
             })?;
+            if !crate::grpc::is_pem_certificate(&pem) {
+                return Err(BusError::new(format!(
+                    "nats.ca_file {}: no PEM certificate in it",
+                    path.display()
+                )));
+            }
             options = options.add_root_certificates(path.clone());
         }
         let client = options
