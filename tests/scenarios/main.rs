@@ -2,6 +2,7 @@
 
 mod auth;
 mod bad_input;
+mod balancing;
 mod catalog;
 mod deployment;
 mod differential;

@@ -9,9 +9,7 @@ use opendata_limits::{GRPC_HEADER_BYTES, GRPC_STREAMS_PER_CONNECTION, KEY_BYTES}
 use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::server::NamedService;
 use tonic::service::Interceptor;
-use tonic::transport::{
-    Certificate, Channel, ClientTlsConfig, Endpoint, Identity, ServerTlsConfig,
-};
+use tonic::transport::{Identity, ServerTlsConfig};
 use tower_http::classify::{GrpcErrorsAsFailures, SharedClassifier};
 use tower_http::trace::{
     DefaultOnBodyChunk, DefaultOnEos, DefaultOnRequest, DefaultOnResponse, TraceLayer,
@@ -28,52 +26,9 @@ use crate::telemetry::{self, HeaderCarrier, HeaderReader};
 pub const MAX_MESSAGE_BYTES: usize = opendata_limits::GRPC_MESSAGE_BYTES.get();
 
 /// How long a TLS handshake may take, on either side: a peer that stalls it holds nothing longer.
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A lazily connecting channel to another service. `https://` URLs are verified against the
-/// system's roots (`SSL_CERT_FILE` names another bundle, as for OpenSSL).
-pub fn channel(url: &str) -> Result<Channel, ConfigError> {
-    channel_trusting(url, None)
-}
-
-/// [`channel`], also trusting the PEM CA certificates `ca` (a private CA's, say).
-pub fn channel_trusting(url: &str, ca: Option<&[u8]>) -> Result<Channel, ConfigError> {
-    let mut endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|error| ConfigError::invalid(url, error))?
-        .connect_timeout(Duration::from_secs(3))
-        .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(30))
-        .keep_alive_while_idle(true);
-    if endpoint.uri().scheme_str() == Some("https") {
-        let mut tls = ClientTlsConfig::new()
-            .with_native_roots()
-            .timeout(TLS_HANDSHAKE_TIMEOUT);
-        if let Some(ca) = ca {
-            if !is_pem_certificate(ca) {
-                return Err(ConfigError::invalid(
-                    url,
-                    "the CA file holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-                ));
-            }
-            tls = tls.ca_certificate(Certificate::from_pem(ca));
-        }
-        endpoint = endpoint
-            .tls_config(tls)
-            .map_err(|error| ConfigError::invalid(url, error))?;
-    } else if ca.is_some() {
-        return Err(ConfigError::invalid(
-            url,
-            "a CA certificate was given for a URL without TLS: use https://",
-        ));
-    }
-    Ok(endpoint.connect_lazy())
-}
-
-/// Whether `pem` holds at least one PEM certificate.
-pub fn is_pem_certificate(pem: &[u8]) -> bool {
-    pem.windows(27)
-        .any(|window| window == b"-----BEGIN CERTIFICATE-----")
-}
+pub use crate::channels::{channel, channel_trusting, is_pem_certificate};
 
 /// How a gRPC server runs besides its services: how long it drains after shutdown, and whether
 /// it speaks TLS.

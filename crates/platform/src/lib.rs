@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod authz;
+pub mod channels;
 pub mod clock;
 pub mod config;
 pub mod db;
