@@ -22,3 +22,4 @@ mod soql;
 mod supervision;
 mod support;
 mod tls;
+mod trace;

@@ -1,12 +1,15 @@
 //! Test support: the whole stack in-process on port 0 with a fresh database and a unique NATS
-//! prefix, typed clients carrying a key, a TCP proxy to cut and restore NATS, and polling.
+//! prefix, typed clients carrying a key, a TCP proxy to cut and restore NATS, the components as
+//! separate processes behind round-robin proxies (a cluster on one machine), and polling.
 
+mod cluster;
 mod process;
 mod proxy;
 mod review;
 mod seed;
 mod stack;
 
+pub use cluster::{COMPONENTS, Cluster, Replica, RoundRobin};
 pub use process::{ServerProcess, binary};
 pub use proxy::TcpProxy;
 pub use review::review_to_published;

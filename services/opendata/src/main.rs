@@ -19,7 +19,9 @@ use opendata::review::{ReviewCommand, review};
 use opendata::search::{SearchArgs, reindex, search};
 use opendata::serve::{Component, serve, with_metrics};
 use opendata::stack::{Stack, StackConfig};
+use opendata_platform::config::TelemetryConfig;
 use opendata_platform::shutdown::Shutdown;
+use tracing::Instrument as _;
 
 /// The opendata portal and its command-line tool.
 #[derive(Debug, Parser)]
@@ -51,6 +53,14 @@ enum Command {
         #[arg(long)]
         check_config: bool,
     },
+    /// The tool's commands, calling the services.
+    #[command(flatten)]
+    Client(ClientCommand),
+}
+
+/// The commands that call the services.
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
     /// Checks a deployment answers: the edge's /readyz and a Discovery query, and each named
     /// service's gRPC health (`helm test` runs it).
     Check(CheckArgs),
@@ -95,23 +105,66 @@ async fn main() -> ExitCode {
         Command::Serve {
             component, config, ..
         } => serve(component, config.as_deref()).await,
-        Command::Check(args) => check(&cli.connection, &args).await,
-        Command::Push(args) => push(&cli.connection, &args).await.map(|_| ()),
-        Command::Agency(command) => admin::agency(&cli.connection, command).await,
-        Command::Principal(command) => admin::principal(&cli.connection, command).await,
-        Command::Key(command) => admin::key(&cli.connection, command).await,
-        Command::Dataset(command) => admin::dataset(&cli.connection, command).await,
-        Command::Review(command) => review(&cli.connection, command).await,
-        Command::Search(args) => search(&cli.connection, &args).await,
-        Command::Reindex => reindex(&cli.connection).await,
-        Command::Incentives(command) => incentives(&cli.connection, command).await,
-        Command::Demo(args) => demo(&cli.connection, &args).await,
+        Command::Client(command) => client(&cli.connection, command).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// A command of the tool (not a server). With `OTEL_EXPORTER_OTLP_ENDPOINT` set it is traced as
+/// `opendata-cli`: the trace it starts runs on through every service its calls reach.
+async fn client(connection: &Connection, command: ClientCommand) -> Result<(), CliError> {
+    let _telemetry = match std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT") {
+        Some(_) => Some(opendata_platform::telemetry::init(
+            "opendata-cli",
+            &TelemetryConfig {
+                // The tool's output is its interface: spans only, no log lines.
+                log_filter: "off".to_owned(),
+                ..TelemetryConfig::default()
+            },
+        )?),
+        None => None,
+    };
+    let span = tracing::info_span!("opendata", command = command.name());
+    async move {
+        match command {
+            ClientCommand::Check(args) => check(connection, &args).await,
+            ClientCommand::Push(args) => push(connection, &args).await.map(|_| ()),
+            ClientCommand::Agency(command) => admin::agency(connection, command).await,
+            ClientCommand::Principal(command) => admin::principal(connection, command).await,
+            ClientCommand::Key(command) => admin::key(connection, command).await,
+            ClientCommand::Dataset(command) => admin::dataset(connection, command).await,
+            ClientCommand::Review(command) => review(connection, command).await,
+            ClientCommand::Search(args) => search(connection, &args).await,
+            ClientCommand::Reindex => reindex(connection).await,
+            ClientCommand::Incentives(command) => incentives(connection, command).await,
+            ClientCommand::Demo(args) => demo(connection, &args).await,
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+impl ClientCommand {
+    /// The command's name, as typed.
+    fn name(&self) -> &'static str {
+        match self {
+            ClientCommand::Check(_) => "check",
+            ClientCommand::Push(_) => "push",
+            ClientCommand::Agency(_) => "agency",
+            ClientCommand::Principal(_) => "principal",
+            ClientCommand::Key(_) => "key",
+            ClientCommand::Dataset(_) => "dataset",
+            ClientCommand::Review(_) => "review",
+            ClientCommand::Search(_) => "search",
+            ClientCommand::Reindex => "reindex",
+            ClientCommand::Incentives(_) => "incentives",
+            ClientCommand::Demo(_) => "demo",
         }
     }
 }

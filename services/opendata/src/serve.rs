@@ -216,6 +216,8 @@ async fn bind(component: Component, address: SocketAddr) -> Result<TcpListener, 
     let listener = TcpListener::bind(address)
         .await
         .map_err(|error| format!("cannot listen on {address}: {error}"))?;
+    // The address bound (a port 0 becomes the one the system chose).
+    let address = listener.local_addr()?;
     tracing::info!(component = component.service_name(), %address, "listening");
     Ok(listener)
 }
@@ -233,6 +235,7 @@ where
     let exporter = match metrics_listen {
         Some(address) => {
             let listener = metrics::bind(address).await?;
+            let address = listener.local_addr()?;
             tracing::info!(%address, "metrics listening");
             Some(tokio::spawn(metrics::serve(listener, shutdown.clone())))
         }
