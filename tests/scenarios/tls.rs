@@ -13,15 +13,20 @@ use tokio::process::Command;
 use uuid::Uuid;
 
 /// A private CA and a certificate it signed for `localhost`, as PEM files in a fresh directory.
-struct Certificates {
-    dir: PathBuf,
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
+pub struct Certificates {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The CA's certificate.
+    pub ca: PathBuf,
+    /// The server's certificate.
+    pub cert: PathBuf,
+    /// The server's private key.
+    pub key: PathBuf,
 }
 
 impl Certificates {
-    fn issue() -> Certificates {
+    /// Issues a CA and a server certificate.
+    pub fn issue() -> Certificates {
         let dir = std::env::temp_dir().join(format!("opendata-tls-{}", Uuid::now_v7().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();

@@ -11,7 +11,8 @@ use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::common::v1::{ColumnType, Role, Schema};
 use opendata_proto::governance::v1::KeyKind;
 use opendata_testkit::{
-    Cluster, TestDatabase, binary, principal_with_key, review_to_published, wait_until,
+    Cluster, ClusterOptions, TestDatabase, binary, principal_with_key, review_to_published,
+    wait_until,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
@@ -94,9 +95,17 @@ async fn a_push_is_one_trace_through_ingestion_nats_catalog_and_search() {
     let database = TestDatabase::create().await;
     let admin_key = format!("odk_trace_{}", database.prefix);
     let otlp = collector.clone();
-    let cluster = Cluster::start(&binary("debug"), &database, &admin_key, 1, move |_| {
-        vec![("OPENDATA_TELEMETRY__OTLP_ENDPOINT".to_owned(), otlp.clone())]
-    })
+    let options = ClusterOptions {
+        replicas: 1,
+        tls_ca: None,
+    };
+    let cluster = Cluster::start(
+        &binary("debug"),
+        &database,
+        &admin_key,
+        options,
+        move |_| vec![("OPENDATA_TELEMETRY__OTLP_ENDPOINT".to_owned(), otlp.clone())],
+    )
     .await;
 
     let mut identity = cluster.clients(Some(&admin_key)).identity;

@@ -14,7 +14,13 @@ use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 
+use opendata_platform::grpc::channel_trusting;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
 use crate::stack::{Clients, ServiceUrls, TestDatabase, nats_url};
+use crate::wait_until;
 
 /// The components, in the order they start.
 pub const COMPONENTS: [&str; 6] = [
@@ -102,8 +108,20 @@ fn signal(child: &Child, signal: &str) {
     }
 }
 
+/// How the cluster runs.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterOptions {
+    /// Replicas of every component but search (one: its embedded index lives in one process).
+    pub replicas: usize,
+    /// The gRPC components speak TLS: their URLs are `https://localhost:…`, and callers trust
+    /// these PEM CA certificates (the components themselves are told so through
+    /// `environment`, as the chart does with `SSL_CERT_FILE`).
+    pub tls_ca: Option<Vec<u8>>,
+}
+
 /// The cluster: proxies, and the replicas behind them.
 pub struct Cluster {
+    options: ClusterOptions,
     binary: PathBuf,
     environment: HashMap<&'static str, Vec<(String, String)>>,
     proxies: HashMap<&'static str, RoundRobin>,
@@ -112,23 +130,24 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts `replicas` of every component (one of search: its embedded index lives in one
-    /// process) on `database`, each with `environment(component)` on top of the wiring: the
-    /// database, NATS, listening on a free port, and the other components' proxies as their
-    /// URLs. Returns once every replica listens.
+    /// Starts the replicas `options` asks for on `database`, each with
+    /// `environment(component)` on top of the wiring: the database, NATS, listening on a free
+    /// port, and the other components' proxies as their URLs. Returns once every replica listens.
     pub async fn start(
         binary: &Path,
         database: &TestDatabase,
         admin_key: &str,
-        replicas: usize,
+        options: ClusterOptions,
         environment: impl Fn(&str) -> Vec<(String, String)>,
     ) -> Cluster {
         let mut proxies = HashMap::new();
         for component in COMPONENTS {
             proxies.insert(component, RoundRobin::start().await);
         }
-        let url = |component: &str| format!("http://{}", proxies[component].address());
+        let tls = options.tls_ca.is_some();
+        let url = |component: &str| service_url(&proxies, component, tls);
         let mut cluster = Cluster {
+            options: options.clone(),
             binary: binary.to_owned(),
             environment: HashMap::new(),
             replicas: HashMap::new(),
@@ -142,7 +161,6 @@ impl Cluster {
                     "OPENDATA_TELEMETRY__LOG_FILTER".to_owned(),
                     "info".to_owned(),
                 ),
-                ("OPENDATA_DRAIN_SECS".to_owned(), "5".to_owned()),
             ];
             if component != "edge" {
                 variables.push(("OPENDATA_NATS__URL".to_owned(), nats_url()));
@@ -186,7 +204,11 @@ impl Cluster {
         }
         cluster.proxies = proxies;
         for component in COMPONENTS {
-            let count = if component == "search" { 1 } else { replicas };
+            let count = if component == "search" {
+                1
+            } else {
+                options.replicas.max(1)
+            };
             for _ in 0..count {
                 cluster.start_replica(component).await;
             }
@@ -194,7 +216,8 @@ impl Cluster {
         cluster
     }
 
-    /// Starts one more replica of `component` and puts it behind its proxy once it listens.
+    /// Starts one more replica of `component` and puts it behind its proxy once it is ready (as
+    /// Kubernetes adds a pod's endpoint once its readiness probe passes).
     pub async fn start_replica(&mut self, component: &'static str) {
         let mut command = Command::new(&self.binary);
         command
@@ -218,11 +241,49 @@ impl Cluster {
             }
         };
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        self.wait_ready(component, address).await;
         self.proxies[component].add(address);
         self.replicas
             .entry(component)
             .or_default()
             .push(Replica { child, address });
+    }
+
+    /// Waits until the replica at `address` passes its readiness probe: the edge's `/readyz`, a
+    /// gRPC component's health check.
+    async fn wait_ready(&self, component: &str, address: SocketAddr) {
+        let ca = self.options.tls_ca.clone();
+        let ready = || {
+            let ca = ca.clone();
+            async move {
+                if component == "edge" {
+                    let response = reqwest::get(format!("http://{address}/readyz"))
+                        .await
+                        .ok()?;
+                    return response.status().is_success().then_some(());
+                }
+                let url = match ca {
+                    Some(_) => format!("https://localhost:{}", address.port()),
+                    None => format!("http://{address}"),
+                };
+                let channel = channel_trusting(&url, ca.as_deref()).ok()?;
+                let status = HealthClient::new(channel)
+                    .check(HealthCheckRequest {
+                        service: String::new(),
+                    })
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .status();
+                (status == ServingStatus::Serving).then_some(())
+            }
+        };
+        wait_until(
+            Duration::from_secs(60),
+            &format!("{component} at {address} is ready"),
+            ready,
+        )
+        .await;
     }
 
     /// Takes replica `index` of `component` out of its proxy and kills it (SIGKILL).
@@ -232,9 +293,11 @@ impl Cluster {
     }
 
     /// Stops replica `index` of `component` as a rollout does: out of the proxy (its endpoint
-    /// removed), SIGTERM, and waits until it has drained and exited, successfully.
+    /// removed), a pause (the preStop hook), SIGTERM, and waits until it has drained and exited,
+    /// successfully.
     pub async fn stop(&mut self, component: &'static str, index: usize) {
         let mut replica = self.take(component, index);
+        tokio::time::sleep(Duration::from_secs(1)).await;
         replica.terminate();
         let status = tokio::time::timeout(Duration::from_secs(30), replica.child.wait())
             .await
@@ -258,12 +321,12 @@ impl Cluster {
 
     /// A component's URL (its proxy).
     pub fn url(&self, component: &str) -> String {
-        format!("http://{}", self.proxies[component].address())
+        service_url(&self.proxies, component, self.options.tls_ca.is_some())
     }
 
     /// Clients of the cluster's services through their proxies, acting with `key`.
     pub fn clients(&self, key: Option<&str>) -> Clients {
-        Clients::connect(
+        Clients::connect_trusting(
             ServiceUrls {
                 governance: &self.url("governance"),
                 catalog: &self.url("catalog"),
@@ -272,7 +335,19 @@ impl Cluster {
                 incentives: &self.url("incentives"),
             },
             key,
+            self.options.tls_ca.as_deref(),
         )
+    }
+}
+
+/// A component's URL through its proxy: `https://localhost:…` for gRPC over TLS (certificates
+/// name localhost), `http://127.0.0.1:…` otherwise.
+fn service_url(proxies: &HashMap<&'static str, RoundRobin>, component: &str, tls: bool) -> String {
+    let port = proxies[component].address().port();
+    if tls && component != "edge" {
+        format!("https://localhost:{port}")
+    } else {
+        format!("http://127.0.0.1:{port}")
     }
 }
 

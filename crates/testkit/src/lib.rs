@@ -9,7 +9,7 @@ mod review;
 mod seed;
 mod stack;
 
-pub use cluster::{COMPONENTS, Cluster, Replica, RoundRobin};
+pub use cluster::{COMPONENTS, Cluster, ClusterOptions, Replica, RoundRobin};
 pub use process::{ServerProcess, binary};
 pub use proxy::TcpProxy;
 pub use review::review_to_published;

@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 use opendata::stack::{Listen, Stack, StackConfig};
 use opendata_platform::config::{DatabaseConfig, NatsConfig};
 use opendata_platform::events::EventBus;
-use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES, channel};
+use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES, channel_trusting};
 use opendata_platform::shutdown::Shutdown;
 use opendata_proto::catalog::v1::GetDatasetRequest;
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
@@ -313,6 +313,15 @@ pub type ReviewClient = ReviewServiceClient<InterceptedService<Channel, ClientCo
 impl Clients {
     /// Clients of the services at these URLs, acting with `key` (anonymous when `None`).
     pub fn connect(urls: ServiceUrls<'_>, key: Option<&str>) -> Clients {
+        Clients::connect_trusting(urls, key, None)
+    }
+
+    /// [`Clients::connect`] to `https://` URLs, trusting the PEM CA certificates `ca`.
+    pub fn connect_trusting(
+        urls: ServiceUrls<'_>,
+        key: Option<&str>,
+        ca: Option<&[u8]>,
+    ) -> Clients {
         let ServiceUrls {
             governance,
             catalog,
@@ -326,37 +335,37 @@ impl Clients {
         };
         Clients {
             identity: IdentityServiceClient::with_interceptor(
-                channel(governance).expect("channel"),
+                channel_trusting(governance, ca).expect("channel"),
                 context.clone(),
             ),
             review: ReviewServiceClient::with_interceptor(
-                channel(governance).expect("channel"),
+                channel_trusting(governance, ca).expect("channel"),
                 context.clone(),
             ),
             freshness: FreshnessServiceClient::with_interceptor(
-                channel(governance).expect("channel"),
+                channel_trusting(governance, ca).expect("channel"),
                 context.clone(),
             ),
             audit: AuditServiceClient::with_interceptor(
-                channel(governance).expect("channel"),
+                channel_trusting(governance, ca).expect("channel"),
                 context.clone(),
             ),
             catalog: CatalogServiceClient::with_interceptor(
-                channel(catalog).expect("channel"),
+                channel_trusting(catalog, ca).expect("channel"),
                 context.clone(),
             )
             .max_decoding_message_size(MAX_MESSAGE_BYTES),
             ingestion: IngestionServiceClient::with_interceptor(
-                channel(ingestion).expect("channel"),
+                channel_trusting(ingestion, ca).expect("channel"),
                 context.clone(),
             )
             .max_encoding_message_size(MAX_MESSAGE_BYTES),
             search: SearchServiceClient::with_interceptor(
-                channel(search).expect("channel"),
+                channel_trusting(search, ca).expect("channel"),
                 context.clone(),
             ),
             incentives: IncentivesServiceClient::with_interceptor(
-                channel(incentives).expect("channel"),
+                channel_trusting(incentives, ca).expect("channel"),
                 context,
             )
             .max_decoding_message_size(MAX_MESSAGE_BYTES),
