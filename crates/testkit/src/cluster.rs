@@ -14,7 +14,7 @@ use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 
-use opendata_platform::grpc::channel_trusting;
+use opendata_platform::channels::direct_channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -257,7 +257,10 @@ impl Cluster {
             let ca = ca.clone();
             async move {
                 if component == "edge" {
-                    let response = reqwest::get(format!("http://{address}/readyz"))
+                    let response = reqwest::Client::new()
+                        .get(format!("http://{address}/readyz"))
+                        .timeout(Duration::from_secs(2))
+                        .send()
                         .await
                         .ok()?;
                     return response.status().is_success().then_some(());
@@ -266,12 +269,15 @@ impl Cluster {
                     Some(_) => format!("https://localhost:{}", address.port()),
                     None => format!("http://{address}"),
                 };
-                let channel = channel_trusting(&url, ca.as_deref()).ok()?;
-                let status = HealthClient::new(channel)
-                    .check(HealthCheckRequest {
-                        service: String::new(),
-                    })
+                let channel = direct_channel(&url, ca.as_deref()).ok()?;
+                let mut client = HealthClient::new(channel);
+                let check = client.check(HealthCheckRequest {
+                    service: String::new(),
+                });
+                // A probe has a timeout: a replica that does not answer is not ready.
+                let status = tokio::time::timeout(Duration::from_secs(2), check)
                     .await
+                    .ok()?
                     .ok()?
                     .into_inner()
                     .status();
@@ -286,10 +292,16 @@ impl Cluster {
         .await;
     }
 
-    /// Takes replica `index` of `component` out of its proxy and kills it (SIGKILL).
+    /// Kills replica `index` of `component` (SIGKILL), then takes it out of its proxy a moment
+    /// later, as a failed readiness probe would (meanwhile new connections meet a closed port).
     pub async fn kill(&mut self, component: &'static str, index: usize) {
-        let mut replica = self.take(component, index);
+        let replica = &mut self
+            .replicas
+            .get_mut(component)
+            .expect("the component runs")[index];
         replica.child.kill().await.expect("kill the replica");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        self.take(component, index);
     }
 
     /// Stops replica `index` of `component` as a rollout does: out of the proxy (its endpoint

@@ -8,9 +8,10 @@ use opendata_platform::clock::ManualClock;
 use tokio::sync::OnceCell;
 
 use opendata::stack::{Listen, Stack, StackConfig};
+use opendata_platform::channels::direct_channel;
 use opendata_platform::config::{DatabaseConfig, NatsConfig};
 use opendata_platform::events::EventBus;
-use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES, channel_trusting};
+use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES};
 use opendata_platform::shutdown::Shutdown;
 use opendata_proto::catalog::v1::GetDatasetRequest;
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
@@ -335,37 +336,37 @@ impl Clients {
         };
         Clients {
             identity: IdentityServiceClient::with_interceptor(
-                channel_trusting(governance, ca).expect("channel"),
+                direct_channel(governance, ca).expect("channel"),
                 context.clone(),
             ),
             review: ReviewServiceClient::with_interceptor(
-                channel_trusting(governance, ca).expect("channel"),
+                direct_channel(governance, ca).expect("channel"),
                 context.clone(),
             ),
             freshness: FreshnessServiceClient::with_interceptor(
-                channel_trusting(governance, ca).expect("channel"),
+                direct_channel(governance, ca).expect("channel"),
                 context.clone(),
             ),
             audit: AuditServiceClient::with_interceptor(
-                channel_trusting(governance, ca).expect("channel"),
+                direct_channel(governance, ca).expect("channel"),
                 context.clone(),
             ),
             catalog: CatalogServiceClient::with_interceptor(
-                channel_trusting(catalog, ca).expect("channel"),
+                direct_channel(catalog, ca).expect("channel"),
                 context.clone(),
             )
             .max_decoding_message_size(MAX_MESSAGE_BYTES),
             ingestion: IngestionServiceClient::with_interceptor(
-                channel_trusting(ingestion, ca).expect("channel"),
+                direct_channel(ingestion, ca).expect("channel"),
                 context.clone(),
             )
             .max_encoding_message_size(MAX_MESSAGE_BYTES),
             search: SearchServiceClient::with_interceptor(
-                channel_trusting(search, ca).expect("channel"),
+                direct_channel(search, ca).expect("channel"),
                 context.clone(),
             ),
             incentives: IncentivesServiceClient::with_interceptor(
-                channel_trusting(incentives, ca).expect("channel"),
+                direct_channel(incentives, ca).expect("channel"),
                 context,
             )
             .max_decoding_message_size(MAX_MESSAGE_BYTES),

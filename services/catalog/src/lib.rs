@@ -84,7 +84,7 @@ pub async fn serve(
         bus,
         settings,
     } = service;
-    let governance = opendata_platform::grpc::channel(&settings.governance_url)?;
+    let governance = opendata_platform::channels::channel(&settings.governance_url)?;
     let identity =
         IdentityServiceClient::with_interceptor(governance.clone(), ClientContext::anonymous());
     let auth = Arc::new(Authenticator::new(

@@ -17,8 +17,9 @@ pub mod review;
 use std::sync::Arc;
 use std::time::Duration;
 
+use opendata_platform::channels::channel;
 use opendata_platform::events::{EventBus, Relay, run_consumer};
-use opendata_platform::grpc::{MAX_MESSAGE_BYTES, Serving, channel, serve_routes};
+use opendata_platform::grpc::{MAX_MESSAGE_BYTES, Serving, serve_routes};
 use opendata_platform::health::Health;
 use opendata_platform::metrics::pool_probe;
 use opendata_platform::shutdown::Shutdown;

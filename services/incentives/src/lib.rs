@@ -22,9 +22,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opendata_platform::auth::Authenticator;
+use opendata_platform::channels::channel;
 use opendata_platform::clock::Clock;
 use opendata_platform::events::{EventBus, Relay};
-use opendata_platform::grpc::{MAX_MESSAGE_BYTES, Serving, channel};
+use opendata_platform::grpc::{MAX_MESSAGE_BYTES, Serving};
 use opendata_platform::health::Health;
 use opendata_platform::metrics::pool_probe;
 use opendata_platform::shutdown::Shutdown;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use clap::Args;
-use opendata_platform::grpc::channel_trusting;
+use opendata_platform::channels::direct_channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -102,7 +102,7 @@ async fn http_ok(url: &str) -> Result<(), String> {
 }
 
 async fn serving(url: &str, ca: Option<&[u8]>) -> Result<(), String> {
-    let channel = channel_trusting(url, ca).map_err(|error| error.to_string())?;
+    let channel = direct_channel(url, ca).map_err(|error| error.to_string())?;
     let answer = tokio::time::timeout(
         CHECK_TIMEOUT,
         HealthClient::new(channel).check(HealthCheckRequest {

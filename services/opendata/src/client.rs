@@ -3,8 +3,9 @@
 use clap::Args;
 use std::path::PathBuf;
 
+use opendata_platform::channels::direct_channel;
 use opendata_platform::error::ERROR_DOMAIN;
-use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES, channel_trusting};
+use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES};
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use opendata_proto::governance::v1::audit_service_client::AuditServiceClient;
 use opendata_proto::governance::v1::freshness_service_client::FreshnessServiceClient;
@@ -91,7 +92,7 @@ impl Connection {
 
     /// A channel to `url`, trusting `--ca-file` besides the system's roots.
     fn channel(&self, url: &str) -> Result<Channel, CliError> {
-        Ok(channel_trusting(url, self.ca_pem()?.as_deref())?)
+        Ok(direct_channel(url, self.ca_pem()?.as_deref())?)
     }
 
     fn context(&self) -> Result<ClientContext, CliError> {

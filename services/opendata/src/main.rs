@@ -119,8 +119,10 @@ async fn main() -> ExitCode {
 /// A command of the tool (not a server). With `OTEL_EXPORTER_OTLP_ENDPOINT` set it is traced as
 /// `opendata-cli`: the trace it starts runs on through every service its calls reach.
 async fn client(connection: &Connection, command: ClientCommand) -> Result<(), CliError> {
+    // `check` is a probe: it must answer within the probe's timeout, not wait for a collector.
+    let traced = !matches!(command, ClientCommand::Check(_));
     let _telemetry = match std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT") {
-        Some(_) => Some(opendata_platform::telemetry::init(
+        Some(_) if traced => Some(opendata_platform::telemetry::init(
             "opendata-cli",
             &TelemetryConfig {
                 // The tool's output is its interface: spans only, no log lines.
@@ -128,7 +130,7 @@ async fn client(connection: &Connection, command: ClientCommand) -> Result<(), C
                 ..TelemetryConfig::default()
             },
         )?),
-        None => None,
+        _ => None,
     };
     let span = tracing::info_span!("opendata", command = command.name());
     async move {

@@ -19,8 +19,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opendata_platform::auth::Authenticator;
+use opendata_platform::channels::channel;
 use opendata_platform::events::{EventBus, run_consumer};
-use opendata_platform::grpc::{Serving, channel};
+use opendata_platform::grpc::Serving;
 use opendata_platform::health::Health;
 use opendata_platform::metrics::{EngineLabels, Probe, metrics};
 use opendata_platform::shutdown::Shutdown;

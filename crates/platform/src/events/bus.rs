@@ -81,7 +81,7 @@ impl EventBus {
             let pem = std::fs::read(path).map_err(|error| {
                 BusError::new(format!("nats.ca_file {}: {error}", path.display()))
             })?;
-            if !crate::grpc::is_pem_certificate(&pem) {
+            if !crate::channels::is_pem_certificate(&pem) {
                 return Err(BusError::new(format!(
                     "nats.ca_file {}: no PEM certificate in it",
                     path.display()
