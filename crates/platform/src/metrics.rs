@@ -119,7 +119,7 @@ pub fn seconds_since(unix_nanos: i128) -> f64 {
 /// Every metric of the process.
 pub struct Metrics {
     registry: Registry,
-    probes: Mutex<Vec<(u64, Arc<ProbeFn>)>>,
+    probes: Mutex<Vec<(u64, &'static str, Arc<ProbeFn>)>>,
     last_render: tokio::sync::Mutex<Option<(Instant, String)>>,
     next_probe: AtomicU64,
     /// gRPC calls handled, by method and status.
@@ -153,9 +153,18 @@ pub struct Metrics {
     pub consumer_lag: Family<ConsumerLabels, Seconds>,
     /// Documents in the search index.
     pub search_documents: Family<EngineLabels, Gauge>,
+    /// Scrape-time probes that failed or timed out: their gauges keep older values.
+    pub probe_failures: Family<ProbeLabels, Counter>,
 }
 
-type ProbeFn = dyn Fn() -> BoxFuture<'static, ()> + Send + Sync;
+/// Labels of a scrape-time probe.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProbeLabels {
+    /// What it reads (`outbox`, `consumer`, `search_documents`, `pool`).
+    pub probe: &'static str,
+}
+
+type ProbeFn = dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync;
 
 fn duration_histogram() -> Histogram {
     // 1 ms to ~33 s.
@@ -184,6 +193,7 @@ impl Metrics {
             query_rows_streamed: Counter::default(),
             consumer_lag: Family::default(),
             search_documents: Family::default(),
+            probe_failures: Family::default(),
         };
         let registry = &mut metrics.registry;
         registry.register(
@@ -261,23 +271,29 @@ impl Metrics {
             "How long the last event a consumer applied had waited since it was published",
             metrics.consumer_lag.clone(),
         );
+        registry.register(
+            "probe_failures",
+            "Scrape-time probes that failed or timed out (their gauges keep older values)",
+            metrics.probe_failures.clone(),
+        );
         registry.register("build_info", "The running version (always 1)", build_info());
         metrics
     }
 
-    /// Runs `probe` at every scrape until the returned handle is dropped.
-    pub fn on_scrape<F, Fut>(&self, probe: F) -> Probe
+    /// Runs `probe` at every scrape until the returned handle is dropped; a probe that fails (or
+    /// takes longer than [`PROBE_TIMEOUT`]) is counted in `probe_failures` under `name`.
+    pub fn on_scrape<F, Fut>(&self, name: &'static str, probe: F) -> Probe
     where
         F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
         let id = self.next_probe.fetch_add(1, Ordering::Relaxed);
         let probe: Arc<ProbeFn> = Arc::new(move || Box::pin(probe()));
-        self.lock_probes().push((id, probe));
+        self.lock_probes().push((id, name, probe));
         Probe { id }
     }
 
-    fn lock_probes(&self) -> std::sync::MutexGuard<'_, Vec<(u64, Arc<ProbeFn>)>> {
+    fn lock_probes(&self) -> std::sync::MutexGuard<'_, Vec<(u64, &'static str, Arc<ProbeFn>)>> {
         // A probe list is only pushed to and filtered: a panic elsewhere leaves it whole.
         self.probes
             .lock()
@@ -300,17 +316,26 @@ impl Metrics {
     }
 
     async fn render_now(&self) -> String {
-        let probes: Vec<Arc<ProbeFn>> = self
+        let probes: Vec<(&'static str, Arc<ProbeFn>)> = self
             .lock_probes()
             .iter()
-            .map(|(_, probe)| Arc::clone(probe))
+            .map(|(_, name, probe)| (*name, Arc::clone(probe)))
             .collect();
-        futures::future::join_all(
-            probes
-                .iter()
-                .map(|probe| tokio::time::timeout(PROBE_TIMEOUT, probe())),
-        )
+        let outcomes = futures::future::join_all(probes.iter().map(|(name, probe)| async move {
+            let outcome = tokio::time::timeout(PROBE_TIMEOUT, probe())
+                .await
+                .unwrap_or_else(|_| Err(format!("no answer within {PROBE_TIMEOUT:?}")));
+            (*name, outcome)
+        }))
         .await;
+        for (probe, outcome) in outcomes {
+            if let Err(reason) = outcome {
+                tracing::debug!(probe, %reason, "metrics probe failed");
+                self.probe_failures
+                    .get_or_create(&ProbeLabels { probe })
+                    .inc();
+            }
+        }
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
@@ -332,7 +357,7 @@ pub struct Probe {
 
 impl Drop for Probe {
     fn drop(&mut self) {
-        metrics().lock_probes().retain(|(id, _)| *id != self.id);
+        metrics().lock_probes().retain(|(id, _, _)| *id != self.id);
     }
 }
 
@@ -352,7 +377,7 @@ fn build_info() -> Family<VersionLabels, Gauge> {
 
 /// Reports a pool's connections (`used`, `idle`, `max`) at every scrape.
 pub fn pool_probe(service: &'static str, pool: &'static str, connections: sqlx::PgPool) -> Probe {
-    metrics().on_scrape(move || {
+    metrics().on_scrape("pool", move || {
         let connections = connections.clone();
         async move {
             let idle = connections.num_idle() as i64;
@@ -368,6 +393,7 @@ pub fn pool_probe(service: &'static str, pool: &'static str, connections: sqlx::
                     })
                     .set(value);
             }
+            Ok(())
         }
     })
 }

@@ -102,18 +102,18 @@ pub async fn serve(
 
 /// Reports the documents in the index at every scrape.
 fn documents_probe(indexer: Arc<Indexer>) -> Probe {
-    metrics().on_scrape(move || {
+    metrics().on_scrape("search_documents", move || {
         let indexer = Arc::clone(&indexer);
         async move {
             let backend = indexer.backend();
-            if let Ok(count) = backend.count().await {
-                metrics()
-                    .search_documents
-                    .get_or_create(&EngineLabels {
-                        engine: backend.name(),
-                    })
-                    .set(i64::try_from(count).unwrap_or(i64::MAX));
-            }
+            let count = backend.count().await.map_err(|error| error.to_string())?;
+            metrics()
+                .search_documents
+                .get_or_create(&EngineLabels {
+                    engine: backend.name(),
+                })
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+            Ok(())
         }
     })
 }

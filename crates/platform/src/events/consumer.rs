@@ -295,21 +295,24 @@ fn consumer_probe(
     consumer: async_nats::jetstream::consumer::Consumer<pull::Config>,
     labels: ConsumerLabels,
 ) -> Probe {
-    metrics().on_scrape(move || {
+    metrics().on_scrape("consumer", move || {
         let consumer = consumer.clone();
         let labels = labels.clone();
         async move {
-            if let Ok(info) = consumer.get_info().await {
-                let metrics = metrics();
-                metrics
-                    .consumer_pending
-                    .get_or_create(&labels)
-                    .set(i64::try_from(info.num_pending).unwrap_or(i64::MAX));
-                metrics
-                    .consumer_unacknowledged
-                    .get_or_create(&labels)
-                    .set(i64::try_from(info.num_ack_pending).unwrap_or(i64::MAX));
-            }
+            let info = consumer
+                .get_info()
+                .await
+                .map_err(|error| error.to_string())?;
+            let metrics = metrics();
+            metrics
+                .consumer_pending
+                .get_or_create(&labels)
+                .set(i64::try_from(info.num_pending).unwrap_or(i64::MAX));
+            metrics
+                .consumer_unacknowledged
+                .get_or_create(&labels)
+                .set(i64::try_from(info.num_ack_pending).unwrap_or(i64::MAX));
+            Ok(())
         }
     })
 }

@@ -243,7 +243,7 @@ impl Relay {
 /// Reports the outbox's backlog, the age of its oldest unpublished event and the events set aside
 /// at every scrape.
 fn backlog_probe(pool: PgPool, service: &'static str) -> Probe {
-    metrics().on_scrape(move || {
+    metrics().on_scrape("outbox", move || {
         let pool = pool.clone();
         async move {
             let backlog: Result<(i64, f64, i64), sqlx::Error> = sqlx::query_as(
@@ -256,19 +256,16 @@ fn backlog_probe(pool: PgPool, service: &'static str) -> Probe {
             )
             .fetch_one(&pool)
             .await;
-            match backlog {
-                Ok((events, oldest, dead_letters)) => {
-                    let labels = ServiceLabels { service };
-                    let metrics = metrics();
-                    metrics.outbox_backlog.get_or_create(&labels).set(events);
-                    metrics.outbox_oldest_age.get_or_create(&labels).set(oldest);
-                    metrics
-                        .outbox_dead_letters
-                        .get_or_create(&labels)
-                        .set(dead_letters);
-                }
-                Err(error) => tracing::debug!(service, %error, "outbox backlog unknown"),
-            }
+            let (events, oldest, dead_letters) = backlog.map_err(|error| error.to_string())?;
+            let labels = ServiceLabels { service };
+            let metrics = metrics();
+            metrics.outbox_backlog.get_or_create(&labels).set(events);
+            metrics.outbox_oldest_age.get_or_create(&labels).set(oldest);
+            metrics
+                .outbox_dead_letters
+                .get_or_create(&labels)
+                .set(dead_letters);
+            Ok(())
         }
     })
 }
