@@ -103,10 +103,10 @@ async fn call<T>(request: impl Future<Output = Result<T, MeiliError>>) -> Result
         .unwrap_or(Err(MeiliError::Timeout))
 }
 
-/// A filter value in Meilisearch's syntax: double-quoted, quotes escaped (the only escape its
-/// filter parser knows; values ending in a backslash are refused before they get here).
+/// A filter value in Meilisearch's syntax: double-quoted, with its filter parser's escapes:
+/// backslashes first (it decodes `\\` and `\x` inside values), then quotes.
 fn quoted(value: &str) -> String {
-    format!("\"{}\"", value.replace('"', "\\\""))
+    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 fn any_of(attribute: &str, values: &[String]) -> Option<String> {
@@ -517,6 +517,14 @@ mod tests {
     }
 
     #[test]
+    fn backslashes_and_quotes_are_escaped_in_that_order() {
+        assert_eq!(quoted(r"c\d"), r#""c\\d""#);
+        assert_eq!(quoted("x\\"), r#""x\\""#);
+        assert_eq!(quoted(r#"a"b\"#), r#""a\"b\\""#);
+        assert_eq!(quoted(r"\n"), r#""\\n""#);
+    }
+
+    #[test]
     fn filters_are_quoted_and_combined() {
         let filters = Filters {
             agencies: vec!["opm".into(), "decd".into()],
@@ -525,7 +533,7 @@ mod tests {
         };
         assert_eq!(
             filter_expression(&query(filters, Sort::Relevance, "")).as_deref(),
-            Some(r#"agency_id IN ["opm", "decd"] AND tags = "say \"hi\" \o/" AND tags = "tax""#)
+            Some(r#"agency_id IN ["opm", "decd"] AND tags = "say \"hi\" \\o/" AND tags = "tax""#)
         );
         assert_eq!(
             filter_expression(&query(Filters::default(), Sort::Relevance, "")),

@@ -212,20 +212,6 @@ impl SearchQuery {
                 format!("offset + limit must not exceed {MAX_WINDOW} (got {offset} + {limit})"),
             ));
         }
-        for (field, values) in [
-            ("agencies", &request.agencies),
-            ("categories", &request.categories),
-            ("tags", &request.tags),
-            ("types", &request.types),
-            ("ids", &request.ids),
-        ] {
-            if let Some(value) = values.iter().find(|v| v.ends_with('\\')) {
-                return Err(ApiError::invalid_field(
-                    field,
-                    format!("filter values may not end with a backslash: {value:?}"),
-                ));
-            }
-        }
         let mut facets = Vec::new();
         for name in &request.facets {
             let facet = FacetField::parse(name).ok_or_else(|| {
@@ -334,12 +320,6 @@ pub fn suggest_args(request: &pb::SuggestRequest) -> Result<Suggestion, ApiError
         }
         n => n,
     };
-    if let Some(value) = request.types.iter().find(|v| v.ends_with('\\')) {
-        return Err(ApiError::invalid_field(
-            "types",
-            format!("filter values may not end with a backslash: {value:?}"),
-        ));
-    }
     Ok(Suggestion {
         prefix: request.prefix.trim_start().to_owned(),
         types: request.types.clone(),
@@ -410,13 +390,13 @@ mod tests {
     }
 
     #[test]
-    fn filter_values_ending_in_a_backslash_are_refused() {
+    fn filter_values_may_hold_backslashes() {
         let request = pb::SearchRequest {
-            tags: vec!["ok".into(), "bad\\".into()],
+            tags: vec!["ok".into(), "ends\\".into(), r"c\d".into()],
             ..Default::default()
         };
-        let error = SearchQuery::from_proto(request).unwrap_err();
-        assert_eq!(error.details.get("field").map(String::as_str), Some("tags"));
+        let query = SearchQuery::from_proto(request).unwrap();
+        assert_eq!(query.filters.tags, ["ok", "ends\\", r"c\d"]);
     }
 
     #[test]

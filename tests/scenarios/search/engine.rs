@@ -19,6 +19,7 @@ engine_tests!(
     a_title_match_ranks_above_tags_and_description,
     facets_count_the_matching_documents,
     filters_combine,
+    filter_values_with_backslashes_and_quotes_match_exactly,
     orders_and_pages,
     suggestions_complete_titles,
     synonyms_and_stop_words,
@@ -307,6 +308,48 @@ async fn filters_combine(engine: SearchEngine) {
     assert_eq!(ids(index.search(query.clone()).await), ["ptax-0002"]);
     query.filters.types = vec!["incentive_award".to_owned()];
     assert_eq!(index.search(query).await.total, 0);
+    index.drop().await;
+}
+
+async fn filter_values_with_backslashes_and_quotes_match_exactly(engine: SearchEngine) {
+    let tagged = |id: &str, tag: &str| {
+        with(
+            document(id, &format!("Dataset {id}"), "Odd tags.", 1),
+            "opm",
+            "Government",
+            &[tag],
+        )
+    };
+    let index = Index::new(
+        engine,
+        vec![
+            tagged("back-0001", r"c\d"),
+            tagged("ends-0002", "x\\"),
+            tagged("quot-0003", r#"say "hi""#),
+            tagged("plan-0004", "cd"),
+            tagged("newl-0005", r"a\nb"),
+        ],
+    )
+    .await;
+    for (tag, expected) in [
+        (r"c\d", vec!["back-0001"]),
+        ("x\\", vec!["ends-0002"]),
+        (r#"say "hi""#, vec!["quot-0003"]),
+        ("cd", vec!["plan-0004"]),
+        (r"a\nb", vec!["newl-0005"]),
+        (r"x\o", vec![]),
+    ] {
+        let mut query = text_query("");
+        query.filters.tags = vec![tag.to_owned()];
+        let ids: Vec<String> = index
+            .search(query)
+            .await
+            .hits
+            .into_iter()
+            .map(|hit| hit.document.id.clone())
+            .collect();
+        assert_eq!(ids, expected, "the tag {tag:?} matches itself only");
+    }
     index.drop().await;
 }
 
