@@ -4,7 +4,7 @@
 //! held to `SEARCH_TEXT`; every list (filters, facets, suggestion types) to `FILTER_VALUES` values
 //! of at most `TEXT_NAME` characters; no text may hold a NUL character.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use opendata_limits::{SEARCH_TEXT, TEXT_NAME};
@@ -261,6 +261,38 @@ pub struct SearchPage {
     pub facets: BTreeMap<FacetField, Vec<(String, u64)>>,
 }
 
+/// Counts facet values as both engines report them (Meilisearch does it itself): values that
+/// differ only in case are one value, counted once per document and shown in their most frequent
+/// spelling (the first in byte order on a tie).
+pub fn count_facet_values<'a>(
+    documents: impl IntoIterator<Item = Vec<&'a str>>,
+) -> Vec<(String, u64)> {
+    // Per value (lowercased): the documents holding it, and how often each spelling appears.
+    let mut values: HashMap<String, (u64, HashMap<&'a str, u64>)> = HashMap::new();
+    for document in documents {
+        let mut seen: HashSet<String> = HashSet::new();
+        for spelling in document {
+            let folded = spelling.to_lowercase();
+            let (documents, spellings) = values.entry(folded.clone()).or_default();
+            *spellings.entry(spelling).or_default() += 1;
+            if seen.insert(folded) {
+                *documents += 1;
+            }
+        }
+    }
+    values
+        .into_values()
+        .map(|(documents, spellings)| {
+            let shown = spellings
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)))
+                .map(|(spelling, _)| spelling.to_owned())
+                .unwrap_or_default();
+            (shown, documents)
+        })
+        .collect()
+}
+
 /// Orders facet counts most frequent first, then by value, keeping at most [`MAX_FACET_VALUES`].
 pub fn top_facet_values(counts: impl IntoIterator<Item = (String, u64)>) -> Vec<(String, u64)> {
     let mut values: Vec<_> = counts.into_iter().collect();
@@ -387,6 +419,22 @@ mod tests {
         assert!(has_words("real estate"));
         assert!(!has_words(" The, of  AND "));
         assert!(!has_words(""));
+    }
+
+    #[test]
+    fn facet_values_differing_in_case_are_one_in_their_most_frequent_spelling() {
+        let counts = count_facet_values(vec![
+            vec!["Education"],
+            vec!["Education", "education"],
+            vec!["education"],
+            vec!["EDUCATION", "Tax"],
+            vec!["Education"],
+        ]);
+        let mut counts = top_facet_values(counts);
+        counts.sort();
+        assert_eq!(counts, [("Education".to_owned(), 5), ("Tax".to_owned(), 1)]);
+        let tie = count_facet_values(vec![vec!["b"], vec!["B"]]);
+        assert_eq!(tie, [("B".to_owned(), 2)]);
     }
 
     #[test]

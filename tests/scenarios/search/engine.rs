@@ -18,6 +18,7 @@ engine_tests!(
     typo_queries_find_the_right_dataset,
     a_title_match_ranks_above_tags_and_description,
     facets_count_the_matching_documents,
+    facet_values_differing_in_case_count_as_one,
     filters_combine,
     filter_values_with_backslashes_and_quotes_match_exactly,
     orders_and_pages,
@@ -270,6 +271,38 @@ async fn facets_count_the_matching_documents(engine: SearchEngine) {
     query.filters.agencies = vec!["sde".to_owned()];
     let page = index.search(query).await;
     assert_eq!(counts(&page, FacetField::Agency), [("sde".to_owned(), 3)]);
+    index.drop().await;
+}
+
+async fn facet_values_differing_in_case_count_as_one(engine: SearchEngine) {
+    let tagged = |id: &str, tags: &[&str]| {
+        with(
+            document(id, &format!("Dataset {id}"), "Schools.", 1),
+            "sde",
+            "Education",
+            tags,
+        )
+    };
+    let index = Index::new(
+        engine,
+        vec![
+            tagged("educ-0001", &["Education"]),
+            tagged("educ-0002", &["Education", "tax"]),
+            tagged("educ-0003", &["education"]),
+        ],
+    )
+    .await;
+    let mut query = text_query("");
+    query.facets = vec![FacetField::Tags];
+    let page = index.search(query).await;
+    assert_eq!(
+        page.facets
+            .get(&FacetField::Tags)
+            .cloned()
+            .unwrap_or_default(),
+        [("Education".to_owned(), 3), ("tax".to_owned(), 1)],
+        "one value, in its most frequent spelling"
+    );
     index.drop().await;
 }
 

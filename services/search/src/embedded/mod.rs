@@ -218,14 +218,9 @@ impl Generation {
 
         let mut facets = BTreeMap::new();
         for &facet in &query.facets {
-            let mut counts: HashMap<&str, u64> = HashMap::new();
-            for (document, _) in &hits {
-                let values: HashSet<&str> = facet.values(document).into_iter().collect();
-                for value in values {
-                    *counts.entry(value).or_default() += 1;
-                }
-            }
-            let counts = counts.into_iter().map(|(v, c)| (v.to_owned(), c));
+            let counts = crate::query::count_facet_values(
+                hits.iter().map(|(document, _)| facet.values(document)),
+            );
             facets.insert(facet, crate::query::top_facet_values(counts));
         }
 
