@@ -5,7 +5,10 @@ use std::time::Duration;
 use async_nats::HeaderMap;
 use bytes::Bytes;
 use opendata_platform::config::NatsConfig;
-use opendata_platform::events::EventBus;
+use opendata_platform::events::{
+    Event, EventBus, EventHandler, HandlerError, Pace, Route, run_paced_consumer,
+};
+use opendata_platform::shutdown::Shutdown;
 use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::common::v1::ColumnType;
 use opendata_proto::ingestion::v1::UploadMode;
@@ -256,4 +259,72 @@ async fn streams_are_created_with_the_configured_replicas() {
             || refused.to_string().to_lowercase().contains("resources"),
         "{refused}"
     );
+}
+
+/// Records the delivery number of every event it is given, taking `work` over each.
+struct Slow {
+    deliveries: std::sync::Arc<std::sync::Mutex<Vec<i64>>>,
+    work: Duration,
+}
+
+impl EventHandler for Slow {
+    async fn handle(&self, event: Event) -> Result<(), HandlerError> {
+        self.deliveries.lock().unwrap().push(event.delivery);
+        tokio::time::sleep(self.work).await;
+        Ok(())
+    }
+}
+
+/// An event that takes longer to apply than JetStream waits for its acknowledgement is reported
+/// as in progress while it is applied: it is delivered once, not again behind the first delivery
+/// (which is how redeliveries snowballed when the search engine was slow).
+#[tokio::test]
+async fn an_event_slower_than_the_acknowledgement_wait_is_delivered_once() {
+    let url = std::env::var("OPENDATA_TEST_NATS_URL")
+        .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+    let prefix = format!("s{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+    let bus = EventBus::connect(
+        &NatsConfig {
+            url,
+            prefix,
+            ..NatsConfig::default()
+        },
+        "tests",
+    )
+    .await
+    .unwrap();
+    bus.ensure_stream("catalog").await.unwrap();
+    bus.publish(
+        "opendata.catalog.v1.slow_event",
+        &uuid::Uuid::now_v7().to_string(),
+        HeaderMap::new(),
+        Bytes::from_static(b"slow"),
+    )
+    .await
+    .unwrap();
+    let deliveries = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let shutdown = Shutdown::new();
+    let consumer = tokio::spawn(run_paced_consumer(
+        bus.clone(),
+        Route {
+            domain: "catalog",
+            event_filter: "slow_event",
+            durable: "slow_events",
+        },
+        Slow {
+            deliveries: deliveries.clone(),
+            work: Duration::from_millis(2_500),
+        },
+        shutdown.clone(),
+        Pace {
+            ack_wait: Duration::from_secs(1),
+            batch: 5,
+        },
+    ));
+    // The work, and as long again for a redelivery to show.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(*deliveries.lock().unwrap(), [1], "delivered once");
+    shutdown.trigger();
+    consumer.await.unwrap().unwrap();
+    bus.delete_stream("catalog").await.unwrap();
 }

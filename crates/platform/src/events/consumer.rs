@@ -106,6 +106,27 @@ pub async fn claim(
     Ok(inserted.rows_affected() == 1)
 }
 
+/// How a consumer paces itself against JetStream's redelivery.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// How long JetStream waits for an event's acknowledgement before delivering it again. While
+    /// a handler works on an event, the consumer tells JetStream it is in progress every third of
+    /// this, so a slow event is never delivered twice at once.
+    pub ack_wait: Duration,
+    /// Events fetched ahead of the one being applied; they wait unacknowledged, so a batch must
+    /// be applied well within `ack_wait` (20 events at half a second each take 10 s of 30).
+    pub batch: usize,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace {
+            ack_wait: Duration::from_secs(30),
+            batch: 20,
+        }
+    }
+}
+
 /// Runs a durable consumer of `domain`'s events named `event_filter` (`>` for all), applying each
 /// with `handler`, until shutdown. Reconnects and resumes on its own when NATS fails; stops with
 /// an error when a handler says the deployment is broken ([`HandlerError::Fatal`]).
@@ -117,8 +138,36 @@ pub async fn run_consumer<H: EventHandler>(
     handler: H,
     shutdown: Shutdown,
 ) -> TaskResult {
+    let route = Route {
+        domain,
+        event_filter,
+        durable,
+    };
+    run_paced_consumer(bus, route, handler, shutdown, Pace::default()).await
+}
+
+/// Which events a consumer reads, under which durable name.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    /// The domain whose stream it reads.
+    pub domain: &'static str,
+    /// The events' names (`>` for all).
+    pub event_filter: &'static str,
+    /// The durable consumer's name.
+    pub durable: &'static str,
+}
+
+/// [`run_consumer`] at a given [`Pace`].
+pub async fn run_paced_consumer<H: EventHandler>(
+    bus: EventBus,
+    route: Route,
+    handler: H,
+    shutdown: Shutdown,
+    pace: Pace,
+) -> TaskResult {
+    let durable = route.durable;
     while !shutdown.is_triggered() {
-        match consume(&bus, domain, event_filter, durable, &handler, &shutdown).await {
+        match consume(&bus, route, &handler, &shutdown, pace).await {
             Ok(()) => {}
             Err(Stopped::Bus(error)) => {
                 tracing::warn!(durable, %error, "event consumer stopped, restarting");
@@ -137,12 +186,16 @@ pub async fn run_consumer<H: EventHandler>(
 
 async fn consume<H: EventHandler>(
     bus: &EventBus,
-    domain: &str,
-    event_filter: &str,
-    durable: &str,
+    route: Route,
     handler: &H,
     shutdown: &Shutdown,
+    pace: Pace,
 ) -> Result<(), Stopped> {
+    let Route {
+        domain,
+        event_filter,
+        durable,
+    } = route;
     let stream = bus.ensure_stream(domain).await?;
     let name = bus.consumer_name(durable);
     let created = stream
@@ -152,7 +205,7 @@ async fn consume<H: EventHandler>(
                 durable_name: Some(name.clone()),
                 filter_subject: bus.full_subject(&format!("opendata.{domain}.v1.{event_filter}")),
                 ack_policy: AckPolicy::Explicit,
-                ack_wait: Duration::from_secs(30),
+                ack_wait: pace.ack_wait,
                 // Unlimited: a transient failure (database down) must never drop an event.
                 max_deliver: -1,
                 deliver_policy: DeliverPolicy::All,
@@ -169,7 +222,7 @@ async fn consume<H: EventHandler>(
     let lag = metrics().consumer_lag.get_or_create_owned(&labels);
     let consumer: pull::Stream = created
         .stream()
-        .max_messages_per_batch(100)
+        .max_messages_per_batch(pace.batch.max(1))
         .expires(Duration::from_secs(10))
         .heartbeat(Duration::from_secs(3))
         .messages()
@@ -226,11 +279,24 @@ async fn consume<H: EventHandler>(
         };
         // A panic is a bug in the handler: the event is kept and retried with backoff, and the
         // errors say so, rather than stopping the consumer on every redelivery.
-        let outcome = std::panic::AssertUnwindSafe(handler.handle(event))
+        let handling = std::panic::AssertUnwindSafe(handler.handle(event))
             .catch_unwind()
-            .instrument(span.clone())
-            .await
-            .unwrap_or_else(|_| Err(HandlerError::Retry("the handler panicked".to_owned())));
+            .instrument(span.clone());
+        let mut handling = std::pin::pin!(handling);
+        let every = (pace.ack_wait / 3).max(Duration::from_millis(100));
+        let mut progress = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut handling => break outcome,
+                _ = progress.tick() => {
+                    // Still working on it: JetStream restarts its wait instead of redelivering.
+                    if let Err(error) = message.ack_with(AckKind::Progress).await {
+                        tracing::debug!(durable, %error, "progress not acknowledged");
+                    }
+                }
+            }
+        }
+        .unwrap_or_else(|_| Err(HandlerError::Retry("the handler panicked".to_owned())));
         let ack = match outcome {
             Ok(()) => {
                 if let Ok(info) = message.info() {

@@ -12,7 +12,9 @@ mod outbox;
 mod relay;
 
 pub use bus::{BusError, EventBus};
-pub use consumer::{Event, EventHandler, HandlerError, claim, run_consumer};
+pub use consumer::{
+    Event, EventHandler, HandlerError, Pace, Route, claim, run_consumer, run_paced_consumer,
+};
 pub use dead_letters::OUTBOX_COMPONENT;
 pub use outbox::{OutboxEvent, enqueue, enqueue_many, subject};
 pub use relay::Relay;
