@@ -310,6 +310,7 @@ async fn an_event_slower_than_the_acknowledgement_wait_is_delivered_once() {
             domain: "catalog",
             event_filter: "slow_event",
             durable: "slow_events",
+            own_copy: None,
         },
         Slow {
             deliveries: deliveries.clone(),

@@ -5,7 +5,7 @@
 //! (the chart turns them off; another release's Services, or a cluster that ignores that, would
 //! still bring them). What DNS and pod addresses give a pod is given the local way: each replica
 //! listens on a port of its own, and peers' URLs and NATS point at local addresses.
-//! Two replicas of every stateless component sit behind round-robin proxies (the Services), on a
+//! Two replicas of every component sit behind round-robin proxies (the Services), on a
 //! database owned by a role that is not a superuser. An agency pushes over TLS, the CDO
 //! publishes, the public reads, searches and asks for incentives through the edge; then one
 //! replica of each component is killed mid-traffic, with no read lost that the client retries;

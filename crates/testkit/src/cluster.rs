@@ -111,7 +111,7 @@ fn signal(child: &Child, signal: &str) {
 /// How the cluster runs.
 #[derive(Debug, Clone, Default)]
 pub struct ClusterOptions {
-    /// Replicas of every component but search (one: its embedded index lives in one process).
+    /// Replicas of every component.
     pub replicas: usize,
     /// The gRPC components speak TLS: their URLs are `https://localhost:…`, and callers trust
     /// these PEM CA certificates (the components themselves are told so through
@@ -204,12 +204,7 @@ impl Cluster {
         }
         cluster.proxies = proxies;
         for component in COMPONENTS {
-            let count = if component == "search" {
-                1
-            } else {
-                options.replicas.max(1)
-            };
-            for _ in 0..count {
+            for _ in 0..options.replicas.max(1) {
                 cluster.start_replica(component).await;
             }
         }

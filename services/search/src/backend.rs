@@ -47,6 +47,11 @@ pub trait SearchBackend: Send + Sync + 'static {
     /// The engine's name, for logs and health (`embedded`, `meilisearch`).
     fn name(&self) -> &'static str;
 
+    /// Whether every replica of the search service reads and writes this same index (a
+    /// Meilisearch server), so the replicas share the events; otherwise each replica holds an
+    /// index of its own and needs every event itself.
+    fn is_shared(&self) -> bool;
+
     /// Runs a search.
     fn search<'a>(&'a self, query: &'a SearchQuery) -> BackendFuture<'a, SearchPage>;
 

@@ -16,11 +16,11 @@ pub mod query;
 pub mod synonyms;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use opendata_platform::auth::Authenticator;
 use opendata_platform::channels::channel;
-use opendata_platform::events::{EventBus, run_consumer};
+use opendata_platform::events::{EventBus, OwnCopy, Pace, Route, run_paced_consumer};
 use opendata_platform::grpc::Serving;
 use opendata_platform::health::Health;
 use opendata_platform::metrics::{EngineLabels, Probe, metrics};
@@ -120,7 +120,8 @@ fn documents_probe(indexer: Arc<Indexer>) -> Probe {
 
 /// Builds the index (and reports the service ready), then keeps it current from catalog (and
 /// award) events, and fills in the awards when incentives answered too late for the first build;
-/// until shutdown.
+/// until shutdown. Replicas of a shared index (Meilisearch) share the events; a replica with an
+/// index of its own gets every event published since it began building.
 async fn follow(
     indexer: Arc<Indexer>,
     bus: EventBus,
@@ -128,6 +129,10 @@ async fn follow(
     health: Health,
     shutdown: Shutdown,
 ) -> TaskResult {
+    let own_copy = (!indexer.backend().is_shared()).then(|| OwnCopy {
+        replica: rand_tag(),
+        since: SystemTime::now(),
+    });
     if !indexer.initial_build(&shutdown).await {
         return Ok(());
     }
@@ -140,25 +145,39 @@ async fn follow(
         if !indexing_awards {
             return Ok(());
         }
+        let route = Route {
+            domain: "incentives",
+            event_filter: "award_changed",
+            durable: AWARD_CONSUMER,
+            own_copy,
+        };
         let handler = AwardEvents(Arc::clone(&indexer));
-        let shutdown = shutdown.clone();
-        run_consumer(
+        run_paced_consumer(
             bus.clone(),
-            "incentives",
-            "award_changed",
-            AWARD_CONSUMER,
+            route,
             handler,
-            shutdown,
+            shutdown.clone(),
+            Pace::default(),
         )
         .await
     };
-    let catalog = run_consumer(
+    let route = Route {
+        domain: "catalog",
+        event_filter: ">",
+        durable: CATALOG_CONSUMER,
+        own_copy,
+    };
+    let catalog = run_paced_consumer(
         bus.clone(),
-        "catalog",
-        ">",
-        CATALOG_CONSUMER,
+        route,
         CatalogEvents(Arc::clone(&indexer)),
         shutdown.clone(),
+        Pace::default(),
     );
     futures::try_join!(catalog, awards, backfill).map(|_| ())
+}
+
+/// A random tag telling this process's consumers from other replicas'.
+fn rand_tag() -> u32 {
+    uuid::Uuid::new_v4().as_u128() as u32
 }

@@ -474,6 +474,10 @@ impl SearchBackend for MeiliBackend {
         "meilisearch"
     }
 
+    fn is_shared(&self) -> bool {
+        true
+    }
+
     fn search<'a>(&'a self, query: &'a SearchQuery) -> BackendFuture<'a, SearchPage> {
         self.run_search(query).boxed()
     }

@@ -422,3 +422,97 @@ async fn bad_requests_name_the_field() {
     );
     stack.stop().await;
 }
+
+/// With the embedded engine every search replica holds an index of its own, so each gets a copy of
+/// every event (a consumer of its own since it began building): a second replica, as a second pod
+/// would run it, finds every dataset published after it started, as the first does.
+#[tokio::test]
+async fn every_embedded_search_replica_gets_every_change() {
+    use opendata_platform::config::NatsConfig;
+    use opendata_platform::events::EventBus;
+    use opendata_proto::search::v1::search_service_client::SearchServiceClient;
+
+    let stack = TestStack::start().await;
+    let bus = EventBus::connect(
+        &NatsConfig {
+            url: opendata_testkit::nats_url(),
+            prefix: stack.prefix.clone(),
+            ..NatsConfig::default()
+        },
+        "opendata-search",
+    )
+    .await
+    .unwrap();
+    let url = |address: std::net::SocketAddr| format!("http://{address}");
+    let settings = opendata_search::config::SearchSettings {
+        catalog_url: url(stack.addresses.catalog),
+        governance_url: url(stack.addresses.governance),
+        incentives_url: url(stack.addresses.incentives),
+        ..Default::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let second = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = opendata_platform::shutdown::Shutdown::new();
+    let replica = tokio::spawn(opendata_search::serve(
+        settings,
+        bus,
+        listener,
+        shutdown.clone(),
+        opendata_platform::grpc::Serving::plaintext(Duration::from_secs(1)),
+    ));
+    let mut second = SearchServiceClient::with_interceptor(
+        opendata_platform::channels::channel(&second).unwrap(),
+        opendata_platform::grpc::ClientContext::anonymous(),
+    );
+    wait_until(EVENTUALLY, "the second replica serves", || {
+        let mut second = second.clone();
+        async move {
+            second
+                .search(SearchRequest::default())
+                .await
+                .ok()
+                .map(|_| ())
+        }
+    })
+    .await;
+
+    // Several publications: replicas sharing one consumer would each see only some of them.
+    let key = key_for(&stack, "opm", Role::Publisher).await;
+    let mut ids = Vec::new();
+    for number in 0..6 {
+        let id = create(
+            &stack,
+            &key,
+            "opm",
+            &format!("Replicated dataset {number}"),
+            "Published while two search replicas run.",
+        )
+        .await;
+        publish(&stack, &id).await;
+        ids.push(id);
+    }
+    let mut first = stack.clients(None).search;
+    for (name, client) in [("first", &mut first), ("second", &mut second)] {
+        let request = SearchRequest {
+            ids: ids.clone(),
+            limit: 10,
+            ..Default::default()
+        };
+        wait_until(
+            EVENTUALLY,
+            &format!("the {name} replica finds all six"),
+            || {
+                let mut client = client.clone();
+                let request = request.clone();
+                async move {
+                    let total = client.search(request).await.ok()?.into_inner().total;
+                    (total == 6).then_some(())
+                }
+            },
+        )
+        .await;
+    }
+    shutdown.trigger();
+    replica.await.unwrap().unwrap();
+    stack.stop().await;
+}

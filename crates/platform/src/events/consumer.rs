@@ -142,6 +142,7 @@ pub async fn run_consumer<H: EventHandler>(
         domain,
         event_filter,
         durable,
+        own_copy: None,
     };
     run_paced_consumer(bus, route, handler, shutdown, Pace::default()).await
 }
@@ -153,9 +154,28 @@ pub struct Route {
     pub domain: &'static str,
     /// The events' names (`>` for all).
     pub event_filter: &'static str,
-    /// The durable consumer's name.
+    /// The durable consumer's name: replicas sharing it share the events, each applied by one.
     pub durable: &'static str,
+    /// A copy of every event for this process alone, rather than a share (see [`OwnCopy`]).
+    pub own_copy: Option<OwnCopy>,
 }
+
+/// A consumer of one's own: every event since `since` reaches this replica, whatever the others
+/// take (a replica holding state of its own, as the embedded search index does). Its durable name
+/// carries `replica`; JetStream deletes it after [`OWN_COPY_INACTIVE`] without its replica.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnCopy {
+    /// This replica's tag in the consumer's name.
+    pub replica: u32,
+    /// The first events wanted: those published from this time on (less [`CLOCK_SKEW`], so a
+    /// clock ahead of the NATS server's loses none).
+    pub since: std::time::SystemTime,
+}
+
+/// How long a replica's own consumer outlives its replica.
+pub const OWN_COPY_INACTIVE: Duration = Duration::from_secs(3600);
+/// How far a replica's clock may be ahead of the NATS server's.
+pub const CLOCK_SKEW: Duration = Duration::from_secs(60);
 
 /// [`run_consumer`] at a given [`Pace`].
 pub async fn run_paced_consumer<H: EventHandler>(
@@ -195,9 +215,26 @@ async fn consume<H: EventHandler>(
         domain,
         event_filter,
         durable,
+        own_copy,
     } = route;
     let stream = bus.ensure_stream(domain).await?;
-    let name = bus.consumer_name(durable);
+    let (name, deliver_policy, inactive_threshold) = match own_copy {
+        Some(own) => (
+            bus.consumer_name(&format!("{durable}_{:08x}", own.replica)),
+            DeliverPolicy::ByStartTime {
+                start_time: time::OffsetDateTime::from(
+                    own.since.checked_sub(CLOCK_SKEW).unwrap_or(own.since),
+                ),
+            },
+            OWN_COPY_INACTIVE,
+        ),
+        // Shared, and kept however long every replica is away.
+        None => (
+            bus.consumer_name(durable),
+            DeliverPolicy::All,
+            Duration::ZERO,
+        ),
+    };
     let created = stream
         .get_or_create_consumer(
             &name,
@@ -208,7 +245,8 @@ async fn consume<H: EventHandler>(
                 ack_wait: pace.ack_wait,
                 // Unlimited: a transient failure (database down) must never drop an event.
                 max_deliver: -1,
-                deliver_policy: DeliverPolicy::All,
+                deliver_policy,
+                inactive_threshold,
                 ..Default::default()
             },
         )

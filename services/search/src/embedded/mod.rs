@@ -341,6 +341,10 @@ impl SearchBackend for EmbeddedBackend {
         "embedded"
     }
 
+    fn is_shared(&self) -> bool {
+        false
+    }
+
     fn search<'a>(&'a self, query: &'a SearchQuery) -> BackendFuture<'a, SearchPage> {
         let generation = self.current();
         let query = query.clone();
