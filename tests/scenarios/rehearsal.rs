@@ -52,6 +52,8 @@ fn render() -> HashMap<String, Rendered> {
         .arg(root.join("helm/opendata"))
         .args(["--namespace", "opendata"])
         .args(["--set", "grpcTls.existingSecret=opendata-grpc-tls"])
+        // No Meilisearch server here: the search replicas hold embedded indexes.
+        .args(["--set", "meilisearch.enabled=false"])
         .output()
         .expect("run helm");
     assert!(

@@ -29,6 +29,15 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{ if .root.Values.grpcTls.existingSecret }}https{{ else }}http{{ end }}://{{ include "opendata.fullname" .root }}-{{ .service }}:{{ .port }}
 {{- end -}}
 
+{{/* The Meilisearch search uses: the bundled server, else `search.meilisearch.url` (empty: none). */}}
+{{- define "opendata.meilisearchUrl" -}}
+{{- if .Values.meilisearch.enabled -}}
+http://{{ include "opendata.fullname" . }}-meilisearch:7700
+{{- else -}}
+{{ .Values.search.meilisearch.url }}
+{{- end -}}
+{{- end -}}
+
 {{/* Ports of the components. */}}
 {{- define "opendata.port" -}}
 {{- get (dict "governance" 50051 "catalog" 50052 "ingestion" 50053 "search" 50054 "incentives" 50055 "edge" 8080) . -}}
@@ -118,10 +127,11 @@ max_concurrent_loads = {{ $values.maxConcurrentLoads }}
 {{- else if eq $name "search" }}
 incentives_url = {{ $url.incentives | toJson }}
 incentives_agency_id = {{ $root.Values.incentives.agencyId | toJson }}
-{{- if $values.meilisearch.url }}
+{{- $meilisearch := include "opendata.meilisearchUrl" $root }}
+{{- if $meilisearch }}
 
 [search.meilisearch]
-url = {{ $values.meilisearch.url | toJson }}
+url = {{ $meilisearch | toJson }}
 index_prefix = {{ $values.meilisearch.indexPrefix | toJson }}
 {{- end }}
 {{- else if eq $name "incentives" }}
