@@ -220,3 +220,40 @@ async fn the_exposition_counts_requests_rows_and_backlogs_with_bounded_labels() 
     shutdown.trigger();
     stack.stop().await;
 }
+
+/// The metrics listener serves `scrape_connections` at once: with that many connections held
+/// open, a further scrape waits; once they go, it is answered.
+#[tokio::test]
+async fn scrapes_past_the_connection_limit_wait_for_a_place() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let shutdown = Shutdown::new();
+    tokio::spawn(opendata_platform::metrics::serve(
+        listener,
+        shutdown.clone(),
+    ));
+    let mut held = Vec::new();
+    for _ in 0..opendata_limits::SCRAPE_CONNECTIONS.value {
+        held.push(tokio::net::TcpStream::connect(address).await.unwrap());
+    }
+    // Let the listener take them all.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let url = format!("http://{address}/metrics");
+    let waiting = client.get(&url).send().await;
+    assert!(
+        waiting.is_err_and(|error| error.is_timeout()),
+        "a scrape past the limit is not served while the places are taken"
+    );
+    drop(held);
+    let answered = client
+        .get(&url)
+        .send()
+        .await
+        .expect("a place is free again");
+    assert_eq!(answered.status(), 200);
+    shutdown.trigger();
+}

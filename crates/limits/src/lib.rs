@@ -521,6 +521,16 @@ pub const GRPC_STREAMS_PER_CONNECTION: Limit = Limit {
     exceeded: "further calls on that connection wait for one to finish (HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS`); a client that opens more anyway has them refused",
 };
 
+/// Connections the metrics listener serves at once.
+pub const SCRAPE_CONNECTIONS: Limit = Limit {
+    name: "scrape_connections",
+    value: 8,
+    unit: "connections",
+    applies_to: "connections a server's metrics listener (`metrics_listen`) serves at once, each one request (no keep-alive) with 5 s for its head and 30 s in all; scrapes within a second share one rendering",
+    setting: None,
+    exceeded: "further connections wait to be accepted until one of the eight ends",
+};
+
 /// Seconds a response may wait for its client to read before the connection is closed.
 pub const WRITE_STALL_SECONDS: Limit = Limit {
     name: "write_stall_seconds",
@@ -588,6 +598,7 @@ pub const ALL: &[Limit] = &[
     GRPC_MESSAGE_BYTES,
     GRPC_STREAMS_PER_CONNECTION,
     WRITE_STALL_SECONDS,
+    SCRAPE_CONNECTIONS,
     KEY_BYTES,
     GRPC_HEADER_BYTES,
     ADMIN_BODY_BYTES,

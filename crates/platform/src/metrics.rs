@@ -33,7 +33,7 @@ use crate::shutdown::Shutdown;
 /// How long one probe may take at a scrape; a stuck one leaves its gauges as they were.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Connections the metrics listener serves at once; more wait to be accepted.
-const SCRAPE_CONNECTIONS: usize = 8;
+const SCRAPE_CONNECTIONS: usize = opendata_limits::SCRAPE_CONNECTIONS.value as usize;
 /// How long one rendering is reused: scrapes in a flood run the probes once a second at most.
 const RENDER_REUSED: Duration = Duration::from_secs(1);
 
