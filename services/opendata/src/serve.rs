@@ -21,7 +21,7 @@ use opendata_ingestion::IngestionService;
 use opendata_ingestion::config::IngestionConfig;
 use opendata_platform::channels::channel;
 use opendata_platform::clock::SystemClock;
-use opendata_platform::config::{NatsConfig, TelemetryConfig};
+use opendata_platform::config::{NatsConfig, TelemetryConfig, TlsConfig};
 use opendata_platform::events::EventBus;
 use opendata_platform::grpc::Serving;
 use opendata_platform::metrics;
@@ -68,14 +68,13 @@ impl Component {
 pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(), CliError> {
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
+    let db = opendata_platform::db::connect;
     match component {
         Component::Governance => {
             let config: GovernanceConfig = load(config_file)?;
-            let _telemetry = start(component, &config.telemetry, Some(&config.nats))?;
-            let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
-            let pool =
-                opendata_platform::db::connect(&config.database, opendata_governance::SCHEMA)
-                    .await?;
+            let _telemetry = start(component, &config.telemetry, &config.nats)?;
+            let serving = tls(&config.tls, config.drain_secs)?;
+            let pool = db(&config.database, opendata_governance::SCHEMA).await?;
             opendata_governance::migrate(&pool).await?;
             let service = GovernanceService {
                 pool,
@@ -83,59 +82,62 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
                 settings: config.governance,
                 clock: Arc::new(SystemClock),
             };
-            let listener = bind(component, config.listen).await?;
-            let service = opendata_governance::serve(service, listener, shutdown.clone(), serving);
-            with_metrics(config.metrics_listen, &shutdown, Box::pin(service)).await
+            let ports = (config.listen, config.metrics_listen);
+            listen_and_serve(component, ports, &shutdown, |listener| {
+                opendata_governance::serve(service, listener, shutdown.clone(), serving)
+            })
+            .await
         }
         Component::Catalog => {
             let config: CatalogConfig = load(config_file)?;
-            let _telemetry = start(component, &config.telemetry, Some(&config.nats))?;
-            let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
-            let pool =
-                opendata_platform::db::connect(&config.database, opendata_catalog::SCHEMA).await?;
+            let _telemetry = start(component, &config.telemetry, &config.nats)?;
+            let serving = tls(&config.tls, config.drain_secs)?;
+            let pool = db(&config.database, opendata_catalog::SCHEMA).await?;
             opendata_catalog::migrate(&pool).await?;
             let service = CatalogService {
                 pool,
                 bus: EventBus::connect(&config.nats, component.service_name()).await?,
                 settings: config.catalog,
             };
-            let listener = bind(component, config.listen).await?;
-            let service = opendata_catalog::serve(service, listener, shutdown.clone(), serving);
-            with_metrics(config.metrics_listen, &shutdown, Box::pin(service)).await
+            let ports = (config.listen, config.metrics_listen);
+            listen_and_serve(component, ports, &shutdown, |listener| {
+                opendata_catalog::serve(service, listener, shutdown.clone(), serving)
+            })
+            .await
         }
         Component::Ingestion => {
             let config: IngestionConfig = load(config_file)?;
-            let _telemetry = start(component, &config.telemetry, Some(&config.nats))?;
-            let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
-            let pool = opendata_platform::db::connect(&config.database, opendata_ingestion::SCHEMA)
-                .await?;
+            let _telemetry = start(component, &config.telemetry, &config.nats)?;
+            let serving = tls(&config.tls, config.drain_secs)?;
+            let pool = db(&config.database, opendata_ingestion::SCHEMA).await?;
             opendata_ingestion::migrate(&pool).await?;
             let service = IngestionService {
                 pool,
                 bus: EventBus::connect(&config.nats, component.service_name()).await?,
                 settings: config.ingestion,
             };
-            let listener = bind(component, config.listen).await?;
-            let service = opendata_ingestion::serve(service, listener, shutdown.clone(), serving);
-            with_metrics(config.metrics_listen, &shutdown, Box::pin(service)).await
+            let ports = (config.listen, config.metrics_listen);
+            listen_and_serve(component, ports, &shutdown, |listener| {
+                opendata_ingestion::serve(service, listener, shutdown.clone(), serving)
+            })
+            .await
         }
         Component::Search => {
             let config: SearchConfig = load(config_file)?;
-            let _telemetry = start(component, &config.telemetry, Some(&config.nats))?;
-            let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
+            let _telemetry = start(component, &config.telemetry, &config.nats)?;
+            let serving = tls(&config.tls, config.drain_secs)?;
             let bus = EventBus::connect(&config.nats, component.service_name()).await?;
-            let listener = bind(component, config.listen).await?;
-            let service =
-                opendata_search::serve(config.search, bus, listener, shutdown.clone(), serving);
-            with_metrics(config.metrics_listen, &shutdown, Box::pin(service)).await
+            let ports = (config.listen, config.metrics_listen);
+            listen_and_serve(component, ports, &shutdown, |listener| {
+                opendata_search::serve(config.search, bus, listener, shutdown.clone(), serving)
+            })
+            .await
         }
         Component::Incentives => {
             let config: IncentivesConfig = load(config_file)?;
-            let _telemetry = start(component, &config.telemetry, Some(&config.nats))?;
-            let serving = Serving::new(grace(config.drain_secs), &config.tls)?;
-            let pool =
-                opendata_platform::db::connect(&config.database, opendata_incentives::SCHEMA)
-                    .await?;
+            let _telemetry = start(component, &config.telemetry, &config.nats)?;
+            let serving = tls(&config.tls, config.drain_secs)?;
+            let pool = db(&config.database, opendata_incentives::SCHEMA).await?;
             opendata_incentives::migrate(&pool).await?;
             let service = IncentivesService {
                 pool,
@@ -143,13 +145,15 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
                 settings: config.incentives,
                 clock: Arc::new(SystemClock),
             };
-            let listener = bind(component, config.listen).await?;
-            let service = opendata_incentives::serve(service, listener, shutdown.clone(), serving);
-            with_metrics(config.metrics_listen, &shutdown, Box::pin(service)).await
+            let ports = (config.listen, config.metrics_listen);
+            listen_and_serve(component, ports, &shutdown, |listener| {
+                opendata_incentives::serve(service, listener, shutdown.clone(), serving)
+            })
+            .await
         }
         Component::Edge => {
             let mut config: EdgeConfig = load(config_file)?;
-            let _telemetry = start(component, &config.telemetry, None)?;
+            let _telemetry = telemetry(component, &config.telemetry)?;
             if config.edge.public_url.is_empty() {
                 config.edge.public_url = format!("http://{}", config.listen);
             }
@@ -162,10 +166,12 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
                 },
                 config.edge,
             );
-            let listener = bind(component, config.listen).await?;
-            let service =
-                opendata_edge::serve(state, listener, shutdown.clone(), grace(config.drain_secs));
-            with_metrics(config.metrics_listen, &shutdown, Box::pin(service)).await
+            let grace = Duration::from_secs(config.drain_secs);
+            let ports = (config.listen, config.metrics_listen);
+            listen_and_serve(component, ports, &shutdown, |listener| {
+                opendata_edge::serve(state, listener, shutdown.clone(), grace)
+            })
+            .await
         }
     }
 }
@@ -198,29 +204,50 @@ fn load<T: DeserializeOwned>(config_file: Option<&Path>) -> Result<T, CliError> 
     Ok(opendata_platform::config::load(config_file)?)
 }
 
-/// Checks what can be checked before connecting anywhere, then installs logging and tracing.
+/// What a gRPC component checks before connecting anywhere (its NATS settings), then logging and
+/// tracing.
 fn start(
     component: Component,
-    telemetry: &TelemetryConfig,
-    nats: Option<&NatsConfig>,
+    telemetry_config: &TelemetryConfig,
+    nats: &NatsConfig,
 ) -> Result<TelemetryGuard, CliError> {
-    if let Some(nats) = nats {
-        nats.validate()?;
-    }
+    nats.validate()?;
+    telemetry(component, telemetry_config)
+}
+
+fn telemetry(component: Component, config: &TelemetryConfig) -> Result<TelemetryGuard, CliError> {
     Ok(opendata_platform::telemetry::init(
         component.service_name(),
-        telemetry,
+        config,
     )?)
 }
 
-async fn bind(component: Component, address: SocketAddr) -> Result<TcpListener, CliError> {
-    let listener = TcpListener::bind(address)
+/// The gRPC server's drain and TLS, its certificate read and checked now.
+fn tls(tls: &TlsConfig, drain_secs: u64) -> Result<Serving, CliError> {
+    Ok(Serving::new(Duration::from_secs(drain_secs), tls)?)
+}
+
+/// Binds the component's listener (`ports.0`), then runs what `serve` makes of it, with
+/// Prometheus' `/metrics` on `ports.1` alongside.
+async fn listen_and_serve<F, Fut, E>(
+    component: Component,
+    ports: (SocketAddr, Option<SocketAddr>),
+    shutdown: &Shutdown,
+    serve: F,
+) -> Result<(), CliError>
+where
+    F: FnOnce(TcpListener) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: Into<CliError>,
+{
+    let (listen, metrics_listen) = ports;
+    let listener = TcpListener::bind(listen)
         .await
-        .map_err(|error| format!("cannot listen on {address}: {error}"))?;
+        .map_err(|error| format!("cannot listen on {listen}: {error}"))?;
     // The address bound (a port 0 becomes the one the system chose).
     let address = listener.local_addr()?;
     tracing::info!(component = component.service_name(), %address, "listening");
-    Ok(listener)
+    with_metrics(metrics_listen, shutdown, Box::pin(serve(listener))).await
 }
 
 /// Runs `service`, with Prometheus' `/metrics` on `metrics_listen` while it runs.
@@ -247,8 +274,4 @@ where
         exporter.abort();
     }
     result
-}
-
-fn grace(drain_secs: u64) -> Duration {
-    Duration::from_secs(drain_secs)
 }
