@@ -18,15 +18,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use opendata_proto::catalog::v1 as catalog;
-use opendata_proto::common::v1::{ColumnType, Role, Schema};
-use opendata_proto::governance::v1::KeyKind;
-use opendata_testkit::{
-    COMPONENTS, Cluster, ClusterOptions, TestDatabase, binary, principal_with_key,
-    review_to_published, wait_until,
-};
+use opendata_testkit::{COMPONENTS, Cluster, ClusterOptions, TestDatabase, binary, wait_until};
 
-use crate::support::column;
+use crate::support::published_towns;
 use crate::tls::Certificates;
 
 /// What `helm template` rendered for one component.
@@ -302,31 +296,8 @@ async fn the_rendered_chart_runs_as_separate_processes_and_survives_kills_and_a_
     .await;
 
     // An agency's dataset, published by the CDO.
-    let mut identity = cluster.clients(Some(&admin_key)).identity;
-    let publisher = principal_with_key(&mut identity, "opm", Role::Publisher, KeyKind::ApiKey)
-        .await
-        .secret;
-    let dataset = cluster
-        .clients(Some(&publisher))
-        .catalog
-        .create_dataset(catalog::CreateDatasetRequest {
-            agency_id: "opm".into(),
-            metadata: Some(catalog::DatasetMetadata {
-                title: "Rehearsal towns".into(),
-                ..Default::default()
-            }),
-            schema: Some(Schema {
-                columns: vec![column("Town", ColumnType::Text)],
-                row_identifier: String::new(),
-            }),
-            id: String::new(),
-        })
-        .await
-        .expect("create the dataset")
-        .into_inner()
-        .id;
-    let cdo = principal_with_key(&mut identity, "cdo", Role::Cdo, KeyKind::ApiKey).await;
-    review_to_published(&mut cluster.clients(Some(&cdo.secret)).review, &dataset).await;
+    let (publisher, dataset) =
+        published_towns(|key| cluster.clients(key), &admin_key, "Rehearsal towns").await;
 
     // The agency pushes over TLS with the tool, trusting the private CA.
     let file = certificates.dir.join("towns.csv");

@@ -343,3 +343,44 @@ pub async fn assert_edge_refuses(
         response.body
     );
 }
+
+/// A dataset of `opm` titled `title` with one text column, Town, created by a new publisher and
+/// published by a new CDO, through `clients` (acting with the key given); returns the publisher's
+/// key and the dataset's id.
+pub async fn published_towns(
+    clients: impl Fn(Option<&str>) -> opendata_testkit::Clients,
+    admin_key: &str,
+    title: &str,
+) -> (String, String) {
+    let mut identity = clients(Some(admin_key)).identity;
+    let publisher = principal_with_key(
+        &mut identity,
+        "opm",
+        Role::Publisher,
+        governance::KeyKind::ApiKey,
+    )
+    .await
+    .secret;
+    let dataset = clients(Some(&publisher))
+        .catalog
+        .create_dataset(catalog::CreateDatasetRequest {
+            agency_id: "opm".into(),
+            metadata: Some(catalog::DatasetMetadata {
+                title: title.to_owned(),
+                ..Default::default()
+            }),
+            schema: Some(Schema {
+                columns: vec![column("Town", ColumnType::Text)],
+                row_identifier: String::new(),
+            }),
+            id: String::new(),
+        })
+        .await
+        .expect("create the dataset")
+        .into_inner()
+        .id;
+    let cdo =
+        principal_with_key(&mut identity, "cdo", Role::Cdo, governance::KeyKind::ApiKey).await;
+    opendata_testkit::review_to_published(&mut clients(Some(&cdo.secret)).review, &dataset).await;
+    (publisher, dataset)
+}

@@ -7,13 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use opendata_proto::catalog::v1 as catalog;
-use opendata_proto::common::v1::{ColumnType, Role, Schema};
-use opendata_proto::governance::v1::KeyKind;
-use opendata_testkit::{
-    Cluster, ClusterOptions, TestDatabase, binary, principal_with_key, review_to_published,
-    wait_until,
-};
+use opendata_testkit::{Cluster, ClusterOptions, TestDatabase, binary, wait_until};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -22,7 +16,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 
-use crate::support::column;
+use crate::support::published_towns;
 
 /// One span as received: the service that sent it, its trace, its name and attributes.
 #[derive(Debug, Clone)]
@@ -108,31 +102,8 @@ async fn a_push_is_one_trace_through_ingestion_nats_catalog_and_search() {
     )
     .await;
 
-    let mut identity = cluster.clients(Some(&admin_key)).identity;
-    let publisher = principal_with_key(&mut identity, "opm", Role::Publisher, KeyKind::ApiKey)
-        .await
-        .secret;
-    let dataset = cluster
-        .clients(Some(&publisher))
-        .catalog
-        .create_dataset(catalog::CreateDatasetRequest {
-            agency_id: "opm".into(),
-            metadata: Some(catalog::DatasetMetadata {
-                title: "Traced towns".into(),
-                ..Default::default()
-            }),
-            schema: Some(Schema {
-                columns: vec![column("Town", ColumnType::Text)],
-                row_identifier: String::new(),
-            }),
-            id: String::new(),
-        })
-        .await
-        .expect("create the dataset")
-        .into_inner()
-        .id;
-    let cdo = principal_with_key(&mut identity, "cdo", Role::Cdo, KeyKind::ApiKey).await;
-    review_to_published(&mut cluster.clients(Some(&cdo.secret)).review, &dataset).await;
+    let (publisher, dataset) =
+        published_towns(|key| cluster.clients(key), &admin_key, "Traced towns").await;
 
     let file = std::env::temp_dir().join(format!("opendata-trace-{}.csv", database.prefix));
     std::fs::write(&file, Bytes::from_static(b"Town\nAvon\nBristol\n")).unwrap();
