@@ -1,22 +1,32 @@
 //! Search benchmark (`make bench`): 10,000 generated datasets with realistic metadata (CT agencies,
 //! the portal's categories, titles, descriptions, tags and columns) on the release
 //! `opendata up`, then, side by side with the targets:
-//! - indexing: publishing all of them until every one is searchable (events, one at a time), and
-//!   a full `Reindex` (bulk);
+//! - indexing: publishing all of them until every one is searchable (events, applied in groups),
+//!   and a full `Reindex` (streamed);
 //! - p50/p99 latency of `/api/catalog/v1` searches through the edge at 16 concurrent clients
-//!   (target p99 < 50 ms);
+//!   (target p99 < 50 ms), and with Meilisearch the same searches sent straight to it, with the
+//!   bodies the search service sends (target: edge p99 within 1.3× of Meilisearch's own);
 //! - the delay from a publish being committed to the dataset being found through the edge
 //!   (target < 1 s).
 //!
 //! Runs the embedded engine always, and Meilisearch too when `OPENDATA_TEST_MEILI_URL` (and
-//! `OPENDATA_TEST_MEILI_KEY`) name a server. `BENCH_DATASETS` changes the dataset count.
+//! `OPENDATA_TEST_MEILI_KEY`) name a server, then prints both side by side (Meilisearch targets:
+//! all searchable within 1.5× the embedded engine's time, full reindex < 3 s).
+//! `BENCH_DATASETS` changes the dataset count.
 
 #![allow(clippy::print_stdout)]
 
 mod common;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use opendata_edge::discovery::catalog_search;
+use opendata_search::config::MeilisearchSettings;
+use opendata_search::meili::MeiliBackend;
+use opendata_search::synonyms::Synonyms;
+use secrecy::SecretString;
 
 use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::common::v1::{Column, ColumnType, Schema};
@@ -34,6 +44,12 @@ const REQUESTS_PER_CLIENT: usize = 250;
 const DELAY_SAMPLES: usize = 40;
 const P99_TARGET_MS: f64 = 50.0;
 const DELAY_TARGET_MS: f64 = 1000.0;
+/// Meilisearch makes all datasets searchable within this many times the embedded engine's time.
+const INDEXING_RATIO_TARGET: f64 = 1.5;
+/// Meilisearch rebuilds the whole index in less than this.
+const REINDEX_TARGET_S: f64 = 3.0;
+/// Search p99 through the edge within this many times Meilisearch's own, same searches.
+const DIRECT_RATIO_TARGET: f64 = 1.3;
 
 const AGENCIES: &[(&str, &str)] = &[
     ("opm", "Office of Policy and Management"),
@@ -288,24 +304,34 @@ where
     }
 }
 
-/// Waits until the search service's consumer of catalog events has nothing pending.
+/// Waits until the search service's consumers of catalog events (the shared one, or each
+/// replica's own) have nothing pending.
 async fn wait_for_idle_consumer(prefix: &str) {
+    use futures::TryStreamExt as _;
     let nats = async_nats::connect(opendata_testkit::nats_url())
         .await
         .unwrap();
     let jetstream = async_nats::jetstream::new(nats);
     let stream = format!("{}_OPENDATA_CATALOG", prefix.to_ascii_uppercase());
-    let consumer = format!("{prefix}_search_catalog");
+    let consumers = format!("{prefix}_search_catalog");
     loop {
-        let mut consumer: async_nats::jetstream::consumer::PullConsumer = jetstream
+        let infos: Vec<_> = jetstream
             .get_stream(&stream)
             .await
             .unwrap()
-            .get_consumer(&consumer)
+            .consumers()
+            .try_collect()
             .await
             .unwrap();
-        let info = consumer.info().await.unwrap();
-        if info.num_pending == 0 && info.num_ack_pending == 0 {
+        let followers: Vec<_> = infos
+            .iter()
+            .filter(|info| info.name.starts_with(&consumers))
+            .collect();
+        assert!(!followers.is_empty(), "no consumer named {consumers}*");
+        if followers
+            .iter()
+            .all(|info| info.num_pending == 0 && info.num_ack_pending == 0)
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -344,7 +370,7 @@ const QUERIES: &[&str] = &[
     "q=fiscal",
 ];
 
-async fn run(label: &str, engine: &SearchEngine, datasets: usize) {
+async fn run(engine: &SearchEngine, datasets: usize) -> Figures {
     let database = TestDatabase::create().await;
     let admin_key = format!("odk_bench_{}", database.prefix);
     let prefix = format!("{}_", database.prefix);
@@ -424,36 +450,32 @@ async fn run(label: &str, engine: &SearchEngine, datasets: usize) {
     wait_for_idle_consumer(&database.prefix).await;
     let backlog = backlog_started.elapsed();
 
-    // Latency at 16 concurrent clients through the edge.
+    // Latency at 16 concurrent clients through the edge, then (Meilisearch) the same searches
+    // sent straight to Meilisearch, as the search service sends them.
     let edge = server.url("edge").to_owned();
-    let mut workers = Vec::new();
-    let load_started = Instant::now();
-    for client_index in 0..CLIENTS {
-        let edge = edge.clone();
-        workers.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
-            let mut times = Vec::with_capacity(REQUESTS_PER_CLIENT);
-            for i in 0..REQUESTS_PER_CLIENT {
-                let query = QUERIES[(client_index + i) % QUERIES.len()];
-                let began = Instant::now();
-                let response = http
-                    .get(format!("{edge}/api/catalog/v1?{query}"))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status(), 200, "{query}");
-                response.bytes().await.unwrap();
-                times.push(began.elapsed());
-            }
-            times
-        }));
-    }
-    let mut times = Vec::new();
-    for worker in workers {
-        times.extend(worker.await.unwrap());
-    }
-    let load_seconds = load_started.elapsed().as_secs_f64();
-    times.sort();
+    let catalog = format!("{edge}/api/catalog/v1");
+    let through_edge = load(move |http, query| http.get(format!("{catalog}?{query}"))).await;
+    let direct = match engine {
+        SearchEngine::Meilisearch { url, key } => {
+            let bodies = meilisearch_requests(url, key.as_deref(), &prefix);
+            let (url, key) = (url.clone(), key.clone());
+            Some(
+                load(move |http, query| {
+                    let (uid, body) = &bodies[query];
+                    let request = http
+                        .post(format!("{url}/indexes/{uid}/search"))
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(body.clone());
+                    match &key {
+                        Some(key) => request.bearer_auth(key),
+                        None => request,
+                    }
+                })
+                .await,
+            )
+        }
+        SearchEngine::Embedded => None,
+    };
 
     // Publish → searchable through the edge.
     let http = reqwest::Client::new();
@@ -512,38 +534,199 @@ async fn run(label: &str, engine: &SearchEngine, datasets: usize) {
     let memory = server.peak_memory_bytes().unwrap_or(0) as f64 / 1_048_576.0;
     server.terminate();
 
-    let p50 = percentile(&times, 0.50);
-    let p99 = percentile(&times, 0.99);
-    let delay_p50 = percentile(&delays, 0.50);
-    let delay_max = percentile(&delays, 1.0);
-    let verdict = |ok: bool| if ok { "ok" } else { "MISSED" };
-    println!();
-    println!("search benchmark, {label} engine, {datasets} datasets");
-    println!(
-        "  publish all, events until all searchable: {:>8.1} s ({:.0} datasets/s; publishing alone {:.1} s; remaining events drained {:.1} s later)",
-        indexed.as_secs_f64(),
-        datasets as f64 / indexed.as_secs_f64(),
-        published.as_secs_f64(),
-        backlog.as_secs_f64()
-    );
-    println!(
-        "  full reindex (Reindex RPC):                {:>8.2} s ({:.0} datasets/s)",
-        rebuilt.took_millis as f64 / 1000.0,
-        datasets as f64 * 1000.0 / rebuilt.took_millis.max(1) as f64
-    );
-    println!(
-        "  search via edge, {CLIENTS} clients, {} requests: p50 {p50:.1} ms, p99 {p99:.1} ms, {:.0} req/s   target p99 < {P99_TARGET_MS} ms: {}",
-        times.len(),
-        times.len() as f64 / load_seconds,
-        verdict(p99 < P99_TARGET_MS)
-    );
-    println!(
-        "  publish → searchable via edge, {DELAY_SAMPLES} samples: p50 {delay_p50:.0} ms, max {delay_max:.0} ms   target < {DELAY_TARGET_MS} ms: {}",
-        verdict(delay_max < DELAY_TARGET_MS)
-    );
-    println!("  server peak memory: {memory:.0} MB");
-    let _ = server;
+    let figures = Figures {
+        indexed,
+        published,
+        backlog,
+        reindex: Duration::from_millis(rebuilt.took_millis),
+        through_edge,
+        direct,
+        delay_p50: percentile(&delays, 0.50),
+        delay_max: percentile(&delays, 1.0),
+        memory_mb: memory,
+    };
     database.drop_all().await;
+    figures
+}
+
+/// Latencies of one load run.
+struct Latency {
+    p50: f64,
+    p99: f64,
+    per_second: f64,
+}
+
+/// Runs [`QUERIES`] from [`CLIENTS`] concurrent clients, [`REQUESTS_PER_CLIENT`] each, each
+/// request made by `request` from a query string; every answer must be 200.
+async fn load<F>(request: F) -> Latency
+where
+    F: Fn(&reqwest::Client, &'static str) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let request = Arc::new(request);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for client_index in 0..CLIENTS {
+        let request = request.clone();
+        workers.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut times = Vec::with_capacity(REQUESTS_PER_CLIENT);
+            for i in 0..REQUESTS_PER_CLIENT {
+                let query = QUERIES[(client_index + i) % QUERIES.len()];
+                let began = Instant::now();
+                let response = request(&http, query).send().await.unwrap();
+                assert_eq!(response.status(), 200, "{query}");
+                response.bytes().await.unwrap();
+                times.push(began.elapsed());
+            }
+            times
+        }));
+    }
+    let mut times = Vec::new();
+    for worker in workers {
+        times.extend(worker.await.unwrap());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    times.sort();
+    Latency {
+        p50: percentile(&times, 0.50),
+        p99: percentile(&times, 0.99),
+        per_second: times.len() as f64 / seconds,
+    }
+}
+
+/// For each of [`QUERIES`], the index and body the search service sends Meilisearch for it (the
+/// edge's own translation, then the engine's).
+fn meilisearch_requests(
+    url: &str,
+    key: Option<&str>,
+    prefix: &str,
+) -> HashMap<&'static str, (String, Vec<u8>)> {
+    let engine = MeiliBackend::new(
+        &MeilisearchSettings {
+            url: url.to_owned(),
+            api_key: key.map(SecretString::from),
+            index_prefix: prefix.to_owned(),
+            task_timeout_secs: 30,
+        },
+        Synonyms::new(&[]),
+    )
+    .unwrap();
+    QUERIES
+        .iter()
+        .map(|&query| {
+            let search = catalog_search(Some(query), "localhost")
+                .unwrap()
+                .expect("the query searches this portal");
+            let search = opendata_search::query::SearchQuery::from_proto(search).unwrap();
+            let (uid, body) = engine.search_request(&search);
+            (query, (uid, serde_json::to_vec(&body).unwrap()))
+        })
+        .collect()
+}
+
+/// What one engine's run measured.
+struct Figures {
+    indexed: Duration,
+    published: Duration,
+    backlog: Duration,
+    reindex: Duration,
+    through_edge: Latency,
+    direct: Option<Latency>,
+    delay_p50: f64,
+    delay_max: f64,
+    memory_mb: f64,
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "ok" } else { "MISSED" }
+}
+
+/// Prints the engines' figures side by side, with the targets.
+fn report(datasets: usize, runs: &[(&str, Figures)]) {
+    let column = |label: &str, cell: &dyn Fn(&Figures) -> String| {
+        let cells: Vec<String> = runs
+            .iter()
+            .map(|(_, f)| format!("{:>24}", cell(f)))
+            .collect();
+        println!("  {label:<44}{}", cells.join(""));
+    };
+    println!();
+    println!("search benchmark, {datasets} datasets, same machine, same run");
+    let names: Vec<String> = runs.iter().map(|(name, _)| format!("{name:>24}")).collect();
+    println!("  {:<44}{}", "", names.join(""));
+    column("publish all → all searchable (s)", &|f| {
+        format!(
+            "{:.1} ({:.0}/s)",
+            f.indexed.as_secs_f64(),
+            datasets as f64 / f.indexed.as_secs_f64()
+        )
+    });
+    column("  publishing alone (s)", &|f| {
+        format!("{:.1}", f.published.as_secs_f64())
+    });
+    column("  later events drained after (s)", &|f| {
+        format!("{:.1}", f.backlog.as_secs_f64())
+    });
+    column("full reindex (s)", &|f| {
+        format!("{:.2}", f.reindex.as_secs_f64())
+    });
+    column(
+        &format!("search via edge, {CLIENTS} clients, p50/p99 (ms)"),
+        &|f| format!("{:.1} / {:.1}", f.through_edge.p50, f.through_edge.p99),
+    );
+    column("  requests/s", &|f| {
+        format!("{:.0}", f.through_edge.per_second)
+    });
+    column(
+        "same searches straight to the engine p50/p99",
+        &|f| match &f.direct {
+            Some(direct) => format!("{:.1} / {:.1}", direct.p50, direct.p99),
+            None => "-".to_owned(),
+        },
+    );
+    column("  requests/s", &|f| match &f.direct {
+        Some(direct) => format!("{:.0}", direct.per_second),
+        None => "-".to_owned(),
+    });
+    column("  edge p99 ÷ engine p99", &|f| match &f.direct {
+        Some(direct) => format!("{:.2}×", f.through_edge.p99 / direct.p99),
+        None => "-".to_owned(),
+    });
+    column("publish → searchable via edge p50/max (ms)", &|f| {
+        format!("{:.0} / {:.0}", f.delay_p50, f.delay_max)
+    });
+    column("server peak memory (MB)", &|f| {
+        format!("{:.0}", f.memory_mb)
+    });
+
+    println!("  targets:");
+    for (name, figures) in runs {
+        println!(
+            "    {name}: search p99 < {P99_TARGET_MS} ms: {}; publish → searchable < {DELAY_TARGET_MS} ms: {}",
+            verdict(figures.through_edge.p99 < P99_TARGET_MS),
+            verdict(figures.delay_max < DELAY_TARGET_MS),
+        );
+    }
+    let embedded = runs.iter().find(|(name, _)| *name == "embedded");
+    let meilisearch = runs.iter().find(|(name, _)| *name == "meilisearch");
+    if let (Some((_, embedded)), Some((_, meili))) = (embedded, meilisearch) {
+        let ratio = meili.indexed.as_secs_f64() / embedded.indexed.as_secs_f64();
+        println!(
+            "    meilisearch: all searchable within {INDEXING_RATIO_TARGET}× the embedded engine's time: {ratio:.2}× {}",
+            verdict(ratio <= INDEXING_RATIO_TARGET)
+        );
+        println!(
+            "    meilisearch: full reindex < {REINDEX_TARGET_S} s: {}",
+            verdict(meili.reindex.as_secs_f64() < REINDEX_TARGET_S)
+        );
+        if let Some(direct) = &meili.direct {
+            let ratio = meili.through_edge.p99 / direct.p99;
+            println!(
+                "    meilisearch: edge p99 within {DIRECT_RATIO_TARGET}× of Meilisearch direct: {ratio:.2}× {}",
+                verdict(ratio <= DIRECT_RATIO_TARGET)
+            );
+        }
+    }
 }
 
 #[tokio::main]
@@ -552,9 +735,10 @@ async fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(10_000);
-    run("embedded", &SearchEngine::Embedded, datasets).await;
+    let mut runs = vec![("embedded", run(&SearchEngine::Embedded, datasets).await)];
     match SearchEngine::meilisearch_from_env() {
-        Some(engine) => run("meilisearch", &engine, datasets).await,
+        Some(engine) => runs.push(("meilisearch", run(&engine, datasets).await)),
         None => println!("\nmeilisearch: skipped (set OPENDATA_TEST_MEILI_URL to run it)"),
     }
+    report(datasets, &runs);
 }

@@ -384,3 +384,17 @@ pub async fn published_towns(
     opendata_testkit::review_to_published(&mut clients(Some(&cdo.secret)).review, &dataset).await;
     (publisher, dataset)
 }
+
+/// A connection to the stack's event bus, as a second search replica would open it.
+pub async fn search_bus(stack: &TestStack) -> opendata_platform::events::EventBus {
+    opendata_platform::events::EventBus::connect(
+        &opendata_platform::config::NatsConfig {
+            url: opendata_testkit::nats_url(),
+            prefix: stack.prefix.clone(),
+            ..Default::default()
+        },
+        "opendata-search",
+    )
+    .await
+    .expect("connect to NATS")
+}

@@ -2,6 +2,7 @@
 //! never know which engine answers.
 
 use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 use opendata_platform::error::{ApiError, ErrorCode};
 
 use crate::document::SearchDocument;
@@ -39,8 +40,22 @@ pub enum Change {
     Delete(String),
 }
 
+impl Change {
+    /// The id of the document it changes.
+    pub fn id(&self) -> &str {
+        match self {
+            Change::Upsert(document) => &document.id,
+            Change::Delete(id) => id,
+        }
+    }
+}
+
 /// A future an engine returns.
 pub type BackendFuture<'a, T> = BoxFuture<'a, Result<T, BackendError>>;
+
+/// Documents in batches, as a rebuild reads them from their sources; an error ends the rebuild
+/// and leaves the live index as it was.
+pub type DocumentBatches<'a> = BoxStream<'a, Result<Vec<SearchDocument>, BackendError>>;
 
 /// A full-text engine over [`SearchDocument`]s. Implementations are shared across tasks.
 pub trait SearchBackend: Send + Sync + 'static {
@@ -65,9 +80,9 @@ pub trait SearchBackend: Send + Sync + 'static {
     /// Makes every applied change searchable now.
     fn refresh(&self) -> BackendFuture<'_, ()>;
 
-    /// Builds a new index holding exactly `documents`, then swaps it in; searches are answered
-    /// from the old index until the swap.
-    fn replace_all(&self, documents: Vec<SearchDocument>) -> BackendFuture<'_, ()>;
+    /// Builds a new index holding exactly the documents of `batches`, indexing each batch as it
+    /// arrives, then swaps it in; searches are answered from the old index until the swap.
+    fn replace_all<'a>(&'a self, batches: DocumentBatches<'a>) -> BackendFuture<'a, ()>;
 
     /// Documents in the index.
     fn count(&self) -> BackendFuture<'_, u64>;

@@ -4,15 +4,24 @@
 //! public, for the dataset's current state and indexes it if the public may find it, or removes it
 //! otherwise; for each award event it asks the incentives service for the award and indexes it
 //! unless it was withdrawn. Applying an old or repeated event therefore does no harm, and events may arrive in
-//! any order. Writes (events and rebuilds) run one at a time, so a rebuild never loses an event
-//! applied meanwhile.
+//! any order. Events arriving together are applied in one write, their sources read a few at a
+//! time. Writes (event groups and rebuilds) run one at a time in a process, so a rebuild never
+//! loses an event this process applied meanwhile.
+//!
+//! Replicas sharing one index (Meilisearch) write concurrently. Two guards keep an older state
+//! from winning: after its write, a replica reads its documents' sources again and writes once
+//! more what changed meanwhile (so the last writer of a document always writes its current
+//! state); and after a rebuild's swap, the replica applies again every event published since the
+//! rebuild began, which covers what other replicas wrote into the index the swap replaced.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
-use opendata_platform::events::{Event, EventHandler, HandlerError};
+use bytes::Bytes;
+use futures::{Stream, StreamExt as _, TryStreamExt as _};
+use opendata_platform::events::{CLOCK_SKEW, Event, EventBus, EventHandler, HandlerError};
 use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES};
 use opendata_platform::shutdown::Shutdown;
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
@@ -27,6 +36,7 @@ use prost::Message as _;
 use tokio::sync::{Mutex, RwLock};
 use tonic::Code;
 use tonic::transport::Channel;
+use tracing::Instrument as _;
 
 use crate::backend::{BackendError, Change, SearchBackend};
 use crate::document::{SearchDocument, is_public};
@@ -37,6 +47,13 @@ pub const CATALOG_CONSUMER: &str = "search_catalog";
 pub const AWARD_CONSUMER: &str = "search_awards";
 /// Datasets fetched per catalog page during a rebuild.
 const PAGE_SIZE: u32 = 1_000;
+/// Datasets or awards read from their source at once while applying events.
+const READS_AT_ONCE: usize = 8;
+/// Most writes of one group of events in a shared index: the first, and again what changed
+/// meanwhile (a document changing that often gets its next event soon anyway).
+const WRITE_ROUNDS: usize = 3;
+/// Subjects re-applied per write after a rebuild.
+const CATCH_UP_CHUNK: usize = 500;
 
 /// Why the index could not be brought up to date.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +95,7 @@ pub struct Indexer {
     catalog: Channel,
     governance: Channel,
     awards: Option<AwardSource>,
+    bus: EventBus,
     agency_names: RwLock<HashMap<String, String>>,
     writes: Mutex<()>,
     ready: AtomicBool,
@@ -86,18 +104,20 @@ pub struct Indexer {
 
 impl Indexer {
     /// An indexer writing into `backend`, reading the catalog, agency names and (when given)
-    /// awards over the channels.
+    /// awards over the channels, and past events from `bus` after a rebuild.
     pub fn new(
         backend: Arc<dyn SearchBackend>,
         catalog: Channel,
         governance: Channel,
         awards: Option<AwardSource>,
+        bus: EventBus,
     ) -> Self {
         Indexer {
             backend,
             catalog,
             governance,
             awards,
+            bus,
             agency_names: RwLock::new(HashMap::new()),
             writes: Mutex::new(()),
             ready: AtomicBool::new(false),
@@ -149,16 +169,15 @@ impl Indexer {
         Ok(SearchDocument::from_dataset(dataset, &agency))
     }
 
-    /// Brings one dataset's document up to date with the catalog's public view of it.
-    pub async fn sync(&self, dataset_id: &str) -> Result<(), IndexError> {
-        let _writing = self.writes.lock().await;
+    /// What the index should hold for one dataset: its document when the public may find it.
+    async fn dataset_change(&self, dataset_id: &str) -> Result<Change, IndexError> {
         let found = self
             .catalog()
             .get_dataset(GetDatasetRequest {
                 id: dataset_id.to_owned(),
             })
             .await;
-        let change = match found {
+        Ok(match found {
             Ok(response) => {
                 let dataset = response.into_inner();
                 if is_public(&dataset) {
@@ -169,9 +188,7 @@ impl Indexer {
             }
             Err(status) if status.code() == Code::NotFound => Change::Delete(dataset_id.to_owned()),
             Err(status) => return Err(status.into()),
-        };
-        self.backend.apply(vec![change]).await?;
-        Ok(())
+        })
     }
 
     fn incentives(
@@ -187,12 +204,12 @@ impl Indexer {
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
     }
 
-    /// Brings one award's document up to date with the incentives service.
-    pub async fn sync_award(&self, award_id: &str) -> Result<(), IndexError> {
-        let Some(source) = &self.awards else {
-            return Ok(());
-        };
-        let _writing = self.writes.lock().await;
+    /// What the index should hold for one award: its document unless it was withdrawn.
+    async fn award_change(
+        &self,
+        source: &AwardSource,
+        award_id: &str,
+    ) -> Result<Change, IndexError> {
         let found = self
             .incentives(source)
             .get_award(GetAwardRequest {
@@ -211,11 +228,53 @@ impl Indexer {
             Err(status) if status.code() == Code::NotFound => None,
             Err(status) => return Err(status.into()),
         };
-        let change = match document {
+        Ok(match document {
             Some(document) => Change::Upsert(Box::new(document)),
             None => Change::Delete(award_id.to_owned()),
-        };
-        self.backend.apply(vec![change]).await?;
+        })
+    }
+
+    /// What the index should hold now for each of `ids`, in order, read [`READS_AT_ONCE`] at a
+    /// time. Awards are left alone when this indexer does not index them.
+    async fn current(&self, source: Source, ids: &[String]) -> Result<Vec<Change>, IndexError> {
+        let reads = futures::stream::iter(ids.to_vec()).map(|id: String| async move {
+            match (source, &self.awards) {
+                (Source::Catalog, _) => self.dataset_change(&id).await.map(Some),
+                (Source::Awards, Some(awards)) => self.award_change(awards, &id).await.map(Some),
+                (Source::Awards, None) => Ok(None),
+            }
+        });
+        let changes: Vec<Option<Change>> = reads.buffered(READS_AT_ONCE).try_collect().await?;
+        Ok(changes.into_iter().flatten().collect())
+    }
+
+    /// Brings the documents of `ids` (datasets or awards, as `source` says) up to date with their
+    /// source, in one write. With an index shared by replicas, reads the sources again after the
+    /// write and writes what changed meanwhile, so another replica's older read never has the
+    /// last word.
+    pub async fn sync(&self, source: Source, ids: &[String]) -> Result<(), IndexError> {
+        let mut ids: Vec<String> = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let _writing = self.writes.lock().await;
+        let mut changes = self.current(source, &ids).await?;
+        for _ in 0..WRITE_ROUNDS {
+            if changes.is_empty() {
+                break;
+            }
+            self.backend.apply(changes.clone()).await?;
+            if !self.backend.is_shared() {
+                break;
+            }
+            let written: Vec<String> = changes.iter().map(|c| c.id().to_owned()).collect();
+            let now = self.current(source, &written).await?;
+            changes = now
+                .into_iter()
+                .zip(&changes)
+                .filter(|(now, then)| now != *then)
+                .map(|(now, _)| now)
+                .collect();
+        }
         Ok(())
     }
 
@@ -241,51 +300,115 @@ impl Indexer {
         Ok(documents)
     }
 
-    /// Rebuilds the index from every public dataset in the catalog and every current award,
-    /// swapping it in at the end.
-    pub async fn rebuild(&self) -> Result<Rebuilt, IndexError> {
-        let started = Instant::now();
-        let _writing = self.writes.lock().await;
-        let mut documents = Vec::new();
-        let mut page_token = String::new();
-        loop {
+    /// The documents of every public dataset, a catalog page at a time.
+    fn public_datasets(&self) -> impl Stream<Item = Result<Vec<SearchDocument>, IndexError>> + '_ {
+        futures::stream::try_unfold(Some(String::new()), move |page_token| async move {
+            let Some(page_token) = page_token else {
+                return Ok(None);
+            };
             let page = self
                 .catalog()
                 .list_datasets(ListDatasetsRequest {
                     agency_id: String::new(),
                     publication_stage: PublicationStage::Published as i32,
                     page_size: PAGE_SIZE,
-                    page_token: page_token.clone(),
+                    page_token,
                     include_withheld: false,
                 })
                 .await?
                 .into_inner();
+            let mut documents = Vec::with_capacity(page.datasets.len());
             for dataset in page.datasets.iter().filter(|d| is_public(d)) {
                 documents.push(self.document(dataset).await?);
             }
-            if page.next_page_token.is_empty() {
-                break;
-            }
-            page_token = page.next_page_token;
-        }
-        // Datasets are not held back by an unreachable incentives service: the awards follow.
+            let next = (!page.next_page_token.is_empty()).then_some(page.next_page_token);
+            Ok(Some((documents, next)))
+        })
+    }
+
+    /// Every current award's document, or none (noted, for [`Indexer::backfill_awards`]) when
+    /// the incentives service does not answer: datasets are not held back by it.
+    async fn awards_or_later(&self) -> Vec<SearchDocument> {
         match self.award_documents().await {
             Ok(awards) => {
-                documents.extend(awards);
                 self.awards_missing.store(false, Ordering::Release);
+                awards
             }
             Err(error) => {
                 tracing::warn!(%error, "awards left out of the index until incentives answers");
                 self.awards_missing.store(true, Ordering::Release);
+                Vec::new()
             }
         }
-        let count = documents.len() as u64;
-        self.backend.replace_all(documents).await?;
+    }
+
+    /// Rebuilds the index from every public dataset in the catalog and every current award,
+    /// streaming them to the engine as they are read and swapping the new index in at the end;
+    /// then, with an index shared by replicas, applies again what others applied meanwhile.
+    pub async fn rebuild(&self) -> Result<Rebuilt, IndexError> {
+        let started = Instant::now();
+        let since = SystemTime::now();
+        let documents = AtomicU64::new(0);
+        // The engine sees only that its batches failed; the cause is kept here.
+        let failure = std::sync::Mutex::new(None);
+        {
+            let _writing = self.writes.lock().await;
+            let awards = futures::stream::once(async { Ok(self.awards_or_later().await) });
+            let batches = self
+                .public_datasets()
+                .chain(awards)
+                .map(|batch| match batch {
+                    Ok(batch) => {
+                        documents.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                        Ok(batch)
+                    }
+                    Err(error) => {
+                        let reason = error.to_string();
+                        *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+                        Err(BackendError::Unavailable(reason))
+                    }
+                });
+            let replaced = self.backend.replace_all(batches.boxed()).await;
+            if let Some(error) = failure.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                return Err(error);
+            }
+            replaced?;
+        }
         self.ready.store(true, Ordering::Release);
+        if self.backend.is_shared() {
+            self.catch_up(since).await?;
+        }
         Ok(Rebuilt {
-            documents: count,
+            documents: documents.into_inner(),
             took: started.elapsed(),
         })
+    }
+
+    /// Applies again every catalog (and award) event published since `since`: another replica
+    /// may have written its change into the index a rebuild then replaced.
+    async fn catch_up(&self, since: SystemTime) -> Result<(), IndexError> {
+        let since = since.checked_sub(CLOCK_SKEW).unwrap_or(since);
+        let mut sources = vec![(Source::Catalog, "catalog", ">")];
+        if self.awards.is_some() {
+            sources.push((Source::Awards, "incentives", "award_changed"));
+        }
+        for (source, domain, events) in sources {
+            let payloads = self
+                .bus
+                .payloads_since(domain, events, since)
+                .await
+                .map_err(|error| IndexError::Source(error.to_string()))?;
+            let ids: Vec<String> = payloads
+                .into_iter()
+                .filter_map(|payload| source.subject_of(payload).ok())
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            for chunk in ids.chunks(CATCH_UP_CHUNK) {
+                self.sync(source, chunk).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Adds every current award when a rebuild had to leave them out; whether it did.
@@ -357,34 +480,60 @@ impl Indexer {
     }
 }
 
-/// Applies incentives events to the index.
-pub struct AwardEvents(pub Arc<Indexer>);
+/// Where an event's subject lives: the catalog (datasets) or the incentives service (awards).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Catalog events; their subjects are datasets.
+    Catalog,
+    /// Incentives events; their subjects are awards.
+    Awards,
+}
 
-impl EventHandler for AwardEvents {
-    async fn handle(&self, event: Event) -> Result<(), HandlerError> {
-        let changed = AwardChanged::decode(event.payload)?;
-        let Some(award) = changed.award else {
-            return Err(HandlerError::Reject("event without an award".to_owned()));
+impl Source {
+    /// The id of the dataset or award an event of this source is about.
+    fn subject_of(self, payload: Bytes) -> Result<String, HandlerError> {
+        let id = match self {
+            Source::Catalog => DatasetChanged::decode(payload)?.dataset.map(|d| d.id),
+            Source::Awards => AwardChanged::decode(payload)?.award.map(|a| a.id),
         };
-        self.0
-            .sync_award(&award.id)
-            .await
-            .map_err(|error| HandlerError::Retry(error.to_string()))
+        id.ok_or_else(|| HandlerError::Reject("event without its dataset or award".to_owned()))
     }
 }
 
-/// Applies catalog events to the index.
-pub struct CatalogEvents(pub Arc<Indexer>);
+/// Applies catalog or incentives events to the index, all the events that arrived together in
+/// one write.
+pub struct IndexEvents {
+    /// The indexer writing them.
+    pub indexer: Arc<Indexer>,
+    /// Whose events they are.
+    pub source: Source,
+}
 
-impl EventHandler for CatalogEvents {
+impl EventHandler for IndexEvents {
     async fn handle(&self, event: Event) -> Result<(), HandlerError> {
-        let changed = DatasetChanged::decode(event.payload)?;
-        let Some(dataset) = changed.dataset else {
-            return Err(HandlerError::Reject("event without a dataset".to_owned()));
-        };
-        self.0
-            .sync(&dataset.id)
-            .await
-            .map_err(|error| HandlerError::Retry(error.to_string()))
+        self.handle_group(vec![event]).await.pop().unwrap_or(Ok(()))
+    }
+
+    async fn handle_group(&self, events: Vec<Event>) -> Vec<Result<(), HandlerError>> {
+        let span = tracing::info_span!("index events", events = events.len());
+        let subjects: Vec<Result<String, HandlerError>> = events
+            .into_iter()
+            .map(|event| {
+                span.follows_from(&event.span);
+                self.source.subject_of(event.payload)
+            })
+            .collect();
+        let ids: Vec<String> = subjects.iter().flatten().cloned().collect();
+        let synced = self.indexer.sync(self.source, &ids).instrument(span).await;
+        subjects
+            .into_iter()
+            .map(|subject| {
+                subject?;
+                synced
+                    .as_ref()
+                    .map_err(|error| HandlerError::Retry(error.to_string()))
+                    .copied()
+            })
+            .collect()
     }
 }

@@ -33,11 +33,15 @@ use crate::backend::{BackendError, SearchBackend};
 use crate::config::SearchSettings;
 use crate::embedded::EmbeddedBackend;
 use crate::grpc::SearchApi;
-use crate::indexer::{
-    AWARD_CONSUMER, AwardEvents, AwardSource, CATALOG_CONSUMER, CatalogEvents, Indexer,
-};
+use crate::indexer::{AWARD_CONSUMER, AwardSource, CATALOG_CONSUMER, IndexEvents, Indexer, Source};
 use crate::meili::MeiliBackend;
 use crate::synonyms::Synonyms;
+
+/// How the index follows events: up to 100 that have arrived are applied in one write.
+const INDEXING_PACE: Pace = Pace {
+    ack_wait: Duration::from_secs(30),
+    batch: 100,
+};
 
 /// The engine the settings select: Meilisearch when a URL is set, else the embedded engine.
 pub fn backend(settings: &SearchSettings) -> Result<Arc<dyn SearchBackend>, BackendError> {
@@ -73,6 +77,7 @@ pub async fn serve(
         channel(&settings.catalog_url)?,
         channel(&settings.governance_url)?,
         awards,
+        bus.clone(),
     ));
     let auth = Arc::new(Authenticator::new(
         channel(&settings.governance_url)?,
@@ -151,15 +156,11 @@ async fn follow(
             durable: AWARD_CONSUMER,
             own_copy,
         };
-        let handler = AwardEvents(Arc::clone(&indexer));
-        run_paced_consumer(
-            bus.clone(),
-            route,
-            handler,
-            shutdown.clone(),
-            Pace::default(),
-        )
-        .await
+        let handler = IndexEvents {
+            indexer: Arc::clone(&indexer),
+            source: Source::Awards,
+        };
+        run_paced_consumer(bus.clone(), route, handler, shutdown.clone(), INDEXING_PACE).await
     };
     let route = Route {
         domain: "catalog",
@@ -167,13 +168,11 @@ async fn follow(
         durable: CATALOG_CONSUMER,
         own_copy,
     };
-    let catalog = run_paced_consumer(
-        bus.clone(),
-        route,
-        CatalogEvents(Arc::clone(&indexer)),
-        shutdown.clone(),
-        Pace::default(),
-    );
+    let handler = IndexEvents {
+        indexer: Arc::clone(&indexer),
+        source: Source::Catalog,
+    };
+    let catalog = run_paced_consumer(bus.clone(), route, handler, shutdown.clone(), INDEXING_PACE);
     futures::try_join!(catalog, awards, backfill).map(|_| ())
 }
 

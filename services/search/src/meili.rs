@@ -4,18 +4,21 @@
 //! (title, tags, category and agency, description, columns), filterable and sortable attributes,
 //! typo tolerance from the shared rules ([`ONE_TYPO_MIN_CHARS`], [`TWO_TYPOS_MIN_CHARS`]), the
 //! shared stop words, the configured synonyms, and `sort` placed before relevance so an explicit
-//! order is a real order. Writes wait for Meilisearch's task to finish, so an event is acknowledged
-//! only once its change is searchable; a Meilisearch outage fails the write and the event waits.
+//! order is a real order. A write sends all its tasks (many documents each) before it waits, and
+//! returns once the last is done, so a group of events is acknowledged only once its changes are
+//! searchable; a Meilisearch outage fails the write and the events wait.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::FutureExt as _;
+use futures::{FutureExt as _, StreamExt as _};
+use meilisearch_sdk::DefaultHttpClient;
 use meilisearch_sdk::client::{Client, SwapIndexes};
 use meilisearch_sdk::documents::DocumentsQuery;
 use meilisearch_sdk::errors::{Error as MeiliError, ErrorCode as MeiliCode, ErrorType};
+use meilisearch_sdk::indexes::Index;
 use meilisearch_sdk::search::{MatchingStrategies, Selectors};
 use meilisearch_sdk::settings::{
     FacetSortValue, FacetingSettings, MinWordSizeForTypos, PaginationSetting, Settings,
@@ -26,7 +29,7 @@ use meilisearch_sdk::tasks::Task;
 use secrecy::ExposeSecret as _;
 use tokio::sync::OnceCell;
 
-use crate::backend::{BackendError, BackendFuture, Change, SearchBackend};
+use crate::backend::{BackendError, BackendFuture, Change, DocumentBatches, SearchBackend};
 use crate::config::MeilisearchSettings;
 use crate::document::SearchDocument;
 use crate::query::{
@@ -169,6 +172,60 @@ fn sort_expressions(query: &SearchQuery, no_text: bool) -> Vec<&'static str> {
     }
 }
 
+/// What a search asks Meilisearch, decided from the query alone: one request carrying the
+/// text, filters, order, page and facets.
+struct Request {
+    text: String,
+    filter: Option<String>,
+    sort: Vec<&'static str>,
+    facets: Vec<&'static str>,
+    offset: usize,
+    limit: usize,
+}
+
+impl Request {
+    fn new(query: &SearchQuery) -> Request {
+        // Text of stop words only is no text, as in the embedded engine.
+        let text = if has_words(&query.text) {
+            query.text.clone()
+        } else {
+            String::new()
+        };
+        Request {
+            filter: filter_expression(query),
+            sort: sort_expressions(query, text.is_empty()),
+            facets: query.facets.iter().map(|f| facet_attribute(*f)).collect(),
+            text,
+            offset: query.offset,
+            limit: query.limit,
+        }
+    }
+
+    /// The SDK's request on `index`.
+    fn on<'a>(
+        &'a self,
+        index: &'a Index,
+    ) -> meilisearch_sdk::search::SearchQuery<'a, DefaultHttpClient> {
+        let mut search = index.search();
+        search
+            .with_query(&self.text)
+            .with_offset(self.offset)
+            .with_limit(self.limit)
+            .with_matching_strategy(MatchingStrategies::ALL)
+            .with_show_ranking_score(true);
+        if let Some(filter) = &self.filter {
+            search.with_filter(filter);
+        }
+        if !self.sort.is_empty() {
+            search.with_sort(&self.sort);
+        }
+        if !self.facets.is_empty() {
+            search.with_facets(Selectors::Some(&self.facets));
+        }
+        search
+    }
+}
+
 impl MeiliBackend {
     /// A client of the configured server; nothing is contacted until first use.
     pub fn new(
@@ -274,21 +331,43 @@ impl MeiliBackend {
             .map(|_| ())
     }
 
-    async fn add(&self, uid: &str, documents: &[SearchDocument]) -> Result<(), BackendError> {
+    /// Sends `documents` to index `uid` in tasks of [`BATCH`], without waiting for them.
+    async fn send(
+        &self,
+        uid: &str,
+        documents: &[SearchDocument],
+        tasks: &mut Vec<TaskInfo>,
+    ) -> Result<(), BackendError> {
         let index = self.client.index(uid);
         for batch in documents.chunks(BATCH) {
-            let task = call(index.add_or_replace(batch, Some("id")))
-                .await
-                .map_err(classify)?;
-            self.finish(task).await?;
+            tasks.push(
+                call(index.add_or_replace(batch, Some("id")))
+                    .await
+                    .map_err(classify)?,
+            );
         }
         Ok(())
     }
 
-    async fn delete(&self, ids: &[String]) -> Result<(), BackendError> {
+    /// Sends the deletion of `ids` from the live index, without waiting for it.
+    async fn send_deletes(
+        &self,
+        ids: &[String],
+        tasks: &mut Vec<TaskInfo>,
+    ) -> Result<(), BackendError> {
         let index = self.client.index(&self.index);
-        let task = call(index.delete_documents(ids)).await.map_err(classify)?;
-        self.finish(task).await
+        tasks.push(call(index.delete_documents(ids)).await.map_err(classify)?);
+        Ok(())
+    }
+
+    /// Waits for `tasks` in the order they were sent, and fails if Meilisearch could not do one.
+    /// Meilisearch runs an index's tasks in that order (and batches consecutive ones of a kind),
+    /// so this takes as long as the last one.
+    async fn finish_all(&self, tasks: Vec<TaskInfo>) -> Result<(), BackendError> {
+        for task in tasks {
+            self.finish(task).await?;
+        }
+        Ok(())
     }
 
     /// Deletes an index; one that does not exist is fine.
@@ -305,33 +384,19 @@ impl MeiliBackend {
         }
     }
 
-    async fn run_search(&self, query: &SearchQuery) -> Result<SearchPage, BackendError> {
-        // Text of stop words only is no text, as in the embedded engine.
-        let text = if has_words(&query.text) {
-            query.text.as_str()
-        } else {
-            ""
-        };
-        let filter = filter_expression(query);
-        let sort = sort_expressions(query, text.is_empty());
-        let facets: Vec<&str> = query.facets.iter().map(|f| facet_attribute(*f)).collect();
+    /// The index a search goes to and the JSON body it sends, exactly as [`SearchBackend::search`]
+    /// sends them: for measuring Meilisearch directly with the portal's own requests.
+    pub fn search_request(&self, query: &SearchQuery) -> (String, serde_json::Value) {
         let index = self.client.index(&self.index);
-        let mut search = index.search();
-        search
-            .with_query(text)
-            .with_offset(query.offset)
-            .with_limit(query.limit)
-            .with_matching_strategy(MatchingStrategies::ALL)
-            .with_show_ranking_score(true);
-        if let Some(filter) = &filter {
-            search.with_filter(filter);
-        }
-        if !sort.is_empty() {
-            search.with_sort(&sort);
-        }
-        if !facets.is_empty() {
-            search.with_facets(Selectors::Some(&facets));
-        }
+        let request = Request::new(query);
+        let body = serde_json::to_value(request.on(&index)).unwrap_or_default();
+        (self.index.clone(), body)
+    }
+
+    async fn run_search(&self, query: &SearchQuery) -> Result<SearchPage, BackendError> {
+        let index = self.client.index(&self.index);
+        let request = Request::new(query);
+        let search = request.on(&index);
         let results = match call(search.execute::<SearchDocument>()).await {
             Ok(results) => results,
             // Nothing was ever indexed.
@@ -401,35 +466,39 @@ impl MeiliBackend {
 
     async fn run_apply(&self, changes: Vec<Change>) -> Result<(), BackendError> {
         self.ready().await?;
-        // Consecutive changes of one kind go in one task; order between kinds is kept.
+        // Consecutive changes of one kind go in one task; order between kinds is kept. Every task
+        // is sent before any is waited for.
+        let mut tasks = Vec::new();
         let mut upserts = Vec::new();
         let mut deletes = Vec::new();
         for change in changes {
             match change {
                 Change::Upsert(document) => {
                     if !deletes.is_empty() {
-                        self.delete(&std::mem::take(&mut deletes)).await?;
+                        self.send_deletes(&std::mem::take(&mut deletes), &mut tasks)
+                            .await?;
                     }
                     upserts.push(*document);
                 }
                 Change::Delete(id) => {
                     if !upserts.is_empty() {
-                        self.add(&self.index, &std::mem::take(&mut upserts)).await?;
+                        self.send(&self.index, &std::mem::take(&mut upserts), &mut tasks)
+                            .await?;
                     }
                     deletes.push(id);
                 }
             }
         }
         if !deletes.is_empty() {
-            self.delete(&deletes).await?;
+            self.send_deletes(&deletes, &mut tasks).await?;
         }
         if !upserts.is_empty() {
-            self.add(&self.index, &upserts).await?;
+            self.send(&self.index, &upserts, &mut tasks).await?;
         }
-        Ok(())
+        self.finish_all(tasks).await
     }
 
-    async fn run_replace_all(&self, documents: Vec<SearchDocument>) -> Result<(), BackendError> {
+    async fn run_replace_all(&self, mut batches: DocumentBatches<'_>) -> Result<(), BackendError> {
         self.ready().await?;
         // A fresh name per rebuild: never a leftover of an aborted one, never another replica's.
         let next = format!(
@@ -439,7 +508,12 @@ impl MeiliBackend {
         );
         let built = async {
             self.prepare_index(&next, false).await?;
-            self.add(&next, &documents).await?;
+            // Each batch is sent as it is read; Meilisearch indexes while the rest is read.
+            let mut tasks = Vec::new();
+            while let Some(batch) = batches.next().await {
+                self.send(&next, &batch?, &mut tasks).await?;
+            }
+            self.finish_all(tasks).await?;
             let swap = SwapIndexes {
                 indexes: (self.index.clone(), next.clone()),
                 rename: None,
@@ -490,8 +564,8 @@ impl SearchBackend for MeiliBackend {
         self.run_apply(changes).boxed()
     }
 
-    fn replace_all(&self, documents: Vec<SearchDocument>) -> BackendFuture<'_, ()> {
-        self.run_replace_all(documents).boxed()
+    fn replace_all<'a>(&'a self, batches: DocumentBatches<'a>) -> BackendFuture<'a, ()> {
+        self.run_replace_all(batches).boxed()
     }
 
     fn refresh(&self) -> BackendFuture<'_, ()> {

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use opendata_search::backend::{Change, SearchBackend};
+use futures::StreamExt as _;
+use opendata_search::backend::{BackendError, Change, DocumentBatches, SearchBackend};
 use opendata_search::config::{MeilisearchSettings, SearchSettings};
 use opendata_search::document::{DocumentKind, SearchDocument};
 use opendata_search::query::{FacetField, Filters, SearchPage, SearchQuery, Sort, Suggestion};
@@ -27,15 +28,24 @@ engine_tests!(
     changes_and_swaps_replace_what_is_found,
 );
 
+/// `documents` as a rebuild streams them, two at a time.
+fn in_batches(documents: Vec<SearchDocument>) -> DocumentBatches<'static> {
+    let batches: Vec<Result<Vec<SearchDocument>, BackendError>> = documents
+        .chunks(2)
+        .map(|batch| Ok(batch.to_vec()))
+        .collect();
+    futures::stream::iter(batches).boxed()
+}
+
 /// An engine with an empty index of its own.
-struct Index {
-    backend: Arc<dyn SearchBackend>,
+pub(super) struct Index {
+    pub(super) backend: Arc<dyn SearchBackend>,
     /// Meilisearch's URL, key and this index's name prefix.
     meilisearch: Option<(String, Option<String>, String)>,
 }
 
 impl Index {
-    async fn new(engine: SearchEngine, documents: Vec<SearchDocument>) -> Index {
+    pub(super) async fn new(engine: SearchEngine, documents: Vec<SearchDocument>) -> Index {
         let mut settings = SearchSettings::default();
         let mut meilisearch = None;
         if let SearchEngine::Meilisearch { url, key } = engine {
@@ -50,7 +60,7 @@ impl Index {
         }
         let backend = opendata_search::backend(&settings).expect("engine");
         backend
-            .replace_all(documents)
+            .replace_all(in_batches(documents))
             .await
             .expect("index the documents");
         Index {
@@ -72,7 +82,7 @@ impl Index {
             .collect()
     }
 
-    async fn drop(self) {
+    pub(super) async fn drop(self) {
         if let Some((url, key, prefix)) = self.meilisearch {
             drop_meilisearch_indexes(&url, key.as_deref(), &prefix).await;
         }
@@ -516,13 +526,39 @@ async fn changes_and_swaps_replace_what_is_found(engine: SearchEngine) {
     assert!(index.ids("property tax credits").await.is_empty());
     assert_eq!(index.backend.count().await.expect("count"), 5);
 
+    // A rebuild whose source fails part way leaves the live index as it was.
+    let failing = futures::stream::iter([
+        Ok(vec![document(
+            "half-0008",
+            "Half Built",
+            "Never swapped in",
+            8,
+        )]),
+        Err(BackendError::Unavailable(
+            "the catalog went away".to_owned(),
+        )),
+    ])
+    .boxed();
+    let refused = index.backend.replace_all(failing).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("the catalog went away"),
+        "{refused}"
+    );
+    assert_eq!(index.backend.count().await.expect("count"), 5);
+    assert!(index.ids("half built").await.is_empty());
+    assert_eq!(index.ids("land transfers").await, ["resa-0001"]);
+
     index
         .backend
-        .replace_all(vec![document("newd-0007", "Fishing Licenses", "Issued", 7)])
+        .replace_all(in_batches(vec![
+            document("newd-0007", "Fishing Licenses", "Issued", 7),
+            document("newd-0009", "Hunting Licenses", "Issued", 9),
+            document("newd-0010", "Boat Registrations", "Issued", 10),
+        ]))
         .await
         .expect("replace");
-    assert_eq!(index.backend.count().await.expect("count"), 1);
-    assert_eq!(index.ids("").await, ["newd-0007"]);
+    assert_eq!(index.backend.count().await.expect("count"), 3);
+    assert_eq!(index.ids("fishing").await, ["newd-0007"]);
     assert!(index.ids("land").await.is_empty());
     index.drop().await;
 }

@@ -6,6 +6,7 @@ mod discovery;
 mod engine;
 mod limits;
 mod service;
+mod shared;
 
 use opendata_testkit::SearchEngine;
 

@@ -47,7 +47,7 @@ async fn create(
 
 /// Takes a published dataset out of public view (withheld on a legal ground) and waits until the
 /// public no longer sees it.
-async fn unpublish(stack: &TestStack, id: &str) {
+pub(super) async fn unpublish(stack: &TestStack, id: &str) {
     stack
         .clients(Some(&stack.cdo_key().await))
         .review
@@ -428,21 +428,10 @@ async fn bad_requests_name_the_field() {
 /// would run it, finds every dataset published after it started, as the first does.
 #[tokio::test]
 async fn every_embedded_search_replica_gets_every_change() {
-    use opendata_platform::config::NatsConfig;
-    use opendata_platform::events::EventBus;
     use opendata_proto::search::v1::search_service_client::SearchServiceClient;
 
     let stack = TestStack::start().await;
-    let bus = EventBus::connect(
-        &NatsConfig {
-            url: opendata_testkit::nats_url(),
-            prefix: stack.prefix.clone(),
-            ..NatsConfig::default()
-        },
-        "opendata-search",
-    )
-    .await
-    .unwrap();
+    let bus = crate::support::search_bus(&stack).await;
     let url = |address: std::net::SocketAddr| format!("http://{address}");
     let settings = opendata_search::config::SearchSettings {
         catalog_url: url(stack.addresses.catalog),

@@ -1,11 +1,13 @@
 //! The connection to NATS JetStream and the naming of subjects, streams and consumers.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use async_nats::jetstream::consumer::{DeliverPolicy, pull};
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::{self, stream};
 use async_nats::{ConnectOptions, HeaderMap};
 use bytes::Bytes;
+use futures::StreamExt as _;
 use opendata_limits::EVENT_BYTES;
 
 use crate::config::NatsConfig;
@@ -14,6 +16,8 @@ use crate::config::NatsConfig;
 const JETSTREAM_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long JetStream remembers message ids to drop duplicates.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+/// Longest wait for the next stored event while reading past events.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long events are kept in a stream.
 const EVENT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
@@ -170,6 +174,44 @@ impl EventBus {
             Err(error) if error.to_string().contains("not found") => Ok(()),
             Err(error) => Err(BusError::new(error)),
         }
+    }
+
+    /// The payloads of `domain`'s events named `event_filter` (`>` for all) published from
+    /// `since` until this call, oldest first: what other processes applied while this one was
+    /// busy (a search replica rebuilding a shared index). Events published during the read are
+    /// left out.
+    pub async fn payloads_since(
+        &self,
+        domain: &str,
+        event_filter: &str,
+        since: SystemTime,
+    ) -> Result<Vec<Bytes>, BusError> {
+        let stream = self.ensure_stream(domain).await?;
+        let consumer = stream
+            .create_consumer(pull::OrderedConfig {
+                filter_subject: self.full_subject(&format!("opendata.{domain}.v1.{event_filter}")),
+                deliver_policy: DeliverPolicy::ByStartTime {
+                    start_time: time::OffsetDateTime::from(since),
+                },
+                ..Default::default()
+            })
+            .await
+            .map_err(BusError::new)?;
+        let stored = usize::try_from(consumer.cached_info().num_pending).unwrap_or(usize::MAX);
+        let mut payloads = Vec::with_capacity(stored.min(10_000));
+        if stored == 0 {
+            return Ok(payloads);
+        }
+        let mut messages = consumer.messages().await.map_err(BusError::new)?;
+        while payloads.len() < stored {
+            let message = tokio::time::timeout(READ_TIMEOUT, messages.next())
+                .await
+                .map_err(|_| BusError::new("timed out reading past events"))?
+                .ok_or_else(|| BusError::new("the stream of past events ended early"))?
+                .map_err(BusError::new)?;
+            payloads.push(message.payload.clone());
+        }
+        Ok(payloads)
     }
 
     /// Publishes one event and waits for JetStream's acknowledgement. `event_id` becomes

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::bus::{BusError, EventBus};
 use crate::db::is_broken_deployment;
-use crate::metrics::{ConsumerLabels, Probe, metrics, seconds_since};
+use crate::metrics::{ConsumerLabels, Probe, Seconds, metrics, seconds_since};
 use crate::shutdown::Shutdown;
 use crate::tasks::TaskResult;
 use crate::telemetry;
@@ -35,6 +35,8 @@ pub struct Event {
     pub payload: Bytes,
     /// How many times this event has been delivered, starting at 1.
     pub delivery: i64,
+    /// The event's span, a child of the span that published it.
+    pub span: tracing::Span,
 }
 
 /// Why a handler did not apply an event.
@@ -87,6 +89,29 @@ impl From<prost::DecodeError> for HandlerError {
 pub trait EventHandler: Send + Sync + 'static {
     /// Applies one event. Must be idempotent.
     fn handle(&self, event: Event) -> impl Future<Output = Result<(), HandlerError>> + Send;
+
+    /// Applies the events that arrived together, in order, and says how each went (in the same
+    /// order). The default applies them one by one, each in its span, and stops at the first
+    /// [`HandlerError::Fatal`] (the events after it wait for the restarted consumer). A handler
+    /// that can apply many events for the price of one (a search index write) overrides it.
+    fn handle_group(
+        &self,
+        events: Vec<Event>,
+    ) -> impl Future<Output = Vec<Result<(), HandlerError>>> + Send {
+        async move {
+            let mut outcomes = Vec::with_capacity(events.len());
+            for event in events {
+                let span = event.span.clone();
+                let outcome = self.handle(event).instrument(span).await;
+                let fatal = matches!(outcome, Err(HandlerError::Fatal(_)));
+                outcomes.push(outcome);
+                if fatal {
+                    break;
+                }
+            }
+            outcomes
+        }
+    }
 }
 
 /// Records that `consumer` applied `event_id`; false when it already had, in which case the
@@ -113,8 +138,8 @@ pub struct Pace {
     /// a handler works on an event, the consumer tells JetStream it is in progress every third of
     /// this, so a slow event is never delivered twice at once.
     pub ack_wait: Duration,
-    /// Events fetched ahead of the one being applied; they wait unacknowledged, so a batch must
-    /// be applied well within `ack_wait` (20 events at half a second each take 10 s of 30).
+    /// Most events fetched at once. Those that have arrived are given to the handler as one
+    /// group ([`EventHandler::handle_group`]) and reported in progress together while it works.
     pub batch: usize,
 }
 
@@ -266,75 +291,136 @@ async fn consume<H: EventHandler>(
         .messages()
         .await
         .map_err(BusError::new)?;
-    let mut messages = std::pin::pin!(consumer.take_until(shutdown.triggered()));
-    while let Some(item) = messages.next().await {
-        let message = match item {
-            Ok(message) => message,
-            Err(error) => {
-                use async_nats::jetstream::consumer::pull::MessagesErrorKind as Kind;
-                match error.kind() {
-                    Kind::ConsumerDeleted
-                    | Kind::PushBasedConsumer
-                    | Kind::RequestLimitExceeded => {
-                        return Err(BusError::new(error).into());
+    // Whatever has arrived is applied as one group (one index write for many events).
+    let mut groups = std::pin::pin!(
+        consumer
+            .take_until(shutdown.triggered())
+            .ready_chunks(pace.batch.max(1))
+    );
+    while let Some(items) = groups.next().await {
+        let mut group = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
+                Ok(message) => {
+                    if let Some(delivered) = received(durable, message).await {
+                        group.push(delivered);
                     }
-                    _ => {
-                        tracing::debug!(durable, %error, "transient consumer error");
-                        continue;
+                }
+                Err(error) => {
+                    use async_nats::jetstream::consumer::pull::MessagesErrorKind as Kind;
+                    match error.kind() {
+                        Kind::ConsumerDeleted
+                        | Kind::PushBasedConsumer
+                        | Kind::RequestLimitExceeded => {
+                            return Err(BusError::new(error).into());
+                        }
+                        _ => tracing::debug!(durable, %error, "transient consumer error"),
                     }
                 }
             }
-        };
-        let delivery = message.info().map(|info| info.delivered).unwrap_or(1);
-        let event_id = message
-            .headers
-            .as_ref()
-            .and_then(|headers| headers.get(async_nats::header::NATS_MESSAGE_ID))
-            .and_then(|id| Uuid::parse_str(id.as_str()).ok());
-        let name = message
-            .subject
-            .as_str()
-            .rsplit('.')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        let span =
-            tracing::info_span!("event", durable, event = %name, event_id = tracing::field::Empty);
-        if let Some(headers) = message.headers.as_ref() {
-            telemetry::set_remote_parent(&span, &NatsHeaders(headers));
         }
-        let Some(event_id) = event_id else {
-            tracing::error!(durable, subject = %message.subject, "event without a valid Nats-Msg-Id, dropped");
-            let _ = message.ack_with(AckKind::Term).await;
+        if group.is_empty() {
             continue;
-        };
-        span.record("event_id", tracing::field::display(event_id));
-        let event = Event {
-            id: event_id,
-            name,
-            payload: message.payload.clone(),
-            delivery,
-        };
-        // A panic is a bug in the handler: the event is kept and retried with backoff, and the
-        // errors say so, rather than stopping the consumer on every redelivery.
-        let handling = std::panic::AssertUnwindSafe(handler.handle(event))
-            .catch_unwind()
-            .instrument(span.clone());
-        let mut handling = std::pin::pin!(handling);
-        let every = (pace.ack_wait / 3).max(Duration::from_millis(100));
-        let mut progress = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        let outcome = loop {
-            tokio::select! {
-                outcome = &mut handling => break outcome,
-                _ = progress.tick() => {
-                    // Still working on it: JetStream restarts its wait instead of redelivering.
+        }
+        apply_group(durable, handler, group, pace, &lag).await?;
+    }
+    Ok(())
+}
+
+/// A message and the event it carries.
+struct Delivered {
+    message: async_nats::jetstream::Message,
+    event: Event,
+}
+
+/// The event in `message`; `None` (and the message dropped) when it has no valid id.
+async fn received(durable: &str, message: async_nats::jetstream::Message) -> Option<Delivered> {
+    let delivery = message.info().map(|info| info.delivered).unwrap_or(1);
+    let event_id = message
+        .headers
+        .as_ref()
+        .and_then(|headers| headers.get(async_nats::header::NATS_MESSAGE_ID))
+        .and_then(|id| Uuid::parse_str(id.as_str()).ok());
+    let name = message
+        .subject
+        .as_str()
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let Some(event_id) = event_id else {
+        tracing::error!(durable, subject = %message.subject, "event without a valid Nats-Msg-Id, dropped");
+        let _ = message.ack_with(AckKind::Term).await;
+        return None;
+    };
+    let span = tracing::info_span!("event", durable, event = %name, %event_id);
+    if let Some(headers) = message.headers.as_ref() {
+        telemetry::set_remote_parent(&span, &NatsHeaders(headers));
+    }
+    let event = Event {
+        id: event_id,
+        name,
+        payload: message.payload.clone(),
+        delivery,
+        span,
+    };
+    Some(Delivered { message, event })
+}
+
+/// Applies a group of events with `handler`, telling JetStream they are in progress meanwhile,
+/// then acknowledges each by its outcome. Stops the consumer when one says the deployment is
+/// broken.
+async fn apply_group<H: EventHandler>(
+    durable: &str,
+    handler: &H,
+    group: Vec<Delivered>,
+    pace: Pace,
+    lag: &Seconds,
+) -> Result<(), Stopped> {
+    let (messages, events): (Vec<_>, Vec<_>) = group
+        .into_iter()
+        .map(|delivered| (delivered.message, delivered.event))
+        .unzip();
+    let spans: Vec<(tracing::Span, i64)> = events
+        .iter()
+        .map(|event| (event.span.clone(), event.delivery))
+        .collect();
+    // A panic is a bug in the handler: the events are kept and retried with backoff, and the
+    // errors say so, rather than stopping the consumer on every redelivery.
+    let handling = std::panic::AssertUnwindSafe(handler.handle_group(events)).catch_unwind();
+    let mut handling = std::pin::pin!(handling);
+    let every = (pace.ack_wait / 3).max(Duration::from_millis(100));
+    let mut progress = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    let outcomes = loop {
+        tokio::select! {
+            outcomes = &mut handling => break outcomes,
+            _ = progress.tick() => {
+                // Still working on them: JetStream restarts its wait instead of redelivering.
+                for message in &messages {
                     if let Err(error) = message.ack_with(AckKind::Progress).await {
                         tracing::debug!(durable, %error, "progress not acknowledged");
                     }
                 }
             }
         }
-        .unwrap_or_else(|_| Err(HandlerError::Retry("the handler panicked".to_owned())));
+    };
+    let mut outcomes = match outcomes {
+        Ok(outcomes) => outcomes.into_iter(),
+        Err(_) => (0..messages.len())
+            .map(|_| Err(HandlerError::Retry("the handler panicked".to_owned())))
+            .collect::<Vec<_>>()
+            .into_iter(),
+    };
+    let mut fatal = None;
+    for (message, (span, delivery)) in messages.into_iter().zip(spans) {
+        // An event the handler did not get to (it stopped at a fatal one) waits like a failed one.
+        let outcome = match (&fatal, outcomes.next()) {
+            (None, Some(outcome)) => outcome,
+            _ => Err(HandlerError::Retry(
+                "not applied: an earlier event failed".to_owned(),
+            )),
+        };
+        let _in_event = span.enter();
         let ack = match outcome {
             Ok(()) => {
                 if let Ok(info) = message.info() {
@@ -343,23 +429,21 @@ async fn consume<H: EventHandler>(
                 message.ack().await
             }
             Err(HandlerError::Reject(reason)) => {
-                span.in_scope(|| tracing::error!(durable, %reason, "event rejected"));
+                tracing::error!(durable, %reason, "event rejected");
                 message.ack_with(AckKind::Term).await
             }
             Err(HandlerError::Fatal(reason)) => {
-                span.in_scope(|| tracing::error!(durable, %reason, "event cannot be applied"));
+                tracing::error!(durable, %reason, "event cannot be applied");
+                fatal = Some(reason);
                 // Kept for the restarted consumer.
-                let _ = message.ack_with(AckKind::Nak(Some(MAX_RETRY_DELAY))).await;
-                return Err(Stopped::Fatal(reason));
+                message.ack_with(AckKind::Nak(Some(MAX_RETRY_DELAY))).await
             }
             Err(HandlerError::Retry(reason)) => {
-                span.in_scope(|| {
-                    if delivery % REPORT_EVERY == 0 {
-                        tracing::error!(durable, %reason, delivery, "event keeps failing, still retrying");
-                    } else {
-                        tracing::warn!(durable, %reason, delivery, "event failed, will retry");
-                    }
-                });
+                if delivery % REPORT_EVERY == 0 {
+                    tracing::error!(durable, %reason, delivery, "event keeps failing, still retrying");
+                } else {
+                    tracing::warn!(durable, %reason, delivery, "event failed, will retry");
+                }
                 message
                     .ack_with(AckKind::Nak(Some(retry_delay(delivery))))
                     .await
@@ -369,7 +453,10 @@ async fn consume<H: EventHandler>(
             tracing::warn!(durable, %error, "ack failed; the event will be redelivered");
         }
     }
-    Ok(())
+    match fatal {
+        Some(reason) => Err(Stopped::Fatal(reason)),
+        None => Ok(()),
+    }
 }
 
 /// Exponential backoff from 200 ms, capped.

@@ -45,6 +45,23 @@ async fn run(state: &EdgeState, search: SearchRequest) -> Result<SearchResponse,
     Ok(state.search().search(search).await?.into_inner())
 }
 
+/// The search a `/api/catalog/v1` query string asks of the search service (datasets unless it
+/// names other types); `None` when it excludes this portal (another domain, unpublished only).
+pub fn catalog_search(
+    query: Option<&str>,
+    domain: &str,
+) -> Result<Option<SearchRequest>, SodaError> {
+    let params = parse_params(query, domain)?;
+    if params.excluded {
+        return Ok(None);
+    }
+    let mut search = params.search;
+    if search.types.is_empty() {
+        search.types = vec!["dataset".to_owned()];
+    }
+    Ok(Some(search))
+}
+
 /// `GET /api/catalog/v1`.
 pub async fn catalog(
     State(state): State<EdgeState>,
@@ -52,19 +69,14 @@ pub async fn catalog(
 ) -> Result<SodaJson<CatalogPage>, SodaError> {
     let started = Instant::now();
     let domain = own_domain(&state);
-    let params = parse_params(query.as_deref(), &domain)?;
-    if params.excluded {
+    let Some(search) = catalog_search(query.as_deref(), &domain)? else {
         return Ok(SodaJson(CatalogPage {
             results: Vec::new(),
             result_set_size: 0,
             timings: timings(started, 0),
             warnings: Vec::new(),
         }));
-    }
-    let mut search = params.search;
-    if search.types.is_empty() {
-        search.types = vec!["dataset".to_owned()];
-    }
+    };
     let response = run(&state, search).await?;
     let base = state.settings.base_url();
     Ok(SodaJson(CatalogPage {

@@ -17,11 +17,11 @@ use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use futures::FutureExt as _;
+use futures::{FutureExt as _, StreamExt as _};
 use tantivy::query::{AllQuery, Query};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
 
-use crate::backend::{BackendError, BackendFuture, Change, SearchBackend};
+use crate::backend::{BackendError, BackendFuture, Change, DocumentBatches, SearchBackend};
 use crate::document::SearchDocument;
 use crate::query::{Hit, SearchPage, SearchQuery, Sort, Suggestion};
 use crate::synonyms::Synonyms;
@@ -69,11 +69,8 @@ fn failed(error: impl std::fmt::Display) -> BackendError {
 }
 
 impl Generation {
-    /// A new index holding `documents`.
-    fn build(
-        documents: Vec<SearchDocument>,
-        synonyms: Arc<Synonyms>,
-    ) -> Result<Generation, BackendError> {
+    /// A new, empty index.
+    fn empty(synonyms: Arc<Synonyms>) -> Result<Generation, BackendError> {
         let (schema, fields) = text::schema();
         let index = Index::create_in_ram(schema);
         text::register(&index);
@@ -90,7 +87,7 @@ impl Generation {
             documents: HashMap::new(),
             keys: HashMap::new(),
         };
-        let generation = Generation {
+        Ok(Generation {
             fields,
             synonyms,
             writer: Mutex::new(WriterState {
@@ -101,15 +98,7 @@ impl Generation {
             reader,
             snapshot: RwLock::new(Arc::new(empty)),
             refresh_scheduled: AtomicBool::new(false),
-        };
-        generation.stage(
-            documents
-                .into_iter()
-                .map(|document| Change::Upsert(Box::new(document)))
-                .collect(),
-        )?;
-        generation.refresh()?;
-        Ok(generation)
+        })
     }
 
     fn snapshot(&self) -> Arc<Snapshot> {
@@ -314,10 +303,7 @@ impl EmbeddedBackend {
     pub fn new(synonyms: Synonyms) -> Result<EmbeddedBackend, BackendError> {
         let synonyms = Arc::new(synonyms);
         Ok(EmbeddedBackend {
-            generation: RwLock::new(Arc::new(Generation::build(
-                Vec::new(),
-                Arc::clone(&synonyms),
-            )?)),
+            generation: RwLock::new(Arc::new(Generation::empty(Arc::clone(&synonyms))?)),
             synonyms,
         })
     }
@@ -387,11 +373,21 @@ impl SearchBackend for EmbeddedBackend {
         blocking(move || generation.refresh()).boxed()
     }
 
-    fn replace_all(&self, documents: Vec<SearchDocument>) -> BackendFuture<'_, ()> {
+    fn replace_all<'a>(&'a self, mut batches: DocumentBatches<'a>) -> BackendFuture<'a, ()> {
         async move {
             let synonyms = Arc::clone(&self.synonyms);
-            let next = blocking(move || Generation::build(documents, synonyms)).await?;
-            *self.generation.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+            let next = Arc::new(blocking(move || Generation::empty(synonyms)).await?);
+            while let Some(batch) = batches.next().await {
+                let changes = batch?
+                    .into_iter()
+                    .map(|document| Change::Upsert(Box::new(document)))
+                    .collect();
+                let staging = Arc::clone(&next);
+                blocking(move || staging.stage(changes)).await?;
+            }
+            let committing = Arc::clone(&next);
+            blocking(move || committing.refresh()).await?;
+            *self.generation.write().unwrap_or_else(|e| e.into_inner()) = next;
             Ok(())
         }
         .boxed()
