@@ -17,6 +17,7 @@ use super::engine_tests;
 
 engine_tests!(
     typo_queries_find_the_right_dataset,
+    a_typo_in_the_first_letter_counts_as_two,
     a_title_match_ranks_above_tags_and_description,
     facets_count_the_matching_documents,
     facet_values_differing_in_case_count_as_one,
@@ -230,6 +231,20 @@ async fn typo_queries_find_the_right_dataset(engine: SearchEngine) {
     assert!(index.ids("xylophone").await.is_empty());
     // Short words must match exactly: "tax" does not tolerate a typo into "tap".
     assert!(index.ids("tap").await.is_empty());
+    index.drop().await;
+}
+
+/// Meilisearch's rule, followed by both engines: a typo in a word's first letter counts as two.
+/// A trailing space keeps the last word from matching as a prefix.
+async fn a_typo_in_the_first_letter_counts_as_two(engine: SearchEngine) {
+    let index = Index::new(engine, portal()).await;
+    // Words of 4 to 7 letters tolerate one typo, never in the first letter.
+    assert!(index.ids("teal estate").await.is_empty());
+    assert_eq!(index.ids("reap estate").await, ["resa-0001"]);
+    // Longer words tolerate two: a first-letter typo takes both.
+    assert_eq!(index.ids("tegistrations ").await, ["dmvr-0003"]);
+    assert_eq!(index.ids("regstratons ").await, ["dmvr-0003"]);
+    assert!(index.ids("tegistratons ").await.is_empty());
     index.drop().await;
 }
 

@@ -10,6 +10,7 @@
 
 mod collect;
 mod text;
+mod typos;
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -5,7 +5,8 @@
 //! Ranking intent, shared with the Meilisearch settings: a match in the title counts most, then
 //! tags, then category and agency, then the description, then column names and descriptions. An
 //! exact word scores by BM25; a word within its typo budget ([`typo_budget`]) still matches, with a
-//! flat, lower score; the last word also matches as a prefix while the user is still typing.
+//! flat, lower score, a typo in its first letter counting as two as in Meilisearch
+//! ([`super::typos`]); the last word also matches as a prefix while the user is still typing.
 
 use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
@@ -19,6 +20,8 @@ use tantivy::{Index, TantivyDocument, Term};
 use crate::document::SearchDocument;
 use crate::query::{STOP_WORDS, typo_budget};
 use crate::synonyms::Synonyms;
+
+use super::typos::TypoQuery;
 
 /// Name the analyzer is registered under.
 const ANALYZER: &str = "opendata";
@@ -140,16 +143,13 @@ fn word_query(fields: &[(Field, f32)], word: &str, prefix: bool) -> Box<dyn Quer
             Occur::Should,
             Box::new(BoostQuery::new(Box::new(exact), weight * 2.0)),
         ));
-        let near: Option<FuzzyTermQuery> = match (prefix, typos) {
-            (true, typos) => Some(FuzzyTermQuery::new_prefix(term, typos, true)),
+        let near: Option<Box<dyn Query>> = match (prefix, typos) {
+            (true, 0) => Some(Box::new(FuzzyTermQuery::new_prefix(term, 0, true))),
             (false, 0) => None,
-            (false, typos) => Some(FuzzyTermQuery::new(term, typos, true)),
+            (prefix, typos) => Some(Box::new(TypoQuery::new(field, word, typos, prefix))),
         };
         if let Some(near) = near {
-            alternatives.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(Box::new(near), weight)),
-            ));
+            alternatives.push((Occur::Should, Box::new(BoostQuery::new(near, weight))));
         }
     }
     Box::new(BooleanQuery::new(alternatives))
