@@ -454,13 +454,12 @@ async fn run(engine: &SearchEngine, datasets: usize) -> Figures {
     // sent straight to Meilisearch, as the search service sends them.
     let edge = server.url("edge").to_owned();
     let catalog = format!("{edge}/api/catalog/v1");
-    let through_edge = load(move |http, query| http.get(format!("{catalog}?{query}"))).await;
-    let direct = match engine {
+    let direct_request = match engine {
         SearchEngine::Meilisearch { url, key } => {
             let bodies = meilisearch_requests(url, key.as_deref(), &prefix);
             let (url, key) = (url.clone(), key.clone());
-            Some(
-                load(move |http, query| {
+            Some(Arc::new(
+                move |http: &reqwest::Client, query: &'static str| {
                     let (uid, body) = &bodies[query];
                     let request = http
                         .post(format!("{url}/indexes/{uid}/search"))
@@ -470,11 +469,23 @@ async fn run(engine: &SearchEngine, datasets: usize) -> Figures {
                         Some(key) => request.bearer_auth(key),
                         None => request,
                     }
-                })
-                .await,
-            )
+                },
+            ))
         }
         SearchEngine::Embedded => None,
+    };
+    // Meilisearch answers both runs from a warm cache: the direct queries go once before either.
+    if let Some(request) = &direct_request {
+        let http = reqwest::Client::new();
+        for query in QUERIES {
+            let response = request(&http, query).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{query}");
+        }
+    }
+    let through_edge = load(move |http, query| http.get(format!("{catalog}?{query}"))).await;
+    let direct = match direct_request {
+        Some(request) => Some(load(move |http, query| request(http, query)).await),
+        None => None,
     };
 
     // Publish → searchable through the edge.
@@ -618,7 +629,7 @@ fn meilisearch_requests(
                 .unwrap()
                 .expect("the query searches this portal");
             let search = opendata_search::query::SearchQuery::from_proto(search).unwrap();
-            let (uid, body) = engine.search_request(&search);
+            let (uid, body) = engine.search_request(&search).unwrap();
             (query, (uid, serde_json::to_vec(&body).unwrap()))
         })
         .collect()
@@ -663,6 +674,9 @@ fn report(datasets: usize, runs: &[(&str, Figures)]) {
     });
     column("  publishing alone (s)", &|f| {
         format!("{:.1}", f.published.as_secs_f64())
+    });
+    column("  all searchable after publishing ended (s)", &|f| {
+        format!("{:.1}", (f.indexed - f.published).as_secs_f64())
     });
     column("  later events drained after (s)", &|f| {
         format!("{:.1}", f.backlog.as_secs_f64())

@@ -253,7 +253,7 @@ pub const FILTER_VALUES: Limit = Limit {
     name: "filter_values",
     value: 100,
     unit: "values",
-    applies_to: "values of one list filter: categories, tags, ids, types and facets of a search; municipalities, programs, industries, types, and years of an award search; states of an inventory listing; job reviews sent with one new award",
+    applies_to: "values of one list filter: categories, tags, ids, types, facets, award municipalities, programs and fiscal years of a search; municipalities, programs, industries, types, and years of an award search; states of an inventory listing; job reviews sent with one new award",
     setting: None,
     exceeded: FIELD_EXCEEDED,
 };

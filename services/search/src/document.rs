@@ -44,6 +44,18 @@ pub struct DocumentColumn {
     pub description: String,
 }
 
+/// What an award's document adds, for filtering: where, under which program, in which state
+/// fiscal year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwardFacts {
+    /// Municipality.
+    pub municipality: String,
+    /// Program id (funding source).
+    pub program_id: String,
+    /// State fiscal year.
+    pub fiscal_year: i32,
+}
+
 /// One searchable document. Timestamps are Unix milliseconds so every engine can sort on them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchDocument {
@@ -86,6 +98,9 @@ pub struct SearchDocument {
     pub data_updated_at: Option<i64>,
     /// Last published, Unix ms.
     pub published_at: Option<i64>,
+    /// An award's facts; none for a dataset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub award: Option<AwardFacts>,
 }
 
 /// Whether the public may find `dataset`: published and not withheld (non-public access level).
@@ -154,6 +169,7 @@ impl SearchDocument {
             metadata_updated_at,
             data_updated_at,
             published_at: millis(dataset.published_at.as_ref()),
+            award: None,
         }
     }
 
@@ -161,7 +177,7 @@ impl SearchDocument {
     /// names are searchable: the company is its title, parent company and project describe it.
     /// Municipality, industry, program and agency name stay out, so a company search for
     /// "Hartford" or "Community" finds companies so named, not every award of a town or program
-    /// (those are filters of the incentives routes).
+    /// (those are filters: [`AwardFacts`]).
     pub fn from_award(award: &Award, agency_id: &str) -> Option<SearchDocument> {
         let fields = award.fields.as_ref()?;
         let created_at = millis(award.created_at.as_ref()).unwrap_or_default();
@@ -192,6 +208,11 @@ impl SearchDocument {
             metadata_updated_at: updated_at,
             data_updated_at: Some(updated_at),
             published_at: Some(created_at),
+            award: Some(AwardFacts {
+                municipality: fields.municipality.clone(),
+                program_id: fields.program_id.clone(),
+                fiscal_year: fields.fiscal_year,
+            }),
         })
     }
 

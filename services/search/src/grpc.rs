@@ -90,11 +90,18 @@ impl SearchService for SearchApi {
     ) -> Result<Response<pb::ReindexResponse>, Status> {
         let caller = self.auth.require(request.metadata()).await?;
         caller.authorize(Action::Reindex, None)?;
-        let rebuilt = self.indexer.rebuild().await.map_err(ApiError::from)?;
+        // Run to the end even when the caller stops waiting: a rebuild dropped between its swap
+        // and its catch-up would lose what other replicas applied meanwhile.
+        let indexer = Arc::clone(&self.indexer);
+        let rebuilt = tokio::spawn(async move { indexer.rebuild().await })
+            .await
+            .map_err(|error| opendata_platform::error::internal(&error))?
+            .map_err(ApiError::from)?;
         tracing::info!(
             caller = %caller.id,
             documents = rebuilt.documents,
             took_ms = rebuilt.took.as_millis() as u64,
+            caught_up_ms = rebuilt.caught_up.as_millis() as u64,
             "search index rebuilt"
         );
         Ok(Response::new(pb::ReindexResponse {

@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt as _, TryStreamExt as _};
-use opendata_platform::events::{CLOCK_SKEW, Event, EventBus, EventHandler, HandlerError};
+use futures::{Stream, StreamExt as _};
+use opendata_platform::events::{CLOCK_SKEW, EventBus, HandlerError};
 use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES};
 use opendata_platform::shutdown::Shutdown;
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
@@ -36,7 +36,6 @@ use prost::Message as _;
 use tokio::sync::{Mutex, RwLock};
 use tonic::Code;
 use tonic::transport::Channel;
-use tracing::Instrument as _;
 
 use crate::backend::{BackendError, Change, SearchBackend};
 use crate::document::{SearchDocument, is_public};
@@ -49,11 +48,81 @@ pub const AWARD_CONSUMER: &str = "search_awards";
 const PAGE_SIZE: u32 = 1_000;
 /// Datasets or awards read from their source at once while applying events.
 const READS_AT_ONCE: usize = 8;
-/// Most writes of one group of events in a shared index: the first, and again what changed
-/// meanwhile (a document changing that often gets its next event soon anyway).
+/// Most writes of one group of events in a shared index, each followed by a fresh read of what
+/// was written: the first write, and up to two more of what changed meanwhile.
 const WRITE_ROUNDS: usize = 3;
 /// Subjects re-applied per write after a rebuild.
 const CATCH_UP_CHUNK: usize = 500;
+/// Reads of the events published during a rebuild before it gives up.
+const CATCH_UP_ATTEMPTS: u32 = 5;
+
+/// What kind of document an indexer keeps: datasets from the catalog, or awards from the
+/// incentives service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Indexed {
+    /// Datasets, announced by catalog events.
+    Datasets,
+    /// Incentive awards, announced by incentives events.
+    Awards,
+}
+
+impl Indexed {
+    /// The domain whose events announce changes to these documents.
+    pub fn domain(self) -> &'static str {
+        match self {
+            Indexed::Datasets => "catalog",
+            Indexed::Awards => "incentives",
+        }
+    }
+
+    /// The events (by name) that announce them.
+    pub fn event_filter(self) -> &'static str {
+        match self {
+            Indexed::Datasets => ">",
+            Indexed::Awards => "award_changed",
+        }
+    }
+
+    /// The id of the dataset or award an event of this kind is about.
+    pub fn subject_of(self, payload: Bytes) -> Result<String, HandlerError> {
+        let id = match self {
+            Indexed::Datasets => DatasetChanged::decode(payload)?.dataset.map(|d| d.id),
+            Indexed::Awards => AwardChanged::decode(payload)?.award.map(|a| a.id),
+        };
+        id.ok_or_else(|| HandlerError::Reject("event without its dataset or award".to_owned()))
+    }
+}
+
+/// The documents a sync could not bring up to date, each with why; the others it did.
+#[derive(Debug, Default)]
+pub struct Unsynced(HashMap<String, String>);
+
+impl Unsynced {
+    fn add(&mut self, id: String, reason: String) {
+        self.0.insert(id, reason);
+    }
+
+    fn extend(&mut self, other: Unsynced) {
+        self.0.extend(other.0);
+    }
+
+    /// Why `id` was not synced; `None` when it was.
+    pub fn reason(&self, id: &str) -> Option<&str> {
+        self.0.get(id).map(String::as_str)
+    }
+
+    /// Whether every document was synced.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Each document not synced, with why.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .map(|(id, reason)| (id.as_str(), reason.as_str()))
+    }
+}
 
 /// Why the index could not be brought up to date.
 #[derive(Debug, thiserror::Error)]
@@ -77,8 +146,11 @@ impl From<tonic::Status> for IndexError {
 pub struct Rebuilt {
     /// Documents in the new index.
     pub documents: u64,
-    /// How long it took.
+    /// How long reading, indexing and swapping took.
     pub took: Duration,
+    /// How long re-applying the events published meanwhile took after the swap (a shared index
+    /// only).
+    pub caught_up: Duration,
 }
 
 /// Where incentive awards come from, and whose they are.
@@ -234,48 +306,88 @@ impl Indexer {
         })
     }
 
-    /// What the index should hold now for each of `ids`, in order, read [`READS_AT_ONCE`] at a
-    /// time. Awards are left alone when this indexer does not index them.
-    async fn current(&self, source: Source, ids: &[String]) -> Result<Vec<Change>, IndexError> {
+    /// What the index should hold now for each of `ids`, read [`READS_AT_ONCE`] at a time,
+    /// and the ids whose source failed, with why. Awards are left alone when this indexer does
+    /// not index them.
+    async fn changes_now(&self, kind: Indexed, ids: &[String]) -> (Vec<Change>, Unsynced) {
         let reads = futures::stream::iter(ids.to_vec()).map(|id: String| async move {
-            match (source, &self.awards) {
-                (Source::Catalog, _) => self.dataset_change(&id).await.map(Some),
-                (Source::Awards, Some(awards)) => self.award_change(awards, &id).await.map(Some),
-                (Source::Awards, None) => Ok(None),
-            }
+            let change = match (kind, &self.awards) {
+                (Indexed::Datasets, _) => self.dataset_change(&id).await.map(Some),
+                (Indexed::Awards, Some(awards)) => self.award_change(awards, &id).await.map(Some),
+                (Indexed::Awards, None) => Ok(None),
+            };
+            (id, change)
         });
-        let changes: Vec<Option<Change>> = reads.buffered(READS_AT_ONCE).try_collect().await?;
-        Ok(changes.into_iter().flatten().collect())
+        let read: Vec<(String, Result<Option<Change>, IndexError>)> =
+            reads.buffered(READS_AT_ONCE).collect().await;
+        let mut changes = Vec::with_capacity(read.len());
+        let mut unsynced = Unsynced::default();
+        for (id, change) in read {
+            match change {
+                Ok(change) => changes.extend(change),
+                Err(error) => unsynced.add(id, error.to_string()),
+            }
+        }
+        (changes, unsynced)
     }
 
-    /// Brings the documents of `ids` (datasets or awards, as `source` says) up to date with their
-    /// source, in one write. With an index shared by replicas, reads the sources again after the
-    /// write and writes what changed meanwhile, so another replica's older read never has the
-    /// last word.
-    pub async fn sync(&self, source: Source, ids: &[String]) -> Result<(), IndexError> {
+    /// Applies `changes`, returning those written. When the engine refuses the group outright,
+    /// each change is tried alone so one bad document does not hold back the rest.
+    async fn write(&self, changes: Vec<Change>, unsynced: &mut Unsynced) -> Vec<Change> {
+        let error = match self.backend.apply(changes.clone()).await {
+            Ok(()) => return changes,
+            Err(error) => error,
+        };
+        if changes.len() == 1 || matches!(error, BackendError::Unavailable(_)) {
+            for change in &changes {
+                unsynced.add(change.id().to_owned(), error.to_string());
+            }
+            return Vec::new();
+        }
+        let mut written = Vec::with_capacity(changes.len());
+        for change in changes {
+            match self.backend.apply(vec![change.clone()]).await {
+                Ok(()) => written.push(change),
+                Err(error) => unsynced.add(change.id().to_owned(), error.to_string()),
+            }
+        }
+        written
+    }
+
+    /// Brings the documents of `ids` (datasets or awards, as `kind` says) up to date with their
+    /// sources, in one write, and returns those it could not, with why. With an index shared by
+    /// replicas, reads the sources again after each write and writes what changed meanwhile, so
+    /// another replica's older read never has the last word; what still changes after
+    /// [`WRITE_ROUNDS`] writes is returned as not synced, to be tried again.
+    pub async fn sync(&self, kind: Indexed, ids: &[String]) -> Unsynced {
         let mut ids: Vec<String> = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
         let _writing = self.writes.lock().await;
-        let mut changes = self.current(source, &ids).await?;
+        let (mut changes, mut unsynced) = self.changes_now(kind, &ids).await;
         for _ in 0..WRITE_ROUNDS {
             if changes.is_empty() {
-                break;
+                return unsynced;
             }
-            self.backend.apply(changes.clone()).await?;
-            if !self.backend.is_shared() {
-                break;
+            let written = self.write(changes, &mut unsynced).await;
+            if !self.backend.is_shared() || written.is_empty() {
+                return unsynced;
             }
-            let written: Vec<String> = changes.iter().map(|c| c.id().to_owned()).collect();
-            let now = self.current(source, &written).await?;
+            let written_ids: Vec<String> = written.iter().map(|c| c.id().to_owned()).collect();
+            let (now, failed) = self.changes_now(kind, &written_ids).await;
+            unsynced.extend(failed);
             changes = now
                 .into_iter()
-                .zip(&changes)
-                .filter(|(now, then)| now != *then)
-                .map(|(now, _)| now)
+                .filter(|change| !written.contains(change))
                 .collect();
         }
-        Ok(())
+        for change in changes {
+            unsynced.add(
+                change.id().to_owned(),
+                format!("still changing after {WRITE_ROUNDS} writes"),
+            );
+        }
+        unsynced
     }
 
     /// Every current award's document.
@@ -375,40 +487,77 @@ impl Indexer {
             replaced?;
         }
         self.ready.store(true, Ordering::Release);
+        let took = started.elapsed();
         if self.backend.is_shared() {
             self.catch_up(since).await?;
         }
         Ok(Rebuilt {
             documents: documents.into_inner(),
-            took: started.elapsed(),
+            took,
+            caught_up: started.elapsed() - took,
         })
     }
 
     /// Applies again every catalog (and award) event published since `since`: another replica
-    /// may have written its change into the index a rebuild then replaced.
+    /// may have written its change into the index a rebuild then replaced. Reading the events is
+    /// retried a few times; a document that cannot be synced is logged and left to its next
+    /// event.
     async fn catch_up(&self, since: SystemTime) -> Result<(), IndexError> {
         let since = since.checked_sub(CLOCK_SKEW).unwrap_or(since);
-        let mut sources = vec![(Source::Catalog, "catalog", ">")];
+        let mut kinds = vec![Indexed::Datasets];
         if self.awards.is_some() {
-            sources.push((Source::Awards, "incentives", "award_changed"));
+            kinds.push(Indexed::Awards);
         }
-        for (source, domain, events) in sources {
-            let payloads = self
-                .bus
-                .payloads_since(domain, events, since)
-                .await
-                .map_err(|error| IndexError::Source(error.to_string()))?;
-            let ids: Vec<String> = payloads
-                .into_iter()
-                .filter_map(|payload| source.subject_of(payload).ok())
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect();
+        for kind in kinds {
+            let ids = self.changed_since(kind, since).await?;
+            let ids: Vec<String> = ids.into_iter().collect();
             for chunk in ids.chunks(CATCH_UP_CHUNK) {
-                self.sync(source, chunk).await?;
+                for (id, reason) in self.sync(kind, chunk).await.iter() {
+                    tracing::warn!(
+                        id,
+                        reason,
+                        "a document changed during a rebuild could not be synced"
+                    );
+                }
             }
         }
         Ok(())
+    }
+
+    /// The ids of the datasets or awards whose events were published since `since`.
+    async fn changed_since(
+        &self,
+        kind: Indexed,
+        since: SystemTime,
+    ) -> Result<HashSet<String>, IndexError> {
+        let mut delay = Duration::from_millis(200);
+        let mut attempt = 1;
+        loop {
+            let mut ids = HashSet::new();
+            let read = self
+                .bus
+                .read_since(kind.domain(), kind.event_filter(), since, |payload| {
+                    if let Ok(id) = kind.subject_of(payload) {
+                        ids.insert(id);
+                    }
+                })
+                .await;
+            match read {
+                Ok(_) => return Ok(ids),
+                Err(error) if attempt >= CATCH_UP_ATTEMPTS => {
+                    return Err(IndexError::Source(format!(
+                        "reading the {} events of the rebuild's time: {error}",
+                        kind.domain()
+                    )));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, attempt, "reading past events failed, retrying")
+                }
+            }
+            tokio::time::sleep(delay).await;
+            delay *= 2;
+            attempt += 1;
+        }
     }
 
     /// Adds every current award when a rebuild had to leave them out; whether it did.
@@ -477,63 +626,5 @@ impl Indexer {
             delay = (delay * 2).min(Duration::from_secs(10));
         }
         false
-    }
-}
-
-/// Where an event's subject lives: the catalog (datasets) or the incentives service (awards).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// Catalog events; their subjects are datasets.
-    Catalog,
-    /// Incentives events; their subjects are awards.
-    Awards,
-}
-
-impl Source {
-    /// The id of the dataset or award an event of this source is about.
-    fn subject_of(self, payload: Bytes) -> Result<String, HandlerError> {
-        let id = match self {
-            Source::Catalog => DatasetChanged::decode(payload)?.dataset.map(|d| d.id),
-            Source::Awards => AwardChanged::decode(payload)?.award.map(|a| a.id),
-        };
-        id.ok_or_else(|| HandlerError::Reject("event without its dataset or award".to_owned()))
-    }
-}
-
-/// Applies catalog or incentives events to the index, all the events that arrived together in
-/// one write.
-pub struct IndexEvents {
-    /// The indexer writing them.
-    pub indexer: Arc<Indexer>,
-    /// Whose events they are.
-    pub source: Source,
-}
-
-impl EventHandler for IndexEvents {
-    async fn handle(&self, event: Event) -> Result<(), HandlerError> {
-        self.handle_group(vec![event]).await.pop().unwrap_or(Ok(()))
-    }
-
-    async fn handle_group(&self, events: Vec<Event>) -> Vec<Result<(), HandlerError>> {
-        let span = tracing::info_span!("index events", events = events.len());
-        let subjects: Vec<Result<String, HandlerError>> = events
-            .into_iter()
-            .map(|event| {
-                span.follows_from(&event.span);
-                self.source.subject_of(event.payload)
-            })
-            .collect();
-        let ids: Vec<String> = subjects.iter().flatten().cloned().collect();
-        let synced = self.indexer.sync(self.source, &ids).instrument(span).await;
-        subjects
-            .into_iter()
-            .map(|subject| {
-                subject?;
-                synced
-                    .as_ref()
-                    .map_err(|error| HandlerError::Retry(error.to_string()))
-                    .copied()
-            })
-            .collect()
     }
 }

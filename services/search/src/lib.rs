@@ -9,6 +9,7 @@ pub mod backend;
 pub mod config;
 pub mod document;
 pub mod embedded;
+pub mod events;
 pub mod grpc;
 pub mod indexer;
 pub mod meili;
@@ -20,7 +21,7 @@ use std::time::{Duration, SystemTime};
 
 use opendata_platform::auth::Authenticator;
 use opendata_platform::channels::channel;
-use opendata_platform::events::{EventBus, OwnCopy, Pace, Route, run_paced_consumer};
+use opendata_platform::events::{ACK_WAIT, EventBus, OwnCopy, Pace, Route, run_paced_consumer};
 use opendata_platform::grpc::Serving;
 use opendata_platform::health::Health;
 use opendata_platform::metrics::{EngineLabels, Probe, metrics};
@@ -32,14 +33,15 @@ use tokio::net::TcpListener;
 use crate::backend::{BackendError, SearchBackend};
 use crate::config::SearchSettings;
 use crate::embedded::EmbeddedBackend;
+use crate::events::IndexEvents;
 use crate::grpc::SearchApi;
-use crate::indexer::{AWARD_CONSUMER, AwardSource, CATALOG_CONSUMER, IndexEvents, Indexer, Source};
+use crate::indexer::{AWARD_CONSUMER, AwardSource, CATALOG_CONSUMER, Indexed, Indexer};
 use crate::meili::MeiliBackend;
 use crate::synonyms::Synonyms;
 
 /// How the index follows events: up to 100 that have arrived are applied in one write.
 const INDEXING_PACE: Pace = Pace {
-    ack_wait: Duration::from_secs(30),
+    ack_wait: ACK_WAIT,
     batch: 100,
 };
 
@@ -146,33 +148,26 @@ async fn follow(
         indexer.backfill_awards_until_done(&shutdown).await;
         Ok(())
     };
-    let awards = async {
-        if !indexing_awards {
-            return Ok(());
-        }
+    let consume = |kind: Indexed, durable: &'static str| {
         let route = Route {
-            domain: "incentives",
-            event_filter: "award_changed",
-            durable: AWARD_CONSUMER,
+            domain: kind.domain(),
+            event_filter: kind.event_filter(),
+            durable,
             own_copy,
         };
         let handler = IndexEvents {
             indexer: Arc::clone(&indexer),
-            source: Source::Awards,
+            kind,
         };
-        run_paced_consumer(bus.clone(), route, handler, shutdown.clone(), INDEXING_PACE).await
+        run_paced_consumer(bus.clone(), route, handler, shutdown.clone(), INDEXING_PACE)
     };
-    let route = Route {
-        domain: "catalog",
-        event_filter: ">",
-        durable: CATALOG_CONSUMER,
-        own_copy,
+    let catalog = consume(Indexed::Datasets, CATALOG_CONSUMER);
+    let awards = async {
+        match indexing_awards {
+            true => consume(Indexed::Awards, AWARD_CONSUMER).await,
+            false => Ok(()),
+        }
     };
-    let handler = IndexEvents {
-        indexer: Arc::clone(&indexer),
-        source: Source::Catalog,
-    };
-    let catalog = run_paced_consumer(bus.clone(), route, handler, shutdown.clone(), INDEXING_PACE);
     futures::try_join!(catalog, awards, backfill).map(|_| ())
 }
 

@@ -49,8 +49,17 @@ const SEARCHABLE: &[&str] = &[
     "column_names",
     "column_descriptions",
 ];
-/// Attributes searches filter on.
-const FILTERABLE: &[&str] = &["id", "type", "agency_id", "category", "tags"];
+/// Attributes searches filter on; the `award.` ones only award documents have.
+const FILTERABLE: &[&str] = &[
+    "id",
+    "type",
+    "agency_id",
+    "category",
+    "tags",
+    "award.municipality",
+    "award.program_id",
+    "award.fiscal_year",
+];
 /// Attributes searches sort on.
 const SORTABLE: &[&str] = &["title_sort", "updated_at", "created_at", "id"];
 /// Ranking rules: an explicit sort first, then Meilisearch's relevance rules.
@@ -64,6 +73,8 @@ const RANKING_RULES: &[&str] = &[
 ];
 /// Documents sent per indexing task.
 const BATCH: usize = 1_000;
+/// Indexing tasks a rebuild lets wait at once (each of [`BATCH`] documents).
+const QUEUED_TASKS: usize = 4;
 /// Longest one HTTP call to Meilisearch may take before it counts as down (the SDK sets none).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a write polls its task.
@@ -127,6 +138,12 @@ fn filter_expression(query: &SearchQuery) -> Option<String> {
         any_of("category", &filters.categories),
         any_of("type", &filters.types),
         any_of("id", &filters.ids),
+        any_of("award.municipality", &filters.municipalities),
+        any_of("award.program_id", &filters.program_ids),
+        (!filters.fiscal_years.is_empty()).then(|| {
+            let years: Vec<String> = filters.fiscal_years.iter().map(i32::to_string).collect();
+            format!("award.fiscal_year IN [{}]", years.join(", "))
+        }),
     ]
     .into_iter()
     .flatten()
@@ -385,12 +402,18 @@ impl MeiliBackend {
     }
 
     /// The index a search goes to and the JSON body it sends, exactly as [`SearchBackend::search`]
-    /// sends them: for measuring Meilisearch directly with the portal's own requests.
-    pub fn search_request(&self, query: &SearchQuery) -> (String, serde_json::Value) {
+    /// sends them: for the benchmark, which measures Meilisearch directly with the portal's own
+    /// requests (the reason this crate depends on `serde_json`).
+    pub fn search_request(
+        &self,
+        query: &SearchQuery,
+    ) -> Result<(String, serde_json::Value), serde_json::Error> {
         let index = self.client.index(&self.index);
         let request = Request::new(query);
-        let body = serde_json::to_value(request.on(&index)).unwrap_or_default();
-        (self.index.clone(), body)
+        Ok((
+            self.index.clone(),
+            serde_json::to_value(request.on(&index))?,
+        ))
     }
 
     async fn run_search(&self, query: &SearchQuery) -> Result<SearchPage, BackendError> {
@@ -508,10 +531,14 @@ impl MeiliBackend {
         );
         let built = async {
             self.prepare_index(&next, false).await?;
-            // Each batch is sent as it is read; Meilisearch indexes while the rest is read.
+            // Each batch is sent as it is read; Meilisearch indexes while the rest is read. A few
+            // tasks at most wait at once, so none waits behind the whole catalogue and times out.
             let mut tasks = Vec::new();
             while let Some(batch) = batches.next().await {
                 self.send(&next, &batch?, &mut tasks).await?;
+                while tasks.len() > QUEUED_TASKS {
+                    self.finish(tasks.remove(0)).await?;
+                }
             }
             self.finish_all(tasks).await?;
             let swap = SwapIndexes {
@@ -531,7 +558,11 @@ impl MeiliBackend {
         built
     }
 
+    /// Documents in the live index. Makes sure of the index and its settings first (once per
+    /// process; the service counts before it serves), so an index an older version left gets
+    /// this version's filterable attributes before any search needs them.
     async fn run_count(&self) -> Result<u64, BackendError> {
+        self.ready().await?;
         let index = self.client.index(&self.index);
         let mut query = DocumentsQuery::new(&index);
         query.with_limit(1);
@@ -609,6 +640,15 @@ mod tests {
             tags: vec!["say \"hi\" \\o/".into(), "tax".into()],
             ..Filters::default()
         };
+        let awards = Filters {
+            municipalities: vec!["Hartford".into()],
+            fiscal_years: vec![2017, 2018],
+            ..Filters::default()
+        };
+        assert_eq!(
+            filter_expression(&query(awards, Sort::Relevance, "")).as_deref(),
+            Some(r#"award.municipality IN ["Hartford"] AND award.fiscal_year IN [2017, 2018]"#)
+        );
         assert_eq!(
             filter_expression(&query(filters, Sort::Relevance, "")).as_deref(),
             Some(r#"agency_id IN ["opm", "decd"] AND tags = "say \"hi\" \\o/" AND tags = "tax""#)

@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use opendata_limits::{SEARCH_TEXT, TEXT_NAME};
+use opendata_limits::{FILTER_VALUES, SEARCH_TEXT, TEXT_NAME};
 use opendata_platform::error::ApiError;
-use opendata_platform::text::{check_list, check_text};
+use opendata_platform::text::{check_count, check_list, check_text};
 use opendata_proto::search::v1 as pb;
 
 use crate::document::SearchDocument;
@@ -136,6 +136,12 @@ pub struct Filters {
     pub types: Vec<String>,
     /// Any of these ids.
     pub ids: Vec<String>,
+    /// Awards in any of these municipalities.
+    pub municipalities: Vec<String>,
+    /// Awards of any of these programs.
+    pub program_ids: Vec<String>,
+    /// Awards of any of these fiscal years.
+    pub fiscal_years: Vec<i32>,
 }
 
 fn any_of(wanted: &[String], value: &str) -> bool {
@@ -153,6 +159,27 @@ impl Filters {
                 .tags
                 .iter()
                 .all(|tag| document.tags.iter().any(|t| t.eq_ignore_ascii_case(tag)))
+            && self.admit_award(document)
+    }
+
+    /// Whether any award filter is set.
+    pub fn has_award_filters(&self) -> bool {
+        !(self.municipalities.is_empty()
+            && self.program_ids.is_empty()
+            && self.fiscal_years.is_empty())
+    }
+
+    /// Whether `document` passes the award filters: any document when there are none, otherwise
+    /// only an award with a matching municipality, program and fiscal year.
+    fn admit_award(&self, document: &SearchDocument) -> bool {
+        if !self.has_award_filters() {
+            return true;
+        }
+        document.award.as_ref().is_some_and(|award| {
+            any_of(&self.municipalities, &award.municipality)
+                && any_of(&self.program_ids, &award.program_id)
+                && (self.fiscal_years.is_empty() || self.fiscal_years.contains(&award.fiscal_year))
+        })
     }
 }
 
@@ -185,9 +212,12 @@ impl SearchQuery {
             ("types", &request.types),
             ("ids", &request.ids),
             ("facets", &request.facets),
+            ("municipalities", &request.municipalities),
+            ("program_ids", &request.program_ids),
         ] {
             check_list(field, values, TEXT_NAME)?;
         }
+        check_count("fiscal_years", request.fiscal_years.len(), FILTER_VALUES)?;
         let reverse = request.reverse;
         let sort = match request.sort() {
             pb::SortOrder::Unspecified | pb::SortOrder::Relevance if reverse => {
@@ -232,6 +262,9 @@ impl SearchQuery {
                 tags: request.tags,
                 types: request.types,
                 ids: request.ids,
+                municipalities: request.municipalities,
+                program_ids: request.program_ids,
+                fiscal_years: request.fiscal_years,
             },
             sort,
             offset,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures::StreamExt as _;
 use opendata_search::backend::{BackendError, Change, DocumentBatches, SearchBackend};
 use opendata_search::config::{MeilisearchSettings, SearchSettings};
-use opendata_search::document::{DocumentKind, SearchDocument};
+use opendata_search::document::{AwardFacts, DocumentKind, SearchDocument};
 use opendata_search::query::{FacetField, Filters, SearchPage, SearchQuery, Sort, Suggestion};
 use opendata_testkit::{SearchEngine, drop_meilisearch_indexes};
 use secrecy::SecretString;
@@ -18,6 +18,7 @@ use super::engine_tests;
 engine_tests!(
     typo_queries_find_the_right_dataset,
     a_typo_in_the_first_letter_counts_as_two,
+    awards_filter_by_town_program_and_year,
     a_title_match_ranks_above_tags_and_description,
     facets_count_the_matching_documents,
     facet_values_differing_in_case_count_as_one,
@@ -124,7 +125,21 @@ fn document(id: &str, title: &str, description: &str, day: i64) -> SearchDocumen
         metadata_updated_at: millis,
         data_updated_at: Some(millis),
         published_at: Some(millis),
+        award: None,
     }
+}
+
+/// An award document: `company` is its title, as the incentives service's awards make it.
+fn award(id: &str, company: &str, town: &str, program: &str, year: i32) -> SearchDocument {
+    let mut award = document(id, company, "", 1);
+    award.kind = DocumentKind::IncentiveAward;
+    award.agency_id = "decd".to_owned();
+    award.award = Some(AwardFacts {
+        municipality: town.to_owned(),
+        program_id: program.to_owned(),
+        fiscal_year: year,
+    });
+    award
 }
 
 fn with(
@@ -366,6 +381,68 @@ async fn filters_combine(engine: SearchEngine) {
     assert_eq!(ids(index.search(query.clone()).await), ["ptax-0002"]);
     query.filters.types = vec!["incentive_award".to_owned()];
     assert_eq!(index.search(query).await.total, 0);
+    index.drop().await;
+}
+
+async fn awards_filter_by_town_program_and_year(engine: SearchEngine) {
+    let mut documents = portal();
+    documents.extend([
+        award("awd-1", "Acme Manufacturing", "Hartford", "MAA", 2017),
+        award("awd-2", "Acme Manufacturing", "New Haven", "MAA", 2018),
+        award("awd-3", "Acme Tooling", "Hartford", "SSBF", 2018),
+        award("awd-4", "Beacon Labs", "Hartford", "MAA", 2018),
+    ]);
+    let index = Index::new(engine, documents).await;
+    let found = |filters: Filters, text: &str| {
+        let mut query = text_query(text);
+        query.filters = filters;
+        let index = &index;
+        async move {
+            let mut ids: Vec<String> = index
+                .search(query)
+                .await
+                .hits
+                .into_iter()
+                .map(|hit| hit.document.id.clone())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let hartford = Filters {
+        municipalities: vec!["HARTFORD".to_owned()],
+        ..Filters::default()
+    };
+    assert_eq!(
+        found(hartford.clone(), "acme").await,
+        ["awd-1", "awd-3"],
+        "towns compare without case"
+    );
+    assert_eq!(
+        found(
+            Filters {
+                program_ids: vec!["MAA".to_owned()],
+                fiscal_years: vec![2018],
+                ..hartford
+            },
+            ""
+        )
+        .await,
+        ["awd-4"],
+        "every award filter at once"
+    );
+    assert_eq!(
+        found(
+            Filters {
+                fiscal_years: vec![2017, 2019],
+                ..Filters::default()
+            },
+            ""
+        )
+        .await,
+        ["awd-1"],
+        "any of the years; no dataset matches an award filter"
+    );
     index.drop().await;
 }
 

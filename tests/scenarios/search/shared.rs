@@ -8,9 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::StreamExt as _;
 use opendata_platform::channels::channel;
 use opendata_proto::common::v1::Role;
-use opendata_search::backend::{BackendFuture, Change, DocumentBatches, SearchBackend};
+use opendata_search::backend::{
+    BackendError, BackendFuture, Change, DocumentBatches, SearchBackend,
+};
 use opendata_search::document::SearchDocument;
-use opendata_search::indexer::{Indexer, Source};
+use opendata_search::indexer::{Indexed, Indexer, Unsynced};
 use opendata_search::query::{Filters, SearchPage, SearchQuery, Sort, Suggestion};
 use opendata_testkit::{SearchEngine, TestStack};
 use tokio::sync::Notify;
@@ -23,9 +25,15 @@ use crate::support::{create_described, key_for, publish, search_bus};
 engine_tests!(
     a_rebuild_keeps_what_another_replica_applied_meanwhile,
     a_slower_replicas_older_read_is_written_over,
+    a_refused_document_holds_back_only_itself,
 );
 
-/// Which write of a [`Paused`] index stops half way.
+/// Fails unless every document was synced.
+fn synced(unsynced: Unsynced) {
+    assert!(unsynced.is_empty(), "not synced: {unsynced:?}");
+}
+
+/// Which write of a [`SharedIndex`] index stops half way.
 #[derive(Clone, Copy, PartialEq)]
 enum PauseAt {
     /// A rebuild, once its documents are read and before they are swapped in.
@@ -34,20 +42,23 @@ enum PauseAt {
     Apply,
 }
 
-/// An index shared with other replicas, whose first write of one kind waits for the test.
-struct Paused {
+/// An index shared with other replicas, whose first write of one kind waits for the test, and
+/// which refuses changes to one document when told to.
+struct SharedIndex {
     inner: Arc<dyn SearchBackend>,
     at: Option<PauseAt>,
+    refused: std::sync::Mutex<Option<String>>,
     paused_once: AtomicBool,
     reached: Notify,
     resume: Notify,
 }
 
-impl Paused {
-    fn new(inner: Arc<dyn SearchBackend>, at: Option<PauseAt>) -> Arc<Paused> {
-        Arc::new(Paused {
+impl SharedIndex {
+    fn new(inner: Arc<dyn SearchBackend>, at: Option<PauseAt>) -> Arc<SharedIndex> {
+        Arc::new(SharedIndex {
             inner,
             at,
+            refused: std::sync::Mutex::new(None),
             paused_once: AtomicBool::new(false),
             reached: Notify::new(),
             resume: Notify::new(),
@@ -62,7 +73,7 @@ impl Paused {
     }
 }
 
-impl SearchBackend for Paused {
+impl SearchBackend for SharedIndex {
     fn name(&self) -> &'static str {
         self.inner.name()
     }
@@ -82,6 +93,10 @@ impl SearchBackend for Paused {
     fn apply(&self, changes: Vec<Change>) -> BackendFuture<'_, ()> {
         Box::pin(async move {
             self.pause_if(PauseAt::Apply).await;
+            let refused = self.refused.lock().unwrap().clone();
+            if let Some(id) = refused.filter(|id| changes.iter().any(|c| c.id() == id)) {
+                return Err(BackendError::Failed(format!("document {id} refused")));
+            }
             self.inner.apply(changes).await
         })
     }
@@ -113,12 +128,12 @@ struct Replicas {
     stack: TestStack,
     index: Index,
     first: Arc<Indexer>,
-    first_index: Arc<Paused>,
+    first_index: Arc<SharedIndex>,
     second: Arc<Indexer>,
 }
 
 impl Replicas {
-    async fn start(engine: SearchEngine, at: PauseAt) -> Replicas {
+    async fn start(engine: SearchEngine, at: Option<PauseAt>) -> Replicas {
         let stack = TestStack::start().await;
         let index = Index::new(engine, Vec::new()).await;
         let bus = search_bus(&stack).await;
@@ -132,9 +147,9 @@ impl Replicas {
                 bus.clone(),
             ))
         };
-        let first_index = Paused::new(Arc::clone(&index.backend), Some(at));
+        let first_index = SharedIndex::new(Arc::clone(&index.backend), at);
         let first = indexer(first_index.clone());
-        let second = indexer(Paused::new(Arc::clone(&index.backend), None));
+        let second = indexer(SharedIndex::new(Arc::clone(&index.backend), None));
         Replicas {
             stack,
             index,
@@ -154,10 +169,11 @@ impl Replicas {
         };
         let id = create_described(&self.stack, &key, "opm", metadata, Default::default()).await;
         publish(&self.stack, &id).await;
-        self.second
-            .sync(Source::Catalog, std::slice::from_ref(&id))
-            .await
-            .unwrap();
+        synced(
+            self.second
+                .sync(Indexed::Datasets, std::slice::from_ref(&id))
+                .await,
+        );
         assert!(self.holds(&id).await, "indexed once published");
         id
     }
@@ -172,10 +188,7 @@ impl Replicas {
         let first = tokio::spawn(first);
         self.first_index.reached.notified().await;
         unpublish(&self.stack, id).await;
-        self.second
-            .sync(Source::Catalog, &[id.to_owned()])
-            .await
-            .unwrap();
+        synced(self.second.sync(Indexed::Datasets, &[id.to_owned()]).await);
         assert!(!self.holds(id).await, "the second replica removed it");
         self.first_index.resume.notify_one();
         first.await.unwrap()
@@ -209,7 +222,7 @@ impl Replicas {
 /// old read back, and the first replica then applies again what was published during its
 /// rebuild, so the dataset is gone for good.
 async fn a_rebuild_keeps_what_another_replica_applied_meanwhile(engine: SearchEngine) {
-    let replicas = Replicas::start(engine, PauseAt::Rebuild).await;
+    let replicas = Replicas::start(engine, Some(PauseAt::Rebuild)).await;
     let id = replicas.published().await;
 
     let first = Arc::clone(&replicas.first);
@@ -232,21 +245,51 @@ async fn a_rebuild_keeps_what_another_replica_applied_meanwhile(engine: SearchEn
 /// replica meanwhile reads it withheld and removes it. The first replica's late write would bring
 /// it back, so it reads again after writing and removes it.
 async fn a_slower_replicas_older_read_is_written_over(engine: SearchEngine) {
-    let replicas = Replicas::start(engine, PauseAt::Apply).await;
+    let replicas = Replicas::start(engine, Some(PauseAt::Apply)).await;
     let id = replicas.published().await;
 
     let first = Arc::clone(&replicas.first);
     let subject = id.clone();
-    replicas
-        .withheld_while_paused(
-            &id,
-            async move { first.sync(Source::Catalog, &[subject]).await },
-        )
-        .await
-        .unwrap();
+    synced(
+        replicas
+            .withheld_while_paused(&id, async move {
+                first.sync(Indexed::Datasets, &[subject]).await
+            })
+            .await,
+    );
     assert!(
         !replicas.holds(&id).await,
         "the slower replica's older read does not bring a withheld dataset back"
     );
+    replicas.stop().await;
+}
+
+/// Events arriving together are synced in one write; when the engine refuses one document, the
+/// others are still written and only that one is reported (its event alone is retried).
+async fn a_refused_document_holds_back_only_itself(engine: SearchEngine) {
+    let replicas = Replicas::start(engine, None).await;
+    let good = replicas.published().await;
+    let bad = replicas.published().await;
+    unpublish(&replicas.stack, &good).await;
+    unpublish(&replicas.stack, &bad).await;
+    *replicas.first_index.refused.lock().unwrap() = Some(bad.clone());
+
+    let unsynced = replicas
+        .first
+        .sync(Indexed::Datasets, &[good.clone(), bad.clone()])
+        .await;
+    assert_eq!(unsynced.reason(&good), None, "{unsynced:?}");
+    let reason = unsynced
+        .reason(&bad)
+        .expect("the refused document is reported");
+    assert!(
+        reason.contains(&format!("document {bad} refused")),
+        "{reason}"
+    );
+    assert!(
+        !replicas.holds(&good).await,
+        "the other document was written"
+    );
+    assert!(replicas.holds(&bad).await, "the refused one is as it was");
     replicas.stop().await;
 }

@@ -176,16 +176,17 @@ impl EventBus {
         }
     }
 
-    /// The payloads of `domain`'s events named `event_filter` (`>` for all) published from
-    /// `since` until this call, oldest first: what other processes applied while this one was
-    /// busy (a search replica rebuilding a shared index). Events published during the read are
-    /// left out.
-    pub async fn payloads_since(
+    /// Gives `each` the payload of every event of `domain` named `event_filter` (`>` for all)
+    /// published from `since` until this call, oldest first, one at a time: what other processes
+    /// applied while this one was busy (a search replica rebuilding a shared index). Events
+    /// published during the read are left out. Returns how many were read.
+    pub async fn read_since(
         &self,
         domain: &str,
         event_filter: &str,
         since: SystemTime,
-    ) -> Result<Vec<Bytes>, BusError> {
+        mut each: impl FnMut(Bytes),
+    ) -> Result<u64, BusError> {
         let stream = self.ensure_stream(domain).await?;
         let consumer = stream
             .create_consumer(pull::OrderedConfig {
@@ -197,21 +198,28 @@ impl EventBus {
             })
             .await
             .map_err(BusError::new)?;
-        let stored = usize::try_from(consumer.cached_info().num_pending).unwrap_or(usize::MAX);
-        let mut payloads = Vec::with_capacity(stored.min(10_000));
+        let stored = consumer.cached_info().num_pending;
         if stored == 0 {
-            return Ok(payloads);
+            return Ok(0);
         }
         let mut messages = consumer.messages().await.map_err(BusError::new)?;
-        while payloads.len() < stored {
+        let mut read = 0;
+        while read < stored {
             let message = tokio::time::timeout(READ_TIMEOUT, messages.next())
                 .await
-                .map_err(|_| BusError::new("timed out reading past events"))?
-                .ok_or_else(|| BusError::new("the stream of past events ended early"))?
+                .map_err(|_| {
+                    BusError::new(format!(
+                        "timed out reading {domain} events after {read} of {stored}"
+                    ))
+                })?
+                .ok_or_else(|| {
+                    BusError::new(format!("{domain} events ended after {read} of {stored}"))
+                })?
                 .map_err(BusError::new)?;
-            payloads.push(message.payload.clone());
+            read += 1;
+            each(message.payload.clone());
         }
-        Ok(payloads)
+        Ok(read)
     }
 
     /// Publishes one event and waits for JetStream's acknowledgement. `event_id` becomes

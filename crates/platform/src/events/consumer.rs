@@ -19,6 +19,9 @@ use crate::shutdown::Shutdown;
 use crate::tasks::TaskResult;
 use crate::telemetry;
 
+/// A group still being applied after this many acknowledgement waits is abandoned (its events
+/// retried), so a handler stuck on a call that never answers cannot hold its consumer forever.
+pub const GROUP_DEADLINE_WAITS: u32 = 10;
 /// Longest wait before a failed event is retried.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 /// A failing event is logged as an error every this many deliveries.
@@ -91,9 +94,11 @@ pub trait EventHandler: Send + Sync + 'static {
     fn handle(&self, event: Event) -> impl Future<Output = Result<(), HandlerError>> + Send;
 
     /// Applies the events that arrived together, in order, and says how each went (in the same
-    /// order). The default applies them one by one, each in its span, and stops at the first
+    /// order). Events left without an outcome (a shorter list) are retried later, as failed
+    /// ones. The default applies them one by one, each in its span, and stops at the first
     /// [`HandlerError::Fatal`] (the events after it wait for the restarted consumer). A handler
-    /// that can apply many events for the price of one (a search index write) overrides it.
+    /// that can apply many events for the price of one (a search index write) overrides it, and
+    /// should fail only the events it could not apply.
     fn handle_group(
         &self,
         events: Vec<Event>,
@@ -140,13 +145,19 @@ pub struct Pace {
     pub ack_wait: Duration,
     /// Most events fetched at once. Those that have arrived are given to the handler as one
     /// group ([`EventHandler::handle_group`]) and reported in progress together while it works.
+    /// The next fetch may arrive meanwhile and wait unacknowledged, so a group must be applied
+    /// well within `ack_wait`; a group still running after [`GROUP_DEADLINE_WAITS`] waits is
+    /// abandoned and its events retried.
     pub batch: usize,
 }
+
+/// How long JetStream waits for an acknowledgement by default.
+pub const ACK_WAIT: Duration = Duration::from_secs(30);
 
 impl Default for Pace {
     fn default() -> Self {
         Pace {
-            ack_wait: Duration::from_secs(30),
+            ack_wait: ACK_WAIT,
             batch: 20,
         }
     }
@@ -386,8 +397,11 @@ async fn apply_group<H: EventHandler>(
         .map(|event| (event.span.clone(), event.delivery))
         .collect();
     // A panic is a bug in the handler: the events are kept and retried with backoff, and the
-    // errors say so, rather than stopping the consumer on every redelivery.
+    // errors say so, rather than stopping the consumer on every redelivery. A handler stuck past
+    // the deadline (a call that never answers) is abandoned the same way.
+    let count = messages.len();
     let handling = std::panic::AssertUnwindSafe(handler.handle_group(events)).catch_unwind();
+    let handling = tokio::time::timeout(pace.ack_wait * GROUP_DEADLINE_WAITS, handling);
     let mut handling = std::pin::pin!(handling);
     let every = (pace.ack_wait / 3).max(Duration::from_millis(100));
     let mut progress = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -404,23 +418,36 @@ async fn apply_group<H: EventHandler>(
             }
         }
     };
-    let mut outcomes = match outcomes {
-        Ok(outcomes) => outcomes.into_iter(),
-        Err(_) => (0..messages.len())
-            .map(|_| Err(HandlerError::Retry("the handler panicked".to_owned())))
-            .collect::<Vec<_>>()
-            .into_iter(),
+    let outcomes = match outcomes {
+        Ok(Ok(outcomes)) if outcomes.len() <= count => outcomes,
+        Ok(Ok(outcomes)) => {
+            tracing::error!(
+                durable,
+                events = count,
+                outcomes = outcomes.len(),
+                "the handler returned more outcomes than events; retrying them"
+            );
+            Vec::new()
+        }
+        Ok(Err(_)) => failed_group(count, "the handler panicked on one of the events"),
+        Err(_) => failed_group(
+            count,
+            &format!(
+                "the handler did not finish within {:?}",
+                pace.ack_wait * GROUP_DEADLINE_WAITS
+            ),
+        ),
     };
+    let mut outcomes = outcomes.into_iter();
     let mut fatal = None;
     for (message, (span, delivery)) in messages.into_iter().zip(spans) {
-        // An event the handler did not get to (it stopped at a fatal one) waits like a failed one.
         let outcome = match (&fatal, outcomes.next()) {
             (None, Some(outcome)) => outcome,
+            // The handler stopped at a fatal event, or gave no outcome for this one.
             _ => Err(HandlerError::Retry(
-                "not applied: an earlier event failed".to_owned(),
+                "not applied: the handler stopped before this event".to_owned(),
             )),
         };
-        let _in_event = span.enter();
         let ack = match outcome {
             Ok(()) => {
                 if let Ok(info) = message.info() {
@@ -429,21 +456,23 @@ async fn apply_group<H: EventHandler>(
                 message.ack().await
             }
             Err(HandlerError::Reject(reason)) => {
-                tracing::error!(durable, %reason, "event rejected");
+                span.in_scope(|| tracing::error!(durable, %reason, "event rejected"));
                 message.ack_with(AckKind::Term).await
             }
             Err(HandlerError::Fatal(reason)) => {
-                tracing::error!(durable, %reason, "event cannot be applied");
+                span.in_scope(|| tracing::error!(durable, %reason, "event cannot be applied"));
                 fatal = Some(reason);
                 // Kept for the restarted consumer.
                 message.ack_with(AckKind::Nak(Some(MAX_RETRY_DELAY))).await
             }
             Err(HandlerError::Retry(reason)) => {
-                if delivery % REPORT_EVERY == 0 {
-                    tracing::error!(durable, %reason, delivery, "event keeps failing, still retrying");
-                } else {
-                    tracing::warn!(durable, %reason, delivery, "event failed, will retry");
-                }
+                span.in_scope(|| {
+                    if delivery % REPORT_EVERY == 0 {
+                        tracing::error!(durable, %reason, delivery, "event keeps failing, still retrying");
+                    } else {
+                        tracing::warn!(durable, %reason, delivery, "event failed, will retry");
+                    }
+                });
                 message
                     .ack_with(AckKind::Nak(Some(retry_delay(delivery))))
                     .await
@@ -457,6 +486,13 @@ async fn apply_group<H: EventHandler>(
         Some(reason) => Err(Stopped::Fatal(reason)),
         None => Ok(()),
     }
+}
+
+/// `count` outcomes retrying every event of a group for `reason`.
+fn failed_group(count: usize, reason: &str) -> Vec<Result<(), HandlerError>> {
+    (0..count)
+        .map(|_| Err(HandlerError::Retry(reason.to_owned())))
+        .collect()
 }
 
 /// Exponential backoff from 200 ms, capped.

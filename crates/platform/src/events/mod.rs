@@ -13,8 +13,8 @@ mod relay;
 
 pub use bus::{BusError, EventBus};
 pub use consumer::{
-    CLOCK_SKEW, Event, EventHandler, HandlerError, OWN_COPY_INACTIVE, OwnCopy, Pace, Route, claim,
-    run_consumer, run_paced_consumer,
+    ACK_WAIT, CLOCK_SKEW, Event, EventHandler, HandlerError, OWN_COPY_INACTIVE, OwnCopy, Pace,
+    Route, claim, run_consumer, run_paced_consumer,
 };
 pub use dead_letters::OUTBOX_COMPONENT;
 pub use outbox::{OutboxEvent, enqueue, enqueue_many, subject};

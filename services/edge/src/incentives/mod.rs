@@ -94,10 +94,15 @@ async fn resolve_company(
         return None;
     }
     let mut client = state.search();
+    // The index filters by place, program and year too, so only the matches that count are
+    // returned (and the cap on matches is reached less often).
     let search = client.search(SearchRequest {
         query: request.company.clone(),
         types: vec!["incentive_award".to_owned()],
         limit: MAX_COMPANY_MATCHES,
+        municipalities: request.municipalities.clone(),
+        program_ids: request.program_ids.clone(),
+        fiscal_years: request.fiscal_years.clone(),
         ..Default::default()
     });
     match tokio::time::timeout(SEARCH_TIMEOUT, search).await {

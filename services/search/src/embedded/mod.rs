@@ -127,10 +127,7 @@ impl Generation {
             keys: current.keys.clone(),
         });
         for change in changes {
-            let id = match &change {
-                Change::Upsert(document) => document.id.clone(),
-                Change::Delete(id) => id.clone(),
-            };
+            let id = change.id().to_owned();
             if let Some(old) = staged.keys.remove(&id) {
                 staged.documents.remove(&old);
             }

@@ -8,6 +8,8 @@
 //! flat, lower score, a typo in its first letter counting as two as in Meilisearch
 //! ([`super::typos`]); the last word also matches as a prefix while the user is still typing.
 
+use std::sync::Arc;
+
 use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
@@ -21,7 +23,7 @@ use crate::document::SearchDocument;
 use crate::query::{STOP_WORDS, typo_budget};
 use crate::synonyms::Synonyms;
 
-use super::typos::TypoQuery;
+use super::typos::{FirstLetterTypos, TypoQuery};
 
 /// Name the analyzer is registered under.
 const ANALYZER: &str = "opendata";
@@ -135,6 +137,7 @@ pub fn words(text: &str) -> (Vec<String>, bool) {
 
 fn word_query(fields: &[(Field, f32)], word: &str, prefix: bool) -> Box<dyn Query> {
     let typos = typo_budget(word);
+    let near_words = (typos > 0).then(|| Arc::new(FirstLetterTypos::new(word, typos, prefix)));
     let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for &(field, weight) in fields {
         let term = Term::from_field_text(field, word);
@@ -143,10 +146,10 @@ fn word_query(fields: &[(Field, f32)], word: &str, prefix: bool) -> Box<dyn Quer
             Occur::Should,
             Box::new(BoostQuery::new(Box::new(exact), weight * 2.0)),
         ));
-        let near: Option<Box<dyn Query>> = match (prefix, typos) {
-            (true, 0) => Some(Box::new(FuzzyTermQuery::new_prefix(term, 0, true))),
-            (false, 0) => None,
-            (prefix, typos) => Some(Box::new(TypoQuery::new(field, word, typos, prefix))),
+        let near: Option<Box<dyn Query>> = match (&near_words, prefix) {
+            (Some(automaton), _) => Some(Box::new(TypoQuery::new(field, Arc::clone(automaton)))),
+            (None, true) => Some(Box::new(FuzzyTermQuery::new_prefix(term, 0, true))),
+            (None, false) => None,
         };
         if let Some(near) = near {
             alternatives.push((Occur::Should, Box::new(BoostQuery::new(near, weight))));

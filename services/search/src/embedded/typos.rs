@@ -4,7 +4,7 @@
 //! So "teal" (one typo allowed) does not find "real", while "tegistrations" (two allowed) finds
 //! "registrations" and "tegistratons" does not. Both engines then forgive the same misspellings.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use levenshtein_automata::{DFA, Distance, LevenshteinAutomatonBuilder, SINK_STATE};
 use tantivy::query::{AutomatonWeight, EnableScoring, Query, Weight};
@@ -19,43 +19,47 @@ static BUILDERS: LazyLock<[LevenshteinAutomatonBuilder; 2]> = LazyLock::new(|| {
     ]
 });
 
-/// Indexed words within `typos` of `word` (or, with `prefix`, starting with such a word), a typo
-/// in the first letter counting as two.
+/// Indexed words of a field near a query word (see [`FirstLetterTypos`]).
 #[derive(Debug, Clone)]
 pub struct TypoQuery {
     field: Field,
-    word: String,
-    typos: u8,
-    prefix: bool,
+    automaton: Arc<FirstLetterTypos>,
 }
 
 impl TypoQuery {
-    /// Words of `field` near `word`; `typos` is 1 or 2.
-    pub fn new(field: Field, word: &str, typos: u8, prefix: bool) -> TypoQuery {
-        TypoQuery {
-            field,
-            word: word.to_owned(),
-            typos: typos.clamp(1, 2),
-            prefix,
-        }
+    /// Words of `field` that `automaton` accepts.
+    pub fn new(field: Field, automaton: Arc<FirstLetterTypos>) -> TypoQuery {
+        TypoQuery { field, automaton }
     }
 }
 
 impl Query for TypoQuery {
     fn weight(&self, _scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        let automaton = FirstLetterTypos::new(&self.word, self.typos, self.prefix);
         Ok(Box::new(AutomatonWeight::<FirstLetterTypos>::new(
-            self.field, automaton,
+            self.field,
+            Arc::clone(&self.automaton),
         )))
     }
 }
 
-/// A Levenshtein automaton that also follows whether the word read so far still begins with the
-/// query word's first letter.
-struct FirstLetterTypos {
+/// Words within `typos` of a query word (or, for a prefix, starting with such a word), a typo in
+/// the first letter counting as two: a Levenshtein automaton that also follows whether the word
+/// read so far still begins with the query word's first letter. Built once per query word and
+/// shared by every field searched.
+pub struct FirstLetterTypos {
     dfa: DFA,
     first_letter: Vec<u8>,
     typos: u8,
+}
+
+impl std::fmt::Debug for FirstLetterTypos {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("FirstLetterTypos")
+            .field("first_letter", &String::from_utf8_lossy(&self.first_letter))
+            .field("typos", &self.typos)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where the automaton is: the Levenshtein state, and how much of the first letter matched.
@@ -74,8 +78,10 @@ enum FirstLetter {
 }
 
 impl FirstLetterTypos {
-    fn new(word: &str, typos: u8, prefix: bool) -> FirstLetterTypos {
-        let builder = &BUILDERS[usize::from(typos.clamp(1, 2) - 1)];
+    /// Words near `word`, `typos` being 1 or 2 (clamped).
+    pub fn new(word: &str, typos: u8, prefix: bool) -> FirstLetterTypos {
+        let typos = typos.clamp(1, 2);
+        let builder = &BUILDERS[usize::from(typos - 1)];
         let dfa = if prefix {
             builder.build_prefix_dfa(word)
         } else {
