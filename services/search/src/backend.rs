@@ -17,6 +17,10 @@ pub enum BackendError {
     /// The engine failed in a way retrying will not fix.
     #[error("search engine failed: {0}")]
     Failed(String),
+    /// The engine refused a document it was given (a bad id, a field it cannot index): the
+    /// others written with it may still be taken one by one.
+    #[error("search engine refused a document: {0}")]
+    Refused(String),
 }
 
 impl From<BackendError> for ApiError {
@@ -26,7 +30,9 @@ impl From<BackendError> for ApiError {
                 ErrorCode::Unavailable,
                 format!("search is unavailable, retry later ({reason})"),
             ),
-            failed @ BackendError::Failed(_) => opendata_platform::error::internal(&failed),
+            failed @ (BackendError::Failed(_) | BackendError::Refused(_)) => {
+                opendata_platform::error::internal(&failed)
+            }
         }
     }
 }

@@ -53,8 +53,10 @@ const READS_AT_ONCE: usize = 8;
 const WRITE_ROUNDS: usize = 3;
 /// Subjects re-applied per write after a rebuild.
 const CATCH_UP_CHUNK: usize = 500;
-/// Reads of the events published during a rebuild before it gives up.
+/// Attempts at re-applying the events published during a rebuild before it gives up.
 const CATCH_UP_ATTEMPTS: u32 = 5;
+/// Characters kept of why a document was not synced.
+const UNSYNCED_REASON_CHARS: usize = 300;
 
 /// What kind of document an indexer keeps: datasets from the catalog, or awards from the
 /// incentives service.
@@ -98,8 +100,11 @@ impl Indexed {
 pub struct Unsynced(HashMap<String, String>);
 
 impl Unsynced {
+    /// Notes that `id` was not synced, with why (kept short: an engine's error may quote the
+    /// whole document).
     fn add(&mut self, id: String, reason: String) {
-        self.0.insert(id, reason);
+        self.0
+            .insert(id, reason.chars().take(UNSYNCED_REASON_CHARS).collect());
     }
 
     fn extend(&mut self, other: Unsynced) {
@@ -331,14 +336,15 @@ impl Indexer {
         (changes, unsynced)
     }
 
-    /// Applies `changes`, returning those written. When the engine refuses the group outright,
-    /// each change is tried alone so one bad document does not hold back the rest.
+    /// Applies `changes`, returning those written. When the engine refuses a document of the
+    /// group, each change is tried alone so one bad document does not hold back the rest; any
+    /// other failure fails them all.
     async fn write(&self, changes: Vec<Change>, unsynced: &mut Unsynced) -> Vec<Change> {
         let error = match self.backend.apply(changes.clone()).await {
             Ok(()) => return changes,
             Err(error) => error,
         };
-        if changes.len() == 1 || matches!(error, BackendError::Unavailable(_)) {
+        if changes.len() == 1 || !matches!(error, BackendError::Refused(_)) {
             for change in &changes {
                 unsynced.add(change.id().to_owned(), error.to_string());
             }
@@ -460,104 +466,111 @@ impl Indexer {
     pub async fn rebuild(&self) -> Result<Rebuilt, IndexError> {
         let started = Instant::now();
         let since = SystemTime::now();
-        let documents = AtomicU64::new(0);
-        // The engine sees only that its batches failed; the cause is kept here.
-        let failure = std::sync::Mutex::new(None);
-        {
-            let _writing = self.writes.lock().await;
-            let awards = futures::stream::once(async { Ok(self.awards_or_later().await) });
-            let batches = self
-                .public_datasets()
-                .chain(awards)
-                .map(|batch| match batch {
-                    Ok(batch) => {
-                        documents.fetch_add(batch.len() as u64, Ordering::Relaxed);
-                        Ok(batch)
-                    }
-                    Err(error) => {
-                        let reason = error.to_string();
-                        *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
-                        Err(BackendError::Unavailable(reason))
-                    }
-                });
-            let replaced = self.backend.replace_all(batches.boxed()).await;
-            if let Some(error) = failure.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                return Err(error);
-            }
-            replaced?;
-        }
-        self.ready.store(true, Ordering::Release);
+        let documents = self.swap_in_everything().await?;
         let took = started.elapsed();
         if self.backend.is_shared() {
             self.catch_up(since).await?;
         }
         Ok(Rebuilt {
-            documents: documents.into_inner(),
+            documents,
             took,
             caught_up: started.elapsed() - took,
         })
     }
 
-    /// Applies again every catalog (and award) event published since `since`: another replica
-    /// may have written its change into the index a rebuild then replaced. Reading the events is
-    /// retried a few times; a document that cannot be synced is logged and left to its next
-    /// event.
-    async fn catch_up(&self, since: SystemTime) -> Result<(), IndexError> {
-        let since = since.checked_sub(CLOCK_SKEW).unwrap_or(since);
-        let mut kinds = vec![Indexed::Datasets];
-        if self.awards.is_some() {
-            kinds.push(Indexed::Awards);
-        }
-        for kind in kinds {
-            let ids = self.changed_since(kind, since).await?;
-            let ids: Vec<String> = ids.into_iter().collect();
-            for chunk in ids.chunks(CATCH_UP_CHUNK) {
-                for (id, reason) in self.sync(kind, chunk).await.iter() {
-                    tracing::warn!(
-                        id,
-                        reason,
-                        "a document changed during a rebuild could not be synced"
-                    );
+    /// Reads every public dataset and current award into a new index and swaps it in; the number
+    /// of documents. The index is ready from then on.
+    async fn swap_in_everything(&self) -> Result<u64, IndexError> {
+        let documents = AtomicU64::new(0);
+        // The engine sees only that its batches failed; the cause is kept here.
+        let failure = std::sync::Mutex::new(None);
+        let _writing = self.writes.lock().await;
+        let awards = futures::stream::once(async { self.awards_or_later().await })
+            .flat_map(|awards| {
+                let batches: Vec<Vec<SearchDocument>> = awards
+                    .chunks(PAGE_SIZE as usize)
+                    .map(<[_]>::to_vec)
+                    .collect();
+                futures::stream::iter(batches)
+            })
+            .map(Ok);
+        let batches = self
+            .public_datasets()
+            .chain(awards)
+            .map(|batch| match batch {
+                Ok(batch) => {
+                    documents.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    Ok(batch)
                 }
-            }
+                Err(error) => {
+                    let reason = error.to_string();
+                    *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+                    Err(BackendError::Unavailable(reason))
+                }
+            });
+        let replaced = self.backend.replace_all(batches.boxed()).await;
+        if let Some(error) = failure.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            return Err(error);
         }
-        Ok(())
+        replaced?;
+        self.ready.store(true, Ordering::Release);
+        Ok(documents.into_inner())
     }
 
-    /// The ids of the datasets or awards whose events were published since `since`.
-    async fn changed_since(
-        &self,
-        kind: Indexed,
-        since: SystemTime,
-    ) -> Result<HashSet<String>, IndexError> {
+    /// Applies again every catalog (and award) event published since `since`: another replica
+    /// may have written its change into the index a rebuild then replaced. Tried
+    /// [`CATCH_UP_ATTEMPTS`] times; fails naming what is left when documents stay unsynced.
+    async fn catch_up(&self, since: SystemTime) -> Result<(), IndexError> {
+        let since = since.checked_sub(CLOCK_SKEW).unwrap_or(since);
         let mut delay = Duration::from_millis(200);
         let mut attempt = 1;
         loop {
-            let mut ids = HashSet::new();
-            let read = self
-                .bus
-                .read_since(kind.domain(), kind.event_filter(), since, |payload| {
-                    if let Ok(id) = kind.subject_of(payload) {
-                        ids.insert(id);
-                    }
-                })
-                .await;
-            match read {
-                Ok(_) => return Ok(ids),
-                Err(error) if attempt >= CATCH_UP_ATTEMPTS => {
-                    return Err(IndexError::Source(format!(
-                        "reading the {} events of the rebuild's time: {error}",
-                        kind.domain()
-                    )));
-                }
+            match self.catch_up_once(since).await {
+                Ok(()) => return Ok(()),
+                Err(error) if attempt >= CATCH_UP_ATTEMPTS => return Err(error),
                 Err(error) => {
-                    tracing::warn!(%error, attempt, "reading past events failed, retrying")
+                    tracing::warn!(%error, attempt, "catching up after a rebuild failed, retrying")
                 }
             }
             tokio::time::sleep(delay).await;
             delay *= 2;
             attempt += 1;
         }
+    }
+
+    async fn catch_up_once(&self, since: SystemTime) -> Result<(), IndexError> {
+        let mut kinds = vec![Indexed::Datasets];
+        if self.awards.is_some() {
+            kinds.push(Indexed::Awards);
+        }
+        for kind in kinds {
+            let mut ids = HashSet::new();
+            self.bus
+                .read_since(kind.domain(), kind.event_filter(), since, |payload| {
+                    if let Ok(id) = kind.subject_of(payload) {
+                        ids.insert(id);
+                    }
+                })
+                .await
+                .map_err(|error| {
+                    IndexError::Source(format!(
+                        "reading the {} events of the rebuild's time: {error}",
+                        kind.domain()
+                    ))
+                })?;
+            let ids: Vec<String> = ids.into_iter().collect();
+            let mut left = Unsynced::default();
+            for chunk in ids.chunks(CATCH_UP_CHUNK) {
+                left.extend(self.sync(kind, chunk).await);
+            }
+            if let Some((id, reason)) = left.iter().next() {
+                return Err(IndexError::Source(format!(
+                    "{} of the documents changed during the rebuild could not be synced (one: {id}: {reason})",
+                    left.0.len()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Adds every current award when a rebuild had to leave them out; whether it did.
@@ -597,22 +610,32 @@ impl Indexer {
     /// index is ready.
     pub async fn initial_build(&self, shutdown: &Shutdown) -> bool {
         let mut delay = Duration::from_millis(200);
+        // Set once a build swapped in with a shared index, until its catch-up is done.
+        let mut catch_up_since = None;
         while !shutdown.is_triggered() {
-            let outcome = match self.backend.count().await {
-                Ok(0) => self.rebuild().await.map(|rebuilt| {
+            let outcome = async {
+                if catch_up_since.is_none() && self.backend.count().await? == 0 {
+                    let since = SystemTime::now();
+                    let started = Instant::now();
+                    let documents = self.swap_in_everything().await?;
                     tracing::info!(
                         engine = self.backend.name(),
-                        documents = rebuilt.documents,
-                        took_ms = rebuilt.took.as_millis() as u64,
+                        documents,
+                        took_ms = started.elapsed().as_millis() as u64,
                         "search index built"
                     );
-                }),
-                Ok(_) => {
-                    self.ready.store(true, Ordering::Release);
-                    Ok(())
+                    if self.backend.is_shared() {
+                        catch_up_since = Some(since);
+                    }
                 }
-                Err(error) => Err(error.into()),
-            };
+                if let Some(since) = catch_up_since {
+                    self.catch_up(since).await?;
+                    catch_up_since = None;
+                }
+                self.ready.store(true, Ordering::Release);
+                Ok::<(), IndexError>(())
+            }
+            .await;
             match outcome {
                 Ok(()) => return true,
                 Err(error) => {

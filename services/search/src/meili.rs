@@ -311,11 +311,25 @@ impl MeiliBackend {
         })
     }
 
-    /// Waits for a task and fails if Meilisearch could not do it.
+    /// Waits for a task and fails if Meilisearch could not do it: [`BackendError::Refused`] when
+    /// it refused a document, [`BackendError::Failed`] otherwise.
     async fn finish(&self, task: TaskInfo) -> Result<(), BackendError> {
-        self.wait(task)
-            .await?
-            .map_err(|error| BackendError::Failed(format!("meilisearch task failed: {error}")))
+        self.wait(task).await?.map_err(|error| {
+            let refused_a_document = matches!(
+                error.error_code,
+                MeiliCode::InvalidDocumentId
+                    | MeiliCode::MissingDocumentId
+                    | MeiliCode::InvalidDocumentFields
+                    | MeiliCode::InvalidDocumentGeoField
+                    | MeiliCode::MaxFieldsLimitExceeded
+            );
+            let reason = format!("meilisearch task failed: {error}");
+            if refused_a_document {
+                BackendError::Refused(reason)
+            } else {
+                BackendError::Failed(reason)
+            }
+        })
     }
 
     /// Creates `uid` (an existing index is fine only when `reuse`) and applies the settings.
@@ -348,12 +362,14 @@ impl MeiliBackend {
             .map(|_| ())
     }
 
-    /// Sends `documents` to index `uid` in tasks of [`BATCH`], without waiting for them.
+    /// Sends `documents` to index `uid` in tasks of [`BATCH`], without waiting for them; once
+    /// more than `queued` tasks wait, waits for the oldest first.
     async fn send(
         &self,
         uid: &str,
         documents: &[SearchDocument],
         tasks: &mut Vec<TaskInfo>,
+        queued: usize,
     ) -> Result<(), BackendError> {
         let index = self.client.index(uid);
         for batch in documents.chunks(BATCH) {
@@ -362,6 +378,9 @@ impl MeiliBackend {
                     .await
                     .map_err(classify)?,
             );
+            while tasks.len() > queued {
+                self.finish(tasks.remove(0)).await?;
+            }
         }
         Ok(())
     }
@@ -505,7 +524,8 @@ impl MeiliBackend {
                 }
                 Change::Delete(id) => {
                     if !upserts.is_empty() {
-                        self.send(&self.index, &std::mem::take(&mut upserts), &mut tasks)
+                        let upserts = std::mem::take(&mut upserts);
+                        self.send(&self.index, &upserts, &mut tasks, usize::MAX)
                             .await?;
                     }
                     deletes.push(id);
@@ -516,7 +536,8 @@ impl MeiliBackend {
             self.send_deletes(&deletes, &mut tasks).await?;
         }
         if !upserts.is_empty() {
-            self.send(&self.index, &upserts, &mut tasks).await?;
+            self.send(&self.index, &upserts, &mut tasks, usize::MAX)
+                .await?;
         }
         self.finish_all(tasks).await
     }
@@ -535,10 +556,7 @@ impl MeiliBackend {
             // tasks at most wait at once, so none waits behind the whole catalogue and times out.
             let mut tasks = Vec::new();
             while let Some(batch) = batches.next().await {
-                self.send(&next, &batch?, &mut tasks).await?;
-                while tasks.len() > QUEUED_TASKS {
-                    self.finish(tasks.remove(0)).await?;
-                }
+                self.send(&next, &batch?, &mut tasks, QUEUED_TASKS).await?;
             }
             self.finish_all(tasks).await?;
             let swap = SwapIndexes {

@@ -176,7 +176,13 @@ impl Filters {
             return true;
         }
         document.award.as_ref().is_some_and(|award| {
-            any_of(&self.municipalities, &award.municipality)
+            // Municipalities compare as the incentives database does (`lower()`, any alphabet).
+            let place = award.municipality.to_lowercase();
+            (self.municipalities.is_empty()
+                || self
+                    .municipalities
+                    .iter()
+                    .any(|m| m.to_lowercase() == place))
                 && any_of(&self.program_ids, &award.program_id)
                 && (self.fiscal_years.is_empty() || self.fiscal_years.contains(&award.fiscal_year))
         })

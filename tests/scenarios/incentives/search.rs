@@ -69,6 +69,24 @@ async fn companies_are_found_through_search_with_a_fallback() {
     .await
     .json();
     assert_eq!(filtered["total"], 1);
+    assert_eq!(
+        filtered["company_search"], "full_text",
+        "the index filters by program"
+    );
+    // Towns compare without case; a blank filter value filters nothing, as in the database; a
+    // filter no indexed award passes leaves the answer to the database.
+    for (query, total, engine) in [
+        ("company=precision&municipality=HARTFORD", 1, "full_text"),
+        ("company=precision&municipality=", 2, "full_text"),
+        ("company=precision&municipality=Groton", 0, "database"),
+        ("company=harbor&fiscal_year=2021", 1, "full_text"),
+    ] {
+        let page = get(&stack, &format!("/api/incentives/awards?{query}"))
+            .await
+            .json();
+        assert_eq!(page["total"], total, "{query}: {page}");
+        assert_eq!(page["company_search"], engine, "{query}");
+    }
     let csv = get(&stack, "/api/incentives/awards.csv?company=precision").await;
     assert_eq!(csv.header("x-company-search"), Some("full_text"));
     assert_eq!(csv.body.lines().count(), 3, "header and two awards");

@@ -95,7 +95,7 @@ impl SearchBackend for SharedIndex {
             self.pause_if(PauseAt::Apply).await;
             let refused = self.refused.lock().unwrap().clone();
             if let Some(id) = refused.filter(|id| changes.iter().any(|c| c.id() == id)) {
-                return Err(BackendError::Failed(format!("document {id} refused")));
+                return Err(BackendError::Refused(format!("document {id} refused")));
             }
             self.inner.apply(changes).await
         })

@@ -95,16 +95,28 @@ async fn resolve_company(
     }
     let mut client = state.search();
     // The index filters by place, program and year too, so only the matches that count are
-    // returned (and the cap on matches is reached less often).
-    let search = client.search(SearchRequest {
+    // returned (and the cap on matches is reached less often). Blank values filter nothing, as
+    // in the incentives service.
+    let present = |values: &[String]| -> Vec<String> {
+        values
+            .iter()
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+            .collect()
+    };
+    let filtered = SearchRequest {
         query: request.company.clone(),
         types: vec!["incentive_award".to_owned()],
         limit: MAX_COMPANY_MATCHES,
-        municipalities: request.municipalities.clone(),
-        program_ids: request.program_ids.clone(),
+        municipalities: present(&request.municipalities),
+        program_ids: present(&request.program_ids),
         fiscal_years: request.fiscal_years.clone(),
         ..Default::default()
-    });
+    };
+    let award_filters = !(filtered.municipalities.is_empty()
+        && filtered.program_ids.is_empty()
+        && filtered.fiscal_years.is_empty());
+    let search = client.search(filtered);
     match tokio::time::timeout(SEARCH_TIMEOUT, search).await {
         Ok(Ok(found)) => {
             let found = found.into_inner();
@@ -115,7 +127,10 @@ async fn resolve_company(
                 );
                 return Some((CompanySearch::Database, true));
             }
-            if found.hits.is_empty() && !indexes_awards(&mut client).await {
+            // Nothing found: either nothing matches, or the index cannot tell (it holds no
+            // awards yet, or awards indexed before they carried the facts the filters need);
+            // the database decides.
+            if found.hits.is_empty() && (award_filters || !indexes_awards(&mut client).await) {
                 return Some((CompanySearch::Database, true));
             }
             request.ids = found.hits.into_iter().map(|hit| hit.id).collect();
