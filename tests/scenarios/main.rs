@@ -14,6 +14,7 @@ mod incentives;
 mod injection;
 mod metrics;
 mod modes;
+mod pages;
 mod rehearsal;
 mod roundtrip;
 mod sample;

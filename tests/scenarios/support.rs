@@ -398,3 +398,20 @@ pub async fn search_bus(stack: &TestStack) -> opendata_platform::events::EventBu
     .await
     .expect("connect to NATS")
 }
+
+/// Takes a published dataset out of public view (withheld on a legal ground) and waits until the
+/// public no longer sees it.
+pub async fn unpublish(stack: &TestStack, id: &str) {
+    stack
+        .clients(Some(&stack.cdo_key().await))
+        .review
+        .withhold(governance::WithholdRequest {
+            dataset_id: id.to_owned(),
+            ground: governance::WithholdingGround::HindersGovernment as i32,
+            explanation: "under revision".to_owned(),
+            access_level: opendata_proto::common::v1::AccessLevel::NonPublic as i32,
+        })
+        .await
+        .expect("withhold");
+    stack.wait_public(id, false).await;
+}

@@ -100,12 +100,15 @@ impl IntoResponse for SodaError {
 /// with the registry's code, keeping their status and headers (`Allow`, say).
 pub async fn in_socratas_shape(response: Response) -> Response {
     let status = response.status();
-    let is_json = response
+    // JSON errors are already Socrata's; pages say what went wrong in HTML.
+    let keeps_body = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_some_and(|value| {
+            value.starts_with("application/json") || value.starts_with("text/html")
+        });
+    if !(status.is_client_error() || status.is_server_error()) || keeps_body {
         return response;
     }
     let (parts, body) = response.into_parts();

@@ -1,6 +1,6 @@
-//! The edge: the public REST API. Socrata-compatible reads (`/resource`, `/api/views`), catalog
-//! search (`/api/catalog/v1`), the DCAT-US `/data.json`, DECD's incentives database
-//! (`/api/incentives/`), governance actions for ADOs and the CDO
+//! The edge: the portal's web pages ([`pages`]) and the public REST API. Socrata-compatible reads
+//! (`/resource`, `/api/views`), catalog search (`/api/catalog/v1`), the DCAT-US `/data.json`,
+//! DECD's incentives database (`/api/incentives/`), governance actions for ADOs and the CDO
 //! (`/api/admin/`, with a key), and health endpoints. It holds nothing durable; every answer comes
 //! from the services over gRPC.
 
@@ -14,6 +14,7 @@ pub mod held_body;
 pub mod incentives;
 pub mod json;
 pub mod limited;
+pub mod pages;
 pub mod params;
 pub mod rate_limit;
 pub mod resource;
@@ -71,6 +72,7 @@ pub fn router(state: EdgeState) -> Router {
         .route("/api/incentives/summary", get(incentives::summary))
         .route("/api/incentives/programs", get(incentives::programs))
         .route("/api/incentives/tax-credits", get(incentives::tax_credits))
+        .merge(pages::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit::limit,

@@ -6,12 +6,11 @@ use std::time::Duration;
 use opendata_platform::error::ErrorCode;
 use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::common::v1::{AccessLevel, Role, Schema};
-use opendata_proto::governance::v1::{WithholdRequest, WithholdingGround};
 use opendata_proto::search::v1::{ReindexRequest, SearchRequest, SuggestRequest};
 use opendata_testkit::{SearchEngine, TcpProxy, TestOptions, TestStack, wait_until};
 
 use super::engine_tests;
-use crate::support::{EVENTUALLY, api_error, create_described, get, key_for, publish};
+use crate::support::{EVENTUALLY, api_error, create_described, get, key_for, publish, unpublish};
 
 engine_tests!(
     catalog_changes_reach_the_index,
@@ -43,23 +42,6 @@ async fn create(
         ..Default::default()
     };
     create_described(stack, key, agency, metadata, Schema::default()).await
-}
-
-/// Takes a published dataset out of public view (withheld on a legal ground) and waits until the
-/// public no longer sees it.
-pub(super) async fn unpublish(stack: &TestStack, id: &str) {
-    stack
-        .clients(Some(&stack.cdo_key().await))
-        .review
-        .withhold(WithholdRequest {
-            dataset_id: id.to_owned(),
-            ground: WithholdingGround::HindersGovernment as i32,
-            explanation: "under revision".to_owned(),
-            access_level: AccessLevel::NonPublic as i32,
-        })
-        .await
-        .expect("withhold");
-    stack.wait_public(id, false).await;
 }
 
 async fn update(stack: &TestStack, id: &str, metadata: catalog::DatasetMetadata, fields: &[&str]) {

@@ -19,8 +19,7 @@ use tokio::sync::Notify;
 
 use super::engine::Index;
 use super::engine_tests;
-use super::service::unpublish;
-use crate::support::{create_described, key_for, publish, search_bus};
+use crate::support::{create_described, key_for, publish, search_bus, unpublish};
 
 engine_tests!(
     a_rebuild_keeps_what_another_replica_applied_meanwhile,

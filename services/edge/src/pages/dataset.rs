@@ -1,0 +1,280 @@
+//! The dataset page (`/d/{id}`): what the dataset is, who publishes it and when it last changed,
+//! its columns, its first rows as a table that sorts and pages by links (each view a plain SoQL
+//! query, shown and linked), downloads and how to call the API. Socrata's long links
+//! (`/{category}/{title}/{id}`) redirect here.
+
+use askama::Template;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use opendata_proto::catalog::v1::query_rows_response::Part;
+use opendata_proto::catalog::v1::{Dataset, GetDatasetRequest, RowFormat};
+use opendata_proto::common::v1::{Column, ColumnType};
+use serde_json::Value;
+
+use super::{Layout, PageError, agency_names, long_date, query_string, render};
+use crate::error::SodaError;
+use crate::params::parse;
+use crate::resource::is_dataset_id;
+use crate::state::EdgeState;
+
+/// Rows per table page.
+const ROWS_PER_PAGE: u64 = 20;
+/// Table pages one can go to by links (deeper reading is for the API).
+const MAX_TABLE_PAGE: u64 = 500;
+/// Characters shown of one cell.
+const CELL_CHARS: usize = 200;
+
+/// A column as the page shows it.
+pub struct ColumnView {
+    name: String,
+    field: String,
+    kind: &'static str,
+    description: String,
+    sort_href: String,
+    sorted: bool,
+}
+
+#[derive(Template)]
+#[template(path = "dataset.html")]
+struct DatasetPage {
+    layout: Layout,
+    id: String,
+    title: String,
+    description: String,
+    agency_id: String,
+    agency: String,
+    category: String,
+    tags: Vec<String>,
+    license: String,
+    frequency: String,
+    updated: String,
+    rows: u64,
+    has_location: bool,
+    columns: Vec<ColumnView>,
+    table: Vec<Vec<String>>,
+    first_row: u64,
+    last_row: u64,
+    previous: Option<String>,
+    next: Option<String>,
+    query_url: String,
+    endpoint: String,
+    domain: String,
+}
+
+/// The table's view: a page and an order.
+struct TableView {
+    page: u64,
+    order: Option<String>,
+}
+
+impl TableView {
+    fn parse(query: Option<&str>, columns: &[Column]) -> Result<TableView, SodaError> {
+        let mut view = TableView {
+            page: 1,
+            order: None,
+        };
+        for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            match name.as_ref() {
+                "page" => {
+                    view.page = value
+                        .parse()
+                        .ok()
+                        .filter(|page| (1..=MAX_TABLE_PAGE).contains(page))
+                        .ok_or_else(|| {
+                            SodaError::bad_parameter(
+                                "page",
+                                format!("page is a number from 1 to {MAX_TABLE_PAGE}"),
+                            )
+                        })?;
+                }
+                "order" => {
+                    if !columns.iter().any(|column| column.field_name == value) {
+                        return Err(SodaError::bad_parameter(
+                            "order",
+                            format!("the dataset has no column {value:?} to order by"),
+                        ));
+                    }
+                    view.order = Some(value.into_owned());
+                }
+                other => {
+                    return Err(SodaError::bad_parameter(
+                        other,
+                        format!("unknown parameter {other}; the table takes page and order"),
+                    ));
+                }
+            }
+        }
+        Ok(view)
+    }
+
+    /// The SoQL parameters of this view.
+    fn soql(&self) -> String {
+        let offset = ((self.page - 1) * ROWS_PER_PAGE).to_string();
+        let limit = ROWS_PER_PAGE.to_string();
+        let mut pairs = vec![("$limit", limit.as_str()), ("$offset", offset.as_str())];
+        if let Some(order) = &self.order {
+            pairs.push(("$order", order));
+        }
+        query_string(pairs)
+    }
+
+    /// A link to this page with another view.
+    fn link(&self, id: &str, page: u64, order: Option<&str>) -> String {
+        let page = page.to_string();
+        let mut pairs = Vec::new();
+        if let Some(order) = order {
+            pairs.push(("order", order));
+        }
+        if page != "1" {
+            pairs.push(("page", page.as_str()));
+        }
+        match pairs.is_empty() {
+            true => format!("/d/{id}"),
+            false => format!("/d/{id}?{}", query_string(pairs)),
+        }
+    }
+}
+
+/// `GET /{category}/{title}/{id}`: Socrata's long dataset links, kept working. Any other path of
+/// three segments is the API's unknown route, as before pages existed.
+pub async fn socrata_link(Path((category, title, id)): Path<(String, String, String)>) -> Response {
+    if is_dataset_id(&id) {
+        Redirect::permanent(&format!("/d/{id}")).into_response()
+    } else {
+        SodaError::no_route(&format!("/{category}/{title}/{id}")).into_response()
+    }
+}
+
+/// `GET /d/{id}?page=&order=`: the dataset page, as the public sees the dataset.
+pub async fn page(
+    State(state): State<EdgeState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    if !is_dataset_id(&id) {
+        return Err(PageError::not_found(&state, "dataset"));
+    }
+    let public = HeaderMap::new();
+    let api = |error: SodaError| PageError::from_api(&state, error);
+    let dataset: Dataset = state
+        .catalog(&public, None)
+        .map_err(api)?
+        .get_dataset(GetDatasetRequest { id: id.clone() })
+        .await
+        .map_err(|status| api(status.into()))?
+        .into_inner();
+    let mut columns = dataset.schema.clone().unwrap_or_default().columns;
+    columns.sort_by_key(|column| column.position);
+    let view = TableView::parse(query.as_deref(), &columns).map_err(api)?;
+    let table = rows(&state, &id, &view, &columns).await.map_err(api)?;
+
+    let metadata = dataset.metadata.clone().unwrap_or_default();
+    let rows = u64::try_from(dataset.row_count).unwrap_or_default();
+    let first_row = (view.page - 1) * ROWS_PER_PAGE + 1;
+    let last_row = (first_row + table.len() as u64).saturating_sub(1);
+    let last_page = rows.div_ceil(ROWS_PER_PAGE).clamp(1, MAX_TABLE_PAGE);
+    let order = view.order.as_deref();
+    let endpoint = format!("{}/resource/{id}.json", state.settings.base_url());
+    let page = DatasetPage {
+        layout: Layout::new(&state, ""),
+        agency: agency_names(&state)
+            .await
+            .into_iter()
+            .find(|(agency, _)| *agency == dataset.agency_id)
+            .map_or_else(|| dataset.agency_id.clone(), |(_, name)| name),
+        agency_id: dataset.agency_id.clone(),
+        title: metadata.title,
+        description: metadata.description,
+        category: metadata.category,
+        tags: metadata.keywords,
+        license: metadata.license,
+        frequency: metadata.accrual_periodicity,
+        updated: long_date(
+            dataset
+                .data_updated_at
+                .as_ref()
+                .or(dataset.metadata_updated_at.as_ref()),
+        ),
+        rows,
+        has_location: columns
+            .iter()
+            .any(|column| matches!(column.r#type(), ColumnType::Point | ColumnType::Location)),
+        columns: columns
+            .iter()
+            .map(|column| ColumnView {
+                name: column.display_name.clone(),
+                field: column.field_name.clone(),
+                kind: column.r#type().data_type_name(),
+                description: column.description.clone(),
+                sort_href: view.link(&id, 1, Some(&column.field_name)),
+                sorted: order == Some(column.field_name.as_str()),
+            })
+            .collect(),
+        table,
+        first_row: first_row.min(last_row.max(1)),
+        last_row,
+        previous: (view.page > 1).then(|| view.link(&id, view.page - 1, order)),
+        next: (view.page < last_page).then(|| view.link(&id, view.page + 1, order)),
+        query_url: format!("/resource/{id}.json?{}", view.soql()),
+        endpoint,
+        domain: state
+            .settings
+            .base_url()
+            .split_once("://")
+            .map_or(state.settings.base_url(), |(_, host)| host)
+            .trim_end_matches('/')
+            .to_owned(),
+        id,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// The rows of the table's view, one string per column, read as the public reads them.
+async fn rows(
+    state: &EdgeState,
+    id: &str,
+    view: &TableView,
+    columns: &[Column],
+) -> Result<Vec<Vec<String>>, SodaError> {
+    let mut params = parse(Some(&view.soql()))?;
+    params.request.dataset_id = id.to_owned();
+    params.request.format = RowFormat::Json as i32;
+    let mut stream = state
+        .catalog(&HeaderMap::new(), None)?
+        .query_rows(params.request)
+        .await?
+        .into_inner();
+    let mut body = Vec::new();
+    while let Some(message) = stream.message().await? {
+        if let Some(Part::Chunk(bytes)) = message.part {
+            body.extend_from_slice(&bytes);
+        }
+    }
+    let rows: Vec<serde_json::Map<String, Value>> = serde_json::from_slice(&body)
+        .map_err(|error| SodaError(opendata_platform::error::internal(&error)))?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            columns
+                .iter()
+                .map(|column| cell(row.get(&column.field_name)))
+                .collect()
+        })
+        .collect())
+}
+
+/// A value as a table cell: text as it is, anything else as compact JSON, cut when long.
+fn cell(value: Option<&Value>) -> String {
+    let text = match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+    };
+    if text.chars().count() > CELL_CHARS {
+        let cut: String = text.chars().take(CELL_CHARS).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}

@@ -1,0 +1,195 @@
+//! The portal's web pages, rendered on the server from the same gRPC services as the API and
+//! usable without JavaScript (every control is a link or a form): home and search (`/`,
+//! `/browse`), dataset pages (`/d/{id}`, with Socrata's `/{category}/{title}/{id}` links
+//! redirecting there), and the one stylesheet. Templates are checked at compile time and escape
+//! every value; pages carry a Content-Security-Policy that allows nothing inline and nothing
+//! from elsewhere.
+
+mod browse;
+mod dataset;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::error::SodaError;
+use crate::state::EdgeState;
+
+/// What every page's frame shows: the portal's name and the search text in the header's box.
+pub struct Layout {
+    /// The portal's name.
+    pub portal: String,
+    /// The search text, echoed in the header's box.
+    pub query: String,
+    /// The stylesheet's version, so a new release is never styled by a cached old one.
+    pub version: &'static str,
+}
+
+impl Layout {
+    fn new(state: &EdgeState, query: &str) -> Layout {
+        Layout {
+            portal: state.settings.portal_name.clone(),
+            query: query.to_owned(),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// The page routes.
+pub fn routes() -> Router<EdgeState> {
+    Router::new()
+        .route("/", get(browse::home))
+        .route("/browse", get(browse::browse))
+        .route("/d/{id}", get(dataset::page))
+        .route("/{category}/{title}/{id}", get(dataset::socrata_link))
+        .route("/assets/site.css", get(stylesheet))
+        .layer(axum::middleware::map_response(page_headers))
+}
+
+/// The stylesheet, cached for a day (its URL carries the release's version).
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../assets/site.css"),
+    )
+        .into_response()
+}
+
+/// Content-Security-Policy of every page: the edge's own styles, images and forms only; no
+/// script, no frames, no plugins.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+async fn page_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+/// A page as an HTML response.
+fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "a page failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                "<!doctype html><title>Error</title><p>This page could not be shown.</p>",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A page saying what could not be shown, and why.
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct Problem {
+    layout: Layout,
+    heading: String,
+    message: String,
+}
+
+/// Why a page could not be shown, rendered as a page (never as the API's JSON).
+pub struct PageError {
+    status: StatusCode,
+    layout: Layout,
+    heading: &'static str,
+    message: String,
+}
+
+impl PageError {
+    fn from_api(state: &EdgeState, error: SodaError) -> PageError {
+        let status = StatusCode::from_u16(error.0.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let heading = match status.as_u16() {
+            404 => "Not found",
+            429 | 503 => "The portal is busy; try again in a moment",
+            400..=499 => "This request cannot be answered",
+            _ => "Something went wrong",
+        };
+        PageError {
+            status,
+            layout: Layout::new(state, ""),
+            heading,
+            message: error.0.message,
+        }
+    }
+
+    fn not_found(state: &EdgeState, what: &str) -> PageError {
+        PageError {
+            status: StatusCode::NOT_FOUND,
+            layout: Layout::new(state, ""),
+            heading: "Not found",
+            message: format!(
+                "There is no {what} here: it may have been withheld, retired or mistyped."
+            ),
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        render(
+            self.status,
+            &Problem {
+                layout: self.layout,
+                heading: self.heading.to_owned(),
+                message: self.message,
+            },
+        )
+    }
+}
+
+/// Agency ids and names; none when governance does not answer (ids are shown instead).
+pub(super) async fn agency_names(state: &EdgeState) -> Vec<(String, String)> {
+    use opendata_proto::governance::v1::ListAgenciesRequest;
+    match state.identity().list_agencies(ListAgenciesRequest {}).await {
+        Ok(response) => response
+            .into_inner()
+            .agencies
+            .into_iter()
+            .map(|agency| (agency.id, agency.name))
+            .collect(),
+        Err(status) => {
+            tracing::warn!(error = %status.message(), "agency names unavailable for a page");
+            Vec::new()
+        }
+    }
+}
+
+/// A date as residents read it (`March 4, 2026`).
+fn long_date(timestamp: Option<&prost_types::Timestamp>) -> String {
+    timestamp
+        .and_then(opendata_platform::timestamp::from_proto)
+        .map(|time| time.format("%B %-d, %Y").to_string())
+        .unwrap_or_else(|| "never".to_owned())
+}
+
+/// A query string of `pairs`, escaped.
+fn query_string<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut serializer = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs {
+        serializer.append_pair(name, value);
+    }
+    serializer.finish()
+}

@@ -1,0 +1,149 @@
+//! The web pages, through the edge as a browser asks for them: home and search find a dataset
+//! with a typo, facets and orders are links, the dataset page shows its metadata, columns and
+//! rows (sorted and paged by links, the SoQL shown), every value is escaped, a withheld dataset
+//! is not found, Socrata's long links redirect, and every page carries a strict CSP.
+
+use opendata_proto::catalog::v1 as catalog;
+use opendata_proto::common::v1::{ColumnType, Role, Schema};
+use opendata_proto::ingestion::v1::UploadMode;
+use opendata_testkit::{TestStack, wait_until};
+
+use crate::support::{
+    EVENTUALLY, HttpResponse, column, create_described, get, key_for, publish, push, unpublish,
+    wait_for_version,
+};
+
+/// A published dataset of 25 towns with a title that tries to inject markup.
+async fn towns(stack: &TestStack) -> String {
+    let key = key_for(stack, "opm", Role::Publisher).await;
+    let metadata = catalog::DatasetMetadata {
+        title: "Town Populations <script>alert(1)</script>".to_owned(),
+        description: "Residents counted by town, \"quoted\" & escaped.".to_owned(),
+        category: "Government".to_owned(),
+        keywords: vec!["census".to_owned()],
+        ..Default::default()
+    };
+    let schema = Schema {
+        columns: vec![
+            column("Town", ColumnType::Text),
+            column("Population", ColumnType::Number),
+        ],
+        row_identifier: String::new(),
+    };
+    let id = create_described(stack, &key, "opm", metadata, schema).await;
+    let mut file = String::from("Town,Population\n");
+    for n in 1..=25 {
+        file.push_str(&format!("Town {n:02},{}\n", n * 1000));
+    }
+    push(stack, &key, &id, UploadMode::Replace, file.as_bytes()).await;
+    wait_for_version(stack, &id, 1).await;
+    publish(stack, &id).await;
+    id
+}
+
+fn assert_page(page: &HttpResponse, status: u16) {
+    assert_eq!(page.status, status, "{}", page.body);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let policy = page.header("content-security-policy").expect("a CSP");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert!(!page.body.contains("<script>"), "nothing unescaped");
+}
+
+#[tokio::test]
+async fn residents_find_and_read_a_dataset_in_pages() {
+    let stack = TestStack::start().await;
+    let id = towns(&stack).await;
+
+    // Search with a typo finds it, once indexed; the result links to its page.
+    let found = wait_until(
+        EVENTUALLY,
+        "the dataset to be found by the search page",
+        || async {
+            let page = get(&stack, "/browse?q=popultions").await;
+            page.body.contains(&format!("/d/{id}")).then_some(page)
+        },
+    )
+    .await;
+    assert_page(&found, 200);
+    assert!(
+        found.body.contains("Town Populations &#60;script&#62;"),
+        "{}",
+        found.body
+    );
+    assert!(
+        found.body.contains("category=Government\""),
+        "facets are links: {}",
+        found.body
+    );
+
+    let home = get(&stack, "/").await;
+    assert_page(&home, 200);
+    assert!(home.body.contains(&format!("/d/{id}")), "recently updated");
+
+    // The dataset page: metadata, columns, the first 20 rows and the query behind them.
+    let page = get(&stack, &format!("/d/{id}")).await;
+    assert_page(&page, 200);
+    assert!(
+        page.body
+            .contains("Residents counted by town, &#34;quoted&#34; &#38; escaped."),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Rows 1–20 of 25"), "{}", page.body);
+    assert!(page.body.contains("<td>Town 01</td>"));
+    assert!(!page.body.contains("<td>Town 21</td>"));
+    assert!(
+        page.body
+            .contains(&format!("/resource/{id}.json?%24limit=20")),
+        "the SoQL shown: {}",
+        page.body
+    );
+    assert!(page.body.contains(&format!("href=\"/resource/{id}.csv\"")));
+
+    // Sorted by a column and paged, by links.
+    let sorted = get(&stack, &format!("/d/{id}?order=population&page=2")).await;
+    assert_page(&sorted, 200);
+    assert!(sorted.body.contains("Rows 21–25 of 25"), "{}", sorted.body);
+    assert!(sorted.body.contains("<td>Town 25</td>"));
+    let refused = get(&stack, &format!("/d/{id}?order=nope")).await;
+    assert_page(&refused, 400);
+    assert!(
+        refused.body.contains("no column &#34;nope&#34;"),
+        "{}",
+        refused.body
+    );
+
+    // Socrata's long links redirect; unknown and malformed ids are pages saying so.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let moved = client
+        .get(format!(
+            "{}/government/town-populations/{id}",
+            stack.edge_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 308);
+    assert_eq!(moved.headers()["location"], format!("/d/{id}").as_str());
+    assert_page(&get(&stack, "/d/zzzz-9999").await, 404);
+    assert_page(&get(&stack, "/d/not-an-id").await, 404);
+    assert_page(&get(&stack, "/browse?page=0").await, 400);
+
+    // Withheld: its page is gone for the public.
+    unpublish(&stack, &id).await;
+    assert_page(&get(&stack, &format!("/d/{id}")).await, 404);
+
+    // The stylesheet is served by the edge itself.
+    let css = get(&stack, "/assets/site.css").await;
+    assert_eq!(css.status, 200);
+    assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
+    stack.stop().await;
+}
