@@ -4,7 +4,7 @@
 //! is not found, Socrata's long links redirect, and every page carries a strict CSP.
 
 use opendata_proto::catalog::v1 as catalog;
-use opendata_proto::common::v1::{ColumnType, Role, Schema};
+use opendata_proto::common::v1::{Column, ColumnType, Role, Schema};
 use opendata_proto::ingestion::v1::UploadMode;
 use opendata_testkit::{TestStack, wait_until};
 
@@ -26,7 +26,11 @@ async fn towns(stack: &TestStack) -> String {
     let schema = Schema {
         columns: vec![
             column("Town", ColumnType::Text),
-            column("Population", ColumnType::Number),
+            // Only indexed columns order the table.
+            Column {
+                indexed: true,
+                ..column("Population", ColumnType::Number)
+            },
         ],
         row_identifier: String::new(),
     };
@@ -110,13 +114,19 @@ async fn residents_find_and_read_a_dataset_in_pages() {
     assert_page(&sorted, 200);
     assert!(sorted.body.contains("Rows 21–25 of 25"), "{}", sorted.body);
     assert!(sorted.body.contains("<td>Town 25</td>"));
-    let refused = get(&stack, &format!("/d/{id}?order=nope")).await;
-    assert_page(&refused, 400);
     assert!(
-        refused.body.contains("no column &#34;nope&#34;"),
-        "{}",
-        refused.body
+        sorted.body.contains("rel=\"nofollow\""),
+        "sorted views are not for crawlers"
     );
+    for (query, named) in [
+        ("order=nope", "&#34;nope&#34; is not one"),
+        ("order=town", "&#34;town&#34; is not one"),
+        ("page=501", "page is a number from 1 to 500"),
+    ] {
+        let refused = get(&stack, &format!("/d/{id}?{query}")).await;
+        assert_page(&refused, 400);
+        assert!(refused.body.contains(named), "{query}: {}", refused.body);
+    }
 
     // Socrata's long links redirect; unknown and malformed ids are pages saying so.
     let client = reqwest::Client::builder()
@@ -136,6 +146,29 @@ async fn residents_find_and_read_a_dataset_in_pages() {
     assert_page(&get(&stack, "/d/zzzz-9999").await, 404);
     assert_page(&get(&stack, "/d/not-an-id").await, 404);
     assert_page(&get(&stack, "/browse?page=0").await, 400);
+    let too_many = "tags=a&".repeat(11);
+    let refused = get(&stack, &format!("/browse?{too_many}")).await;
+    assert_page(&refused, 400);
+    assert!(
+        refused.body.contains("at most 10 filters"),
+        "{}",
+        refused.body
+    );
+    let long = get(&stack, &format!("/browse?q={}", "x".repeat(2100))).await;
+    assert_page(&long, 400);
+    // The API's own prefixes keep their JSON 404s; other methods too.
+    let api = get(&stack, "/api/catalog/abcd-1234").await;
+    assert_eq!(api.status, 404);
+    assert!(api.body.starts_with('{'), "{}", api.body);
+    let posted = reqwest::Client::new()
+        .post(format!(
+            "{}/government/town-populations/{id}",
+            stack.edge_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 404);
 
     // Withheld: its page is gone for the public.
     unpublish(&stack, &id).await;

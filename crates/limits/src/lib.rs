@@ -258,6 +258,39 @@ pub const FILTER_VALUES: Limit = Limit {
     exceeded: FIELD_EXCEEDED,
 };
 
+/// What a web page takes and shows.
+const PAGE_EXCEEDED: &str = "400 page naming the parameter and the limit";
+
+/// Bytes of a web page's query string.
+pub const PAGE_QUERY_BYTES: Limit = Limit {
+    name: "page_query_bytes",
+    value: 2_048,
+    unit: "bytes",
+    applies_to: "the query string of a search page (`/browse`)",
+    setting: None,
+    exceeded: PAGE_EXCEEDED,
+};
+
+/// Filters one search page takes.
+pub const PAGE_FILTERS: Limit = Limit {
+    name: "page_filters",
+    value: 10,
+    unit: "filters",
+    applies_to: "agencies, categories and tags of a search page together (at the limit, no more facet links are offered)",
+    setting: None,
+    exceeded: PAGE_EXCEEDED,
+};
+
+/// Bytes of rows one dataset page shows.
+pub const PAGE_TABLE_BYTES: Limit = Limit {
+    name: "page_table_bytes",
+    value: 2 * 1024 * 1024,
+    unit: "bytes",
+    applies_to: "the rows of one table page of a dataset page (20 rows, each cell cut at 200 characters)",
+    setting: None,
+    exceeded: "the page says the rows are too large to show and offers the downloads",
+};
+
 /// Award ids one award search takes: the awards a company search matched.
 pub const AWARD_IDS: Limit = Limit {
     name: "award_ids",
@@ -633,6 +666,9 @@ pub const ALL: &[Limit] = &[
     AWARD_EXPORTS_PER_CALLER,
     AWARD_EXPORT_SECONDS,
     EVENT_BYTES,
+    PAGE_QUERY_BYTES,
+    PAGE_FILTERS,
+    PAGE_TABLE_BYTES,
 ];
 
 /// Thousands separated with commas, as the table prints values.

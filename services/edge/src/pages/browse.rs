@@ -5,7 +5,8 @@ use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use opendata_limits::{FILTER_VALUES, SEARCH_TEXT};
+use opendata_limits::{PAGE_FILTERS, PAGE_QUERY_BYTES, SEARCH_TEXT, TEXT_NAME};
+use opendata_platform::text::check_text;
 use opendata_proto::search::v1::{SearchHit, SearchRequest, SearchResponse, SortOrder};
 
 use super::{Layout, PageError, agency_names, long_date, query_string, render};
@@ -16,6 +17,10 @@ use crate::state::EdgeState;
 const PER_PAGE: u32 = 20;
 /// Pages one can go to (the search window is 10,000 results).
 const MAX_PAGE: u32 = 500;
+/// Filters (agencies, categories and tags together) one search page takes.
+const MAX_FILTERS: usize = PAGE_FILTERS.get();
+/// Longest query string a search page takes, in bytes.
+const MAX_QUERY_BYTES: usize = PAGE_QUERY_BYTES.get();
 
 /// One dataset in a list.
 pub struct HitView {
@@ -30,7 +35,7 @@ pub struct HitView {
 impl HitView {
     fn of(hit: SearchHit) -> HitView {
         HitView {
-            summary: excerpt(&hit.description, 240),
+            summary: shortened(&hit.description, 240),
             updated: long_date(hit.updated_at.as_ref()),
             id: hit.id,
             title: hit.title,
@@ -41,7 +46,7 @@ impl HitView {
 }
 
 /// The first `limit` characters of `text`, cut at a word, with an ellipsis when cut.
-fn excerpt(text: &str, limit: usize) -> String {
+fn shortened(text: &str, limit: usize) -> String {
     if text.chars().count() <= limit {
         return text.to_owned();
     }
@@ -167,14 +172,26 @@ impl Sort {
 }
 
 impl Browse {
-    /// Reads the parameters, refusing what is past the search's limits or unknown, naming it.
+    /// Reads the parameters, refusing what is past the limits or unknown, naming it.
     fn parse(query: Option<&str>) -> Result<Browse, SodaError> {
+        let query = query.unwrap_or_default();
+        if query.len() > MAX_QUERY_BYTES {
+            return Err(SodaError::bad_parameter(
+                "query",
+                format!(
+                    "the query string is longer than {MAX_QUERY_BYTES} bytes (limit {})",
+                    PAGE_QUERY_BYTES.name
+                ),
+            ));
+        }
         let mut browse = Browse {
             page: 1,
             ..Browse::default()
         };
-        for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
             let value = value.trim().to_owned();
+            let limit = if name == "q" { SEARCH_TEXT } else { TEXT_NAME };
+            check_text(&name, &value, limit).map_err(SodaError::over_limit(&name))?;
             match name.as_ref() {
                 "q" => browse.text = value,
                 "agency" => browse.agencies.push(value),
@@ -185,10 +202,7 @@ impl Browse {
                         .into_iter()
                         .find(|sort| sort.parameter() == value)
                         .ok_or_else(|| {
-                            SodaError::bad_parameter(
-                                "sort",
-                                "sort is relevance, updated or name".to_owned(),
-                            )
+                            SodaError::bad_parameter("sort", "sort is relevance, updated or name")
                         })?;
                 }
                 "page" => {
@@ -207,32 +221,31 @@ impl Browse {
                     return Err(SodaError::bad_parameter(
                         other,
                         format!(
-                            "unknown parameter {other}; searches take q, agency, category, tags, sort and page"
+                            "unknown parameter {}; searches take q, agency, category, tags, sort and page",
+                            opendata_limits::excerpt(other)
                         ),
                     ));
                 }
             }
         }
-        if browse.text.chars().count() > SEARCH_TEXT.get() {
-            return Err(SodaError::bad_parameter(
-                "q",
-                format!(
-                    "the search text is longer than {} characters",
-                    SEARCH_TEXT.get()
-                ),
-            ));
-        }
-        let filters = browse.agencies.len() + browse.categories.len() + browse.tags.len();
-        if filters > FILTER_VALUES.get() {
-            return Err(SodaError::bad_parameter(
-                "agency",
-                format!("at most {} filters at once", FILTER_VALUES.get()),
-            ));
-        }
         browse.agencies.retain(|v| !v.is_empty());
         browse.categories.retain(|v| !v.is_empty());
         browse.tags.retain(|v| !v.is_empty());
+        if browse.filters() > MAX_FILTERS {
+            return Err(SodaError::bad_parameter(
+                "agency",
+                format!(
+                    "at most {MAX_FILTERS} filters (agencies, categories and tags) at once (limit {})",
+                    PAGE_FILTERS.name
+                ),
+            ));
+        }
         Ok(browse)
+    }
+
+    /// Filters in use.
+    fn filters(&self) -> usize {
+        self.agencies.len() + self.categories.len() + self.tags.len()
     }
 
     /// This search's parameters, with `change` applied, as a `/browse` link (page 1 unless set).
@@ -364,11 +377,17 @@ pub async fn browse(
             }),
         });
     }
+    // At the cap, a facet link would lead to a refusal: none are offered.
+    let facet_values = if browse.filters() < MAX_FILTERS {
+        12
+    } else {
+        0
+    };
     let facet = |name: &str, title: &'static str| FacetView {
         title,
         values: counts(&found, name)
             .into_iter()
-            .take(12)
+            .take(facet_values)
             .map(|count| FacetLink {
                 label: match name {
                     "agency" => agency_label(&count.value),
@@ -451,8 +470,8 @@ mod tests {
     }
 
     #[test]
-    fn excerpts_cut_at_a_word() {
-        assert_eq!(excerpt("short", 10), "short");
-        assert_eq!(excerpt("one two three four", 10), "one two…");
+    fn summaries_are_cut_at_a_word() {
+        assert_eq!(shortened("short", 10), "short");
+        assert_eq!(shortened("one two three four", 10), "one two…");
     }
 }

@@ -13,6 +13,8 @@ use opendata_proto::common::v1::{Column, ColumnType};
 use serde_json::Value;
 
 use super::{Layout, PageError, agency_names, long_date, query_string, render};
+use opendata_limits::{PAGE_TABLE_BYTES, excerpt};
+
 use crate::error::SodaError;
 use crate::params::parse;
 use crate::resource::is_dataset_id;
@@ -24,6 +26,8 @@ const ROWS_PER_PAGE: u64 = 20;
 const MAX_TABLE_PAGE: u64 = 500;
 /// Characters shown of one cell.
 const CELL_CHARS: usize = 200;
+/// Most bytes of rows one table page reads; past them it says to download instead.
+const TABLE_BYTES: usize = PAGE_TABLE_BYTES.get();
 
 /// A column as the page shows it.
 pub struct ColumnView {
@@ -31,7 +35,8 @@ pub struct ColumnView {
     field: String,
     kind: &'static str,
     description: String,
-    sort_href: String,
+    /// A link ordering the table by this column; only indexed columns order cheaply.
+    sort_href: Option<String>,
     sorted: bool,
 }
 
@@ -53,6 +58,7 @@ struct DatasetPage {
     has_location: bool,
     columns: Vec<ColumnView>,
     table: Vec<Vec<String>>,
+    too_large: bool,
     first_row: u64,
     last_row: u64,
     previous: Option<String>,
@@ -89,10 +95,13 @@ impl TableView {
                         })?;
                 }
                 "order" => {
-                    if !columns.iter().any(|column| column.field_name == value) {
+                    if !columns.iter().any(|c| c.indexed && c.field_name == value) {
                         return Err(SodaError::bad_parameter(
                             "order",
-                            format!("the dataset has no column {value:?} to order by"),
+                            format!(
+                                "the table orders by an indexed column; {:?} is not one",
+                                excerpt(&value)
+                            ),
                         ));
                     }
                     view.order = Some(value.into_owned());
@@ -100,7 +109,10 @@ impl TableView {
                 other => {
                     return Err(SodaError::bad_parameter(
                         other,
-                        format!("unknown parameter {other}; the table takes page and order"),
+                        format!(
+                            "unknown parameter {}; the table takes page and order",
+                            excerpt(other)
+                        ),
                     ));
                 }
             }
@@ -139,7 +151,9 @@ impl TableView {
 /// `GET /{category}/{title}/{id}`: Socrata's long dataset links, kept working. Any other path of
 /// three segments is the API's unknown route, as before pages existed.
 pub async fn socrata_link(Path((category, title, id)): Path<(String, String, String)>) -> Response {
-    if is_dataset_id(&id) {
+    // The API's own prefixes are never a category: their unknown paths stay the API's 404s.
+    let reserved = ["api", "resource", "d", "assets", "browse"].contains(&category.as_str());
+    if is_dataset_id(&id) && !reserved {
         Redirect::permanent(&format!("/d/{id}")).into_response()
     } else {
         SodaError::no_route(&format!("/{category}/{title}/{id}")).into_response()
@@ -168,6 +182,8 @@ pub async fn page(
     columns.sort_by_key(|column| column.position);
     let view = TableView::parse(query.as_deref(), &columns).map_err(api)?;
     let table = rows(&state, &id, &view, &columns).await.map_err(api)?;
+    let too_large = table.is_none();
+    let table = table.unwrap_or_default();
 
     let metadata = dataset.metadata.clone().unwrap_or_default();
     let rows = u64::try_from(dataset.row_count).unwrap_or_default();
@@ -207,11 +223,14 @@ pub async fn page(
                 field: column.field_name.clone(),
                 kind: column.r#type().data_type_name(),
                 description: column.description.clone(),
-                sort_href: view.link(&id, 1, Some(&column.field_name)),
+                sort_href: column
+                    .indexed
+                    .then(|| view.link(&id, 1, Some(&column.field_name))),
                 sorted: order == Some(column.field_name.as_str()),
             })
             .collect(),
         table,
+        too_large,
         first_row: first_row.min(last_row.max(1)),
         last_row,
         previous: (view.page > 1).then(|| view.link(&id, view.page - 1, order)),
@@ -230,13 +249,14 @@ pub async fn page(
     Ok(render(StatusCode::OK, &page))
 }
 
-/// The rows of the table's view, one string per column, read as the public reads them.
+/// The rows of the table's view, one string per column, read as the public reads them; `None`
+/// when they are too large to show ([`TABLE_BYTES`]).
 async fn rows(
     state: &EdgeState,
     id: &str,
     view: &TableView,
     columns: &[Column],
-) -> Result<Vec<Vec<String>>, SodaError> {
+) -> Result<Option<Vec<Vec<String>>>, SodaError> {
     let mut params = parse(Some(&view.soql()))?;
     params.request.dataset_id = id.to_owned();
     params.request.format = RowFormat::Json as i32;
@@ -248,20 +268,24 @@ async fn rows(
     let mut body = Vec::new();
     while let Some(message) = stream.message().await? {
         if let Some(Part::Chunk(bytes)) = message.part {
+            if body.len() + bytes.len() > TABLE_BYTES {
+                return Ok(None);
+            }
             body.extend_from_slice(&bytes);
         }
     }
     let rows: Vec<serde_json::Map<String, Value>> = serde_json::from_slice(&body)
         .map_err(|error| SodaError(opendata_platform::error::internal(&error)))?;
-    Ok(rows
-        .iter()
-        .map(|row| {
-            columns
-                .iter()
-                .map(|column| cell(row.get(&column.field_name)))
-                .collect()
-        })
-        .collect())
+    Ok(Some(
+        rows.iter()
+            .map(|row| {
+                columns
+                    .iter()
+                    .map(|column| cell(row.get(&column.field_name)))
+                    .collect()
+            })
+            .collect(),
+    ))
 }
 
 /// A value as a table cell: text as it is, anything else as compact JSON, cut when long.

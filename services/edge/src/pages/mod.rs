@@ -43,9 +43,28 @@ pub fn routes() -> Router<EdgeState> {
         .route("/", get(browse::home))
         .route("/browse", get(browse::browse))
         .route("/d/{id}", get(dataset::page))
-        .route("/{category}/{title}/{id}", get(dataset::socrata_link))
+        .route(
+            "/{category}/{title}/{id}",
+            get(dataset::socrata_link).fallback(no_route),
+        )
         .route("/assets/site.css", get(stylesheet))
+        .route("/robots.txt", get(robots))
         .layer(axum::middleware::map_response(page_headers))
+}
+
+/// A method the long links do not answer: the API's unknown route, as before pages existed.
+async fn no_route(request: axum::extract::Request) -> SodaError {
+    SodaError::no_route(request.uri().path())
+}
+
+/// Crawlers may read every page, but not walk every sorted and paged view of every table (each
+/// an expensive query).
+async fn robots() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "User-agent: *\nDisallow: /d/*?\nDisallow: /browse?*page=\n",
+    )
+        .into_response()
 }
 
 /// The stylesheet, cached for a day (its URL carries the release's version).
@@ -131,7 +150,7 @@ impl PageError {
             status,
             layout: Layout::new(state, ""),
             heading,
-            message: error.0.message,
+            message: error.0.bounded().message,
         }
     }
 
@@ -149,14 +168,26 @@ impl PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        render(
-            self.status,
+        let status = self.status;
+        let mut response = render(
+            status,
             &Problem {
                 layout: self.layout,
                 heading: self.heading.to_owned(),
                 message: self.message,
             },
-        )
+        );
+        let retry_after = match status {
+            StatusCode::SERVICE_UNAVAILABLE => Some("5"),
+            StatusCode::TOO_MANY_REQUESTS => Some("1"),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
+        }
+        response
     }
 }
 
