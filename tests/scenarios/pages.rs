@@ -108,6 +108,14 @@ async fn residents_find_and_read_a_dataset_in_pages() {
         page.body
     );
     assert!(page.body.contains(&format!("href=\"/resource/{id}.csv\"")));
+    for snippet in [
+        "curl ",
+        "from sodapy import Socrata",
+        "read.socrata(",
+        "soda.Consumer(",
+    ] {
+        assert!(page.body.contains(snippet), "the API panel has {snippet}");
+    }
 
     // Sorted by a column and paged, by links.
     let sorted = get(&stack, &format!("/d/{id}?order=population&page=2")).await;

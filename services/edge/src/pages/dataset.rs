@@ -64,6 +64,11 @@ struct DatasetPage {
     previous: Option<String>,
     next: Option<String>,
     query_url: String,
+    /// The table's SoQL parameters, for the snippets.
+    soql: String,
+    /// The table's order, for the snippets.
+    order: Option<String>,
+    page_rows: u64,
     endpoint: String,
     domain: String,
 }
@@ -236,6 +241,9 @@ pub async fn page(
         previous: (view.page > 1).then(|| view.link(&id, view.page - 1, order)),
         next: (view.page < last_page).then(|| view.link(&id, view.page + 1, order)),
         query_url: format!("/resource/{id}.json?{}", view.soql()),
+        soql: view.soql(),
+        order: view.order.clone(),
+        page_rows: ROWS_PER_PAGE,
         endpoint,
         domain: state
             .settings
