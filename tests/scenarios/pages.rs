@@ -6,7 +6,7 @@
 use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::common::v1::{Column, ColumnType, Role, Schema};
 use opendata_proto::ingestion::v1::UploadMode;
-use opendata_testkit::{TestStack, wait_until};
+use opendata_testkit::{TestOptions, TestStack, wait_until};
 
 use crate::support::{
     EVENTUALLY, HttpResponse, column, create_described, get, key_for, publish, push, unpublish,
@@ -60,7 +60,12 @@ fn assert_page(page: &HttpResponse, status: u16) {
 
 #[tokio::test]
 async fn residents_find_and_read_a_dataset_in_pages() {
-    let stack = TestStack::start().await;
+    // Governance keeps its public freshness dataset, the source of the freshness badge.
+    let stack = TestStack::start_with(TestOptions {
+        public_governance_datasets: true,
+        ..TestOptions::default()
+    })
+    .await;
     let id = towns(&stack).await;
 
     // Search with a typo finds it, once indexed; the result links to its page.
@@ -116,6 +121,17 @@ async fn residents_find_and_read_a_dataset_in_pages() {
     ] {
         assert!(page.body.contains(snippet), "the API panel has {snippet}");
     }
+
+    // Its freshness, from governance's public freshness dataset, once computed.
+    let fresh = wait_until(EVENTUALLY, "the freshness badge", || async {
+        let page = get(&stack, &format!("/d/{id}")).await;
+        page.body
+            .contains("class=\"badge current\"")
+            .then_some(page)
+    })
+    .await;
+    assert!(fresh.body.contains("On time"), "{}", fresh.body);
+    assert!(fresh.body.contains("next update due 20"), "{}", fresh.body);
 
     // Sorted by a column and paged, by links.
     let sorted = get(&stack, &format!("/d/{id}?order=population&page=2")).await;

@@ -31,6 +31,9 @@ pub struct EdgeSettings {
     pub rate_limits: RateLimitSettings,
     /// Limits of the HTTP connections.
     pub connections: ConnectionSettings,
+    /// The public freshness dataset governance keeps (its
+    /// `public_datasets.freshness_dataset_id`): dataset pages show their freshness from it.
+    pub freshness_dataset_id: String,
 }
 
 impl Default for EdgeSettings {
@@ -45,6 +48,7 @@ impl Default for EdgeSettings {
             auth_cache_ttl_secs: 30,
             rate_limits: RateLimitSettings::default(),
             connections: ConnectionSettings::default(),
+            freshness_dataset_id: "gov1-frsh".to_owned(),
         }
     }
 }

@@ -54,6 +54,7 @@ struct DatasetPage {
     license: String,
     frequency: String,
     updated: String,
+    freshness: Option<Freshness>,
     rows: u64,
     has_location: bool,
     columns: Vec<ColumnView>,
@@ -71,6 +72,16 @@ struct DatasetPage {
     page_rows: u64,
     endpoint: String,
     domain: String,
+}
+
+/// Whether the dataset is kept up to date, as governance's public freshness dataset says.
+pub struct Freshness {
+    /// `current`, `due` or `stale`.
+    status: String,
+    /// What residents read: on time, due, stale.
+    label: &'static str,
+    /// When the next update is due (`2026-12-31`), if the dataset declares a frequency.
+    due: String,
 }
 
 /// The table's view: a page and an order.
@@ -191,6 +202,7 @@ pub async fn page(
     let table = table.unwrap_or_default();
 
     let metadata = dataset.metadata.clone().unwrap_or_default();
+    let freshness = freshness(&state, &id).await;
     let rows = u64::try_from(dataset.row_count).unwrap_or_default();
     let first_row = (view.page - 1) * ROWS_PER_PAGE + 1;
     let last_row = (first_row + table.len() as u64).saturating_sub(1);
@@ -217,6 +229,7 @@ pub async fn page(
                 .as_ref()
                 .or(dataset.metadata_updated_at.as_ref()),
         ),
+        freshness,
         rows,
         has_location: columns
             .iter()
@@ -255,6 +268,46 @@ pub async fn page(
         id,
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// The dataset's row of the public freshness dataset; none when there is none (not yet computed,
+/// or the freshness dataset is not kept) or it cannot be read: the page shows no badge then.
+async fn freshness(state: &EdgeState, id: &str) -> Option<Freshness> {
+    // `id` is a checked dataset id: safe inside a SoQL string literal.
+    let soql = query_string([
+        ("$where", format!("dataset_id='{id}'").as_str()),
+        ("$limit", "1"),
+    ]);
+    let mut params = parse(Some(&soql)).ok()?;
+    params.request.dataset_id = state.settings.freshness_dataset_id.clone();
+    params.request.format = RowFormat::Json as i32;
+    let mut stream = state
+        .catalog(&HeaderMap::new(), None)
+        .ok()?
+        .query_rows(params.request)
+        .await
+        .ok()?
+        .into_inner();
+    let mut body = Vec::new();
+    while let Ok(Some(message)) = stream.message().await {
+        if let Some(Part::Chunk(bytes)) = message.part {
+            body.extend_from_slice(&bytes);
+        }
+    }
+    let rows: Vec<serde_json::Map<String, Value>> = serde_json::from_slice(&body).ok()?;
+    let row = rows.first()?;
+    let text = |field: &str| row.get(field).and_then(Value::as_str).unwrap_or_default();
+    let label = match text("status") {
+        "current" => "On time",
+        "due" => "Update due",
+        "stale" => "Stale",
+        _ => return None,
+    };
+    Some(Freshness {
+        status: text("status").to_owned(),
+        label,
+        due: text("due").chars().take(10).collect(),
+    })
 }
 
 /// The rows of the table's view, one string per column, read as the public reads them; `None`
