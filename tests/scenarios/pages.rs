@@ -197,6 +197,26 @@ async fn residents_find_and_read_a_dataset_in_pages() {
     // Withheld: its page is gone for the public.
     unpublish(&stack, &id).await;
     assert_page(&get(&stack, &format!("/d/{id}")).await, 404);
+    // ...and the transparency page lists it, with the written explanation.
+    let transparency = get(&stack, "/transparency").await;
+    assert_page(&transparency, 200);
+    assert!(
+        transparency
+            .body
+            .contains("Town Populations &#60;script&#62;"),
+        "{}",
+        transparency.body
+    );
+    assert!(
+        transparency.body.contains("<td>under revision</td>"),
+        "{}",
+        transparency.body
+    );
+    assert!(
+        transparency.body.contains("<td>non-public</td>"),
+        "{}",
+        transparency.body
+    );
 
     // The stylesheet is served by the edge itself.
     let css = get(&stack, "/assets/site.css").await;

@@ -30,9 +30,27 @@ pub async fn data_json(State(state): State<EdgeState>) -> Result<Json<Value>, So
         .into_iter()
         .map(|agency| (agency.id, agency.name))
         .collect();
-    let mut catalog = state.catalog(&HeaderMap::new(), None)?;
     let base = state.settings.base_url().to_owned();
-    let mut entries = Vec::new();
+    let entries: Vec<Value> = public_catalog(&state)
+        .await?
+        .into_iter()
+        .map(|dataset| entry(&base, &agencies, dataset))
+        .collect();
+    Ok(Json(json!({
+        "@context": "https://project-open-data.cio.gov/v1.1/schema/catalog.jsonld",
+        "@id": format!("{base}/data.json"),
+        "@type": "dcat:Catalog",
+        "conformsTo": "https://project-open-data.cio.gov/v1.1/schema",
+        "describedBy": "https://project-open-data.cio.gov/v1.1/schema/catalog.json",
+        "dataset": entries,
+    })))
+}
+
+/// Every dataset the public may know of, as the anonymous public reads the catalog: the published
+/// ones, and the withheld ones by their metadata.
+pub async fn public_catalog(state: &EdgeState) -> Result<Vec<Dataset>, SodaError> {
+    let mut catalog = state.catalog(&HeaderMap::new(), None)?;
+    let mut datasets = Vec::new();
     let mut page_token = String::new();
     loop {
         let page = catalog
@@ -44,27 +62,16 @@ pub async fn data_json(State(state): State<EdgeState>) -> Result<Json<Value>, So
             })
             .await?
             .into_inner();
-        entries.extend(
-            page.datasets
-                .into_iter()
-                .map(|dataset| entry(&base, &agencies, dataset)),
-        );
+        datasets.extend(page.datasets);
         if page.next_page_token.is_empty() {
-            break;
+            return Ok(datasets);
         }
         page_token = page.next_page_token;
     }
-    Ok(Json(json!({
-        "@context": "https://project-open-data.cio.gov/v1.1/schema/catalog.jsonld",
-        "@id": format!("{base}/data.json"),
-        "@type": "dcat:Catalog",
-        "conformsTo": "https://project-open-data.cio.gov/v1.1/schema",
-        "describedBy": "https://project-open-data.cio.gov/v1.1/schema/catalog.json",
-        "dataset": entries,
-    })))
 }
 
-fn access_level(level: AccessLevel) -> &'static str {
+/// DCAT-US's name of an access level.
+pub fn access_level(level: AccessLevel) -> &'static str {
     match level {
         AccessLevel::Unspecified | AccessLevel::Public => "public",
         AccessLevel::RestrictedPublic => "restricted public",

@@ -1,12 +1,13 @@
 //! The portal's web pages, rendered on the server from the same gRPC services as the API and
 //! usable without JavaScript (every control is a link or a form): home and search (`/`,
 //! `/browse`), dataset pages (`/d/{id}`, with Socrata's `/{category}/{title}/{id}` links
-//! redirecting there), and the one stylesheet. Templates are checked at compile time and escape
+//! redirecting there), what is withheld and why (`/transparency`), and the one stylesheet. Templates are checked at compile time and escape
 //! every value; pages carry a Content-Security-Policy that allows nothing inline and nothing
 //! from elsewhere.
 
 mod browse;
 mod dataset;
+mod transparency;
 
 use askama::Template;
 use axum::Router;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<EdgeState> {
             "/{category}/{title}/{id}",
             get(dataset::socrata_link).fallback(no_route),
         )
+        .route("/transparency", get(transparency::page))
         .route("/assets/site.css", get(stylesheet))
         .route("/robots.txt", get(robots))
         .layer(axum::middleware::map_response(page_headers))
