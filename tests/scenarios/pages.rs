@@ -5,6 +5,7 @@
 
 use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::common::v1::{Column, ColumnType, Role, Schema};
+use opendata_proto::governance::v1::RetireRequest;
 use opendata_proto::ingestion::v1::UploadMode;
 use opendata_testkit::{TestOptions, TestStack, wait_until};
 
@@ -194,10 +195,47 @@ async fn residents_find_and_read_a_dataset_in_pages() {
         .unwrap();
     assert_eq!(posted.status(), 404);
 
+    // A retired dataset is listed with why and what replaces it, once governance recomputes its
+    // public list.
+    let key = key_for(&stack, "opm", Role::Publisher).await;
+    let old = create_described(
+        &stack,
+        &key,
+        "opm",
+        catalog::DatasetMetadata {
+            title: "Old Town Counts".to_owned(),
+            ..Default::default()
+        },
+        Schema::default(),
+    )
+    .await;
+    publish(&stack, &old).await;
+    stack
+        .clients(Some(&stack.cdo_key().await))
+        .review
+        .retire(RetireRequest {
+            dataset_id: old.clone(),
+            reason: "replaced by the new counts".to_owned(),
+            successor_dataset_id: id.clone(),
+        })
+        .await
+        .expect("retire");
+    wait_until(
+        EVENTUALLY,
+        "the retirement on the transparency page",
+        || async {
+            let page = get(&stack, "/transparency").await;
+            (page.body.contains("<td>replaced by the new counts</td>")
+                && page.body.contains(&format!("<a href=\"/d/{id}\">{id}</a>")))
+            .then_some(())
+        },
+    )
+    .await;
+
     // Withheld: its page is gone for the public.
     unpublish(&stack, &id).await;
     assert_page(&get(&stack, &format!("/d/{id}")).await, 404);
-    // ...and the transparency page lists it, with the written explanation.
+    // ...and the transparency page lists the withheld one, with the written explanation.
     let transparency = get(&stack, "/transparency").await;
     assert_page(&transparency, 200);
     assert!(

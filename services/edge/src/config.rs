@@ -34,6 +34,9 @@ pub struct EdgeSettings {
     /// The public freshness dataset governance keeps (its
     /// `public_datasets.freshness_dataset_id`): dataset pages show their freshness from it.
     pub freshness_dataset_id: String,
+    /// The public retired-datasets dataset governance keeps (its
+    /// `public_datasets.retired_dataset_id`): the transparency page lists retirements from it.
+    pub retired_dataset_id: String,
 }
 
 impl Default for EdgeSettings {
@@ -49,6 +52,7 @@ impl Default for EdgeSettings {
             rate_limits: RateLimitSettings::default(),
             connections: ConnectionSettings::default(),
             freshness_dataset_id: "gov1-frsh".to_owned(),
+            retired_dataset_id: "gov1-rtrd".to_owned(),
         }
     }
 }

@@ -7,16 +7,14 @@ use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use opendata_proto::catalog::v1::query_rows_response::Part;
-use opendata_proto::catalog::v1::{Dataset, GetDatasetRequest, RowFormat};
+use opendata_proto::catalog::v1::{Dataset, GetDatasetRequest};
 use opendata_proto::common::v1::{Column, ColumnType};
 use serde_json::Value;
 
-use super::{Layout, PageError, agency_names, long_date, query_string, render};
+use super::{Layout, PageError, agency_names, long_date, public_rows, query_string, render};
 use opendata_limits::{PAGE_TABLE_BYTES, excerpt};
 
 use crate::error::SodaError;
-use crate::params::parse;
 use crate::resource::is_dataset_id;
 use crate::state::EdgeState;
 
@@ -278,23 +276,14 @@ async fn freshness(state: &EdgeState, id: &str) -> Option<Freshness> {
         ("$where", format!("dataset_id='{id}'").as_str()),
         ("$limit", "1"),
     ]);
-    let mut params = parse(Some(&soql)).ok()?;
-    params.request.dataset_id = state.settings.freshness_dataset_id.clone();
-    params.request.format = RowFormat::Json as i32;
-    let mut stream = state
-        .catalog(&HeaderMap::new(), None)
-        .ok()?
-        .query_rows(params.request)
-        .await
-        .ok()?
-        .into_inner();
-    let mut body = Vec::new();
-    while let Ok(Some(message)) = stream.message().await {
-        if let Some(Part::Chunk(bytes)) = message.part {
-            body.extend_from_slice(&bytes);
-        }
-    }
-    let rows: Vec<serde_json::Map<String, Value>> = serde_json::from_slice(&body).ok()?;
+    let rows = public_rows(
+        state,
+        &state.settings.freshness_dataset_id,
+        &soql,
+        TABLE_BYTES,
+    )
+    .await
+    .ok()??;
     let row = rows.first()?;
     let text = |field: &str| row.get(field).and_then(Value::as_str).unwrap_or_default();
     let label = match text("status") {
@@ -318,25 +307,9 @@ async fn rows(
     view: &TableView,
     columns: &[Column],
 ) -> Result<Option<Vec<Vec<String>>>, SodaError> {
-    let mut params = parse(Some(&view.soql()))?;
-    params.request.dataset_id = id.to_owned();
-    params.request.format = RowFormat::Json as i32;
-    let mut stream = state
-        .catalog(&HeaderMap::new(), None)?
-        .query_rows(params.request)
-        .await?
-        .into_inner();
-    let mut body = Vec::new();
-    while let Some(message) = stream.message().await? {
-        if let Some(Part::Chunk(bytes)) = message.part {
-            if body.len() + bytes.len() > TABLE_BYTES {
-                return Ok(None);
-            }
-            body.extend_from_slice(&bytes);
-        }
-    }
-    let rows: Vec<serde_json::Map<String, Value>> = serde_json::from_slice(&body)
-        .map_err(|error| SodaError(opendata_platform::error::internal(&error)))?;
+    let Some(rows) = public_rows(state, id, &view.soql(), TABLE_BYTES).await? else {
+        return Ok(None);
+    };
     Ok(Some(
         rows.iter()
             .map(|row| {

@@ -11,7 +11,7 @@ mod transparency;
 
 use askama::Template;
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -208,6 +208,38 @@ pub(super) async fn agency_names(state: &EdgeState) -> Vec<(String, String)> {
             Vec::new()
         }
     }
+}
+
+/// The rows a SoQL query (`soql`, a query string) of dataset `dataset_id` returns, read as the
+/// anonymous public reads them; `None` when they pass `cap` bytes.
+async fn public_rows(
+    state: &EdgeState,
+    dataset_id: &str,
+    soql: &str,
+    cap: usize,
+) -> Result<Option<Vec<serde_json::Map<String, serde_json::Value>>>, SodaError> {
+    use opendata_proto::catalog::v1::RowFormat;
+    use opendata_proto::catalog::v1::query_rows_response::Part;
+    let mut params = crate::params::parse(Some(soql))?;
+    params.request.dataset_id = dataset_id.to_owned();
+    params.request.format = RowFormat::Json as i32;
+    let mut stream = state
+        .catalog(&HeaderMap::new(), None)?
+        .query_rows(params.request)
+        .await?
+        .into_inner();
+    let mut body = Vec::new();
+    while let Some(message) = stream.message().await? {
+        if let Some(Part::Chunk(bytes)) = message.part {
+            if body.len() + bytes.len() > cap {
+                return Ok(None);
+            }
+            body.extend_from_slice(&bytes);
+        }
+    }
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|error| SodaError(opendata_platform::error::internal(&error)))
 }
 
 /// A date as residents read it (`March 4, 2026`).

@@ -1,15 +1,20 @@
 //! `/transparency`: what the portal does not publish and why. Every withheld dataset the public
 //! may know of (the same entries `/data.json` discloses as non-public or restricted), with its
 //! agency, access level and the written explanation, and how publishing and withholding are
-//! decided under Executive Order 39.
+//! decided under Executive Order 39; and the retired datasets with their successors, from
+//! governance's public retired-datasets dataset.
 
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::{Layout, PageError, agency_names, render};
+use opendata_limits::PAGE_TABLE_BYTES;
+use serde_json::Value;
+
+use super::{Layout, PageError, agency_names, public_rows, query_string, render};
 use crate::dcat::{access_level, public_catalog};
+use crate::resource::is_dataset_id;
 use crate::state::EdgeState;
 
 /// One withheld dataset.
@@ -25,6 +30,58 @@ pub struct Withheld {
 struct Transparency {
     layout: Layout,
     withheld: Vec<Withheld>,
+    retired: Vec<Retired>,
+}
+
+/// One retired dataset, from governance's public retired-datasets dataset.
+pub struct Retired {
+    title: String,
+    agency: String,
+    retired: String,
+    reason: String,
+    /// The dataset that replaces it, when it is a dataset id.
+    successor: Option<String>,
+}
+
+/// Retired datasets listed, most recent first.
+const RETIRED_SHOWN: &str = "200";
+
+/// The most recently retired datasets; none when the dataset is not kept or cannot be read.
+async fn retired(state: &EdgeState) -> Vec<Retired> {
+    let soql = query_string([("$order", "retired DESC"), ("$limit", RETIRED_SHOWN)]);
+    let rows = public_rows(
+        state,
+        &state.settings.retired_dataset_id,
+        &soql,
+        PAGE_TABLE_BYTES.get(),
+    )
+    .await;
+    let rows = match rows {
+        Ok(Some(rows)) => rows,
+        Ok(None) => Vec::new(),
+        Err(error) => {
+            tracing::warn!(error = %error.0.message, "retired datasets unavailable for a page");
+            Vec::new()
+        }
+    };
+    rows.iter()
+        .map(|row| {
+            let text = |field: &str| {
+                row.get(field)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let successor = text("successor");
+            Retired {
+                title: text("title"),
+                agency: text("agency"),
+                retired: text("retired").chars().take(10).collect(),
+                reason: text("reason"),
+                successor: is_dataset_id(&successor).then_some(successor),
+            }
+        })
+        .collect()
 }
 
 /// `GET /transparency`.
@@ -53,6 +110,7 @@ pub async fn page(State(state): State<EdgeState>) -> Result<Response, PageError>
     let page = Transparency {
         layout: Layout::new(&state, ""),
         withheld,
+        retired: retired(&state).await,
     };
     Ok(render(StatusCode::OK, &page))
 }
