@@ -68,6 +68,9 @@ pub struct EdgeChannels {
     pub incentives: Channel,
 }
 
+/// Agency ids and names, and when they were read.
+pub type AgencyNames = (std::time::Instant, Arc<Vec<(String, String)>>);
+
 /// Shared by every handler; cheap to clone.
 #[derive(Clone)]
 pub struct EdgeState {
@@ -82,6 +85,9 @@ pub struct EdgeState {
     pub health: Health,
     /// The last readiness answer (see [`crate::health::readyz`]).
     pub readiness: Arc<tokio::sync::Mutex<Option<Readiness>>>,
+    /// Agency ids and names as pages show them, with when they were read (see
+    /// [`crate::pages`]): every page names agencies, and they change rarely.
+    pub agency_names: Arc<tokio::sync::Mutex<Option<AgencyNames>>>,
 }
 
 impl EdgeState {
@@ -109,6 +115,7 @@ impl EdgeState {
             settings: Arc::new(settings),
             health: Health::new(),
             readiness: Arc::default(),
+            agency_names: Arc::default(),
         }
     }
 

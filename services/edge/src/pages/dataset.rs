@@ -211,9 +211,9 @@ pub async fn page(
         layout: Layout::new(&state, ""),
         agency: agency_names(&state)
             .await
-            .into_iter()
+            .iter()
             .find(|(agency, _)| *agency == dataset.agency_id)
-            .map_or_else(|| dataset.agency_id.clone(), |(_, name)| name),
+            .map_or_else(|| dataset.agency_id.clone(), |(_, name)| name.clone()),
         agency_id: dataset.agency_id.clone(),
         title: metadata.title,
         description: metadata.description,

@@ -9,6 +9,8 @@ mod browse;
 mod dataset;
 mod transparency;
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -193,19 +195,43 @@ impl IntoResponse for PageError {
     }
 }
 
-/// Agency ids and names; none when governance does not answer (ids are shown instead).
-pub(super) async fn agency_names(state: &EdgeState) -> Vec<(String, String)> {
+/// Longest a page waits for agency names before showing ids.
+const AGENCY_NAMES_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long pages reuse the agency names they read.
+const AGENCY_NAMES_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Agency ids and names, read from governance at most once a minute; none when it does not
+/// answer (ids are shown instead, and it is asked again next time).
+pub(super) async fn agency_names(state: &EdgeState) -> Arc<Vec<(String, String)>> {
     use opendata_proto::governance::v1::ListAgenciesRequest;
-    match state.identity().list_agencies(ListAgenciesRequest {}).await {
-        Ok(response) => response
-            .into_inner()
-            .agencies
-            .into_iter()
-            .map(|agency| (agency.id, agency.name))
-            .collect(),
+    let mut cached = state.agency_names.lock().await;
+    if let Some((read_at, names)) = cached.as_ref()
+        && read_at.elapsed() < AGENCY_NAMES_TTL
+    {
+        return Arc::clone(names);
+    }
+    // One reader at a time (the others wait for its answer), never for long.
+    let mut identity = state.identity();
+    let read = identity.list_agencies(ListAgenciesRequest {});
+    match tokio::time::timeout(AGENCY_NAMES_WAIT, read)
+        .await
+        .unwrap_or_else(|_| Err(tonic::Status::deadline_exceeded("governance is slow")))
+    {
+        Ok(response) => {
+            let names: Arc<Vec<(String, String)>> = Arc::new(
+                response
+                    .into_inner()
+                    .agencies
+                    .into_iter()
+                    .map(|agency| (agency.id, agency.name))
+                    .collect(),
+            );
+            *cached = Some((std::time::Instant::now(), Arc::clone(&names)));
+            names
+        }
         Err(status) => {
             tracing::warn!(error = %status.message(), "agency names unavailable for a page");
-            Vec::new()
+            Arc::default()
         }
     }
 }
