@@ -46,6 +46,11 @@ async fn towns(stack: &TestStack) -> String {
     id
 }
 
+/// Fails, showing the page, unless it contains `text`.
+fn assert_contains(page: &HttpResponse, text: &str) {
+    assert!(page.body.contains(text), "{text:?} not in {}", page.body);
+}
+
 fn assert_page(page: &HttpResponse, status: u16) {
     assert_eq!(page.status, status, "{}", page.body);
     assert_eq!(
@@ -104,7 +109,7 @@ async fn residents_find_and_read_a_dataset_in_pages() {
         "{}",
         page.body
     );
-    assert!(page.body.contains("Rows 1–20 of 25"), "{}", page.body);
+    assert_contains(&page, "Rows 1–20 of 25");
     assert!(page.body.contains("<td>Town 01</td>"));
     assert!(!page.body.contains("<td>Town 21</td>"));
     assert!(
@@ -131,13 +136,13 @@ async fn residents_find_and_read_a_dataset_in_pages() {
             .then_some(page)
     })
     .await;
-    assert!(fresh.body.contains("On time"), "{}", fresh.body);
-    assert!(fresh.body.contains("next update due 20"), "{}", fresh.body);
+    assert_contains(&fresh, "On time");
+    assert_contains(&fresh, "next update due 20");
 
     // Sorted by a column and paged, by links.
     let sorted = get(&stack, &format!("/d/{id}?order=population&page=2")).await;
     assert_page(&sorted, 200);
-    assert!(sorted.body.contains("Rows 21–25 of 25"), "{}", sorted.body);
+    assert_contains(&sorted, "Rows 21–25 of 25");
     assert!(sorted.body.contains("<td>Town 25</td>"));
     assert!(
         sorted.body.contains("rel=\"nofollow\""),
@@ -174,11 +179,7 @@ async fn residents_find_and_read_a_dataset_in_pages() {
     let too_many = "tags=a&".repeat(11);
     let refused = get(&stack, &format!("/browse?{too_many}")).await;
     assert_page(&refused, 400);
-    assert!(
-        refused.body.contains("at most 10 filters"),
-        "{}",
-        refused.body
-    );
+    assert_contains(&refused, "at most 10 filters");
     let long = get(&stack, &format!("/browse?q={}", "x".repeat(2100))).await;
     assert_page(&long, 400);
     // The API's own prefixes keep their JSON 404s; other methods too.
@@ -245,16 +246,8 @@ async fn residents_find_and_read_a_dataset_in_pages() {
         "{}",
         transparency.body
     );
-    assert!(
-        transparency.body.contains("<td>under revision</td>"),
-        "{}",
-        transparency.body
-    );
-    assert!(
-        transparency.body.contains("<td>non-public</td>"),
-        "{}",
-        transparency.body
-    );
+    assert_contains(&transparency, "<td>under revision</td>");
+    assert_contains(&transparency, "<td>non-public</td>");
 
     // The stylesheet is served by the edge itself.
     let css = get(&stack, "/assets/site.css").await;

@@ -76,7 +76,12 @@ impl Index {
     }
 
     async fn ids(&self, text: &str) -> Vec<String> {
-        self.search(text_query(text))
+        self.matching(text_query(text)).await
+    }
+
+    /// The ids `query` finds, in order.
+    async fn matching(&self, query: SearchQuery) -> Vec<String> {
+        self.search(query)
             .await
             .hits
             .into_iter()
@@ -398,13 +403,7 @@ async fn awards_filter_by_town_program_and_year(engine: SearchEngine) {
         query.filters = filters;
         let index = &index;
         async move {
-            let mut ids: Vec<String> = index
-                .search(query)
-                .await
-                .hits
-                .into_iter()
-                .map(|hit| hit.document.id.clone())
-                .collect();
+            let mut ids = index.matching(query).await;
             ids.sort();
             ids
         }
@@ -476,13 +475,7 @@ async fn filter_values_with_backslashes_and_quotes_match_exactly(engine: SearchE
     ] {
         let mut query = text_query("");
         query.filters.tags = vec![tag.to_owned()];
-        let ids: Vec<String> = index
-            .search(query)
-            .await
-            .hits
-            .into_iter()
-            .map(|hit| hit.document.id.clone())
-            .collect();
+        let ids = index.matching(query).await;
         assert_eq!(ids, expected, "the tag {tag:?} matches itself only");
     }
     index.drop().await;

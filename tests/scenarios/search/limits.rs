@@ -63,6 +63,24 @@ async fn searches_past_their_limits_are_refused_naming_the_field_and_the_limit()
     .await;
     assert_refused(&status, "categories", Some(TEXT_NAME.name));
     let status = refused(SearchRequest {
+        municipalities: vec!["m".repeat(TEXT_NAME.get() + 1)],
+        ..Default::default()
+    })
+    .await;
+    assert_refused(&status, "municipalities", Some(TEXT_NAME.name));
+    let status = refused(SearchRequest {
+        program_ids: vec!["maa".into(); FILTER_VALUES.get() + 1],
+        ..Default::default()
+    })
+    .await;
+    assert_refused(&status, "program_ids", Some(FILTER_VALUES.name));
+    let status = refused(SearchRequest {
+        fiscal_years: vec![2020; FILTER_VALUES.get() + 1],
+        ..Default::default()
+    })
+    .await;
+    assert_refused(&status, "fiscal_years", Some(FILTER_VALUES.name));
+    let status = refused(SearchRequest {
         agencies: vec!["opm\0".into()],
         ..Default::default()
     })

@@ -9,7 +9,7 @@ use opendata_limits::{PAGE_FILTERS, PAGE_QUERY_BYTES, SEARCH_TEXT, TEXT_NAME};
 use opendata_platform::text::check_text;
 use opendata_proto::search::v1::{SearchHit, SearchRequest, SearchResponse, SortOrder};
 
-use super::{Layout, PageError, agency_names, long_date, query_string, render};
+use super::{Layout, PageError, agency_names, long_date, page_number, query_string, render};
 use crate::error::SodaError;
 use crate::state::EdgeState;
 
@@ -205,18 +205,7 @@ impl Browse {
                             SodaError::bad_parameter("sort", "sort is relevance, updated or name")
                         })?;
                 }
-                "page" => {
-                    browse.page = value
-                        .parse()
-                        .ok()
-                        .filter(|page| (1..=MAX_PAGE).contains(page))
-                        .ok_or_else(|| {
-                            SodaError::bad_parameter(
-                                "page",
-                                format!("page is a number from 1 to {MAX_PAGE}"),
-                            )
-                        })?;
-                }
+                "page" => browse.page = page_number("page", &value, MAX_PAGE)?,
                 other => {
                     return Err(SodaError::bad_parameter(
                         other,

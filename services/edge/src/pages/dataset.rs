@@ -11,7 +11,9 @@ use opendata_proto::catalog::v1::{Dataset, GetDatasetRequest};
 use opendata_proto::common::v1::{Column, ColumnType};
 use serde_json::Value;
 
-use super::{Layout, PageError, agency_names, long_date, public_rows, query_string, render};
+use super::{
+    Layout, PageError, agency_names, long_date, page_number, public_rows, query_string, render,
+};
 use opendata_limits::{PAGE_TABLE_BYTES, excerpt};
 
 use crate::error::SodaError;
@@ -96,18 +98,7 @@ impl TableView {
         };
         for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
             match name.as_ref() {
-                "page" => {
-                    view.page = value
-                        .parse()
-                        .ok()
-                        .filter(|page| (1..=MAX_TABLE_PAGE).contains(page))
-                        .ok_or_else(|| {
-                            SodaError::bad_parameter(
-                                "page",
-                                format!("page is a number from 1 to {MAX_TABLE_PAGE}"),
-                            )
-                        })?;
-                }
+                "page" => view.page = page_number("page", &value, MAX_TABLE_PAGE)?,
                 "order" => {
                     if !columns.iter().any(|c| c.indexed && c.field_name == value) {
                         return Err(SodaError::bad_parameter(

@@ -276,6 +276,23 @@ fn long_date(timestamp: Option<&prost_types::Timestamp>) -> String {
         .unwrap_or_else(|| "never".to_owned())
 }
 
+/// A page number parameter: a number from 1 to `last`, or a 400 naming `parameter`.
+fn page_number<N>(parameter: &str, value: &str, last: N) -> Result<N, SodaError>
+where
+    N: std::str::FromStr + PartialOrd + From<u8> + std::fmt::Display + Copy,
+{
+    value
+        .parse()
+        .ok()
+        .filter(|page| *page >= N::from(1) && *page <= last)
+        .ok_or_else(|| {
+            SodaError::bad_parameter(
+                parameter,
+                format!("{parameter} is a number from 1 to {last}"),
+            )
+        })
+}
+
 /// A query string of `pairs`, escaped.
 fn query_string<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut serializer = form_urlencoded::Serializer::new(String::new());
