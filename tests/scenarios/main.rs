@@ -21,6 +21,7 @@ mod sample;
 mod search;
 mod shutdown;
 mod soql;
+mod staff_pages;
 mod supervision;
 mod support;
 mod tls;

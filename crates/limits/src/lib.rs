@@ -291,6 +291,26 @@ pub const PAGE_TABLE_BYTES: Limit = Limit {
     exceeded: "the page says the rows are too large to show and offers the downloads",
 };
 
+/// Bytes of a form a page posts.
+pub const PAGE_FORM_BYTES: Limit = Limit {
+    name: "page_form_bytes",
+    value: 16_384,
+    unit: "bytes",
+    applies_to: "the body of a form posted by a staff page (sign-in and every governance action)",
+    setting: None,
+    exceeded: "413 page naming the limit",
+};
+
+/// Seconds a staff web session lasts.
+pub const STAFF_SESSION_SECONDS: Limit = Limit {
+    name: "staff_session_seconds",
+    value: 8 * 3600,
+    unit: "seconds",
+    applies_to: "a staff web session, from sign-in with an API key (at most a week); revoking the key ends it too",
+    setting: Some("governance.session_lifetime_secs"),
+    exceeded: "the session ends: the staff pages ask to sign in again",
+};
+
 /// Award ids one award search takes: the awards a company search matched.
 pub const AWARD_IDS: Limit = Limit {
     name: "award_ids",
@@ -669,6 +689,8 @@ pub const ALL: &[Limit] = &[
     PAGE_QUERY_BYTES,
     PAGE_FILTERS,
     PAGE_TABLE_BYTES,
+    PAGE_FORM_BYTES,
+    STAFF_SESSION_SECONDS,
 ];
 
 /// Thousands separated with commas, as the table prints values.

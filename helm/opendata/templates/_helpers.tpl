@@ -112,6 +112,7 @@ auth_cache_ttl_secs = {{ $root.Values.authCacheTtlSeconds }}
 {{- if eq $name "governance" }}
 retired_public_days = {{ $values.retiredPublicDays }}
 stale_grace_percent = {{ $values.staleGracePercent }}
+session_lifetime_secs = {{ $values.sessionLifetimeSeconds }}
 {{- else if eq $name "catalog" }}
 query_timeout_secs = {{ $values.queryTimeoutSeconds }}
 token_query_timeout_secs = {{ $values.tokenQueryTimeoutSeconds }}

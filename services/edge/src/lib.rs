@@ -72,7 +72,7 @@ pub fn router(state: EdgeState) -> Router {
         .route("/api/incentives/summary", get(incentives::summary))
         .route("/api/incentives/programs", get(incentives::programs))
         .route("/api/incentives/tax-credits", get(incentives::tax_credits))
-        .merge(pages::routes())
+        .merge(pages::routes(&state))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit::limit,
@@ -113,7 +113,9 @@ pub fn router(state: EdgeState) -> Router {
         .layer(axum::middleware::map_response(error::in_socratas_shape))
         .layer(axum::middleware::map_response(no_sniffing))
         // Browsers do not count `Authorization` under a wildcard, so the requested headers are
-        // echoed: staff pages on other origins may send keys, and nothing rides on cookies.
+        // echoed: staff pages on other origins may send keys. No credentials are allowed, so no
+        // other site reads an answer made with the staff pages' cookie (which is `SameSite=Strict`
+        // and guarded by CSRF tokens as well).
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)

@@ -156,8 +156,25 @@ impl EdgeState {
 
     /// Governance review, freshness and audit clients acting with the caller's key.
     pub fn governance(&self, headers: &HeaderMap) -> Result<GovernanceClients, SodaError> {
-        let context = self.keyed(headers)?;
-        Ok(GovernanceClients {
+        Ok(self.governance_with(self.keyed(headers)?))
+    }
+
+    /// Governance review, freshness and audit clients acting with `key` (a staff page's
+    /// session).
+    pub fn governance_as(&self, key: &str) -> Result<GovernanceClients, SodaError> {
+        Ok(self.governance_with(ClientContext::with_key(key)?))
+    }
+
+    /// An identity client acting with `key` (to start or end a session).
+    pub fn identity_as(&self, key: &str) -> Result<IdentityClient, SodaError> {
+        Ok(IdentityServiceClient::with_interceptor(
+            self.governance.clone(),
+            ClientContext::with_key(key)?,
+        ))
+    }
+
+    fn governance_with(&self, context: ClientContext) -> GovernanceClients {
+        GovernanceClients {
             review: ReviewServiceClient::with_interceptor(self.governance.clone(), context.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
             freshness: FreshnessServiceClient::with_interceptor(
@@ -165,7 +182,7 @@ impl EdgeState {
                 context.clone(),
             ),
             audit: AuditServiceClient::with_interceptor(self.governance.clone(), context),
-        })
+        }
     }
 
     /// An anonymous governance client.

@@ -29,6 +29,8 @@ pub struct GovernanceSettings {
     pub ingestion_url: String,
     /// The public freshness and retired-assets datasets.
     pub public_datasets: PublicDatasetSettings,
+    /// Seconds a staff web session lasts from sign-in (limit `staff_session_seconds`).
+    pub session_lifetime_secs: u64,
 }
 
 impl Default for GovernanceSettings {
@@ -41,6 +43,7 @@ impl Default for GovernanceSettings {
             job_interval_secs: 60,
             ingestion_url: "http://127.0.0.1:50053".to_owned(),
             public_datasets: PublicDatasetSettings::default(),
+            session_lifetime_secs: opendata_limits::STAFF_SESSION_SECONDS.value,
         }
     }
 }

@@ -2,6 +2,8 @@
 //! audit entries of every change. Administration needs the `admin` role; reading the directory is
 //! also open to the CDO and the panel, and to an ADO for its own agency.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use opendata_platform::auth::{Principal, Role};
 use opendata_platform::authz::Action;
@@ -12,6 +14,7 @@ use uuid::Uuid;
 use crate::audit;
 use crate::error::{GovernanceError, required, within};
 use crate::keys;
+use crate::sessions;
 use opendata_limits::TEXT_NAME;
 
 /// Id of the bootstrap administrator (the configured break-glass key).
@@ -24,6 +27,8 @@ pub enum KeyKind {
     ApiKey,
     /// Identifies an application; no rights.
     AppToken,
+    /// A web session started with an API key (see [`crate::sessions`]).
+    Session,
 }
 
 impl KeyKind {
@@ -31,6 +36,7 @@ impl KeyKind {
         match self {
             KeyKind::ApiKey => "api_key",
             KeyKind::AppToken => "app_token",
+            KeyKind::Session => "session",
         }
     }
 
@@ -98,16 +104,17 @@ impl From<KeyRow> for ApiKey {
     }
 }
 
+/// A principal as stored.
 #[derive(sqlx::FromRow)]
-struct PrincipalRow {
-    id: Uuid,
-    name: String,
-    role: String,
-    agency_id: Option<String>,
+pub(crate) struct PrincipalRow {
+    pub(crate) id: Uuid,
+    pub(crate) name: String,
+    pub(crate) role: String,
+    pub(crate) agency_id: Option<String>,
 }
 
 impl PrincipalRow {
-    fn into_principal(self, app_token: bool) -> Principal {
+    pub(crate) fn into_principal(self, app_token: bool) -> Principal {
         Principal {
             id: self.id.to_string(),
             name: self.name,
@@ -135,19 +142,38 @@ pub struct Authenticated {
 pub struct Identity {
     pool: PgPool,
     bootstrap_hash: Option<Vec<u8>>,
+    session_lifetime: Duration,
 }
 
 impl Identity {
-    /// Identity over `pool`; `bootstrap_key` authenticates as an admin when set.
-    pub fn new(pool: PgPool, bootstrap_key: Option<&str>) -> Self {
+    /// Identity over `pool`; `bootstrap_key` authenticates as an admin when set; web sessions
+    /// last `session_lifetime`.
+    pub fn new(pool: PgPool, bootstrap_key: Option<&str>, session_lifetime: Duration) -> Self {
         Identity {
             pool,
             bootstrap_hash: bootstrap_key.filter(|key| !key.is_empty()).map(keys::hash),
+            session_lifetime,
         }
     }
 
-    /// Resolves a key to its principal.
+    /// Starts a web session for a caller authenticated by an API key.
+    pub async fn start_session(
+        &self,
+        caller: &Authenticated,
+    ) -> Result<sessions::Session, GovernanceError> {
+        sessions::start(&self.pool, caller, self.session_lifetime).await
+    }
+
+    /// Ends the caller's session.
+    pub async fn end_session(&self, caller: &Authenticated) -> Result<(), GovernanceError> {
+        sessions::end(&self.pool, caller).await
+    }
+
+    /// Resolves a key, app token or session secret to its principal.
     pub async fn authenticate(&self, key: &str) -> Result<Authenticated, GovernanceError> {
+        if key.starts_with(keys::SESSION_PREFIX) {
+            return sessions::authenticate(&self.pool, key).await;
+        }
         let hash = keys::hash(key);
         if self.bootstrap_hash.as_deref() == Some(hash.as_slice()) {
             return Ok(Authenticated {

@@ -1,6 +1,6 @@
 //! Governance's scheduled jobs: announce datasets that turned stale, make private the retired
-//! datasets whose 30 days are over, and refresh the public governance datasets. One replica runs
-//! them at a time (a PostgreSQL advisory lock).
+//! datasets whose 30 days are over, delete long-expired web sessions, and refresh the public
+//! governance datasets. One replica runs them at a time (a PostgreSQL advisory lock).
 
 use sqlx::PgPool;
 
@@ -34,6 +34,11 @@ pub async fn run_once(
         Ok(0) => {}
         Ok(count) => tracing::info!(count, "stale datasets announced"),
         Err(error) => tracing::warn!(%error, "announcing stale datasets failed"),
+    }
+    match crate::sessions::prune(pool).await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "old web sessions deleted"),
+        Err(error) => tracing::warn!(%error, "deleting old web sessions failed"),
     }
     match public.refresh().await {
         Ok(0) => {}

@@ -21,13 +21,18 @@ pub struct NewSecret {
     pub hash: Vec<u8>,
 }
 
-/// Generates a secret of the given kind (`odk_...` for API keys, `odt_...` for app tokens).
+/// How a session's secret begins.
+pub const SESSION_PREFIX: &str = "ods_";
+
+/// Generates a secret of the given kind (`odk_...` for API keys, `odt_...` for app tokens,
+/// [`SESSION_PREFIX`] for sessions).
 pub fn generate(kind: KeyKind) -> NewSecret {
     let mut random = [0u8; SECRET_CHARS];
     getrandom::fill(&mut random).expect("the operating system provides randomness");
     let mut secret = String::from(match kind {
         KeyKind::ApiKey => "odk_",
         KeyKind::AppToken => "odt_",
+        KeyKind::Session => SESSION_PREFIX,
     });
     // 256 is not a multiple of 62; rejection sampling would be exact, but the bias of one modulo
     // (at most 1/62 per character) leaves far more entropy than any key needs.
@@ -62,5 +67,10 @@ mod tests {
         assert!(first.secret.starts_with(&first.prefix));
         assert_eq!(first.hash, hash(&first.secret));
         assert!(generate(KeyKind::AppToken).secret.starts_with("odt_"));
+        assert!(
+            generate(KeyKind::Session)
+                .secret
+                .starts_with(SESSION_PREFIX)
+        );
     }
 }

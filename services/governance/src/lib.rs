@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod keys;
 pub mod public_datasets;
 pub mod review;
+pub mod sessions;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,6 +78,8 @@ pub async fn serve(
     shutdown: Shutdown,
     serving: Serving,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// A week: staff sign in at least once a week.
+    const MAX_SESSION_SECS: u64 = 7 * 24 * 3600;
     let GovernanceService {
         pool,
         bus,
@@ -90,12 +93,23 @@ pub async fn serve(
         )
         .into());
     }
+    if !(60..=MAX_SESSION_SECS).contains(&settings.session_lifetime_secs) {
+        return Err(format!(
+            "governance.session_lifetime_secs must be from 60 to {MAX_SESSION_SECS}, not {}",
+            settings.session_lifetime_secs
+        )
+        .into());
+    }
     let bootstrap = settings
         .bootstrap_admin_key
         .as_ref()
         .map(|key| key.expose_secret().to_owned());
     let _pool = pool_probe(DOMAIN, "main", pool.clone());
-    let identity = Identity::new(pool.clone(), bootstrap.as_deref());
+    let identity = Identity::new(
+        pool.clone(),
+        bootstrap.as_deref(),
+        Duration::from_secs(settings.session_lifetime_secs),
+    );
     let review = Review::new(
         pool.clone(),
         channel(&settings.catalog_url)?,

@@ -13,6 +13,9 @@
 //! - `GET /api/admin/audit?subject=&limit=&before=` and `/api/admin/audit.csv` — the audit log
 
 mod record;
+mod step;
+
+pub use step::{ACTIONS, Step};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -20,13 +23,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
-use opendata_limits::{ADMIN_BODY_BYTES, ADMIN_BODY_SECONDS, excerpt};
+use opendata_limits::{ADMIN_BODY_BYTES, ADMIN_BODY_SECONDS, Limit, excerpt};
 use opendata_platform::error::{ApiError, ErrorCode};
 use opendata_platform::timestamp::from_proto;
-use opendata_proto::common::v1::AccessLevel;
 use opendata_proto::governance::v1 as pb;
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tower_http::timeout::TimeoutError;
 
@@ -35,61 +35,40 @@ use crate::json::SodaJson;
 use crate::state::EdgeState;
 use record::{FreshnessJson, PlanRow, RecordJson, plan_csv};
 
-fn parse_body<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, SodaError> {
+/// The fields of a step's JSON body: an object of strings (or nothing at all).
+fn body_fields(body: &Bytes) -> Result<Vec<(String, String)>, SodaError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
+        return Ok(Vec::new());
     }
-    serde_json::from_slice(body).map_err(|error| {
+    let object: serde_json::Map<String, Value> = serde_json::from_slice(body).map_err(|error| {
         SodaError::bad_parameter(
             "body",
-            format!("the request body is not the expected JSON: {error}"),
+            format!("the request body is not a JSON object: {error}"),
         )
-    })
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct NominateBody {
-    #[serde(default)]
-    justification: String,
-    #[serde(default)]
-    accrual_periodicity: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ReasonBody {
-    #[serde(default)]
-    reason: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct WithholdBody {
-    #[serde(default)]
-    ground: String,
-    #[serde(default)]
-    explanation: String,
-    #[serde(default)]
-    access_level: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RetireBody {
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    successor: String,
+    })?;
+    object
+        .into_iter()
+        .map(|(name, value)| match value {
+            Value::String(text) => Ok((name, text)),
+            Value::Null => Ok((name, String::new())),
+            _ => Err(SodaError::bad_parameter(
+                &name,
+                format!("{} must be a string", excerpt(&name)),
+            )),
+        })
+        .collect()
 }
 
 fn record_response(record: &pb::InventoryRecord) -> SodaJson<RecordJson> {
     SodaJson(RecordJson::from(record))
 }
 
-/// A staff request's body, or a `413`/`408`/`400` naming the limit it went past
-/// ([`ADMIN_BODY_BYTES`], [`ADMIN_BODY_SECONDS`]).
-fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, SodaError> {
+/// A staff request's body, or a `413`/`408`/`400` naming the limit it went past (`bytes`, the
+/// route's body limit, or [`ADMIN_BODY_SECONDS`]).
+pub(crate) fn read_body(
+    body: Result<Bytes, BytesRejection>,
+    bytes: Limit,
+) -> Result<Bytes, SodaError> {
     let rejection = match body {
         Ok(bytes) => return Ok(bytes),
         Err(rejection) => rejection,
@@ -112,11 +91,11 @@ fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, SodaError> {
             ApiError::new(
                 ErrorCode::PayloadTooLarge,
                 format!(
-                    "the request body is larger than {} bytes",
-                    ADMIN_BODY_BYTES.value
+                    "the request body is larger than {} bytes (limit {})",
+                    bytes.value, bytes.name
                 ),
             )
-            .with("limit", ADMIN_BODY_BYTES.name),
+            .with("limit", bytes.name),
         ));
     }
     Err(SodaError(ApiError::new(
@@ -132,84 +111,12 @@ pub async fn step(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<SodaJson<RecordJson>, SodaError> {
-    let body = read_body(body)?;
-    let mut review = state.governance(&headers)?.review;
-    let transition = |body: &Bytes| -> Result<pb::TransitionRequest, SodaError> {
-        let body: ReasonBody = parse_body(body)?;
-        Ok(pb::TransitionRequest {
-            dataset_id: id.clone(),
-            reason: body.reason,
-        })
-    };
-    let record = match action.as_str() {
-        "nominate" => {
-            let body: NominateBody = parse_body(&body)?;
-            review
-                .nominate(pb::NominateRequest {
-                    dataset_id: id.clone(),
-                    justification: body.justification,
-                    accrual_periodicity: body.accrual_periodicity,
-                })
-                .await?
-        }
-        "start-review" => review.start_review(transition(&body)?).await?,
-        "approve" => review.approve(transition(&body)?).await?,
-        "publish" => review.publish(transition(&body)?).await?,
-        "reopen" => review.reopen(transition(&body)?).await?,
-        "withhold" => {
-            let body: WithholdBody = parse_body(&body)?;
-            let ground = match body.ground.as_str() {
-                "" => pb::WithholdingGround::Unspecified,
-                name => pb::WithholdingGround::from_str_name(&format!(
-                    "WITHHOLDING_GROUND_{}",
-                    name.to_ascii_uppercase()
-                ))
-                .filter(|g| *g != pb::WithholdingGround::Unspecified)
-                .ok_or_else(|| {
-                    SodaError::bad_parameter(
-                        "ground",
-                        format!("`{name}` is not a ground: use violates_law, endangers_public, hinders_government or undue_burden"),
-                    )
-                })?,
-            };
-            let access_level = match body.access_level.as_str() {
-                "" | "non-public" => AccessLevel::NonPublic,
-                "restricted public" => AccessLevel::RestrictedPublic,
-                other => {
-                    return Err(SodaError::bad_parameter(
-                        "accessLevel",
-                        format!(
-                            "`{other}` is not an access level for withheld data: use non-public or restricted public"
-                        ),
-                    ));
-                }
-            };
-            review
-                .withhold(pb::WithholdRequest {
-                    dataset_id: id.clone(),
-                    ground: ground as i32,
-                    explanation: body.explanation,
-                    access_level: access_level as i32,
-                })
-                .await?
-        }
-        "retire" => {
-            let body: RetireBody = parse_body(&body)?;
-            review
-                .retire(pb::RetireRequest {
-                    dataset_id: id.clone(),
-                    reason: body.reason,
-                    successor_dataset_id: body.successor,
-                })
-                .await?
-        }
-        other => {
-            return Err(SodaError::no_route(&format!(
-                "/api/admin/datasets/{id}/{other}"
-            )));
-        }
-    };
-    Ok(record_response(&record.into_inner()))
+    let body = read_body(body, ADMIN_BODY_BYTES)?;
+    let step = Step::parse(&id, &action, &body_fields(&body)?)?.ok_or_else(|| {
+        SodaError::no_route(&format!("/api/admin/datasets/{id}/{}", excerpt(&action)))
+    })?;
+    let record = step.apply(&mut state.governance(&headers)?).await?;
+    Ok(record_response(&record))
 }
 
 /// `GET /api/admin/datasets/{id}`.

@@ -1,12 +1,14 @@
 //! The portal's web pages, rendered on the server from the same gRPC services as the API and
 //! usable without JavaScript (every control is a link or a form): home and search (`/`,
 //! `/browse`), dataset pages (`/d/{id}`, with Socrata's `/{category}/{title}/{id}` links
-//! redirecting there), what is withheld and why (`/transparency`), and the one stylesheet. Templates are checked at compile time and escape
-//! every value; pages carry a Content-Security-Policy that allows nothing inline and nothing
-//! from elsewhere.
+//! redirecting there), what is withheld and why (`/transparency`), the staff pages where Data
+//! Officers and the CDO govern (`/staff`), and the one stylesheet. Templates are checked at
+//! compile time and escape every value; pages carry a Content-Security-Policy that allows nothing
+//! inline and nothing from elsewhere.
 
 mod browse;
 mod dataset;
+mod staff;
 mod transparency;
 
 use std::sync::Arc;
@@ -41,8 +43,9 @@ impl Layout {
 }
 
 /// The page routes.
-pub fn routes() -> Router<EdgeState> {
+pub fn routes(state: &EdgeState) -> Router<EdgeState> {
     Router::new()
+        .merge(staff::routes(state))
         .route("/", get(browse::home))
         .route("/browse", get(browse::browse))
         .route("/d/{id}", get(dataset::page))

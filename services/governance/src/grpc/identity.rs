@@ -40,6 +40,7 @@ fn key_kind_to_proto(kind: KeyKind) -> pb::KeyKind {
     match kind {
         KeyKind::ApiKey => pb::KeyKind::ApiKey,
         KeyKind::AppToken => pb::KeyKind::AppToken,
+        KeyKind::Session => pb::KeyKind::Session,
     }
 }
 
@@ -149,6 +150,13 @@ impl IdentityService for IdentityApi {
         let kind = match body.kind() {
             pb::KeyKind::AppToken => KeyKind::AppToken,
             pb::KeyKind::ApiKey | pb::KeyKind::Unspecified => KeyKind::ApiKey,
+            pb::KeyKind::Session => {
+                return Err(ApiError::invalid_field(
+                    "kind",
+                    "sessions are not issued: they are started with StartSession",
+                )
+                .into());
+            }
         };
         let (key, secret) = self
             .identity
@@ -184,5 +192,27 @@ impl IdentityService for IdentityApi {
         Ok(Response::new(pb::ListKeysResponse {
             keys: keys.into_iter().map(key_to_proto).collect(),
         }))
+    }
+
+    async fn start_session(
+        &self,
+        request: Request<pb::StartSessionRequest>,
+    ) -> Result<Response<pb::StartSessionResponse>, Status> {
+        let (_, authenticated) = super::credential(&self.identity, &request).await?;
+        let session = self.identity.start_session(&authenticated).await?;
+        Ok(Response::new(pb::StartSessionResponse {
+            secret: session.secret,
+            expires_at: Some(to_proto(session.expires_at)),
+            principal: Some(principal_to_proto(&authenticated.principal)),
+        }))
+    }
+
+    async fn end_session(
+        &self,
+        request: Request<pb::EndSessionRequest>,
+    ) -> Result<Response<pb::EndSessionResponse>, Status> {
+        let (_, authenticated) = super::credential(&self.identity, &request).await?;
+        self.identity.end_session(&authenticated).await?;
+        Ok(Response::new(pb::EndSessionResponse {}))
     }
 }

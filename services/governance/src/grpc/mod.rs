@@ -37,15 +37,23 @@ pub async fn authenticated<T>(
     identity: &Identity,
     request: &Request<T>,
 ) -> Result<Authenticated, ApiError> {
+    let (key, authenticated) = credential(identity, request).await?;
+    Ok(Authenticated {
+        principal: authenticated.principal,
+        key: key.to_owned(),
+    })
+}
+
+/// The key `request` presents and what it authenticates as (with which kind of key).
+pub async fn credential<'a, T>(
+    identity: &Identity,
+    request: &'a Request<T>,
+) -> Result<(&'a str, crate::identity::Authenticated), ApiError> {
     let key = bearer_key(request.metadata()).ok_or_else(|| {
         ApiError::new(
             ErrorCode::Unauthenticated,
             "an api key is required: send `authorization: Bearer <key>`",
         )
     })?;
-    let principal = identity.authenticate(key).await?.principal;
-    Ok(Authenticated {
-        principal,
-        key: key.to_owned(),
-    })
+    Ok((key, identity.authenticate(key).await?))
 }

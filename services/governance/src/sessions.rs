@@ -1,0 +1,145 @@
+//! Web sessions of the staff pages. A session is started with an API key and acts as the key's
+//! principal until it is ended (sign-out), expires, or the key is revoked; it cannot start another
+//! session, so a stolen session cannot outlive its expiry. Its secret (`ods_...`) is shown once and
+//! stored only as a hash, like a key's.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::audit;
+use crate::error::GovernanceError;
+use crate::identity::{Authenticated, KeyKind, PrincipalRow};
+use crate::keys;
+
+/// Days an expired or ended session is kept before it is deleted (its start and end stay in the
+/// audit log).
+const KEPT_DAYS: i32 = 30;
+
+/// A started session.
+#[derive(Debug)]
+pub struct Session {
+    /// The secret, to give the browser once.
+    pub secret: String,
+    /// When it ends by itself.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Starts a session for a caller authenticated by an API key.
+pub async fn start(
+    pool: &PgPool,
+    caller: &Authenticated,
+    lifetime: Duration,
+) -> Result<Session, GovernanceError> {
+    if caller.kind != KeyKind::ApiKey {
+        return Err(GovernanceError::invalid(
+            "key",
+            "a session is started with an API key, not with an app token or another session",
+        ));
+    }
+    let key_id = Uuid::parse_str(&caller.key_id).map_err(|_| {
+        GovernanceError::invalid(
+            "key",
+            "the bootstrap key cannot start a session: issue an API key",
+        )
+    })?;
+    let secret = keys::generate(KeyKind::Session);
+    let session_id = Uuid::now_v7();
+    let mut tx = pool.begin().await?;
+    let expires_at: DateTime<Utc> = sqlx::query_scalar(
+        "INSERT INTO sessions (id, key_id, hash, expires_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4)) \
+         RETURNING expires_at",
+    )
+    .bind(session_id)
+    .bind(key_id)
+    .bind(&secret.hash)
+    .bind(lifetime.as_secs_f64())
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        &caller.principal.id,
+        "session.started",
+        &format!("session:{session_id}"),
+        "",
+        json!({"key_id": key_id, "expires_at": expires_at}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Session {
+        secret: secret.secret,
+        expires_at,
+    })
+}
+
+/// The principal of a live session's secret: not ended, not expired, and its key not revoked.
+pub async fn authenticate(pool: &PgPool, secret: &str) -> Result<Authenticated, GovernanceError> {
+    let row: Option<(Uuid, Uuid, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT s.id, p.id, p.name, p.role, p.agency_id FROM sessions s \
+         JOIN api_keys k ON k.id = s.key_id AND k.revoked_at IS NULL \
+         JOIN principals p ON p.id = k.principal_id \
+         WHERE s.hash = $1 AND s.ended_at IS NULL AND s.expires_at > now()",
+    )
+    .bind(keys::hash(secret))
+    .fetch_optional(pool)
+    .await?;
+    let (session_id, id, name, role, agency_id) = row.ok_or(GovernanceError::Unauthenticated)?;
+    Ok(Authenticated {
+        principal: PrincipalRow {
+            id,
+            name,
+            role,
+            agency_id,
+        }
+        .into_principal(false),
+        key_id: session_id.to_string(),
+        kind: KeyKind::Session,
+    })
+}
+
+/// Ends the session whose secret the caller presented. Ending it again changes nothing.
+pub async fn end(pool: &PgPool, caller: &Authenticated) -> Result<(), GovernanceError> {
+    if caller.kind != KeyKind::Session {
+        return Err(GovernanceError::invalid(
+            "key",
+            "only a session can be ended: present the session's secret",
+        ));
+    }
+    let session_id = Uuid::parse_str(&caller.key_id)
+        .map_err(|_| GovernanceError::Internal("a session id is not a UUID".to_owned()))?;
+    let mut tx = pool.begin().await?;
+    let ended =
+        sqlx::query("UPDATE sessions SET ended_at = now() WHERE id = $1 AND ended_at IS NULL")
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    if ended > 0 {
+        audit::record(
+            &mut tx,
+            &caller.principal.id,
+            "session.ended",
+            &format!("session:{session_id}"),
+            "",
+            json!({}),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes the sessions that expired or ended more than [`KEPT_DAYS`] ago; returns how many.
+pub async fn prune(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "DELETE FROM sessions WHERE least(expires_at, coalesce(ended_at, expires_at)) \
+         < now() - make_interval(days => $1)",
+    )
+    .bind(KEPT_DAYS)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
