@@ -1,5 +1,5 @@
 # The commands README and CI use.
-.PHONY: run test lint fmt bench services build chart
+.PHONY: run test lint fmt bench services build chart browser-deps
 
 CARGO ?= cargo
 # Meilisearch variants of the search tests run only when a server is named; otherwise they are
@@ -15,10 +15,14 @@ services:
 build:
 	$(CARGO) build --bin opendata
 
+# Chromium and the locked npm packages of the browser tests (tests/browser/).
+browser-deps:
+	./scripts/browser-deps.sh
+
 run: services build
 	./scripts/run.sh
 
-test: services build
+test: services build browser-deps
 	./scripts/install-helm.sh
 	./scripts/drop-test-databases.sh
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \

@@ -3,6 +3,7 @@
 mod auth;
 mod bad_input;
 mod balancing;
+mod browser;
 mod catalog;
 mod deployment;
 mod differential;

@@ -15,7 +15,7 @@ use crate::support::{
 };
 
 /// A published dataset of 25 towns with a title that tries to inject markup.
-async fn towns(stack: &TestStack) -> String {
+pub(crate) async fn towns(stack: &TestStack) -> String {
     let key = key_for(stack, "opm", Role::Publisher).await;
     let metadata = catalog::DatasetMetadata {
         title: "Town Populations <script>alert(1)</script>".to_owned(),
@@ -140,6 +140,10 @@ async fn residents_find_and_read_a_dataset_in_pages() {
     assert_contains(&fresh, "next update due 20");
 
     // Sorted by a column and paged, by links.
+    let descending = get(&stack, &format!("/d/{id}?order=population&dir=desc")).await;
+    assert_contains(&descending, "aria-sort=\"descending\"");
+    assert_contains(&descending, "%24order=population+DESC");
+    assert!(descending.body.find("<td>Town 25</td>") < descending.body.find("<td>Town 24</td>"));
     let sorted = get(&stack, &format!("/d/{id}?order=population&page=2")).await;
     assert_page(&sorted, 200);
     assert_contains(&sorted, "Rows 21–25 of 25");
@@ -150,6 +154,7 @@ async fn residents_find_and_read_a_dataset_in_pages() {
     );
     for (query, named) in [
         ("order=nope", "&#34;nope&#34; is not one"),
+        ("order=population&dir=up", "dir is asc or desc"),
         ("order=town", "&#34;town&#34; is not one"),
         ("page=501", "page is a number from 1 to 500"),
     ] {

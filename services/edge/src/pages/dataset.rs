@@ -37,7 +37,8 @@ pub struct ColumnView {
     description: String,
     /// A link ordering the table by this column; only indexed columns order cheaply.
     sort_href: Option<String>,
-    sorted: bool,
+    /// `ascending` or `descending` when the table is ordered by this column.
+    sorted: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -88,6 +89,8 @@ pub struct Freshness {
 struct TableView {
     page: u64,
     order: Option<String>,
+    /// Whether the order is descending (`dir=desc`).
+    descending: bool,
 }
 
 impl TableView {
@@ -95,6 +98,7 @@ impl TableView {
         let mut view = TableView {
             page: 1,
             order: None,
+            descending: false,
         };
         for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
             match name.as_ref() {
@@ -111,11 +115,23 @@ impl TableView {
                     }
                     view.order = Some(value.into_owned());
                 }
+                "dir" => {
+                    view.descending = match value.as_ref() {
+                        "asc" => false,
+                        "desc" => true,
+                        other => {
+                            return Err(SodaError::bad_parameter(
+                                "dir",
+                                format!("dir is asc or desc, not {:?}", excerpt(other)),
+                            ));
+                        }
+                    }
+                }
                 other => {
                     return Err(SodaError::bad_parameter(
                         other,
                         format!(
-                            "unknown parameter {}; the table takes page and order",
+                            "unknown parameter {}; the table takes page, order and dir",
                             excerpt(other)
                         ),
                     ));
@@ -130,18 +146,31 @@ impl TableView {
         let offset = ((self.page - 1) * ROWS_PER_PAGE).to_string();
         let limit = ROWS_PER_PAGE.to_string();
         let mut pairs = vec![("$limit", limit.as_str()), ("$offset", offset.as_str())];
-        if let Some(order) = &self.order {
+        let order = self.soql_order();
+        if let Some(order) = &order {
             pairs.push(("$order", order));
         }
         query_string(pairs)
     }
 
+    /// The `$order` of this view (`population DESC`).
+    fn soql_order(&self) -> Option<String> {
+        let order = self.order.as_deref()?;
+        Some(match self.descending {
+            true => format!("{order} DESC"),
+            false => order.to_owned(),
+        })
+    }
+
     /// A link to this page with another view.
-    fn link(&self, id: &str, page: u64, order: Option<&str>) -> String {
+    fn link(&self, id: &str, page: u64, order: Option<&str>, descending: bool) -> String {
         let page = page.to_string();
         let mut pairs = Vec::new();
         if let Some(order) = order {
             pairs.push(("order", order));
+            if descending {
+                pairs.push(("dir", "desc"));
+            }
         }
         if page != "1" {
             pairs.push(("page", page.as_str()));
@@ -230,21 +259,28 @@ pub async fn page(
                 field: column.field_name.clone(),
                 kind: column.r#type().data_type_name(),
                 description: column.description.clone(),
-                sort_href: column
-                    .indexed
-                    .then(|| view.link(&id, 1, Some(&column.field_name))),
-                sorted: order == Some(column.field_name.as_str()),
+                // A sorted column's link turns the order around.
+                sort_href: column.indexed.then(|| {
+                    let sorted = order == Some(column.field_name.as_str());
+                    view.link(&id, 1, Some(&column.field_name), sorted && !view.descending)
+                }),
+                sorted: (order == Some(column.field_name.as_str())).then_some(if view.descending {
+                    "descending"
+                } else {
+                    "ascending"
+                }),
             })
             .collect(),
         table,
         too_large,
         first_row: first_row.min(last_row.max(1)),
         last_row,
-        previous: (view.page > 1).then(|| view.link(&id, view.page - 1, order)),
-        next: (view.page < last_page).then(|| view.link(&id, view.page + 1, order)),
+        previous: (view.page > 1).then(|| view.link(&id, view.page - 1, order, view.descending)),
+        next: (view.page < last_page)
+            .then(|| view.link(&id, view.page + 1, order, view.descending)),
         query_url: format!("/resource/{id}.json?{}", view.soql()),
         soql: view.soql(),
-        order: view.order.clone(),
+        order: view.soql_order(),
         page_rows: ROWS_PER_PAGE,
         endpoint,
         domain: state
