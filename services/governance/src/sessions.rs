@@ -1,11 +1,14 @@
 //! Web sessions of the staff pages. A session is started with an API key and acts as the key's
 //! principal until it is ended (sign-out), expires, or the key is revoked; it cannot start another
-//! session, so a stolen session cannot outlive its expiry. Its secret (`ods_...`) is shown once and
+//! session, and administrators (who could mint keys) cannot start one, so a stolen session cannot
+//! outlive its expiry. Services that cache authentications (`auth_cache_ttl_secs`, 30 s) may
+//! accept an ended session for that long; governance itself never does. Its secret (`ods_...`) is shown once and
 //! stored only as a hash, like a key's.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use opendata_platform::auth::Role;
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -38,6 +41,13 @@ pub async fn start(
         return Err(GovernanceError::invalid(
             "key",
             "a session is started with an API key, not with an app token or another session",
+        ));
+    }
+    if caller.principal.role == Role::Admin {
+        return Err(GovernanceError::invalid(
+            "key",
+            "administrators work with their API key, not a web session: identity changes are \
+             not made from the staff pages",
         ));
     }
     let key_id = Uuid::parse_str(&caller.key_id).map_err(|_| {

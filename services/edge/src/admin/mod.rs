@@ -111,11 +111,13 @@ pub async fn step(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<SodaJson<RecordJson>, SodaError> {
+    // Without a key nothing else is answered.
+    let mut governance = state.governance(&headers)?;
     let body = read_body(body, ADMIN_BODY_BYTES)?;
     let step = Step::parse(&id, &action, &body_fields(&body)?)?.ok_or_else(|| {
         SodaError::no_route(&format!("/api/admin/datasets/{id}/{}", excerpt(&action)))
     })?;
-    let record = step.apply(&mut state.governance(&headers)?).await?;
+    let record = step.apply(&mut governance).await?;
     Ok(record_response(&record))
 }
 

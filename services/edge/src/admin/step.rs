@@ -74,10 +74,17 @@ impl Step {
                 ),
             ));
         }
+        for (index, (name, _)) in fields.iter().enumerate() {
+            if fields[..index].iter().any(|(seen, _)| seen == name) {
+                return Err(SodaError::bad_parameter(
+                    name,
+                    format!("{} is given more than once", excerpt(name)),
+                ));
+            }
+        }
         let field = |name: &str| {
             fields
                 .iter()
-                .rev()
                 .find(|(field, _)| field == name)
                 .map(|(_, value)| value.clone())
                 .unwrap_or_default()
@@ -103,11 +110,12 @@ impl Step {
                 explanation: field("explanation"),
                 access_level: withheld_access(&field("accessLevel"))? as i32,
             }),
-            _ => Step::Retire(pb::RetireRequest {
+            "retire" => Step::Retire(pb::RetireRequest {
                 dataset_id,
                 reason: field("reason"),
                 successor_dataset_id: field("successor"),
             }),
+            _ => return Ok(None),
         }))
     }
 
@@ -197,6 +205,12 @@ mod tests {
         assert!(matches!(Step::parse("abcd-1234", "delete", &[]), Ok(None)));
         let unknown = Step::parse("abcd-1234", "approve", &fields(&[("ground", "x")]));
         assert!(matches!(unknown, Err(error) if error.0.message.contains("unknown field ground")));
+        let twice = Step::parse(
+            "abcd-1234",
+            "approve",
+            &fields(&[("reason", "a"), ("reason", "b")]),
+        );
+        assert!(matches!(twice, Err(error) if error.0.message.contains("more than once")));
         let ground = Step::parse("abcd-1234", "withhold", &fields(&[("ground", "secret")]));
         assert!(
             matches!(ground, Err(error) if error.0.message.contains("`secret` is not a ground"))

@@ -12,7 +12,8 @@ use opendata_proto::common::v1::{Column, ColumnType};
 use serde_json::Value;
 
 use super::{
-    Layout, PageError, agency_names, long_date, page_number, public_rows, query_string, render,
+    Layout, PageError, agency_name, agency_names, long_date, page_number, public_rows,
+    query_string, render,
 };
 use opendata_limits::{PAGE_TABLE_BYTES, excerpt};
 
@@ -229,11 +230,7 @@ pub async fn page(
     let endpoint = format!("{}/resource/{id}.json", state.settings.base_url());
     let page = DatasetPage {
         layout: Layout::new(&state, ""),
-        agency: agency_names(&state)
-            .await
-            .iter()
-            .find(|(agency, _)| *agency == dataset.agency_id)
-            .map_or_else(|| dataset.agency_id.clone(), |(_, name)| name.clone()),
+        agency: agency_name(&agency_names(&state).await, &dataset.agency_id),
         agency_id: dataset.agency_id.clone(),
         title: metadata.title,
         description: metadata.description,

@@ -239,6 +239,14 @@ pub(super) async fn agency_names(state: &EdgeState) -> Arc<Vec<(String, String)>
     }
 }
 
+/// The name of agency `id` among `names`; the id itself when it has none.
+pub(super) fn agency_name(names: &[(String, String)], id: &str) -> String {
+    names
+        .iter()
+        .find(|(agency, _)| agency == id)
+        .map_or_else(|| id.to_owned(), |(_, name)| name.clone())
+}
+
 /// The rows a SoQL query (`soql`, a query string) of dataset `dataset_id` returns, read as the
 /// anonymous public reads them; `None` when they pass `cap` bytes.
 async fn public_rows(

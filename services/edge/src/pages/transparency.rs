@@ -12,7 +12,7 @@ use axum::response::Response;
 use opendata_limits::PAGE_TABLE_BYTES;
 use serde_json::Value;
 
-use super::{Layout, PageError, agency_names, public_rows, query_string, render};
+use super::{Layout, PageError, agency_name, agency_names, public_rows, query_string, render};
 use crate::dcat::{access_level, public_catalog};
 use crate::resource::is_dataset_id;
 use crate::state::EdgeState;
@@ -96,10 +96,7 @@ pub async fn page(State(state): State<EdgeState>) -> Result<Response, PageError>
         .map(|dataset| {
             let metadata = dataset.metadata.unwrap_or_default();
             Withheld {
-                agency: agencies
-                    .iter()
-                    .find(|(id, _)| *id == dataset.agency_id)
-                    .map_or_else(|| dataset.agency_id.clone(), |(_, name)| name.clone()),
+                agency: agency_name(&agencies, &dataset.agency_id),
                 access: access_level(metadata.access_level()),
                 title: metadata.title,
                 why: metadata.rights,

@@ -12,7 +12,7 @@ use opendata_proto::governance::v1::{EndSessionRequest, StartSessionRequest};
 
 use super::{Staff, form_fields, session_cookie_header, signed_in, staff_form, status_of};
 use crate::error::SodaError;
-use crate::pages::{Layout, PageError, agency_names, long_date, render};
+use crate::pages::{Layout, PageError, agency_name, agency_names, long_date, render};
 use crate::state::EdgeState;
 
 /// One inventory record in a list.
@@ -31,10 +31,7 @@ impl RecordRow {
         RecordRow {
             id: record.dataset_id.clone(),
             title: record.title.clone(),
-            agency: agencies
-                .iter()
-                .find(|(id, _)| *id == record.agency_id)
-                .map_or_else(|| record.agency_id.clone(), |(_, name)| name.clone()),
+            agency: agency_name(agencies, &record.agency_id),
             state: state_label(record.state()),
             freshness: freshness_label(freshness.status()),
             due: freshness
@@ -76,8 +73,10 @@ pub fn freshness_label(status: pb::FreshnessStatus) -> &'static str {
 struct SignIn {
     layout: Layout,
     problem: String,
-    hours: u64,
 }
+
+/// Inventory records the desk lists; the whole inventory is a download.
+const INVENTORY_SHOWN: usize = 500;
 
 #[derive(Template)]
 #[template(path = "staff_home.html")]
@@ -87,11 +86,10 @@ struct Desk {
     agency: String,
     queue: Vec<RecordRow>,
     inventory: Vec<RecordRow>,
+    /// Records in the inventory, of which `inventory` shows the first [`INVENTORY_SHOWN`].
+    inventory_total: usize,
     stale: Vec<RecordRow>,
 }
-
-/// The hours a session lasts by default, as the sign-in page says.
-const SESSION_HOURS: u64 = opendata_limits::STAFF_SESSION_SECONDS.value / 3600;
 
 fn sign_in_page(state: &EdgeState, status: StatusCode, problem: String) -> Response {
     render(
@@ -99,7 +97,6 @@ fn sign_in_page(state: &EdgeState, status: StatusCode, problem: String) -> Respo
         &SignIn {
             layout: Layout::new(state, ""),
             problem,
-            hours: SESSION_HOURS,
         },
     )
 }
@@ -145,17 +142,20 @@ pub async fn page(
         })
         .map(row)
         .collect();
-    let inventory = records.iter().map(row).collect();
-    let agency = agencies
-        .iter()
-        .find(|(id, _)| *id == agency_id)
-        .map_or(agency_id, |(_, name)| name.clone());
+    let inventory_total = records.len();
+    let inventory = records.iter().take(INVENTORY_SHOWN).map(row).collect();
+    let agency = if agency_id.is_empty() {
+        String::new()
+    } else {
+        agency_name(&agencies, &agency_id)
+    };
     let desk = Desk {
         layout: Layout::new(&state, ""),
         staff,
         agency,
         queue,
         inventory,
+        inventory_total,
         stale,
     };
     Ok(render(StatusCode::OK, &desk))
@@ -196,13 +196,12 @@ pub async fn sign_in(
         Ok(session) => session.into_inner(),
         Err(status) => return refused(status.into()),
     };
+    // Governance says when the session ends; the browser forgets it then (or when it closes).
     let lifetime = session
         .expires_at
         .as_ref()
         .and_then(opendata_platform::timestamp::from_proto)
-        .map_or(0, |expires| {
-            (expires - chrono::Utc::now()).num_seconds().max(0)
-        });
+        .map(|expires| (expires - chrono::Utc::now()).num_seconds().max(1));
     let mut response = Redirect::to("/staff").into_response();
     if let Some(cookie) = session_cookie_header(&state, &headers, &session.secret, lifetime) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -228,7 +227,7 @@ pub async fn sign_out(
         .await
         .map_err(|status| PageError::from_api(&state, status.into()))?;
     let mut response = Redirect::to("/").into_response();
-    if let Some(cookie) = session_cookie_header(&state, &headers, "", 0) {
+    if let Some(cookie) = session_cookie_header(&state, &headers, "", Some(0)) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     Ok(response)

@@ -63,8 +63,9 @@ async fn no_store(mut response: Response) -> Response {
 
 /// A signed-in staff member.
 pub struct Staff {
+    /// The session's secret, which the staff pages' calls to governance present.
     secret: String,
-    /// Who.
+    /// The signed-in principal.
     pub principal: Principal,
     /// The token every form of this session carries.
     pub csrf: String,
@@ -119,17 +120,23 @@ fn csrf_token(secret: &str) -> String {
         .collect()
 }
 
-/// The session secret the request's cookie carries.
+/// The session secret the request's cookie carries, when it has the form of one (`ods_` and 40
+/// letters or digits): anything else is not worth asking governance about. Two session cookies
+/// (one planted by a sibling domain, say) count as none.
 fn session_cookie(headers: &HeaderMap) -> Option<&str> {
-    headers
+    let mut secrets = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value)
-        .filter(|value| !value.is_empty())
+        .filter(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value);
+    let secret = secrets.next()?;
+    let well_formed = secret.len() == 44
+        && secret.starts_with("ods_")
+        && secret[4..].bytes().all(|byte| byte.is_ascii_alphanumeric());
+    (well_formed && secrets.next().is_none()).then_some(secret)
 }
 
 /// The staff member signed in on this request; `None` without a live session (none, ended,
@@ -163,7 +170,8 @@ async fn signed_in(state: &EdgeState, headers: &HeaderMap) -> Result<Option<Staf
 }
 
 /// The fields of a form posted from one of this portal's pages: a post from another site (a
-/// cross-site `Sec-Fetch-Site`, or an `Origin` that is not this host) is refused unread.
+/// cross-site `Sec-Fetch-Site`, an `Origin` that is not this host, or neither header) is refused
+/// before its body is parsed.
 fn form_fields(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -173,16 +181,15 @@ fn form_fields(
             .get(name)
             .and_then(|value: &HeaderValue| value.to_str().ok())
     };
-    let cross_site = matches!(
-        header_text("sec-fetch-site"),
-        Some("cross-site" | "same-site")
-    );
+    let fetch_site = header_text("sec-fetch-site");
+    let cross_site = matches!(fetch_site, Some("cross-site" | "same-site"));
     let foreign_origin = match (header_text("origin"), header_text("host")) {
         (Some(origin), Some(host)) => origin
             .split_once("://")
             .is_none_or(|(_, authority)| !authority.eq_ignore_ascii_case(host)),
         (Some(_), None) => true,
-        (None, _) => false,
+        // Browsers say where every form post comes from, in one header or the other.
+        (None, _) => fetch_site.is_none(),
     };
     if cross_site || foreign_origin {
         return Err(SodaError(ApiError::new(
@@ -205,7 +212,7 @@ fn staff_form(
     let token = fields
         .iter()
         .position(|(name, _)| name == "csrf")
-        .map(|index| fields.swap_remove(index).1)
+        .map(|index| fields.remove(index).1)
         .unwrap_or_default();
     if !same_bytes(token.as_bytes(), staff.csrf.as_bytes()) {
         return Err(SodaError(ApiError::new(
@@ -221,29 +228,30 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The `Set-Cookie` value of a session (`max_age` seconds; 0 removes it). `Secure` when the
-/// portal's public URL is `https`, or the proxy in front says the request came over TLS.
+/// The `Set-Cookie` value of a session (`max_age` seconds, 0 removes it; without one it lasts
+/// as long as the browser runs). `Secure` when the portal's public URL is `https`, or the proxy
+/// in front says the request came over TLS.
 fn session_cookie_header(
     state: &EdgeState,
     headers: &HeaderMap,
     secret: &str,
-    max_age: i64,
+    max_age: Option<i64>,
 ) -> Option<HeaderValue> {
     let tls = state.settings.public_url.starts_with("https://")
         || headers
             .get("x-forwarded-proto")
             .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
     let secure = if tls { "; Secure" } else { "" };
+    let max_age = max_age.map_or_else(String::new, |seconds| format!("; Max-Age={seconds}"));
     HeaderValue::from_str(&format!(
-        "{COOKIE}={secret}; Path=/staff; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+        "{COOKIE}={secret}; Path=/staff; HttpOnly; SameSite=Strict{max_age}{secure}"
     ))
     .ok()
 }
 
-/// A page's answer to a form that failed: the page again with the problem, in the status it
-/// deserves.
+/// The status of a page that shows `error`.
 fn status_of(error: &SodaError) -> StatusCode {
-    StatusCode::from_u16(error.0.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
+    StatusCode::from_u16(error.0.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 #[cfg(test)]
@@ -257,9 +265,18 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_static("theme=dark; od_session=ods_abc; other=1"),
         );
-        assert_eq!(session_cookie(&headers), Some("ods_abc"));
-        headers.insert(header::COOKIE, HeaderValue::from_static("od_session="));
-        assert_eq!(session_cookie(&headers), None);
+        assert_eq!(session_cookie(&headers), None, "not the form of a secret");
+        let secret = format!("ods_{}", "a1".repeat(20));
+        let one = format!("theme=dark; od_session={secret}; other=1");
+        headers.insert(header::COOKIE, HeaderValue::from_str(&one).expect("ascii"));
+        assert_eq!(session_cookie(&headers), Some(secret.as_str()));
+        let two = format!("od_session={secret}; od_session={secret}");
+        headers.insert(header::COOKIE, HeaderValue::from_str(&two).expect("ascii"));
+        assert_eq!(
+            session_cookie(&headers),
+            None,
+            "two session cookies count as none"
+        );
     }
 
     #[test]
@@ -289,6 +306,12 @@ mod tests {
         );
         assert!(form_fields(&headers, Ok(Bytes::new())).is_err());
         headers.remove(header::ORIGIN);
+        assert!(
+            form_fields(&headers, Ok(Bytes::new())).is_err(),
+            "no origin at all"
+        );
+        headers.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(form_fields(&headers, Ok(Bytes::new())).is_ok());
         headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(form_fields(&headers, Ok(Bytes::new())).is_err());
     }

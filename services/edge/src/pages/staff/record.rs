@@ -14,7 +14,7 @@ use super::home::{freshness_label, state_label};
 use super::{Staff, signed_in, staff_form, status_of};
 use crate::admin::{ACTIONS, Step};
 use crate::error::SodaError;
-use crate::pages::{Layout, PageError, agency_names, long_date, render};
+use crate::pages::{Layout, PageError, agency_name, agency_names, long_date, render};
 use crate::resource::is_dataset_id;
 use crate::state::EdgeState;
 
@@ -101,10 +101,7 @@ async fn record_page(
         staff,
         id: record.dataset_id.clone(),
         title: record.title.clone(),
-        agency: agencies
-            .iter()
-            .find(|(id, _)| *id == record.agency_id)
-            .map_or_else(|| record.agency_id.clone(), |(_, name)| name.clone()),
+        agency: agency_name(&agencies, &record.agency_id),
         state: state_label(record.state()),
         public: record.public,
         access: crate::dcat::access_level(record.access_level()),
