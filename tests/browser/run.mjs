@@ -102,6 +102,15 @@ try {
   await page.click('a[rel~="next"]');
   await page.waitForURL(/page=2/);
   check((await firstCell()) === "5000", "the second page of the descending order starts at the 21st largest");
+  // Filtering through the form keeps the order and narrows the rows.
+  await page.click("details.filters summary");
+  await page.fill('[name="min.population"]', "20000");
+  await page.click('.filter-form button:has-text("Filter")');
+  await page.waitForURL(/min.population=20000/);
+  check((await firstCell()) === "25000" && (await page.textContent(".pages span")).includes("of 6"), "the filter keeps six towns, largest first");
+  await accessible(page, "dataset-filtered");
+  await page.click('a:has-text("Clear the filters")');
+  await page.waitForURL((url) => !url.search.includes("min.population"));
   const [download] = await Promise.all([page.waitForEvent("download"), page.click('a:has-text("CSV")')]);
   const csv = readFileSync(await download.path(), "utf8");
   check(csv.startsWith('"town","population"'), `the CSV download has the columns: ${csv.slice(0, 40)}`);

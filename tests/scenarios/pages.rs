@@ -153,7 +153,38 @@ async fn residents_find_and_read_a_dataset_in_pages() {
         sorted.body.contains("rel=\"nofollow\""),
         "sorted views are not for crawlers"
     );
+    // Filtered by the columns' types: the count, the rows and the query follow; links keep them.
+    let filtered = get(
+        &stack,
+        &format!("/d/{id}?min.population=5000&max.population=7000&has.town=&order=population"),
+    )
+    .await;
+    assert_page(&filtered, 200);
+    assert_contains(&filtered, "Rows 1–3 of 3");
+    assert_contains(&filtered, "<td>Town 05</td>");
+    assert!(
+        !filtered.body.contains("<td>Town 08</td>"),
+        "{}",
+        filtered.body
+    );
+    assert_contains(
+        &filtered,
+        "population+%3E%3D+5000+AND+population+%3C%3D+7000",
+    );
+    assert_contains(&filtered, "value=\"5000\"");
+    assert_contains(&filtered, "<details class=\"filters\" open>");
+    let text = get(&stack, &format!("/d/{id}?has.town=wn+1")).await;
+    assert_contains(&text, "Rows 1–10 of 10");
+    let api = get(
+        &stack,
+        &format!("/resource/{id}.json?$where=upper(town) like '%25WN 1%25'&$select=count(*) AS n"),
+    )
+    .await;
+    assert_eq!(api.json()[0]["n"], "10", "the page's count is the API's");
     for (query, named) in [
+        ("min.population=many", "min.population is a number"),
+        ("has.population=1", "population filters by min and max"),
+        ("has.nope=1", "unknown parameter has.nope"),
         ("order=nope", "&#34;nope&#34; is not one"),
         ("order=population&dir=up", "dir is asc or desc"),
         ("order=town", "&#34;town&#34; is not one"),

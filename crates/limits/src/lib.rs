@@ -276,7 +276,7 @@ pub const PAGE_FILTERS: Limit = Limit {
     name: "page_filters",
     value: 10,
     unit: "filters",
-    applies_to: "agencies, categories and tags of a search page together (at the limit, no more facet links are offered)",
+    applies_to: "agencies, categories and tags of a search page together (at the limit, no more facet links are offered); filters of a dataset page's table",
     setting: None,
     exceeded: PAGE_EXCEEDED,
 };
@@ -336,7 +336,7 @@ pub const SEARCH_TEXT: Limit = Limit {
     name: "search_text",
     value: 500,
     unit: "characters",
-    applies_to: "words of a catalog search (`q`), an autocompletion prefix, or a company search",
+    applies_to: "words of a catalog search (`q`), an autocompletion prefix, a company search, or one filter of a dataset page's table",
     setting: None,
     exceeded: FIELD_EXCEEDED,
 };

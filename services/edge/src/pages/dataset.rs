@@ -11,20 +11,18 @@ use opendata_proto::catalog::v1::{Dataset, GetDatasetRequest};
 use opendata_proto::common::v1::{Column, ColumnType};
 use serde_json::Value;
 
-use super::{
-    Layout, PageError, agency_name, agency_names, long_date, page_number, public_rows,
-    query_string, render,
+use super::table::{
+    FilterField, FilterKind, MAX_TABLE_PAGE, ROWS_PER_PAGE, TableView, filter_fields,
 };
-use opendata_limits::{PAGE_TABLE_BYTES, excerpt};
+use super::{
+    Layout, PageError, agency_name, agency_names, long_date, public_rows, query_string, render,
+};
+use opendata_limits::PAGE_TABLE_BYTES;
 
 use crate::error::SodaError;
 use crate::resource::is_dataset_id;
 use crate::state::EdgeState;
 
-/// Rows per table page.
-const ROWS_PER_PAGE: u64 = 20;
-/// Table pages one can go to by links (deeper reading is for the API).
-const MAX_TABLE_PAGE: u64 = 500;
 /// Characters shown of one cell.
 const CELL_CHARS: usize = 200;
 /// Most bytes of rows one table page reads; past them it says to download instead.
@@ -66,6 +64,17 @@ struct DatasetPage {
     last_row: u64,
     previous: Option<String>,
     next: Option<String>,
+    /// The filter form's boxes.
+    filter_boxes: Vec<FilterBox>,
+    /// Whether the table is filtered.
+    filtered: bool,
+    /// The table without its filters.
+    unfiltered: String,
+    /// The order and direction the filter form keeps.
+    sort: Option<String>,
+    descending: bool,
+    /// The table's `$where` as a double-quoted string literal, for the snippets.
+    filter: Option<String>,
     query_url: String,
     /// The table's SoQL parameters, for the snippets.
     soql: String,
@@ -76,6 +85,74 @@ struct DatasetPage {
     domain: String,
 }
 
+impl ColumnView {
+    fn new(column: &Column, view: &TableView, id: &str) -> ColumnView {
+        let sorted = view.order.as_deref() == Some(column.field_name.as_str());
+        ColumnView {
+            name: column.display_name.clone(),
+            field: column.field_name.clone(),
+            kind: column.r#type().data_type_name(),
+            description: column.description.clone(),
+            // A sorted column's link turns the order around.
+            sort_href: column
+                .indexed
+                .then(|| view.link(id, 1, Some(&column.field_name), sorted && !view.descending)),
+            sorted: sorted.then_some(if view.descending {
+                "descending"
+            } else {
+                "ascending"
+            }),
+        }
+    }
+}
+
+/// One box of the filter form.
+pub struct FilterBox {
+    /// Its parameter (`min.population`), also its element id.
+    param: String,
+    /// What it asks (`Population at least`).
+    label: String,
+    /// Its value now.
+    value: String,
+    /// `text`, `number`, `date` or `checkbox` (a choice of any, yes, no).
+    kind: &'static str,
+}
+
+/// The boxes of the filter form for `fields`, filled with `view`'s values.
+fn filter_boxes(fields: &[FilterField], view: &TableView) -> Vec<FilterBox> {
+    let mut boxes = Vec::new();
+    for field in fields {
+        let (kind, parts): (&'static str, &[(&str, &str)]) = match field.kind {
+            FilterKind::Text => ("text", &[("has", "contains")]),
+            FilterKind::Number => ("number", &[("min", "at least"), ("max", "at most")]),
+            FilterKind::Date => ("date", &[("from", "from"), ("to", "to")]),
+            FilterKind::Checkbox => ("checkbox", &[("is", "is")]),
+        };
+        for (prefix, words) in parts {
+            boxes.push(FilterBox {
+                param: format!("{prefix}.{}", field.field),
+                label: format!("{} {words}", field.name),
+                value: view.value_of(prefix, &field.field).to_owned(),
+                kind,
+            });
+        }
+    }
+    boxes
+}
+
+/// The number of rows a filtered view keeps (`soql` counts them as `n`).
+async fn filtered_count(state: &EdgeState, id: &str, soql: &str) -> Result<u64, SodaError> {
+    let rows = public_rows(state, id, soql, TABLE_BYTES)
+        .await?
+        .unwrap_or_default();
+    Ok(rows
+        .first()
+        .and_then(|row| row.get("n"))
+        .and_then(Value::as_str)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_default())
+}
+
 /// Whether the dataset is kept up to date, as governance's public freshness dataset says.
 pub struct Freshness {
     /// `current`, `due` or `stale`.
@@ -84,103 +161,6 @@ pub struct Freshness {
     label: &'static str,
     /// When the next update is due (`2026-12-31`), if the dataset declares a frequency.
     due: String,
-}
-
-/// The table's view: a page and an order.
-struct TableView {
-    page: u64,
-    order: Option<String>,
-    /// Whether the order is descending (`dir=desc`).
-    descending: bool,
-}
-
-impl TableView {
-    fn parse(query: Option<&str>, columns: &[Column]) -> Result<TableView, SodaError> {
-        let mut view = TableView {
-            page: 1,
-            order: None,
-            descending: false,
-        };
-        for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-            match name.as_ref() {
-                "page" => view.page = page_number("page", &value, MAX_TABLE_PAGE)?,
-                "order" => {
-                    if !columns.iter().any(|c| c.indexed && c.field_name == value) {
-                        return Err(SodaError::bad_parameter(
-                            "order",
-                            format!(
-                                "the table orders by an indexed column; {:?} is not one",
-                                excerpt(&value)
-                            ),
-                        ));
-                    }
-                    view.order = Some(value.into_owned());
-                }
-                "dir" => {
-                    view.descending = match value.as_ref() {
-                        "asc" => false,
-                        "desc" => true,
-                        other => {
-                            return Err(SodaError::bad_parameter(
-                                "dir",
-                                format!("dir is asc or desc, not {:?}", excerpt(other)),
-                            ));
-                        }
-                    }
-                }
-                other => {
-                    return Err(SodaError::bad_parameter(
-                        other,
-                        format!(
-                            "unknown parameter {}; the table takes page, order and dir",
-                            excerpt(other)
-                        ),
-                    ));
-                }
-            }
-        }
-        Ok(view)
-    }
-
-    /// The SoQL parameters of this view.
-    fn soql(&self) -> String {
-        let offset = ((self.page - 1) * ROWS_PER_PAGE).to_string();
-        let limit = ROWS_PER_PAGE.to_string();
-        let mut pairs = vec![("$limit", limit.as_str()), ("$offset", offset.as_str())];
-        let order = self.soql_order();
-        if let Some(order) = &order {
-            pairs.push(("$order", order));
-        }
-        query_string(pairs)
-    }
-
-    /// The `$order` of this view (`population DESC`).
-    fn soql_order(&self) -> Option<String> {
-        let order = self.order.as_deref()?;
-        Some(match self.descending {
-            true => format!("{order} DESC"),
-            false => order.to_owned(),
-        })
-    }
-
-    /// A link to this page with another view.
-    fn link(&self, id: &str, page: u64, order: Option<&str>, descending: bool) -> String {
-        let page = page.to_string();
-        let mut pairs = Vec::new();
-        if let Some(order) = order {
-            pairs.push(("order", order));
-            if descending {
-                pairs.push(("dir", "desc"));
-            }
-        }
-        if page != "1" {
-            pairs.push(("page", page.as_str()));
-        }
-        match pairs.is_empty() {
-            true => format!("/d/{id}"),
-            false => format!("/d/{id}?{}", query_string(pairs)),
-        }
-    }
 }
 
 /// `GET /{category}/{title}/{id}`: Socrata's long dataset links, kept working. Any other path of
@@ -219,10 +199,13 @@ pub async fn page(
     let table = rows(&state, &id, &view, &columns).await.map_err(api)?;
     let too_large = table.is_none();
     let table = table.unwrap_or_default();
+    let rows = match view.count_soql() {
+        Some(soql) => filtered_count(&state, &id, &soql).await.map_err(api)?,
+        None => u64::try_from(dataset.row_count).unwrap_or_default(),
+    };
 
     let metadata = dataset.metadata.clone().unwrap_or_default();
     let freshness = freshness(&state, &id).await;
-    let rows = u64::try_from(dataset.row_count).unwrap_or_default();
     let first_row = (view.page - 1) * ROWS_PER_PAGE + 1;
     let last_row = (first_row + table.len() as u64).saturating_sub(1);
     let last_page = rows.div_ceil(ROWS_PER_PAGE).clamp(1, MAX_TABLE_PAGE);
@@ -251,22 +234,7 @@ pub async fn page(
             .any(|column| matches!(column.r#type(), ColumnType::Point | ColumnType::Location)),
         columns: columns
             .iter()
-            .map(|column| ColumnView {
-                name: column.display_name.clone(),
-                field: column.field_name.clone(),
-                kind: column.r#type().data_type_name(),
-                description: column.description.clone(),
-                // A sorted column's link turns the order around.
-                sort_href: column.indexed.then(|| {
-                    let sorted = order == Some(column.field_name.as_str());
-                    view.link(&id, 1, Some(&column.field_name), sorted && !view.descending)
-                }),
-                sorted: (order == Some(column.field_name.as_str())).then_some(if view.descending {
-                    "descending"
-                } else {
-                    "ascending"
-                }),
-            })
+            .map(|column| ColumnView::new(column, &view, &id))
             .collect(),
         table,
         too_large,
@@ -275,6 +243,19 @@ pub async fn page(
         previous: (view.page > 1).then(|| view.link(&id, view.page - 1, order, view.descending)),
         next: (view.page < last_page)
             .then(|| view.link(&id, view.page + 1, order, view.descending)),
+        filter_boxes: filter_boxes(&filter_fields(&columns), &view),
+        filtered: !view.filters.is_empty(),
+        unfiltered: TableView::parse(None, &columns).map_err(api)?.link(
+            &id,
+            1,
+            order,
+            view.descending,
+        ),
+        sort: order.map(str::to_owned),
+        descending: view.descending,
+        filter: view
+            .soql_where()
+            .map(|filter| Value::String(filter).to_string()),
         query_url: format!("/resource/{id}.json?{}", view.soql()),
         soql: view.soql(),
         order: view.soql_order(),

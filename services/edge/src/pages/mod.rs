@@ -9,6 +9,7 @@
 mod browse;
 mod dataset;
 mod staff;
+mod table;
 mod transparency;
 
 use std::sync::Arc;
