@@ -116,6 +116,8 @@ try {
   check(csv.startsWith('"town","population"'), `the CSV download has the columns: ${csv.slice(0, 40)}`);
 
   await visit(page, "/transparency", "transparency");
+  await visit(page, "/transparency/freshness", "freshness");
+  await visit(page, "/agency/opm", "agency");
   const missing = await page.goto(`${base}/d/zzzz-zzzz`);
   check(missing.status() === 404, "an unknown dataset is a 404 page");
   await accessible(page, "not-found");

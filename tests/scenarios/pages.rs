@@ -270,9 +270,35 @@ async fn residents_find_and_read_a_dataset_in_pages() {
     )
     .await;
 
+    // The agency's page: its datasets, its inventory by state, whether it keeps them up to date;
+    // the freshness dashboard counts every agency's.
+    let agency = get(&stack, "/agency/opm").await;
+    assert_page(&agency, 200);
+    assert_contains(&agency, "<h1>Agency opm</h1>");
+    assert_contains(&agency, &format!("href=\"/d/{id}\""));
+    assert_contains(&agency, "<td>Published</td><td>1</td>");
+    assert_contains(&agency, "<td>Retired</td><td>1</td>");
+    assert_contains(&agency, "1 on time · 0 update due · 0 stale");
+    let dashboard = get(&stack, "/transparency/freshness").await;
+    assert_page(&dashboard, 200);
+    assert_contains(
+        &dashboard,
+        "<a href=\"/agency/opm#freshness\">Agency opm</a></td><td>1</td><td>0</td>",
+    );
+    for unknown in ["/agency/nope", "/agency/opm%27%20or%20%271"] {
+        assert_page(&get(&stack, unknown).await, 404);
+    }
+
     // Withheld: its page is gone for the public.
     unpublish(&stack, &id).await;
     assert_page(&get(&stack, &format!("/d/{id}")).await, 404);
+    // The agency's page counts it by ground and says why.
+    let agency = get(&stack, "/agency/opm").await;
+    assert_contains(
+        &agency,
+        "<td>Publishing would hinder the operation of government</td><td>1</td>",
+    );
+    assert_contains(&agency, "under revision");
     // ...and the transparency page lists the withheld one, with the written explanation.
     let transparency = get(&stack, "/transparency").await;
     assert_page(&transparency, 200);

@@ -190,6 +190,11 @@ impl EdgeState {
         IdentityServiceClient::with_interceptor(self.governance.clone(), ClientContext::anonymous())
     }
 
+    /// An anonymous review client, for the public inventory counts.
+    pub fn public_review(&self) -> ReviewServiceClient<InterceptedService<Channel, ClientContext>> {
+        ReviewServiceClient::with_interceptor(self.governance.clone(), ClientContext::anonymous())
+    }
+
     /// An anonymous search client (only public documents are indexed).
     pub fn search(&self) -> SearchClient {
         SearchServiceClient::with_interceptor(self.search.clone(), ClientContext::anonymous())

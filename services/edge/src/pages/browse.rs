@@ -24,16 +24,16 @@ const MAX_QUERY_BYTES: usize = PAGE_QUERY_BYTES.get();
 
 /// One dataset in a list.
 pub struct HitView {
-    id: String,
-    title: String,
-    agency: String,
-    category: String,
-    updated: String,
-    summary: String,
+    pub(super) id: String,
+    pub(super) title: String,
+    pub(super) agency: String,
+    pub(super) category: String,
+    pub(super) updated: String,
+    pub(super) summary: String,
 }
 
 impl HitView {
-    fn of(hit: SearchHit) -> HitView {
+    pub(super) fn of(hit: SearchHit) -> HitView {
         HitView {
             summary: shortened(&hit.description, 240),
             updated: long_date(hit.updated_at.as_ref()),
@@ -86,7 +86,10 @@ fn counts(response: &SearchResponse, name: &str) -> Vec<Count> {
         .collect()
 }
 
-async fn search(state: &EdgeState, request: SearchRequest) -> Result<SearchResponse, PageError> {
+pub(super) async fn search(
+    state: &EdgeState,
+    request: SearchRequest,
+) -> Result<SearchResponse, PageError> {
     state
         .search()
         .search(request)

@@ -14,9 +14,7 @@ use serde_json::Value;
 use super::table::{
     FilterField, FilterKind, MAX_TABLE_PAGE, ROWS_PER_PAGE, TableView, filter_fields,
 };
-use super::{
-    Layout, PageError, agency_name, agency_names, long_date, public_rows, query_string, render,
-};
+use super::{Layout, PageError, agency_name, agency_names, long_date, public_rows, render};
 use opendata_limits::PAGE_TABLE_BYTES;
 
 use crate::error::SodaError;
@@ -167,7 +165,17 @@ pub struct Freshness {
 /// three segments is the API's unknown route, as before pages existed.
 pub async fn socrata_link(Path((category, title, id)): Path<(String, String, String)>) -> Response {
     // The API's own prefixes are never a category: their unknown paths stay the API's 404s.
-    let reserved = ["api", "resource", "d", "assets", "browse"].contains(&category.as_str());
+    let reserved = [
+        "api",
+        "resource",
+        "d",
+        "assets",
+        "browse",
+        "agency",
+        "staff",
+        "transparency",
+    ]
+    .contains(&category.as_str());
     if is_dataset_id(&id) && !reserved {
         Redirect::permanent(&format!("/d/{id}")).into_response()
     } else {
@@ -274,33 +282,19 @@ pub async fn page(
 }
 
 /// The dataset's row of the public freshness dataset; none when there is none (not yet computed,
-/// or the freshness dataset is not kept) or it cannot be read: the page shows no badge then.
+/// or the freshness dataset is not kept), it has no schedule, or it cannot be read: the page shows
+/// no badge then.
 async fn freshness(state: &EdgeState, id: &str) -> Option<Freshness> {
     // `id` is a checked dataset id: safe inside a SoQL string literal.
-    let soql = query_string([
-        ("$where", format!("dataset_id='{id}'").as_str()),
-        ("$limit", "1"),
-    ]);
-    let rows = public_rows(
-        state,
-        &state.settings.freshness_dataset_id,
-        &soql,
-        TABLE_BYTES,
-    )
-    .await
-    .ok()??;
-    let row = rows.first()?;
-    let text = |field: &str| row.get(field).and_then(Value::as_str).unwrap_or_default();
-    let label = match text("status") {
-        "current" => "On time",
-        "due" => "Update due",
-        "stale" => "Stale",
-        _ => return None,
-    };
+    let row = super::freshness::rows(state, Some(&format!("dataset_id='{id}'")))
+        .await
+        .into_iter()
+        .next()
+        .filter(|row| row.status != "not scheduled")?;
     Some(Freshness {
-        status: text("status").to_owned(),
-        label,
-        due: text("due").chars().take(10).collect(),
+        label: row.label(),
+        status: row.status,
+        due: row.due,
     })
 }
 

@@ -6,8 +6,11 @@
 //! compile time and escape every value; pages carry a Content-Security-Policy that allows nothing
 //! inline and nothing from elsewhere.
 
+mod agency;
 mod browse;
 mod dataset;
+mod freshness;
+mod labels;
 mod staff;
 mod table;
 mod transparency;
@@ -55,6 +58,8 @@ pub fn routes(state: &EdgeState) -> Router<EdgeState> {
             get(dataset::socrata_link).fallback(no_route),
         )
         .route("/transparency", get(transparency::page))
+        .route("/transparency/freshness", get(freshness::dashboard))
+        .route("/agency/{id}", get(agency::page))
         .route("/assets/site.css", get(stylesheet))
         .route("/robots.txt", get(robots))
         .layer(axum::middleware::map_response(page_headers))

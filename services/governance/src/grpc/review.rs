@@ -167,4 +167,30 @@ impl ReviewService for ReviewApi {
             records: views.iter().map(|v| self.review.to_proto(v)).collect(),
         }))
     }
+
+    async fn summarize_inventory(
+        &self,
+        request: Request<pb::SummarizeInventoryRequest>,
+    ) -> Result<Response<pb::InventorySummary>, Status> {
+        let (states, grounds) = self
+            .review
+            .summarize(&request.into_inner().agency_id)
+            .await?;
+        Ok(Response::new(pb::InventorySummary {
+            states: states
+                .into_iter()
+                .map(|(state, count)| pb::StateCount {
+                    state: state.to_proto() as i32,
+                    count,
+                })
+                .collect(),
+            grounds: grounds
+                .into_iter()
+                .map(|(ground, count)| pb::GroundCount {
+                    ground: ground.to_proto() as i32,
+                    count,
+                })
+                .collect(),
+        }))
+    }
 }

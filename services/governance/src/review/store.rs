@@ -280,3 +280,19 @@ pub async fn retired_before(
     .fetch_all(executor)
     .await
 }
+
+/// Records of one agency (or all) by state, and withheld ones by ground: `(state, ground, count)`
+/// rows, the ground empty except for withheld records.
+pub async fn summary(
+    executor: impl PgExecutor<'_>,
+    agency_id: Option<&str>,
+) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT state, coalesce(withholding_ground, ''), count(*) FROM inventory \
+         WHERE NOT deleted AND ($1::text IS NULL OR agency_id = $1) \
+         GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .bind(agency_id)
+    .fetch_all(executor)
+    .await
+}

@@ -12,6 +12,7 @@ use opendata_proto::governance::v1::{EndSessionRequest, StartSessionRequest};
 
 use super::{Staff, form_fields, session_cookie_header, signed_in, staff_form, status_of};
 use crate::error::SodaError;
+use crate::pages::labels::{freshness_label, state_label};
 use crate::pages::{Layout, PageError, agency_name, agency_names, long_date, render};
 use crate::state::EdgeState;
 
@@ -40,31 +41,6 @@ impl RecordRow {
                 .map(|due| long_date(Some(due)))
                 .unwrap_or_default(),
         }
-    }
-}
-
-/// A workflow state as staff read it.
-pub fn state_label(state: pb::ReviewState) -> &'static str {
-    match state {
-        pb::ReviewState::Inventoried => "Inventoried",
-        pb::ReviewState::Nominated => "Nominated",
-        pb::ReviewState::UnderReview => "Under review",
-        pb::ReviewState::Approved => "Approved",
-        pb::ReviewState::Published => "Published",
-        pb::ReviewState::Withheld => "Withheld",
-        pb::ReviewState::Retired => "Retired",
-        pb::ReviewState::Unspecified => "Unknown",
-    }
-}
-
-/// A freshness status as staff read it.
-pub fn freshness_label(status: pb::FreshnessStatus) -> &'static str {
-    match status {
-        pb::FreshnessStatus::Current => "On time",
-        pb::FreshnessStatus::Due => "Update due",
-        pb::FreshnessStatus::Stale => "Stale",
-        pb::FreshnessStatus::NotScheduled => "Not scheduled",
-        pb::FreshnessStatus::Unspecified => "",
     }
 }
 

@@ -10,10 +10,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use opendata_proto::governance::v1 as pb;
 
-use super::home::{freshness_label, state_label};
 use super::{Staff, signed_in, staff_form, status_of};
 use crate::admin::{ACTIONS, Step};
 use crate::error::SodaError;
+use crate::pages::labels::{freshness_label, state_label};
 use crate::pages::{Layout, PageError, agency_name, agency_names, long_date, render};
 use crate::resource::is_dataset_id;
 use crate::state::EdgeState;
