@@ -111,6 +111,17 @@ try {
   await accessible(page, "dataset-filtered");
   await page.click('a:has-text("Clear the filters")');
   await page.waitForURL((url) => !url.search.includes("min.population"));
+  // A chart, drawn on the server, renders in the page.
+  await page.selectOption("#chart-by", "town");
+  await page.selectOption("#chart-value", "sum.population");
+  await page.click('button:has-text("Draw the chart")');
+  await page.waitForURL(/chart.by=town/);
+  await page.waitForFunction(() => document.querySelector(".chart img")?.complete);
+  const drawn = await page.evaluate(() => document.querySelector(".chart img").naturalWidth);
+  check(drawn === 720, `the chart renders (${drawn}px wide)`);
+  await accessible(page, "dataset-chart");
+  await page.locator("#chart").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${screenshots}/dataset-chart-desktop.png` });
   const [download] = await Promise.all([page.waitForEvent("download"), page.click('a:has-text("CSV")')]);
   const csv = readFileSync(await download.path(), "utf8");
   check(csv.startsWith('"town","population"'), `the CSV download has the columns: ${csv.slice(0, 40)}`);

@@ -181,6 +181,41 @@ async fn residents_find_and_read_a_dataset_in_pages() {
     )
     .await;
     assert_eq!(api.json()[0]["n"], "10", "the page's count is the API's");
+    // A chart of the filtered rows: a picture drawn on the server, its figures as a table.
+    let charted = get(
+        &stack,
+        &format!("/d/{id}?chart.by=town&chart.value=sum.population&min.population=20000"),
+    )
+    .await;
+    assert_page(&charted, 200);
+    let src = format!(
+        "/d/{id}/chart.svg?chart.by=town&#38;chart.value=sum.population&#38;min.population=20000"
+    );
+    assert_contains(&charted, &format!("<img src=\"{src}\""));
+    assert_contains(&charted, "<td>Town 25</td><td>25000</td>");
+    assert!(
+        !charted.body.contains("<td>Town 19</td><td>"),
+        "filtered out"
+    );
+    let picture = get(&stack, &src.replace("&#38;", "&")).await;
+    assert_eq!(picture.status, 200, "{}", picture.body);
+    assert_eq!(picture.header("content-type"), Some("image/svg+xml"));
+    assert!(picture.body.starts_with("<svg"), "{}", picture.body);
+    assert!(picture.body.contains("Sum of Population by Town"));
+    assert_eq!(
+        picture.body.matches("<rect").count(),
+        1 + 6,
+        "a background and six bars"
+    );
+    for query in ["chart.by=nope", "chart.by=town&chart.value=sum.town"] {
+        assert_page(&get(&stack, &format!("/d/{id}?{query}")).await, 400);
+        assert_eq!(
+            get(&stack, &format!("/d/{id}/chart.svg?{query}"))
+                .await
+                .status,
+            400
+        );
+    }
     for (query, named) in [
         ("min.population=many", "min.population is a number"),
         ("has.population=1", "population filters by min and max"),
@@ -316,5 +351,40 @@ async fn residents_find_and_read_a_dataset_in_pages() {
     let css = get(&stack, "/assets/site.css").await;
     assert_eq!(css.status, 200);
     assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn charts_by_a_date_column_draw_a_line_by_month() {
+    let stack = TestStack::start().await;
+    let key = key_for(&stack, "opm", Role::Publisher).await;
+    let schema = Schema {
+        columns: vec![
+            column("Town", ColumnType::Text),
+            column("Recorded", ColumnType::CalendarDate),
+        ],
+        row_identifier: String::new(),
+    };
+    let metadata = catalog::DatasetMetadata {
+        title: "Sales".to_owned(),
+        ..Default::default()
+    };
+    let id = create_described(&stack, &key, "opm", metadata, schema).await;
+    let file = "Town,Recorded\nA,2021-01-05\nB,2021-01-20\nC,2021-03-02\nD,\n";
+    push(&stack, &key, &id, UploadMode::Replace, file.as_bytes()).await;
+    wait_for_version(&stack, &id, 1).await;
+    publish(&stack, &id).await;
+
+    // Months oldest first, rows without a date left out; the picture is a line.
+    let page = get(&stack, &format!("/d/{id}?chart.by=recorded")).await;
+    assert_page(&page, 200);
+    assert_contains(&page, "Rows by month of Recorded");
+    assert_contains(
+        &page,
+        "<td>2021-01</td><td>2</td></tr><tr><td>2021-03</td><td>1</td>",
+    );
+    let picture = get(&stack, &format!("/d/{id}/chart.svg?chart.by=recorded")).await;
+    assert_eq!(picture.status, 200, "{}", picture.body);
+    assert!(picture.body.contains("<polyline"), "{}", picture.body);
     stack.stop().await;
 }

@@ -11,10 +11,13 @@ use opendata_proto::catalog::v1::{Dataset, GetDatasetRequest};
 use opendata_proto::common::v1::{Column, ColumnType};
 use serde_json::Value;
 
+use super::chart::{self, ChartSpec};
 use super::table::{
     FilterField, FilterKind, MAX_TABLE_PAGE, ROWS_PER_PAGE, TableView, filter_fields,
 };
-use super::{Layout, PageError, agency_name, agency_names, long_date, public_rows, render};
+use super::{
+    Layout, PageError, agency_name, agency_names, long_date, public_rows, query_string, render,
+};
 use opendata_limits::PAGE_TABLE_BYTES;
 
 use crate::error::SodaError;
@@ -64,6 +67,14 @@ struct DatasetPage {
     next: Option<String>,
     /// The filter form's boxes.
     filter_boxes: Vec<FilterBox>,
+    /// The table's filters as parameters, which the chart form keeps.
+    filter_params: Vec<(String, String)>,
+    /// The chart asked for.
+    chart: Option<ChartView>,
+    /// The columns a chart can group by.
+    chart_by: Vec<Choice>,
+    /// What a chart can measure.
+    chart_values: Vec<Choice>,
     /// Whether the table is filtered.
     filtered: bool,
     /// The table without its filters.
@@ -102,6 +113,87 @@ impl ColumnView {
             }),
         }
     }
+}
+
+/// One option of a choice.
+pub struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+/// The chart the page shows.
+pub struct ChartView {
+    /// The column grouped by.
+    by: String,
+    /// What is measured (`count`, `sum.population`).
+    value: String,
+    /// The picture's address.
+    src: String,
+    /// What it shows, in words.
+    caption: String,
+    /// The same figures, as a table.
+    figures: Vec<(String, String)>,
+    /// The query behind them.
+    query_url: String,
+    /// Its own parameters, which the filter form keeps.
+    params: Vec<(&'static str, String)>,
+}
+
+/// The chart `spec` of dataset `id` within `view`.
+async fn chart_view(
+    state: &EdgeState,
+    id: &str,
+    spec: &ChartSpec,
+    view: &TableView,
+    columns: &[Column],
+) -> Result<ChartView, SodaError> {
+    let figures = chart::figures(state, id, spec, view).await?;
+    let params = spec.parameters();
+    let filters = view.filter_params();
+    let picture = query_string(
+        params
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+            .chain(
+                filters
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.as_str())),
+            ),
+    );
+    Ok(ChartView {
+        by: spec.by.field_name.clone(),
+        value: params[1].1.clone(),
+        src: format!("/d/{id}/chart.svg?{picture}"),
+        caption: spec.caption(columns),
+        figures: figures
+            .into_iter()
+            .map(|(label, value)| (label, chart::format_figure(value)))
+            .collect(),
+        query_url: format!("/resource/{id}.json?{}", spec.soql(view)),
+        params,
+    })
+}
+
+/// What a chart can measure: rows counted, or each number column summed or averaged.
+fn chart_values(columns: &[Column], chosen: Option<&str>) -> Vec<Choice> {
+    let mut choices = vec![("count".to_owned(), "Count of rows".to_owned())];
+    for column in columns
+        .iter()
+        .filter(|column| FilterKind::of(column) == Some(FilterKind::Number))
+    {
+        let (field, name) = (&column.field_name, &column.display_name);
+        choices.push((format!("sum.{field}"), format!("Sum of {name}")));
+        choices.push((format!("avg.{field}"), format!("Average of {name}")));
+    }
+    choices
+        .into_iter()
+        .map(|(value, label)| Choice {
+            selected: chosen == Some(value.as_str()),
+            value,
+            label,
+        })
+        .collect()
 }
 
 /// One box of the filter form.
@@ -204,6 +296,14 @@ pub async fn page(
     let mut columns = dataset.schema.clone().unwrap_or_default().columns;
     columns.sort_by_key(|column| column.position);
     let view = TableView::parse(query.as_deref(), &columns).map_err(api)?;
+    let chart = match ChartSpec::parse(query.as_deref(), &columns).map_err(api)? {
+        Some(spec) => Some(
+            chart_view(&state, &id, &spec, &view, &columns)
+                .await
+                .map_err(api)?,
+        ),
+        None => None,
+    };
     let table = rows(&state, &id, &view, &columns).await.map_err(api)?;
     let too_large = table.is_none();
     let table = table.unwrap_or_default();
@@ -251,6 +351,17 @@ pub async fn page(
         previous: (view.page > 1).then(|| view.link(&id, view.page - 1, order, view.descending)),
         next: (view.page < last_page)
             .then(|| view.link(&id, view.page + 1, order, view.descending)),
+        chart_by: filter_fields(&columns)
+            .into_iter()
+            .map(|field| Choice {
+                selected: chart.as_ref().is_some_and(|c| c.by == field.field),
+                value: field.field,
+                label: field.name,
+            })
+            .collect(),
+        chart_values: chart_values(&columns, chart.as_ref().map(|c| c.value.as_str())),
+        chart,
+        filter_params: view.filter_params(),
         filter_boxes: filter_boxes(&filter_fields(&columns), &view),
         filtered: !view.filters.is_empty(),
         unfiltered: TableView::parse(None, &columns).map_err(api)?.link(

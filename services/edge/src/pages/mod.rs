@@ -8,6 +8,7 @@
 
 mod agency;
 mod browse;
+mod chart;
 mod dataset;
 mod freshness;
 mod labels;
@@ -53,6 +54,7 @@ pub fn routes(state: &EdgeState) -> Router<EdgeState> {
         .route("/", get(browse::home))
         .route("/browse", get(browse::browse))
         .route("/d/{id}", get(dataset::page))
+        .route("/d/{id}/chart.svg", get(chart::picture))
         .route(
             "/{category}/{title}/{id}",
             get(dataset::socrata_link).fallback(no_route),

@@ -136,6 +136,8 @@ impl TableView {
                         }
                     }
                 }
+                // The chart's parameters (see `chart`).
+                parameter if parameter.starts_with("chart.") => {}
                 parameter => {
                     // An empty filter box is no filter.
                     if let Some(filter) = filter(parameter, &value, columns)?
@@ -198,18 +200,26 @@ impl TableView {
         ]))
     }
 
+    /// The filters as query parameters (`min.population`, `1000`).
+    pub fn filter_params(&self) -> Vec<(String, String)> {
+        self.filters
+            .iter()
+            .map(|filter| {
+                (
+                    format!("{}.{}", filter.prefix, filter.field),
+                    filter.value.clone(),
+                )
+            })
+            .collect()
+    }
+
     /// A link to dataset `id`'s page with this view's filters, at `page`, in `order`.
     pub fn link(&self, id: &str, page: u64, order: Option<&str>, descending: bool) -> String {
         let page = page.to_string();
-        let names: Vec<String> = self
-            .filters
+        let filters = self.filter_params();
+        let mut pairs: Vec<(&str, &str)> = filters
             .iter()
-            .map(|filter| format!("{}.{}", filter.prefix, filter.field))
-            .collect();
-        let mut pairs: Vec<(&str, &str)> = names
-            .iter()
-            .zip(&self.filters)
-            .map(|(name, filter)| (name.as_str(), filter.value.as_str()))
+            .map(|(name, value)| (name.as_str(), value.as_str()))
             .collect();
         if let Some(order) = order {
             pairs.push(("order", order));
