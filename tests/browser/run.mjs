@@ -120,6 +120,8 @@ try {
   const drawn = await page.evaluate(() => document.querySelector(".chart img").naturalWidth);
   check(drawn === 720, `the chart renders (${drawn}px wide)`);
   await accessible(page, "dataset-chart");
+  const mapWidth = await page.evaluate(() => document.querySelector("#map ~ figure img")?.naturalWidth);
+  check(mapWidth === 760, `the map over the 169 towns renders (${mapWidth}px wide)`);
   await page.locator("#chart").scrollIntoViewIfNeeded();
   await page.screenshot({ path: `${screenshots}/dataset-chart-desktop.png` });
   const [download] = await Promise.all([page.waitForEvent("download"), page.click('a:has-text("CSV")')]);

@@ -388,3 +388,58 @@ async fn charts_by_a_date_column_draw_a_line_by_month() {
     assert!(picture.body.contains("<polyline"), "{}", picture.body);
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn maps_draw_points_or_towns_over_connecticut() {
+    let stack = TestStack::start().await;
+    let key = key_for(&stack, "opm", Role::Publisher).await;
+    let schema = Schema {
+        columns: vec![
+            column("Town", ColumnType::Text),
+            column("Location", ColumnType::Point),
+        ],
+        row_identifier: String::new(),
+    };
+    let metadata = catalog::DatasetMetadata {
+        title: "Sales".to_owned(),
+        ..Default::default()
+    };
+    let id = create_described(&stack, &key, "opm", metadata, schema).await;
+    let file = "Town,Location\nHartford,POINT (-72.685 41.764)\nHartford,POINT (-72.69 41.77)\n\
+                Mystic,POINT (-71.966 41.354)\nNew York,POINT (-74.0 40.7)\nBolton,\n";
+    push(&stack, &key, &id, UploadMode::Replace, file.as_bytes()).await;
+    wait_for_version(&stack, &id, 1).await;
+    publish(&stack, &id).await;
+
+    // Points by default, towns one link away; the picture is the edge's own.
+    let page = get(&stack, &format!("/d/{id}")).await;
+    assert_page(&page, 200);
+    assert_contains(&page, &format!("<img src=\"/d/{id}/map.svg?map=points\""));
+    assert_contains(
+        &page,
+        &format!("<a href=\"/d/{id}?map=towns#map\">Map by town</a>"),
+    );
+    let points = get(&stack, &format!("/d/{id}/map.svg?map=points")).await;
+    assert_eq!(points.status, 200, "{}", points.body);
+    assert_eq!(points.header("content-type"), Some("image/svg+xml"));
+    assert_eq!(
+        points.body.matches("<path").count(),
+        169,
+        "every town is drawn"
+    );
+    assert_eq!(
+        points.body.matches("<circle").count(),
+        3,
+        "New York is off the map"
+    );
+
+    // By town: each town shaded by its rows (names as the Census spells them; others dropped).
+    let towns = get(&stack, &format!("/d/{id}/map.svg?map=towns")).await;
+    assert_contains(&towns, "<title>Hartford: 2</title>");
+    assert_contains(&towns, "<title>Bolton: 1</title>");
+    assert_contains(&towns, "<title>Andover: no rows</title>");
+    // Filters apply to the map as to the table.
+    let filtered = get(&stack, &format!("/d/{id}/map.svg?map=towns&has.town=hart")).await;
+    assert_contains(&filtered, "<title>Bolton: no rows</title>");
+    stack.stop().await;
+}

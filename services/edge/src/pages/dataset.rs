@@ -12,6 +12,7 @@ use opendata_proto::common::v1::{Column, ColumnType};
 use serde_json::Value;
 
 use super::chart::{self, ChartSpec};
+use super::map::MapKind;
 use super::table::{
     FilterField, FilterKind, MAX_TABLE_PAGE, ROWS_PER_PAGE, TableView, filter_fields,
 };
@@ -71,6 +72,8 @@ struct DatasetPage {
     filter_params: Vec<(String, String)>,
     /// The chart asked for.
     chart: Option<ChartView>,
+    /// The map, for datasets with a point or town column.
+    map: Option<MapView>,
     /// The columns a chart can group by.
     chart_by: Vec<Choice>,
     /// What a chart can measure.
@@ -172,6 +175,49 @@ async fn chart_view(
             .collect(),
         query_url: format!("/resource/{id}.json?{}", spec.soql(view)),
         params,
+    })
+}
+
+/// The map the page shows.
+pub struct MapView {
+    /// The picture's address.
+    src: String,
+    /// What it shows.
+    caption: String,
+    /// The other map of a dataset with both a point and a town column: its link and name.
+    other: Option<(String, &'static str)>,
+}
+
+/// The map of dataset `id`, if its columns have one.
+fn map_view(
+    id: &str,
+    columns: &[Column],
+    query: Option<&str>,
+    view: &TableView,
+) -> Option<MapView> {
+    let kind = MapKind::of(columns, query)?;
+    let filters = view.filter_params();
+    let link = |kind: &str| {
+        query_string(
+            std::iter::once(("map", kind)).chain(
+                filters
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.as_str())),
+            ),
+        )
+    };
+    let other = match &kind {
+        MapKind::Points(_) => MapKind::of(columns, Some("map=towns"))
+            .filter(|other| matches!(other, MapKind::Towns(_)))
+            .map(|_| (format!("/d/{id}?{}#map", link("towns")), "by town")),
+        MapKind::Towns(_) => MapKind::of(columns, None)
+            .filter(|other| matches!(other, MapKind::Points(_)))
+            .map(|_| (format!("/d/{id}?{}#map", link("points")), "as points")),
+    };
+    Some(MapView {
+        src: format!("/d/{id}/map.svg?{}", link(kind.parameter())),
+        caption: kind.caption(),
+        other,
     })
 }
 
@@ -361,6 +407,7 @@ pub async fn page(
             .collect(),
         chart_values: chart_values(&columns, chart.as_ref().map(|c| c.value.as_str())),
         chart,
+        map: map_view(&id, &columns, query.as_deref(), &view),
         filter_params: view.filter_params(),
         filter_boxes: filter_boxes(&filter_fields(&columns), &view),
         filtered: !view.filters.is_empty(),

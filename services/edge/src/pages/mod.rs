@@ -12,8 +12,10 @@ mod chart;
 mod dataset;
 mod freshness;
 mod labels;
+mod map;
 mod staff;
 mod table;
+mod towns;
 mod transparency;
 
 use std::sync::Arc;
@@ -55,6 +57,7 @@ pub fn routes(state: &EdgeState) -> Router<EdgeState> {
         .route("/browse", get(browse::browse))
         .route("/d/{id}", get(dataset::page))
         .route("/d/{id}/chart.svg", get(chart::picture))
+        .route("/d/{id}/map.svg", get(map::picture))
         .route(
             "/{category}/{title}/{id}",
             get(dataset::socrata_link).fallback(no_route),

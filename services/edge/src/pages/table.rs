@@ -136,8 +136,8 @@ impl TableView {
                         }
                     }
                 }
-                // The chart's parameters (see `chart`).
-                parameter if parameter.starts_with("chart.") => {}
+                // The chart's and the map's parameters (see `chart` and `map`).
+                parameter if parameter.starts_with("chart.") || parameter == "map" => {}
                 parameter => {
                     // An empty filter box is no filter.
                     if let Some(filter) = filter(parameter, &value, columns)?

@@ -1,0 +1,342 @@
+//! The dataset page's map, drawn on the server as SVG over Connecticut's 169 towns (no tiles, no
+//! script): the rows' points when the dataset has a point column, or a choropleth of the rows
+//! counted by town when it has a town column (`map=towns` picks it when it has both). The table's
+//! filters apply. `/d/{id}/map.svg?...` is the picture; the page shows it with a description.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use opendata_limits::PAGE_TABLE_BYTES;
+use opendata_proto::catalog::v1::GetDatasetRequest;
+use opendata_proto::common::v1::{Column, ColumnType};
+use serde_json::Value;
+
+use super::chart::format_figure;
+use super::table::TableView;
+use super::towns::{self, HEIGHT, Town, WIDTH};
+use super::{PageError, public_rows, query_string};
+use crate::error::SodaError;
+use crate::resource::is_dataset_id;
+use crate::state::EdgeState;
+
+/// Points drawn at most.
+const POINTS: &str = "5000";
+/// Shades of the choropleth, lightest first.
+const SHADES: [&str; 5] = ["#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c"];
+/// Towns without rows.
+const NO_DATA: &str = "#f0f0f0";
+
+/// What the map shows.
+pub enum MapKind {
+    /// The rows' points in this column.
+    Points(Column),
+    /// The rows counted by the town named in this column.
+    Towns(Column),
+}
+
+impl MapKind {
+    /// The map a dataset with `columns` can have, as `query`'s `map` parameter prefers.
+    pub fn of(columns: &[Column], query: Option<&str>) -> Option<MapKind> {
+        let point = columns
+            .iter()
+            .find(|column| column.r#type() == ColumnType::Point);
+        let town = columns.iter().find(|column| {
+            let name = column.display_name.to_lowercase();
+            column.r#type() == ColumnType::Text
+                && (matches!(column.field_name.as_str(), "town" | "municipality" | "city")
+                    || name.contains("town")
+                    || name.contains("municipality"))
+        });
+        let wants_towns = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .any(|(name, value)| name == "map" && value == "towns");
+        match (point, town) {
+            (Some(_), Some(town)) if wants_towns => Some(MapKind::Towns(town.clone())),
+            (Some(point), _) => Some(MapKind::Points(point.clone())),
+            (None, Some(town)) => Some(MapKind::Towns(town.clone())),
+            (None, None) => None,
+        }
+    }
+
+    /// The `map` parameter of this kind.
+    pub fn parameter(&self) -> &'static str {
+        match self {
+            MapKind::Points(_) => "points",
+            MapKind::Towns(_) => "towns",
+        }
+    }
+
+    /// What the map shows, in words.
+    pub fn caption(&self) -> String {
+        match self {
+            MapKind::Points(column) => format!("Rows located by {}", column.display_name),
+            MapKind::Towns(column) => format!("Rows by town ({})", column.display_name),
+        }
+    }
+
+    /// The SoQL parameters of the map's figures within `view`.
+    pub fn soql(&self, view: &TableView) -> String {
+        let (column, select, group, limit) = match self {
+            MapKind::Points(column) => (column, column.field_name.clone(), None, POINTS),
+            MapKind::Towns(column) => (
+                column,
+                format!("{} AS town, count(*) AS n", column.field_name),
+                Some(column.field_name.as_str()),
+                "1000",
+            ),
+        };
+        let mut filter = format!("{} IS NOT NULL", column.field_name);
+        if let Some(rows) = view.soql_where() {
+            filter = format!("({rows}) AND {filter}");
+        }
+        let mut pairs = vec![
+            ("$select", select.as_str()),
+            ("$where", filter.as_str()),
+            ("$limit", limit),
+        ];
+        if let Some(group) = group {
+            pairs.push(("$group", group));
+        }
+        query_string(pairs)
+    }
+}
+
+/// The map of `kind` over dataset `id` within `view`, as SVG.
+pub async fn draw(
+    state: &EdgeState,
+    id: &str,
+    kind: &MapKind,
+    view: &TableView,
+) -> Result<String, SodaError> {
+    let rows = public_rows(state, id, &kind.soql(view), PAGE_TABLE_BYTES.get())
+        .await?
+        .unwrap_or_default();
+    Ok(match kind {
+        MapKind::Points(column) => {
+            let points: Vec<(f64, f64)> = rows
+                .iter()
+                .filter_map(|row| {
+                    let coordinates = row.get(&column.field_name)?.get("coordinates")?;
+                    towns::project(coordinates.get(0)?.as_f64()?, coordinates.get(1)?.as_f64()?)
+                })
+                .collect();
+            points_svg(&points, &kind.caption())
+        }
+        MapKind::Towns(_) => {
+            let counts: Vec<(&Town, f64)> = rows
+                .iter()
+                .filter_map(|row| {
+                    let town = towns::find(row.get("town")?.as_str()?)?;
+                    let count = match row.get("n")? {
+                        Value::String(text) => text.parse().ok()?,
+                        other => other.as_f64()?,
+                    };
+                    Some((town, count))
+                })
+                .collect();
+            towns_svg(&counts, &kind.caption())
+        }
+    })
+}
+
+/// `&`, `<`, `>` and `"` escaped for SVG text and attributes.
+fn escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The SVG document's opening, with a title.
+fn open(out: &mut String, caption: &str) {
+    out.push_str(&format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" width=\"{WIDTH}\" \
+         height=\"{HEIGHT}\" font-family=\"sans-serif\"><title>{}</title>\
+         <rect width=\"{WIDTH}\" height=\"{HEIGHT}\" fill=\"#ffffff\"/>",
+        escaped(caption)
+    ));
+}
+
+/// The towns' outlines, each filled with `fill` of its name.
+fn outlines(out: &mut String, fill: impl Fn(&Town) -> (&'static str, String)) {
+    for town in towns::towns() {
+        let (color, title) = fill(town);
+        out.push_str(&format!(
+            "<path d=\"{}\" fill=\"{color}\" stroke=\"#8d9297\" stroke-width=\"0.5\"><title>{}</title></path>",
+            town.path,
+            escaped(&title)
+        ));
+    }
+}
+
+/// Points over the towns.
+pub fn points_svg(points: &[(f64, f64)], caption: &str) -> String {
+    let mut out = String::new();
+    open(&mut out, caption);
+    outlines(&mut out, |town| (NO_DATA, town.name.clone()));
+    out.push_str("<g fill=\"#005ea2\" fill-opacity=\"0.6\">");
+    for (x, y) in points {
+        out.push_str(&format!("<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2.5\"/>"));
+    }
+    out.push_str(&format!(
+        "</g><text x=\"12\" y=\"{}\" font-size=\"14\">{} · {} points</text></svg>",
+        HEIGHT - 14.0,
+        escaped(caption),
+        points.len()
+    ));
+    out
+}
+
+/// The towns shaded by their counts, in five classes of as many towns each, with a legend.
+pub fn towns_svg(counts: &[(&Town, f64)], caption: &str) -> String {
+    let mut values: Vec<f64> = counts
+        .iter()
+        .map(|(_, n)| *n)
+        .filter(|n| *n > 0.0)
+        .collect();
+    values.sort_by(f64::total_cmp);
+    // Each class's upper bound (fewer classes when few values differ), spread over the shades.
+    let mut bounds: Vec<f64> = (1..=SHADES.len())
+        .filter_map(|class| {
+            let index = (values.len() * class)
+                .div_ceil(SHADES.len())
+                .checked_sub(1)?;
+            values.get(index).copied()
+        })
+        .collect();
+    bounds.dedup();
+    let darkest = SHADES.len() - 1;
+    let shade = |value: f64| {
+        let class = bounds
+            .iter()
+            .position(|bound| value <= *bound)
+            .unwrap_or(darkest);
+        match bounds.len() {
+            0 | 1 => SHADES[darkest],
+            classes => SHADES[(class * darkest / (classes - 1)).min(darkest)],
+        }
+    };
+    let mut out = String::new();
+    open(&mut out, caption);
+    outlines(&mut out, |town| {
+        match counts.iter().find(|(counted, _)| counted.name == town.name) {
+            Some((_, n)) if *n > 0.0 => {
+                (shade(*n), format!("{}: {}", town.name, format_figure(*n)))
+            }
+            _ => (NO_DATA, format!("{}: no rows", town.name)),
+        }
+    });
+    // The legend sits in the south-east, over Long Island Sound.
+    let left = WIDTH - 210.0;
+    let mut y = HEIGHT - 20.0 - 18.0 * bounds.len() as f64;
+    out.push_str(&format!(
+        "<text x=\"{left}\" y=\"{:.0}\" font-size=\"14\">{}</text>",
+        y - 8.0,
+        escaped(caption)
+    ));
+    let mut low: Option<f64> = None;
+    for bound in &bounds {
+        let range = match low {
+            None => format!("{} to {}", format_figure(values[0]), format_figure(*bound)),
+            Some(low) => format!("over {} to {}", format_figure(low), format_figure(*bound)),
+        };
+        out.push_str(&format!(
+            "<rect x=\"{left}\" y=\"{y:.0}\" width=\"16\" height=\"14\" fill=\"{}\" stroke=\"#8d9297\"/>\
+             <text x=\"{}\" y=\"{:.0}\" font-size=\"12\">{range}</text>",
+            shade(*bound),
+            left + 22.0,
+            y + 11.0,
+        ));
+        low = Some(*bound);
+        y += 18.0;
+    }
+    out.push_str("</svg>");
+    out
+}
+
+/// `GET /d/{id}/map.svg?map=&...`: the map as a picture.
+pub async fn picture(
+    State(state): State<EdgeState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let api = |error: SodaError| PageError::from_api(&state, error);
+    if !is_dataset_id(&id) {
+        return Err(PageError::not_found(&state, "dataset"));
+    }
+    let dataset = state
+        .catalog(&Default::default(), None)
+        .map_err(api)?
+        .get_dataset(GetDatasetRequest { id: id.clone() })
+        .await
+        .map_err(|status| api(status.into()))?
+        .into_inner();
+    let columns = dataset.schema.unwrap_or_default().columns;
+    let view = TableView::parse(query.as_deref(), &columns).map_err(api)?;
+    let kind = MapKind::of(&columns, query.as_deref()).ok_or_else(|| {
+        api(SodaError::bad_parameter(
+            "map",
+            "this dataset has no point or town column to map",
+        ))
+    })?;
+    let picture = draw(&state, &id, &kind, &view).await.map_err(api)?;
+    let mut response = picture.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("image/svg+xml"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choropleths_shade_towns_by_class_and_say_so() {
+        let hartford = towns::find("Hartford").expect("Hartford");
+        let andover = towns::find("Andover").expect("Andover");
+        let svg = towns_svg(&[(hartford, 500.0), (andover, 2.0)], "Sales by town <Town>");
+        assert!(svg.starts_with("<svg"));
+        assert_eq!(svg.matches("<path").count(), 169);
+        assert!(svg.contains("<title>Hartford: 500</title>"), "{svg}");
+        assert!(svg.contains("<title>Bolton: no rows</title>"));
+        assert!(svg.contains("&lt;Town&gt;"), "captions are escaped");
+        assert!(
+            svg.contains(SHADES[4]) && svg.contains(SHADES[0]),
+            "the least and the most"
+        );
+        let points = points_svg(&[(10.0, 20.0)], "Sales");
+        assert_eq!(points.matches("<circle").count(), 1);
+        assert!(points.contains("1 points"));
+    }
+
+    #[test]
+    fn maps_prefer_points_and_find_town_columns() {
+        let column = |name: &str, kind: ColumnType| Column {
+            display_name: name.to_owned(),
+            field_name: name.to_lowercase().replace(' ', "_"),
+            r#type: kind as i32,
+            ..Column::default()
+        };
+        let both = vec![
+            column("Town", ColumnType::Text),
+            column("Location", ColumnType::Point),
+        ];
+        assert!(matches!(MapKind::of(&both, None), Some(MapKind::Points(_))));
+        assert!(matches!(
+            MapKind::of(&both, Some("map=towns")),
+            Some(MapKind::Towns(_))
+        ));
+        let towns_only = vec![column("Municipality Name", ColumnType::Text)];
+        assert!(matches!(
+            MapKind::of(&towns_only, None),
+            Some(MapKind::Towns(_))
+        ));
+        assert!(MapKind::of(&[column("Amount", ColumnType::Number)], None).is_none());
+    }
+}
