@@ -49,6 +49,25 @@ async fn the_pages_work_in_a_real_browser() {
     })
     .await;
 
+    let mut decd = crate::incentives::decd(&stack).await;
+    crate::incentives::record(
+        &mut decd.client,
+        crate::incentives::award(
+            "Acme Precision Tooling",
+            "Hartford",
+            2017,
+            250_000,
+            0,
+            "maa",
+        ),
+    )
+    .await;
+    wait_until(EVENTUALLY, "the award in search", || async {
+        let found = get(&stack, "/api/incentives/awards?company=acme+precison").await;
+        (found.json()["total"] == 1).then_some(())
+    })
+    .await;
+
     let screenshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
     let output = tokio::process::Command::new("node")
         .arg(browser_dir.join("run.mjs"))

@@ -9,6 +9,7 @@ mod import;
 mod ledger;
 mod limits;
 mod obligations;
+mod pages;
 mod public;
 mod search;
 

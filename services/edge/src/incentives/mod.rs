@@ -156,6 +156,45 @@ fn award_json(award: &pb::Award) -> Option<AwardJson<'_>> {
     })
 }
 
+/// The page of awards `request` asks for, and who matched its company (when it names one): the
+/// API's award listing and the explorer's.
+pub async fn find_awards(
+    state: &EdgeState,
+    mut request: pb::SearchAwardsRequest,
+) -> Result<(pb::SearchAwardsResponse, Option<CompanySearch>), SodaError> {
+    let company = resolve_company(state, &mut request).await;
+    let page = match company {
+        Some((_, false)) => pb::SearchAwardsResponse::default(),
+        _ => state
+            .incentives()
+            .search_awards(request)
+            .await?
+            .into_inner(),
+    };
+    Ok((page, company.map(|(engine, _)| engine)))
+}
+
+/// The totals of the awards `request` matches, grouped by `by`, and who matched its company.
+pub async fn total_awards(
+    state: &EdgeState,
+    mut request: pb::SearchAwardsRequest,
+    by: &[pb::SummaryDimension],
+) -> Result<(pb::SummarizeAwardsResponse, Option<CompanySearch>), SodaError> {
+    let company = resolve_company(state, &mut request).await;
+    let summary = match company {
+        Some((_, false)) => pb::SummarizeAwardsResponse::default(),
+        _ => state
+            .incentives()
+            .summarize_awards(pb::SummarizeAwardsRequest {
+                group_by: by.iter().map(|d| *d as i32).collect(),
+                filter: Some(request),
+            })
+            .await?
+            .into_inner(),
+    };
+    Ok((summary, company.map(|(engine, _)| engine)))
+}
+
 /// `GET /api/incentives/awards`: a page of matching awards.
 pub async fn awards(
     State(state): State<EdgeState>,
@@ -166,21 +205,13 @@ pub async fn awards(
         request.limit = DEFAULT_LIMIT;
     }
     let (offset, limit) = (request.offset, request.limit);
-    let company = resolve_company(&state, &mut request).await;
-    let page = match company {
-        Some((_, false)) => pb::SearchAwardsResponse::default(),
-        _ => state
-            .incentives()
-            .search_awards(request)
-            .await?
-            .into_inner(),
-    };
+    let (page, company_search) = find_awards(&state, request).await?;
     Ok(SodaJson(AwardPage {
         results: page.awards.iter().filter_map(award_json).collect(),
         total: page.total,
         offset,
         limit,
-        company_search: company.map(|(engine, _)| engine),
+        company_search,
     })
     .into_response())
 }
@@ -235,22 +266,11 @@ pub async fn summary(
     State(state): State<EdgeState>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, SodaError> {
-    let mut params = parse(query.as_deref(), Route::Summary)?;
+    let params = parse(query.as_deref(), Route::Summary)?;
     let by = params.group_by.clone();
-    let company = resolve_company(&state, &mut params.request).await;
-    let summary = match company {
-        Some((_, false)) => pb::SummarizeAwardsResponse::default(),
-        _ => state
-            .incentives()
-            .summarize_awards(pb::SummarizeAwardsRequest {
-                group_by: by.iter().map(|d| *d as i32).collect(),
-                filter: Some(params.request),
-            })
-            .await?
-            .into_inner(),
-    };
+    let (summary, company_search) = total_awards(&state, params.request, &by).await?;
     Ok(SodaJson(SummaryJson {
-        company_search: company.map(|(engine, _)| engine),
+        company_search,
         by: by.iter().map(|d| params::dimension_name(*d)).collect(),
         rows: summary
             .rows

@@ -226,7 +226,7 @@ pub fn towns_svg(counts: &[(&Town, f64)], caption: &str) -> String {
         }
     });
     // The legend sits in the south-east, over Long Island Sound.
-    let left = WIDTH - 210.0;
+    let left = WIDTH - 240.0;
     let mut y = HEIGHT - 20.0 - 18.0 * bounds.len() as f64;
     out.push_str(&format!(
         "<text x=\"{left}\" y=\"{:.0}\" font-size=\"14\">{}</text>",

@@ -11,6 +11,7 @@ mod browse;
 mod chart;
 mod dataset;
 mod freshness;
+mod incentives;
 mod labels;
 mod map;
 mod staff;
@@ -62,6 +63,9 @@ pub fn routes(state: &EdgeState) -> Router<EdgeState> {
             "/{category}/{title}/{id}",
             get(dataset::socrata_link).fallback(no_route),
         )
+        .route("/incentives", get(incentives::explorer))
+        .route("/incentives/company", get(incentives::company))
+        .route("/incentives/map.svg", get(incentives::map))
         .route("/transparency", get(transparency::page))
         .route("/transparency/freshness", get(freshness::dashboard))
         .route("/agency/{id}", get(agency::page))
@@ -164,11 +168,19 @@ impl PageError {
             400..=499 => "This request cannot be answered",
             _ => "Something went wrong",
         };
+        let error = error.0.bounded();
+        // Name the parameter that was wrong, when the message does not.
+        let message = match error.details.get("parameter") {
+            Some(parameter) if !error.message.contains(parameter.as_str()) => {
+                format!("{parameter}: {}", error.message)
+            }
+            _ => error.message,
+        };
         PageError {
             status,
             layout: Layout::new(state, ""),
             heading,
-            message: error.0.bounded().message,
+            message,
         }
     }
 
