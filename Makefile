@@ -44,4 +44,4 @@ fmt:
 
 bench: services
 	$(CARGO) build --release --bin opendata
-	$(CARGO) bench -p opendata-tests --bench ingest --bench query --bench search --bench incentives --bench load
+	$(CARGO) bench -p opendata-tests --bench ingest --bench query --bench search --bench incentives --bench load --bench pages

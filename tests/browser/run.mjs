@@ -76,6 +76,11 @@ try {
   await visit(page, "/", "home");
   await page.keyboard.press("Tab");
   check((await page.evaluate(() => document.activeElement.className)) === "skip", "Tab first reaches the skip link");
+  // Suggestions as you type: titles from the autocompletion, in the box's list.
+  await page.type("#home-q", "Town Pop");
+  await page.waitForFunction(() => document.querySelectorAll("#home-q-suggestions option").length > 0);
+  const suggestion = await page.getAttribute("#home-q-suggestions option", "value");
+  check(suggestion.startsWith("Town Populations"), `a title is suggested: ${suggestion}`);
   await page.fill("#home-q", "popultions");
   await page.press("#home-q", "Enter");
   await page.waitForURL(/\/browse\?/);
