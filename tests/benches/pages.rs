@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use opendata_proto::common::v1::Role;
 use opendata_proto::governance::v1 as governance;
 use opendata_testkit::{
-    ServerProcess, TestDatabase, binary, principal_with_key, review_to_published,
+    ServerProcess, TestDatabase, binary, principal_with_key, review_to_published, wait_until,
 };
 use tokio::sync::Mutex;
 
@@ -115,7 +115,13 @@ async fn main() {
         .await
         .expect("import DECD's tables");
     // Let the catalog and search catch up with what was just published.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let edge = server.url("edge").to_owned();
+    wait_until(Duration::from_secs(60), "the dataset in search", || async {
+        let found = reqwest::get(format!("{edge}/browse?q=bench")).await.ok()?;
+        let body = found.text().await.ok()?;
+        body.contains(&format!("/d/{dataset}")).then_some(())
+    })
+    .await;
 
     let pages: Vec<(&'static str, String)> = vec![
         ("home", "/".to_owned()),
@@ -144,7 +150,6 @@ async fn main() {
         ("map (towns)", format!("/d/{dataset}/map.svg?map=towns")),
         ("incentives map", "/incentives/map.svg".to_owned()),
     ];
-    let edge = server.url("edge").to_owned();
     let assets = ["/assets/site.css", "/assets/suggest.js"];
     let mut asset_bytes = 0;
     for asset in assets {

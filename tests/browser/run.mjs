@@ -121,10 +121,14 @@ try {
   await page.selectOption("#chart-value", "sum.population");
   await page.click('button:has-text("Draw the chart")');
   await page.waitForURL(/chart.by=town/);
-  await page.waitForFunction(() => document.querySelector(".chart img")?.complete);
+  await page.waitForFunction(() => [...document.querySelectorAll(".chart img")].every((img) => img.complete));
   const drawn = await page.evaluate(() => document.querySelector(".chart img").naturalWidth);
   check(drawn === 720, `the chart renders (${drawn}px wide)`);
   await accessible(page, "dataset-chart");
+  await page.click('a:has-text("Map the rows")');
+  await page.waitForURL(/map=/);
+  check(new URL(page.url()).searchParams.get("chart.by") === "town", "the map link keeps the chart");
+  await page.waitForFunction(() => [...document.querySelectorAll(".chart img")].every((img) => img.complete));
   const mapWidth = await page.evaluate(() => document.querySelector("#map ~ figure img")?.naturalWidth);
   check(mapWidth === 760, `the map over the 169 towns renders (${mapWidth}px wide)`);
   await page.locator("#chart").scrollIntoViewIfNeeded();

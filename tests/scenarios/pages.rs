@@ -418,14 +418,24 @@ async fn maps_draw_points_or_towns_over_connecticut() {
     wait_for_version(&stack, &id, 1).await;
     publish(&stack, &id).await;
 
-    // Points by default, towns one link away; the picture is the edge's own.
+    // Offered, not drawn, until asked for: points, with towns one link away; the picture is the
+    // edge's own.
     let page = get(&stack, &format!("/d/{id}")).await;
     assert_page(&page, 200);
+    assert_contains(
+        &page,
+        &format!("<a href=\"/d/{id}?map=points#map\" rel=\"nofollow\">Map the rows"),
+    );
+    assert!(!page.body.contains("map.svg"), "{}", page.body);
+    let page = get(&stack, &format!("/d/{id}?map=points")).await;
     assert_contains(&page, &format!("<img src=\"/d/{id}/map.svg?map=points\""));
     assert_contains(
         &page,
         &format!("<a href=\"/d/{id}?map=towns#map\">Map by town</a>"),
     );
+    for wrong in ["map=points&map=towns", "chart.by=town&chart.by=town"] {
+        assert_page(&get(&stack, &format!("/d/{id}?{wrong}")).await, 400);
+    }
     let points = get(&stack, &format!("/d/{id}/map.svg?map=points")).await;
     assert_eq!(points.status, 200, "{}", points.body);
     assert_eq!(points.header("content-type"), Some("image/svg+xml"));
@@ -447,6 +457,8 @@ async fn maps_draw_points_or_towns_over_connecticut() {
     assert_contains(&towns, "<title>Andover: no rows</title>");
     // Filters apply to the map as to the table.
     let filtered = get(&stack, &format!("/d/{id}/map.svg?map=towns&has.town=hart")).await;
+    assert_eq!(filtered.status, 200);
+    assert_contains(&filtered, "<title>Hartford: 2</title>");
     assert_contains(&filtered, "<title>Bolton: no rows</title>");
     stack.stop().await;
 }

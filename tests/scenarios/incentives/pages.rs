@@ -111,7 +111,7 @@ async fn residents_explore_awards_and_read_a_company_page() {
         "{}",
         map.body
     );
-    assert!(map.body.contains("<title>Stonington: no rows</title>"));
+    assert!(map.body.contains("<title>Stonington: no awards</title>"));
 
     // A company found with a typo; the company page shows promises against results.
     // (as the form sends it: the choices left at "any" are empty)

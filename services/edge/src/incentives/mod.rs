@@ -156,43 +156,57 @@ fn award_json(award: &pb::Award) -> Option<AwardJson<'_>> {
     })
 }
 
-/// The page of awards `request` asks for, and who matched its company (when it names one): the
-/// API's award listing and the explorer's.
-pub async fn find_awards(
-    state: &EdgeState,
-    mut request: pb::SearchAwardsRequest,
-) -> Result<(pb::SearchAwardsResponse, Option<CompanySearch>), SodaError> {
-    let company = resolve_company(state, &mut request).await;
-    let page = match company {
-        Some((_, false)) => pb::SearchAwardsResponse::default(),
-        _ => state
-            .incentives()
-            .search_awards(request)
-            .await?
-            .into_inner(),
-    };
-    Ok((page, company.map(|(engine, _)| engine)))
+/// An award request whose company, if it names one, has been matched (see
+/// [`resolve_company`]), ready for any number of listings and totals that must agree.
+pub struct Resolved {
+    request: pb::SearchAwardsRequest,
+    /// Who matched the company, when the request names one.
+    pub company: Option<CompanySearch>,
+    /// Whether the company matched nothing (so nothing needs asking).
+    nothing: bool,
 }
 
-/// The totals of the awards `request` matches, grouped by `by`, and who matched its company.
-pub async fn total_awards(
-    state: &EdgeState,
-    mut request: pb::SearchAwardsRequest,
-    by: &[pb::SummaryDimension],
-) -> Result<(pb::SummarizeAwardsResponse, Option<CompanySearch>), SodaError> {
-    let company = resolve_company(state, &mut request).await;
-    let summary = match company {
-        Some((_, false)) => pb::SummarizeAwardsResponse::default(),
-        _ => state
+impl Resolved {
+    /// Matches `request`'s company once.
+    pub async fn new(state: &EdgeState, mut request: pb::SearchAwardsRequest) -> Resolved {
+        let company = resolve_company(state, &mut request).await;
+        Resolved {
+            request,
+            company: company.map(|(engine, _)| engine),
+            nothing: matches!(company, Some((_, false))),
+        }
+    }
+
+    /// The page of matching awards (`offset` and `limit` as the request says).
+    pub async fn awards(&self, state: &EdgeState) -> Result<pb::SearchAwardsResponse, SodaError> {
+        if self.nothing {
+            return Ok(pb::SearchAwardsResponse::default());
+        }
+        Ok(state
+            .incentives()
+            .search_awards(self.request.clone())
+            .await?
+            .into_inner())
+    }
+
+    /// The totals of the matching awards, grouped by `by`.
+    pub async fn totals(
+        &self,
+        state: &EdgeState,
+        by: &[pb::SummaryDimension],
+    ) -> Result<pb::SummarizeAwardsResponse, SodaError> {
+        if self.nothing {
+            return Ok(pb::SummarizeAwardsResponse::default());
+        }
+        Ok(state
             .incentives()
             .summarize_awards(pb::SummarizeAwardsRequest {
                 group_by: by.iter().map(|d| *d as i32).collect(),
-                filter: Some(request),
+                filter: Some(self.request.clone()),
             })
             .await?
-            .into_inner(),
-    };
-    Ok((summary, company.map(|(engine, _)| engine)))
+            .into_inner())
+    }
 }
 
 /// `GET /api/incentives/awards`: a page of matching awards.
@@ -205,7 +219,8 @@ pub async fn awards(
         request.limit = DEFAULT_LIMIT;
     }
     let (offset, limit) = (request.offset, request.limit);
-    let (page, company_search) = find_awards(&state, request).await?;
+    let resolved = Resolved::new(&state, request).await;
+    let (page, company_search) = (resolved.awards(&state).await?, resolved.company);
     Ok(SodaJson(AwardPage {
         results: page.awards.iter().filter_map(award_json).collect(),
         total: page.total,
@@ -268,7 +283,8 @@ pub async fn summary(
 ) -> Result<Response, SodaError> {
     let params = parse(query.as_deref(), Route::Summary)?;
     let by = params.group_by.clone();
-    let (summary, company_search) = total_awards(&state, params.request, &by).await?;
+    let resolved = Resolved::new(&state, params.request).await;
+    let (summary, company_search) = (resolved.totals(&state, &by).await?, resolved.company);
     Ok(SodaJson(SummaryJson {
         company_search,
         by: by.iter().map(|d| params::dimension_name(*d)).collect(),

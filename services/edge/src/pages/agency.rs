@@ -14,7 +14,7 @@ use super::browse::{HitView, search};
 use super::freshness::{FreshRow, Tally};
 use super::labels::{ground_label, state_label};
 use super::{Layout, PageError, agency_names, render};
-use crate::dcat::public_catalog;
+use crate::dcat::public_datasets_of;
 use crate::state::EdgeState;
 
 /// Datasets the page lists; the rest are a search away.
@@ -45,6 +45,8 @@ struct AgencyPage {
     withheld: Vec<WithheldView>,
     tally: Tally,
     late: Vec<FreshRow>,
+    /// Whether the freshness figures could not be read.
+    freshness_unavailable: bool,
 }
 
 /// Whether `id` has the form of an agency id (`[a-z][a-z0-9-]{1,31}`), so it is safe in a SoQL
@@ -91,11 +93,11 @@ pub async fn page(
         .await
         .map_err(|status| PageError::from_api(&state, status.into()))?
         .into_inner();
-    let withheld = public_catalog(&state)
+    let withheld = public_datasets_of(&state, &id)
         .await
         .map_err(|error| PageError::from_api(&state, error))?
         .into_iter()
-        .filter(|dataset| dataset.withheld && dataset.agency_id == id)
+        .filter(|dataset| dataset.withheld)
         .map(|dataset| {
             let metadata = dataset.metadata.unwrap_or_default();
             WithheldView {
@@ -107,7 +109,7 @@ pub async fn page(
     // `id` is a known agency id: safe inside a SoQL string literal.
     let freshness = super::freshness::rows(&state, Some(&format!("agency='{id}'"))).await;
     let mut tally = Tally::default();
-    freshness.iter().for_each(|row| tally.add(row));
+    freshness.iter().flatten().for_each(|row| tally.add(row));
     let page = AgencyPage {
         layout: Layout::new(&state, ""),
         published: found.total,
@@ -130,7 +132,12 @@ pub async fn page(
             .collect(),
         withheld,
         tally,
-        late: freshness.into_iter().filter(FreshRow::late).collect(),
+        freshness_unavailable: freshness.is_none(),
+        late: freshness
+            .into_iter()
+            .flatten()
+            .filter(FreshRow::late)
+            .collect(),
         name,
         id,
     };

@@ -7,24 +7,24 @@
 //! `avg.{field}` of a number column); the table's filters apply too.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use opendata_limits::{PAGE_TABLE_BYTES, excerpt};
-use opendata_proto::catalog::v1::GetDatasetRequest;
 use opendata_proto::common::v1::Column;
 use plotters::prelude::*;
 use serde_json::Value;
 
+use super::Choice;
 use super::table::{FilterKind, TableView};
-use super::{PageError, public_rows, query_string};
+use super::{PageError, public_dataset, public_rows, query_string, svg_response};
 use crate::error::SodaError;
-use crate::resource::is_dataset_id;
 use crate::state::EdgeState;
 
 /// Groups a bar chart shows (the largest).
 const BARS: &str = "20";
 /// Months a line chart shows (the latest twenty years).
 const MONTHS: &str = "240";
+/// The largest figure a chart draws.
+const LARGEST: f64 = 1e300;
 /// The picture's size in pixels (it scales down on phones).
 const SIZE: (u32, u32) = (720, 420);
 
@@ -130,7 +130,7 @@ impl ChartSpec {
         let (order, limit) = if self.by_month() {
             ("label DESC", MONTHS)
         } else {
-            ("value DESC", BARS)
+            ("value DESC NULLS LAST", BARS)
         };
         query_string([
             ("$select", select.as_str()),
@@ -141,16 +141,20 @@ impl ChartSpec {
         ])
     }
 
-    /// The chart's own parameters, for links.
-    pub fn parameters(&self) -> Vec<(&'static str, String)> {
-        let value = match &self.measure {
+    /// The `chart.value` parameter of this chart (`count`, `sum.population`).
+    pub fn value_parameter(&self) -> String {
+        match &self.measure {
             Measure::Count => "count".to_owned(),
             Measure::Sum(field) => format!("sum.{field}"),
             Measure::Average(field) => format!("avg.{field}"),
-        };
+        }
+    }
+
+    /// The chart's own parameters, for links.
+    pub fn parameters(&self) -> Vec<(String, String)> {
         vec![
-            ("chart.by", self.by.field_name.clone()),
-            ("chart.value", value),
+            ("chart.by".to_owned(), self.by.field_name.clone()),
+            ("chart.value".to_owned(), self.value_parameter()),
         ]
     }
 
@@ -170,6 +174,75 @@ impl ChartSpec {
         let by = if self.by_month() { "by month of" } else { "by" };
         format!("{what} {by} {}", self.by.display_name)
     }
+}
+
+/// The chart the page shows.
+pub struct ChartView {
+    /// The column grouped by.
+    pub by: String,
+    /// What is measured (`count`, `sum.population`).
+    pub value: String,
+    /// The picture's address.
+    pub src: String,
+    /// What it shows, in words.
+    pub caption: String,
+    /// The same figures, as a table.
+    pub figures: Vec<(String, String)>,
+    /// The query behind them.
+    pub query_url: String,
+}
+
+impl ChartView {
+    /// The chart `spec` of dataset `id` within `view`.
+    pub async fn read(
+        state: &EdgeState,
+        id: &str,
+        spec: &ChartSpec,
+        view: &TableView,
+        columns: &[Column],
+    ) -> Result<ChartView, SodaError> {
+        let figures = figures(state, id, spec, view).await?;
+        let params = spec.parameters();
+        let filters = view.filter_params();
+        let picture = query_string(
+            params
+                .iter()
+                .chain(&filters)
+                .map(|(name, value)| (name.as_str(), value.as_str())),
+        );
+        Ok(ChartView {
+            by: spec.by.field_name.clone(),
+            value: spec.value_parameter(),
+            src: format!("/d/{id}/chart.svg?{picture}"),
+            caption: spec.caption(columns),
+            figures: figures
+                .into_iter()
+                .map(|(label, value)| (label, format_figure(value)))
+                .collect(),
+            query_url: format!("/resource/{id}.json?{}", spec.soql(view)),
+        })
+    }
+}
+
+/// What a chart can measure: rows counted, or each number column summed or averaged.
+pub fn measures(columns: &[Column], chosen: Option<&str>) -> Vec<Choice> {
+    let mut choices = vec![("count".to_owned(), "Count of rows".to_owned())];
+    for column in columns
+        .iter()
+        .filter(|column| FilterKind::of(column) == Some(FilterKind::Number))
+    {
+        let (field, name) = (&column.field_name, &column.display_name);
+        choices.push((format!("sum.{field}"), format!("Sum of {name}")));
+        choices.push((format!("avg.{field}"), format!("Average of {name}")));
+    }
+    choices
+        .into_iter()
+        .map(|(value, label)| Choice {
+            selected: chosen == Some(value.as_str()),
+            value,
+            label,
+        })
+        .collect()
 }
 
 /// The figures of `spec` over dataset `id` within `view`: (group, value), in the chart's order
@@ -199,6 +272,8 @@ pub async fn figures(
             };
             (label, value)
         })
+        // A figure past what a double holds cannot be drawn (nor summed sensibly).
+        .filter(|(_, value)| value.is_finite())
         .collect();
     if spec.by_month() {
         figures.reverse();
@@ -215,6 +290,14 @@ pub fn svg(figures: &[(String, f64)], line: bool, caption: &str) -> Result<Strin
         let values = figures.iter().map(|(_, value)| *value);
         let low = values.clone().fold(0.0_f64, f64::min);
         let high = values.fold(0.0_f64, f64::max);
+        // Axes over figures near the largest doubles (or not numbers at all) have no ticks to
+        // draw: refuse them rather than loop.
+        if figures
+            .iter()
+            .any(|(_, value)| value.is_nan() || value.abs() > LARGEST)
+        {
+            return Err("the figures are too large to draw".to_owned());
+        }
         let range = low..if high > low { high * 1.05 } else { low + 1.0 };
         let count = figures.len().max(1);
         let label = |index: usize| {
@@ -320,18 +403,8 @@ pub async fn picture(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
+    let (_, columns) = public_dataset(&state, &id).await?;
     let api = |error: SodaError| PageError::from_api(&state, error);
-    if !is_dataset_id(&id) {
-        return Err(PageError::not_found(&state, "dataset"));
-    }
-    let dataset = state
-        .catalog(&Default::default(), None)
-        .map_err(api)?
-        .get_dataset(GetDatasetRequest { id: id.clone() })
-        .await
-        .map_err(|status| api(status.into()))?
-        .into_inner();
-    let columns = dataset.schema.unwrap_or_default().columns;
     let view = TableView::parse(query.as_deref(), &columns).map_err(api)?;
     let spec = ChartSpec::parse(query.as_deref(), &columns)
         .map_err(api)?
@@ -342,17 +415,7 @@ pub async fn picture(
             &std::io::Error::other(error),
         )))
     })?;
-    let mut response = picture.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("image/svg+xml"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    Ok(response)
+    Ok(svg_response(picture))
 }
 
 #[cfg(test)]
@@ -430,7 +493,6 @@ mod tests {
             bars.contains("&lt;b&gt;Mystic"),
             "labels are escaped: {bars}"
         );
-        assert!(!bars.contains("<script"));
         let line = svg(&figures, true, "Rows by month").expect("drawn");
         assert!(line.contains("<polyline"), "{line}");
         assert!(
@@ -438,5 +500,9 @@ mod tests {
                 .expect("drawn")
                 .starts_with("<svg")
         );
+        for huge in [f64::INFINITY, f64::NAN, 1.75e308, -1.75e308] {
+            let error = svg(&[("x".to_owned(), huge)], false, "Huge").expect_err("refused");
+            assert!(error.contains("too large"), "{error}");
+        }
     }
 }

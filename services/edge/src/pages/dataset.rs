@@ -1,23 +1,24 @@
 //! The dataset page (`/d/{id}`): what the dataset is, who publishes it and when it last changed,
-//! its columns, its first rows as a table that sorts and pages by links (each view a plain SoQL
-//! query, shown and linked), downloads and how to call the API. Socrata's long links
+//! its columns, its first rows as a table that sorts, pages and filters by links and forms (each
+//! view a plain SoQL query, shown and linked; see [`super::table`]), a chart ([`super::chart`]) and
+//! a map ([`super::map`]) of the filtered rows, downloads and how to call the API. Socrata's long links
 //! (`/{category}/{title}/{id}`) redirect here.
 
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use opendata_proto::catalog::v1::{Dataset, GetDatasetRequest};
 use opendata_proto::common::v1::{Column, ColumnType};
 use serde_json::Value;
 
-use super::chart::{self, ChartSpec};
-use super::map::MapKind;
+use super::chart::{self, ChartSpec, ChartView};
+use super::map::MapView;
 use super::table::{
     FilterField, FilterKind, MAX_TABLE_PAGE, ROWS_PER_PAGE, TableView, filter_fields,
 };
 use super::{
-    Layout, PageError, agency_name, agency_names, long_date, public_rows, query_string, render,
+    Choice, Layout, PageError, agency_name, agency_names, long_date, public_dataset, public_rows,
+    render,
 };
 use opendata_limits::PAGE_TABLE_BYTES;
 
@@ -68,8 +69,10 @@ struct DatasetPage {
     next: Option<String>,
     /// The filter form's boxes.
     filter_boxes: Vec<FilterBox>,
-    /// The table's filters as parameters, which the chart form keeps.
-    filter_params: Vec<(String, String)>,
+    /// What the chart form keeps of the view: filters, order, the map.
+    chart_keeps: Vec<(String, String)>,
+    /// What the filter form keeps besides the order: the chart, the map.
+    filter_keeps: Vec<(String, String)>,
     /// The chart asked for.
     chart: Option<ChartView>,
     /// The map, for datasets with a point or town column.
@@ -116,130 +119,6 @@ impl ColumnView {
             }),
         }
     }
-}
-
-/// One option of a choice.
-pub struct Choice {
-    value: String,
-    label: String,
-    selected: bool,
-}
-
-/// The chart the page shows.
-pub struct ChartView {
-    /// The column grouped by.
-    by: String,
-    /// What is measured (`count`, `sum.population`).
-    value: String,
-    /// The picture's address.
-    src: String,
-    /// What it shows, in words.
-    caption: String,
-    /// The same figures, as a table.
-    figures: Vec<(String, String)>,
-    /// The query behind them.
-    query_url: String,
-    /// Its own parameters, which the filter form keeps.
-    params: Vec<(&'static str, String)>,
-}
-
-/// The chart `spec` of dataset `id` within `view`.
-async fn chart_view(
-    state: &EdgeState,
-    id: &str,
-    spec: &ChartSpec,
-    view: &TableView,
-    columns: &[Column],
-) -> Result<ChartView, SodaError> {
-    let figures = chart::figures(state, id, spec, view).await?;
-    let params = spec.parameters();
-    let filters = view.filter_params();
-    let picture = query_string(
-        params
-            .iter()
-            .map(|(name, value)| (*name, value.as_str()))
-            .chain(
-                filters
-                    .iter()
-                    .map(|(name, value)| (name.as_str(), value.as_str())),
-            ),
-    );
-    Ok(ChartView {
-        by: spec.by.field_name.clone(),
-        value: params[1].1.clone(),
-        src: format!("/d/{id}/chart.svg?{picture}"),
-        caption: spec.caption(columns),
-        figures: figures
-            .into_iter()
-            .map(|(label, value)| (label, chart::format_figure(value)))
-            .collect(),
-        query_url: format!("/resource/{id}.json?{}", spec.soql(view)),
-        params,
-    })
-}
-
-/// The map the page shows.
-pub struct MapView {
-    /// The picture's address.
-    src: String,
-    /// What it shows.
-    caption: String,
-    /// The other map of a dataset with both a point and a town column: its link and name.
-    other: Option<(String, &'static str)>,
-}
-
-/// The map of dataset `id`, if its columns have one.
-fn map_view(
-    id: &str,
-    columns: &[Column],
-    query: Option<&str>,
-    view: &TableView,
-) -> Option<MapView> {
-    let kind = MapKind::of(columns, query)?;
-    let filters = view.filter_params();
-    let link = |kind: &str| {
-        query_string(
-            std::iter::once(("map", kind)).chain(
-                filters
-                    .iter()
-                    .map(|(name, value)| (name.as_str(), value.as_str())),
-            ),
-        )
-    };
-    let other = match &kind {
-        MapKind::Points(_) => MapKind::of(columns, Some("map=towns"))
-            .filter(|other| matches!(other, MapKind::Towns(_)))
-            .map(|_| (format!("/d/{id}?{}#map", link("towns")), "by town")),
-        MapKind::Towns(_) => MapKind::of(columns, None)
-            .filter(|other| matches!(other, MapKind::Points(_)))
-            .map(|_| (format!("/d/{id}?{}#map", link("points")), "as points")),
-    };
-    Some(MapView {
-        src: format!("/d/{id}/map.svg?{}", link(kind.parameter())),
-        caption: kind.caption(),
-        other,
-    })
-}
-
-/// What a chart can measure: rows counted, or each number column summed or averaged.
-fn chart_values(columns: &[Column], chosen: Option<&str>) -> Vec<Choice> {
-    let mut choices = vec![("count".to_owned(), "Count of rows".to_owned())];
-    for column in columns
-        .iter()
-        .filter(|column| FilterKind::of(column) == Some(FilterKind::Number))
-    {
-        let (field, name) = (&column.field_name, &column.display_name);
-        choices.push((format!("sum.{field}"), format!("Sum of {name}")));
-        choices.push((format!("avg.{field}"), format!("Average of {name}")));
-    }
-    choices
-        .into_iter()
-        .map(|(value, label)| Choice {
-            selected: chosen == Some(value.as_str()),
-            value,
-            label,
-        })
-        .collect()
 }
 
 /// One box of the filter form.
@@ -312,6 +191,7 @@ pub async fn socrata_link(Path((category, title, id)): Path<(String, String, Str
         "agency",
         "staff",
         "transparency",
+        "incentives",
     ]
     .contains(&category.as_str());
     if is_dataset_id(&id) && !reserved {
@@ -321,30 +201,19 @@ pub async fn socrata_link(Path((category, title, id)): Path<(String, String, Str
     }
 }
 
-/// `GET /d/{id}?page=&order=`: the dataset page, as the public sees the dataset.
+/// `GET /d/{id}?page=&order=&dir=&{filters}&chart.by=&chart.value=&map=`: the dataset page, as
+/// the public sees the dataset.
 pub async fn page(
     State(state): State<EdgeState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    if !is_dataset_id(&id) {
-        return Err(PageError::not_found(&state, "dataset"));
-    }
-    let public = HeaderMap::new();
+    let (dataset, columns) = public_dataset(&state, &id).await?;
     let api = |error: SodaError| PageError::from_api(&state, error);
-    let dataset: Dataset = state
-        .catalog(&public, None)
-        .map_err(api)?
-        .get_dataset(GetDatasetRequest { id: id.clone() })
-        .await
-        .map_err(|status| api(status.into()))?
-        .into_inner();
-    let mut columns = dataset.schema.clone().unwrap_or_default().columns;
-    columns.sort_by_key(|column| column.position);
     let view = TableView::parse(query.as_deref(), &columns).map_err(api)?;
     let chart = match ChartSpec::parse(query.as_deref(), &columns).map_err(api)? {
         Some(spec) => Some(
-            chart_view(&state, &id, &spec, &view, &columns)
+            ChartView::read(&state, &id, &spec, &view, &columns)
                 .await
                 .map_err(api)?,
         ),
@@ -405,10 +274,11 @@ pub async fn page(
                 label: field.name,
             })
             .collect(),
-        chart_values: chart_values(&columns, chart.as_ref().map(|c| c.value.as_str())),
+        chart_values: chart::measures(&columns, chart.as_ref().map(|c| c.value.as_str())),
         chart,
-        map: map_view(&id, &columns, query.as_deref(), &view),
-        filter_params: view.filter_params(),
+        map: MapView::of(&id, &columns, query.as_deref(), &view),
+        chart_keeps: view.kept(|name| !name.starts_with("chart.")),
+        filter_keeps: view.others.clone(),
         filter_boxes: filter_boxes(&filter_fields(&columns), &view),
         filtered: !view.filters.is_empty(),
         unfiltered: TableView::parse(None, &columns).map_err(api)?.link(
@@ -445,7 +315,7 @@ pub async fn page(
 async fn freshness(state: &EdgeState, id: &str) -> Option<Freshness> {
     // `id` is a checked dataset id: safe inside a SoQL string literal.
     let row = super::freshness::rows(state, Some(&format!("dataset_id='{id}'")))
-        .await
+        .await?
         .into_iter()
         .next()
         .filter(|row| row.status != "not scheduled")?;

@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use opendata_limits::PAGE_TABLE_BYTES;
+use opendata_platform::error::ErrorCode;
 use serde_json::Value;
 
 use opendata_proto::governance::v1::FreshnessStatus;
@@ -59,8 +60,10 @@ pub fn label(status: &str) -> &'static str {
 }
 
 /// The freshness rows matching `filter` (a SoQL `$where`, its values checked by the caller),
-/// most overdue first; none when the dataset is not kept or cannot be read.
-pub async fn rows(state: &EdgeState, filter: Option<&str>) -> Vec<FreshRow> {
+/// most overdue first; `None` when they cannot be read (the dataset is not kept, governance has
+/// not written it yet, or they are more than a page holds), which pages say rather than showing
+/// nothing as if all were well.
+pub async fn rows(state: &EdgeState, filter: Option<&str>) -> Option<Vec<FreshRow>> {
     let mut pairs = vec![
         ("$select", "dataset_id, title, agency, due, status"),
         ("$order", "due, dataset_id"),
@@ -79,29 +82,36 @@ pub async fn rows(state: &EdgeState, filter: Option<&str>) -> Vec<FreshRow> {
     .await;
     let rows = match read {
         Ok(Some(rows)) => rows,
-        Ok(None) => Vec::new(),
+        Ok(None) => {
+            tracing::warn!("freshness rows past what a page reads");
+            return None;
+        }
+        // A portal whose governance keeps no freshness dataset has no figures, not missing ones.
+        Err(error) if error.0.code == ErrorCode::DatasetNotFound => Vec::new(),
         Err(error) => {
             tracing::warn!(error = %error.0.message, "freshness unavailable for a page");
-            Vec::new()
+            return None;
         }
     };
-    rows.iter()
-        .map(|row| {
-            let text = |field: &str| {
-                row.get(field)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            FreshRow {
-                id: text("dataset_id"),
-                title: text("title"),
-                agency: text("agency"),
-                due: text("due").chars().take(10).collect(),
-                status: text("status"),
-            }
-        })
-        .collect()
+    Some(
+        rows.iter()
+            .map(|row| {
+                let text = |field: &str| {
+                    row.get(field)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                FreshRow {
+                    id: text("dataset_id"),
+                    title: text("title"),
+                    agency: text("agency"),
+                    due: text("due").chars().take(10).collect(),
+                    status: text("status"),
+                }
+            })
+            .collect(),
+    )
 }
 
 /// How many of an agency's published datasets are in each state.
@@ -142,12 +152,24 @@ struct Dashboard {
     total: Tally,
     /// The freshness dataset's id.
     dataset: String,
+    /// Whether the figures could not be read.
+    unavailable: bool,
 }
 
 /// `GET /transparency/freshness`: per agency, how many published datasets are on time, due and
 /// stale, and the late ones, most overdue first.
 pub async fn dashboard(State(state): State<EdgeState>) -> Result<Response, PageError> {
-    let rows = rows(&state, None).await;
+    let Some(rows) = rows(&state, None).await else {
+        let page = Dashboard {
+            layout: Layout::new(&state, ""),
+            tallies: Vec::new(),
+            late: Vec::new(),
+            total: Tally::default(),
+            dataset: state.settings.freshness_dataset_id.clone(),
+            unavailable: true,
+        };
+        return Ok(render(StatusCode::SERVICE_UNAVAILABLE, &page));
+    };
     let names = agency_names(&state).await;
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     let mut total = Tally::default();
@@ -177,6 +199,7 @@ pub async fn dashboard(State(state): State<EdgeState>) -> Result<Response, PageE
         late,
         total,
         dataset: state.settings.freshness_dataset_id.clone(),
+        unavailable: false,
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -9,8 +9,8 @@
 
 use askama::Template;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use opendata_limits::excerpt;
 use opendata_proto::incentives::v1 as pb;
 use opendata_proto::incentives::v1::SummaryDimension;
@@ -18,26 +18,21 @@ use opendata_proto::incentives::v1::SummaryDimension;
 use super::chart::format_figure;
 use super::map::towns_svg;
 use super::towns::{self, Town};
-use super::{Layout, PageError, long_date, query_string, render};
+use super::{Choice, Layout, PageError, choices, long_date, query_string, render, svg_response};
 use crate::error::SodaError;
 use crate::incentives::params::{Route, parse};
 use crate::incentives::response::AwardRecord;
-use crate::incentives::{CompanySearch, find_awards, total_awards};
+use crate::incentives::{CompanySearch, Resolved};
 use crate::state::EdgeState;
 
 /// Awards a page lists.
 const PER_PAGE: u32 = 25;
+/// Awards a company page reads.
+const COMPANY_AWARDS: u32 = 100;
 /// Awards whose corrections a company page shows.
 const HISTORIES: usize = 20;
 /// Towns the totals table lists (the map shows them all).
 const TOP_TOWNS: usize = 10;
-
-/// One option of a filter.
-pub struct Choice {
-    value: String,
-    label: String,
-    selected: bool,
-}
 
 /// One award in the list.
 pub struct AwardRow {
@@ -132,17 +127,6 @@ struct Explorer {
     matched_by: &'static str,
 }
 
-fn choices(values: impl IntoIterator<Item = (String, String)>, chosen: &str) -> Vec<Choice> {
-    values
-        .into_iter()
-        .map(|(value, label)| Choice {
-            selected: value == chosen,
-            value,
-            label,
-        })
-        .collect()
-}
-
 fn total_row(row: &pb::SummaryRow) -> TotalRow {
     TotalRow {
         label: row
@@ -207,15 +191,16 @@ fn matched_by(company: Option<CompanySearch>) -> &'static str {
     }
 }
 
-/// The totals of the awards `request` matches, by `by`.
+/// The totals of the awards `resolved` matches, by `by`.
 async fn totals(
     state: &EdgeState,
-    request: pb::SearchAwardsRequest,
+    resolved: &Resolved,
     by: SummaryDimension,
 ) -> Result<Vec<pb::SummaryRow>, PageError> {
-    total_awards(state, request, &[by])
+    resolved
+        .totals(state, &[by])
         .await
-        .map(|(summary, _)| summary.rows)
+        .map(|summary| summary.rows)
         .map_err(|error| PageError::from_api(state, error))
 }
 
@@ -230,12 +215,15 @@ pub async fn explorer(
     request.limit = PER_PAGE;
     let offset = request.offset;
     let filters = Filters::read(Some(&query));
-    let (page, company) = find_awards(&state, request.clone()).await.map_err(api)?;
-    let by_program = totals(&state, request.clone(), SummaryDimension::Program).await?;
-    let by_town = totals(&state, request.clone(), SummaryDimension::Municipality).await?;
+    // The company is matched once, so the list and the totals agree.
+    let resolved = Resolved::new(&state, request).await;
+    let page = resolved.awards(&state).await.map_err(api)?;
+    let by_program = totals(&state, &resolved, SummaryDimension::Program).await?;
+    let by_town = totals(&state, &resolved, SummaryDimension::Municipality).await?;
+    let everything = Resolved::new(&state, pb::SearchAwardsRequest::default()).await;
     // The choices of the form, from every award (not only the matching ones).
-    let years = totals(&state, Default::default(), SummaryDimension::FiscalYear).await?;
-    let industries = totals(&state, Default::default(), SummaryDimension::Industry).await?;
+    let years = totals(&state, &everything, SummaryDimension::FiscalYear).await?;
+    let industries = totals(&state, &everything, SummaryDimension::Industry).await?;
     let programs = state
         .incentives()
         .list_programs(pb::ListProgramsRequest {})
@@ -305,7 +293,7 @@ pub async fn explorer(
         by_program: by_program.iter().map(total_row).collect(),
         by_town,
         query: filters.query(),
-        matched_by: matched_by(company),
+        matched_by: matched_by(resolved.company),
         filters,
     };
     Ok(render(StatusCode::OK, &explorer))
@@ -332,10 +320,12 @@ pub async fn map(
     let api = |error: SodaError| PageError::from_api(&state, error);
     let query = without_blanks(query.as_deref());
     let request = parse(Some(&query), Route::Download).map_err(api)?.request;
-    let (summary, _) = total_awards(&state, request, &[SummaryDimension::Municipality])
+    let rows = Resolved::new(&state, request)
         .await
-        .map_err(api)?;
-    let rows = summary.rows;
+        .totals(&state, &[SummaryDimension::Municipality])
+        .await
+        .map_err(api)?
+        .rows;
     let counts: Vec<(&Town, f64)> = rows
         .iter()
         .filter_map(|row| {
@@ -343,18 +333,8 @@ pub async fn map(
             Some((town, row.assistance_total.parse().ok()?))
         })
         .collect();
-    let picture = towns_svg(&counts, "Assistance by town ($)");
-    let mut response = picture.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("image/svg+xml"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    Ok(response)
+    let picture = towns_svg(&counts, "Assistance by town ($)", "no awards");
+    Ok(svg_response(picture))
 }
 
 /// One award of a company, with its reviews and corrections.
@@ -407,8 +387,12 @@ pub async fn company(
     )
     .map_err(api)?
     .request;
-    request.limit = 100;
-    let (page, _) = find_awards(&state, request).await.map_err(api)?;
+    request.limit = COMPANY_AWARDS;
+    let page = Resolved::new(&state, request)
+        .await
+        .awards(&state)
+        .await
+        .map_err(api)?;
     let named = |award: &&pb::Award| {
         award.fields.as_ref().is_some_and(|fields| {
             fields.company.eq_ignore_ascii_case(&name)
@@ -427,6 +411,19 @@ pub async fn company(
             &format!("award to {}", excerpt(&name)),
         ));
     }
+    // The corrections of the first awards, asked for all at once.
+    let histories = futures::future::try_join_all(chosen.iter().take(HISTORIES).map(|award| {
+        let mut incentives = state.incentives();
+        let id = award.id.clone();
+        async move {
+            incentives
+                .get_award_history(pb::GetAwardHistoryRequest { id })
+                .await
+                .map(|history| history.into_inner().revisions)
+        }
+    }))
+    .await
+    .map_err(|status| api(status.into()))?;
     let mut awards = Vec::new();
     let (mut assistance, mut promised, mut found) = (0.0_f64, 0, 0);
     for (index, award) in chosen.into_iter().enumerate() {
@@ -436,31 +433,21 @@ pub async fn company(
         if !award.withdrawn {
             assistance += fields.total_assistance.parse::<f64>().unwrap_or_default();
             promised += row.promised;
-            found += award.reviews.last().map_or(0, |review| review.actual_jobs);
+            found += row.found.parse::<i64>().unwrap_or_default();
         }
-        let corrections = if index < HISTORIES {
-            state
-                .incentives()
-                .get_award_history(pb::GetAwardHistoryRequest {
-                    id: award.id.clone(),
-                })
-                .await
-                .map_err(|status| api(status.into()))?
-                .into_inner()
-                .revisions
-                .into_iter()
-                .filter(|revision| revision.change != "recorded")
-                .map(|revision| {
-                    (
-                        long_date(revision.at.as_ref()),
-                        revision.change,
-                        revision.reason,
-                    )
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let corrections = histories
+            .get(index)
+            .into_iter()
+            .flatten()
+            .filter(|revision| revision.change != "recorded")
+            .map(|revision| {
+                (
+                    long_date(revision.at.as_ref()),
+                    revision.change.clone(),
+                    revision.reason.clone(),
+                )
+            })
+            .collect();
         awards.push(CompanyAward {
             project: fields.project_name.clone(),
             grant: fields.grant_amount.clone(),

@@ -4,19 +4,16 @@
 //! filters apply. `/d/{id}/map.svg?...` is the picture; the page shows it with a description.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use opendata_limits::PAGE_TABLE_BYTES;
-use opendata_proto::catalog::v1::GetDatasetRequest;
 use opendata_proto::common::v1::{Column, ColumnType};
 use serde_json::Value;
 
 use super::chart::format_figure;
 use super::table::TableView;
 use super::towns::{self, HEIGHT, Town, WIDTH};
-use super::{PageError, public_rows, query_string};
+use super::{PageError, public_dataset, public_rows, query_string, svg_response};
 use crate::error::SodaError;
-use crate::resource::is_dataset_id;
 use crate::state::EdgeState;
 
 /// Points drawn at most.
@@ -100,6 +97,70 @@ impl MapKind {
     }
 }
 
+/// The map the page shows.
+pub struct MapView {
+    /// Whether the page asked for the map (`map=`); otherwise it is offered by a link, so a page
+    /// view draws no map nobody looks at.
+    pub shown: bool,
+    /// The link that shows it, when it is not shown.
+    pub offer: String,
+    /// The picture's address.
+    pub src: String,
+    /// What it shows.
+    pub caption: String,
+    /// The other map of a dataset with both a point and a town column: its link and name.
+    pub other: Option<(String, &'static str)>,
+}
+
+impl MapView {
+    /// The map of dataset `id`, if its columns have one (shown when the page asks for it).
+    pub fn of(
+        id: &str,
+        columns: &[Column],
+        query: Option<&str>,
+        view: &TableView,
+    ) -> Option<MapView> {
+        let kind = MapKind::of(columns, query)?;
+        // The picture needs the filters; the link to the other map keeps the whole view.
+        let (filters, kept) = (view.filter_params(), view.kept(|name| name != "map"));
+        let with_map = |kind: &str, pairs: &[(String, String)]| {
+            query_string(
+                std::iter::once(("map", kind)).chain(
+                    pairs
+                        .iter()
+                        .map(|(name, value)| (name.as_str(), value.as_str())),
+                ),
+            )
+        };
+        let other = match &kind {
+            MapKind::Points(_) => MapKind::of(columns, Some("map=towns"))
+                .filter(|other| matches!(other, MapKind::Towns(_)))
+                .map(|_| {
+                    (
+                        format!("/d/{id}?{}#map", with_map("towns", &kept)),
+                        "by town",
+                    )
+                }),
+            MapKind::Towns(_) => MapKind::of(columns, None)
+                .filter(|other| matches!(other, MapKind::Points(_)))
+                .map(|_| {
+                    (
+                        format!("/d/{id}?{}#map", with_map("points", &kept)),
+                        "as points",
+                    )
+                }),
+        };
+        let shown = view.others.iter().any(|(name, _)| name == "map");
+        Some(MapView {
+            shown,
+            offer: format!("/d/{id}?{}#map", with_map(kind.parameter(), &kept)),
+            src: format!("/d/{id}/map.svg?{}", with_map(kind.parameter(), &filters)),
+            caption: kind.caption(),
+            other,
+        })
+    }
+}
+
 /// The map of `kind` over dataset `id` within `view`, as SVG.
 pub async fn draw(
     state: &EdgeState,
@@ -133,7 +194,7 @@ pub async fn draw(
                     Some((town, count))
                 })
                 .collect();
-            towns_svg(&counts, &kind.caption())
+            towns_svg(&counts, &kind.caption(), "no rows")
         }
     })
 }
@@ -178,7 +239,7 @@ pub fn points_svg(points: &[(f64, f64)], caption: &str) -> String {
         out.push_str(&format!("<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2.5\"/>"));
     }
     out.push_str(&format!(
-        "</g><text x=\"12\" y=\"{}\" font-size=\"14\">{} · {} points</text></svg>",
+        "</g><text x=\"12\" y=\"{}\" font-size=\"14\">{} · {} located</text></svg>",
         HEIGHT - 14.0,
         escaped(caption),
         points.len()
@@ -186,8 +247,9 @@ pub fn points_svg(points: &[(f64, f64)], caption: &str) -> String {
     out
 }
 
-/// The towns shaded by their counts, in five classes of as many towns each, with a legend.
-pub fn towns_svg(counts: &[(&Town, f64)], caption: &str) -> String {
+/// The towns shaded by their figures, in five classes of as many towns each, with a legend; towns
+/// without a figure say `none` (`no rows`, `no awards`).
+pub fn towns_svg(counts: &[(&Town, f64)], caption: &str, none: &str) -> String {
     let mut values: Vec<f64> = counts
         .iter()
         .map(|(_, n)| *n)
@@ -222,7 +284,7 @@ pub fn towns_svg(counts: &[(&Town, f64)], caption: &str) -> String {
             Some((_, n)) if *n > 0.0 => {
                 (shade(*n), format!("{}: {}", town.name, format_figure(*n)))
             }
-            _ => (NO_DATA, format!("{}: no rows", town.name)),
+            _ => (NO_DATA, format!("{}: {none}", town.name)),
         }
     });
     // The legend sits in the south-east, over Long Island Sound.
@@ -259,18 +321,8 @@ pub async fn picture(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
+    let (_, columns) = public_dataset(&state, &id).await?;
     let api = |error: SodaError| PageError::from_api(&state, error);
-    if !is_dataset_id(&id) {
-        return Err(PageError::not_found(&state, "dataset"));
-    }
-    let dataset = state
-        .catalog(&Default::default(), None)
-        .map_err(api)?
-        .get_dataset(GetDatasetRequest { id: id.clone() })
-        .await
-        .map_err(|status| api(status.into()))?
-        .into_inner();
-    let columns = dataset.schema.unwrap_or_default().columns;
     let view = TableView::parse(query.as_deref(), &columns).map_err(api)?;
     let kind = MapKind::of(&columns, query.as_deref()).ok_or_else(|| {
         api(SodaError::bad_parameter(
@@ -279,17 +331,7 @@ pub async fn picture(
         ))
     })?;
     let picture = draw(&state, &id, &kind, &view).await.map_err(api)?;
-    let mut response = picture.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("image/svg+xml"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    Ok(response)
+    Ok(svg_response(picture))
 }
 
 #[cfg(test)]
@@ -300,7 +342,11 @@ mod tests {
     fn choropleths_shade_towns_by_class_and_say_so() {
         let hartford = towns::find("Hartford").expect("Hartford");
         let andover = towns::find("Andover").expect("Andover");
-        let svg = towns_svg(&[(hartford, 500.0), (andover, 2.0)], "Sales by town <Town>");
+        let svg = towns_svg(
+            &[(hartford, 500.0), (andover, 2.0)],
+            "Sales by town <Town>",
+            "no rows",
+        );
         assert!(svg.starts_with("<svg"));
         assert_eq!(svg.matches("<path").count(), 169);
         assert!(svg.contains("<title>Hartford: 500</title>"), "{svg}");
@@ -312,7 +358,7 @@ mod tests {
         );
         let points = points_svg(&[(10.0, 20.0)], "Sales");
         assert_eq!(points.matches("<circle").count(), 1);
-        assert!(points.contains("1 points"));
+        assert!(points.contains("1 located"));
     }
 
     #[test]

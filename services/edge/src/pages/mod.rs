@@ -1,10 +1,12 @@
 //! The portal's web pages, rendered on the server from the same gRPC services as the API and
 //! usable without JavaScript (every control is a link or a form): home and search (`/`,
-//! `/browse`), dataset pages (`/d/{id}`, with Socrata's `/{category}/{title}/{id}` links
-//! redirecting there), what is withheld and why (`/transparency`), the staff pages where Data
-//! Officers and the CDO govern (`/staff`), and the one stylesheet. Templates are checked at
-//! compile time and escape every value; pages carry a Content-Security-Policy that allows nothing
-//! inline and nothing from elsewhere.
+//! `/browse`), dataset pages (`/d/{id}`: table with filters, chart and map, the pictures at
+//! `/d/{id}/chart.svg` and `/d/{id}/map.svg`; Socrata's `/{category}/{title}/{id}` links redirect
+//! there), agency pages (`/agency/{id}`), what is withheld and why (`/transparency`), the freshness
+//! dashboard (`/transparency/freshness`), the incentives explorer (`/incentives`), the staff pages
+//! where Data Officers and the CDO govern (`/staff`), the stylesheet and the one script (suggestions
+//! as you type). Templates are checked at compile time and escape every value; pages carry a
+//! Content-Security-Policy that allows nothing inline and nothing from elsewhere.
 
 mod agency;
 mod browse;
@@ -26,9 +28,32 @@ use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use opendata_proto::common::v1::Column;
 
 use crate::error::SodaError;
 use crate::state::EdgeState;
+
+/// One option of a choice.
+pub struct Choice {
+    /// The value sent.
+    pub value: String,
+    /// What people read.
+    pub label: String,
+    /// Whether it is the one chosen.
+    pub selected: bool,
+}
+
+/// Choices of `values` (value, label), the one equal to `chosen` selected.
+pub fn choices(values: impl IntoIterator<Item = (String, String)>, chosen: &str) -> Vec<Choice> {
+    values
+        .into_iter()
+        .map(|(value, label)| Choice {
+            selected: value == chosen,
+            value,
+            label,
+        })
+        .collect()
+}
 
 /// What every page's frame shows: the portal's name and the search text in the header's box.
 pub struct Layout {
@@ -135,6 +160,40 @@ async fn page_headers(mut response: Response) -> Response {
     response
 }
 
+/// Public dataset `id` with its columns in their order; a page saying why when there is none.
+async fn public_dataset(
+    state: &EdgeState,
+    id: &str,
+) -> Result<(opendata_proto::catalog::v1::Dataset, Vec<Column>), PageError> {
+    use opendata_proto::catalog::v1::GetDatasetRequest;
+    if !crate::resource::is_dataset_id(id) {
+        return Err(PageError::not_found(state, "dataset"));
+    }
+    let api = |error: SodaError| PageError::from_api(state, error);
+    let dataset = state
+        .catalog(&HeaderMap::new(), None)
+        .map_err(api)?
+        .get_dataset(GetDatasetRequest { id: id.to_owned() })
+        .await
+        .map_err(|status| api(status.into()))?
+        .into_inner();
+    let mut columns = dataset.schema.clone().unwrap_or_default().columns;
+    columns.sort_by_key(|column| column.position);
+    Ok((dataset, columns))
+}
+
+/// A picture drawn by the edge (a chart or a map) as a response, cached for five minutes.
+fn svg_response(svg: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        svg,
+    )
+        .into_response()
+}
+
 /// A page as an HTML response.
 fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
@@ -187,7 +246,7 @@ impl PageError {
         // Name the parameter that was wrong, when the message does not.
         let message = match error.details.get("parameter") {
             Some(parameter) if !error.message.contains(parameter.as_str()) => {
-                format!("{parameter}: {}", error.message)
+                format!("{}: {}", opendata_limits::excerpt(parameter), error.message)
             }
             _ => error.message,
         };

@@ -98,6 +98,8 @@ pub struct TableView {
     pub descending: bool,
     /// The filters, in the order given.
     pub filters: Vec<Filter>,
+    /// The page's other parameters (the chart's and the map's), which links keep.
+    pub others: Vec<(String, String)>,
 }
 
 impl TableView {
@@ -108,6 +110,7 @@ impl TableView {
             order: None,
             descending: false,
             filters: Vec::new(),
+            others: Vec::new(),
         };
         for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
             match name.as_ref() {
@@ -136,8 +139,22 @@ impl TableView {
                         }
                     }
                 }
-                // The chart's and the map's parameters (see `chart` and `map`).
-                parameter if parameter.starts_with("chart.") || parameter == "map" => {}
+                // The chart's and the map's parameters (see `chart` and `map`, which check their
+                // values), kept by links: each once.
+                parameter @ ("chart.by" | "chart.value" | "map") => {
+                    if view.others.iter().any(|(name, _)| name == parameter) {
+                        return Err(SodaError::bad_parameter(
+                            parameter,
+                            format!("{parameter} is given more than once"),
+                        ));
+                    }
+                    if let Some(problem) = SEARCH_TEXT.text_problem(&value) {
+                        return Err(SodaError::bad_parameter(parameter, problem));
+                    }
+                    if !value.is_empty() {
+                        view.others.push((parameter.to_owned(), value.into_owned()));
+                    }
+                }
                 parameter => {
                     // An empty filter box is no filter.
                     if let Some(filter) = filter(parameter, &value, columns)?
@@ -213,12 +230,28 @@ impl TableView {
             .collect()
     }
 
-    /// A link to dataset `id`'s page with this view's filters, at `page`, in `order`.
+    /// The parameters a form of the page keeps so as not to lose the view: the filters, the order
+    /// and its direction, and the other parameters `keep` accepts by name.
+    pub fn kept(&self, keep: impl Fn(&str) -> bool) -> Vec<(String, String)> {
+        let mut kept = self.filter_params();
+        if let Some(order) = &self.order {
+            kept.push(("order".to_owned(), order.clone()));
+            if self.descending {
+                kept.push(("dir".to_owned(), "desc".to_owned()));
+            }
+        }
+        kept.extend(self.others.iter().filter(|(name, _)| keep(name)).cloned());
+        kept
+    }
+
+    /// A link to dataset `id`'s page with this view's filters and other parameters, at `page`, in
+    /// `order`.
     pub fn link(&self, id: &str, page: u64, order: Option<&str>, descending: bool) -> String {
         let page = page.to_string();
         let filters = self.filter_params();
         let mut pairs: Vec<(&str, &str)> = filters
             .iter()
+            .chain(&self.others)
             .map(|(name, value)| (name.as_str(), value.as_str()))
             .collect();
         if let Some(order) = order {
@@ -297,12 +330,16 @@ fn filter(parameter: &str, value: &str, columns: &[Column]) -> Result<Option<Fil
     let value = match kind {
         _ if value.is_empty() => String::new(),
         FilterKind::Text => value.to_owned(),
-        FilterKind::Number => value
-            .parse::<f64>()
-            .ok()
-            .filter(|number| number.is_finite())
-            .ok_or_else(|| wrong("a number"))?
-            .to_string(),
+        // Whole numbers stay as written (a double would round long ones); others are re-written.
+        FilterKind::Number => match value.parse::<i64>() {
+            Ok(whole) => whole.to_string(),
+            Err(_) => value
+                .parse::<f64>()
+                .ok()
+                .filter(|number| number.is_finite())
+                .ok_or_else(|| wrong("a number"))?
+                .to_string(),
+        },
         FilterKind::Date => NaiveDate::parse_from_str(value, "%Y-%m-%d")
             .map_err(|_| wrong("a date, YYYY-MM-DD"))?
             .format("%Y-%m-%d")
