@@ -436,6 +436,16 @@ async fn maps_draw_points_or_towns_over_connecticut() {
     for wrong in ["map=points&map=towns", "chart.by=town&chart.by=town"] {
         assert_page(&get(&stack, &format!("/d/{id}?{wrong}")).await, 400);
     }
+    let long = get(&stack, &format!("/d/{id}?has.town={}", "x".repeat(2_100))).await;
+    assert_page(&long, 400);
+    assert_contains(&long, "page_query_bytes");
+    let long = get(
+        &stack,
+        &format!("/incentives?company={}", "x".repeat(2_100)),
+    )
+    .await;
+    assert_page(&long, 400);
+    assert_contains(&long, "page_query_bytes");
     let points = get(&stack, &format!("/d/{id}/map.svg?map=points")).await;
     assert_eq!(points.status, 200, "{}", points.body);
     assert_eq!(points.header("content-type"), Some("image/svg+xml"));

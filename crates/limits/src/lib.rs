@@ -266,7 +266,7 @@ pub const PAGE_QUERY_BYTES: Limit = Limit {
     name: "page_query_bytes",
     value: 2_048,
     unit: "bytes",
-    applies_to: "the query string of a search page (`/browse`)",
+    applies_to: "the query string of a search page (`/browse`), a dataset page (`/d/{id}`, with its filters, chart and map) or the incentives explorer (`/incentives`)",
     setting: None,
     exceeded: PAGE_EXCEEDED,
 };
@@ -289,6 +289,26 @@ pub const PAGE_TABLE_BYTES: Limit = Limit {
     applies_to: "the rows of one table page of a dataset page (20 rows, each cell cut at 200 characters)",
     setting: None,
     exceeded: "the page says the rows are too large to show and offers the downloads",
+};
+
+/// Groups a dataset page's chart draws.
+pub const PAGE_CHART_GROUPS: Limit = Limit {
+    name: "page_chart_groups",
+    value: 20,
+    unit: "groups",
+    applies_to: "bars of a dataset page's chart (the largest groups; a chart by month draws the latest 240 months)",
+    setting: None,
+    exceeded: "the smaller groups are left out; the chart's SoQL link gives them all",
+};
+
+/// Points a dataset page's map draws.
+pub const PAGE_MAP_POINTS: Limit = Limit {
+    name: "page_map_points",
+    value: 5_000,
+    unit: "points",
+    applies_to: "rows drawn as points on a dataset page's map (the map of rows by town has no such cap)",
+    setting: None,
+    exceeded: "the first rows are drawn and the map says how many",
 };
 
 /// Bytes of a form a page posts.
@@ -689,6 +709,8 @@ pub const ALL: &[Limit] = &[
     PAGE_QUERY_BYTES,
     PAGE_FILTERS,
     PAGE_TABLE_BYTES,
+    PAGE_CHART_GROUPS,
+    PAGE_MAP_POINTS,
     PAGE_FORM_BYTES,
     STAFF_SESSION_SECONDS,
 ];

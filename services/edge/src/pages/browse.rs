@@ -5,11 +5,14 @@ use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use opendata_limits::{PAGE_FILTERS, PAGE_QUERY_BYTES, SEARCH_TEXT, TEXT_NAME};
+use opendata_limits::{PAGE_FILTERS, SEARCH_TEXT, TEXT_NAME};
 use opendata_platform::text::check_text;
 use opendata_proto::search::v1::{SearchHit, SearchRequest, SearchResponse, SortOrder};
 
-use super::{Layout, PageError, agency_names, long_date, page_number, query_string, render};
+use super::{
+    Layout, PageError, agency_names, long_date, page_number, query_string, render,
+    within_page_query,
+};
 use crate::error::SodaError;
 use crate::state::EdgeState;
 
@@ -19,8 +22,6 @@ const PER_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 500;
 /// Filters (agencies, categories and tags together) one search page takes.
 const MAX_FILTERS: usize = PAGE_FILTERS.get();
-/// Longest query string a search page takes, in bytes.
-const MAX_QUERY_BYTES: usize = PAGE_QUERY_BYTES.get();
 
 /// One dataset in a list.
 pub struct HitView {
@@ -177,16 +178,7 @@ impl Sort {
 impl Browse {
     /// Reads the parameters, refusing what is past the limits or unknown, naming it.
     fn parse(query: Option<&str>) -> Result<Browse, SodaError> {
-        let query = query.unwrap_or_default();
-        if query.len() > MAX_QUERY_BYTES {
-            return Err(SodaError::bad_parameter(
-                "query",
-                format!(
-                    "the query string is longer than {MAX_QUERY_BYTES} bytes (limit {})",
-                    PAGE_QUERY_BYTES.name
-                ),
-            ));
-        }
+        let query = within_page_query(query)?;
         let mut browse = Browse {
             page: 1,
             ..Browse::default()

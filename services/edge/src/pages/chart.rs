@@ -19,10 +19,10 @@ use super::{PageError, public_dataset, public_rows, query_string, svg_response};
 use crate::error::SodaError;
 use crate::state::EdgeState;
 
-/// Groups a bar chart shows (the largest).
-const BARS: &str = "20";
+/// Groups a bar chart shows (the largest): `page_chart_groups`.
+const BARS: u64 = opendata_limits::PAGE_CHART_GROUPS.value;
 /// Months a line chart shows (the latest twenty years).
-const MONTHS: &str = "240";
+const MONTHS: u64 = 240;
 /// The largest figure a chart draws.
 const LARGEST: f64 = 1e300;
 /// The picture's size in pixels (it scales down on phones).
@@ -128,16 +128,16 @@ impl ChartSpec {
             filter = format!("({rows}) AND {filter}");
         }
         let (order, limit) = if self.by_month() {
-            ("label DESC", MONTHS)
+            ("label DESC", MONTHS.to_string())
         } else {
-            ("value DESC NULLS LAST", BARS)
+            ("value DESC NULLS LAST", BARS.to_string())
         };
         query_string([
             ("$select", select.as_str()),
             ("$where", filter.as_str()),
             ("$group", group.as_str()),
             ("$order", order),
-            ("$limit", limit),
+            ("$limit", limit.as_str()),
         ])
     }
 

@@ -18,7 +18,10 @@ use opendata_proto::incentives::v1::SummaryDimension;
 use super::chart::format_figure;
 use super::map::towns_svg;
 use super::towns::{self, Town};
-use super::{Choice, Layout, PageError, choices, long_date, query_string, render, svg_response};
+use super::{
+    Choice, Layout, PageError, choices, long_date, query_string, render, svg_response,
+    within_page_query,
+};
 use crate::error::SodaError;
 use crate::incentives::params::{Route, parse};
 use crate::incentives::response::AwardRecord;
@@ -210,7 +213,7 @@ pub async fn explorer(
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let api = |error: SodaError| PageError::from_api(&state, error);
-    let query = without_blanks(query.as_deref());
+    let query = without_blanks(Some(within_page_query(query.as_deref()).map_err(api)?));
     let mut request = parse(Some(&query), Route::Page).map_err(api)?.request;
     request.limit = PER_PAGE;
     let offset = request.offset;

@@ -16,8 +16,8 @@ use super::{PageError, public_dataset, public_rows, query_string, svg_response};
 use crate::error::SodaError;
 use crate::state::EdgeState;
 
-/// Points drawn at most.
-const POINTS: &str = "5000";
+/// Points drawn at most: `page_map_points`.
+const POINTS: u64 = opendata_limits::PAGE_MAP_POINTS.value;
 /// Shades of the choropleth, lightest first.
 const SHADES: [&str; 5] = ["#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c"];
 /// Towns without rows.
@@ -73,12 +73,15 @@ impl MapKind {
     /// The SoQL parameters of the map's figures within `view`.
     pub fn soql(&self, view: &TableView) -> String {
         let (column, select, group, limit) = match self {
-            MapKind::Points(column) => (column, column.field_name.clone(), None, POINTS),
+            MapKind::Points(column) => {
+                (column, column.field_name.clone(), None, POINTS.to_string())
+            }
             MapKind::Towns(column) => (
                 column,
                 format!("{} AS town, count(*) AS n", column.field_name),
                 Some(column.field_name.as_str()),
-                "1000",
+                // More than the 169 towns: rows naming other places are dropped after.
+                "1000".to_owned(),
             ),
         };
         let mut filter = format!("{} IS NOT NULL", column.field_name);
@@ -88,7 +91,7 @@ impl MapKind {
         let mut pairs = vec![
             ("$select", select.as_str()),
             ("$where", filter.as_str()),
-            ("$limit", limit),
+            ("$limit", limit.as_str()),
         ];
         if let Some(group) = group {
             pairs.push(("$group", group));

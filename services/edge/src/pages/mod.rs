@@ -384,6 +384,22 @@ fn long_date(timestamp: Option<&prost_types::Timestamp>) -> String {
         .unwrap_or_else(|| "never".to_owned())
 }
 
+/// A page's query string (none is empty), or a 400 when it is longer than `page_query_bytes`.
+fn within_page_query(query: Option<&str>) -> Result<&str, SodaError> {
+    let query = query.unwrap_or_default();
+    let limit = opendata_limits::PAGE_QUERY_BYTES;
+    if query.len() > limit.get() {
+        return Err(SodaError::bad_parameter(
+            "query",
+            format!(
+                "the query string is longer than {} bytes (limit {})",
+                limit.value, limit.name
+            ),
+        ));
+    }
+    Ok(query)
+}
+
 /// A page number parameter: a number from 1 to `last`, or a 400 naming `parameter`.
 fn page_number<N>(parameter: &str, value: &str, last: N) -> Result<N, SodaError>
 where

@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use opendata_limits::{PAGE_FILTERS, SEARCH_TEXT, excerpt};
 use opendata_proto::common::v1::{Column, ColumnType};
 
-use super::{page_number, query_string};
+use super::{page_number, query_string, within_page_query};
 use crate::error::SodaError;
 
 /// Rows per table page.
@@ -112,7 +112,8 @@ impl TableView {
             filters: Vec::new(),
             others: Vec::new(),
         };
-        for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        let query = within_page_query(query)?;
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
             match name.as_ref() {
                 "page" => view.page = page_number("page", &value, MAX_TABLE_PAGE)?,
                 "order" => {
