@@ -472,3 +472,41 @@ async fn maps_draw_points_or_towns_over_connecticut() {
     assert_contains(&filtered, "<title>Bolton: no rows</title>");
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn filters_match_text_as_written_and_keyword_columns_work() {
+    let stack = TestStack::start().await;
+    let key = key_for(&stack, "opm", Role::Publisher).await;
+    let schema = Schema {
+        columns: vec![
+            column("Town", ColumnType::Text),
+            // `end` is a SoQL keyword: the pages quote it.
+            column("End", ColumnType::Number),
+        ],
+        row_identifier: String::new(),
+    };
+    let metadata = catalog::DatasetMetadata {
+        title: "Offers".to_owned(),
+        ..Default::default()
+    };
+    let id = create_described(&stack, &key, "opm", metadata, schema).await;
+    let file = "Town,End\n50%_off,1\n500 off,2\n5x0,3\n";
+    push(&stack, &key, &id, UploadMode::Replace, file.as_bytes()).await;
+    wait_for_version(&stack, &id, 1).await;
+    publish(&stack, &id).await;
+
+    // `%` and `_` are not wildcards in a "contains" box.
+    let literal = get(&stack, &format!("/d/{id}?has.town=50%25_")).await;
+    assert_page(&literal, 200);
+    assert_contains(&literal, "Rows 1–1 of 1");
+    assert_contains(&literal, "<td>50%_off</td>");
+    let keyword = get(
+        &stack,
+        &format!("/d/{id}?min.end=2&chart.by=town&chart.value=sum.end"),
+    )
+    .await;
+    assert_page(&keyword, 200);
+    assert_contains(&keyword, "Rows 1–2 of 2");
+    assert_contains(&keyword, "<td>5x0</td><td>3</td>");
+    stack.stop().await;
+}

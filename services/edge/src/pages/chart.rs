@@ -14,7 +14,7 @@ use plotters::prelude::*;
 use serde_json::Value;
 
 use super::Choice;
-use super::table::{FilterKind, TableView};
+use super::table::{FilterKind, TableView, soql_name};
 use super::{PageError, public_dataset, public_rows, query_string, svg_response};
 use crate::error::SodaError;
 use crate::state::EdgeState;
@@ -109,14 +109,14 @@ impl ChartSpec {
     fn measure_soql(&self) -> String {
         match &self.measure {
             Measure::Count => "count(*)".to_owned(),
-            Measure::Sum(field) => format!("sum({field})"),
-            Measure::Average(field) => format!("avg({field})"),
+            Measure::Sum(field) => format!("sum({})", soql_name(field)),
+            Measure::Average(field) => format!("avg({})", soql_name(field)),
         }
     }
 
     /// The SoQL parameters of the figures, within `view`'s filters.
     pub fn soql(&self, view: &TableView) -> String {
-        let by = &self.by.field_name;
+        let by = &soql_name(&self.by.field_name);
         let group = if self.by_month() {
             format!("date_trunc_ym({by})")
         } else {

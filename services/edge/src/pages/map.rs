@@ -10,7 +10,7 @@ use opendata_proto::common::v1::{Column, ColumnType};
 use serde_json::Value;
 
 use super::chart::format_figure;
-use super::table::TableView;
+use super::table::{TableView, soql_name};
 use super::towns::{self, HEIGHT, Town, WIDTH};
 use super::{PageError, public_dataset, public_rows, query_string, svg_response};
 use crate::error::SodaError;
@@ -73,18 +73,21 @@ impl MapKind {
     /// The SoQL parameters of the map's figures within `view`.
     pub fn soql(&self, view: &TableView) -> String {
         let (column, select, group, limit) = match self {
-            MapKind::Points(column) => {
-                (column, column.field_name.clone(), None, POINTS.to_string())
-            }
+            MapKind::Points(column) => (
+                column,
+                soql_name(&column.field_name),
+                None,
+                POINTS.to_string(),
+            ),
             MapKind::Towns(column) => (
                 column,
-                format!("{} AS town, count(*) AS n", column.field_name),
-                Some(column.field_name.as_str()),
+                format!("{} AS town, count(*) AS n", soql_name(&column.field_name)),
+                Some(soql_name(&column.field_name)),
                 // More than the 169 towns: rows naming other places are dropped after.
                 "1000".to_owned(),
             ),
         };
-        let mut filter = format!("{} IS NOT NULL", column.field_name);
+        let mut filter = format!("{} IS NOT NULL", soql_name(&column.field_name));
         if let Some(rows) = view.soql_where() {
             filter = format!("({rows}) AND {filter}");
         }
@@ -93,7 +96,7 @@ impl MapKind {
             ("$where", filter.as_str()),
             ("$limit", limit.as_str()),
         ];
-        if let Some(group) = group {
+        if let Some(group) = &group {
             pairs.push(("$group", group));
         }
         query_string(pairs)

@@ -57,6 +57,16 @@ impl FilterKind {
     }
 }
 
+/// A column's field name as SoQL reads it: quoted when it is a SoQL keyword (`from`, `null`), so
+/// such a column is a column and not a keyword.
+pub fn soql_name(field: &str) -> String {
+    if opendata_soql::ast::is_keyword(field) {
+        format!("`{field}`")
+    } else {
+        field.to_owned()
+    }
+}
+
 /// One filter: a parameter (`min.population`) and its value.
 #[derive(Clone)]
 pub struct Filter {
@@ -72,12 +82,18 @@ impl Filter {
     /// The filter as a SoQL condition. Values are checked before: numbers and dates re-written,
     /// text quoted with its quotes doubled.
     fn soql(&self) -> String {
-        let field = &self.field;
+        let field = &soql_name(&self.field);
         let value = &self.value;
         match self.prefix {
+            // The text is matched as written: LIKE's wildcards (and its escape) are escaped.
             "has" => format!(
                 "upper({field}) like '%{}%'",
-                value.to_uppercase().replace('\'', "''")
+                value
+                    .to_uppercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+                    .replace('\'', "''")
             ),
             "min" => format!("{field} >= {value}"),
             "max" => format!("{field} <= {value}"),
@@ -185,7 +201,7 @@ impl TableView {
 
     /// The `$order` of this view (`population DESC`).
     pub fn soql_order(&self) -> Option<String> {
-        let order = self.order.as_deref()?;
+        let order = soql_name(self.order.as_deref()?);
         Some(if self.descending {
             format!("{order} DESC")
         } else {
@@ -435,6 +451,14 @@ mod tests {
             4,
             "points are not filtered"
         );
+        // Text is matched as written; keyword-named columns are quoted.
+        let literal = TableView::parse(Some("has.town=100%25_a%5Cb"), &columns()).expect("a view");
+        assert_eq!(
+            literal.soql_where().as_deref(),
+            Some(r"upper(town) like '%100\%\_A\\B%'")
+        );
+        assert_eq!(soql_name("from"), "`from`");
+        assert_eq!(soql_name("town"), "town");
     }
 
     #[test]
