@@ -316,6 +316,18 @@ async fn officers_govern_through_the_staff_pages() {
         assert_contains(&audit, action);
     }
 
+    // Signing in again in the same browser ends the session it held.
+    let first = cdo.cookie.clone();
+    cdo.sign_in(&stack.cdo_key().await).await;
+    let replaced = first
+        .as_deref()
+        .unwrap_or_default()
+        .trim_start_matches("od_session=")
+        .to_owned();
+    let api = send(&stack, "/api/admin/audit", Some(&replaced), None).await;
+    assert_eq!(api.status, 401, "the first session ended: {}", api.body);
+    let csrf = Browser::csrf(&cdo.get("/staff").await);
+
     // Signing out ends the session: the old cookie opens nothing, here or at the API.
     let old_cookie = cdo.cookie.clone();
     let signed_out = cdo.post("/staff/sign-out", &[("csrf", &csrf)]).await;

@@ -152,7 +152,7 @@ pub async fn sign_in(
         };
         sign_in_page(&state, status, problem)
     };
-    let fields = match form_fields(&headers, body) {
+    let fields = match form_fields(&headers, &state.settings.public_url, body) {
         Ok(fields) => fields,
         Err(error) => return refused(error),
     };
@@ -172,6 +172,14 @@ pub async fn sign_in(
         Ok(session) => session.into_inner(),
         Err(status) => return refused(status.into()),
     };
+    // A session this browser held before is over: one browser, one session.
+    if let Some(previous) = super::session_cookie(&headers)
+        && let Ok(mut identity) = state.identity_as(previous)
+        && let Err(status) = identity.end_session(EndSessionRequest {}).await
+        && status.code() != tonic::Code::Unauthenticated
+    {
+        tracing::warn!(error = %status.message(), "a previous staff session could not be ended");
+    }
     // Governance says when the session ends; the browser forgets it then (or when it closes).
     let lifetime = session
         .expires_at
@@ -194,7 +202,8 @@ pub async fn sign_out(
     let Some(staff) = signed_in(&state, &headers).await? else {
         return Ok(Redirect::to("/staff").into_response());
     };
-    staff_form(&staff, &headers, body).map_err(|error| PageError::from_api(&state, error))?;
+    staff_form(&state, &staff, &headers, body)
+        .map_err(|error| PageError::from_api(&state, error))?;
     let mut identity = state
         .identity_as(&staff.secret)
         .map_err(|error| PageError::from_api(&state, error))?;

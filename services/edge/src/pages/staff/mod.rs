@@ -170,10 +170,11 @@ async fn signed_in(state: &EdgeState, headers: &HeaderMap) -> Result<Option<Staf
 }
 
 /// The fields of a form posted from one of this portal's pages: a post from another site (a
-/// cross-site `Sec-Fetch-Site`, an `Origin` that is not this host, or neither header) is refused
-/// before its body is parsed.
+/// cross-site `Sec-Fetch-Site`, an `Origin` that is neither this host nor `public_url`, or neither
+/// header) is refused before its body is parsed.
 fn form_fields(
     headers: &HeaderMap,
+    public_url: &str,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Vec<(String, String)>, SodaError> {
     let header_text = |name| {
@@ -183,7 +184,14 @@ fn form_fields(
     };
     let fetch_site = header_text("sec-fetch-site");
     let cross_site = matches!(fetch_site, Some("cross-site" | "same-site"));
+    // This host, or the portal's public address (behind a proxy that rewrites `Host`).
+    let public_origin = public_url.trim_end_matches('/');
     let foreign_origin = match (header_text("origin"), header_text("host")) {
+        (Some(origin), _)
+            if !public_origin.is_empty() && origin.eq_ignore_ascii_case(public_origin) =>
+        {
+            false
+        }
         (Some(origin), Some(host)) => origin
             .split_once("://")
             .is_none_or(|(_, authority)| !authority.eq_ignore_ascii_case(host)),
@@ -204,11 +212,12 @@ fn form_fields(
 /// The fields of a signed-in staff member's form, without its CSRF token, which must be the
 /// session's.
 fn staff_form(
+    state: &EdgeState,
     staff: &Staff,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Vec<(String, String)>, SodaError> {
-    let mut fields = form_fields(headers, body)?;
+    let mut fields = form_fields(headers, &state.settings.public_url, body)?;
     let token = fields
         .iter()
         .position(|(name, _)| name == "csrf")
@@ -299,20 +308,25 @@ mod tests {
             header::ORIGIN,
             HeaderValue::from_static("https://portal.ct.gov"),
         );
-        assert!(form_fields(&headers, Ok(Bytes::from_static(b"a=1"))).is_ok());
+        assert!(form_fields(&headers, "", Ok(Bytes::from_static(b"a=1"))).is_ok());
+        // Behind a proxy that rewrites Host, the portal's public address is its origin.
+        headers.insert(header::HOST, HeaderValue::from_static("edge:8080"));
+        assert!(form_fields(&headers, "https://portal.ct.gov/", Ok(Bytes::new())).is_ok());
+        assert!(form_fields(&headers, "", Ok(Bytes::new())).is_err());
+        headers.insert(header::HOST, HeaderValue::from_static("portal.ct.gov"));
         headers.insert(
             header::ORIGIN,
             HeaderValue::from_static("https://evil.example"),
         );
-        assert!(form_fields(&headers, Ok(Bytes::new())).is_err());
+        assert!(form_fields(&headers, "", Ok(Bytes::new())).is_err());
         headers.remove(header::ORIGIN);
         assert!(
-            form_fields(&headers, Ok(Bytes::new())).is_err(),
+            form_fields(&headers, "", Ok(Bytes::new())).is_err(),
             "no origin at all"
         );
         headers.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
-        assert!(form_fields(&headers, Ok(Bytes::new())).is_ok());
+        assert!(form_fields(&headers, "", Ok(Bytes::new())).is_ok());
         headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
-        assert!(form_fields(&headers, Ok(Bytes::new())).is_err());
+        assert!(form_fields(&headers, "", Ok(Bytes::new())).is_err());
     }
 }

@@ -170,7 +170,7 @@ pub async fn act(
         return Ok(Redirect::to("/staff").into_response());
     };
     let taken = async {
-        let fields = staff_form(&staff, &headers, body)?;
+        let fields = staff_form(&state, &staff, &headers, body)?;
         let step =
             Step::parse(&id, &action, &fields)?.ok_or_else(|| SodaError::no_route(&action))?;
         step.apply(&mut state.governance_as(&staff.secret)?).await
