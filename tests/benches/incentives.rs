@@ -14,14 +14,11 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use opendata_proto::common::v1::Role;
-use opendata_proto::governance::v1 as governance;
 use opendata_proto::incentives::v1 as pb;
 use opendata_proto::search::v1::SearchRequest;
-use opendata_testkit::{ServerProcess, TestDatabase, binary, principal_with_key};
+use opendata_testkit::{ServerProcess, TestDatabase, binary};
 
 use crate::common::percentile;
 
@@ -86,17 +83,8 @@ async fn main() {
         ("OPENDATA_GOVERNANCE__PUBLIC_DATASETS__ENABLED", "false"),
     ];
     let server = ServerProcess::start(&binary("release"), &database, &admin_key, &settings).await;
-    let mut identity = server.clients(Some(&admin_key)).identity;
-    let decd = principal_with_key(
-        &mut identity,
-        "decd",
-        Role::Ado,
-        governance::KeyKind::ApiKey,
-    )
-    .await
-    .secret;
-    let connection = common::connection(&server, &decd);
-    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data");
+    let connection = common::decd_connection(&server, &admin_key).await;
+    let data = common::data_dir();
     let report = opendata::incentives::import(&connection, &data)
         .await
         .expect("import DECD's tables");

@@ -10,15 +10,10 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use opendata_proto::common::v1::Role;
-use opendata_proto::governance::v1 as governance;
-use opendata_testkit::{
-    ServerProcess, TestDatabase, binary, principal_with_key, review_to_published, wait_until,
-};
+use opendata_testkit::{ServerProcess, TestDatabase, binary, review_to_published, wait_until};
 use tokio::sync::Mutex;
 
 use crate::common::{cdo_review, generate, percentile, push, setup};
@@ -101,17 +96,9 @@ async fn main() {
     let (key, dataset) = setup(&server, &admin_key, &["Town"]).await;
     push(&server, &key, &dataset, &generate(rows)).await;
     review_to_published(&mut review, &dataset).await;
-    let mut identity = server.clients(Some(&admin_key)).identity;
-    let decd = principal_with_key(
-        &mut identity,
-        "decd",
-        Role::Ado,
-        governance::KeyKind::ApiKey,
-    )
-    .await
-    .secret;
-    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data");
-    opendata::incentives::import(&common::connection(&server, &decd), &data)
+    let connection = common::decd_connection(&server, &admin_key).await;
+    let data = common::data_dir();
+    opendata::incentives::import(&connection, &data)
         .await
         .expect("import DECD's tables");
     // Let the catalog and search catch up with what was just published.

@@ -46,6 +46,29 @@ pub(crate) async fn towns(stack: &TestStack) -> String {
     id
 }
 
+/// A published dataset of opm titled `title`, with `columns` and the rows of CSV `file`.
+async fn published_file(
+    stack: &TestStack,
+    title: &str,
+    columns: Vec<Column>,
+    file: &str,
+) -> String {
+    let key = key_for(stack, "opm", Role::Publisher).await;
+    let metadata = catalog::DatasetMetadata {
+        title: title.to_owned(),
+        ..Default::default()
+    };
+    let schema = Schema {
+        columns,
+        row_identifier: String::new(),
+    };
+    let id = create_described(stack, &key, "opm", metadata, schema).await;
+    push(stack, &key, &id, UploadMode::Replace, file.as_bytes()).await;
+    wait_for_version(stack, &id, 1).await;
+    publish(stack, &id).await;
+    id
+}
+
 /// Fails, showing the page, unless it contains `text`.
 fn assert_contains(page: &HttpResponse, text: &str) {
     assert!(page.body.contains(text), "{text:?} not in {}", page.body);
@@ -364,23 +387,12 @@ async fn residents_find_and_read_a_dataset_in_pages() {
 #[tokio::test]
 async fn charts_by_a_date_column_draw_a_line_by_month() {
     let stack = TestStack::start().await;
-    let key = key_for(&stack, "opm", Role::Publisher).await;
-    let schema = Schema {
-        columns: vec![
-            column("Town", ColumnType::Text),
-            column("Recorded", ColumnType::CalendarDate),
-        ],
-        row_identifier: String::new(),
-    };
-    let metadata = catalog::DatasetMetadata {
-        title: "Sales".to_owned(),
-        ..Default::default()
-    };
-    let id = create_described(&stack, &key, "opm", metadata, schema).await;
+    let columns = vec![
+        column("Town", ColumnType::Text),
+        column("Recorded", ColumnType::CalendarDate),
+    ];
     let file = "Town,Recorded\nA,2021-01-05\nB,2021-01-20\nC,2021-03-02\nD,\n";
-    push(&stack, &key, &id, UploadMode::Replace, file.as_bytes()).await;
-    wait_for_version(&stack, &id, 1).await;
-    publish(&stack, &id).await;
+    let id = published_file(&stack, "Sales", columns, file).await;
 
     // Months oldest first, rows without a date left out; the picture is a line.
     let page = get(&stack, &format!("/d/{id}?chart.by=recorded")).await;
@@ -399,24 +411,13 @@ async fn charts_by_a_date_column_draw_a_line_by_month() {
 #[tokio::test]
 async fn maps_draw_points_or_towns_over_connecticut() {
     let stack = TestStack::start().await;
-    let key = key_for(&stack, "opm", Role::Publisher).await;
-    let schema = Schema {
-        columns: vec![
-            column("Town", ColumnType::Text),
-            column("Location", ColumnType::Point),
-        ],
-        row_identifier: String::new(),
-    };
-    let metadata = catalog::DatasetMetadata {
-        title: "Sales".to_owned(),
-        ..Default::default()
-    };
-    let id = create_described(&stack, &key, "opm", metadata, schema).await;
+    let columns = vec![
+        column("Town", ColumnType::Text),
+        column("Location", ColumnType::Point),
+    ];
     let file = "Town,Location\nHartford,POINT (-72.685 41.764)\nHartford,POINT (-72.69 41.77)\n\
                 Mystic,POINT (-71.966 41.354)\nNew York,POINT (-74.0 40.7)\nBolton,\n";
-    push(&stack, &key, &id, UploadMode::Replace, file.as_bytes()).await;
-    wait_for_version(&stack, &id, 1).await;
-    publish(&stack, &id).await;
+    let id = published_file(&stack, "Sales", columns, file).await;
 
     // Offered, not drawn, until asked for: points, with towns one link away; the picture is the
     // edge's own.
@@ -476,24 +477,13 @@ async fn maps_draw_points_or_towns_over_connecticut() {
 #[tokio::test]
 async fn filters_match_text_as_written_and_keyword_columns_work() {
     let stack = TestStack::start().await;
-    let key = key_for(&stack, "opm", Role::Publisher).await;
-    let schema = Schema {
-        columns: vec![
-            column("Town", ColumnType::Text),
-            // `end` is a SoQL keyword: the pages quote it.
-            column("End", ColumnType::Number),
-        ],
-        row_identifier: String::new(),
-    };
-    let metadata = catalog::DatasetMetadata {
-        title: "Offers".to_owned(),
-        ..Default::default()
-    };
-    let id = create_described(&stack, &key, "opm", metadata, schema).await;
+    let columns = vec![
+        column("Town", ColumnType::Text),
+        // `end` is a SoQL keyword: the pages quote it.
+        column("End", ColumnType::Number),
+    ];
     let file = "Town,End\n50%_off,1\n500 off,2\n5x0,3\n";
-    push(&stack, &key, &id, UploadMode::Replace, file.as_bytes()).await;
-    wait_for_version(&stack, &id, 1).await;
-    publish(&stack, &id).await;
+    let id = published_file(&stack, "Offers", columns, file).await;
 
     // `%` and `_` are not wildcards in a "contains" box.
     let literal = get(&stack, &format!("/d/{id}?has.town=50%25_")).await;

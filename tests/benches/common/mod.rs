@@ -119,6 +119,25 @@ pub fn schema(indexed: &[&str]) -> Schema {
 }
 
 /// The command-line tool's connection to `server`, acting with `key`.
+/// The repository's `data/` directory (DECD's tables, the real-estate sample).
+pub fn data_dir() -> PathBuf {
+    workspace().join("data")
+}
+
+/// A connection acting as DECD's new Data Officer, who imports DECD's tables.
+pub async fn decd_connection(server: &ServerProcess, admin_key: &str) -> Connection {
+    let mut identity = server.clients(Some(admin_key)).identity;
+    let decd = principal_with_key(
+        &mut identity,
+        "decd",
+        Role::Ado,
+        governance::KeyKind::ApiKey,
+    )
+    .await
+    .secret;
+    connection(server, &decd)
+}
+
 pub fn connection(server: &ServerProcess, key: &str) -> Connection {
     Connection {
         key: Some(key.to_owned()),

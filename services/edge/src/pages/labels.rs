@@ -28,6 +28,15 @@ pub fn freshness_label(status: pb::FreshnessStatus) -> &'static str {
     }
 }
 
+/// When the next update of a dataset is due (`March 4, 2026`); empty without a schedule.
+pub fn due_date(freshness: &pb::Freshness) -> String {
+    freshness
+        .due_at
+        .as_ref()
+        .map(|due| super::long_date(Some(due)))
+        .unwrap_or_default()
+}
+
 /// A withholding ground as residents read it.
 pub fn ground_label(ground: pb::WithholdingGround) -> &'static str {
     match ground {

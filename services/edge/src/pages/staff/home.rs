@@ -12,8 +12,8 @@ use opendata_proto::governance::v1::{EndSessionRequest, StartSessionRequest};
 
 use super::{Staff, form_fields, session_cookie_header, signed_in, staff_form, status_of};
 use crate::error::SodaError;
-use crate::pages::labels::{freshness_label, state_label};
-use crate::pages::{Layout, PageError, agency_name, agency_names, long_date, render};
+use crate::pages::labels::{due_date, freshness_label, state_label};
+use crate::pages::{Layout, PageError, agency_name, agency_names, render};
 use crate::state::EdgeState;
 
 /// One inventory record in a list.
@@ -35,11 +35,7 @@ impl RecordRow {
             agency: agency_name(agencies, &record.agency_id),
             state: state_label(record.state()),
             freshness: freshness_label(freshness.status()),
-            due: freshness
-                .due_at
-                .as_ref()
-                .map(|due| long_date(Some(due)))
-                .unwrap_or_default(),
+            due: due_date(&freshness),
         }
     }
 }

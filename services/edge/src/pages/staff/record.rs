@@ -13,7 +13,7 @@ use opendata_proto::governance::v1 as pb;
 use super::{Staff, signed_in, staff_form, status_of};
 use crate::admin::{ACTIONS, Step};
 use crate::error::SodaError;
-use crate::pages::labels::{freshness_label, state_label};
+use crate::pages::labels::{due_date, freshness_label, state_label};
 use crate::pages::{Layout, PageError, agency_name, agency_names, long_date, render};
 use crate::resource::is_dataset_id;
 use crate::state::EdgeState;
@@ -109,11 +109,7 @@ async fn record_page(
         justification: record.justification.clone(),
         periodicity: record.accrual_periodicity.clone(),
         freshness: freshness_label(freshness.status()),
-        due: freshness
-            .due_at
-            .as_ref()
-            .map(|due| long_date(Some(due)))
-            .unwrap_or_default(),
+        due: due_date(&freshness),
         successor: record.successor_dataset_id.clone(),
         history: record
             .history
