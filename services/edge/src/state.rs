@@ -88,6 +88,8 @@ pub struct EdgeState {
     /// Agency ids and names as pages show them, with when they were read (see
     /// [`crate::pages`]): every page names agencies, and they change rarely.
     pub agency_names: Arc<tokio::sync::Mutex<Option<AgencyNames>>>,
+    /// Rows the pages read a moment ago (see [`crate::pages::cache`]).
+    pub page_rows: Arc<crate::pages::cache::RowsCache>,
 }
 
 impl EdgeState {
@@ -116,6 +118,7 @@ impl EdgeState {
             health: Health::new(),
             readiness: Arc::default(),
             agency_names: Arc::default(),
+            page_rows: Arc::default(),
         }
     }
 

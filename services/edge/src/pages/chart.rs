@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::Choice;
 use super::table::{FilterKind, TableView, soql_name};
-use super::{PageError, public_dataset, public_rows, query_string, svg_response};
+use super::{PageError, data_version, public_dataset, public_rows, query_string, svg_response};
 use crate::error::SodaError;
 use crate::state::EdgeState;
 
@@ -193,15 +193,16 @@ pub struct ChartView {
 }
 
 impl ChartView {
-    /// The chart `spec` of dataset `id` within `view`.
+    /// The chart `spec` of dataset `id` (at data `version`) within `view`.
     pub async fn read(
         state: &EdgeState,
         id: &str,
+        version: &str,
         spec: &ChartSpec,
         view: &TableView,
         columns: &[Column],
     ) -> Result<ChartView, SodaError> {
-        let figures = figures(state, id, spec, view).await?;
+        let figures = figures(state, id, version, spec, view).await?;
         let params = spec.parameters();
         let filters = view.filter_params();
         let picture = query_string(
@@ -250,10 +251,12 @@ pub fn measures(columns: &[Column], chosen: Option<&str>) -> Vec<Choice> {
 pub async fn figures(
     state: &EdgeState,
     id: &str,
+    version: &str,
     spec: &ChartSpec,
     view: &TableView,
 ) -> Result<Vec<(String, f64)>, SodaError> {
-    let rows = public_rows(state, id, &spec.soql(view), PAGE_TABLE_BYTES.get())
+    let soql = spec.soql(view);
+    let rows = public_rows(state, id, Some(version), &soql, PAGE_TABLE_BYTES.get())
         .await?
         .unwrap_or_default();
     let mut figures: Vec<(String, f64)> = rows
@@ -403,13 +406,15 @@ pub async fn picture(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let (_, columns) = public_dataset(&state, &id).await?;
+    let (dataset, columns) = public_dataset(&state, &id).await?;
     let api = |error: SodaError| PageError::from_api(&state, error);
     let view = TableView::parse(query.as_deref(), &columns).map_err(api)?;
     let spec = ChartSpec::parse(query.as_deref(), &columns)
         .map_err(api)?
         .ok_or_else(|| api(SodaError::bad_parameter("chart.by", "chart.by is required")))?;
-    let figures = figures(&state, &id, &spec, &view).await.map_err(api)?;
+    let figures = figures(&state, &id, &data_version(&dataset), &spec, &view)
+        .await
+        .map_err(api)?;
     let picture = svg(&figures, spec.by_month(), &spec.caption(&columns)).map_err(|error| {
         api(SodaError(opendata_platform::error::internal(
             &std::io::Error::other(error),

@@ -17,8 +17,8 @@ use super::table::{
     FilterField, FilterKind, MAX_TABLE_PAGE, ROWS_PER_PAGE, TableView, filter_fields,
 };
 use super::{
-    Choice, Layout, PageError, agency_name, agency_names, long_date, public_dataset, public_rows,
-    render,
+    Choice, Layout, PageError, agency_name, agency_names, data_version, long_date, public_dataset,
+    public_rows, render,
 };
 use opendata_limits::PAGE_TABLE_BYTES;
 
@@ -156,8 +156,13 @@ fn filter_boxes(fields: &[FilterField], view: &TableView) -> Vec<FilterBox> {
 }
 
 /// The number of rows a filtered view keeps (`soql` counts them as `n`).
-async fn filtered_count(state: &EdgeState, id: &str, soql: &str) -> Result<u64, SodaError> {
-    let rows = public_rows(state, id, soql, TABLE_BYTES)
+async fn filtered_count(
+    state: &EdgeState,
+    id: &str,
+    version: &str,
+    soql: &str,
+) -> Result<u64, SodaError> {
+    let rows = public_rows(state, id, Some(version), soql, TABLE_BYTES)
         .await?
         .unwrap_or_default();
     Ok(rows
@@ -209,21 +214,26 @@ pub async fn page(
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let (dataset, columns) = public_dataset(&state, &id).await?;
+    let version = data_version(&dataset);
     let api = |error: SodaError| PageError::from_api(&state, error);
     let view = TableView::parse(query.as_deref(), &columns).map_err(api)?;
     let chart = match ChartSpec::parse(query.as_deref(), &columns).map_err(api)? {
         Some(spec) => Some(
-            ChartView::read(&state, &id, &spec, &view, &columns)
+            ChartView::read(&state, &id, &version, &spec, &view, &columns)
                 .await
                 .map_err(api)?,
         ),
         None => None,
     };
-    let table = rows(&state, &id, &view, &columns).await.map_err(api)?;
+    let table = rows(&state, &id, &version, &view, &columns)
+        .await
+        .map_err(api)?;
     let too_large = table.is_none();
     let table = table.unwrap_or_default();
     let rows = match view.count_soql() {
-        Some(soql) => filtered_count(&state, &id, &soql).await.map_err(api)?,
+        Some(soql) => filtered_count(&state, &id, &version, &soql)
+            .await
+            .map_err(api)?,
         None => u64::try_from(dataset.row_count).unwrap_or_default(),
     };
 
@@ -331,10 +341,11 @@ async fn freshness(state: &EdgeState, id: &str) -> Option<Freshness> {
 async fn rows(
     state: &EdgeState,
     id: &str,
+    version: &str,
     view: &TableView,
     columns: &[Column],
 ) -> Result<Option<Vec<Vec<String>>>, SodaError> {
-    let Some(rows) = public_rows(state, id, &view.soql(), TABLE_BYTES).await? else {
+    let Some(rows) = public_rows(state, id, Some(version), &view.soql(), TABLE_BYTES).await? else {
         return Ok(None);
     };
     Ok(Some(

@@ -76,6 +76,7 @@ pub async fn rows(state: &EdgeState, filter: Option<&str>) -> Option<Vec<FreshRo
     let read = public_rows(
         state,
         &state.settings.freshness_dataset_id,
+        None,
         &soql,
         PAGE_TABLE_BYTES.get(),
     )
@@ -87,7 +88,7 @@ pub async fn rows(state: &EdgeState, filter: Option<&str>) -> Option<Vec<FreshRo
             return None;
         }
         // A portal whose governance keeps no freshness dataset has no figures, not missing ones.
-        Err(error) if error.0.code == ErrorCode::DatasetNotFound => Vec::new(),
+        Err(error) if error.0.code == ErrorCode::DatasetNotFound => Default::default(),
         Err(error) => {
             tracing::warn!(error = %error.0.message, "freshness unavailable for a page");
             return None;

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::chart::format_figure;
 use super::table::{TableView, soql_name};
 use super::towns::{self, HEIGHT, Town, WIDTH};
-use super::{PageError, public_dataset, public_rows, query_string, svg_response};
+use super::{PageError, data_version, public_dataset, public_rows, query_string, svg_response};
 use crate::error::SodaError;
 use crate::state::EdgeState;
 
@@ -167,14 +167,16 @@ impl MapView {
     }
 }
 
-/// The map of `kind` over dataset `id` within `view`, as SVG.
+/// The map of `kind` over dataset `id` (at data `version`) within `view`, as SVG.
 pub async fn draw(
     state: &EdgeState,
     id: &str,
+    version: &str,
     kind: &MapKind,
     view: &TableView,
 ) -> Result<String, SodaError> {
-    let rows = public_rows(state, id, &kind.soql(view), PAGE_TABLE_BYTES.get())
+    let soql = kind.soql(view);
+    let rows = public_rows(state, id, Some(version), &soql, PAGE_TABLE_BYTES.get())
         .await?
         .unwrap_or_default();
     Ok(match kind {
@@ -327,7 +329,7 @@ pub async fn picture(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let (_, columns) = public_dataset(&state, &id).await?;
+    let (dataset, columns) = public_dataset(&state, &id).await?;
     let api = |error: SodaError| PageError::from_api(&state, error);
     let view = TableView::parse(query.as_deref(), &columns).map_err(api)?;
     let kind = MapKind::of(&columns, query.as_deref()).ok_or_else(|| {
@@ -336,7 +338,9 @@ pub async fn picture(
             "this dataset has no point or town column to map",
         ))
     })?;
-    let picture = draw(&state, &id, &kind, &view).await.map_err(api)?;
+    let picture = draw(&state, &id, &data_version(&dataset), &kind, &view)
+        .await
+        .map_err(api)?;
     Ok(svg_response(picture))
 }
 

@@ -10,6 +10,7 @@
 
 mod agency;
 mod browse;
+pub mod cache;
 mod chart;
 mod dataset;
 mod freshness;
@@ -345,14 +346,19 @@ pub(super) fn agency_name(names: &[(String, String)], id: &str) -> String {
 }
 
 /// The rows a SoQL query (`soql`, a query string) of dataset `dataset_id` returns, read as the
-/// anonymous public reads them; `None` when they pass `cap` bytes.
+/// anonymous public reads them (or kept from a moment ago: see [`cache`]; `version` is the
+/// dataset's data version when the caller knows it); `None` when they pass `cap` bytes.
 async fn public_rows(
     state: &EdgeState,
     dataset_id: &str,
+    version: Option<&str>,
     soql: &str,
     cap: usize,
-) -> Result<Option<Vec<serde_json::Map<String, serde_json::Value>>>, SodaError> {
+) -> Result<Option<Arc<cache::Rows>>, SodaError> {
     use opendata_proto::catalog::v1::RowFormat;
+    if let Some(rows) = state.page_rows.get(dataset_id, version, soql) {
+        return Ok(Some(rows));
+    }
     use opendata_proto::catalog::v1::query_rows_response::Part;
     let mut params = crate::params::parse(Some(soql))?;
     params.request.dataset_id = dataset_id.to_owned();
@@ -371,9 +377,23 @@ async fn public_rows(
             body.extend_from_slice(&bytes);
         }
     }
-    serde_json::from_slice(&body)
-        .map(Some)
-        .map_err(|error| SodaError(opendata_platform::error::internal(&error)))
+    let rows: Arc<cache::Rows> = Arc::new(
+        serde_json::from_slice(&body)
+            .map_err(|error| SodaError(opendata_platform::error::internal(&error)))?,
+    );
+    state
+        .page_rows
+        .put(dataset_id, version, soql, Arc::clone(&rows), body.len());
+    Ok(Some(rows))
+}
+
+/// A dataset's data version as the page cache keys it: when its data last changed.
+fn data_version(dataset: &opendata_proto::catalog::v1::Dataset) -> String {
+    dataset
+        .data_updated_at
+        .as_ref()
+        .map(|at| format!("{}.{}", at.seconds, at.nanos))
+        .unwrap_or_default()
 }
 
 /// A date as residents read it (`March 4, 2026`).

@@ -52,16 +52,17 @@ async fn retired(state: &EdgeState) -> Vec<Retired> {
     let rows = public_rows(
         state,
         &state.settings.retired_dataset_id,
+        None,
         &soql,
         PAGE_TABLE_BYTES.get(),
     )
     .await;
     let rows = match rows {
         Ok(Some(rows)) => rows,
-        Ok(None) => Vec::new(),
+        Ok(None) => Default::default(),
         Err(error) => {
             tracing::warn!(error = %error.0.message, "retired datasets unavailable for a page");
-            Vec::new()
+            Default::default()
         }
     };
     rows.iter()
