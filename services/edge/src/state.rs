@@ -71,6 +71,12 @@ pub struct EdgeChannels {
 /// Agency ids and names, and when they were read.
 pub type AgencyNames = (std::time::Instant, Arc<Vec<(String, String)>>);
 
+/// The incentives explorer's form options and when they were read.
+pub type IncentiveOptions = (
+    std::time::Instant,
+    Arc<crate::pages::incentives::FormOptions>,
+);
+
 /// Shared by every handler; cheap to clone.
 #[derive(Clone)]
 pub struct EdgeState {
@@ -90,6 +96,8 @@ pub struct EdgeState {
     pub agency_names: Arc<tokio::sync::Mutex<Option<AgencyNames>>>,
     /// Rows the pages read a moment ago (see [`crate::pages::cache`]).
     pub page_rows: Arc<crate::pages::cache::RowsCache>,
+    /// The incentives explorer's form options, with when they were read.
+    pub incentive_options: Arc<tokio::sync::Mutex<Option<IncentiveOptions>>>,
 }
 
 impl EdgeState {
@@ -119,6 +127,7 @@ impl EdgeState {
             readiness: Arc::default(),
             agency_names: Arc::default(),
             page_rows: Arc::default(),
+            incentive_options: Arc::default(),
         }
     }
 

@@ -207,6 +207,61 @@ async fn totals(
         .map_err(|error| PageError::from_api(state, error))
 }
 
+/// What the explorer's form offers besides the towns: programs, fiscal years and industries, as
+/// (value, label), from every award.
+pub struct FormOptions {
+    programs: Vec<(String, String)>,
+    years: Vec<(String, String)>,
+    industries: Vec<(String, String)>,
+}
+
+/// How long the form's options are reused: they change when DECD records awards of a new year,
+/// industry or program, rarely.
+const OPTIONS_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The form's options, read at most once a minute (one reader at a time).
+async fn form_options(state: &EdgeState) -> Result<std::sync::Arc<FormOptions>, PageError> {
+    let mut cached = state.incentive_options.lock().await;
+    if let Some((read_at, options)) = cached.as_ref()
+        && read_at.elapsed() < OPTIONS_TTL
+    {
+        return Ok(std::sync::Arc::clone(options));
+    }
+    let everything = Resolved::new(state, pb::SearchAwardsRequest::default()).await;
+    let (years, industries, programs) = tokio::try_join!(
+        totals(state, &everything, SummaryDimension::FiscalYear),
+        totals(state, &everything, SummaryDimension::Industry),
+        async {
+            state
+                .incentives()
+                .list_programs(pb::ListProgramsRequest {})
+                .await
+                .map(|response| response.into_inner().programs)
+                .map_err(|status| PageError::from_api(state, status.into()))
+        },
+    )?;
+    let options = std::sync::Arc::new(FormOptions {
+        programs: programs
+            .into_iter()
+            .map(|program| (program.id, program.name))
+            .collect(),
+        years: years
+            .iter()
+            .filter_map(|row| {
+                let year = row.keys.first()?.clone();
+                Some((year.clone(), format!("FY {year}")))
+            })
+            .collect(),
+        industries: industries
+            .iter()
+            .filter_map(|row| row.keys.first().filter(|key| !key.is_empty()).cloned())
+            .map(|industry| (industry.clone(), industry))
+            .collect(),
+    });
+    *cached = Some((std::time::Instant::now(), std::sync::Arc::clone(&options)));
+    Ok(options)
+}
+
 /// `GET /incentives`.
 pub async fn explorer(
     State(state): State<EdgeState>,
@@ -220,20 +275,12 @@ pub async fn explorer(
     let filters = Filters::read(Some(&query));
     // The company is matched once, so the list and the totals agree.
     let resolved = Resolved::new(&state, request).await;
-    let page = resolved.awards(&state).await.map_err(api)?;
-    let by_program = totals(&state, &resolved, SummaryDimension::Program).await?;
-    let by_town = totals(&state, &resolved, SummaryDimension::Municipality).await?;
-    let everything = Resolved::new(&state, pb::SearchAwardsRequest::default()).await;
-    // The choices of the form, from every award (not only the matching ones).
-    let years = totals(&state, &everything, SummaryDimension::FiscalYear).await?;
-    let industries = totals(&state, &everything, SummaryDimension::Industry).await?;
-    let programs = state
-        .incentives()
-        .list_programs(pb::ListProgramsRequest {})
-        .await
-        .map_err(|status| api(status.into()))?
-        .into_inner()
-        .programs;
+    let (page, by_program, by_town) = tokio::try_join!(
+        async { resolved.awards(&state).await.map_err(api) },
+        totals(&state, &resolved, SummaryDimension::Program),
+        totals(&state, &resolved, SummaryDimension::Municipality),
+    )?;
+    let options = form_options(&state).await?;
     let mut by_town: Vec<TotalRow> = by_town.iter().map(total_row).collect();
     by_town.sort_by(|a, b| {
         let amount = |row: &TotalRow| row.assistance.parse::<f64>().unwrap_or_default();
@@ -258,26 +305,9 @@ pub async fn explorer(
                 .map(|town| (town.name.clone(), town.name.clone())),
             &filters.municipality,
         ),
-        programs: choices(
-            programs
-                .into_iter()
-                .map(|program| (program.id, program.name)),
-            &filters.program,
-        ),
-        years: choices(
-            years.iter().filter_map(|row| {
-                let year = row.keys.first()?.clone();
-                Some((year.clone(), format!("FY {year}")))
-            }),
-            &filters.fiscal_year,
-        ),
-        industries: choices(
-            industries
-                .iter()
-                .filter_map(|row| row.keys.first().filter(|key| !key.is_empty()).cloned())
-                .map(|industry| (industry.clone(), industry)),
-            &filters.industry,
-        ),
+        programs: choices(options.programs.iter().cloned(), &filters.program),
+        years: choices(options.years.iter().cloned(), &filters.fiscal_year),
+        industries: choices(options.industries.iter().cloned(), &filters.industry),
         types: choices(
             [
                 ("grant", "Grant"),

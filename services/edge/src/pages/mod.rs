@@ -14,7 +14,7 @@ pub mod cache;
 mod chart;
 mod dataset;
 mod freshness;
-mod incentives;
+pub mod incentives;
 mod labels;
 mod map;
 mod staff;
