@@ -230,6 +230,12 @@ async fn residents_find_and_read_a_dataset_in_pages() {
         1 + 6,
         "a background and six bars"
     );
+    // Of the 25 towns, the chart draws the largest `page_chart_groups`.
+    let all = get(&stack, &format!("/d/{id}/chart.svg?chart.by=town")).await;
+    assert_eq!(
+        all.body.matches("<rect").count(),
+        1 + opendata_limits::PAGE_CHART_GROUPS.get()
+    );
     for query in ["chart.by=nope", "chart.by=town&chart.value=sum.town"] {
         assert_page(&get(&stack, &format!("/d/{id}?{query}")).await, 400);
         assert_eq!(

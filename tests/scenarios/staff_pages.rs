@@ -353,6 +353,28 @@ async fn officers_govern_through_the_staff_pages() {
     .await;
     assert_eq!(api.status, 401, "{}", api.body);
 
+    // A session past its lifetime (`staff_session_seconds`) opens nothing.
+    let mut late = Browser::new(&stack);
+    late.sign_in(&stack.cdo_key().await).await;
+    assert_contains(&late.get("/staff").await, "Chief Data Officer");
+    let secret = late
+        .cookie
+        .as_deref()
+        .unwrap_or_default()
+        .trim_start_matches("od_session=")
+        .to_owned();
+    let aged = sqlx::query(
+        "UPDATE governance.sessions SET created_at = now() - interval '9 hours', \
+         expires_at = now() - interval '1 hour' WHERE hash = sha256(convert_to($1, 'UTF8'))",
+    )
+    .bind(&secret)
+    .execute(&stack.pool)
+    .await
+    .expect("age the session")
+    .rows_affected();
+    assert_eq!(aged, 1, "the session is found by its hash");
+    assert_contains(&late.get("/staff").await, "type=\"password\"");
+
     // Revoking the key ends the sessions started with it.
     admin
         .revoke_key(governance::RevokeKeyRequest {

@@ -114,6 +114,15 @@ pub(crate) struct PrincipalRow {
 }
 
 impl PrincipalRow {
+    /// The authentication of this principal by key (or session) `key_id` of `kind`.
+    pub(crate) fn authenticated(self, key_id: Uuid, kind: KeyKind) -> Authenticated {
+        Authenticated {
+            principal: self.into_principal(kind == KeyKind::AppToken),
+            key_id: key_id.to_string(),
+            kind,
+        }
+    }
+
     pub(crate) fn into_principal(self, app_token: bool) -> Principal {
         Principal {
             id: self.id.to_string(),
@@ -197,18 +206,13 @@ impl Identity {
         .await?;
         let (key_id, kind, id, name, role, agency_id) =
             row.ok_or(GovernanceError::Unauthenticated)?;
-        let kind = KeyKind::parse(&kind);
-        Ok(Authenticated {
-            principal: PrincipalRow {
-                id,
-                name,
-                role,
-                agency_id,
-            }
-            .into_principal(kind == KeyKind::AppToken),
-            key_id: key_id.to_string(),
-            kind,
-        })
+        let principal = PrincipalRow {
+            id,
+            name,
+            role,
+            agency_id,
+        };
+        Ok(principal.authenticated(key_id, KeyKind::parse(&kind)))
     }
 
     /// Creates an agency.

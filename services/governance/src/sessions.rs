@@ -97,17 +97,13 @@ pub async fn authenticate(pool: &PgPool, secret: &str) -> Result<Authenticated, 
     .fetch_optional(pool)
     .await?;
     let (session_id, id, name, role, agency_id) = row.ok_or(GovernanceError::Unauthenticated)?;
-    Ok(Authenticated {
-        principal: PrincipalRow {
-            id,
-            name,
-            role,
-            agency_id,
-        }
-        .into_principal(false),
-        key_id: session_id.to_string(),
-        kind: KeyKind::Session,
-    })
+    let principal = PrincipalRow {
+        id,
+        name,
+        role,
+        agency_id,
+    };
+    Ok(principal.authenticated(session_id, KeyKind::Session))
 }
 
 /// Ends the session whose secret the caller presented. Ending it again changes nothing.

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::Choice;
 use super::table::{FilterKind, TableView, soql_name};
-use super::{PageError, data_version, public_dataset, public_rows, query_string, svg_response};
+use super::{PageError, PictureOf, picture_of, public_rows, query_string, svg_response};
 use crate::error::SodaError;
 use crate::state::EdgeState;
 
@@ -406,13 +406,16 @@ pub async fn picture(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let (dataset, columns) = public_dataset(&state, &id).await?;
+    let PictureOf {
+        version,
+        columns,
+        view,
+    } = picture_of(&state, &id, query.as_deref()).await?;
     let api = |error: SodaError| PageError::from_api(&state, error);
-    let view = TableView::parse(query.as_deref(), &columns).map_err(api)?;
     let spec = ChartSpec::parse(query.as_deref(), &columns)
         .map_err(api)?
         .ok_or_else(|| api(SodaError::bad_parameter("chart.by", "chart.by is required")))?;
-    let figures = figures(&state, &id, &data_version(&dataset), &spec, &view)
+    let figures = figures(&state, &id, &version, &spec, &view)
         .await
         .map_err(api)?;
     let picture = svg(&figures, spec.by_month(), &spec.caption(&columns)).map_err(|error| {

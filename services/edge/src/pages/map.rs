@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::chart::format_figure;
 use super::table::{TableView, soql_name};
 use super::towns::{self, HEIGHT, Town, WIDTH};
-use super::{PageError, data_version, public_dataset, public_rows, query_string, svg_response};
+use super::{PageError, PictureOf, picture_of, public_rows, query_string, svg_response};
 use crate::error::SodaError;
 use crate::state::EdgeState;
 
@@ -329,16 +329,19 @@ pub async fn picture(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let (dataset, columns) = public_dataset(&state, &id).await?;
+    let PictureOf {
+        version,
+        columns,
+        view,
+    } = picture_of(&state, &id, query.as_deref()).await?;
     let api = |error: SodaError| PageError::from_api(&state, error);
-    let view = TableView::parse(query.as_deref(), &columns).map_err(api)?;
     let kind = MapKind::of(&columns, query.as_deref()).ok_or_else(|| {
         api(SodaError::bad_parameter(
             "map",
             "this dataset has no point or town column to map",
         ))
     })?;
-    let picture = draw(&state, &id, &data_version(&dataset), &kind, &view)
+    let picture = draw(&state, &id, &version, &kind, &view)
         .await
         .map_err(api)?;
     Ok(svg_response(picture))
@@ -384,6 +387,10 @@ mod tests {
             column("Location", ColumnType::Point),
         ];
         assert!(matches!(MapKind::of(&both, None), Some(MapKind::Points(_))));
+        // At most `page_map_points` points are read.
+        let view = TableView::parse(None, &both).expect("a view");
+        let points = MapKind::of(&both, None).expect("a map").soql(&view);
+        assert!(points.contains("%24limit=5000"), "{points}");
         assert!(matches!(
             MapKind::of(&both, Some("map=towns")),
             Some(MapKind::Towns(_))

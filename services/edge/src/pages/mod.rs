@@ -183,6 +183,30 @@ async fn public_dataset(
     Ok((dataset, columns))
 }
 
+/// What a picture of a dataset (chart or map) is drawn from: its data version, its columns and
+/// the table view (filters) the query asks for.
+struct PictureOf {
+    version: String,
+    columns: Vec<Column>,
+    view: table::TableView,
+}
+
+/// The public dataset `id` a picture draws, with the view `query` asks for.
+async fn picture_of(
+    state: &EdgeState,
+    id: &str,
+    query: Option<&str>,
+) -> Result<PictureOf, PageError> {
+    let (dataset, columns) = public_dataset(state, id).await?;
+    let view = table::TableView::parse(query, &columns)
+        .map_err(|error| PageError::from_api(state, error))?;
+    Ok(PictureOf {
+        version: data_version(&dataset),
+        columns,
+        view,
+    })
+}
+
 /// A picture drawn by the edge (a chart or a map) as a response, cached for five minutes.
 fn svg_response(svg: String) -> Response {
     (
