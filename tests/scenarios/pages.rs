@@ -373,8 +373,10 @@ async fn residents_find_and_read_a_dataset_in_pages() {
         "{}",
         transparency.body
     );
-    assert_contains(&transparency, "<td>under revision</td>");
-    assert_contains(&transparency, "<td>non-public</td>");
+    assert_contains(
+        &transparency,
+        "<td>Publishing would hinder the operation of government</td><td>under revision</td><td>non-public</td>",
+    );
 
     // The stylesheet is served by the edge itself.
     let css = get(&stack, "/assets/site.css").await;

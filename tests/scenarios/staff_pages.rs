@@ -308,7 +308,7 @@ async fn officers_govern_through_the_staff_pages() {
     assert_eq!(get(&stack, &format!("/d/{id}")).await.status, 404);
     assert_contains(
         &get(&stack, "/transparency").await,
-        "Locations of protected wells",
+        "<td>Publishing would endanger public health, safety or welfare</td><td>Locations of protected wells</td>",
     );
     let audit = cdo.get("/staff/audit").await;
     assert_eq!(audit.status, 200);
@@ -384,5 +384,80 @@ async fn officers_govern_through_the_staff_pages() {
         .expect("revoke");
     let after = browser.get(&format!("/staff/d/{id}")).await;
     assert_eq!(after.status, 303, "the revoked key's session is over");
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn the_annual_inventory_downloads_from_the_desk() {
+    let stack = TestStack::start().await;
+    let publisher = key_for(&stack, "opm", Role::Publisher).await;
+    let id = create_dataset(
+        &stack,
+        &publisher,
+        "opm",
+        vec![column("Town", ColumnType::Text)],
+        "",
+    )
+    .await;
+    let mut admin = stack.clients(Some(&stack.admin_key)).identity;
+    let ado = principal_with_key(&mut admin, "opm", Role::Ado, governance::KeyKind::ApiKey).await;
+
+    // Signed out, the download is the sign-in page's.
+    let mut browser = Browser::new(&stack);
+    let signed_out = browser.get("/staff/inventory.csv").await;
+    assert_eq!(signed_out.status, 303);
+    assert_eq!(signed_out.header("location"), Some("/staff"));
+
+    // The ADO's desk links its agency's plan; the file has the dataset, never cached.
+    browser.sign_in(&ado.secret).await;
+    let desk = wait_until(EVENTUALLY, "the dataset in the ADO's inventory", || async {
+        let desk = browser.get("/staff").await;
+        desk.body
+            .contains(&format!("/staff/d/{id}"))
+            .then_some(desk)
+    })
+    .await;
+    assert_contains(&desk, "href=\"/staff/inventory.csv\"");
+    let csv = browser.get("/staff/inventory.csv").await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert_eq!(
+        csv.header("content-disposition"),
+        Some("attachment; filename=\"opm-inventory.csv\"")
+    );
+    assert_eq!(csv.header("cache-control"), Some("no-store"));
+    assert!(
+        csv.body.starts_with("dataset_id,title,agency_id"),
+        "{}",
+        csv.body
+    );
+    assert_contains(&csv, &format!("{id},"));
+    assert_contains(&csv, ",inventoried,");
+    let json = browser.get("/staff/inventory.json").await;
+    assert_eq!(json.status, 200, "{}", json.body);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&json.body).expect("JSON rows");
+    assert!(
+        rows.iter().any(|row| row["dataset_id"] == id.as_str()),
+        "{rows:?}"
+    );
+
+    // Another agency's ADO gets its own (empty) plan, with its header row.
+    let other = principal_with_key(&mut admin, "dot", Role::Ado, governance::KeyKind::ApiKey).await;
+    let mut stranger = Browser::new(&stack);
+    stranger.sign_in(&other.secret).await;
+    let theirs = stranger.get("/staff/inventory.csv").await;
+    assert_eq!(theirs.status, 200, "{}", theirs.body);
+    assert!(!theirs.body.contains(&id), "{}", theirs.body);
+    assert!(theirs.body.starts_with("dataset_id,"), "{}", theirs.body);
+
+    // The CDO's plan is every agency's.
+    let mut cdo = Browser::new(&stack);
+    cdo.sign_in(&stack.cdo_key().await).await;
+    let all = cdo.get("/staff/inventory.csv").await;
+    assert_eq!(
+        all.header("content-disposition"),
+        Some("attachment; filename=\"all-agencies-inventory.csv\"")
+    );
+    assert_contains(&all, &format!("{id},"));
     stack.stop().await;
 }

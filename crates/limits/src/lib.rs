@@ -321,6 +321,16 @@ pub const PAGE_FORM_BYTES: Limit = Limit {
     exceeded: "413 page naming the limit",
 };
 
+/// Withheld datasets governance lists in one inventory summary.
+pub const WITHHELD_LISTED: Limit = Limit {
+    name: "withheld_listed",
+    value: 1_000,
+    unit: "datasets",
+    applies_to: "withheld datasets named by `SummarizeInventory` and shown on `/transparency` and an agency's page (by agency and title)",
+    setting: None,
+    exceeded: "the first are listed and the page says how many more `/data.json` holds",
+};
+
 /// Seconds a staff web session lasts.
 pub const STAFF_SESSION_SECONDS: Limit = Limit {
     name: "staff_session_seconds",
@@ -712,6 +722,7 @@ pub const ALL: &[Limit] = &[
     PAGE_CHART_GROUPS,
     PAGE_MAP_POINTS,
     PAGE_FORM_BYTES,
+    WITHHELD_LISTED,
     STAFF_SESSION_SECONDS,
 ];
 

@@ -48,15 +48,7 @@ pub async fn data_json(State(state): State<EdgeState>) -> Result<Json<Value>, So
 
 /// Every dataset the public may know of, as the anonymous public reads the catalog: the published
 /// ones, and the withheld ones by their metadata.
-pub async fn public_catalog(state: &EdgeState) -> Result<Vec<Dataset>, SodaError> {
-    public_datasets_of(state, "").await
-}
-
-/// The datasets of agency `agency_id` (of every agency when empty) the public may know of.
-pub async fn public_datasets_of(
-    state: &EdgeState,
-    agency_id: &str,
-) -> Result<Vec<Dataset>, SodaError> {
+async fn public_catalog(state: &EdgeState) -> Result<Vec<Dataset>, SodaError> {
     let mut catalog = state.catalog(&HeaderMap::new(), None)?;
     let mut datasets = Vec::new();
     let mut page_token = String::new();
@@ -66,7 +58,6 @@ pub async fn public_datasets_of(
                 page_size: PAGE,
                 page_token: page_token.clone(),
                 include_withheld: true,
-                agency_id: agency_id.to_owned(),
                 ..Default::default()
             })
             .await?

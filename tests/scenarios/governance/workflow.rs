@@ -169,6 +169,28 @@ async fn illegal_transitions_are_refused_naming_the_current_state() {
         .withhold(withholding(&id))
         .await
         .expect("withhold");
+    // Anyone may read what is withheld and on which ground (as `/data.json` discloses it).
+    let mut public = stack.clients(None).review;
+    let listed = public
+        .summarize_inventory(governance::SummarizeInventoryRequest {
+            agency_id: "opm".to_owned(),
+        })
+        .await
+        .expect("summary")
+        .into_inner()
+        .withheld;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].dataset_id, id);
+    assert_eq!(listed[0].title, "Road Miles");
+    assert_eq!(
+        listed[0].ground(),
+        governance::WithholdingGround::ViolatesLaw
+    );
+    assert_eq!(
+        listed[0].explanation,
+        "Contains taxpayer information protected by CGS 12-15"
+    );
+    assert!(listed[0].withheld_at.is_some());
     refused(
         cdo_review.publish(step(&id, "")).await.unwrap_err(),
         "withheld",
@@ -183,6 +205,15 @@ async fn illegal_transitions_are_refused_naming_the_current_state() {
         .expect("reopen")
         .into_inner();
     assert_eq!(reopened.state(), ReviewState::UnderReview);
+    let summary = public
+        .summarize_inventory(governance::SummarizeInventoryRequest::default())
+        .await
+        .expect("summary")
+        .into_inner();
+    assert!(
+        summary.withheld.iter().all(|entry| entry.dataset_id != id),
+        "a reopened dataset is no longer listed as withheld"
+    );
     assert_eq!(
         reopened.history.last().map(|t| t.reason.as_str()),
         Some("the statute was amended"),

@@ -207,10 +207,19 @@ pub async fn plan(
         .await?
         .into_inner()
         .records;
-    let attachment = format!("attachment; filename=\"{agency}-inventory.{format}\"");
+    plan_download(&records, agency, format)
+}
+
+/// The annual inventory and access plan of `records` as a download named
+/// `{stem}-inventory.{format}`: CSV with a header row when `format` is `csv`, JSON rows otherwise.
+pub fn plan_download(
+    records: &[pb::InventoryRecord],
+    stem: &str,
+    format: &str,
+) -> Result<Response, SodaError> {
     let mut response = if format == "csv" {
         let body =
-            plan_csv(&records).map_err(|e| SodaError(opendata_platform::error::internal(&e)))?;
+            plan_csv(records).map_err(|e| SodaError(opendata_platform::error::internal(&e)))?;
         let mut response = body.into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -220,6 +229,13 @@ pub async fn plan(
     } else {
         SodaJson(records.iter().map(PlanRow::from).collect::<Vec<_>>()).into_response()
     };
+    // The stem is an agency id as the caller wrote it: only its plain characters name the file.
+    let stem: String = stem
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .take(64)
+        .collect();
+    let attachment = format!("attachment; filename=\"{stem}-inventory.{format}\"");
     if let Ok(value) = HeaderValue::from_str(&attachment) {
         response
             .headers_mut()
@@ -352,4 +368,29 @@ pub async fn audit_csv(
         HeaderValue::from_static("attachment; filename=\"audit-log.csv\""),
     );
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan_download;
+    use axum::http::header;
+
+    #[test]
+    fn downloads_are_named_by_the_plain_characters_of_the_agency() {
+        let named = |stem: &str, format: &str| {
+            let response = plan_download(&[], stem, format).expect("a download");
+            response.headers()[header::CONTENT_DISPOSITION]
+                .to_str()
+                .expect("ascii")
+                .to_owned()
+        };
+        assert_eq!(
+            named("opm", "csv"),
+            "attachment; filename=\"opm-inventory.csv\""
+        );
+        assert_eq!(
+            named("a\"; filename*=x", "json"),
+            "attachment; filename=\"afilenamex-inventory.json\""
+        );
+    }
 }

@@ -7,14 +7,13 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use opendata_proto::governance::v1 as pb;
 use opendata_proto::search::v1::{SearchRequest, SortOrder};
 
 use super::browse::{HitView, search};
 use super::freshness::{FreshRow, Tally};
 use super::labels::{ground_label, state_label};
+use super::transparency::{WithheldList, inventory_summary};
 use super::{Layout, PageError, agency_names, render};
-use crate::dcat::public_datasets_of;
 use crate::state::EdgeState;
 
 /// Datasets the page lists; the rest are a search away.
@@ -24,12 +23,6 @@ const RECENT: u32 = 10;
 pub struct Counted {
     label: &'static str,
     count: i64,
-}
-
-/// A withheld dataset of the agency.
-pub struct WithheldView {
-    title: String,
-    why: String,
 }
 
 #[derive(Template)]
@@ -42,7 +35,7 @@ struct AgencyPage {
     recent: Vec<HitView>,
     states: Vec<Counted>,
     grounds: Vec<Counted>,
-    withheld: Vec<WithheldView>,
+    withheld: WithheldList,
     tally: Tally,
     late: Vec<FreshRow>,
     /// Whether the freshness figures could not be read.
@@ -85,27 +78,7 @@ pub async fn page(
         },
     )
     .await?;
-    let summary = state
-        .public_review()
-        .summarize_inventory(pb::SummarizeInventoryRequest {
-            agency_id: id.clone(),
-        })
-        .await
-        .map_err(|status| PageError::from_api(&state, status.into()))?
-        .into_inner();
-    let withheld = public_datasets_of(&state, &id)
-        .await
-        .map_err(|error| PageError::from_api(&state, error))?
-        .into_iter()
-        .filter(|dataset| dataset.withheld)
-        .map(|dataset| {
-            let metadata = dataset.metadata.unwrap_or_default();
-            WithheldView {
-                title: metadata.title,
-                why: metadata.rights,
-            }
-        })
-        .collect();
+    let summary = inventory_summary(&state, &id).await?;
     // `id` is a known agency id: safe inside a SoQL string literal.
     let freshness = super::freshness::rows(&state, Some(&format!("agency='{id}'"))).await;
     let mut tally = Tally::default();
@@ -130,7 +103,7 @@ pub async fn page(
                 count: count.count,
             })
             .collect(),
-        withheld,
+        withheld: WithheldList::of(&summary, &names),
         tally,
         freshness_unavailable: freshness.is_none(),
         late: freshness

@@ -172,25 +172,10 @@ impl ReviewService for ReviewApi {
         &self,
         request: Request<pb::SummarizeInventoryRequest>,
     ) -> Result<Response<pb::InventorySummary>, Status> {
-        let (states, grounds) = self
+        let summary = self
             .review
             .summarize(&request.into_inner().agency_id)
             .await?;
-        Ok(Response::new(pb::InventorySummary {
-            states: states
-                .into_iter()
-                .map(|(state, count)| pb::StateCount {
-                    state: state.to_proto() as i32,
-                    count,
-                })
-                .collect(),
-            grounds: grounds
-                .into_iter()
-                .map(|(ground, count)| pb::GroundCount {
-                    ground: ground.to_proto() as i32,
-                    count,
-                })
-                .collect(),
-        }))
+        Ok(Response::new(summary.into()))
     }
 }

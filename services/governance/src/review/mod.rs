@@ -5,6 +5,7 @@
 //! transition and an audit entry, and announces the record on `governance.review.*`, from which
 //! the catalog applies what the public may see.
 
+mod disclosure;
 pub mod state;
 pub mod store;
 
@@ -32,6 +33,7 @@ use uuid::Uuid;
 use crate::audit;
 use crate::error::{GovernanceError, required, within};
 use crate::freshness::{Periodicity, assess};
+pub use disclosure::Summary;
 use opendata_limits::{TEXT_LINE, TEXT_NAME, TEXT_PARAGRAPH};
 use opendata_platform::clock::Clock;
 use state::{Ground, ReviewState, Step};
@@ -504,32 +506,6 @@ impl Review {
             .ok_or_else(|| GovernanceError::DatasetNotFound(dataset_id.to_owned()))?;
         let history = store::history(&self.pool, dataset_id).await?;
         Ok(RecordView { record, history })
-    }
-
-    /// How many records of one agency (or of all) are in each state, and withheld on each
-    /// ground. Open to anyone: the counts name no dataset.
-    pub async fn summarize(
-        &self,
-        agency_id: &str,
-    ) -> Result<(Vec<(ReviewState, i64)>, Vec<(Ground, i64)>), GovernanceError> {
-        let agency_id = within("agency_id", agency_id, TEXT_NAME)?;
-        let agency_id = (!agency_id.is_empty()).then_some(agency_id);
-        let mut states: Vec<(ReviewState, i64)> = Vec::new();
-        let mut grounds = Vec::new();
-        for (state, ground, count) in store::summary(&self.pool, agency_id).await? {
-            let Some(state) = ReviewState::parse(&state) else {
-                continue;
-            };
-            match states.iter_mut().find(|(known, _)| *known == state) {
-                Some((_, total)) => *total += count,
-                None => states.push((state, count)),
-            }
-            if let Some(ground) = Ground::parse(&ground) {
-                grounds.push((ground, count));
-            }
-        }
-        states.sort_by_key(|(state, _)| ReviewState::ALL.iter().position(|s| s == state));
-        Ok((states, grounds))
     }
 
     /// Records of one agency, or of all for callers who may read every agency's, optionally in

@@ -296,3 +296,44 @@ pub async fn summary(
     .fetch_all(executor)
     .await
 }
+
+/// A withheld record with when it was last withheld.
+pub struct WithheldRecord {
+    /// The record.
+    pub record: Record,
+    /// When it last entered the withheld state.
+    pub withheld_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct WithheldRow {
+    #[sqlx(flatten)]
+    record: RecordRow,
+    withheld_at: Option<DateTime<Utc>>,
+}
+
+/// Withheld records not deleted, optionally of one agency, by agency and title; at most `limit`.
+pub async fn withheld(
+    executor: impl PgExecutor<'_>,
+    agency_id: Option<&str>,
+    limit: usize,
+) -> Result<Vec<WithheldRecord>, sqlx::Error> {
+    let rows: Vec<WithheldRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, (SELECT max(at) FROM transitions t \
+             WHERE t.dataset_id = inventory.dataset_id AND t.to_state = 'withheld') AS withheld_at \
+         FROM inventory WHERE NOT deleted AND state = 'withheld' \
+           AND ($1::text IS NULL OR agency_id = $1) \
+         ORDER BY agency_id, title, dataset_id LIMIT $2"
+    ))
+    .bind(agency_id)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(executor)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| WithheldRecord {
+            record: Record::from(row.record),
+            withheld_at: row.withheld_at,
+        })
+        .collect())
+}

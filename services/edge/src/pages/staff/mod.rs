@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -47,6 +47,14 @@ pub fn routes(state: &EdgeState) -> Router<EdgeState> {
         .route("/staff/d/{id}", get(record::page))
         .route("/staff/d/{id}/{action}", post(record::act))
         .route("/staff/audit", get(audit::page))
+        .route(
+            "/staff/inventory.csv",
+            get(|State(state), headers| home::plan(state, headers, "csv")),
+        )
+        .route(
+            "/staff/inventory.json",
+            get(|State(state), headers| home::plan(state, headers, "json")),
+        )
         .route_layer(DefaultBodyLimit::max(PAGE_FORM_BYTES.get()))
         .route_layer(RequestBodyDeadlineLayer::new(Duration::from_secs(
             state.settings.connections.body_timeout_secs.max(1),
