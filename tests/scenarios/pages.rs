@@ -362,6 +362,10 @@ async fn residents_find_and_read_a_dataset_in_pages() {
         &agency,
         "<td>Publishing would hinder the operation of government</td><td>1</td>",
     );
+    assert_contains(
+        &agency,
+        "&#60;/script&#62;</strong> (Publishing would hinder the operation of government, since ",
+    );
     assert_contains(&agency, "under revision");
     // ...and the transparency page lists the withheld one, with the written explanation.
     let transparency = get(&stack, "/transparency").await;
@@ -376,6 +380,16 @@ async fn residents_find_and_read_a_dataset_in_pages() {
     assert_contains(
         &transparency,
         "<td>Publishing would hinder the operation of government</td><td>under revision</td><td>non-public</td>",
+    );
+    // Since when: today (yesterday, should the test cross midnight).
+    let now = chrono::Utc::now();
+    assert!(
+        [now, now - chrono::Duration::days(1)].iter().any(|day| {
+            let since = format!("<td>non-public</td><td>{}</td>", day.format("%B %-d, %Y"));
+            transparency.body.contains(&since)
+        }),
+        "{}",
+        transparency.body
     );
 
     // The stylesheet is served by the edge itself.

@@ -6,7 +6,7 @@
 
 use opendata_proto::common::v1::{ColumnType, Role};
 use opendata_proto::governance::v1 as governance;
-use opendata_testkit::{TestStack, principal_with_key, wait_until};
+use opendata_testkit::{Issued, TestStack, principal_with_key, wait_until};
 
 use crate::support::{EVENTUALLY, HttpResponse, column, create_dataset, get, key_for, send};
 
@@ -106,12 +106,11 @@ async fn state_of(stack: &TestStack, id: &str) -> governance::ReviewState {
         .state()
 }
 
-#[tokio::test]
-async fn officers_govern_through_the_staff_pages() {
-    let stack = TestStack::start().await;
-    let publisher = key_for(&stack, "opm", Role::Publisher).await;
+/// One of opm's datasets and opm's Data Officer, with an API key.
+async fn opm_dataset_and_officer(stack: &TestStack) -> (String, Issued) {
+    let publisher = key_for(stack, "opm", Role::Publisher).await;
     let id = create_dataset(
-        &stack,
+        stack,
         &publisher,
         "opm",
         vec![column("Town", ColumnType::Text)],
@@ -120,6 +119,14 @@ async fn officers_govern_through_the_staff_pages() {
     .await;
     let mut admin = stack.clients(Some(&stack.admin_key)).identity;
     let ado = principal_with_key(&mut admin, "opm", Role::Ado, governance::KeyKind::ApiKey).await;
+    (id, ado)
+}
+
+#[tokio::test]
+async fn officers_govern_through_the_staff_pages() {
+    let stack = TestStack::start().await;
+    let (id, ado) = opm_dataset_and_officer(&stack).await;
+    let mut admin = stack.clients(Some(&stack.admin_key)).identity;
 
     // Signed out, /staff is the sign-in form; staff pages are never cached.
     let mut browser = Browser::new(&stack);
@@ -390,19 +397,10 @@ async fn officers_govern_through_the_staff_pages() {
 #[tokio::test]
 async fn the_annual_inventory_downloads_from_the_desk() {
     let stack = TestStack::start().await;
-    let publisher = key_for(&stack, "opm", Role::Publisher).await;
-    let id = create_dataset(
-        &stack,
-        &publisher,
-        "opm",
-        vec![column("Town", ColumnType::Text)],
-        "",
-    )
-    .await;
+    let (id, ado) = opm_dataset_and_officer(&stack).await;
     let mut admin = stack.clients(Some(&stack.admin_key)).identity;
-    let ado = principal_with_key(&mut admin, "opm", Role::Ado, governance::KeyKind::ApiKey).await;
 
-    // Signed out, the download is the sign-in page's.
+    // Signed out, the download redirects to the sign-in page.
     let mut browser = Browser::new(&stack);
     let signed_out = browser.get("/staff/inventory.csv").await;
     assert_eq!(signed_out.status, 303);

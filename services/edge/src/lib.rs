@@ -94,7 +94,8 @@ pub fn router(state: EdgeState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit::limit,
-        ));
+        ))
+        .layer(axum::middleware::map_response(no_store));
     Router::new()
         .merge(limited)
         .merge(admin)
@@ -158,6 +159,15 @@ async fn no_sniffing(mut response: Response) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    response
+}
+
+/// Answers made for one signed-in caller (a staff page, an admin route) are kept by no cache,
+/// not even the browser's (`Cache-Control: no-store`).
+pub(crate) async fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 

@@ -168,6 +168,11 @@ async fn the_annual_inventory_and_access_plan_exports_and_the_audit_log() {
             .header("content-disposition")
             .is_some_and(|d| d.contains("opm-inventory.csv"))
     );
+    assert_eq!(
+        csv_response.header("cache-control"),
+        Some("no-store"),
+        "no cache keeps a staff answer"
+    );
     let mut reader = csv::Reader::from_reader(csv_response.body.as_bytes());
     let headers = reader.headers().unwrap().clone();
     assert_eq!(&headers[0], "dataset_id");

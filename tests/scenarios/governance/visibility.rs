@@ -1,7 +1,8 @@
 //! Visibility follows governance on every endpoint: what is not published (inventoried,
 //! nominated, approved, withheld, retired and made private) is a 404 to the public everywhere,
 //! while its agency, the CDO and the panel still see it; `/data.json` discloses withheld datasets
-//! as non-public with their rights and validates.
+//! as non-public with their rights and validates, and governance's public inventory summary names
+//! the same ones and no other.
 
 use chrono::Duration;
 use opendata_proto::catalog::v1 as catalog;
@@ -199,6 +200,31 @@ async fn data_json_discloses_withheld_datasets_and_validates() {
         "an undecided private dataset is not disclosed"
     );
     assert_valid_dcat(&dcat_validator(), &catalog);
+
+    // Governance's public summary names exactly the datasets data.json discloses as withheld,
+    // with their ground; the undecided and the published ones stay unnamed.
+    let named: Vec<String> = stack
+        .clients(None)
+        .review
+        .summarize_inventory(governance::SummarizeInventoryRequest::default())
+        .await
+        .expect("summary")
+        .into_inner()
+        .withheld
+        .into_iter()
+        .map(|dataset| {
+            assert_eq!(dataset.ground(), governance::WithholdingGround::ViolatesLaw);
+            dataset.dataset_id
+        })
+        .collect();
+    let disclosed_as_withheld: Vec<&str> = entries
+        .iter()
+        .filter(|e| e["accessLevel"] != "public")
+        .filter_map(|e| e["identifier"].as_str())
+        .collect();
+    assert_eq!(named, vec![held.clone()]);
+    assert_eq!(disclosed_as_withheld.len(), 1, "{disclosed_as_withheld:?}");
+    assert!(disclosed_as_withheld[0].ends_with(&held));
 
     // The catalog discloses a withheld dataset's metadata to anyone, nothing more.
     let listed = stack

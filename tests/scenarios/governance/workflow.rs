@@ -1,8 +1,9 @@
 //! The review workflow: the happy path with its history and audit trail, every illegal transition
-//! refused naming the current state, and bad requests naming the field.
+//! refused naming the current state, what is withheld and why as anyone may read it, and bad
+//! requests naming the field.
 
 use opendata_platform::error::ErrorCode;
-use opendata_proto::common::v1::Role;
+use opendata_proto::common::v1::{AccessLevel, Role};
 use opendata_proto::governance::v1 as governance;
 use opendata_proto::governance::v1::ReviewState;
 use opendata_testkit::{TestStack, wait_until};
@@ -169,28 +170,6 @@ async fn illegal_transitions_are_refused_naming_the_current_state() {
         .withhold(withholding(&id))
         .await
         .expect("withhold");
-    // Anyone may read what is withheld and on which ground (as `/data.json` discloses it).
-    let mut public = stack.clients(None).review;
-    let listed = public
-        .summarize_inventory(governance::SummarizeInventoryRequest {
-            agency_id: "opm".to_owned(),
-        })
-        .await
-        .expect("summary")
-        .into_inner()
-        .withheld;
-    assert_eq!(listed.len(), 1, "{listed:?}");
-    assert_eq!(listed[0].dataset_id, id);
-    assert_eq!(listed[0].title, "Road Miles");
-    assert_eq!(
-        listed[0].ground(),
-        governance::WithholdingGround::ViolatesLaw
-    );
-    assert_eq!(
-        listed[0].explanation,
-        "Contains taxpayer information protected by CGS 12-15"
-    );
-    assert!(listed[0].withheld_at.is_some());
     refused(
         cdo_review.publish(step(&id, "")).await.unwrap_err(),
         "withheld",
@@ -205,15 +184,6 @@ async fn illegal_transitions_are_refused_naming_the_current_state() {
         .expect("reopen")
         .into_inner();
     assert_eq!(reopened.state(), ReviewState::UnderReview);
-    let summary = public
-        .summarize_inventory(governance::SummarizeInventoryRequest::default())
-        .await
-        .expect("summary")
-        .into_inner();
-    assert!(
-        summary.withheld.iter().all(|entry| entry.dataset_id != id),
-        "a reopened dataset is no longer listed as withheld"
-    );
     assert_eq!(
         reopened.history.last().map(|t| t.reason.as_str()),
         Some("the statute was amended"),
@@ -228,6 +198,63 @@ async fn illegal_transitions_are_refused_naming_the_current_state() {
         1,
         "the earlier decision stays in the history"
     );
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn anyone_may_read_what_is_withheld_and_why() {
+    let stack = TestStack::start().await;
+    let publisher = key_for(&stack, "opm", Role::Publisher).await;
+    let cdo = stack.cdo_key().await;
+    let id = dataset(&stack, &publisher, "opm", "Road Miles").await;
+    review(&stack, &cdo)
+        .withhold(withholding(&id))
+        .await
+        .expect("withhold");
+
+    let mut public = stack.clients(None).review;
+    let withheld_of = |agency: &str| governance::SummarizeInventoryRequest {
+        agency_id: agency.to_owned(),
+    };
+    let listed = public
+        .summarize_inventory(withheld_of("opm"))
+        .await
+        .expect("summary")
+        .into_inner()
+        .withheld;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let entry = &listed[0];
+    assert_eq!(
+        (entry.dataset_id.as_str(), entry.agency_id.as_str()),
+        (id.as_str(), "opm")
+    );
+    assert_eq!(entry.title, "Road Miles");
+    assert_eq!(entry.ground(), governance::WithholdingGround::ViolatesLaw);
+    assert_eq!(
+        entry.explanation,
+        "Contains taxpayer information protected by CGS 12-15"
+    );
+    assert_eq!(entry.access_level(), AccessLevel::NonPublic);
+    assert!(entry.withheld_at.is_some());
+    let elsewhere = public
+        .summarize_inventory(withheld_of("dot"))
+        .await
+        .expect("summary")
+        .into_inner();
+    assert!(elsewhere.withheld.is_empty(), "another agency's list");
+
+    // Reopened, it is no longer withheld.
+    review(&stack, &cdo)
+        .reopen(step(&id, "the statute was amended"))
+        .await
+        .expect("reopen");
+    let summary = public
+        .summarize_inventory(withheld_of(""))
+        .await
+        .expect("summary")
+        .into_inner();
+    assert!(summary.withheld.is_empty(), "{:?}", summary.withheld);
+    assert!(summary.grounds.is_empty());
     stack.stop().await;
 }
 
@@ -278,7 +305,7 @@ async fn bad_requests_name_the_field_and_change_nothing() {
         "explanation"
     );
     let mut public = withholding(&id);
-    public.access_level = opendata_proto::common::v1::AccessLevel::Public as i32;
+    public.access_level = AccessLevel::Public as i32;
     assert_eq!(
         field(cdo_review.withhold(public).await.unwrap_err()),
         "access_level"

@@ -33,7 +33,8 @@ use tower_http::timeout::TimeoutError;
 use crate::error::SodaError;
 use crate::json::SodaJson;
 use crate::state::EdgeState;
-use record::{FreshnessJson, PlanRow, RecordJson, plan_csv};
+use record::{FreshnessJson, RecordJson};
+pub use record::{PlanFormat, plan_download};
 
 /// The fields of a step's JSON body: an object of strings (or nothing at all).
 fn body_fields(body: &Bytes) -> Result<Vec<(String, String)>, SodaError> {
@@ -195,7 +196,8 @@ pub async fn plan(
 ) -> Result<Response, SodaError> {
     let (agency, format) = file
         .rsplit_once('.')
-        .filter(|(agency, format)| !agency.is_empty() && matches!(*format, "csv" | "json"))
+        .filter(|(agency, _)| !agency.is_empty())
+        .and_then(|(agency, extension)| Some((agency, PlanFormat::parse(extension)?)))
         .ok_or_else(|| SodaError::no_route(&format!("/api/admin/inventory/{file}")))?;
     let records = state
         .governance(&headers)?
@@ -208,40 +210,6 @@ pub async fn plan(
         .into_inner()
         .records;
     plan_download(&records, agency, format)
-}
-
-/// The annual inventory and access plan of `records` as a download named
-/// `{stem}-inventory.{format}`: CSV with a header row when `format` is `csv`, JSON rows otherwise.
-pub fn plan_download(
-    records: &[pb::InventoryRecord],
-    stem: &str,
-    format: &str,
-) -> Result<Response, SodaError> {
-    let mut response = if format == "csv" {
-        let body =
-            plan_csv(records).map_err(|e| SodaError(opendata_platform::error::internal(&e)))?;
-        let mut response = body.into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/csv; charset=utf-8"),
-        );
-        response
-    } else {
-        SodaJson(records.iter().map(PlanRow::from).collect::<Vec<_>>()).into_response()
-    };
-    // The stem is an agency id as the caller wrote it: only its plain characters name the file.
-    let stem: String = stem
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
-        .take(64)
-        .collect();
-    let attachment = format!("attachment; filename=\"{stem}-inventory.{format}\"");
-    if let Ok(value) = HeaderValue::from_str(&attachment) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
 }
 
 /// `GET /api/admin/stale`.
@@ -368,29 +336,4 @@ pub async fn audit_csv(
         HeaderValue::from_static("attachment; filename=\"audit-log.csv\""),
     );
     Ok(response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::plan_download;
-    use axum::http::header;
-
-    #[test]
-    fn downloads_are_named_by_the_plain_characters_of_the_agency() {
-        let named = |stem: &str, format: &str| {
-            let response = plan_download(&[], stem, format).expect("a download");
-            response.headers()[header::CONTENT_DISPOSITION]
-                .to_str()
-                .expect("ascii")
-                .to_owned()
-        };
-        assert_eq!(
-            named("opm", "csv"),
-            "attachment; filename=\"opm-inventory.csv\""
-        );
-        assert_eq!(
-            named("a\"; filename*=x", "json"),
-            "attachment; filename=\"afilenamex-inventory.json\""
-        );
-    }
 }

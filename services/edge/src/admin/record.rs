@@ -1,11 +1,17 @@
 //! Inventory records as the admin routes show them (JSON, camelCase) and as the annual inventory
 //! and access plan exports them (CSV and JSON rows).
 
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use chrono::SecondsFormat;
+use opendata_platform::error::internal;
 use opendata_platform::timestamp::from_proto;
-use opendata_proto::common::v1::AccessLevel;
 use opendata_proto::governance::v1 as pb;
 use serde::Serialize;
+
+use crate::dcat::access_level;
+use crate::error::SodaError;
+use crate::json::SodaJson;
 
 /// The lowercase name of a protobuf enum value without its prefix (`REVIEW_STATE_UNDER_REVIEW`
 /// is `under_review`).
@@ -22,14 +28,6 @@ fn iso(timestamp: Option<&prost_types::Timestamp>) -> Option<String> {
 /// The state's name.
 pub fn state_name(state: pb::ReviewState) -> String {
     name(state.as_str_name(), "REVIEW_STATE_")
-}
-
-fn access_level(level: i32) -> &'static str {
-    match AccessLevel::try_from(level).unwrap_or_default() {
-        AccessLevel::RestrictedPublic => "restricted public",
-        AccessLevel::NonPublic => "non-public",
-        AccessLevel::Public | AccessLevel::Unspecified => "public",
-    }
 }
 
 fn ground(record: &pb::InventoryRecord) -> Option<String> {
@@ -102,7 +100,7 @@ impl From<&pb::InventoryRecord> for RecordJson {
             category: record.category.clone(),
             state: state_name(record.state()),
             public: record.public,
-            access_level: access_level(record.access_level),
+            access_level: access_level(record.access_level()),
             rights: record.rights.clone(),
             withholding_ground: ground(record),
             justification: record.justification.clone(),
@@ -156,7 +154,7 @@ impl From<&pb::InventoryRecord> for PlanRow {
             category: record.category.clone(),
             status: state_name(record.state()),
             public: record.public,
-            access_level: access_level(record.access_level),
+            access_level: access_level(record.access_level()),
             rights: record.rights.clone(),
             withholding_ground: ground(record).unwrap_or_default(),
             accrual_periodicity: record.accrual_periodicity.clone(),
@@ -169,11 +167,26 @@ impl From<&pb::InventoryRecord> for PlanRow {
     }
 }
 
+/// A text a spreadsheet shows as written: one that would start a formula (`=`, `+`, `-`, `@`, a
+/// tab or a carriage return) gets a leading `'`. Titles, categories and rights are written by
+/// every agency's staff, and the CDO opens them all in one file.
+fn inert(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
 /// The plan as CSV, with a header row.
-pub fn plan_csv(records: &[pb::InventoryRecord]) -> Result<Vec<u8>, csv::Error> {
+fn plan_csv(records: &[pb::InventoryRecord]) -> Result<Vec<u8>, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for record in records {
-        writer.serialize(PlanRow::from(record))?;
+        let mut row = PlanRow::from(record);
+        row.title = inert(row.title);
+        row.category = inert(row.category);
+        row.rights = inert(row.rights);
+        writer.serialize(row)?;
     }
     if records.is_empty() {
         // `serialize` writes the header with the first row; an empty plan still has one.
@@ -198,9 +211,117 @@ pub fn plan_csv(records: &[pb::InventoryRecord]) -> Result<Vec<u8>, csv::Error> 
     writer.into_inner().map_err(|e| e.into_error().into())
 }
 
+/// The file formats of the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanFormat {
+    /// CSV with a header row.
+    Csv,
+    /// A JSON array of rows.
+    Json,
+}
+
+impl PlanFormat {
+    /// The format of a file extension (`csv`, `json`).
+    pub fn parse(extension: &str) -> Option<PlanFormat> {
+        match extension {
+            "csv" => Some(PlanFormat::Csv),
+            "json" => Some(PlanFormat::Json),
+            _ => None,
+        }
+    }
+
+    fn extension(self) -> &'static str {
+        match self {
+            PlanFormat::Csv => "csv",
+            PlanFormat::Json => "json",
+        }
+    }
+}
+
+/// Characters of an agency id a download's name keeps.
+const FILE_STEM_CHARS: usize = 64;
+
+/// The plan of `records` as a download named `{stem}-inventory.{format}`.
+pub fn plan_download(
+    records: &[pb::InventoryRecord],
+    stem: &str,
+    format: PlanFormat,
+) -> Result<Response, SodaError> {
+    let mut response = match format {
+        PlanFormat::Csv => {
+            let body = plan_csv(records).map_err(|e| SodaError(internal(&e)))?;
+            let mut response = body.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
+            response
+        }
+        PlanFormat::Json => {
+            SodaJson(records.iter().map(PlanRow::from).collect::<Vec<_>>()).into_response()
+        }
+    };
+    // The stem is an agency id as the caller wrote it: only its plain characters name the file.
+    let stem: String = stem
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .take(FILE_STEM_CHARS)
+        .collect();
+    let attachment = format!(
+        "attachment; filename=\"{stem}-inventory.{}\"",
+        format.extension()
+    );
+    if let Ok(value) = HeaderValue::from_str(&attachment) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use opendata_proto::common::v1::AccessLevel;
+
+    #[test]
+    fn downloads_are_named_by_the_plain_characters_of_the_agency() {
+        let named = |stem: &str, format: PlanFormat| {
+            let response = plan_download(&[], stem, format).expect("a download");
+            response.headers()[header::CONTENT_DISPOSITION]
+                .to_str()
+                .expect("ascii")
+                .to_owned()
+        };
+        assert_eq!(
+            named("opm", PlanFormat::Csv),
+            "attachment; filename=\"opm-inventory.csv\""
+        );
+        assert_eq!(
+            named("a\"; filename*=x", PlanFormat::Json),
+            "attachment; filename=\"afilenamex-inventory.json\""
+        );
+        assert_eq!(PlanFormat::parse("xlsx"), None);
+    }
+
+    #[test]
+    fn spreadsheets_show_formulas_as_text() {
+        let record = pb::InventoryRecord {
+            dataset_id: "abcd-1234".into(),
+            title: "=HYPERLINK(\"http://evil.example\")".into(),
+            category: "+1".into(),
+            rights: "@SUM(A1)".into(),
+            ..Default::default()
+        };
+        let csv = String::from_utf8(plan_csv(&[record]).unwrap()).unwrap();
+        let row = csv.lines().nth(1).unwrap();
+        assert!(
+            row.starts_with("abcd-1234,\"'=HYPERLINK(\"\"http://evil.example\"\")\",,'+1,"),
+            "{row}"
+        );
+        assert!(row.contains(",'@SUM(A1),"), "{row}");
+        assert_eq!(inert("Grand List".into()), "Grand List");
+    }
 
     #[test]
     fn plans_have_a_header_even_when_empty() {

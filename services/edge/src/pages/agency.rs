@@ -1,7 +1,7 @@
 //! `/agency/{id}`: one agency's open data: its published datasets (the most recently updated,
 //! and a link to all of them), its inventory by workflow state with the withheld ones counted by
-//! Executive Order 39 ground and listed with their explanations, and which of its datasets are
-//! late.
+//! Executive Order 39 ground and listed with their ground, explanation and since when, and which
+//! of its datasets are late.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -12,7 +12,7 @@ use opendata_proto::search::v1::{SearchRequest, SortOrder};
 use super::browse::{HitView, search};
 use super::freshness::{FreshRow, Tally};
 use super::labels::{ground_label, state_label};
-use super::transparency::{WithheldList, inventory_summary};
+use super::withheld::{WithheldList, inventory_summary};
 use super::{Layout, PageError, agency_names, render};
 use crate::state::EdgeState;
 

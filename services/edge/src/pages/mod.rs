@@ -21,6 +21,7 @@ mod staff;
 mod table;
 mod towns;
 mod transparency;
+mod withheld;
 
 use std::sync::Arc;
 

@@ -3,6 +3,7 @@
 use opendata_limits::FILTER_VALUES;
 use opendata_platform::error::ApiError;
 use opendata_platform::text::check_count;
+use opendata_platform::timestamp::to_proto_opt;
 use opendata_proto::common::v1::AccessLevel;
 use opendata_proto::governance::v1 as pb;
 use opendata_proto::governance::v1::review_service_server::ReviewService;
@@ -10,7 +11,7 @@ use tonic::{Request, Response, Status};
 
 use crate::identity::Identity;
 use crate::review::state::{Ground, ReviewState, Step};
-use crate::review::{RecordView, Review};
+use crate::review::{RecordView, Review, Summary, access_level_from_name};
 
 /// Serves `ReviewService`.
 #[derive(Clone)]
@@ -176,6 +177,74 @@ impl ReviewService for ReviewApi {
             .review
             .summarize(&request.into_inner().agency_id)
             .await?;
-        Ok(Response::new(summary.into()))
+        Ok(Response::new(summary_to_proto(summary)))
+    }
+}
+
+fn summary_to_proto(summary: Summary) -> pb::InventorySummary {
+    pb::InventorySummary {
+        states: summary
+            .states
+            .into_iter()
+            .map(|(state, count)| pb::StateCount {
+                state: state.to_proto() as i32,
+                count,
+            })
+            .collect(),
+        grounds: summary
+            .grounds
+            .into_iter()
+            .map(|(ground, count)| pb::GroundCount {
+                ground: ground.to_proto() as i32,
+                count,
+            })
+            .collect(),
+        withheld: summary
+            .withheld
+            .into_iter()
+            .map(|dataset| pb::WithheldDataset {
+                ground: dataset.ground.to_proto() as i32,
+                access_level: access_level_from_name(&dataset.access_level) as i32,
+                withheld_at: to_proto_opt(dataset.withheld_at),
+                dataset_id: dataset.dataset_id,
+                agency_id: dataset.agency_id,
+                title: dataset.title,
+                explanation: dataset.explanation,
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opendata_limits::{TEXT_LINE, WITHHELD_LISTED};
+    use prost::Message as _;
+
+    use super::summary_to_proto;
+    use crate::review::Summary;
+    use crate::review::state::Ground;
+    use crate::review::store::WithheldDataset;
+
+    /// The edge reads the summary with tonic's default 4 MiB limit: the longest list, of the
+    /// longest entries (four-byte characters to the text limits), must fit in it.
+    #[test]
+    fn the_longest_withheld_list_fits_one_message() {
+        let longest = |chars: usize| "𝔸".repeat(chars);
+        let entry = WithheldDataset {
+            dataset_id: "abcd-1234".to_owned(),
+            agency_id: "a".repeat(32),
+            title: longest(TEXT_LINE.get()),
+            ground: Ground::UndueBurden,
+            explanation: longest(TEXT_LINE.get()),
+            access_level: "restricted public".to_owned(),
+            withheld_at: Some(chrono::Utc::now()),
+        };
+        let summary = Summary {
+            states: Vec::new(),
+            grounds: Vec::new(),
+            withheld: vec![entry; WITHHELD_LISTED.get()],
+        };
+        let bytes = summary_to_proto(summary).encoded_len();
+        assert!(bytes < 4 * 1024 * 1024, "{bytes} bytes");
     }
 }

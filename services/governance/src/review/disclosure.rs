@@ -4,12 +4,10 @@
 //! dataset is named: titles of datasets not yet decided stay with the ADOs and the CDO.
 
 use opendata_limits::{TEXT_NAME, WITHHELD_LISTED};
-use opendata_platform::timestamp::to_proto_opt;
-use opendata_proto::governance::v1 as pb;
 
+use super::Review;
 use super::state::{Ground, ReviewState};
-use super::store::{self, WithheldRecord};
-use super::{Review, access_level_from_name};
+use super::store::{self, WithheldDataset};
 use crate::error::{GovernanceError, within};
 
 /// The public summary of one agency's inventory, or of every agency's.
@@ -18,8 +16,8 @@ pub struct Summary {
     pub states: Vec<(ReviewState, i64)>,
     /// Withheld records by ground, for the grounds that have any.
     pub grounds: Vec<(Ground, i64)>,
-    /// The withheld records, by agency and title, at most [`WITHHELD_LISTED`].
-    pub withheld: Vec<WithheldRecord>,
+    /// The withheld datasets, by agency name and title, at most [`WITHHELD_LISTED`].
+    pub withheld: Vec<WithheldDataset>,
 }
 
 impl Review {
@@ -49,47 +47,5 @@ impl Review {
             grounds,
             withheld,
         })
-    }
-}
-
-impl From<Summary> for pb::InventorySummary {
-    fn from(summary: Summary) -> Self {
-        pb::InventorySummary {
-            states: summary
-                .states
-                .into_iter()
-                .map(|(state, count)| pb::StateCount {
-                    state: state.to_proto() as i32,
-                    count,
-                })
-                .collect(),
-            grounds: summary
-                .grounds
-                .into_iter()
-                .map(|(ground, count)| pb::GroundCount {
-                    ground: ground.to_proto() as i32,
-                    count,
-                })
-                .collect(),
-            withheld: summary
-                .withheld
-                .into_iter()
-                .map(|entry| {
-                    let record = entry.record;
-                    pb::WithheldDataset {
-                        ground: record
-                            .withholding_ground
-                            .map_or(pb::WithholdingGround::Unspecified, Ground::to_proto)
-                            as i32,
-                        access_level: access_level_from_name(&record.access_level) as i32,
-                        withheld_at: to_proto_opt(entry.withheld_at),
-                        dataset_id: record.dataset_id,
-                        agency_id: record.agency_id,
-                        title: record.title,
-                        explanation: record.rights,
-                    }
-                })
-                .collect(),
-        }
     }
 }

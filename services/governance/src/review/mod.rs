@@ -88,7 +88,8 @@ fn access_level_name(level: AccessLevel) -> &'static str {
     }
 }
 
-fn access_level_from_name(name: &str) -> AccessLevel {
+/// The access level of its stored DCAT-US name.
+pub(crate) fn access_level_from_name(name: &str) -> AccessLevel {
     match name {
         "restricted public" => AccessLevel::RestrictedPublic,
         "non-public" => AccessLevel::NonPublic,

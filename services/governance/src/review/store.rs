@@ -297,43 +297,45 @@ pub async fn summary(
     .await
 }
 
-/// A withheld record with when it was last withheld.
-pub struct WithheldRecord {
-    /// The record.
-    pub record: Record,
+/// A withheld dataset as the public may know it: nothing of its record but what `/data.json`
+/// discloses, its ground and when it was withheld.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WithheldDataset {
+    /// Dataset id.
+    pub dataset_id: String,
+    /// Owning agency.
+    pub agency_id: String,
+    /// Title, as the catalog last reported it.
+    pub title: String,
+    /// The ground (the column's CHECK constraint holds one for every withheld record).
+    #[sqlx(try_from = "String")]
+    pub ground: Ground,
+    /// The written explanation (`rights`).
+    pub explanation: String,
+    /// DCAT-US access level (`restricted public`, `non-public`).
+    pub access_level: String,
     /// When it last entered the withheld state.
     pub withheld_at: Option<DateTime<Utc>>,
 }
 
-#[derive(sqlx::FromRow)]
-struct WithheldRow {
-    #[sqlx(flatten)]
-    record: RecordRow,
-    withheld_at: Option<DateTime<Utc>>,
-}
-
-/// Withheld records not deleted, optionally of one agency, by agency and title; at most `limit`.
+/// Withheld records not deleted, optionally of one agency, by agency name and title; at most
+/// `limit`.
 pub async fn withheld(
     executor: impl PgExecutor<'_>,
     agency_id: Option<&str>,
     limit: usize,
-) -> Result<Vec<WithheldRecord>, sqlx::Error> {
-    let rows: Vec<WithheldRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS}, (SELECT max(at) FROM transitions t \
-             WHERE t.dataset_id = inventory.dataset_id AND t.to_state = 'withheld') AS withheld_at \
-         FROM inventory WHERE NOT deleted AND state = 'withheld' \
-           AND ($1::text IS NULL OR agency_id = $1) \
-         ORDER BY agency_id, title, dataset_id LIMIT $2"
-    ))
+) -> Result<Vec<WithheldDataset>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT i.dataset_id, i.agency_id, i.title, i.withholding_ground AS ground, \
+                i.rights AS explanation, i.access_level, \
+                (SELECT max(t.at) FROM transitions t \
+                 WHERE t.dataset_id = i.dataset_id AND t.to_state = 'withheld') AS withheld_at \
+         FROM inventory i LEFT JOIN agencies a ON a.id = i.agency_id \
+         WHERE NOT i.deleted AND i.state = 'withheld' AND ($1::text IS NULL OR i.agency_id = $1) \
+         ORDER BY coalesce(a.name, i.agency_id), i.title, i.dataset_id LIMIT $2",
+    )
     .bind(agency_id)
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .fetch_all(executor)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| WithheldRecord {
-            record: Record::from(row.record),
-            withheld_at: row.withheld_at,
-        })
-        .collect())
+    .await
 }

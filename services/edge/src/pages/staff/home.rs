@@ -10,8 +10,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use opendata_proto::governance::v1 as pb;
 use opendata_proto::governance::v1::{EndSessionRequest, StartSessionRequest};
 
-use super::{Staff, form_fields, session_cookie_header, signed_in, staff_form, status_of};
-use crate::admin::plan_download;
+use super::{
+    Staff, form_fields, readable_inventory, session_cookie_header, signed_in, staff_form, status_of,
+};
 use crate::error::SodaError;
 use crate::pages::labels::{due_date, freshness_label, state_label};
 use crate::pages::{Layout, PageError, agency_name, agency_names, render};
@@ -82,20 +83,8 @@ pub async fn page(
     let Some(staff) = signed_in(&state, &headers).await? else {
         return Ok(sign_in_page(&state, StatusCode::OK, String::new()));
     };
-    let mut governance = state
-        .governance_as(&staff.secret)
-        .map_err(|error| PageError::from_api(&state, error))?;
     let agency_id = staff.inventory_agency();
-    let records = governance
-        .review
-        .list_inventory(pb::ListInventoryRequest {
-            agency_id: agency_id.clone(),
-            states: Vec::new(),
-        })
-        .await
-        .map_err(|status| PageError::from_api(&state, status.into()))?
-        .into_inner()
-        .records;
+    let records = readable_inventory(&state, &staff).await?;
     let agencies = agency_names(&state).await;
     let waiting = [
         pb::ReviewState::Nominated,
@@ -132,38 +121,6 @@ pub async fn page(
         stale,
     };
     Ok(render(StatusCode::OK, &desk))
-}
-
-/// `GET /staff/inventory.csv` and `.json`: the annual inventory and access plan of what the
-/// signed-in member may read (their agency's, or every agency's), as `/api/admin/inventory/`
-/// gives it.
-pub async fn plan(
-    state: EdgeState,
-    headers: HeaderMap,
-    format: &str,
-) -> Result<Response, PageError> {
-    let Some(staff) = signed_in(&state, &headers).await? else {
-        return Ok(Redirect::to("/staff").into_response());
-    };
-    let agency_id = staff.inventory_agency();
-    let records = state
-        .governance_as(&staff.secret)
-        .map_err(|error| PageError::from_api(&state, error))?
-        .review
-        .list_inventory(pb::ListInventoryRequest {
-            agency_id: agency_id.clone(),
-            states: Vec::new(),
-        })
-        .await
-        .map_err(|status| PageError::from_api(&state, status.into()))?
-        .into_inner()
-        .records;
-    let stem = if agency_id.is_empty() {
-        "all-agencies"
-    } else {
-        &agency_id
-    };
-    plan_download(&records, stem, format).map_err(|error| PageError::from_api(&state, error))
 }
 
 /// `POST /staff/sign-in` (`key`): starts a session and keeps its secret in the cookie.

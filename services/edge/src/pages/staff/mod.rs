@@ -12,21 +12,23 @@
 
 mod audit;
 mod home;
+mod inventory;
 mod record;
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::Response;
 use axum::routing::{get, post};
 use opendata_limits::PAGE_FORM_BYTES;
 use opendata_platform::error::{ApiError, ErrorCode};
 use opendata_proto::common::v1::{Principal, Role};
-use opendata_proto::governance::v1::{AuthenticateRequest, KeyKind};
+use opendata_proto::governance::v1::{
+    AuthenticateRequest, InventoryRecord, KeyKind, ListInventoryRequest,
+};
 use sha2::{Digest, Sha256};
 use tower_http::timeout::RequestBodyDeadlineLayer;
 
@@ -47,26 +49,13 @@ pub fn routes(state: &EdgeState) -> Router<EdgeState> {
         .route("/staff/d/{id}", get(record::page))
         .route("/staff/d/{id}/{action}", post(record::act))
         .route("/staff/audit", get(audit::page))
-        .route(
-            "/staff/inventory.csv",
-            get(|State(state), headers| home::plan(state, headers, "csv")),
-        )
-        .route(
-            "/staff/inventory.json",
-            get(|State(state), headers| home::plan(state, headers, "json")),
-        )
+        .route("/staff/inventory.csv", get(inventory::csv))
+        .route("/staff/inventory.json", get(inventory::json))
         .route_layer(DefaultBodyLimit::max(PAGE_FORM_BYTES.get()))
         .route_layer(RequestBodyDeadlineLayer::new(Duration::from_secs(
             state.settings.connections.body_timeout_secs.max(1),
         )))
-        .layer(axum::middleware::map_response(no_store))
-}
-
-async fn no_store(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+        .layer(axum::middleware::map_response(crate::no_store))
 }
 
 /// A signed-in staff member.
@@ -116,6 +105,26 @@ impl Staff {
             _ => String::new(),
         }
     }
+}
+
+/// The inventory records the signed-in member may read: their agency's, or every agency's for
+/// the CDO and the panel (see [`Staff::inventory_agency`]).
+async fn readable_inventory(
+    state: &EdgeState,
+    staff: &Staff,
+) -> Result<Vec<InventoryRecord>, PageError> {
+    Ok(state
+        .governance_as(&staff.secret)
+        .map_err(|error| PageError::from_api(state, error))?
+        .review
+        .list_inventory(ListInventoryRequest {
+            agency_id: staff.inventory_agency(),
+            states: Vec::new(),
+        })
+        .await
+        .map_err(|status| PageError::from_api(state, status.into()))?
+        .into_inner()
+        .records)
 }
 
 /// The CSRF token of a session: a one-way function of its secret, so the page can show it and
