@@ -137,7 +137,8 @@ async fn main() {
         ("map (towns)", format!("/d/{dataset}/map.svg?map=towns")),
         ("incentives map", "/incentives/map.svg".to_owned()),
     ];
-    let assets = ["/assets/site.css", "/assets/suggest.js"];
+    // Counted for every page, though only dataset pages load the table script.
+    let assets = ["/assets/site.css", "/assets/suggest.js", "/assets/table.js"];
     let mut asset_bytes = 0;
     for asset in assets {
         let response = reqwest::get(format!("{edge}{asset}")).await.unwrap();

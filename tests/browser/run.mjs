@@ -96,12 +96,27 @@ try {
   await shoot(page, "dataset");
   const firstCell = () => page.locator("#data ~ .scroll tbody tr:first-child td").nth(1).textContent();
   check((await firstCell()) === "1000", "the table starts with the first row");
+  // With the script, the view changes in place: the page is not reloaded (this mark stays).
+  await page.evaluate(() => { window.sameDocument = true; });
   await page.click('th a:has-text("Population")');
   await page.waitForURL(/order=population$/);
   check((await page.getAttribute('th[aria-sort]', "aria-sort")) === "ascending", "the sorted column says so");
   await page.click('th a:has-text("Population")');
   await page.waitForURL(/dir=desc/);
   check((await firstCell()) === "25000", "sorting by Population descending puts 25000 first");
+  check(await page.evaluate(() => window.sameDocument === true), "sorting updates the table in place");
+  check(await page.evaluate(() => document.activeElement.id === "data"), "the focus goes to the table's heading");
+  const spoken = await page.textContent("#view-status");
+  check(spoken === await page.textContent(".pages span") && spoken.startsWith("Rows 1"), `the status line reads out the rows shown: ${spoken}`);
+  // Back returns to the previous view, still in place.
+  await page.goBack();
+  await page.waitForURL(/order=population$/);
+  await page.waitForFunction(() => document.querySelector('th[aria-sort]')?.getAttribute("aria-sort") === "ascending");
+  check((await firstCell()) === "1000", "Back shows the ascending order again");
+  await page.goForward();
+  await page.waitForURL(/dir=desc/);
+  await page.waitForFunction(() => document.querySelector('th[aria-sort]')?.getAttribute("aria-sort") === "descending");
+  check(await page.evaluate(() => window.sameDocument === true), "Back and Forward stay in the page");
   const soql = await page.textContent(".soql code");
   check(soql.includes("%24order=population+DESC"), `the SoQL of the view is shown: ${soql}`);
   await page.click('a[rel~="next"]');
@@ -113,6 +128,7 @@ try {
   await page.click('.filter-form button:has-text("Filter")');
   await page.waitForURL(/min.population=20000/);
   check((await firstCell()) === "25000" && (await page.textContent(".pages span")).includes("of 6"), "the filter keeps six towns, largest first");
+  check(await page.evaluate(() => window.sameDocument === true), "filtering updates the table in place");
   await accessible(page, "dataset-filtered");
   await page.click('a:has-text("Clear the filters")');
   await page.waitForURL((url) => !url.search.includes("min.population"));

@@ -396,13 +396,18 @@ async fn residents_find_and_read_a_dataset_in_pages() {
     let css = get(&stack, "/assets/site.css").await;
     assert_eq!(css.status, 200);
     assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
-    let script = get(&stack, "/assets/suggest.js").await;
-    assert_eq!(script.status, 200);
-    assert_eq!(
-        script.header("content-type"),
-        Some("text/javascript; charset=utf-8")
-    );
-    assert!(script.body.contains("/api/catalog/v1/autocomplete"));
+    for (script, uses) in [
+        ("/assets/suggest.js", "/api/catalog/v1/autocomplete"),
+        ("/assets/table.js", "history.pushState"),
+    ] {
+        let script = get(&stack, script).await;
+        assert_eq!(script.status, 200);
+        assert_eq!(
+            script.header("content-type"),
+            Some("text/javascript; charset=utf-8")
+        );
+        assert!(script.body.contains(uses), "{uses}");
+    }
     stack.stop().await;
 }
 

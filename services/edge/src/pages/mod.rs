@@ -4,8 +4,8 @@
 //! `/d/{id}/chart.svg` and `/d/{id}/map.svg`; Socrata's `/{category}/{title}/{id}` links redirect
 //! there), agency pages (`/agency/{id}`), what is withheld and why (`/transparency`), the freshness
 //! dashboard (`/transparency/freshness`), the incentives explorer (`/incentives`), the staff pages
-//! where Data Officers and the CDO govern (`/staff`), the stylesheet and the one script (suggestions
-//! as you type). Templates are checked at compile time and escape every value; pages carry a
+//! where Data Officers and the CDO govern (`/staff`), the stylesheet and two small scripts that
+//! only enhance (suggestions as you type; a dataset page's view updated in place). Templates are checked at compile time and escape every value; pages carry a
 //! Content-Security-Policy that allows nothing inline and nothing from elsewhere.
 
 mod agency;
@@ -63,7 +63,8 @@ pub struct Layout {
     pub portal: String,
     /// The search text, echoed in the header's box.
     pub query: String,
-    /// The stylesheet's version, so a new release is never styled by a cached old one.
+    /// The release's version, in the URLs of the stylesheet and scripts, so a new release is
+    /// never styled or run by a cached old one.
     pub version: &'static str,
 }
 
@@ -98,6 +99,7 @@ pub fn routes(state: &EdgeState) -> Router<EdgeState> {
         .route("/agency/{id}", get(agency::page))
         .route("/assets/site.css", get(stylesheet))
         .route("/assets/suggest.js", get(suggestions_script))
+        .route("/assets/table.js", get(table_script))
         .route("/robots.txt", get(robots))
         .layer(axum::middleware::map_response(page_headers))
 }
@@ -117,29 +119,42 @@ async fn robots() -> Response {
         .into_response()
 }
 
-/// The stylesheet, cached for a day (its URL carries the release's version).
-async fn stylesheet() -> Response {
+/// One of the edge's own files, cached for a day: pages link it with the release's version in
+/// its URL, so a new release is never served by a cached old one.
+fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
-        include_str!("../../assets/site.css"),
+        body,
     )
         .into_response()
 }
 
-/// The script that suggests titles as one types in a search box, cached for a day (its URL
-/// carries the release's version). Pages work without it.
+/// The stylesheet.
+async fn stylesheet() -> Response {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../../assets/site.css"),
+    )
+}
+
+/// The script that suggests titles as one types in a search box. Pages work without it.
 async fn suggestions_script() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-        ],
+    asset(
+        "text/javascript; charset=utf-8",
         include_str!("../../assets/suggest.js"),
     )
-        .into_response()
+}
+
+/// The script that updates a dataset page's table, chart and map in place. The page works
+/// without it.
+async fn table_script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/table.js"),
+    )
 }
 
 /// Content-Security-Policy of every page: the edge's own styles, images, script, requests and
