@@ -106,8 +106,9 @@ try {
   check((await firstCell()) === "25000", "sorting by Population descending puts 25000 first");
   check(await page.evaluate(() => window.sameDocument === true), "sorting updates the table in place");
   check(await page.evaluate(() => document.activeElement.id === "data"), "the focus goes to the table's heading");
+  await page.waitForFunction(() => document.querySelector("#view-status").textContent !== "");
   const spoken = await page.textContent("#view-status");
-  check(spoken === await page.textContent(".pages span") && spoken.startsWith("Rows 1"), `the status line reads out the rows shown: ${spoken}`);
+  check(spoken === `Sorted by Population, descending. ${await page.textContent(".pages span")}`, `the status line says what changed: ${spoken}`);
   // Back returns to the previous view, still in place.
   await page.goBack();
   await page.waitForURL(/order=population$/);
@@ -147,11 +148,22 @@ try {
   await page.waitForFunction(() => [...document.querySelectorAll(".chart img")].every((img) => img.complete));
   const mapWidth = await page.evaluate(() => document.querySelector("#map ~ figure img")?.naturalWidth);
   check(mapWidth === 760, `the map over the 169 towns renders (${mapWidth}px wide)`);
+  check(await page.evaluate(() => window.sameDocument === true), "the chart and the map update in place");
+  await page.waitForFunction(() => document.querySelector("#view-status").textContent !== "");
+  const mapSpoken = await page.textContent("#view-status");
+  check(mapSpoken === await page.textContent("#map ~ figure figcaption"), `the status line reads out the map's caption: ${mapSpoken}`);
   await page.locator("#chart").scrollIntoViewIfNeeded();
   await page.screenshot({ path: `${screenshots}/dataset-chart-desktop.png` });
   const [download] = await Promise.all([page.waitForEvent("download"), page.click('a:has-text("CSV")')]);
   const csv = readFileSync(await download.path(), "utf8");
   check(csv.startsWith('"town","population"'), `the CSV download has the columns: ${csv.slice(0, 40)}`);
+  // An answer that is not a view (a 400 naming the bad filter) is shown as the page it is.
+  await page.click("details.filters summary");
+  await page.fill('[name="min.population"]', "lots");
+  await page.click('.filter-form button:has-text("Filter")');
+  await page.waitForFunction(() => window.sameDocument !== true);
+  const refusal = await page.textContent("main");
+  check(refusal.includes('min.population is a number, not "lots"'), `the bad filter is named: ${refusal.slice(0, 200)}`);
 
   await visit(page, "/transparency", "transparency");
   await visit(page, "/transparency/freshness", "freshness");

@@ -5,8 +5,9 @@
 //! there), agency pages (`/agency/{id}`), what is withheld and why (`/transparency`), the freshness
 //! dashboard (`/transparency/freshness`), the incentives explorer (`/incentives`), the staff pages
 //! where Data Officers and the CDO govern (`/staff`), the stylesheet and two small scripts that
-//! only enhance (suggestions as you type; a dataset page's view updated in place). Templates are checked at compile time and escape every value; pages carry a
-//! Content-Security-Policy that allows nothing inline and nothing from elsewhere.
+//! only enhance (suggestions as you type; a dataset page's view updated in place). Templates are
+//! checked at compile time and escape every value; pages carry a Content-Security-Policy that
+//! allows nothing inline and nothing from elsewhere.
 
 mod agency;
 mod browse;
