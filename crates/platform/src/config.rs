@@ -25,8 +25,16 @@ const OTHER_TOOLS_VARIABLES: &[&str] = &[
     "search_url",
     "incentives_url",
     "ca_file",
+    "publisher_key",
 ];
 const OTHER_TOOLS_PREFIXES: &[&str] = &["test_", "run_"];
+
+/// Whether the services read the environment variable `name` (`OPENDATA_…`) as configuration:
+/// not one of the command-line tool's, the tests', `make run`'s, nor a Kubernetes service link.
+pub fn read_by_services(name: &str) -> bool {
+    name.strip_prefix(ENV_PREFIX)
+        .is_some_and(belongs_to_services)
+}
 
 fn belongs_to_services(key: &str) -> bool {
     let key = key.to_ascii_lowercase();

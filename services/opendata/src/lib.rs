@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod check;
+pub mod cli;
 pub mod client;
 pub mod demo;
 pub mod incentives;

@@ -8,89 +8,21 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use opendata::admin::{self, AgencyCommand, DatasetCommand, KeyCommand, PrincipalCommand};
-use opendata::check::{CheckArgs, check};
+use clap::Parser as _;
+use opendata::admin;
+use opendata::check::check;
+use opendata::cli::{Cli, ClientCommand, Command};
 use opendata::client::{CliError, Connection};
-use opendata::demo::{DemoArgs, demo};
-use opendata::incentives::{IncentivesCommand, incentives};
-use opendata::push::{PushArgs, push};
-use opendata::review::{ReviewCommand, review};
-use opendata::search::{SearchArgs, reindex, search};
-use opendata::serve::{Component, serve, with_metrics};
+use opendata::demo::demo;
+use opendata::incentives::incentives;
+use opendata::push::push;
+use opendata::review::review;
+use opendata::search::{reindex, search};
+use opendata::serve::{serve, with_metrics};
 use opendata::stack::{Stack, StackConfig};
 use opendata_platform::config::TelemetryConfig;
 use opendata_platform::shutdown::Shutdown;
 use tracing::Instrument as _;
-
-/// The opendata portal and its command-line tool.
-#[derive(Debug, Parser)]
-#[command(name = "opendata", version, about)]
-struct Cli {
-    #[command(flatten)]
-    connection: Connection,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Runs every service in one process (edge on http://127.0.0.1:8080 by default).
-    Up {
-        /// TOML configuration file (also `OPENDATA_CONFIG`); `OPENDATA_*` variables override it.
-        #[arg(long, env = "OPENDATA_CONFIG")]
-        config: Option<PathBuf>,
-    },
-    /// Runs one service, as each Kubernetes Deployment does.
-    Serve {
-        /// The service.
-        #[arg(value_enum)]
-        component: Component,
-        /// TOML configuration file (also `OPENDATA_CONFIG`); `OPENDATA_*` variables override it.
-        #[arg(long, env = "OPENDATA_CONFIG")]
-        config: Option<PathBuf>,
-        /// Only load and check the configuration, then exit (`make chart` checks the chart's).
-        #[arg(long)]
-        check_config: bool,
-    },
-    /// The tool's commands, calling the services.
-    #[command(flatten)]
-    Client(ClientCommand),
-}
-
-/// The commands that call the services.
-#[derive(Debug, Subcommand)]
-enum ClientCommand {
-    /// Checks a deployment answers: the edge's /readyz and a Discovery query, and each named
-    /// service's gRPC health (`helm test` runs it).
-    Check(CheckArgs),
-    /// Pushes a CSV file into a dataset.
-    Push(PushArgs),
-    /// Manages agencies.
-    #[command(subcommand)]
-    Agency(AgencyCommand),
-    /// Manages principals.
-    #[command(subcommand)]
-    Principal(PrincipalCommand),
-    /// Manages API keys and app tokens.
-    #[command(subcommand)]
-    Key(KeyCommand),
-    /// Manages datasets.
-    #[command(subcommand)]
-    Dataset(DatasetCommand),
-    /// The data inventory and its review workflow, freshness and the audit log.
-    #[command(subcommand)]
-    Review(ReviewCommand),
-    /// Searches the published datasets, as the public does.
-    Search(SearchArgs),
-    /// Rebuilds the search index from the catalog and swaps it in (needs an admin key).
-    Reindex,
-    /// DECD's incentives database: import, generate, publish (needs a DECD key).
-    #[command(subcommand)]
-    Incentives(IncentivesCommand),
-    /// Loads the Connecticut demo datasets (needs an admin key).
-    Demo(DemoArgs),
-}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -150,25 +82,6 @@ async fn client(connection: &Connection, command: ClientCommand) -> Result<(), C
     }
     .instrument(span)
     .await
-}
-
-impl ClientCommand {
-    /// The command's name, as typed.
-    fn name(&self) -> &'static str {
-        match self {
-            ClientCommand::Check(_) => "check",
-            ClientCommand::Push(_) => "push",
-            ClientCommand::Agency(_) => "agency",
-            ClientCommand::Principal(_) => "principal",
-            ClientCommand::Key(_) => "key",
-            ClientCommand::Dataset(_) => "dataset",
-            ClientCommand::Review(_) => "review",
-            ClientCommand::Search(_) => "search",
-            ClientCommand::Reindex => "reindex",
-            ClientCommand::Incentives(_) => "incentives",
-            ClientCommand::Demo(_) => "demo",
-        }
-    }
 }
 
 async fn up(config_file: Option<PathBuf>) -> Result<(), CliError> {
