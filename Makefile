@@ -38,6 +38,7 @@ chart: build
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	./scripts/unused-deps.sh
 
 fmt:
 	$(CARGO) fmt --all

@@ -19,6 +19,7 @@ mod pages;
 mod rehearsal;
 mod roundtrip;
 mod sample;
+mod seam;
 mod search;
 mod shutdown;
 mod soql;

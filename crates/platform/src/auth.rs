@@ -109,53 +109,6 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// Whether the caller may create datasets and push data for `agency`.
-    pub fn can_write_for(&self, agency: &str) -> bool {
-        if self.app_token {
-            return false;
-        }
-        match self.role {
-            Role::Cdo | Role::Admin => true,
-            Role::Ado | Role::Publisher => self.agency_id.as_deref() == Some(agency),
-            Role::Panel => false,
-        }
-    }
-
-    /// Whether the caller may see `agency`'s unpublished datasets.
-    pub fn can_see_private_of(&self, agency: &str) -> bool {
-        if self.app_token {
-            return false;
-        }
-        match self.role {
-            Role::Cdo | Role::Admin | Role::Panel => true,
-            Role::Ado | Role::Publisher => self.agency_id.as_deref() == Some(agency),
-        }
-    }
-
-    /// Refuses unless the caller holds one of `roles`.
-    pub fn require_role(&self, roles: &[Role], action: &str) -> Result<(), ApiError> {
-        if !self.app_token && roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ApiError::new(
-                ErrorCode::PermissionDenied,
-                format!("role {} may not {action}", self.role.as_str()),
-            ))
-        }
-    }
-
-    /// Refuses unless the caller may write for `agency`.
-    pub fn require_write_for(&self, agency: &str) -> Result<(), ApiError> {
-        if self.can_write_for(agency) {
-            Ok(())
-        } else {
-            Err(ApiError::new(
-                ErrorCode::PermissionDenied,
-                format!("this key may not write datasets of agency {agency}"),
-            ))
-        }
-    }
-
     /// From the protobuf message.
     pub fn from_proto(principal: pb::Principal, kind: KeyKind) -> Result<Principal, ApiError> {
         let role = Role::from_proto(principal.role()).ok_or_else(|| {
@@ -327,38 +280,5 @@ impl Authenticator {
             }
         }
         cache.insert(digest, (principal, Instant::now()));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn principal(role: Role, agency: Option<&str>) -> Principal {
-        Principal {
-            id: "p".into(),
-            name: "P".into(),
-            role,
-            agency_id: agency.map(str::to_owned),
-            app_token: false,
-        }
-    }
-
-    #[test]
-    fn agency_roles_write_only_their_agency() {
-        assert!(principal(Role::Publisher, Some("opm")).can_write_for("opm"));
-        assert!(!principal(Role::Publisher, Some("opm")).can_write_for("decd"));
-        assert!(principal(Role::Ado, Some("decd")).can_write_for("decd"));
-        assert!(principal(Role::Cdo, None).can_write_for("decd"));
-        assert!(!principal(Role::Panel, None).can_write_for("decd"));
-    }
-
-    #[test]
-    fn app_tokens_have_no_rights() {
-        let mut token = principal(Role::Admin, None);
-        token.app_token = true;
-        assert!(!token.can_write_for("opm"));
-        assert!(!token.can_see_private_of("opm"));
-        assert!(token.require_role(&[Role::Admin], "manage keys").is_err());
     }
 }

@@ -29,3 +29,46 @@ impl common::v1::ColumnType {
         }
     }
 }
+
+impl common::v1::AccessLevel {
+    /// DCAT-US's spelling of the level (`public`, `restricted public`, `non-public`); unspecified
+    /// reads as `public`.
+    pub fn dcat_name(self) -> &'static str {
+        use common::v1::AccessLevel;
+        match self {
+            AccessLevel::Public | AccessLevel::Unspecified => "public",
+            AccessLevel::RestrictedPublic => "restricted public",
+            AccessLevel::NonPublic => "non-public",
+        }
+    }
+
+    /// The level DCAT-US spells `name`; `None` for any other text.
+    pub fn from_dcat_name(name: &str) -> Option<Self> {
+        use common::v1::AccessLevel;
+        [
+            AccessLevel::Public,
+            AccessLevel::RestrictedPublic,
+            AccessLevel::NonPublic,
+        ]
+        .into_iter()
+        .find(|level| level.dcat_name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::common::v1::AccessLevel;
+
+    #[test]
+    fn access_levels_read_back_from_their_dcat_names() {
+        for level in [
+            AccessLevel::Public,
+            AccessLevel::RestrictedPublic,
+            AccessLevel::NonPublic,
+        ] {
+            assert_eq!(AccessLevel::from_dcat_name(level.dcat_name()), Some(level));
+        }
+        assert_eq!(AccessLevel::Unspecified.dcat_name(), "public");
+        assert_eq!(AccessLevel::from_dcat_name("Non-Public"), None);
+    }
+}

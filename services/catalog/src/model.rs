@@ -25,11 +25,7 @@ pub enum AccessLevel {
 impl AccessLevel {
     /// The DCAT-US spelling.
     pub fn dcat(self) -> &'static str {
-        match self {
-            AccessLevel::Public => "public",
-            AccessLevel::RestrictedPublic => "restricted public",
-            AccessLevel::NonPublic => "non-public",
-        }
+        crate::convert::access_level_to_proto(self).dcat_name()
     }
 }
 

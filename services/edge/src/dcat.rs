@@ -9,7 +9,6 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use opendata_platform::timestamp::from_proto;
 use opendata_proto::catalog::v1::{Dataset, ListDatasetsRequest};
-use opendata_proto::common::v1::AccessLevel;
 use opendata_proto::governance::v1::ListAgenciesRequest;
 use serde_json::{Map, Value, json};
 
@@ -70,15 +69,6 @@ async fn public_catalog(state: &EdgeState) -> Result<Vec<Dataset>, SodaError> {
     }
 }
 
-/// DCAT-US's name of an access level.
-pub fn access_level(level: AccessLevel) -> &'static str {
-    match level {
-        AccessLevel::Unspecified | AccessLevel::Public => "public",
-        AccessLevel::RestrictedPublic => "restricted public",
-        AccessLevel::NonPublic => "non-public",
-    }
-}
-
 /// One dataset as a DCAT-US entry; optional fields appear only when they have a value.
 fn entry(base: &str, agencies: &HashMap<String, String>, dataset: Dataset) -> Value {
     let metadata = dataset.metadata.clone().unwrap_or_default();
@@ -114,7 +104,7 @@ fn entry(base: &str, agencies: &HashMap<String, String>, dataset: Dataset) -> Va
     );
     entry.insert(
         "accessLevel".into(),
-        json!(access_level(metadata.access_level())),
+        json!(metadata.access_level().dcat_name()),
     );
     entry.insert(
         "publisher".into(),

@@ -9,7 +9,6 @@ use opendata_platform::timestamp::from_proto;
 use opendata_proto::governance::v1 as pb;
 use serde::Serialize;
 
-use crate::dcat::access_level;
 use crate::error::SodaError;
 use crate::json::SodaJson;
 
@@ -100,7 +99,7 @@ impl From<&pb::InventoryRecord> for RecordJson {
             category: record.category.clone(),
             state: state_name(record.state()),
             public: record.public,
-            access_level: access_level(record.access_level()),
+            access_level: record.access_level().dcat_name(),
             rights: record.rights.clone(),
             withholding_ground: ground(record),
             justification: record.justification.clone(),
@@ -154,7 +153,7 @@ impl From<&pb::InventoryRecord> for PlanRow {
             category: record.category.clone(),
             status: state_name(record.state()),
             public: record.public,
-            access_level: access_level(record.access_level()),
+            access_level: record.access_level().dcat_name(),
             rights: record.rights.clone(),
             withholding_ground: ground(record).unwrap_or_default(),
             accrual_periodicity: record.accrual_periodicity.clone(),

@@ -163,14 +163,16 @@ fn ground(name: &str) -> Result<pb::WithholdingGround, SodaError> {
 /// The access level of withheld data named `text`: `non-public` (the default) or
 /// `restricted public`.
 fn withheld_access(text: &str) -> Result<AccessLevel, SodaError> {
-    match text {
-        "" | "non-public" => Ok(AccessLevel::NonPublic),
-        "restricted public" => Ok(AccessLevel::RestrictedPublic),
-        other => Err(SodaError::bad_parameter(
+    if text.is_empty() {
+        return Ok(AccessLevel::NonPublic);
+    }
+    match AccessLevel::from_dcat_name(text) {
+        Some(level @ (AccessLevel::NonPublic | AccessLevel::RestrictedPublic)) => Ok(level),
+        _ => Err(SodaError::bad_parameter(
             "accessLevel",
             format!(
                 "`{}` is not an access level for withheld data: use non-public or restricted public",
-                excerpt(other)
+                excerpt(text)
             ),
         )),
     }

@@ -8,7 +8,6 @@ use opendata_proto::governance::v1 as pb;
 
 use super::labels::ground_label;
 use super::{PageError, agency_name, long_date};
-use crate::dcat::access_level;
 use crate::state::EdgeState;
 
 /// One withheld dataset.
@@ -42,10 +41,11 @@ impl WithheldList {
                 agency: agency_name(agencies, &entry.agency_id),
                 ground: ground_label(entry.ground()),
                 // As the catalog discloses it: restricted, or else non-public.
-                access: access_level(match entry.access_level() {
+                access: match entry.access_level() {
                     AccessLevel::RestrictedPublic => AccessLevel::RestrictedPublic,
                     _ => AccessLevel::NonPublic,
-                }),
+                }
+                .dcat_name(),
                 why: entry.explanation.clone(),
                 since: entry
                     .withheld_at

@@ -80,21 +80,9 @@ pub struct Review {
     settings: ReviewSettings,
 }
 
-fn access_level_name(level: AccessLevel) -> &'static str {
-    match level {
-        AccessLevel::RestrictedPublic => "restricted public",
-        AccessLevel::NonPublic => "non-public",
-        AccessLevel::Public | AccessLevel::Unspecified => "public",
-    }
-}
-
-/// The access level of its stored DCAT-US name.
+/// The access level of its stored DCAT-US name (a CHECK constraint admits only those).
 pub(crate) fn access_level_from_name(name: &str) -> AccessLevel {
-    match name {
-        "restricted public" => AccessLevel::RestrictedPublic,
-        "non-public" => AccessLevel::NonPublic,
-        _ => AccessLevel::Public,
-    }
+    AccessLevel::from_dcat_name(name).unwrap_or(AccessLevel::Public)
 }
 
 /// The event announcing a record that reached `state` (`review.dataset_published`).
@@ -377,7 +365,7 @@ impl Review {
         let details = json!({
             "ground": ground.as_str(),
             "ground_description": ground.description(),
-            "access_level": access_level_name(access_level),
+            "access_level": access_level.dcat_name(),
         });
         self.step(
             caller,
@@ -388,7 +376,7 @@ impl Review {
             |record| {
                 record.withholding_ground = Some(ground);
                 record.rights = explanation;
-                record.access_level = access_level_name(access_level).to_owned();
+                record.access_level = access_level.dcat_name().to_owned();
             },
         )
         .await

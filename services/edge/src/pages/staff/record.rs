@@ -104,7 +104,7 @@ async fn record_page(
         agency: agency_name(&agencies, &record.agency_id),
         state: state_label(record.state()),
         public: record.public,
-        access: crate::dcat::access_level(record.access_level()),
+        access: record.access_level().dcat_name(),
         rights: record.rights.clone(),
         justification: record.justification.clone(),
         periodicity: record.accrual_periodicity.clone(),
