@@ -7,7 +7,6 @@ use chrono::Utc;
 use opendata_platform::clock::ManualClock;
 use tokio::sync::OnceCell;
 
-use opendata::stack::{Listen, Stack, StackConfig};
 use opendata_platform::channels::direct_channel;
 use opendata_platform::config::{DatabaseConfig, NatsConfig};
 use opendata_platform::events::EventBus;
@@ -25,6 +24,7 @@ use opendata_proto::ingestion::v1::ingestion_service_client::IngestionServiceCli
 use opendata_proto::search::v1::SearchRequest;
 use opendata_proto::search::v1::search_service_client::SearchServiceClient;
 use opendata_search::config::MeilisearchSettings;
+use opendata_stack::{Listen, Stack, StackConfig};
 use secrecy::SecretString;
 use sqlx::{Connection as _, PgConnection, PgPool};
 use tonic::service::interceptor::InterceptedService;

@@ -13,7 +13,7 @@ use crate::incentives::IncentivesCommand;
 use crate::push::PushArgs;
 use crate::review::ReviewCommand;
 use crate::search::SearchArgs;
-use crate::serve::Component;
+use opendata_stack::serve::Component;
 
 /// The opendata portal and its command-line tool.
 #[derive(Debug, Parser)]

@@ -1,6 +1,6 @@
-//! The all-in-one `opendata` program: the whole portal in one process ([`stack`]), one service per
-//! process ([`serve`]), and the command-line tool agencies and administrators use ([`push`],
-//! [`admin`], [`search`], [`incentives`], [`demo`]).
+//! The `opendata` program: runs the portal through `opendata-stack` (`up`: every service in one
+//! process; `serve`: one per process) and is the command-line tool agencies and administrators
+//! use ([`push`], [`admin`], [`review`], [`search`], [`incentives`], [`demo`]).
 
 // A command-line tool: its output is its interface.
 #![allow(clippy::print_stdout)]
@@ -16,5 +16,3 @@ pub mod random;
 pub mod review;
 pub mod schema_file;
 pub mod search;
-pub mod serve;
-pub mod stack;

@@ -18,10 +18,10 @@ use opendata::incentives::incentives;
 use opendata::push::push;
 use opendata::review::review;
 use opendata::search::{reindex, search};
-use opendata::serve::{serve, with_metrics};
-use opendata::stack::{Stack, StackConfig};
 use opendata_platform::config::TelemetryConfig;
 use opendata_platform::shutdown::Shutdown;
+use opendata_stack::serve::{serve, with_metrics};
+use opendata_stack::{Stack, StackConfig};
 use tracing::Instrument as _;
 
 #[tokio::main]
@@ -33,7 +33,7 @@ async fn main() -> ExitCode {
             component,
             config,
             check_config: true,
-        } => opendata::serve::check_config(component, config.as_deref()),
+        } => opendata_stack::serve::check_config(component, config.as_deref()),
         Command::Serve {
             component, config, ..
         } => serve(component, config.as_deref()).await,

@@ -1,7 +1,6 @@
-//! The whole portal in one process: governance, catalog, ingestion, search, incentives and the edge,
-//! each on its own
-//! listener, wired to each other through their bound addresses. `opendata up` runs it; tests run it
-//! on port 0 with a fresh database and NATS prefix.
+//! The whole portal in one process: governance, catalog, ingestion, search, incentives and the
+//! edge, each on its own listener, wired to each other through their bound addresses. `opendata
+//! up` runs it; tests run it on port 0 with a fresh database and NATS prefix.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

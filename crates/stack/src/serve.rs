@@ -31,7 +31,7 @@ use opendata_search::config::SearchConfig;
 use serde::de::DeserializeOwned;
 use tokio::net::TcpListener;
 
-use crate::client::CliError;
+use crate::StackError;
 
 /// A service `opendata serve` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -65,7 +65,7 @@ impl Component {
 }
 
 /// Runs `component` until SIGTERM or until one of its tasks fails.
-pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(), CliError> {
+pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(), StackError> {
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
     let db = opendata_platform::db::connect;
@@ -178,7 +178,7 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
 
 /// Loads `component`'s configuration and checks what can be checked without its files and peers
 /// (unknown keys, wrong types, contradictory limits), as `opendata serve --check-config` does.
-pub fn check_config(component: Component, config_file: Option<&Path>) -> Result<(), CliError> {
+pub fn check_config(component: Component, config_file: Option<&Path>) -> Result<(), StackError> {
     match component {
         Component::Governance => load::<GovernanceConfig>(config_file)?.nats.validate()?,
         Component::Catalog => {
@@ -200,7 +200,7 @@ pub fn check_config(component: Component, config_file: Option<&Path>) -> Result<
     Ok(())
 }
 
-fn load<T: DeserializeOwned>(config_file: Option<&Path>) -> Result<T, CliError> {
+fn load<T: DeserializeOwned>(config_file: Option<&Path>) -> Result<T, StackError> {
     Ok(opendata_platform::config::load(config_file)?)
 }
 
@@ -210,12 +210,12 @@ fn start(
     component: Component,
     telemetry_config: &TelemetryConfig,
     nats: &NatsConfig,
-) -> Result<TelemetryGuard, CliError> {
+) -> Result<TelemetryGuard, StackError> {
     nats.validate()?;
     telemetry(component, telemetry_config)
 }
 
-fn telemetry(component: Component, config: &TelemetryConfig) -> Result<TelemetryGuard, CliError> {
+fn telemetry(component: Component, config: &TelemetryConfig) -> Result<TelemetryGuard, StackError> {
     Ok(opendata_platform::telemetry::init(
         component.service_name(),
         config,
@@ -223,7 +223,7 @@ fn telemetry(component: Component, config: &TelemetryConfig) -> Result<Telemetry
 }
 
 /// The gRPC server's drain and TLS, its certificate read and checked now.
-fn tls(tls: &TlsConfig, drain_secs: u64) -> Result<Serving, CliError> {
+fn tls(tls: &TlsConfig, drain_secs: u64) -> Result<Serving, StackError> {
     Ok(Serving::new(Duration::from_secs(drain_secs), tls)?)
 }
 
@@ -234,11 +234,11 @@ async fn listen_and_serve<F, Fut, E>(
     ports: (SocketAddr, Option<SocketAddr>),
     shutdown: &Shutdown,
     serve: F,
-) -> Result<(), CliError>
+) -> Result<(), StackError>
 where
     F: FnOnce(TcpListener) -> Fut,
     Fut: Future<Output = Result<(), E>>,
-    E: Into<CliError>,
+    E: Into<StackError>,
 {
     let (listen, metrics_listen) = ports;
     let listener = TcpListener::bind(listen)
@@ -255,10 +255,10 @@ pub async fn with_metrics<F, E>(
     metrics_listen: Option<SocketAddr>,
     shutdown: &Shutdown,
     service: F,
-) -> Result<(), CliError>
+) -> Result<(), StackError>
 where
     F: Future<Output = Result<(), E>>,
-    E: Into<CliError>,
+    E: Into<StackError>,
 {
     let exporter = match metrics_listen {
         Some(address) => {

@@ -1,0 +1,9 @@
+//! The composition root: configuration → services → shutdown. [`Stack`] runs the whole portal in
+//! one process (`opendata up`, and the tests through `opendata-testkit`); [`serve`] runs one
+//! component per process, as Kubernetes does (`opendata serve`). The command-line tool builds on
+//! this crate and nothing here knows of it.
+
+pub mod serve;
+mod stack;
+
+pub use stack::{Listen, Stack, StackConfig, StackError};
