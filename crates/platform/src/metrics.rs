@@ -89,6 +89,15 @@ pub struct ServiceLabels {
     pub service: &'static str,
 }
 
+/// Labels of one scheduled task of a service.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TaskLabels {
+    /// The service.
+    pub service: &'static str,
+    /// The task (`jobs`, `janitor`).
+    pub task: &'static str,
+}
+
 /// Labels of one JetStream consumer.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ConsumerLabels {
@@ -155,6 +164,9 @@ pub struct Metrics {
     pub search_documents: Family<EngineLabels, Gauge>,
     /// Scrape-time probes that failed or timed out: their gauges keep older values.
     pub probe_failures: Family<ProbeLabels, Counter>,
+    /// Rounds a scheduled task has finished, failed ones included: one that stops counting is
+    /// stuck.
+    pub task_rounds: Family<TaskLabels, Counter>,
 }
 
 /// Labels of a scrape-time probe.
@@ -194,6 +206,7 @@ impl Metrics {
             consumer_lag: Family::default(),
             search_documents: Family::default(),
             probe_failures: Family::default(),
+            task_rounds: Family::default(),
         };
         let registry = &mut metrics.registry;
         registry.register(
@@ -245,6 +258,11 @@ impl Metrics {
             "consumer_unacknowledged_events",
             "Events a consumer received and has not acknowledged",
             metrics.consumer_unacknowledged.clone(),
+        );
+        registry.register(
+            "task_rounds",
+            "Rounds a scheduled task has finished, failed ones included",
+            metrics.task_rounds.clone(),
         );
         registry.register(
             "rows_ingested",

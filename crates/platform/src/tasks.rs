@@ -87,6 +87,13 @@ impl Tasks {
         E: DeploymentError,
     {
         let shutdown = self.shutdown();
+        let rounds = crate::metrics::metrics()
+            .task_rounds
+            .get_or_create(&crate::metrics::TaskLabels {
+                service: self.service,
+                task: name,
+            })
+            .clone();
         self.spawn(name, async move {
             while !shutdown.is_triggered() {
                 match round().await {
@@ -94,6 +101,7 @@ impl Tasks {
                     Err(error) if error.is_broken_deployment() => return Err(error.to_string()),
                     Err(error) => tracing::warn!(task = name, %error, "round failed, will retry"),
                 }
+                rounds.inc();
                 tokio::select! {
                     () = tokio::time::sleep(interval) => {}
                     () = shutdown.triggered() => {}
@@ -283,6 +291,14 @@ mod tests {
             rounds.load(std::sync::atomic::Ordering::Relaxed) > 1,
             "transient failures are retried, not fatal"
         );
+        let counted = crate::metrics::metrics()
+            .task_rounds
+            .get_or_create(&crate::metrics::TaskLabels {
+                service: "test",
+                task: "counter",
+            })
+            .get();
+        assert!(counted > 1, "failed rounds are counted too: {counted}");
     }
 
     /// An error no retry fixes.

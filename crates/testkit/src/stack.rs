@@ -519,6 +519,24 @@ impl TestStack {
         .await;
     }
 
+    /// Waits until `service`'s scheduled `task` (governance's `jobs`, ingestion's `janitor`) has
+    /// finished `rounds` more rounds, so a test shows that a round did (or did not) do something
+    /// without guessing how long a round takes. The stack runs in this process: its rounds are
+    /// counted in this process's metrics.
+    pub async fn next_rounds(&self, service: &'static str, task: &'static str, rounds: u64) {
+        let counter = opendata_platform::metrics::metrics()
+            .task_rounds
+            .get_or_create(&opendata_platform::metrics::TaskLabels { service, task })
+            .clone();
+        let target = counter.get() + rounds;
+        let what = format!("{rounds} more rounds of {service}'s {task}");
+        crate::wait_until(Duration::from_secs(30), &what, || {
+            let done = counter.get() >= target;
+            async move { done.then_some(()) }
+        })
+        .await;
+    }
+
     /// Waits until search answers (its first index build is done).
     pub async fn wait_for_search(&self) {
         let search = self.clients(None).search;
