@@ -102,7 +102,6 @@ pub struct Listing<'a> {
     pub page_token: Option<&'a str>,
 }
 
-/// The catalog.
 #[derive(Clone)]
 pub struct Catalog {
     pool: PgPool,

@@ -13,10 +13,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccessLevel {
-    /// `public`.
     #[default]
     Public,
-    /// `restricted public`.
     RestrictedPublic,
     /// `non-public`.
     NonPublic,
@@ -61,9 +59,7 @@ impl Stage {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Metadata {
-    /// Title.
     pub title: String,
-    /// Description.
     pub description: String,
     /// Tags, lowercase, unique.
     pub keywords: Vec<String>,
@@ -71,13 +67,11 @@ pub struct Metadata {
     pub category: String,
     /// Publishing organisation.
     pub publisher: String,
-    /// Contact name.
     pub contact_name: String,
     /// Contact email, without `mailto:`.
     pub contact_email: String,
     /// License URL.
     pub license: String,
-    /// Access level.
     pub access_level: AccessLevel,
     /// Why not public.
     pub rights: String,
@@ -89,7 +83,6 @@ pub struct Metadata {
     pub accrual_periodicity: String,
     /// Landing page URL.
     pub landing_page: String,
-    /// Attribution.
     pub attribution: String,
 }
 
@@ -297,10 +290,8 @@ fn is_interval(value: &str) -> bool {
     is_date(start) && is_date(end)
 }
 
-/// A dataset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
-    /// Id.
     pub id: DatasetId,
     /// Owning agency.
     pub agency_id: String,
@@ -322,7 +313,6 @@ pub struct Dataset {
     pub row_count: i64,
     /// Creator.
     pub owner_id: String,
-    /// Created at.
     pub created_at: DateTime<Utc>,
     /// Metadata last changed at.
     pub metadata_updated_at: DateTime<Utc>,

@@ -29,16 +29,13 @@ use crate::rate_limit::{AppToken, RateLimits};
 pub type CatalogClient = CatalogServiceClient<InterceptedService<Channel, ClientContext>>;
 /// A governance identity client.
 pub type IdentityClient = IdentityServiceClient<InterceptedService<Channel, ClientContext>>;
-/// A search client.
 pub type SearchClient = SearchServiceClient<InterceptedService<Channel, ClientContext>>;
-/// An incentives client.
 pub type IncentivesClient = IncentivesServiceClient<InterceptedService<Channel, ClientContext>>;
 
 /// Governance clients acting with one caller's key.
 pub struct GovernanceClients {
     /// Inventory and workflow.
     pub review: ReviewServiceClient<InterceptedService<Channel, ClientContext>>,
-    /// Freshness.
     pub freshness: FreshnessServiceClient<InterceptedService<Channel, ClientContext>>,
     /// Audit log.
     pub audit: AuditServiceClient<InterceptedService<Channel, ClientContext>>,
@@ -58,13 +55,9 @@ pub struct Dependency {
 /// Channels to the services the edge calls.
 #[derive(Clone)]
 pub struct EdgeChannels {
-    /// Catalog.
     pub catalog: Channel,
-    /// Governance.
     pub governance: Channel,
-    /// Search.
     pub search: Channel,
-    /// Incentives.
     pub incentives: Channel,
 }
 
@@ -85,7 +78,6 @@ pub struct EdgeState {
     search: Channel,
     incentives: Channel,
     rate_limits: Option<Arc<RateLimits>>,
-    /// Settings.
     pub settings: Arc<EdgeSettings>,
     /// The edge's own health: not serving once it is draining or a task of its failed.
     pub health: Health,

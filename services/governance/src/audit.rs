@@ -30,7 +30,6 @@ pub struct AuditEntry {
     pub subject: String,
     /// Why, when given.
     pub reason: String,
-    /// Details.
     pub details: sqlx::types::Json<Value>,
     /// When.
     pub at: DateTime<Utc>,

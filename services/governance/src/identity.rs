@@ -49,14 +49,12 @@ impl KeyKind {
     }
 }
 
-/// An agency.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Agency {
     /// Short id.
     pub id: String,
     /// Full name.
     pub name: String,
-    /// Created at.
     pub created_at: DateTime<Utc>,
 }
 
@@ -67,7 +65,6 @@ pub struct ApiKey {
     pub id: Uuid,
     /// Owner.
     pub principal_id: Uuid,
-    /// Kind.
     pub kind: KeyKind,
     /// Recognisable beginning of the secret.
     pub prefix: String,
@@ -75,7 +72,6 @@ pub struct ApiKey {
     pub label: String,
     /// Issued at.
     pub created_at: DateTime<Utc>,
-    /// Revoked at.
     pub revoked_at: Option<DateTime<Utc>>,
 }
 

@@ -33,39 +33,27 @@ pub struct AwardFields {
     pub parent_company: String,
     /// Street address.
     pub address: String,
-    /// Municipality.
     pub municipality: String,
-    /// County.
     pub county: String,
-    /// ZIP code.
     pub zip_code: String,
-    /// Industry.
     pub industry: String,
     /// NAICS code (2 to 6 digits), or empty.
     pub naics_code: String,
     /// Minority- or women-owned business.
     pub minority_or_women_owned: bool,
-    /// Contract execution date.
     pub contract_execution_date: Option<NaiveDate>,
-    /// Grant.
     pub grant: Money,
-    /// Loan.
     pub loan: Money,
     /// Total assistance.
     pub total: Money,
     /// Why the total differs from grant + loan, or empty.
     pub total_mismatch_reason: String,
-    /// Total project cost.
     pub total_project_cost: Option<Money>,
-    /// Amount leveraged.
     pub amount_leveraged: Option<Money>,
     /// Program (funding source) id.
     pub program_id: String,
-    /// Statutory reference.
     pub statutory_reference: String,
-    /// Jobs to retain.
     pub jobs_to_retain: i64,
-    /// Jobs to create.
     pub jobs_to_create: i64,
     /// Target date of the job commitments.
     pub jobs_target_date: Option<NaiveDate>,
@@ -92,7 +80,6 @@ pub struct AwardFields {
 /// What the rules need to know besides the values.
 #[derive(Debug, Clone, Copy)]
 pub struct Context {
-    /// Today.
     pub today: NaiveDate,
     /// Whether the program named exists in the registry.
     pub program_exists: bool,

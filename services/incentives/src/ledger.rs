@@ -128,7 +128,6 @@ impl Ledger {
         self.clock.now().date_naive()
     }
 
-    /// The pool.
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

@@ -22,13 +22,11 @@ pub const RETIRE_CONSUMER: &str = "ingestion_retire";
 
 /// The committed version, as announced.
 pub struct Committed<'a> {
-    /// The upload.
     pub upload: &'a Upload,
     /// Its schema.
     pub schema: &'a Schema,
     /// Version number.
     pub version: i64,
-    /// Table.
     pub table: &'a str,
     /// Rows.
     pub row_count: i64,

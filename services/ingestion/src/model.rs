@@ -103,15 +103,12 @@ impl std::fmt::Display for UploadState {
 /// An upload and its report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Upload {
-    /// Id.
     pub id: Uuid,
     /// Target dataset.
     pub dataset_id: String,
     /// Agency owning the dataset.
     pub agency_id: String,
-    /// Mode.
     pub mode: UploadMode,
-    /// State.
     pub state: UploadState,
     /// Largest rejected share allowed.
     pub max_rejected_fraction: f64,
@@ -119,7 +116,6 @@ pub struct Upload {
     pub infer_schema: bool,
     /// The schema rows are loaded with (unset while awaiting inference).
     pub schema: Option<Schema>,
-    /// The inferred schema.
     pub inferred_schema: Option<Schema>,
     /// Field names of the file's columns, in file order.
     pub file_columns: Vec<String>,
@@ -131,9 +127,7 @@ pub struct Upload {
     pub working_table: String,
     /// Data rows read.
     pub rows_received: i64,
-    /// Rows loaded.
     pub rows_loaded: i64,
-    /// Rows rejected.
     pub rows_rejected: i64,
     /// Bytes read.
     pub bytes_received: i64,
@@ -145,9 +139,7 @@ pub struct Upload {
     pub error: String,
     /// Creator.
     pub created_by: String,
-    /// Created at.
     pub created_at: DateTime<Utc>,
-    /// Committed at.
     pub committed_at: Option<DateTime<Utc>>,
     /// Whether the upload brings its own schema (given or inferred) rather than the dataset's.
     pub new_schema: bool,

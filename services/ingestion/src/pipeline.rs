@@ -28,16 +28,12 @@ const PROGRESS_INTERVAL: Duration = Duration::from_secs(2);
 pub enum HeaderPolicy {
     /// Header cells name schema columns (by field or display name).
     Match {
-        /// The schema.
         schema: Schema,
         /// Upserts need the row identifier in the file and in every row.
         require_row_identifier: bool,
     },
     /// The file's columns are the schema's, in order (an accepted inferred schema).
-    Positional {
-        /// The schema.
-        schema: Schema,
-    },
+    Positional { schema: Schema },
     /// No schema yet: infer one from every row.
     Infer,
 }
@@ -305,5 +301,148 @@ impl Loader {
             store::insert_rejections(&self.pool, self.upload_id, &rejections).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opendata_datastore::schema::{Column, ColumnType};
+
+    use super::*;
+
+    fn rows(policy: HeaderPolicy, max_stored_rejections: u64) -> Rows {
+        Rows {
+            policy,
+            encoder: None,
+            inference: None,
+            file_columns: Vec::new(),
+            encoded: Vec::new(),
+            rejections: Vec::new(),
+            stored_rejections: 0,
+            max_stored_rejections,
+            progress: Progress::default(),
+        }
+    }
+
+    /// Feeds `file` in two chunks cut mid-row, as uploads arrive; the header problem, if any.
+    fn feed(rows: &mut Rows, file: &str) -> Option<String> {
+        let mut csv = CsvStream::new();
+        let (first, second) = file.as_bytes().split_at(file.len() / 2);
+        let fed = csv
+            .feed(first, &mut |record| rows.on_record(record))
+            .and_then(|()| csv.feed(second, &mut |record| rows.on_record(record)))
+            .and_then(|()| csv.finish(&mut |record| rows.on_record(record)));
+        match fed {
+            Ok(()) => None,
+            Err(StepError::Header(problem)) => Some(problem),
+            Err(StepError::Csv(error)) => Some(format!("malformed: {error}")),
+        }
+    }
+
+    fn towns() -> Schema {
+        Schema {
+            columns: vec![
+                Column::new("town", "Town", ColumnType::Text),
+                Column::new("population", "Population", ColumnType::Number),
+            ],
+            row_identifier: None,
+        }
+    }
+
+    fn matched(max_stored_rejections: u64) -> Rows {
+        rows(
+            HeaderPolicy::Match {
+                schema: towns(),
+                require_row_identifier: false,
+            },
+            max_stored_rejections,
+        )
+    }
+
+    fn positional() -> Rows {
+        rows(HeaderPolicy::Positional { schema: towns() }, 10)
+    }
+
+    #[test]
+    fn matched_headers_load_good_rows_and_reject_bad_ones_by_line_and_column() {
+        let mut rows = matched(10);
+        let problem = feed(
+            &mut rows,
+            "Population,Town\n100,Avon\nmany,Bristol\n200,Canton\n",
+        );
+        assert_eq!(problem, None);
+        // The file's order, by field name, whatever names the header used.
+        assert_eq!(rows.file_columns, ["population", "town"]);
+        let progress = rows.progress;
+        assert_eq!(
+            (
+                progress.rows_received,
+                progress.rows_loaded,
+                progress.rows_rejected
+            ),
+            (3, 2, 1)
+        );
+        assert_eq!(rows.rejections.len(), 1);
+        let rejection = &rows.rejections[0];
+        assert_eq!(
+            (rejection.line, rejection.column.as_str()),
+            (3, "population")
+        );
+        assert_eq!(rejection.value, "many");
+        assert!(
+            !rows.encoded.is_empty(),
+            "the good rows are encoded for COPY"
+        );
+    }
+
+    #[test]
+    fn stored_rejections_stop_at_their_cap_while_the_count_goes_on() {
+        let mut rows = matched(1);
+        assert_eq!(feed(&mut rows, "Town,Population\nA,x\nB,y\nC,z\n"), None);
+        assert_eq!(rows.progress.rows_rejected, 3);
+        assert_eq!(rows.rejections.len(), 1);
+        assert_eq!(rows.rejections[0].line, 2);
+    }
+
+    #[test]
+    fn a_header_the_schema_does_not_know_is_named() {
+        let mut rows = matched(10);
+        let problem = feed(&mut rows, "Town,Inhabitants\nAvon,1\n").expect("a mismatch");
+        assert!(problem.contains("Inhabitants"), "{problem}");
+        assert_eq!(
+            rows.progress.rows_received, 0,
+            "no row is read past the header"
+        );
+    }
+
+    #[test]
+    fn positional_files_need_the_accepted_schemas_column_count() {
+        let mut rows = positional();
+        let problem = feed(&mut rows, "a,b,c\n1,2,3\n").expect("a mismatch");
+        assert_eq!(
+            problem,
+            "the file has 3 columns but the accepted schema has 2"
+        );
+
+        // With the right count, the header's own names do not matter.
+        let mut rows = positional();
+        assert_eq!(feed(&mut rows, "Name,Count\nAvon,18000\n"), None);
+        assert_eq!(rows.file_columns, ["town", "population"]);
+        assert_eq!(rows.progress.rows_loaded, 1);
+    }
+
+    #[test]
+    fn inference_reads_every_row_and_loads_none() {
+        let mut rows = rows(HeaderPolicy::Infer, 10);
+        assert_eq!(
+            feed(&mut rows, "Town,Population\nAvon,18000\nBristol,60000\n"),
+            None
+        );
+        assert_eq!(rows.progress.rows_received, 2);
+        assert_eq!(rows.progress.rows_loaded, 0);
+        assert!(rows.encoded.is_empty());
+        let inferred = rows.inference.take().expect("an inference").finish();
+        let types: Vec<ColumnType> = inferred.columns.iter().map(|c| c.column_type).collect();
+        assert_eq!(types, [ColumnType::Text, ColumnType::Number]);
     }
 }

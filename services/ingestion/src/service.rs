@@ -47,7 +47,6 @@ pub struct Caller {
 pub struct NewUpload {
     /// Target dataset.
     pub dataset_id: String,
-    /// Mode.
     pub mode: Option<UploadMode>,
     /// Largest rejected share, 0 to 1.
     pub max_rejected_fraction: f64,
@@ -666,4 +665,104 @@ fn parse_upload_id(upload_id: &str) -> Result<Uuid, IngestionError> {
     Uuid::parse_str(upload_id.trim()).map_err(|_| {
         IngestionError::invalid("upload_id", format!("`{upload_id}` is not an upload id"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use opendata_datastore::schema::{Column, ColumnType, Schema};
+
+    use super::{UploadMode, choose_schema, parse_upload_id};
+    use crate::error::IngestionError;
+
+    fn schema(title: &str, row_identifier: Option<&str>) -> Schema {
+        Schema {
+            columns: vec![Column::new(title, title, ColumnType::Text)],
+            row_identifier: row_identifier.map(str::to_owned),
+        }
+    }
+
+    fn refused_field(chosen: Result<(Option<Schema>, bool), IngestionError>) -> String {
+        match chosen {
+            Err(IngestionError::Invalid { field, .. }) => field,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_schema_an_upload_loads_with() {
+        let (given, latest, declared) = (
+            schema("given", None),
+            schema("latest", None),
+            schema("declared", None),
+        );
+        let chosen = |mode, given: Option<&Schema>, infer, latest: Option<&Schema>| {
+            choose_schema(
+                mode,
+                given.cloned(),
+                infer,
+                latest.cloned(),
+                declared.clone(),
+            )
+        };
+        // A given schema is new, and only a replace may bring one.
+        let (loaded, new) =
+            chosen(UploadMode::Replace, Some(&given), false, Some(&latest)).unwrap();
+        assert_eq!((loaded, new), (Some(given.clone()), true));
+        // Inference: no schema until it is accepted.
+        assert_eq!(
+            chosen(UploadMode::Replace, None, true, None).unwrap(),
+            (None, true)
+        );
+        // Otherwise the latest version's, else the declared one, neither new.
+        assert_eq!(
+            chosen(UploadMode::Append, None, false, Some(&latest)).unwrap(),
+            (Some(latest.clone()), false)
+        );
+        assert_eq!(
+            chosen(UploadMode::Replace, None, false, None).unwrap(),
+            (Some(declared.clone()), false)
+        );
+    }
+
+    #[test]
+    fn impossible_schema_choices_name_the_field() {
+        let some = schema("town", None);
+        let refused = |mode, given: Option<Schema>, infer, declared: Schema| {
+            refused_field(choose_schema(mode, given, infer, None, declared))
+        };
+        assert_eq!(
+            refused(UploadMode::Replace, Some(some.clone()), true, some.clone()),
+            "infer_schema"
+        );
+        assert_eq!(
+            refused(UploadMode::Append, Some(some.clone()), false, some.clone()),
+            "schema"
+        );
+        assert_eq!(
+            refused(UploadMode::Upsert, None, true, some.clone()),
+            "infer_schema"
+        );
+        let empty = Schema {
+            columns: Vec::new(),
+            row_identifier: None,
+        };
+        assert_eq!(refused(UploadMode::Replace, None, false, empty), "schema");
+        // An upsert matches rows on the row identifier: without one there is nothing to match.
+        assert_eq!(refused(UploadMode::Upsert, None, false, some), "mode");
+        let keyed = schema("id", Some("id"));
+        assert!(choose_schema(UploadMode::Upsert, None, false, None, keyed).is_ok());
+    }
+
+    #[test]
+    fn upload_ids_are_uuids() {
+        let id = "9b2f6a9e-3c1d-4b7a-9f0e-2d6c8a1b5e4f";
+        assert_eq!(parse_upload_id(&format!(" {id} ")).unwrap().to_string(), id);
+        match parse_upload_id("upload-1") {
+            Err(IngestionError::Invalid { field, message, .. }) => {
+                assert_eq!(field, "upload_id");
+                assert!(message.contains("upload-1"), "{message}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
 }

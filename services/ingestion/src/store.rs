@@ -149,9 +149,7 @@ pub async fn transition(
 pub struct Progress {
     /// Data rows read.
     pub rows_received: u64,
-    /// Rows loaded.
     pub rows_loaded: u64,
-    /// Rows rejected.
     pub rows_rejected: u64,
     /// Bytes read.
     pub bytes_received: u64,

@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {
-    /// A dataset.
     Dataset,
     /// A DECD incentive award.
     IncentiveAward,
@@ -40,7 +39,6 @@ pub struct DocumentColumn {
     pub name: String,
     /// Socrata data type name.
     pub data_type: String,
-    /// Description.
     pub description: String,
 }
 
@@ -48,7 +46,6 @@ pub struct DocumentColumn {
 /// fiscal year.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AwardFacts {
-    /// Municipality.
     pub municipality: String,
     /// Program id (funding source).
     pub program_id: String,
@@ -61,14 +58,11 @@ pub struct AwardFacts {
 pub struct SearchDocument {
     /// Dataset id or award id.
     pub id: String,
-    /// Kind.
     #[serde(rename = "type")]
     pub kind: DocumentKind,
-    /// Title.
     pub title: String,
     /// Lowercased title, for sorting by name.
     pub title_sort: String,
-    /// Description.
     pub description: String,
     /// Owning agency id.
     pub agency_id: String,
@@ -76,7 +70,6 @@ pub struct SearchDocument {
     pub agency_name: String,
     /// Category (empty when none).
     pub category: String,
-    /// Tags.
     pub tags: Vec<String>,
     /// Display names of the columns, searchable.
     pub column_names: Vec<String>,
@@ -84,9 +77,7 @@ pub struct SearchDocument {
     pub column_descriptions: Vec<String>,
     /// Columns in position order.
     pub columns: Vec<DocumentColumn>,
-    /// Attribution.
     pub attribution: String,
-    /// Contact email.
     pub contact_email: String,
     /// Created, Unix ms.
     pub created_at: i64,

@@ -79,9 +79,7 @@ pub enum Sort {
 pub enum FacetField {
     /// Owning agency id.
     Agency,
-    /// Category.
     Category,
-    /// Tags.
     Tags,
     /// Document type.
     Type,
@@ -194,7 +192,6 @@ impl Filters {
 pub struct SearchQuery {
     /// Words to look for; empty matches every document that passes the filters.
     pub text: String,
-    /// Filters.
     pub filters: Filters,
     /// Order.
     pub sort: Sort,

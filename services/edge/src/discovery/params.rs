@@ -39,7 +39,6 @@ pub const NO_TYPE: &str = "none";
 /// A catalog search as the request asks for it.
 #[derive(Debug, Default)]
 pub struct CatalogParams {
-    /// The search.
     pub search: SearchRequest,
     /// Whether the request excludes this portal entirely (another domain, unpublished only...).
     pub excluded: bool,

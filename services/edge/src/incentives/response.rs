@@ -18,70 +18,51 @@ fn is_empty(text: &str) -> bool {
 pub struct FieldsJson<'a> {
     /// State fiscal year.
     pub fiscal_year: i32,
-    /// Company.
     pub company: &'a str,
-    /// Parent company.
     #[serde(skip_serializing_if = "is_empty")]
     pub parent_company: &'a str,
-    /// Address.
     #[serde(skip_serializing_if = "is_empty")]
     pub address: &'a str,
-    /// Municipality.
     pub municipality: &'a str,
-    /// County.
     #[serde(skip_serializing_if = "is_empty")]
     pub county: &'a str,
-    /// ZIP code.
     #[serde(skip_serializing_if = "is_empty")]
     pub zip_code: &'a str,
-    /// Industry.
     #[serde(skip_serializing_if = "is_empty")]
     pub industry: &'a str,
-    /// NAICS code.
     #[serde(skip_serializing_if = "is_empty")]
     pub naics_code: &'a str,
     /// Minority- or women-owned.
     pub minority_or_women_owned: bool,
-    /// Contract execution date.
     #[serde(skip_serializing_if = "is_empty")]
     pub contract_execution_date: &'a str,
     /// Grant.
     pub grant_amount: &'a str,
     /// Loan.
     pub loan_amount: &'a str,
-    /// Total assistance.
     pub total_assistance: &'a str,
     /// Why the total is not grant + loan.
     #[serde(skip_serializing_if = "is_empty")]
     pub total_mismatch_reason: &'a str,
-    /// Total project cost.
     #[serde(skip_serializing_if = "is_empty")]
     pub total_project_cost: &'a str,
-    /// Amount leveraged.
     #[serde(skip_serializing_if = "is_empty")]
     pub amount_leveraged: &'a str,
     /// Program id.
     pub program: &'a str,
-    /// Statutory reference.
     #[serde(skip_serializing_if = "is_empty")]
     pub statutory_reference: &'a str,
-    /// Jobs to retain.
     pub jobs_to_retain: i64,
-    /// Jobs to create.
     pub jobs_to_create: i64,
     /// Target date of the job commitments.
     #[serde(skip_serializing_if = "is_empty")]
     pub jobs_target_date: &'a str,
-    /// Penalty.
     #[serde(skip_serializing_if = "is_empty")]
     pub penalty: &'a str,
-    /// Forgiveness credit.
     #[serde(skip_serializing_if = "is_empty")]
     pub forgiveness_credit: &'a str,
-    /// Amount disbursed.
     #[serde(skip_serializing_if = "is_empty")]
     pub amount_disbursed: &'a str,
-    /// Average wage.
     #[serde(skip_serializing_if = "is_empty")]
     pub average_wage: &'a str,
     /// Amount recaptured.
@@ -89,7 +70,6 @@ pub struct FieldsJson<'a> {
     pub recapture_amount: &'a str,
     /// Award status.
     pub status: &'a str,
-    /// Project name.
     #[serde(skip_serializing_if = "is_empty")]
     pub project_name: &'a str,
     /// How a penalty was applied.
@@ -158,7 +138,6 @@ pub struct AwardRecord<'a> {
     pub clawback_flag: bool,
     /// Withdrawn (only single awards can be).
     pub withdrawn: bool,
-    /// Revision.
     pub revision: i64,
 }
 
@@ -211,7 +190,6 @@ pub struct ReviewJson<'a> {
     pub reviewed_on: &'a str,
     /// Jobs found.
     pub actual_jobs: i64,
-    /// Notes.
     #[serde(skip_serializing_if = "is_empty")]
     pub notes: &'a str,
 }
@@ -315,7 +293,6 @@ pub struct SummaryRowJson<'a> {
     pub loan_total: &'a str,
     /// Sum of total assistance.
     pub assistance_total: &'a str,
-    /// Jobs promised.
     pub jobs_promised: i64,
     /// Jobs found at the latest reviews.
     pub jobs_actual: i64,
@@ -358,15 +335,10 @@ impl<'a> SummaryRowJson<'a> {
 /// A program.
 #[derive(Debug, Serialize)]
 pub struct ProgramJson<'a> {
-    /// Id.
     pub id: &'a str,
-    /// Name.
     pub name: &'a str,
-    /// Statutory reference.
     pub statutory_reference: &'a str,
-    /// Assistance types.
     pub assistance_types: &'a [String],
-    /// Administering agency.
     pub administering_agency: &'a str,
 }
 
@@ -375,14 +347,11 @@ pub struct ProgramJson<'a> {
 pub struct TaxCreditJson<'a> {
     /// Income year.
     pub year: i32,
-    /// Credit type.
     pub credit_type: &'a str,
     /// Tax.
     pub tax_type: &'a str,
     /// Taxpayers claiming.
     pub claim_count: i64,
-    /// Amount claimed.
     pub amount_claimed: &'a str,
-    /// Amount carried forward.
     pub amount_carried_forward: &'a str,
 }

@@ -27,7 +27,6 @@ const MOST_ROWS: &str = "10000";
 pub struct FreshRow {
     /// Dataset id.
     pub id: String,
-    /// Title.
     pub title: String,
     /// Agency id.
     pub agency: String,
@@ -120,7 +119,6 @@ pub async fn rows(state: &EdgeState, filter: Option<&str>) -> Option<Vec<FreshRo
 pub struct Tally {
     /// Agency name.
     pub agency: String,
-    /// Agency id.
     pub agency_id: String,
     /// On time.
     pub current: usize,

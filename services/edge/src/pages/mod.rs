@@ -133,7 +133,6 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
-/// The stylesheet.
 async fn stylesheet() -> Response {
     asset(
         "text/css; charset=utf-8",

@@ -16,7 +16,6 @@ use crate::review::Caller;
 
 /// An authenticated caller who owns their key.
 pub struct Authenticated {
-    /// The principal.
     pub principal: Principal,
     /// The key they presented.
     pub key: String,

@@ -56,7 +56,6 @@ pub struct ReviewSettings {
 /// Who is asking, with the key they presented (governance looks datasets up in the catalog with
 /// it, so it sees no more than they may).
 pub struct Caller<'a> {
-    /// The principal.
     pub principal: &'a Principal,
     /// Their key.
     pub key: &'a str,
@@ -65,7 +64,6 @@ pub struct Caller<'a> {
 /// A record with its history, as served.
 #[derive(Debug, Clone)]
 pub struct RecordView {
-    /// The record.
     pub record: Record,
     /// Its transitions, oldest first.
     pub history: Vec<TransitionRow>,
@@ -115,12 +113,10 @@ impl Review {
         &self.pool
     }
 
-    /// The clock.
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
     }
 
-    /// The settings.
     pub fn settings(&self) -> ReviewSettings {
         self.settings
     }

@@ -24,7 +24,6 @@ pub enum ReviewState {
     Published,
     /// Withheld on a legal ground.
     Withheld,
-    /// Retired.
     Retired,
 }
 

@@ -9,7 +9,6 @@ use super::state::{Ground, ReviewState};
 /// An inventory record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
-    /// Dataset id.
     pub dataset_id: String,
     /// Owning agency.
     pub agency_id: String,
@@ -119,17 +118,13 @@ pub async fn fetch(
 /// What the catalog says about a dataset.
 #[derive(Debug, Clone)]
 pub struct CatalogFacts {
-    /// Dataset id.
     pub dataset_id: String,
     /// Owning agency.
     pub agency_id: String,
-    /// Title.
     pub title: String,
-    /// Category.
     pub category: String,
     /// Declared update frequency (normalized), or empty.
     pub accrual_periodicity: String,
-    /// Last data update.
     pub last_data_update: Option<DateTime<Utc>>,
     /// When the dataset was created.
     pub created_at: DateTime<Utc>,
@@ -301,7 +296,6 @@ pub async fn summary(
 /// discloses, its ground and when it was withheld.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct WithheldDataset {
-    /// Dataset id.
     pub dataset_id: String,
     /// Owning agency.
     pub agency_id: String,

@@ -23,16 +23,13 @@ pub struct StoredReview {
     pub reviewed_on: NaiveDate,
     /// Jobs found.
     pub actual_jobs: i64,
-    /// Notes.
     pub notes: String,
 }
 
 /// An award as stored, with its reviews (oldest first).
 #[derive(Debug, Clone)]
 pub struct StoredAward {
-    /// Id.
     pub id: Uuid,
-    /// Revision.
     pub revision: i64,
     /// Withdrawn awards stay, out of totals and searches.
     pub withdrawn: bool,

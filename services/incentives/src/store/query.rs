@@ -43,9 +43,7 @@ pub struct Filter {
     pub company_words: Vec<String>,
     /// Municipalities (case-insensitive).
     pub municipalities: Vec<String>,
-    /// Program ids.
     pub program_ids: Vec<String>,
-    /// Fiscal years.
     pub fiscal_years: Vec<i32>,
     /// Assistance types (any of them).
     pub assistance_types: Vec<AssistanceType>,
@@ -231,7 +229,6 @@ pub struct SummaryRow {
     pub loan_cents: i64,
     /// Sum of total assistance, in cents.
     pub total_cents: i64,
-    /// Jobs promised.
     pub jobs_promised: i64,
     /// Jobs found at the latest reviews.
     pub jobs_actual: i64,

@@ -7,9 +7,7 @@ use sqlx::PgConnection;
 pub struct Program {
     /// Short id (`maa`).
     pub id: String,
-    /// Name.
     pub name: String,
-    /// Statutory reference.
     pub statutory_reference: String,
     /// Kinds of assistance (`grant`, `loan`, `tax_credit`).
     pub assistance_types: Vec<String>,
@@ -60,7 +58,6 @@ pub async fn program_exists(conn: &mut PgConnection, id: &str) -> Result<bool, s
 pub struct TaxCreditFigure {
     /// Income year.
     pub year: i32,
-    /// Credit type.
     pub credit_type: String,
     /// Tax it is claimed against.
     pub tax_type: String,
