@@ -21,5 +21,6 @@ pub mod tasks;
 pub mod telemetry;
 pub mod text;
 pub mod timestamp;
+pub mod upload;
 
 pub use error::{ApiError, ErrorCode};

@@ -1,20 +1,16 @@
 //! Replacing a dataset's rows through ingestion, the way any agency automation does: create a
-//! `replace` upload, stream the CSV in chunks, commit; abandon the upload when anything fails.
+//! `replace` upload, send the CSV in chunks ([`crate::upload`]), commit; abandon the upload when
+//! anything fails.
 //! Services that publish tables of their own on the portal (governance's freshness and retired
 //! assets, DECD's awards) use it.
 
 use opendata_proto::ingestion::v1 as ingestion;
 use opendata_proto::ingestion::v1::ingestion_service_client::IngestionServiceClient;
-use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::error::ApiError;
 use crate::grpc::{ClientContext, MAX_MESSAGE_BYTES};
-
-/// Bytes of CSV per upload chunk.
-const CHUNK_BYTES: usize = 4 * 1024 * 1024;
-
-type Client = IngestionServiceClient<InterceptedService<Channel, ClientContext>>;
+use crate::upload::{IngestionClient, SendError, send_file};
 
 /// Why the rows were not replaced.
 #[derive(Debug, thiserror::Error)]
@@ -85,20 +81,20 @@ pub async fn replace_rows(
     loaded
 }
 
-async fn load(client: &mut Client, upload_id: &str, csv: Vec<u8>) -> Result<u64, ReplaceError> {
-    let bytes = bytes::Bytes::from(csv);
-    let chunks: Vec<ingestion::UploadChunk> = (0..bytes.len().max(1))
-        .step_by(CHUNK_BYTES)
-        .map(|start| ingestion::UploadChunk {
-            upload_id: upload_id.to_owned(),
-            data: bytes.slice(start..(start + CHUNK_BYTES).min(bytes.len())),
-        })
-        .collect();
-    let loaded = client
-        .upload_chunks(futures::stream::iter(chunks))
+async fn load(
+    client: &mut IngestionClient,
+    upload_id: &str,
+    csv: Vec<u8>,
+) -> Result<u64, ReplaceError> {
+    let loaded = send_file(client, upload_id, std::io::Cursor::new(csv), |_| {})
         .await
-        .map_err(|status| failed("sending rows", &status))?
-        .into_inner();
+        .map_err(|error| match error {
+            SendError::Refused(status) => failed("sending rows", &status),
+            SendError::Read(error) => ReplaceError::Failed {
+                step: "sending rows",
+                error: crate::error::internal(&error),
+            },
+        })?;
     if loaded.rows_rejected > 0 || !loaded.error.is_empty() {
         return Err(ReplaceError::Rejected {
             rejected: loaded.rows_rejected,

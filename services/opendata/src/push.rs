@@ -4,18 +4,15 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use opendata_platform::upload::{SendError, send_file};
 use opendata_proto::common::v1::Schema;
 use opendata_proto::ingestion::v1 as pb;
-use tokio::io::AsyncReadExt as _;
 
 use crate::client::{CliError, Connection, describe};
 
-/// Bytes per streamed chunk.
-const CHUNK_BYTES: usize = 1024 * 1024;
 /// Rejections printed in the report.
 const REJECTIONS_SHOWN: u32 = 20;
 
@@ -81,7 +78,7 @@ pub fn parse_as_of(text: &str) -> Result<DateTime<Utc>, String> {
 /// Runs `opendata push`; returns the final upload.
 pub async fn push(connection: &Connection, args: &PushArgs) -> Result<pb::Upload, CliError> {
     let mut ingestion = connection.ingestion()?;
-    let mut file = tokio::fs::File::open(&args.file)
+    let file = tokio::fs::File::open(&args.file)
         .await
         .map_err(|error| format!("cannot open {}: {error}", args.file.display()))?;
     let size = file.metadata().await?.len();
@@ -116,41 +113,13 @@ pub async fn push(connection: &Connection, args: &PushArgs) -> Result<pb::Upload
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
-    let (sender, receiver) = tokio::sync::mpsc::channel::<pb::UploadChunk>(4);
-    let upload_id = upload.id.clone();
     let bar = progress.clone();
-    let reader = tokio::spawn(async move {
-        let mut first = true;
-        loop {
-            let mut buffer = vec![0; CHUNK_BYTES];
-            let read = file.read(&mut buffer).await?;
-            if read == 0 && !first {
-                return Ok::<(), std::io::Error>(());
-            }
-            buffer.truncate(read);
-            bar.inc(read as u64);
-            let chunk = pb::UploadChunk {
-                upload_id: if first {
-                    upload_id.clone()
-                } else {
-                    String::new()
-                },
-                data: Bytes::from(buffer),
-            };
-            first = false;
-            if sender.send(chunk).await.is_err() || read == 0 {
-                return Ok(());
-            }
-        }
-    });
-    let sent = ingestion
-        .upload_chunks(tokio_stream::wrappers::ReceiverStream::new(receiver))
-        .await;
+    let sent = send_file(&mut ingestion, &upload.id, file, move |read| bar.inc(read)).await;
     progress.finish_and_clear();
-    reader.await??;
-    let mut upload = sent
-        .map_err(|status| format!("the file was refused: {}", describe(&status)))?
-        .into_inner();
+    let mut upload = sent.map_err(|error| match error {
+        SendError::Refused(status) => format!("the file was refused: {}", describe(&status)),
+        SendError::Read(error) => format!("cannot read {}: {error}", args.file.display()),
+    })?;
 
     if upload.state() == pb::UploadState::AwaitingSchema {
         let schema = upload.inferred_schema.clone().unwrap_or_default();
