@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 
 version=0.9.2
 tool=.tools/bin/cargo-machete
-if [ ! -x "$tool" ] || [ "$("$tool" --version 2>/dev/null)" != "$version" ]; then
+# Run by path, not as `cargo machete`: with CARGO set (make exports it) the tool would read its
+# arguments as a cargo subcommand's.
+if [ ! -x "$tool" ] || [ "$(env -u CARGO "$tool" --version 2>/dev/null)" != "$version" ]; then
     echo "unused-deps: installing cargo-machete $version"
     cargo install --quiet --locked --root .tools --version "$version" cargo-machete
 fi
-"$tool"
+env -u CARGO "$tool"

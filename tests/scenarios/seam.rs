@@ -6,9 +6,7 @@
 //! may read a version and change nothing.
 
 use opendata_datastore::schema::ColumnType as StoredType;
-use opendata_datastore::table::{
-    CREATED_AT_COLUMN, DATA_SCHEMA, ID_COLUMN, READER_ROLE, UPDATED_AT_COLUMN, version_table,
-};
+use opendata_datastore::table::{DATA_SCHEMA, READER_ROLE, SYSTEM_COLUMNS, version_table};
 use opendata_proto::common::v1::ColumnType;
 use opendata_proto::ingestion::v1::UploadMode;
 use opendata_testkit::TestStack;
@@ -74,25 +72,17 @@ async fn ingestion_and_the_catalog_keep_to_the_data_schema_contract() {
     .fetch_all(&stack.pool)
     .await
     .expect("columns");
-    assert_eq!(
-        columns,
-        [
-            ID_COLUMN,
-            CREATED_AT_COLUMN,
-            UPDATED_AT_COLUMN,
-            "town",
-            "population",
-            "counted"
-        ]
-    );
-    for (name, sql_type) in [
-        (ID_COLUMN, "bigint"),
-        (CREATED_AT_COLUMN, "timestamptz"),
-        (UPDATED_AT_COLUMN, "timestamptz"),
-        ("town", StoredType::Text.sql_type()),
-        ("population", StoredType::Number.sql_type()),
-        ("counted", StoredType::CalendarDate.sql_type()),
-    ] {
+    let expected: Vec<(&str, &str)> = SYSTEM_COLUMNS
+        .into_iter()
+        .chain([
+            ("town", StoredType::Text.sql_type()),
+            ("population", StoredType::Number.sql_type()),
+            ("counted", StoredType::CalendarDate.sql_type()),
+        ])
+        .collect();
+    let names: Vec<&str> = expected.iter().map(|(name, _)| *name).collect();
+    assert_eq!(columns, names);
+    for (name, sql_type) in expected {
         let matches: bool = sqlx::query_scalar(
             "SELECT atttypid = $3::regtype FROM pg_attribute \
              WHERE attrelid = $1::regclass AND attname = $2",

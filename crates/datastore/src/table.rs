@@ -16,6 +16,12 @@ pub const ID_COLUMN: &str = ":id";
 pub const CREATED_AT_COLUMN: &str = ":created_at";
 /// System column: when the row last changed.
 pub const UPDATED_AT_COLUMN: &str = ":updated_at";
+/// The system columns, in order, with their PostgreSQL types.
+pub const SYSTEM_COLUMNS: [(&str, &str); 3] = [
+    (ID_COLUMN, "bigint"),
+    (CREATED_AT_COLUMN, "timestamptz"),
+    (UPDATED_AT_COLUMN, "timestamptz"),
+];
 
 /// Quotes an identifier for PostgreSQL.
 pub fn quote_ident(name: &str) -> String {
@@ -57,12 +63,17 @@ pub fn create_sequence_sql(dataset_id: &str) -> String {
 /// `CREATE TABLE` for rows of `schema`, with system columns defaulted.
 pub fn create_table_sql(table: &str, dataset_id: &str, schema: &Schema) -> String {
     let sequence = qualified(&id_sequence(dataset_id)).replace('\'', "''");
+    let [
+        (id, id_type),
+        (created, created_type),
+        (updated, updated_type),
+    ] = SYSTEM_COLUMNS;
     let mut sql = format!(
-        "CREATE TABLE {} ({} bigint NOT NULL DEFAULT nextval('{sequence}'), {} timestamptz NOT NULL DEFAULT now(), {} timestamptz NOT NULL DEFAULT now()",
+        "CREATE TABLE {} ({} {id_type} NOT NULL DEFAULT nextval('{sequence}'), {} {created_type} NOT NULL DEFAULT now(), {} {updated_type} NOT NULL DEFAULT now()",
         qualified(table),
-        quote_ident(ID_COLUMN),
-        quote_ident(CREATED_AT_COLUMN),
-        quote_ident(UPDATED_AT_COLUMN),
+        quote_ident(id),
+        quote_ident(created),
+        quote_ident(updated),
     );
     for column in &schema.columns {
         sql.push_str(&format!(

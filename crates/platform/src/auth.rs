@@ -25,7 +25,7 @@ pub const DEFAULT_AUTH_CACHE_TTL: Duration = Duration::from_secs(30);
 /// Largest number of cached keys.
 const CACHE_CAPACITY: usize = 10_000;
 
-/// A role (DESIGN.md §7).
+/// A role (what each may do: [`crate::authz`], `docs/authorization.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Chief Data Officer.

@@ -94,7 +94,8 @@ pub struct ServiceLabels {
 pub struct TaskLabels {
     /// The service.
     pub service: &'static str,
-    /// The task (`jobs`, `janitor`).
+    /// The task (governance's `jobs`, ingestion's `janitor`, incentives' `award dataset sync`, the
+    /// edge's `rate limit pruning`).
     pub task: &'static str,
 }
 

@@ -1,7 +1,7 @@
 //! The composition root: configuration → services → shutdown. [`Stack`] runs the whole portal in
 //! one process (`opendata up`, and the tests through `opendata-testkit`); [`serve`] runs one
 //! component per process, as Kubernetes does (`opendata serve`). The command-line tool builds on
-//! this crate and nothing here knows of it.
+//! this crate; all this crate offers it is the components' names as command-line values.
 
 pub mod serve;
 mod stack;

@@ -520,16 +520,17 @@ impl TestStack {
     }
 
     /// Waits until `service`'s scheduled `task` (governance's `jobs`, ingestion's `janitor`) has
-    /// finished `rounds` more rounds, so a test shows that a round did (or did not) do something
-    /// without guessing how long a round takes. The stack runs in this process: its rounds are
-    /// counted in this process's metrics.
-    pub async fn next_rounds(&self, service: &'static str, task: &'static str, rounds: u64) {
+    /// run one whole round that began after this call (two more finished rounds: one may have
+    /// been under way), so a test shows that a round did, or did not, do something without
+    /// guessing how long a round takes. Rounds are counted in this process's metrics, so this
+    /// assumes one stack per process, as `cargo nextest` (`make test`) runs tests.
+    pub async fn after_a_full_round(&self, service: &'static str, task: &'static str) {
         let counter = opendata_platform::metrics::metrics()
             .task_rounds
             .get_or_create(&opendata_platform::metrics::TaskLabels { service, task })
             .clone();
-        let target = counter.get() + rounds;
-        let what = format!("{rounds} more rounds of {service}'s {task}");
+        let target = counter.get() + 2;
+        let what = format!("a full round of {service}'s {task}");
         crate::wait_until(Duration::from_secs(30), &what, || {
             let done = counter.get() >= target;
             async move { done.then_some(()) }

@@ -9,9 +9,11 @@
 
 pub mod catalog;
 pub mod conditional;
+#[warn(missing_docs)]
 pub mod config;
 pub mod convert;
 pub mod dataset_ids;
+#[warn(missing_docs)]
 pub mod error;
 pub mod events;
 pub mod grpc;

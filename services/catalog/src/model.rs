@@ -13,15 +13,17 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccessLevel {
+    /// `public`.
     #[default]
     Public,
+    /// `restricted public`.
     RestrictedPublic,
     /// `non-public`.
     NonPublic,
 }
 
 impl AccessLevel {
-    /// The DCAT-US spelling.
+    /// The DCAT-US spelling: the protobuf enum's, the one definition of it.
     pub fn dcat(self) -> &'static str {
         crate::convert::access_level_to_proto(self).dcat_name()
     }

@@ -9,9 +9,11 @@
 #![allow(missing_docs)]
 
 pub mod admin;
+#[warn(missing_docs)]
 pub mod config;
 pub mod dcat;
 pub mod discovery;
+#[warn(missing_docs)]
 pub mod error;
 pub mod health;
 pub mod held_body;

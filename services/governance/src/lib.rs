@@ -8,7 +8,9 @@
 
 pub mod audit;
 pub mod catalog_feed;
+#[warn(missing_docs)]
 pub mod config;
+#[warn(missing_docs)]
 pub mod error;
 pub mod freshness;
 pub mod grpc;

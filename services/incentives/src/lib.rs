@@ -8,9 +8,11 @@
 #![allow(missing_docs)]
 
 pub mod award;
+#[warn(missing_docs)]
 pub mod config;
 pub mod convert;
 pub mod downloads;
+#[warn(missing_docs)]
 pub mod error;
 pub mod events;
 pub mod filter;

@@ -7,7 +7,9 @@
 #![allow(missing_docs)]
 
 pub mod commit;
+#[warn(missing_docs)]
 pub mod config;
+#[warn(missing_docs)]
 pub mod error;
 pub mod events;
 pub mod grpc;

@@ -84,6 +84,21 @@ struct Rows {
 }
 
 impl Rows {
+    /// Rows before the header, encoding into a buffer of `capacity` bytes.
+    fn new(policy: HeaderPolicy, max_stored_rejections: u64, capacity: usize) -> Rows {
+        Rows {
+            policy,
+            encoder: None,
+            inference: None,
+            file_columns: Vec::new(),
+            encoded: Vec::with_capacity(capacity),
+            rejections: Vec::new(),
+            stored_rejections: 0,
+            max_stored_rejections,
+            progress: Progress::default(),
+        }
+    }
+
     fn on_record(&mut self, record: Record<'_>) -> Result<(), StepError> {
         if self.encoder.is_none() && self.inference.is_none() {
             return self.on_header(&record);
@@ -187,17 +202,7 @@ impl Loader {
             working_table,
             stage_chunks,
             csv: CsvStream::new(),
-            rows: Rows {
-                policy,
-                encoder: None,
-                inference: None,
-                file_columns: Vec::new(),
-                encoded: Vec::with_capacity(copy_buffer_bytes + 64 * 1024),
-                rejections: Vec::new(),
-                stored_rejections: 0,
-                max_stored_rejections,
-                progress: Progress::default(),
-            },
+            rows: Rows::new(policy, max_stored_rejections, copy_buffer_bytes + 64 * 1024),
             copy: None,
             copy_buffer_bytes,
             started: Instant::now(),
@@ -311,17 +316,7 @@ mod tests {
     use super::*;
 
     fn rows(policy: HeaderPolicy, max_stored_rejections: u64) -> Rows {
-        Rows {
-            policy,
-            encoder: None,
-            inference: None,
-            file_columns: Vec::new(),
-            encoded: Vec::new(),
-            rejections: Vec::new(),
-            stored_rejections: 0,
-            max_stored_rejections,
-            progress: Progress::default(),
-        }
+        Rows::new(policy, max_stored_rejections, 0)
     }
 
     /// Feeds `file` in two chunks cut mid-row, as uploads arrive; the header problem, if any.

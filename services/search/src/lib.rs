@@ -10,6 +10,7 @@
 #![allow(missing_docs)]
 
 pub mod backend;
+#[warn(missing_docs)]
 pub mod config;
 pub mod document;
 pub mod embedded;

@@ -129,8 +129,8 @@ async fn a_dataset_turns_stale_exactly_after_due_plus_grace_and_is_announced_onc
     .await
     .unwrap();
     assert_eq!(events, 1);
-    // Two more rounds of the jobs: the lapse is not announced again.
-    stack.next_rounds("governance", "jobs", 2).await;
+    // Another round of the jobs: the lapse is not announced again.
+    stack.after_a_full_round("governance", "jobs").await;
     assert_eq!(
         stale_announcements(&stack, &id).await,
         1,

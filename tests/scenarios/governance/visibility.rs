@@ -305,8 +305,17 @@ async fn a_retired_dataset_is_archived_then_made_private_after_30_days() {
     assert_eq!(view["id"], old.as_str());
 
     stack.clock.advance(Duration::days(29));
-    // A round of the jobs after the clock moved (the second: one may have begun before).
-    stack.next_rounds("governance", "jobs", 2).await;
+    // A whole round of the jobs on day 29: governance (which the job changes at once) still has
+    // it public, so the public still sees it.
+    stack.after_a_full_round("governance", "jobs").await;
+    let day_29 = review(&stack, &ado)
+        .get_inventory_record(governance::GetInventoryRecordRequest {
+            dataset_id: old.clone(),
+        })
+        .await
+        .expect("record")
+        .into_inner();
+    assert!(day_29.public, "day 29");
     assert_eq!(
         get(&stack, &format!("/api/views/{old}.json")).await.status,
         200,
