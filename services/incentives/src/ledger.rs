@@ -421,9 +421,7 @@ impl Ledger {
             return Ok(query::summarize(&mut conn, filter, dimensions).await?);
         }
         let key = format!("{dimensions:?} {filter:?}");
-        let generation: i64 = sqlx::query_scalar("SELECT generation FROM awards_generation")
-            .fetch_one(&mut *conn)
-            .await?;
+        let generation = query::generation(&mut conn).await?;
         {
             let cache = self.summaries.lock().unwrap_or_else(|e| e.into_inner());
             if cache.generation == generation
@@ -459,9 +457,7 @@ impl Ledger {
                     Some(snapshot) => snapshot,
                     None => {
                         let mut tx = pool.begin().await?;
-                        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                            .execute(&mut *tx)
-                            .await?;
+                        query::snapshot(&mut tx).await?;
                         tx
                     }
                 };

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use futures::TryStreamExt as _;
 use opendata_platform::auth::Principal;
 use opendata_platform::authz::Action;
@@ -27,6 +27,7 @@ use crate::error::{IncentivesError, required};
 use crate::ledger::Ledger;
 use crate::money::Money;
 use crate::store::StoredAward;
+use crate::store::publishing as store;
 use crate::store::query::Filter;
 
 /// The award dataset's settings.
@@ -243,18 +244,7 @@ fn row(award: &StoredAward, today: NaiveDate) -> Vec<String> {
     ]
 }
 
-/// Where the dataset stands.
-#[derive(Debug, Clone, Default, sqlx::FromRow)]
-pub struct Status {
-    /// Whether a key is set.
-    pub key_set: bool,
-    /// Last push.
-    pub last_pushed_at: Option<DateTime<Utc>>,
-    /// Awards in it.
-    pub rows_pushed: i64,
-    /// The last failure.
-    pub last_error: String,
-}
+pub use crate::store::publishing::Status;
 
 /// Keeps the award dataset current; cheap to clone.
 #[derive(Clone)]
@@ -266,9 +256,6 @@ pub struct Publisher {
     agency_id: Arc<str>,
     settings: DatasetSettings,
 }
-
-/// Advisory lock key of the sync job (so one replica pushes at a time).
-const SYNC_LOCK: i64 = 0x0EE0_0038;
 
 impl Publisher {
     /// The publisher of `ledger`'s awards, owned by `agency_id`.
@@ -326,53 +313,29 @@ impl Publisher {
                 ),
             ));
         }
-        sqlx::query(
-            "INSERT INTO publishing (singleton, api_key, set_by, set_at) VALUES (true, $1, $2, $3) \
-             ON CONFLICT (singleton) DO UPDATE SET api_key = EXCLUDED.api_key, \
-             set_by = EXCLUDED.set_by, set_at = EXCLUDED.set_at, pushed_state = '', last_error = ''",
-        )
-        .bind(key.trim())
-        .bind(&who.id)
-        .bind(self.clock.now())
-        .execute(self.pool())
-        .await?;
+        store::set_key(self.pool(), key.trim(), &who.id, self.clock.now()).await?;
         self.status().await
     }
 
     /// Where the dataset stands.
     pub async fn status(&self) -> Result<Status, IncentivesError> {
-        let status: Option<Status> = sqlx::query_as(
-            "SELECT true AS key_set, last_pushed_at, rows_pushed, last_error FROM publishing",
-        )
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(status.unwrap_or_default())
+        Ok(store::status(self.pool()).await?.unwrap_or_default())
     }
 
     /// One round: when a key is set and the awards (or the day) changed since the last push,
     /// makes sure the dataset exists and replaces its rows. Whether it pushed.
     pub async fn sync(&self) -> Result<bool, IncentivesError> {
         let mut tx = self.pool().begin().await?;
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(SYNC_LOCK)
-            .fetch_one(&mut *tx)
-            .await?;
-        if !locked {
+        if !store::try_lock(&mut tx).await? {
             return Ok(false);
         }
-        let current: Option<(String, String)> =
-            sqlx::query_as("SELECT api_key, pushed_state FROM publishing")
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some((key, pushed_state)) = current else {
+        let Some((key, pushed_state)) = store::key_and_pushed_state(&mut tx).await? else {
             return Ok(false);
         };
         let today = self.clock.now().date_naive();
         // The awards' generation moves with every change to them (a trigger), whatever the
         // clock says; the day matters too, since obligations follow the calendar.
-        let generation: i64 = sqlx::query_scalar("SELECT generation FROM awards_generation")
-            .fetch_one(&mut *tx)
-            .await?;
+        let generation = crate::store::query::generation(&mut tx).await?;
         let state = format!("{generation}/{today}");
         if state == pushed_state {
             return Ok(false);
@@ -380,21 +343,10 @@ impl Publisher {
         let outcome = self.push(&key, today).await;
         match &outcome {
             Ok(rows) => {
-                sqlx::query(
-                    "UPDATE publishing SET pushed_state = $1, last_pushed_at = $2, \
-                     rows_pushed = $3, last_error = ''",
-                )
-                .bind(&state)
-                .bind(self.clock.now())
-                .bind(*rows as i64)
-                .execute(&mut *tx)
-                .await?;
+                store::record_push(&mut tx, &state, self.clock.now(), *rows as i64).await?;
             }
             Err(error) => {
-                sqlx::query("UPDATE publishing SET last_error = $1")
-                    .bind(error.to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                store::record_failure(&mut tx, &error.to_string()).await?;
             }
         }
         tx.commit().await?;

@@ -11,7 +11,7 @@ use opendata_datastore::convert::schema_from_proto;
 use opendata_datastore::dataset_id::DatasetId;
 use opendata_datastore::encode::Rejection;
 use opendata_datastore::schema::Schema;
-use opendata_datastore::table::{create_sequence_sql, create_table_sql, working_table};
+use opendata_datastore::table::working_table;
 use opendata_platform::auth::{Authenticator, Principal};
 use opendata_platform::authz::Action;
 use opendata_platform::error::ApiError;
@@ -199,7 +199,7 @@ impl Ingestion {
             allow_empty: request.allow_empty,
         };
         if let Some(schema) = &upload.schema {
-            create_working_table(&mut tx, &upload, schema).await?;
+            store::create_working_table(&mut tx, &upload, schema).await?;
         }
         store::insert_upload(&mut *tx, &upload).await?;
         tx.commit().await?;
@@ -342,7 +342,7 @@ impl Ingestion {
                 expected: "awaiting_schema",
             });
         }
-        create_working_table(&mut tx, &upload, &schema).await?;
+        store::create_working_table(&mut tx, &upload, &schema).await?;
         tx.commit().await?;
 
         let mut loader = self.loader(
@@ -430,10 +430,7 @@ impl Ingestion {
                 expected: "loaded with a schema",
             });
         };
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('opendata-version:' || $1))")
-            .bind(&upload.dataset_id)
-            .execute(&mut *tx)
-            .await?;
+        store::lock_versions(&mut tx, &upload.dataset_id).await?;
         let latest = store::latest_version(&mut tx, &upload.dataset_id).await?;
         let (current, current_table) = (latest.version, latest.table);
         if current != upload.base_version {
@@ -455,25 +452,26 @@ impl Ingestion {
                 }
             };
         let committed_at = Utc::now();
-        sqlx::query("INSERT INTO versions (dataset_id, version, table_name, upload_id, row_count, committed_at, schema) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(&upload.dataset_id)
-            .bind(version)
-            .bind(&built.table)
-            .bind(upload.id)
-            .bind(built.row_count)
-            .bind(committed_at)
-            .bind(sqlx::types::Json(&schema))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE uploads SET state = 'committed', version = $2, committed_at = $3, index_millis = $4, \
-             table_dropped = true, updated_at = now() WHERE id = $1",
+        store::record_version(
+            &mut tx,
+            &store::NewVersion {
+                dataset_id: &upload.dataset_id,
+                version,
+                table: &built.table,
+                upload_id: upload.id,
+                row_count: built.row_count,
+                committed_at,
+                schema: &schema,
+            },
         )
-        .bind(upload.id)
-        .bind(version)
-        .bind(committed_at)
-        .bind(built.index_millis as i64)
-        .execute(&mut *tx)
+        .await?;
+        store::mark_committed(
+            &mut tx,
+            upload.id,
+            version,
+            committed_at,
+            built.index_millis as i64,
+        )
         .await?;
         emit_version_committed(
             &mut tx,
@@ -586,24 +584,6 @@ impl Ingestion {
         tracing::info!(upload_id = %upload.id, reason = %message.escape_debug(), "upload failed");
         error
     }
-}
-
-async fn create_working_table(
-    conn: &mut sqlx::PgConnection,
-    upload: &Upload,
-    schema: &Schema,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(&create_sequence_sql(&upload.dataset_id))
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(&create_table_sql(
-        &upload.working_table,
-        &upload.dataset_id,
-        schema,
-    ))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// The schema an upload loads with, and whether it is new (given or inferred): a given schema

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use opendata_datastore::encode::Rejection;
 use opendata_datastore::schema::Schema;
+use opendata_datastore::table::{create_sequence_sql, create_table_sql};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
@@ -354,4 +355,87 @@ pub async fn latest_version(
             }
         }),
     )
+}
+
+/// Takes the lock that orders a dataset's commits, for the rest of the transaction.
+pub async fn lock_versions(conn: &mut PgConnection, dataset_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('opendata-version:' || $1))")
+        .bind(dataset_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A version being committed.
+pub struct NewVersion<'a> {
+    pub dataset_id: &'a str,
+    pub version: i64,
+    /// Its table in the `data` schema.
+    pub table: &'a str,
+    pub upload_id: Uuid,
+    pub row_count: i64,
+    pub committed_at: DateTime<Utc>,
+    /// The schema its table was built with.
+    pub schema: &'a Schema,
+}
+
+/// Records a committed version.
+pub async fn record_version(
+    conn: &mut PgConnection,
+    version: &NewVersion<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO versions (dataset_id, version, table_name, upload_id, row_count, committed_at, schema) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(version.dataset_id)
+    .bind(version.version)
+    .bind(version.table)
+    .bind(version.upload_id)
+    .bind(version.row_count)
+    .bind(version.committed_at)
+    .bind(Json(version.schema))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks an upload committed as `version` (its working table became the version's).
+pub async fn mark_committed(
+    conn: &mut PgConnection,
+    upload_id: Uuid,
+    version: i64,
+    committed_at: DateTime<Utc>,
+    index_millis: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE uploads SET state = 'committed', version = $2, committed_at = $3, index_millis = $4, \
+         table_dropped = true, updated_at = now() WHERE id = $1",
+    )
+    .bind(upload_id)
+    .bind(version)
+    .bind(committed_at)
+    .bind(index_millis)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Creates an upload's working table in the `data` schema (and its dataset's row-id sequence).
+pub async fn create_working_table(
+    conn: &mut PgConnection,
+    upload: &Upload,
+    schema: &Schema,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&create_sequence_sql(&upload.dataset_id))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(&create_table_sql(
+        &upload.working_table,
+        &upload.dataset_id,
+        schema,
+    ))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

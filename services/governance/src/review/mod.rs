@@ -583,17 +583,14 @@ impl Review {
             }
             let mut tx = self.pool.begin().await?;
             // Only if nothing changed since the record was read: still published, same data.
-            let marked = sqlx::query(
-                "UPDATE inventory SET stale_announced_due = $2 WHERE dataset_id = $1 \
-                 AND stale_announced_due IS DISTINCT FROM $2 AND state = 'published' \
-                 AND NOT deleted AND last_data_update IS NOT DISTINCT FROM $3",
+            let marked = store::mark_stale_announced(
+                &mut tx,
+                &record.dataset_id,
+                due,
+                record.last_data_update,
             )
-            .bind(&record.dataset_id)
-            .bind(due)
-            .bind(record.last_data_update)
-            .execute(&mut *tx)
             .await?;
-            if marked.rows_affected() == 0 {
+            if !marked {
                 continue;
             }
             audit::record(

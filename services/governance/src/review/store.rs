@@ -333,3 +333,25 @@ pub async fn withheld(
     .fetch_all(executor)
     .await
 }
+
+/// Records that `dataset_id`'s lapse due at `due` is announced, only if nothing changed since the
+/// record was read (still published, the same last update) and it was not announced already;
+/// whether it was recorded.
+pub async fn mark_stale_announced(
+    conn: &mut PgConnection,
+    dataset_id: &str,
+    due: Option<DateTime<Utc>>,
+    last_data_update: Option<DateTime<Utc>>,
+) -> Result<bool, sqlx::Error> {
+    let marked = sqlx::query(
+        "UPDATE inventory SET stale_announced_due = $2 WHERE dataset_id = $1 \
+         AND stale_announced_due IS DISTINCT FROM $2 AND state = 'published' \
+         AND NOT deleted AND last_data_update IS NOT DISTINCT FROM $3",
+    )
+    .bind(dataset_id)
+    .bind(due)
+    .bind(last_data_update)
+    .execute(conn)
+    .await?;
+    Ok(marked.rows_affected() > 0)
+}

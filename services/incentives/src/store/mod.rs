@@ -3,6 +3,7 @@
 //! a connection so the caller decides the transaction.
 
 pub mod awards;
+pub mod publishing;
 pub mod query;
 pub mod registry;
 

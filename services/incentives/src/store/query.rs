@@ -155,6 +155,23 @@ pub async fn search(
     Ok((with_reviews(conn, rows).await?, total))
 }
 
+/// The awards' generation: it changes with every change to an award, so totals read at one
+/// generation can be kept until the next.
+pub async fn generation(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT generation FROM awards_generation")
+        .fetch_one(conn)
+        .await
+}
+
+/// Makes the transaction a read-only snapshot, so an export's batches read one state of the
+/// awards.
+pub async fn snapshot(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The batch of matching awards after `after` (the last award of the previous batch, in the
 /// listing order), at most `size`.
 pub async fn export_batch(
