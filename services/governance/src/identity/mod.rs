@@ -11,6 +11,8 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+mod store;
+
 use crate::audit;
 use crate::error::{GovernanceError, required, within};
 use crate::keys;
@@ -32,7 +34,7 @@ pub enum KeyKind {
 }
 
 impl KeyKind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             KeyKind::ApiKey => "api_key",
             KeyKind::AppToken => "app_token",
@@ -40,7 +42,7 @@ impl KeyKind {
         }
     }
 
-    fn parse(text: &str) -> KeyKind {
+    pub(crate) fn parse(text: &str) -> KeyKind {
         if text == "app_token" {
             KeyKind::AppToken
         } else {
@@ -73,31 +75,6 @@ pub struct ApiKey {
     /// Issued at.
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
-}
-
-#[derive(sqlx::FromRow)]
-struct KeyRow {
-    id: Uuid,
-    principal_id: Uuid,
-    kind: String,
-    prefix: String,
-    label: String,
-    created_at: DateTime<Utc>,
-    revoked_at: Option<DateTime<Utc>>,
-}
-
-impl From<KeyRow> for ApiKey {
-    fn from(row: KeyRow) -> ApiKey {
-        ApiKey {
-            id: row.id,
-            principal_id: row.principal_id,
-            kind: KeyKind::parse(&row.kind),
-            prefix: row.prefix,
-            label: row.label,
-            created_at: row.created_at,
-            revoked_at: row.revoked_at,
-        }
-    }
 }
 
 /// A principal as stored.
@@ -193,22 +170,10 @@ impl Identity {
                 kind: KeyKind::ApiKey,
             });
         }
-        let row: Option<(Uuid, String, Uuid, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT k.id, k.kind, p.id, p.name, p.role, p.agency_id FROM api_keys k \
-             JOIN principals p ON p.id = k.principal_id WHERE k.hash = $1 AND k.revoked_at IS NULL",
-        )
-        .bind(&hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        let (key_id, kind, id, name, role, agency_id) =
-            row.ok_or(GovernanceError::Unauthenticated)?;
-        let principal = PrincipalRow {
-            id,
-            name,
-            role,
-            agency_id,
-        };
-        Ok(principal.authenticated(key_id, KeyKind::parse(&kind)))
+        let (key_id, kind, principal) = store::key_holder(&self.pool, &hash)
+            .await?
+            .ok_or(GovernanceError::Unauthenticated)?;
+        Ok(principal.authenticated(key_id, kind))
     }
 
     /// Creates an agency.
@@ -238,13 +203,7 @@ impl Identity {
         let mut tx = self.pool.begin().await?;
         // The dataset ids beginning with an agency's id are its own to choose (see the catalog's
         // `dataset_ids`): a new agency must not find datasets of others among them.
-        let taken: Option<String> = sqlx::query_scalar(
-            "SELECT dataset_id FROM inventory WHERE split_part(dataset_id, '-', 1) LIKE $1 || '%' LIMIT 1",
-        )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(dataset) = taken {
+        if let Some(dataset) = store::dataset_with_id_prefix(&mut tx, id).await? {
             return Err(GovernanceError::invalid(
                 "id",
                 format!(
@@ -252,14 +211,9 @@ impl Identity {
                 ),
             ));
         }
-        let agency: Agency = sqlx::query_as(
-            "INSERT INTO agencies (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id, name, created_at",
-        )
-        .bind(id)
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| GovernanceError::AgencyAlreadyExists(id.to_owned()))?;
+        let agency = store::insert_agency(&mut tx, id, name)
+            .await?
+            .ok_or_else(|| GovernanceError::AgencyAlreadyExists(id.to_owned()))?;
         audit::record(
             &mut tx,
             &actor.id,
@@ -275,11 +229,7 @@ impl Identity {
 
     /// Every agency, by id. Public information.
     pub async fn list_agencies(&self) -> Result<Vec<Agency>, GovernanceError> {
-        Ok(
-            sqlx::query_as("SELECT id, name, created_at FROM agencies ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?,
-        )
+        Ok(store::agencies(&self.pool).await?)
     }
 
     /// Creates a principal.
@@ -317,24 +267,13 @@ impl Identity {
             _ => {}
         }
         let mut tx = self.pool.begin().await?;
-        if let Some(agency) = agency_id {
-            let exists: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM agencies WHERE id = $1)")
-                    .bind(agency)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if !exists {
-                return Err(GovernanceError::AgencyNotFound(agency.to_owned()));
-            }
+        if let Some(agency) = agency_id
+            && !store::agency_exists(&mut tx, agency).await?
+        {
+            return Err(GovernanceError::AgencyNotFound(agency.to_owned()));
         }
         let id = Uuid::now_v7();
-        sqlx::query("INSERT INTO principals (id, name, role, agency_id) VALUES ($1, $2, $3, $4)")
-            .bind(id)
-            .bind(name)
-            .bind(role.as_str())
-            .bind(agency_id)
-            .execute(&mut *tx)
-            .await?;
+        store::insert_principal(&mut tx, id, name, role.as_str(), agency_id).await?;
         audit::record(
             &mut tx,
             &actor.id,
@@ -367,13 +306,8 @@ impl Identity {
         actor
             .authorize(Action::ReadPrincipals, agency_id)
             .map_err(GovernanceError::Denied)?;
-        let rows: Vec<PrincipalRow> = sqlx::query_as(
-            "SELECT id, name, role, agency_id FROM principals WHERE $1::text IS NULL OR agency_id = $1 ORDER BY name, id",
-        )
-        .bind(agency_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
+        Ok(store::principals(&self.pool, agency_id)
+            .await?
             .into_iter()
             .map(|row| row.into_principal(false))
             .collect())
@@ -392,38 +326,32 @@ impl Identity {
             .map_err(GovernanceError::Denied)?;
         let principal_id = parse_uuid("principal_id", principal_id)?;
         let mut tx = self.pool.begin().await?;
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM principals WHERE id = $1)")
-                .bind(principal_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        if !exists {
+        if !store::principal_exists(&mut tx, principal_id).await? {
             return Err(GovernanceError::PrincipalNotFound(principal_id.to_string()));
         }
         let secret = keys::generate(kind);
-        let row: KeyRow = sqlx::query_as(
-            "INSERT INTO api_keys (id, principal_id, kind, prefix, hash, label) VALUES ($1, $2, $3, $4, $5, $6) \
-             RETURNING id, principal_id, kind, prefix, label, created_at, revoked_at",
+        let key = store::insert_key(
+            &mut tx,
+            &store::NewKey {
+                principal_id,
+                kind,
+                prefix: &secret.prefix,
+                hash: &secret.hash,
+                label: within("label", label, TEXT_NAME)?,
+            },
         )
-        .bind(Uuid::now_v7())
-        .bind(principal_id)
-        .bind(kind.as_str())
-        .bind(&secret.prefix)
-        .bind(&secret.hash)
-        .bind(within("label", label, TEXT_NAME)?)
-        .fetch_one(&mut *tx)
         .await?;
         audit::record(
             &mut tx,
             &actor.id,
             "key.issued",
-            &format!("key:{}", row.id),
+            &format!("key:{}", key.id),
             "",
             json!({"principal_id": principal_id, "kind": kind.as_str(), "label": label.trim()}),
         )
         .await?;
         tx.commit().await?;
-        Ok((row.into(), secret.secret))
+        Ok((key, secret.secret))
     }
 
     /// Revokes a key. Revoking twice is harmless and keeps the first revocation time.
@@ -437,25 +365,20 @@ impl Identity {
             .map_err(GovernanceError::Denied)?;
         let key_id = parse_uuid("key_id", key_id)?;
         let mut tx = self.pool.begin().await?;
-        let row: KeyRow = sqlx::query_as(
-            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 \
-             RETURNING id, principal_id, kind, prefix, label, created_at, revoked_at",
-        )
-        .bind(key_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| GovernanceError::KeyNotFound(key_id.to_string()))?;
+        let key = store::revoke_key(&mut tx, key_id)
+            .await?
+            .ok_or_else(|| GovernanceError::KeyNotFound(key_id.to_string()))?;
         audit::record(
             &mut tx,
             &actor.id,
             "key.revoked",
             &format!("key:{key_id}"),
             "",
-            json!({"principal_id": row.principal_id}),
+            json!({"principal_id": key.principal_id}),
         )
         .await?;
         tx.commit().await?;
-        Ok(row.into())
+        Ok(key)
     }
 
     /// A principal's keys, newest first.
@@ -470,14 +393,7 @@ impl Identity {
                 .authorize(Action::ManageKeys, None)
                 .map_err(GovernanceError::Denied)?;
         }
-        let rows: Vec<KeyRow> = sqlx::query_as(
-            "SELECT id, principal_id, kind, prefix, label, created_at, revoked_at FROM api_keys \
-             WHERE principal_id = $1 ORDER BY created_at DESC, id DESC",
-        )
-        .bind(principal_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(ApiKey::from).collect())
+        Ok(store::keys_of(&self.pool, principal_id).await?)
     }
 }
 
