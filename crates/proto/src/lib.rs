@@ -42,6 +42,16 @@ impl common::v1::AccessLevel {
         }
     }
 
+    /// The level a withheld dataset is disclosed at: restricted public stays so, anything else is
+    /// non-public.
+    pub fn as_withheld(self) -> Self {
+        use common::v1::AccessLevel;
+        match self {
+            AccessLevel::RestrictedPublic => AccessLevel::RestrictedPublic,
+            _ => AccessLevel::NonPublic,
+        }
+    }
+
     /// The level DCAT-US spells `name`; `None` for any other text.
     pub fn from_dcat_name(name: &str) -> Option<Self> {
         use common::v1::AccessLevel;
@@ -70,5 +80,16 @@ mod tests {
         }
         assert_eq!(AccessLevel::Unspecified.dcat_name(), "public");
         assert_eq!(AccessLevel::from_dcat_name("Non-Public"), None);
+        assert_eq!(
+            AccessLevel::RestrictedPublic.as_withheld(),
+            AccessLevel::RestrictedPublic
+        );
+        for level in [
+            AccessLevel::Unspecified,
+            AccessLevel::Public,
+            AccessLevel::NonPublic,
+        ] {
+            assert_eq!(level.as_withheld(), AccessLevel::NonPublic);
+        }
     }
 }

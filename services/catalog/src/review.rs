@@ -15,7 +15,7 @@ use sqlx::PgPool;
 use crate::convert::access_level_from_proto;
 use crate::error::CatalogError;
 use crate::events::emit;
-use crate::model::{AccessLevel, Dataset, Stage};
+use crate::model::{Dataset, Stage};
 use crate::store;
 
 /// The durable consumer of governance's review events.
@@ -45,10 +45,8 @@ pub fn apply(dataset: &mut Dataset, record: &InventoryRecord) -> Applied {
     dataset.withheld = state == ReviewState::Withheld;
     match state {
         ReviewState::Withheld => {
-            dataset.metadata.access_level = match record.access_level() {
-                PbAccessLevel::RestrictedPublic => AccessLevel::RestrictedPublic,
-                _ => AccessLevel::NonPublic,
-            };
+            dataset.metadata.access_level =
+                access_level_from_proto(record.access_level().as_withheld());
             dataset.metadata.rights = record.rights.clone();
         }
         ReviewState::Published => {
@@ -139,7 +137,7 @@ impl EventHandler for ReviewApplier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Metadata;
+    use crate::model::{AccessLevel, Metadata};
     use opendata_datastore::dataset_id::DatasetId;
     use opendata_datastore::schema::Schema;
 

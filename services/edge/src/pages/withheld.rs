@@ -3,7 +3,6 @@
 //! explanation, its access level and since when. `/transparency` lists them all, an agency's page
 //! its own.
 
-use opendata_proto::common::v1::AccessLevel;
 use opendata_proto::governance::v1 as pb;
 
 use super::labels::ground_label;
@@ -40,12 +39,8 @@ impl WithheldList {
                 title: entry.title.clone(),
                 agency: agency_name(agencies, &entry.agency_id),
                 ground: ground_label(entry.ground()),
-                // As the catalog discloses it: restricted, or else non-public.
-                access: match entry.access_level() {
-                    AccessLevel::RestrictedPublic => AccessLevel::RestrictedPublic,
-                    _ => AccessLevel::NonPublic,
-                }
-                .dcat_name(),
+                // As the catalog discloses it.
+                access: entry.access_level().as_withheld().dcat_name(),
                 why: entry.explanation.clone(),
                 since: entry
                     .withheld_at
