@@ -60,7 +60,8 @@ async fn an_event_committed_while_nats_is_down_is_delivered_when_it_returns() {
     )
     .await;
     assert_eq!(upload.version, 2, "the commit itself does not need NATS");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The relay has tried since the commit, and the event is still there.
+    stack.after_a_full_round("ingestion", "outbox relay").await;
     let pending: i64 =
         sqlx::query_scalar("SELECT count(*) FROM ingestion.outbox WHERE published_at IS NULL")
             .fetch_one(&stack.pool)

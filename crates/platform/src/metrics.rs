@@ -95,7 +95,7 @@ pub struct TaskLabels {
     /// The service.
     pub service: &'static str,
     /// The task (governance's `jobs`, ingestion's `janitor`, incentives' `award dataset sync`, the
-    /// edge's `rate limit pruning`).
+    /// edge's `rate limit pruning`, every service's `outbox relay`).
     pub task: &'static str,
 }
 

@@ -231,7 +231,8 @@ async fn a_search_outage_loses_no_update(engine: SearchEngine) {
         &["title"],
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The catalog's events are out on NATS before search comes back.
+    stack.after_a_full_round("catalog", "outbox relay").await;
 
     stack.start_search().await;
     eventually_found(&stack, "", &[&kept, &renamed, &added]).await;

@@ -16,7 +16,7 @@ use super::bus::{BusError, EventBus};
 use super::dead_letters::{self, OUTBOX_COMPONENT, Refused};
 use crate::db::is_broken_deployment;
 use crate::health::Health;
-use crate::metrics::{Probe, ServiceLabels, metrics};
+use crate::metrics::{Probe, ServiceLabels, TaskLabels, metrics};
 use crate::shutdown::Shutdown;
 use crate::tasks::TaskResult;
 
@@ -186,6 +186,13 @@ impl Relay {
         let _backlog = backlog_probe(self.pool.clone(), self.domain);
         let mut listener = self.listen().await;
         let mut rounds: u64 = 0;
+        let counted = metrics()
+            .task_rounds
+            .get_or_create(&TaskLabels {
+                service: self.domain,
+                task: "outbox relay",
+            })
+            .clone();
         while !shutdown.is_triggered() {
             if let Err(error) = self.publish_pending().await {
                 if is_broken_deployment(&error) {
@@ -197,6 +204,7 @@ impl Relay {
                 tracing::warn!(domain = self.domain, %error, "outbox relay round failed");
             }
             rounds += 1;
+            counted.inc();
             if rounds % 10_000 == 1
                 && let Err(error) = self.delete_old().await
             {
