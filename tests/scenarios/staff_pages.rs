@@ -78,6 +78,18 @@ impl Browser {
         set_cookie
     }
 
+    /// The signed-in desk once it lists dataset `id` (the inventory learns of a dataset from the
+    /// catalog's event).
+    async fn desk_listing(&self, id: &str) -> HttpResponse {
+        wait_until(EVENTUALLY, "the dataset on the desk", || async {
+            let desk = self.get("/staff").await;
+            desk.body
+                .contains(&format!("/staff/d/{id}"))
+                .then_some(desk)
+        })
+        .await
+    }
+
     /// The CSRF token of the forms on `page`.
     fn csrf(page: &HttpResponse) -> String {
         let start = page
@@ -191,14 +203,7 @@ async fn officers_govern_through_the_staff_pages() {
         !cookie.contains(&ado.secret),
         "the key itself is never a cookie"
     );
-    // The inventory learns of the dataset from catalog's event.
-    let desk = wait_until(EVENTUALLY, "the dataset in the ADO's inventory", || async {
-        let desk = browser.get("/staff").await;
-        desk.body
-            .contains(&format!("/staff/d/{id}"))
-            .then_some(desk)
-    })
-    .await;
+    let desk = browser.desk_listing(&id).await;
     assert_eq!(desk.status, 200);
     assert_contains(&desk, "Agency Data Officer");
     assert_contains(&desk, &format!("/staff/d/{id}"));
@@ -408,13 +413,7 @@ async fn the_annual_inventory_downloads_from_the_desk() {
 
     // The ADO's desk links its agency's plan; the file has the dataset, never cached.
     browser.sign_in(&ado.secret).await;
-    let desk = wait_until(EVENTUALLY, "the dataset in the ADO's inventory", || async {
-        let desk = browser.get("/staff").await;
-        desk.body
-            .contains(&format!("/staff/d/{id}"))
-            .then_some(desk)
-    })
-    .await;
+    let desk = browser.desk_listing(&id).await;
     assert_contains(&desk, "href=\"/staff/inventory.csv\"");
     let csv = browser.get("/staff/inventory.csv").await;
     assert_eq!(csv.status, 200, "{}", csv.body);
