@@ -138,31 +138,20 @@ impl VersionActivator {
             UploadMode::Upsert => "upsert",
             UploadMode::Unspecified => "unknown",
         };
-        sqlx::query(
-            "INSERT INTO versions (dataset_id, version, table_name, schema, row_count, mode, upload_id, committed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        store::activate_version(
+            &mut tx,
+            &store::Activated {
+                dataset_id: &committed.dataset_id,
+                version: committed.version,
+                table_name: &committed.table_name,
+                schema: &schema,
+                row_count: committed.row_count,
+                mode,
+                upload_id: &committed.upload_id,
+                committed_at,
+                data_as_of,
+            },
         )
-        .bind(&committed.dataset_id)
-        .bind(committed.version)
-        .bind(&committed.table_name)
-        .bind(sqlx::types::Json(&schema))
-        .bind(committed.row_count)
-        .bind(mode)
-        .bind(&committed.upload_id)
-        .bind(committed_at)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE datasets SET current_version = $2, current_table = $3, schema = $4, row_count = $5, \
-             data_updated_at = $6 WHERE id = $1",
-        )
-        .bind(&committed.dataset_id)
-        .bind(committed.version)
-        .bind(&committed.table_name)
-        .bind(sqlx::types::Json(&schema))
-        .bind(committed.row_count)
-        .bind(data_as_of)
-        .execute(&mut *tx)
         .await?;
         let previous_version = dataset.current_version;
         dataset.current_version = committed.version;

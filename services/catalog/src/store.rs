@@ -209,3 +209,54 @@ pub async fn assign_column_ids(
     }
     Ok(schema)
 }
+
+/// A committed version the catalog makes current.
+pub struct Activated<'a> {
+    pub dataset_id: &'a str,
+    pub version: i64,
+    /// Its table in the `data` schema, as ingestion named it.
+    pub table_name: &'a str,
+    pub schema: &'a Schema,
+    pub row_count: i64,
+    /// `replace`, `append` or `upsert`.
+    pub mode: &'a str,
+    pub upload_id: &'a str,
+    pub committed_at: DateTime<Utc>,
+    /// When its data was current (the extract's date, else the commit).
+    pub data_as_of: DateTime<Utc>,
+}
+
+/// Records version `activated` and makes it the dataset's current one: readers switch tables in
+/// this one update.
+pub async fn activate_version(
+    conn: &mut PgConnection,
+    activated: &Activated<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO versions (dataset_id, version, table_name, schema, row_count, mode, upload_id, committed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+    )
+    .bind(activated.dataset_id)
+    .bind(activated.version)
+    .bind(activated.table_name)
+    .bind(Json(activated.schema))
+    .bind(activated.row_count)
+    .bind(activated.mode)
+    .bind(activated.upload_id)
+    .bind(activated.committed_at)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE datasets SET current_version = $2, current_table = $3, schema = $4, row_count = $5, \
+         data_updated_at = $6 WHERE id = $1",
+    )
+    .bind(activated.dataset_id)
+    .bind(activated.version)
+    .bind(activated.table_name)
+    .bind(Json(activated.schema))
+    .bind(activated.row_count)
+    .bind(activated.data_as_of)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
