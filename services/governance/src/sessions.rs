@@ -2,8 +2,8 @@
 //! principal until it is ended (sign-out), expires, or the key is revoked; it cannot start another
 //! session, and administrators (who could mint keys) cannot start one, so a stolen session cannot
 //! outlive its expiry. Services that cache authentications (`auth_cache_ttl_secs`, 30 s) may
-//! accept an ended session for that long; governance itself never does. Its secret (`ods_...`) is shown once and
-//! stored only as a hash, like a key's.
+//! accept an ended session for that long; governance itself never does. Its secret (`ods_...`) is
+//! shown once and stored only as a hash, like a key's.
 
 use std::time::Duration;
 
