@@ -135,13 +135,13 @@ async fn opm_dataset_and_officer(stack: &TestStack) -> (String, Issued) {
 }
 
 #[tokio::test]
-async fn officers_govern_through_the_staff_pages() {
+async fn sign_in_refuses_wrong_keys_foreign_posts_and_oversized_forms() {
     let stack = TestStack::start().await;
-    let (id, ado) = opm_dataset_and_officer(&stack).await;
+    let (_, ado) = opm_dataset_and_officer(&stack).await;
     let mut admin = stack.clients(Some(&stack.admin_key)).identity;
 
     // Signed out, /staff is the sign-in form; staff pages are never cached.
-    let mut browser = Browser::new(&stack);
+    let browser = Browser::new(&stack);
     let form = browser.get("/staff").await;
     assert_eq!(form.status, 200);
     assert_contains(&form, "type=\"password\"");
@@ -193,6 +193,14 @@ async fn officers_govern_through_the_staff_pages() {
     let too_large = browser.post("/staff/sign-in", &[("key", &huge)]).await;
     assert_eq!(too_large.status, 413);
     assert_contains(&too_large, "page_form_bytes");
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn officers_govern_through_the_staff_pages() {
+    let stack = TestStack::start().await;
+    let (id, ado) = opm_dataset_and_officer(&stack).await;
+    let mut browser = Browser::new(&stack);
 
     // The ADO signs in: the session lives in a cookie scripts and other sites cannot use.
     let cookie = browser.sign_in(&ado.secret).await;
@@ -327,6 +335,18 @@ async fn officers_govern_through_the_staff_pages() {
     for action in ["session.started", "dataset.withhold", "dataset.publish"] {
         assert_contains(&audit, action);
     }
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_end_at_sign_in_again_sign_out_expiry_and_revocation() {
+    let stack = TestStack::start().await;
+    let (id, ado) = opm_dataset_and_officer(&stack).await;
+    let mut admin = stack.clients(Some(&stack.admin_key)).identity;
+    let mut browser = Browser::new(&stack);
+    browser.sign_in(&ado.secret).await;
+    let mut cdo = Browser::new(&stack);
+    cdo.sign_in(&stack.cdo_key().await).await;
 
     // Signing in again in the same browser ends the session it held.
     let first = cdo.cookie.clone();
