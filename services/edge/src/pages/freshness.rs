@@ -12,12 +12,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use opendata_limits::PAGE_TABLE_BYTES;
 use opendata_platform::error::ErrorCode;
-use serde_json::Value;
 
 use opendata_proto::governance::v1::FreshnessStatus;
 
 use super::labels::freshness_label;
-use super::{Layout, PageError, agency_name, agency_names, public_rows, query_string, render};
+use super::{
+    Layout, PageError, agency_name, agency_names, public_rows, query_string, render, row_text,
+};
 use crate::state::EdgeState;
 
 /// Rows read at most (a state publishes a few thousand datasets).
@@ -96,12 +97,7 @@ pub async fn rows(state: &EdgeState, filter: Option<&str>) -> Option<Vec<FreshRo
     Some(
         rows.iter()
             .map(|row| {
-                let text = |field: &str| {
-                    row.get(field)
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned()
-                };
+                let text = |field: &str| row_text(row, field);
                 FreshRow {
                     id: text("dataset_id"),
                     title: text("title"),

@@ -385,6 +385,14 @@ pub(super) fn agency_name(names: &[(String, String)], id: &str) -> String {
         .map_or_else(|| id.to_owned(), |(_, name)| name.clone())
 }
 
+/// The text of `field` in a row of [`public_rows`] (empty when the row has none).
+fn row_text(row: &serde_json::Map<String, serde_json::Value>, field: &str) -> String {
+    row.get(field)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// The rows a SoQL query (`soql`, a query string) of dataset `dataset_id` returns, read as the
 /// anonymous public reads them (or kept from a moment ago: see [`cache`]; `version` is the
 /// dataset's data version when the caller knows it); `None` when they pass `cap` bytes.

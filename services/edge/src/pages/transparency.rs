@@ -10,10 +10,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use opendata_limits::PAGE_TABLE_BYTES;
-use serde_json::Value;
 
 use super::withheld::{WithheldList, inventory_summary};
-use super::{Layout, PageError, agency_names, public_rows, query_string, render};
+use super::{Layout, PageError, agency_names, public_rows, query_string, render, row_text};
 use crate::resource::is_dataset_id;
 use crate::state::EdgeState;
 
@@ -59,12 +58,7 @@ async fn retired(state: &EdgeState) -> Vec<Retired> {
     };
     rows.iter()
         .map(|row| {
-            let text = |field: &str| {
-                row.get(field)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned()
-            };
+            let text = |field: &str| row_text(row, field);
             let successor = text("successor");
             Retired {
                 title: text("title"),
