@@ -1,7 +1,7 @@
-//! The clauses of a query, each checked and compiled against the schema: field filters joined
-//! to `$where`, the select list with its output names, `$where`, `$q`, `$group`, `$having` and
+//! The clauses of a query, each type-checked against the schema: field filters joined to
+//! `$where`, the select list with its output names, `$where`, `$q`, `$group`, `$having` and
 //! `$order`, and the rule that with aggregation every selected or ordered value is grouped.
-//! [`crate::compile`] puts their SQL together.
+//! [`crate::compile`] renders their SQL and puts it together.
 
 use std::collections::HashSet;
 
@@ -10,13 +10,14 @@ use opendata_datastore::table::{CREATED_AT_COLUMN, ID_COLUMN, UPDATED_AT_COLUMN,
 use opendata_limits::{SOQL_FIELD_FILTERS, SOQL_SEARCH_TERMS, SOQL_SELECTED_COLUMNS, excerpt};
 
 use crate::ast::{BinaryOp, Expr, Literal, OrderItem, Query, Selection, Span};
+use crate::check::{Checker, Scope, operand_as, unknown_column};
 use crate::error::{Position, SoqlError};
-use crate::expression::{Compiler, Scope, unknown_column};
 use crate::functions::is_aggregate;
 use crate::naming::output_name;
 use crate::parser::balanced;
+use crate::render::Binds;
 use crate::request::QueryRequest;
-use crate::typed::{Binds, Typed, render};
+use crate::typed::Typed;
 use crate::types::SoqlType;
 
 /// One selected output.
@@ -25,7 +26,7 @@ pub(crate) struct Output {
     pub(crate) name: String,
     /// What was selected.
     pub(crate) expr: Expr,
-    /// Its type and SQL.
+    /// What it is, checked.
     pub(crate) typed: Typed,
 }
 
@@ -159,7 +160,7 @@ pub(crate) fn join_field_filters(
 pub(crate) fn select_outputs(
     query: &Query,
     schema: &Schema,
-    compiler: &mut Compiler,
+    checker: &mut Checker,
 ) -> Result<Vec<Output>, SoqlError> {
     let plain = Scope {
         schema,
@@ -202,7 +203,7 @@ pub(crate) fn select_outputs(
     let mut outputs: Vec<Output> = Vec::with_capacity(items.len());
     let mut names = HashSet::new();
     for (expr, alias) in items {
-        let typed = compiler
+        let typed = checker
             .expr(&expr, &plain)
             .map_err(|e| e.in_parameter("$select"))?;
         let base = alias.unwrap_or_else(|| output_name(&expr));
@@ -221,17 +222,16 @@ pub(crate) fn select_outputs(
 pub(crate) fn condition(
     expr: Option<&Expr>,
     scope: &Scope<'_>,
-    compiler: &mut Compiler,
+    checker: &mut Checker,
     parameter: &str,
-) -> Result<Option<String>, SoqlError> {
+) -> Result<Option<Typed>, SoqlError> {
     let Some(expr) = expr else {
         return Ok(None);
     };
-    let typed = compiler
+    let typed = checker
         .expr(expr, scope)
         .map_err(|e| e.in_parameter(parameter))?;
-    compiler
-        .operand(typed, SoqlType::Boolean, parameter)
+    operand_as(typed, SoqlType::Boolean, parameter)
         .map(Some)
         .map_err(|e| e.in_parameter(parameter))
 }
@@ -262,13 +262,13 @@ pub(crate) fn search(
 }
 
 /// `$group`: its expressions (select aliases resolved: `date_trunc_ym(d) AS month ...
-/// $group=month`) and their SQL.
+/// $group=month`), as written and checked.
 pub(crate) fn group_by(
     query: &Query,
     schema: &Schema,
     aliases: &[(String, Expr)],
-    compiler: &mut Compiler,
-) -> Result<(Vec<Expr>, Vec<String>), SoqlError> {
+    checker: &mut Checker,
+) -> Result<(Vec<Expr>, Vec<Typed>), SoqlError> {
     let exprs: Vec<Expr> = query
         .group
         .iter()
@@ -285,30 +285,26 @@ pub(crate) fn group_by(
         aliases: &[],
         aggregates_allowed: false,
     };
-    let sql = exprs
+    let typed = exprs
         .iter()
-        .map(|g| {
-            compiler
-                .expr(g, &scope)
-                .map(|t| render(&mut compiler.binds, &t))
-        })
+        .map(|g| checker.expr(g, &scope))
         .collect::<Result<_, _>>()
         .map_err(|e| e.in_parameter("$group"))?;
-    Ok((exprs, sql))
+    Ok((exprs, typed))
 }
 
-/// One key of `$order`: its SQL, whether it aggregates, and the item as written.
-pub(crate) type OrderKey = (String, bool, OrderItem);
+/// One key of `$order`: checked, and as written.
+pub(crate) type OrderKey = (Typed, OrderItem);
 
 /// `$order`: each key of a type that has an order.
 pub(crate) fn order_by(
     query: &Query,
     scope: &Scope<'_>,
-    compiler: &mut Compiler,
+    checker: &mut Checker,
 ) -> Result<Vec<OrderKey>, SoqlError> {
     let mut order = Vec::with_capacity(query.order.len());
     for item in &query.order {
-        let typed = compiler
+        let typed = checker
             .expr(&item.expr, scope)
             .map_err(|e| e.in_parameter("$order"))?;
         if !typed.ty.is_ordered() {
@@ -318,11 +314,7 @@ pub(crate) fn order_by(
             )
             .in_parameter("$order"));
         }
-        order.push((
-            render(&mut compiler.binds, &typed),
-            typed.aggregate,
-            item.clone(),
-        ));
+        order.push((typed, item.clone()));
     }
     Ok(order)
 }
@@ -338,7 +330,7 @@ pub(crate) fn check_aggregation(
     let aggregated = !group.is_empty()
         || has_having
         || outputs.iter().any(|o| o.typed.aggregate)
-        || order.iter().any(|(_, aggregate, _)| *aggregate);
+        || order.iter().any(|(typed, _)| typed.aggregate);
     if !aggregated {
         return Ok(());
     }
@@ -346,8 +338,8 @@ pub(crate) fn check_aggregation(
     for output in outputs.iter().filter(|o| !o.typed.aggregate) {
         check_grouped(&output.expr, &grouped, "$select")?;
     }
-    for (_, aggregate, item) in order {
-        if !aggregate {
+    for (typed, item) in order {
+        if !typed.aggregate {
             let resolved = aliases
                 .iter()
                 .find(|(name, _)| matches!(&item.expr, Expr::Column { name: n, .. } if n == name))

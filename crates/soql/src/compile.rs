@@ -1,20 +1,21 @@
-//! Compiling a SoQL request against a dataset's schema into SQL. Identifiers come only from the
-//! schema (quoted), every value is a bind parameter, and every expression is type-checked first
-//! (see [`crate::clauses`]); this puts the clauses' SQL together, with paging, `DISTINCT` and
-//! the outputs formatted for the answer.
+//! Compiling a SoQL request against a dataset's schema into SQL, in two passes: every clause is
+//! type-checked into a typed tree first ([`crate::clauses`], [`crate::check`]), then rendered
+//! ([`crate::render`]) and put together here, with paging, `DISTINCT` and the outputs formatted
+//! for the answer. Identifiers come only from the schema (quoted) and every value is a bind
+//! parameter.
 
 use opendata_datastore::output::OutputColumn;
 use opendata_datastore::schema::Schema;
 use opendata_datastore::table::{qualified, quote_ident};
 
 use crate::ast::{Expr, Nulls, OrderItem};
+use crate::check::{Checker, Scope};
 use crate::clauses::{
     check_aggregation, condition, group_by, join_field_filters, order_by, search, select_outputs,
 };
 use crate::error::{Position, SoqlError};
-use crate::expression::{Compiler, Scope};
+use crate::render::{Binds, sql};
 use crate::request::{QueryRequest, parse_request};
-use crate::typed::render;
 use crate::types::{Target, output_expression};
 
 /// `$limit` when none is given: clients page on exactly this.
@@ -49,8 +50,8 @@ pub fn compile(
         }
     }
     join_field_filters(&mut query, request, schema)?;
-    let mut compiler = Compiler::default();
-    let outputs = select_outputs(&query, schema, &mut compiler)?;
+    let mut checker = Checker::default();
+    let outputs = select_outputs(&query, schema, &mut checker)?;
     let aliases: Vec<(String, Expr)> = outputs
         .iter()
         .map(|o| (o.name.clone(), o.expr.clone()))
@@ -60,9 +61,8 @@ pub fn compile(
         aliases: &[],
         aggregates_allowed: false,
     };
-    let filter = condition(query.filter.as_ref(), &plain, &mut compiler, "$where")?;
-    let search = search(&query, request, schema, &mut compiler.binds)?;
-    let (group_exprs, group) = group_by(&query, schema, &aliases, &mut compiler)?;
+    let filter = condition(query.filter.as_ref(), &plain, &mut checker, "$where")?;
+    let (group_exprs, group) = group_by(&query, schema, &aliases, &mut checker)?;
     let with_aliases = Scope {
         schema,
         aliases: &aliases,
@@ -71,15 +71,22 @@ pub fn compile(
     let having = condition(
         query.having.as_ref(),
         &with_aliases,
-        &mut compiler,
+        &mut checker,
         "$having",
     )?;
-    let order = order_by(&query, &with_aliases, &mut compiler)?;
+    let order = order_by(&query, &with_aliases, &mut checker)?;
     check_aggregation(&outputs, &group_exprs, having.is_some(), &order, &aliases)?;
 
-    let raw: Vec<String> = outputs
+    // Rendering, in the order the clauses appear in the statement.
+    let mut binds = Binds::default();
+    let raw: Vec<String> = outputs.iter().map(|o| sql(&mut binds, &o.typed)).collect();
+    let filter = filter.map(|typed| sql(&mut binds, &typed));
+    let search = search(&query, request, schema, &mut binds)?;
+    let group: Vec<String> = group.iter().map(|typed| sql(&mut binds, typed)).collect();
+    let having = having.map(|typed| sql(&mut binds, &typed));
+    let order: Vec<(String, &OrderItem)> = order
         .iter()
-        .map(|o| render(&mut compiler.binds, &o.typed))
+        .map(|(typed, item)| (sql(&mut binds, typed), item))
         .collect();
     let mut columns = Vec::with_capacity(outputs.len());
     let mut formatted = Vec::with_capacity(outputs.len());
@@ -114,7 +121,7 @@ pub fn compile(
         let keys: Vec<String> = order
             .iter()
             .zip(expressions)
-            .map(|((_, _, item), sql)| format!("{sql} {}", order_direction(item)))
+            .map(|((_, item), sql)| format!("{sql} {}", order_direction(item)))
             .collect();
         if keys.is_empty() {
             String::new()
@@ -123,14 +130,11 @@ pub fn compile(
         }
     };
     let paging = {
-        let mut paging = format!(
-            " LIMIT {}",
-            compiler.binds.bind(limit.to_string(), "bigint")
-        );
+        let mut paging = format!(" LIMIT {}", binds.bind(limit.to_string(), "bigint"));
         if let Some(offset) = query.offset.filter(|o| *o > 0) {
             paging.push_str(&format!(
                 " OFFSET {}",
-                compiler.binds.bind(offset.to_string(), "bigint")
+                binds.bind(offset.to_string(), "bigint")
             ));
         }
         paging
@@ -139,7 +143,7 @@ pub fn compile(
         // DISTINCT over raw values, ordered by selected outputs, then formatted outside.
         let order_keys: Vec<String> = order
             .iter()
-            .map(|(sql, _, item)| {
+            .map(|(sql, item)| {
                 raw.iter()
                     .position(|r| r == sql)
                     .map(|index| quote_ident(&format!("r{index}")))
@@ -164,7 +168,7 @@ pub fn compile(
             order_sql(&order_keys)
         )
     } else {
-        let order_keys: Vec<String> = order.iter().map(|(sql, _, _)| sql.clone()).collect();
+        let order_keys: Vec<String> = order.iter().map(|(sql, _)| sql.clone()).collect();
         format!(
             "SELECT {}{body}{}{paging}",
             formatted.join(", "),
@@ -173,7 +177,7 @@ pub fn compile(
     };
     Ok(CompiledQuery {
         sql,
-        binds: compiler.binds.into_values(),
+        binds: binds.into_values(),
         columns,
     })
 }

@@ -1,466 +1,651 @@
-//! SoQL's functions and their SQL: text (`upper`, `lower`, `trim`, `length`, `starts_with`,
-//! `unaccent`), dates (`date_trunc_*`, `date_extract_*`), conditionals (`case`, `coalesce`,
-//! `greatest`, `least`), numbers (`abs`, `round`, `ln`), geography (`within_circle`, `within_box`,
-//! `within_polygon`, `distance_in_meters`) and aggregates (`count`, `sum`, `avg`, `min`, `max`).
+//! SoQL's functions, in one table: [`FUNCTIONS`]. A row gives a function's name, the arguments it
+//! takes, what it returns, whether it aggregates, its SQL, a line of documentation and an example
+//! with its SQL and its value over the test sample. The type checker ([`crate::check`]), the SQL
+//! renderer ([`crate::render`]), the README's function list ([`markdown_table`]) and the function
+//! tests all read this table: adding a function is adding a row.
 
-use crate::error::{ErrorKind, Position, SoqlError};
-use crate::typed::{Binds, Sql, Typed, coerce, render, unify};
+use crate::geometry::{haversine, polygon_literal};
+use crate::render::{Binds, sql};
+use crate::typed::{Node, Typed};
 use crate::types::SoqlType;
 
-/// Mean Earth radius in metres (IUGG).
-const EARTH_RADIUS_METERS: f64 = 6_371_008.8;
-/// Largest polygon accepted by `within_polygon`, in vertices.
-const MAX_POLYGON_VERTICES: usize = 10_000;
-
-/// Whether a function name is an aggregate.
-pub fn is_aggregate(name: &str) -> bool {
-    matches!(name, "count" | "sum" | "avg" | "min" | "max")
+/// One SoQL function.
+pub struct Function {
+    /// Its name, lowercase.
+    pub name: &'static str,
+    /// Whether it aggregates rows, and whether it takes `*` and `DISTINCT`.
+    pub kind: Kind,
+    /// How it is called, for people: `round(number[, digits])`.
+    pub usage: &'static str,
+    /// What it does, one line.
+    pub doc: &'static str,
+    /// An example over the test sample (see [`Example`]).
+    pub example: Example,
+    pub(crate) args: Args,
+    pub(crate) returns: Returns,
+    pub(crate) sql: Render,
 }
 
-fn no_such_function(name: &str, position: Position, detail: &str) -> SoqlError {
-    SoqlError::new(
-        ErrorKind::NoSuchFunction,
-        position,
-        format!(
-            "no such function: {}{detail}",
-            opendata_limits::excerpt(name)
+impl std::fmt::Debug for Function {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Function")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a function aggregates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// One value per row.
+    Scalar,
+    /// One value per group.
+    Aggregate,
+    /// An aggregate that also takes `*` and `DISTINCT` (`count(*)`, `count(distinct x)`).
+    Counting,
+}
+
+/// A call of a function, its SQL against the compiler's test schema, and its value: over the
+/// sample's first row for a scalar function, over all its rows for an aggregate.
+pub struct Example {
+    /// The call, as written in `$select`.
+    pub soql: &'static str,
+    /// Its SQL.
+    pub sql: &'static str,
+    /// Its value as the JSON answer writes it (strings unquoted).
+    pub value: &'static str,
+}
+
+/// The arguments a function takes.
+pub(crate) enum Args {
+    /// Exactly these, except that the last `optional` may be left out.
+    Fixed {
+        params: &'static [Param],
+        optional: usize,
+    },
+    /// One or more values of one type, brought together as `case` values are; `ordered` when the
+    /// type must have an order.
+    Same { ordered: bool },
+    /// Condition, value pairs.
+    Pairs,
+}
+
+/// What one argument must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Param {
+    Text,
+    Number,
+    Double,
+    Boolean,
+    /// A number or a double, kept as it is.
+    Numeric,
+    /// A floating or fixed timestamp, kept as it is.
+    Timestamp,
+    /// A point, or a location's point.
+    Point,
+    /// A value of any type that has an order.
+    Ordered,
+    /// A value of any type.
+    Any,
+    /// A WKT `POLYGON` or `MULTIPOLYGON` string literal.
+    Polygon,
+}
+
+/// What a function returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Returns {
+    /// Always this type.
+    Is(SoqlType),
+    /// The type of the first argument (text for a bare `null`).
+    First,
+    /// The type its values were brought to ([`Args::Same`], [`Args::Pairs`]).
+    Shared,
+}
+
+/// How a call is written in SQL.
+pub(crate) enum Render {
+    /// A template: `{0}`, `{1}`, … are the arguments' SQL, `{*}` all of them comma-separated.
+    Template(&'static str),
+    /// Written by a function of the arguments (rendered with [`sql`]) and the call's binds.
+    With(fn(&mut Binds, &Invocation<'_>) -> String),
+}
+
+/// A checked call, as a [`Render::With`] function sees it.
+pub(crate) struct Invocation<'a> {
+    pub(crate) args: &'a [Typed],
+    pub(crate) distinct: bool,
+    pub(crate) star: bool,
+}
+
+use Param as P;
+use SoqlType as T;
+
+const fn fixed(params: &'static [Param]) -> Args {
+    Args::Fixed {
+        params,
+        optional: 0,
+    }
+}
+
+const fn example(soql: &'static str, sql: &'static str, value: &'static str) -> Example {
+    Example { soql, sql, value }
+}
+
+/// Every SoQL function, alphabetically within each group: aggregates, text, dates,
+/// conditionals, numbers, geography.
+pub static FUNCTIONS: &[Function] = &[
+    Function {
+        name: "avg",
+        kind: Kind::Aggregate,
+        usage: "avg(number)",
+        doc: "The mean of the values that are not null.",
+        example: example("avg(ratio)", "avg(\"ratio\")", "0.6166666666666667"),
+        args: fixed(&[P::Numeric]),
+        returns: Returns::First,
+        sql: Render::Template("avg({0})"),
+    },
+    Function {
+        name: "count",
+        kind: Kind::Counting,
+        usage: "count(*), count(value), count(distinct value)",
+        doc: "The rows, or the values that are not null (each distinct one once).",
+        example: example(
+            "count(distinct town)",
+            "count(DISTINCT \"town\")::numeric",
+            "4",
         ),
-    )
-    .named(name)
+        args: fixed(&[P::Any]),
+        returns: Returns::Is(T::Number),
+        sql: Render::With(count),
+    },
+    Function {
+        name: "max",
+        kind: Kind::Aggregate,
+        usage: "max(value)",
+        doc: "The largest value (numbers, text, dates, checkboxes).",
+        example: example("max(sale_amount)", "max(\"sale_amount\")", "300000"),
+        args: fixed(&[P::Ordered]),
+        returns: Returns::First,
+        sql: Render::Template("max({0})"),
+    },
+    Function {
+        name: "min",
+        kind: Kind::Aggregate,
+        usage: "min(value)",
+        doc: "The smallest value (numbers, text, dates, checkboxes).",
+        example: example(
+            "min(date_recorded)",
+            "min(\"date_recorded\")",
+            "2020-01-15T00:00:00.000",
+        ),
+        args: fixed(&[P::Ordered]),
+        returns: Returns::First,
+        sql: Render::Template("min({0})"),
+    },
+    Function {
+        name: "sum",
+        kind: Kind::Aggregate,
+        usage: "sum(number)",
+        doc: "The total of the values that are not null.",
+        example: example("sum(sale_amount)", "sum(\"sale_amount\")", "1035000.5"),
+        args: fixed(&[P::Numeric]),
+        returns: Returns::First,
+        sql: Render::Template("sum({0})"),
+    },
+    Function {
+        name: "length",
+        kind: Kind::Scalar,
+        usage: "length(text)",
+        doc: "The number of characters.",
+        example: example("length(town)", "length(\"town\")::numeric", "4"),
+        args: fixed(&[P::Text]),
+        returns: Returns::Is(T::Number),
+        sql: Render::Template("length({0})::numeric"),
+    },
+    Function {
+        name: "lower",
+        kind: Kind::Scalar,
+        usage: "lower(text)",
+        doc: "The text in lower case.",
+        example: example("lower(town)", "lower(\"town\")", "avon"),
+        args: fixed(&[P::Text]),
+        returns: Returns::Is(T::Text),
+        sql: Render::Template("lower({0})"),
+    },
+    Function {
+        name: "starts_with",
+        kind: Kind::Scalar,
+        usage: "starts_with(text, prefix)",
+        doc: "Whether the text starts with the prefix (case matters).",
+        example: example(
+            "starts_with(town, 'Av')",
+            "starts_with(\"town\", $1::text)",
+            "true",
+        ),
+        args: fixed(&[P::Text, P::Text]),
+        returns: Returns::Is(T::Boolean),
+        sql: Render::Template("starts_with({0}, {1})"),
+    },
+    Function {
+        name: "trim",
+        kind: Kind::Scalar,
+        usage: "trim(text)",
+        doc: "The text without leading and trailing spaces.",
+        example: example("trim('  Avon ')", "btrim($1::text)", "Avon"),
+        args: fixed(&[P::Text]),
+        returns: Returns::Is(T::Text),
+        sql: Render::Template("btrim({0})"),
+    },
+    Function {
+        name: "unaccent",
+        kind: Kind::Scalar,
+        usage: "unaccent(text)",
+        doc: "The text without accents (`Énfield` → `Enfield`).",
+        example: example(
+            "unaccent('Café')",
+            "data.unaccent('data.unaccent'::regdictionary, $1::text)",
+            "Cafe",
+        ),
+        args: fixed(&[P::Text]),
+        returns: Returns::Is(T::Text),
+        sql: Render::Template("data.unaccent('data.unaccent'::regdictionary, {0})"),
+    },
+    Function {
+        name: "upper",
+        kind: Kind::Scalar,
+        usage: "upper(text)",
+        doc: "The text in upper case.",
+        example: example("upper(town)", "upper(\"town\")", "AVON"),
+        args: fixed(&[P::Text]),
+        returns: Returns::Is(T::Text),
+        sql: Render::Template("upper({0})"),
+    },
+    Function {
+        name: "date_extract_d",
+        kind: Kind::Scalar,
+        usage: "date_extract_d(timestamp)",
+        doc: "The day of the month, 1 to 31.",
+        example: example(
+            "date_extract_d(date_recorded)",
+            "extract(day from \"date_recorded\")::numeric",
+            "15",
+        ),
+        args: fixed(&[P::Timestamp]),
+        returns: Returns::Is(T::Number),
+        sql: Render::Template("extract(day from {0})::numeric"),
+    },
+    Function {
+        name: "date_extract_dow",
+        kind: Kind::Scalar,
+        usage: "date_extract_dow(timestamp)",
+        doc: "The day of the week, 0 (Sunday) to 6.",
+        example: example(
+            "date_extract_dow(date_recorded)",
+            "extract(dow from \"date_recorded\")::numeric",
+            "3",
+        ),
+        args: fixed(&[P::Timestamp]),
+        returns: Returns::Is(T::Number),
+        sql: Render::Template("extract(dow from {0})::numeric"),
+    },
+    Function {
+        name: "date_extract_hh",
+        kind: Kind::Scalar,
+        usage: "date_extract_hh(timestamp)",
+        doc: "The hour, 0 to 23.",
+        example: example(
+            "date_extract_hh(date_recorded)",
+            "extract(hour from \"date_recorded\")::numeric",
+            "0",
+        ),
+        args: fixed(&[P::Timestamp]),
+        returns: Returns::Is(T::Number),
+        sql: Render::Template("extract(hour from {0})::numeric"),
+    },
+    Function {
+        name: "date_extract_m",
+        kind: Kind::Scalar,
+        usage: "date_extract_m(timestamp)",
+        doc: "The month, 1 to 12.",
+        example: example(
+            "date_extract_m(date_recorded)",
+            "extract(month from \"date_recorded\")::numeric",
+            "1",
+        ),
+        args: fixed(&[P::Timestamp]),
+        returns: Returns::Is(T::Number),
+        sql: Render::Template("extract(month from {0})::numeric"),
+    },
+    Function {
+        name: "date_extract_woy",
+        kind: Kind::Scalar,
+        usage: "date_extract_woy(timestamp)",
+        doc: "The ISO week of the year, 1 to 53.",
+        example: example(
+            "date_extract_woy(date_recorded)",
+            "extract(week from \"date_recorded\")::numeric",
+            "3",
+        ),
+        args: fixed(&[P::Timestamp]),
+        returns: Returns::Is(T::Number),
+        sql: Render::Template("extract(week from {0})::numeric"),
+    },
+    Function {
+        name: "date_extract_y",
+        kind: Kind::Scalar,
+        usage: "date_extract_y(timestamp)",
+        doc: "The year.",
+        example: example(
+            "date_extract_y(date_recorded)",
+            "extract(year from \"date_recorded\")::numeric",
+            "2020",
+        ),
+        args: fixed(&[P::Timestamp]),
+        returns: Returns::Is(T::Number),
+        sql: Render::Template("extract(year from {0})::numeric"),
+    },
+    Function {
+        name: "date_trunc_y",
+        kind: Kind::Scalar,
+        usage: "date_trunc_y(timestamp)",
+        doc: "The timestamp cut to the start of its year.",
+        example: example(
+            "date_trunc_y(date_recorded)",
+            "date_trunc('year', \"date_recorded\")",
+            "2020-01-01T00:00:00.000",
+        ),
+        args: fixed(&[P::Timestamp]),
+        returns: Returns::First,
+        sql: Render::Template("date_trunc('year', {0})"),
+    },
+    Function {
+        name: "date_trunc_ym",
+        kind: Kind::Scalar,
+        usage: "date_trunc_ym(timestamp)",
+        doc: "The timestamp cut to the start of its month.",
+        example: example(
+            "date_trunc_ym(date_recorded)",
+            "date_trunc('month', \"date_recorded\")",
+            "2020-01-01T00:00:00.000",
+        ),
+        args: fixed(&[P::Timestamp]),
+        returns: Returns::First,
+        sql: Render::Template("date_trunc('month', {0})"),
+    },
+    Function {
+        name: "date_trunc_ymd",
+        kind: Kind::Scalar,
+        usage: "date_trunc_ymd(timestamp)",
+        doc: "The timestamp cut to the start of its day.",
+        example: example(
+            "date_trunc_ymd(date_recorded)",
+            "date_trunc('day', \"date_recorded\")",
+            "2020-01-15T00:00:00.000",
+        ),
+        args: fixed(&[P::Timestamp]),
+        returns: Returns::First,
+        sql: Render::Template("date_trunc('day', {0})"),
+    },
+    Function {
+        name: "case",
+        kind: Kind::Scalar,
+        usage: "case(condition, value, …)",
+        doc: "The value of the first condition that holds, else null (also `CASE WHEN … END`).",
+        example: example(
+            "case(sold, 'yes', true, 'no')",
+            "(CASE WHEN \"sold\" THEN $1::text WHEN $2::boolean THEN $3::text END)",
+            "yes",
+        ),
+        args: Args::Pairs,
+        returns: Returns::Shared,
+        sql: Render::With(case),
+    },
+    Function {
+        name: "coalesce",
+        kind: Kind::Scalar,
+        usage: "coalesce(value, …)",
+        doc: "The first value that is not null.",
+        example: example(
+            "coalesce(ratio, 0)",
+            "coalesce(\"ratio\", ($1::numeric)::double precision)",
+            "0.5",
+        ),
+        args: Args::Same { ordered: false },
+        returns: Returns::Shared,
+        sql: Render::Template("coalesce({*})"),
+    },
+    Function {
+        name: "greatest",
+        kind: Kind::Scalar,
+        usage: "greatest(value, …)",
+        doc: "The largest of the values, nulls left out.",
+        example: example(
+            "greatest(sale_amount, 200000)",
+            "greatest(\"sale_amount\", $1::numeric)",
+            "200000",
+        ),
+        args: Args::Same { ordered: true },
+        returns: Returns::Shared,
+        sql: Render::Template("greatest({*})"),
+    },
+    Function {
+        name: "least",
+        kind: Kind::Scalar,
+        usage: "least(value, …)",
+        doc: "The smallest of the values, nulls left out.",
+        example: example(
+            "least(sale_amount, 200000)",
+            "least(\"sale_amount\", $1::numeric)",
+            "100000",
+        ),
+        args: Args::Same { ordered: true },
+        returns: Returns::Shared,
+        sql: Render::Template("least({*})"),
+    },
+    Function {
+        name: "abs",
+        kind: Kind::Scalar,
+        usage: "abs(number)",
+        doc: "The absolute value.",
+        example: example(
+            "abs(ratio - 1)",
+            "abs((\"ratio\" - ($1::numeric)::double precision))",
+            "0.5",
+        ),
+        args: fixed(&[P::Numeric]),
+        returns: Returns::First,
+        sql: Render::Template("abs({0})"),
+    },
+    Function {
+        name: "ln",
+        kind: Kind::Scalar,
+        usage: "ln(number)",
+        doc: "The natural logarithm.",
+        example: example(
+            "ln(sale_amount)",
+            "ln((\"sale_amount\")::numeric)",
+            "11.512925464970228",
+        ),
+        args: fixed(&[P::Numeric]),
+        returns: Returns::Is(T::Number),
+        sql: Render::Template("ln(({0})::numeric)"),
+    },
+    Function {
+        name: "round",
+        kind: Kind::Scalar,
+        usage: "round(number[, digits])",
+        doc: "The number rounded to so many decimal digits (none by default).",
+        example: example(
+            "round(sale_amount / 3, 2)",
+            "round(((\"sale_amount\" / $1::numeric))::numeric, ($2::numeric)::integer)",
+            "33333.33",
+        ),
+        args: Args::Fixed {
+            params: &[P::Numeric, P::Number],
+            optional: 1,
+        },
+        returns: Returns::Is(T::Number),
+        sql: Render::With(round),
+    },
+    Function {
+        name: "distance_in_meters",
+        kind: Kind::Scalar,
+        usage: "distance_in_meters(point, point)",
+        doc: "The great-circle distance between two points, in metres.",
+        example: example(
+            "distance_in_meters(location, 'POINT (-72.86 41.80)')",
+            "(2 * 6371008.8 * asin(sqrt(power(sin(radians((($1::point)[1] - (\"location\")[1]) / 2)), 2) + cos(radians((\"location\")[1])) * cos(radians(($1::point)[1])) * power(sin(radians((($1::point)[0] - (\"location\")[0]) / 2)), 2))))",
+            "0",
+        ),
+        args: fixed(&[P::Point, P::Point]),
+        returns: Returns::Is(T::Double),
+        sql: Render::With(distance_in_meters),
+    },
+    Function {
+        name: "within_box",
+        kind: Kind::Scalar,
+        usage: "within_box(point, nw_latitude, nw_longitude, se_latitude, se_longitude)",
+        doc: "Whether the point lies in the box.",
+        example: example(
+            "within_box(location, 42, -73, 41, -72)",
+            "((\"location\")[1] BETWEEN ($3::numeric)::double precision AND ($1::numeric)::double precision AND (\"location\")[0] BETWEEN ((-$2::numeric))::double precision AND ((-$4::numeric))::double precision)",
+            "true",
+        ),
+        args: fixed(&[P::Point, P::Double, P::Double, P::Double, P::Double]),
+        returns: Returns::Is(T::Boolean),
+        sql: Render::Template("(({0})[1] BETWEEN {3} AND {1} AND ({0})[0] BETWEEN {2} AND {4})"),
+    },
+    Function {
+        name: "within_circle",
+        kind: Kind::Scalar,
+        usage: "within_circle(point, latitude, longitude, metres)",
+        doc: "Whether the point lies within so many metres of the centre.",
+        example: example(
+            "within_circle(location, 41.80, -72.86, 1000)",
+            "((2 * 6371008.8 * asin(sqrt(power(sin(radians(((point(((-$2::numeric))::double precision, ($1::numeric)::double precision))[1] - (\"location\")[1]) / 2)), 2) + cos(radians((\"location\")[1])) * cos(radians((point(((-$2::numeric))::double precision, ($1::numeric)::double precision))[1])) * power(sin(radians(((point(((-$2::numeric))::double precision, ($1::numeric)::double precision))[0] - (\"location\")[0]) / 2)), 2)))) <= ($3::numeric)::double precision)",
+            "true",
+        ),
+        args: fixed(&[P::Point, P::Double, P::Double, P::Double]),
+        returns: Returns::Is(T::Boolean),
+        sql: Render::With(within_circle),
+    },
+    Function {
+        name: "within_polygon",
+        kind: Kind::Scalar,
+        usage: "within_polygon(point, 'MULTIPOLYGON (…)')",
+        doc: "Whether the point lies in the WKT polygon or multipolygon (holes respected).",
+        example: example(
+            "within_polygon(location, 'POLYGON ((-73 41, -72 41, -72 42, -73 42, -73 41))')",
+            "(((\"location\") <@ $1::polygon))",
+            "true",
+        ),
+        args: fixed(&[P::Point, P::Polygon]),
+        returns: Returns::Is(T::Boolean),
+        sql: Render::With(within_polygon),
+    },
+];
+
+/// The function named `name`.
+pub fn lookup(name: &str) -> Option<&'static Function> {
+    FUNCTIONS.iter().find(|function| function.name == name)
 }
 
-fn expect_arity(
-    name: &str,
-    args: &[Typed],
-    arity: std::ops::RangeInclusive<usize>,
-    position: Position,
-) -> Result<(), SoqlError> {
-    if arity.contains(&args.len()) {
-        return Ok(());
+/// Whether `name` is an aggregate function.
+pub fn is_aggregate(name: &str) -> bool {
+    lookup(name).is_some_and(|function| function.kind != Kind::Scalar)
+}
+
+/// The README's function list: one row per function, aggregates first.
+pub fn markdown_table() -> String {
+    let mut table =
+        String::from("| function | returns | what it does | example |\n|---|---|---|---|\n");
+    for function in FUNCTIONS {
+        let returns = match function.returns {
+            Returns::Is(ty) => ty.name(),
+            Returns::First => "its argument's type",
+            Returns::Shared => "its values' type",
+        };
+        let aggregate = if function.kind == Kind::Scalar {
+            ""
+        } else {
+            " (aggregate)"
+        };
+        table.push_str(&format!(
+            "| `{}`{aggregate} | {returns} | {} | `{}` → `{}` |\n",
+            function.usage, function.doc, function.example.soql, function.example.value
+        ));
     }
-    let expected = if arity.start() == arity.end() {
-        format!("{}", arity.start())
-    } else {
-        format!("{} to {}", arity.start(), arity.end())
-    };
-    Err(no_such_function(
-        name,
-        position,
-        &format!(" with {} arguments (it takes {expected})", args.len()),
-    ))
+    table
 }
 
-fn arg(binds: &mut Binds, typed: Typed, ty: SoqlType, name: &str) -> Result<String, SoqlError> {
-    let position = typed.position;
-    let found = typed.ty;
-    coerce(binds, typed, ty)
-        .map(|typed| render(binds, &typed))
-        .map_err(|_| {
-            SoqlError::mismatch(
-                position,
-                format!(
-                    "{name} expects a {} here, not a {}",
-                    ty.name(),
-                    found.name()
-                ),
-            )
-        })
-}
-
-fn numeric_arg(
-    binds: &mut Binds,
-    typed: Typed,
-    name: &str,
-) -> Result<(String, SoqlType), SoqlError> {
-    let ty = match typed.ty {
-        SoqlType::Double => SoqlType::Double,
-        _ => SoqlType::Number,
-    };
-    Ok((arg(binds, typed, ty, name)?, ty))
-}
-
-fn timestamp_arg(
-    binds: &mut Binds,
-    typed: Typed,
-    name: &str,
-) -> Result<(String, SoqlType), SoqlError> {
-    let ty = match typed.ty {
-        SoqlType::FixedTimestamp => SoqlType::FixedTimestamp,
-        _ => SoqlType::FloatingTimestamp,
-    };
-    Ok((arg(binds, typed, ty, name)?, ty))
-}
-
-/// SQL for the point of a point or location value (or a `'POINT (lon lat)'` string).
-fn point_arg(binds: &mut Binds, typed: Typed, name: &str) -> Result<String, SoqlError> {
-    match typed.ty {
-        SoqlType::Location => {
-            let sql = render(binds, &typed);
-            Ok(format!(
-                "point((({sql})->>'longitude')::float8, (({sql})->>'latitude')::float8)"
-            ))
-        }
-        _ => arg(binds, typed, SoqlType::Point, name),
+fn count(binds: &mut Binds, call: &Invocation<'_>) -> String {
+    if call.star {
+        return "count(*)::numeric".to_owned();
     }
+    let distinct = if call.distinct { "DISTINCT " } else { "" };
+    format!("count({distinct}{})::numeric", sql(binds, &call.args[0]))
 }
 
-/// Great-circle distance in metres between two point expressions.
-fn haversine(a: &str, b: &str) -> String {
-    format!(
-        "(2 * {EARTH_RADIUS_METERS} * asin(sqrt(power(sin(radians((({b})[1] - ({a})[1]) / 2)), 2) + cos(radians(({a})[1])) * cos(radians(({b})[1])) * power(sin(radians((({b})[0] - ({a})[0]) / 2)), 2))))"
-    )
+fn case(binds: &mut Binds, call: &Invocation<'_>) -> String {
+    let mut out = String::from("(CASE");
+    for pair in call.args.chunks(2) {
+        let condition = sql(binds, &pair[0]);
+        let value = sql(binds, &pair[1]);
+        out.push_str(&format!(" WHEN {condition} THEN {value}"));
+    }
+    out.push_str(" END)");
+    out
 }
 
-/// A ring of (x, y) vertices.
-type Ring = Vec<(f64, f64)>;
-/// A polygon: its outline ring, then its holes.
-type Polygon = Vec<Ring>;
+fn round(binds: &mut Binds, call: &Invocation<'_>) -> String {
+    let value = sql(binds, &call.args[0]);
+    let digits = call
+        .args
+        .get(1)
+        .map_or_else(|| "0".to_owned(), |digits| sql(binds, digits));
+    format!("round(({value})::numeric, ({digits})::integer)")
+}
 
-/// Polygons of a WKT `POLYGON` or `MULTIPOLYGON`, each as rings of (x, y); the first ring of each
-/// polygon is its outline, the others its holes.
-fn parse_polygons(text: &str, position: Position) -> Result<Vec<Polygon>, SoqlError> {
-    let bad = || SoqlError::mismatch(position, "expected a WKT POLYGON or MULTIPOLYGON string");
-    let trimmed = text.trim();
-    let upper = trimmed.to_ascii_uppercase();
-    let body = if let Some(rest) = upper.strip_prefix("MULTIPOLYGON") {
-        trimmed[trimmed.len() - rest.len()..].trim()
-    } else if let Some(rest) = upper.strip_prefix("POLYGON") {
-        let rest = trimmed[trimmed.len() - rest.len()..].trim();
-        return Ok(vec![parse_rings(rest).ok_or_else(bad)?]);
-    } else {
-        return Err(bad());
+fn distance_in_meters(binds: &mut Binds, call: &Invocation<'_>) -> String {
+    let a = sql(binds, &call.args[0]);
+    let b = sql(binds, &call.args[1]);
+    haversine(&a, &b)
+}
+
+fn within_circle(binds: &mut Binds, call: &Invocation<'_>) -> String {
+    let point = sql(binds, &call.args[0]);
+    let latitude = sql(binds, &call.args[1]);
+    let longitude = sql(binds, &call.args[2]);
+    let radius = sql(binds, &call.args[3]);
+    let center = format!("point({longitude}, {latitude})");
+    format!("({} <= {radius})", haversine(&point, &center))
+}
+
+fn within_polygon(binds: &mut Binds, call: &Invocation<'_>) -> String {
+    let point = sql(binds, &call.args[0]);
+    let Node::Polygons(polygons) = &call.args[1].node else {
+        // The checker admits only a parsed polygon here (Param::Polygon).
+        return "false".to_owned();
     };
-    let inner = body
-        .strip_prefix('(')
-        .and_then(|b| b.strip_suffix(')'))
-        .ok_or_else(bad)?;
-    let mut polygons = Vec::new();
-    let mut depth = 0;
-    let mut start = 0;
-    for (index, c) in inner.char_indices() {
-        match c {
-            '(' => {
-                if depth == 0 {
-                    start = index;
-                }
-                depth += 1;
-            }
-            ')' => {
-                depth -= 1;
-                if depth == 0 {
-                    polygons.push(parse_rings(&inner[start..=index]).ok_or_else(bad)?);
-                }
-            }
-            _ => {}
-        }
-    }
-    if polygons.is_empty() || depth != 0 {
-        return Err(bad());
-    }
-    Ok(polygons)
-}
-
-fn parse_rings(text: &str) -> Option<Polygon> {
-    let inner = text.trim().strip_prefix('(')?.strip_suffix(')')?;
-    inner
-        .split(')')
-        .map(|ring| {
-            ring.trim()
-                .trim_start_matches(',')
-                .trim()
-                .trim_start_matches('(')
-        })
-        .filter(|ring| !ring.is_empty())
-        .map(|ring| {
-            ring.split(',')
-                .map(|pair| {
-                    let mut numbers = pair.split_whitespace().map(str::parse::<f64>);
-                    match (numbers.next(), numbers.next(), numbers.next()) {
-                        (Some(Ok(x)), Some(Ok(y)), None) if x.is_finite() && y.is_finite() => {
-                            Some((x, y))
-                        }
-                        _ => None,
-                    }
-                })
-                .collect::<Option<Vec<_>>>()
-                .filter(|points| points.len() >= 3)
-        })
-        .collect()
-}
-
-fn polygon_literal(ring: &[(f64, f64)]) -> String {
-    let points: Vec<String> = ring.iter().map(|(x, y)| format!("({x},{y})")).collect();
-    format!("({})", points.join(","))
-}
-
-/// Compiles a call.
-pub fn call(
-    binds: &mut Binds,
-    name: &str,
-    args: Vec<Typed>,
-    distinct: bool,
-    star: bool,
-    position: Position,
-) -> Result<Typed, SoqlError> {
-    if let Some(nested) = args
+    let tests: Vec<String> = polygons
         .iter()
-        .find(|a| a.aggregate)
-        .filter(|_| is_aggregate(name))
-    {
-        return Err(SoqlError::mismatch(
-            nested.position,
-            "aggregates cannot be nested",
-        ));
-    }
-    let aggregate = is_aggregate(name) || args.iter().any(|a| a.aggregate);
-    if (distinct || star) && name != "count" {
-        return Err(no_such_function(
-            name,
-            position,
-            if star { "(*)" } else { " with DISTINCT" },
-        ));
-    }
-    let ready = |sql: String, ty: SoqlType| Ok(Typed::ready(sql, ty, aggregate, position));
-    let mut args = args;
-    match name {
-        "count" => {
-            if star {
-                return ready("count(*)::numeric".to_owned(), SoqlType::Number);
-            }
-            expect_arity(name, &args, 1..=1, position)?;
-            let value = render(binds, &args[0]);
-            let distinct = if distinct { "DISTINCT " } else { "" };
-            ready(
-                format!("count({distinct}{value})::numeric"),
-                SoqlType::Number,
-            )
-        }
-        "sum" | "avg" => {
-            expect_arity(name, &args, 1..=1, position)?;
-            let (value, ty) = numeric_arg(binds, args.remove(0), name)?;
-            ready(format!("{name}({value})"), ty)
-        }
-        "min" | "max" => {
-            expect_arity(name, &args, 1..=1, position)?;
-            let value = args.remove(0);
-            if !value.ty.is_ordered() {
-                return Err(SoqlError::mismatch(
-                    value.position,
-                    format!("{name} cannot compare {} values", value.ty.name()),
+        .map(|rings| {
+            let mut test = format!(
+                "({point}) <@ {}",
+                binds.bind(polygon_literal(&rings[0]), "polygon")
+            );
+            for hole in &rings[1..] {
+                test.push_str(&format!(
+                    " AND NOT ({point}) <@ {}",
+                    binds.bind(polygon_literal(hole), "polygon")
                 ));
             }
-            let ty = if value.ty == SoqlType::Null {
-                SoqlType::Text
-            } else {
-                value.ty
-            };
-            let sql = render(binds, &value);
-            ready(format!("{name}({sql})"), ty)
-        }
-        "upper" | "lower" | "trim" | "unaccent" => {
-            expect_arity(name, &args, 1..=1, position)?;
-            let value = arg(binds, args.remove(0), SoqlType::Text, name)?;
-            let sql = match name {
-                "trim" => format!("btrim({value})"),
-                "unaccent" => format!("data.unaccent('data.unaccent'::regdictionary, {value})"),
-                _ => format!("{name}({value})"),
-            };
-            ready(sql, SoqlType::Text)
-        }
-        "length" => {
-            expect_arity(name, &args, 1..=1, position)?;
-            let value = arg(binds, args.remove(0), SoqlType::Text, name)?;
-            ready(format!("length({value})::numeric"), SoqlType::Number)
-        }
-        "starts_with" => {
-            expect_arity(name, &args, 2..=2, position)?;
-            let prefix = arg(binds, args.remove(1), SoqlType::Text, name)?;
-            let value = arg(binds, args.remove(0), SoqlType::Text, name)?;
-            ready(format!("starts_with({value}, {prefix})"), SoqlType::Boolean)
-        }
-        "date_trunc_y" | "date_trunc_ym" | "date_trunc_ymd" => {
-            expect_arity(name, &args, 1..=1, position)?;
-            let (value, ty) = timestamp_arg(binds, args.remove(0), name)?;
-            let unit = match name {
-                "date_trunc_y" => "year",
-                "date_trunc_ym" => "month",
-                _ => "day",
-            };
-            ready(format!("date_trunc('{unit}', {value})"), ty)
-        }
-        "date_extract_y" | "date_extract_m" | "date_extract_d" | "date_extract_hh"
-        | "date_extract_dow" | "date_extract_woy" => {
-            expect_arity(name, &args, 1..=1, position)?;
-            let (value, _) = timestamp_arg(binds, args.remove(0), name)?;
-            let field = match name {
-                "date_extract_y" => "year",
-                "date_extract_m" => "month",
-                "date_extract_d" => "day",
-                "date_extract_hh" => "hour",
-                "date_extract_dow" => "dow",
-                _ => "week",
-            };
-            ready(
-                format!("extract({field} from {value})::numeric"),
-                SoqlType::Number,
-            )
-        }
-        "case" => {
-            if args.len() < 2 || !args.len().is_multiple_of(2) {
-                return Err(no_such_function(
-                    name,
-                    position,
-                    " with an odd number of arguments (it takes condition, value pairs)",
-                ));
-            }
-            let mut conditions = Vec::new();
-            let mut values = Vec::new();
-            for (index, typed) in args.into_iter().enumerate() {
-                if index % 2 == 0 {
-                    conditions.push(arg(binds, typed, SoqlType::Boolean, name)?);
-                } else {
-                    values.push(typed);
-                }
-            }
-            let (values, ty) = unify(binds, values, "case values")?;
-            let branches: Vec<String> = conditions
-                .iter()
-                .zip(&values)
-                .map(|(c, v)| format!(" WHEN {c} THEN {v}"))
-                .collect();
-            ready(format!("(CASE{} END)", branches.concat()), ty)
-        }
-        "coalesce" | "greatest" | "least" => {
-            if args.is_empty() {
-                return Err(no_such_function(name, position, " without arguments"));
-            }
-            let (values, ty) = unify(binds, args, &format!("the arguments of {name}"))?;
-            if name != "coalesce" && !ty.is_ordered() {
-                return Err(SoqlError::mismatch(
-                    position,
-                    format!("{name} cannot compare {} values", ty.name()),
-                ));
-            }
-            ready(format!("{name}({})", values.join(", ")), ty)
-        }
-        "abs" => {
-            expect_arity(name, &args, 1..=1, position)?;
-            let (value, ty) = numeric_arg(binds, args.remove(0), name)?;
-            ready(format!("abs({value})"), ty)
-        }
-        "round" => {
-            expect_arity(name, &args, 1..=2, position)?;
-            let digits = if args.len() == 2 {
-                arg(binds, args.remove(1), SoqlType::Number, name)?
-            } else {
-                "0".to_owned()
-            };
-            let (value, _) = numeric_arg(binds, args.remove(0), name)?;
-            ready(
-                format!("round(({value})::numeric, ({digits})::integer)"),
-                SoqlType::Number,
-            )
-        }
-        "ln" => {
-            expect_arity(name, &args, 1..=1, position)?;
-            let (value, _) = numeric_arg(binds, args.remove(0), name)?;
-            ready(format!("ln(({value})::numeric)"), SoqlType::Number)
-        }
-        "distance_in_meters" => {
-            expect_arity(name, &args, 2..=2, position)?;
-            let b = point_arg(binds, args.remove(1), name)?;
-            let a = point_arg(binds, args.remove(0), name)?;
-            ready(haversine(&a, &b), SoqlType::Double)
-        }
-        "within_circle" => {
-            expect_arity(name, &args, 4..=4, position)?;
-            let radius = arg(binds, args.remove(3), SoqlType::Double, name)?;
-            let longitude = arg(binds, args.remove(2), SoqlType::Double, name)?;
-            let latitude = arg(binds, args.remove(1), SoqlType::Double, name)?;
-            let point = point_arg(binds, args.remove(0), name)?;
-            let center = format!("point({longitude}, {latitude})");
-            ready(
-                format!("({} <= {radius})", haversine(&point, &center)),
-                SoqlType::Boolean,
-            )
-        }
-        "within_box" => {
-            expect_arity(name, &args, 5..=5, position)?;
-            let se_longitude = arg(binds, args.remove(4), SoqlType::Double, name)?;
-            let se_latitude = arg(binds, args.remove(3), SoqlType::Double, name)?;
-            let nw_longitude = arg(binds, args.remove(2), SoqlType::Double, name)?;
-            let nw_latitude = arg(binds, args.remove(1), SoqlType::Double, name)?;
-            let point = point_arg(binds, args.remove(0), name)?;
-            ready(
-                format!(
-                    "(({point})[1] BETWEEN {se_latitude} AND {nw_latitude} AND ({point})[0] BETWEEN {nw_longitude} AND {se_longitude})"
-                ),
-                SoqlType::Boolean,
-            )
-        }
-        "within_polygon" => {
-            expect_arity(name, &args, 2..=2, position)?;
-            let shape = args.remove(1);
-            let Sql::TextLiteral(wkt) = &shape.sql else {
-                return Err(SoqlError::mismatch(
-                    shape.position,
-                    "within_polygon takes the polygon as a WKT string",
-                ));
-            };
-            let polygons = parse_polygons(wkt, shape.position)?;
-            let vertices: usize = polygons.iter().flatten().map(Vec::len).sum();
-            if vertices > MAX_POLYGON_VERTICES {
-                return Err(SoqlError::mismatch(
-                    shape.position,
-                    format!("the polygon has more than {MAX_POLYGON_VERTICES} vertices"),
-                ));
-            }
-            let point = point_arg(binds, args.remove(0), name)?;
-            let tests: Vec<String> = polygons
-                .iter()
-                .map(|rings| {
-                    let mut test = format!(
-                        "({point}) <@ {}",
-                        binds.bind(polygon_literal(&rings[0]), "polygon")
-                    );
-                    for hole in &rings[1..] {
-                        test.push_str(&format!(
-                            " AND NOT ({point}) <@ {}",
-                            binds.bind(polygon_literal(hole), "polygon")
-                        ));
-                    }
-                    format!("({test})")
-                })
-                .collect();
-            ready(format!("({})", tests.join(" OR ")), SoqlType::Boolean)
-        }
-        _ => Err(no_such_function(name, position, "")),
-    }
+            format!("({test})")
+        })
+        .collect();
+    format!("({})", tests.join(" OR "))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn polygons_and_multipolygons_parse_with_holes() {
-        let polygons = parse_polygons("MULTIPOLYGON (((0 0, 4 0, 4 4, 0 4, 0 0), (1 1, 2 1, 2 2, 1 1)), ((10 10, 11 10, 11 11, 10 10)))", Position::default()).unwrap();
-        assert_eq!(polygons.len(), 2);
-        assert_eq!(polygons[0].len(), 2, "an outline and a hole");
-        assert_eq!(polygons[1][0][1], (11.0, 10.0));
-        let single = parse_polygons(
-            "POLYGON ((-72.7 41.7, -72.6 41.7, -72.6 41.8, -72.7 41.7))",
-            Position::default(),
-        )
-        .unwrap();
-        assert_eq!(single[0][0].len(), 4);
-        for bad in [
-            "POINT (1 2)",
-            "POLYGON ((1 2, 3))",
-            "MULTIPOLYGON (((1 2, 3 4, x y)))",
-            "POLYGON",
-        ] {
-            assert!(parse_polygons(bad, Position::default()).is_err(), "{bad}");
-        }
-    }
-}
+#[path = "function_tests.rs"]
+mod tests;

@@ -1,18 +1,21 @@
 //! SoQL, the Socrata Query Language: a lexer, a parser with Socrata's precedence, a type checker
-//! and a compiler to parameterised PostgreSQL. Pure and I/O-free: identifiers come only from the
+//! producing a typed tree, and a renderer of that tree to parameterised PostgreSQL; functions are
+//! rows of one table ([`functions::FUNCTIONS`]). Pure and I/O-free: identifiers come only from the
 //! dataset's schema and every value becomes a bind parameter.
 
 pub mod ast;
+mod check;
 mod clauses;
 pub mod compile;
 pub mod error;
-mod expression;
 pub mod functions;
+mod geometry;
 pub mod lexer;
 pub mod naming;
 pub mod parser;
+mod render;
 pub mod request;
-pub mod typed;
+mod typed;
 pub mod types;
 
 pub use compile::{CompiledQuery, DEFAULT_LIMIT, compile};
