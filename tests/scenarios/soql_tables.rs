@@ -1,9 +1,11 @@
 //! SoQL's tables checked against PostgreSQL: every row of the function table
-//! (`opendata_soql::functions::FUNCTIONS`) is run through the public API and must give the value
-//! its example states, over a dataset shaped like the compiler's test schema.
+//! (`opendata_soql::functions::FUNCTIONS`) and of the clause examples
+//! (`opendata_soql::clause_examples::CLAUSE_EXAMPLES`) is run through the public API and must
+//! give the value or rows it states, over a dataset shaped like the compiler's test schema.
 
 use opendata_proto::common::v1::{Column, ColumnType};
 use opendata_proto::ingestion::v1::UploadMode;
+use opendata_soql::clause_examples::CLAUSE_EXAMPLES;
 use opendata_soql::functions::{FUNCTIONS, Kind};
 use opendata_testkit::TestStack;
 
@@ -52,15 +54,14 @@ fn written(value: &serde_json::Value) -> String {
     }
 }
 
-/// The first row's `v` for a query given as name/value pairs.
-async fn value_of(stack: &TestStack, dataset: &str, pairs: &[(&str, &str)]) -> String {
+/// The rows answered to a query given as name/value pairs.
+async fn rows_of(stack: &TestStack, dataset: &str, pairs: &[(&str, &str)]) -> serde_json::Value {
     let query: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();
     let response = get(stack, &format!("/resource/{dataset}.json?{query}")).await;
     assert_eq!(response.status, 200, "{pairs:?}: {}", response.body);
-    let rows = response.json();
-    written(&rows[0]["v"])
+    response.json()
 }
 
 #[tokio::test]
@@ -74,11 +75,30 @@ async fn every_function_gives_its_examples_value() {
         if function.kind == Kind::Scalar {
             pairs.extend([("$order", ":id"), ("$limit", "1")]);
         }
-        let value = value_of(&stack, &dataset, &pairs).await;
+        let value = written(&rows_of(&stack, &dataset, &pairs).await[0]["v"]);
         if value != function.example.value {
             wrong.push(format!(
                 "{}: {} gave {value}, the table says {}",
                 function.name, function.example.soql, function.example.value
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[tokio::test]
+async fn every_clause_example_answers_its_rows() {
+    let stack = TestStack::start().await;
+    let dataset = sample(&stack).await;
+    let mut wrong = Vec::new();
+    for example in CLAUSE_EXAMPLES {
+        let rows = rows_of(&stack, &dataset, example.params).await;
+        let expected: serde_json::Value =
+            serde_json::from_str(example.rows).expect("the example's rows are JSON");
+        if rows != expected {
+            wrong.push(format!(
+                "{}: answered {rows}, the table says {expected}",
+                example.shows
             ));
         }
     }

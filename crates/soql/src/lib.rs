@@ -5,6 +5,7 @@
 
 pub mod ast;
 mod check;
+pub mod clause_examples;
 mod clauses;
 pub mod compile;
 pub mod error;
