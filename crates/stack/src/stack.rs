@@ -215,6 +215,7 @@ impl Stack {
         config.incentives.governance_url = governance_url.clone();
         config.incentives.catalog_url = catalog_url.clone();
         config.incentives.ingestion_url = format!("http://{}", addresses.ingestion);
+        config.incentives.search_url = format!("http://{}", addresses.search);
         config.edge.governance_url = governance_url;
         if config.edge.public_url.is_empty() {
             config.edge.public_url = format!("http://{}", addresses.edge);

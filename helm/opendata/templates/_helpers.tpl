@@ -137,6 +137,7 @@ index_prefix = {{ $values.meilisearch.indexPrefix | toJson }}
 {{- end }}
 {{- else if eq $name "incentives" }}
 agency_id = {{ $values.agencyId | toJson }}
+search_url = {{ $url.search | toJson }}
 
 [incentives.dataset]
 id = {{ $values.datasetId | toJson }}

@@ -22,6 +22,9 @@ pub struct IncentivesSettings {
     pub catalog_url: String,
     /// Ingestion's gRPC URL, to push the award dataset's rows.
     pub ingestion_url: String,
+    /// Search's gRPC URL, to match company names by full text (empty: the database matches
+    /// them alone; see `crate::company`).
+    pub search_url: String,
     /// The award table as a portal dataset.
     pub dataset: DatasetSettings,
     /// Award downloads streaming at once (`award_exports`).
@@ -52,6 +55,7 @@ impl Default for IncentivesSettings {
             auth_cache_ttl_secs: 30,
             catalog_url: "http://127.0.0.1:50052".to_owned(),
             ingestion_url: "http://127.0.0.1:50053".to_owned(),
+            search_url: "http://127.0.0.1:50054".to_owned(),
             dataset: DatasetSettings::default(),
             max_concurrent_exports: AWARD_EXPORTS.value as usize,
             export_timeout_secs: AWARD_EXPORT_SECONDS.value,

@@ -13,6 +13,7 @@ use opendata_proto::incentives::v1::incentives_service_server::IncentivesService
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response};
 
+use crate::company::{CompanyMatcher, matches_nothing};
 use crate::convert::{
     award_to_proto, program_to_proto, revision_to_proto, summary_to_proto, tax_credit_to_proto,
 };
@@ -23,7 +24,7 @@ use crate::ledger::{Ledger, NewReview};
 use crate::publishing::{Publisher, Status};
 use crate::registry::Registry;
 use crate::store::StoredAward;
-use crate::store::query::Dimension;
+use crate::store::query::{Dimension, Filter};
 
 /// Results per page when the caller does not say.
 const DEFAULT_LIMIT: u32 = 100;
@@ -37,6 +38,7 @@ pub struct IncentivesApi {
     downloads: Downloads,
     registry: Registry,
     publisher: Publisher,
+    companies: CompanyMatcher,
     auth: Arc<Authenticator>,
 }
 
@@ -46,6 +48,7 @@ impl IncentivesApi {
         ledger: Ledger,
         downloads: Downloads,
         publisher: Publisher,
+        companies: CompanyMatcher,
         auth: Arc<Authenticator>,
     ) -> Self {
         IncentivesApi {
@@ -53,8 +56,24 @@ impl IncentivesApi {
             ledger,
             downloads,
             publisher,
+            companies,
             auth,
         }
+    }
+
+    /// The filter of an award read with its company matched, and who matched it; no filter when
+    /// the company matched no award. The request's limits are checked before search is asked.
+    async fn matched_filter(
+        &self,
+        request: pb::SearchAwardsRequest,
+    ) -> Result<(Option<Filter>, pb::CompanyMatch), tonic::Status> {
+        filter_of(&request).map_err(status)?;
+        let request = self.companies.resolve(request).await;
+        let matched = request.company_match();
+        if matches_nothing(&request) {
+            return Ok((None, matched));
+        }
+        Ok((Some(filter_of(&request).map_err(status)?), matched))
     }
 
     fn publishing(&self, status: Status) -> pb::PublishingStatus {
@@ -199,8 +218,8 @@ impl IncentivesService for IncentivesApi {
         request: Request<pb::SearchAwardsRequest>,
     ) -> Result<Response<pb::SearchAwardsResponse>, tonic::Status> {
         let body = request.into_inner();
-        let filter = filter_of(&body).map_err(status)?;
-        let limit = match body.limit {
+        let (offset, limit) = (body.offset, body.limit);
+        let limit = match limit {
             0 => DEFAULT_LIMIT,
             limit if limit > MAX_LIMIT => {
                 return Err(status(IncentivesError::invalid(
@@ -210,14 +229,19 @@ impl IncentivesService for IncentivesApi {
             }
             limit => limit,
         };
-        let (awards, total) = self
-            .ledger
-            .search(&filter, i64::from(body.offset), i64::from(limit))
-            .await
-            .map_err(status)?;
+        let (filter, company_match) = self.matched_filter(body).await?;
+        let (awards, total) = match filter {
+            Some(filter) => self
+                .ledger
+                .search(&filter, i64::from(offset), i64::from(limit))
+                .await
+                .map_err(status)?,
+            None => (Vec::new(), 0),
+        };
         Ok(Response::new(pb::SearchAwardsResponse {
             awards: awards.iter().map(|a| self.award(a)).collect(),
             total: total.max(0) as u64,
+            company_match: company_match as i32,
         }))
     }
 
@@ -227,9 +251,12 @@ impl IncentivesService for IncentivesApi {
         &self,
         request: Request<pb::SearchAwardsRequest>,
     ) -> Result<Response<Self::ExportAwardsStream>, tonic::Status> {
-        let filter = filter_of(&request.into_inner()).map_err(status)?;
+        let (filter, _) = self.matched_filter(request.into_inner()).await?;
         let today = self.ledger.today();
-        let batches = self.downloads.start(filter).map_err(status)?;
+        let batches = match filter {
+            Some(filter) => self.downloads.start(filter).map_err(status)?,
+            None => tokio::sync::mpsc::channel(1).1,
+        };
         let stream = ReceiverStream::new(batches).map(move |batch| {
             batch
                 .map(|awards| pb::ExportAwardsChunk {
@@ -245,7 +272,9 @@ impl IncentivesService for IncentivesApi {
         request: Request<pb::SummarizeAwardsRequest>,
     ) -> Result<Response<pb::SummarizeAwardsResponse>, tonic::Status> {
         let body = request.into_inner();
-        let filter = filter_of(&body.filter.clone().unwrap_or_default()).map_err(status)?;
+        let (filter, company_match) = self
+            .matched_filter(body.filter.clone().unwrap_or_default())
+            .await?;
         let mut dimensions = Vec::new();
         for dimension in body.group_by() {
             let dimension = match dimension {
@@ -274,14 +303,27 @@ impl IncentivesService for IncentivesApi {
                 "is required: municipality, program, fiscal year or industry",
             )));
         }
-        let rows = self
-            .ledger
-            .summarize(&filter, &dimensions)
-            .await
-            .map_err(status)?;
+        let rows = match filter {
+            Some(filter) => self
+                .ledger
+                .summarize(&filter, &dimensions)
+                .await
+                .map_err(status)?,
+            None => Vec::new(),
+        };
         Ok(Response::new(pb::SummarizeAwardsResponse {
             rows: rows.iter().map(summary_to_proto).collect(),
+            company_match: company_match as i32,
         }))
+    }
+
+    async fn resolve_company(
+        &self,
+        request: Request<pb::SearchAwardsRequest>,
+    ) -> Result<Response<pb::SearchAwardsRequest>, tonic::Status> {
+        let body = request.into_inner();
+        filter_of(&body).map_err(status)?;
+        Ok(Response::new(self.companies.resolve(body).await))
     }
 
     async fn upsert_program(

@@ -8,6 +8,7 @@
 #![allow(missing_docs)]
 
 pub mod award;
+pub mod company;
 #[warn(missing_docs)]
 pub mod config;
 pub mod convert;
@@ -41,6 +42,7 @@ use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 
+use crate::company::CompanyMatcher;
 use crate::config::IncentivesSettings;
 use crate::downloads::Downloads;
 use crate::events::DOMAIN;
@@ -119,9 +121,16 @@ pub async fn serve(
         settings.max_concurrent_exports,
         Duration::from_secs(settings.export_timeout_secs),
     );
-    let api = IncentivesServiceServer::new(IncentivesApi::new(ledger, downloads, publisher, auth))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let search = match settings.search_url.trim() {
+        "" => None,
+        url => Some(channel(url)?),
+    };
+    let companies = CompanyMatcher::new(search);
+    let api = IncentivesServiceServer::new(IncentivesApi::new(
+        ledger, downloads, publisher, companies, auth,
+    ))
+    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+    .max_encoding_message_size(MAX_MESSAGE_BYTES);
     opendata_platform::grpc::serve(api, listener, tasks, serving).await?;
     Ok(())
 }

@@ -99,6 +99,60 @@ async fn companies_are_found_through_search_with_a_fallback() {
     assert_eq!(summary["rows"].as_array().unwrap().len(), 2);
     assert_eq!(summary["company_search"], "full_text");
 
+    // gRPC callers get the same matching: typos forgiven, and who matched said.
+    let precison = || pb::SearchAwardsRequest {
+        company: "precison".into(),
+        ..Default::default()
+    };
+    let page = decd
+        .client
+        .search_awards(precison())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (page.total, page.company_match()),
+        (2, pb::CompanyMatch::FullText)
+    );
+    let resolved = decd
+        .client
+        .resolve_company(precison())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (
+            resolved.ids.len(),
+            resolved.company.as_str(),
+            resolved.company_match()
+        ),
+        (2, "", pb::CompanyMatch::FullText),
+        "the matches travel as ids"
+    );
+    let summary = decd
+        .client
+        .summarize_awards(pb::SummarizeAwardsRequest {
+            group_by: vec![pb::SummaryDimension::Municipality as i32],
+            filter: Some(precison()),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(summary.rows.len(), 2);
+    let zeppelin = decd
+        .client
+        .search_awards(pb::SearchAwardsRequest {
+            company: "zeppelin".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (zeppelin.total, zeppelin.company_match()),
+        (0, pb::CompanyMatch::FullText)
+    );
+
     // Awards never show up among datasets.
     let catalog = get(&stack, "/api/catalog/v1?q=precision").await.json();
     assert_eq!(catalog["resultSetSize"], 0, "{catalog}");
@@ -127,6 +181,20 @@ async fn companies_are_found_through_search_with_a_fallback() {
     let (found, engine) = companies(&stack, "precision").await;
     assert_eq!(found, ["Precision Gears Inc.", "Precision Optics LLC"]);
     assert_eq!(engine, "database");
+    let page = decd
+        .client
+        .search_awards(pb::SearchAwardsRequest {
+            company: "precision".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (page.total, page.company_match()),
+        (2, pb::CompanyMatch::Database),
+        "gRPC callers get the database's answer too"
+    );
     stack.start_search().await;
     let (found, engine) = companies(&stack, "precison").await;
     assert_eq!(

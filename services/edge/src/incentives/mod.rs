@@ -3,12 +3,10 @@
 //! - `GET /api/incentives/awards?company=&municipality=&program=&fiscal_year=&assistance_type=&industry=&offset=&limit=`
 //!   — a page of awards
 //!
-//! `company` is looked up in the search service (typo-tolerant full text over company, parent
-//! company and project); when search does not answer, or matches more awards than an award
-//! search takes ids (`AWARD_IDS`), the incentives database's own text index (words matching
-//! the starts of words of the company or parent name) answers instead. Every response with a
-//! `company` says which did, in `company_search` (JSON) or the `X-Company-Search` header
-//! (downloads).
+//! `company` is matched by the incentives service (its `company` module: the search service's
+//! typo-tolerant full text first, the database's text index when search cannot answer), the
+//! same for every caller. Every response with a `company` says which matched it, in
+//! `company_search` (JSON) or the `X-Company-Search` header (downloads).
 //! - `GET /api/incentives/awards.csv` and `.json` (same filters) — every matching award, streamed
 //! - `GET /api/incentives/awards/{id}` and `/api/incentives/awards/{id}/history` — one award, and
 //!   every revision of it with who, when and why
@@ -24,12 +22,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures::{StreamExt as _, TryStreamExt as _};
-use opendata_limits::AWARD_IDS;
 use opendata_platform::error::internal;
 use opendata_proto::incentives::v1 as pb;
-use opendata_proto::search::v1::SearchRequest;
 use serde::Serialize;
-use std::time::Duration;
 
 use crate::error::SodaError;
 use crate::held_body::held_until_sent;
@@ -44,11 +39,6 @@ use response::{
 
 /// The default page size of `/api/incentives/awards`.
 const DEFAULT_LIMIT: u32 = 100;
-/// Most awards a company search takes from the search service: as many ids as an award search
-/// takes (`AWARD_IDS`). A company matching more is matched by the database instead.
-const MAX_COMPANY_MATCHES: u32 = AWARD_IDS.value as u32;
-/// How long the search service gets before the database answers instead.
-const SEARCH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Who answered a company search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,89 +51,19 @@ pub enum CompanySearch {
 }
 
 impl CompanySearch {
+    /// Who matched, as the incentives service says (nobody without a company).
+    fn of(matched: pb::CompanyMatch) -> Option<CompanySearch> {
+        match matched {
+            pb::CompanyMatch::FullText => Some(CompanySearch::FullText),
+            pb::CompanyMatch::Database => Some(CompanySearch::Database),
+            pb::CompanyMatch::Unspecified => None,
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             CompanySearch::FullText => "full_text",
             CompanySearch::Database => "database",
-        }
-    }
-}
-
-/// Whether the search index holds any award at all (a search service configured without
-/// incentives, or still catching up, finds none: the database must answer then).
-async fn indexes_awards(client: &mut crate::state::SearchClient) -> bool {
-    let count = client.search(SearchRequest {
-        types: vec!["incentive_award".to_owned()],
-        limit: 1,
-        ..Default::default()
-    });
-    matches!(
-        tokio::time::timeout(SEARCH_TIMEOUT, count).await,
-        Ok(Ok(response)) if response.get_ref().total > 0
-    )
-}
-
-/// Resolves `company` through the search service into award ids, so the request carries ids
-/// instead; leaves it for the database when search does not answer. `None` without a company;
-/// `Some((_, false))` when search found no award at all.
-async fn resolve_company(
-    state: &EdgeState,
-    request: &mut pb::SearchAwardsRequest,
-) -> Option<(CompanySearch, bool)> {
-    if request.company.trim().is_empty() {
-        return None;
-    }
-    let mut client = state.search();
-    // The index filters by place, program and year too, so only the matches that count are
-    // returned (and the cap on matches is reached less often). Blank values filter nothing, as
-    // in the incentives service.
-    let present = |values: &[String]| -> Vec<String> {
-        values
-            .iter()
-            .map(|value| value.trim().to_owned())
-            .filter(|value| !value.is_empty())
-            .collect()
-    };
-    let filtered = SearchRequest {
-        query: request.company.clone(),
-        types: vec!["incentive_award".to_owned()],
-        limit: MAX_COMPANY_MATCHES,
-        municipalities: present(&request.municipalities),
-        program_ids: present(&request.program_ids),
-        fiscal_years: request.fiscal_years.clone(),
-        ..Default::default()
-    };
-    let award_filters = !(filtered.municipalities.is_empty()
-        && filtered.program_ids.is_empty()
-        && filtered.fiscal_years.is_empty());
-    let search = client.search(filtered);
-    match tokio::time::timeout(SEARCH_TIMEOUT, search).await {
-        Ok(Ok(found)) => {
-            let found = found.into_inner();
-            if found.total > found.hits.len() as u64 {
-                tracing::warn!(
-                    matches = found.total,
-                    "more company matches than search returns; companies matched by the database"
-                );
-                return Some((CompanySearch::Database, true));
-            }
-            // Nothing found: either nothing matches, or the index cannot tell (it holds no
-            // awards yet, or awards indexed before they carried the facts the filters need);
-            // the database decides.
-            if found.hits.is_empty() && (award_filters || !indexes_awards(&mut client).await) {
-                return Some((CompanySearch::Database, true));
-            }
-            request.ids = found.hits.into_iter().map(|hit| hit.id).collect();
-            request.company.clear();
-            Some((CompanySearch::FullText, !request.ids.is_empty()))
-        }
-        Ok(Err(status)) => {
-            tracing::warn!(error = %status.message(), "search unavailable; companies matched by the database");
-            Some((CompanySearch::Database, true))
-        }
-        Err(_) => {
-            tracing::warn!("search timed out; companies matched by the database");
-            Some((CompanySearch::Database, true))
         }
     }
 }
@@ -156,32 +76,39 @@ fn award_json(award: &pb::Award) -> Option<AwardJson<'_>> {
     })
 }
 
-/// An award request whose company, if it names one, has been matched (see
-/// [`resolve_company`]), ready for any number of listings and totals that must agree.
+/// An award request whose company, if it names one, the incentives service has matched once
+/// (`ResolveCompany`), ready for any number of listings and totals that must agree.
 pub struct Resolved {
     request: pb::SearchAwardsRequest,
     /// Who matched the company, when the request names one.
     pub company: Option<CompanySearch>,
-    /// Whether the company matched nothing (so nothing needs asking).
-    nothing: bool,
 }
 
 impl Resolved {
     /// Matches `request`'s company once.
-    pub async fn new(state: &EdgeState, mut request: pb::SearchAwardsRequest) -> Resolved {
-        let company = resolve_company(state, &mut request).await;
-        Resolved {
-            request,
-            company: company.map(|(engine, _)| engine),
-            nothing: matches!(company, Some((_, false))),
+    pub async fn new(
+        state: &EdgeState,
+        request: pb::SearchAwardsRequest,
+    ) -> Result<Resolved, SodaError> {
+        if request.company.trim().is_empty() {
+            return Ok(Resolved {
+                request,
+                company: None,
+            });
         }
+        let request = state
+            .incentives()
+            .resolve_company(request)
+            .await?
+            .into_inner();
+        Ok(Resolved {
+            company: CompanySearch::of(request.company_match()),
+            request,
+        })
     }
 
     /// The page of matching awards (`offset` and `limit` as the request says).
     pub async fn awards(&self, state: &EdgeState) -> Result<pb::SearchAwardsResponse, SodaError> {
-        if self.nothing {
-            return Ok(pb::SearchAwardsResponse::default());
-        }
         Ok(state
             .incentives()
             .search_awards(self.request.clone())
@@ -195,18 +122,24 @@ impl Resolved {
         state: &EdgeState,
         by: &[pb::SummaryDimension],
     ) -> Result<pb::SummarizeAwardsResponse, SodaError> {
-        if self.nothing {
-            return Ok(pb::SummarizeAwardsResponse::default());
-        }
-        Ok(state
-            .incentives()
-            .summarize_awards(pb::SummarizeAwardsRequest {
-                group_by: by.iter().map(|d| *d as i32).collect(),
-                filter: Some(self.request.clone()),
-            })
-            .await?
-            .into_inner())
+        summarize(state, self.request.clone(), by).await
     }
+}
+
+/// The totals of the awards `filter` matches, grouped by `by`.
+async fn summarize(
+    state: &EdgeState,
+    filter: pb::SearchAwardsRequest,
+    by: &[pb::SummaryDimension],
+) -> Result<pb::SummarizeAwardsResponse, SodaError> {
+    Ok(state
+        .incentives()
+        .summarize_awards(pb::SummarizeAwardsRequest {
+            group_by: by.iter().map(|d| *d as i32).collect(),
+            filter: Some(filter),
+        })
+        .await?
+        .into_inner())
 }
 
 /// `GET /api/incentives/awards`: a page of matching awards.
@@ -219,8 +152,12 @@ pub async fn awards(
         request.limit = DEFAULT_LIMIT;
     }
     let (offset, limit) = (request.offset, request.limit);
-    let resolved = Resolved::new(&state, request).await;
-    let (page, company_search) = (resolved.awards(&state).await?, resolved.company);
+    let page = state
+        .incentives()
+        .search_awards(request)
+        .await?
+        .into_inner();
+    let company_search = CompanySearch::of(page.company_match());
     Ok(SodaJson(AwardPage {
         results: page.awards.iter().filter_map(award_json).collect(),
         total: page.total,
@@ -283,8 +220,8 @@ pub async fn summary(
 ) -> Result<Response, SodaError> {
     let params = parse(query.as_deref(), Route::Summary)?;
     let by = params.group_by.clone();
-    let resolved = Resolved::new(&state, params.request).await;
-    let (summary, company_search) = (resolved.totals(&state, &by).await?, resolved.company);
+    let summary = summarize(&state, params.request, &by).await?;
+    let company_search = CompanySearch::of(summary.company_match());
     Ok(SodaJson(SummaryJson {
         company_search,
         by: by.iter().map(|d| params::dimension_name(*d)).collect(),
@@ -392,18 +329,14 @@ async fn stream_awards(
     query: Option<&str>,
     format: Format,
 ) -> Result<Response, SodaError> {
-    let mut request = parse(query, Route::Download)?.request;
-    let company = resolve_company(state, &mut request).await;
-    let chunks: futures::stream::BoxStream<'static, Result<pb::ExportAwardsChunk, tonic::Status>> =
-        match company {
-            Some((_, false)) => futures::stream::empty().boxed(),
-            _ => state
-                .incentives()
-                .export_awards(request)
-                .await?
-                .into_inner()
-                .boxed(),
-        };
+    let request = parse(query, Route::Download)?.request;
+    // Matched first, so the answer's headers can say who matched the company.
+    let Resolved { request, company } = Resolved::new(state, request).await?;
+    let chunks = state
+        .incentives()
+        .export_awards(request)
+        .await?
+        .into_inner();
     let opening = match format {
         Format::Csv => csv_line(CSV_HEADER.iter().map(|h| h.to_string()))?,
         Format::Json => b"[".to_vec(),
@@ -453,7 +386,7 @@ async fn stream_awards(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static(filename),
     );
-    if let Some((engine, _)) = company {
+    if let Some(engine) = company {
         headers.insert(
             "x-company-search",
             HeaderValue::from_static(engine.as_str()),

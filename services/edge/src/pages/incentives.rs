@@ -227,7 +227,9 @@ async fn form_options(state: &EdgeState) -> Result<std::sync::Arc<FormOptions>, 
     {
         return Ok(std::sync::Arc::clone(options));
     }
-    let everything = Resolved::new(state, pb::SearchAwardsRequest::default()).await;
+    let everything = Resolved::new(state, pb::SearchAwardsRequest::default())
+        .await
+        .map_err(|error| PageError::from_api(state, error))?;
     let (years, industries, programs) = tokio::try_join!(
         totals(state, &everything, SummaryDimension::FiscalYear),
         totals(state, &everything, SummaryDimension::Industry),
@@ -274,7 +276,7 @@ pub async fn explorer(
     let offset = request.offset;
     let filters = Filters::read(Some(&query));
     // The company is matched once, so the list and the totals agree.
-    let resolved = Resolved::new(&state, request).await;
+    let resolved = Resolved::new(&state, request).await.map_err(api)?;
     let (page, by_program, by_town) = tokio::try_join!(
         async { resolved.awards(&state).await.map_err(api) },
         totals(&state, &resolved, SummaryDimension::Program),
@@ -355,6 +357,7 @@ pub async fn map(
     let request = parse(Some(&query), Route::Download).map_err(api)?.request;
     let rows = Resolved::new(&state, request)
         .await
+        .map_err(api)?
         .totals(&state, &[SummaryDimension::Municipality])
         .await
         .map_err(api)?
@@ -423,6 +426,7 @@ pub async fn company(
     request.limit = COMPANY_AWARDS;
     let page = Resolved::new(&state, request)
         .await
+        .map_err(api)?
         .awards(&state)
         .await
         .map_err(api)?;
