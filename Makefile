@@ -35,10 +35,13 @@ test: services build browser-deps
 chart: build
 	./scripts/check-chart.sh
 
-lint:
+# Also proves the committed query cache (.sqlx/) current against the migrations, which needs
+# PostgreSQL; `./scripts/sqlx-prepare.sh` refreshes it after a query or a migration changes.
+lint: services
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	./scripts/unused-deps.sh
+	./scripts/sqlx-prepare.sh --check
 
 fmt:
 	$(CARGO) fmt --all

@@ -166,6 +166,8 @@ async fn main() {
             incentives
                 .search_awards(pb::SearchAwardsRequest {
                     company: COMPANIES[i % COMPANIES.len()].to_owned(),
+                    // The database's own matching, as when search cannot answer.
+                    company_match: pb::CompanyMatch::Database as i32,
                     ..Default::default()
                 })
                 .await

@@ -73,6 +73,18 @@ pub async fn migrate(
     Ok(())
 }
 
+/// Takes advisory lock `key` for the rest of `conn`'s transaction, if no other session holds it:
+/// how one replica of several runs a scheduled job. Whether it was taken.
+pub async fn try_transaction_lock(
+    conn: &mut sqlx::PgConnection,
+    key: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(key)
+        .fetch_one(conn)
+        .await
+}
+
 /// Whether a database error says the deployment itself is broken (a table, column or schema is
 /// missing, a privilege is lacking, a statement does not parse) rather than that the database is
 /// briefly unreachable. Retrying cannot fix it: background work that meets one stops and lets its

@@ -2,6 +2,7 @@
 //! datasets whose 30 days are over, delete long-expired web sessions, and refresh the public
 //! governance datasets. One replica runs them at a time (a PostgreSQL advisory lock).
 
+use opendata_platform::db::try_transaction_lock;
 use sqlx::PgPool;
 
 use crate::public_datasets::PublicDatasets;
@@ -18,11 +19,7 @@ pub async fn run_once(
     public: &PublicDatasets,
 ) -> Result<(), sqlx::Error> {
     let mut lock = pool.begin().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-        .bind(LOCK_KEY)
-        .fetch_one(&mut *lock)
-        .await?;
-    if !locked {
+    if !try_transaction_lock(&mut lock, LOCK_KEY).await? {
         return Ok(());
     }
     match review.privatize_retired().await {

@@ -15,7 +15,8 @@ use uuid::Uuid;
 
 use crate::audit;
 use crate::error::GovernanceError;
-use crate::identity::{Authenticated, KeyKind, PrincipalRow};
+use crate::identity::store;
+use crate::identity::{Authenticated, KeyKind};
 use crate::keys;
 
 /// Days an expired or ended session is kept before it is deleted (its start and end stay in the
@@ -59,15 +60,13 @@ pub async fn start(
     let secret = keys::generate(KeyKind::Session);
     let session_id = Uuid::now_v7();
     let mut tx = pool.begin().await?;
-    let expires_at: DateTime<Utc> = sqlx::query_scalar(
-        "INSERT INTO sessions (id, key_id, hash, expires_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4)) \
-         RETURNING expires_at",
+    let expires_at = store::insert_session(
+        &mut tx,
+        session_id,
+        key_id,
+        &secret.hash,
+        lifetime.as_secs_f64(),
     )
-    .bind(session_id)
-    .bind(key_id)
-    .bind(&secret.hash)
-    .bind(lifetime.as_secs_f64())
-    .fetch_one(&mut *tx)
     .await?;
     audit::record(
         &mut tx,
@@ -87,22 +86,9 @@ pub async fn start(
 
 /// The principal of a live session's secret: not ended, not expired, and its key not revoked.
 pub async fn authenticate(pool: &PgPool, secret: &str) -> Result<Authenticated, GovernanceError> {
-    let row: Option<(Uuid, Uuid, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT s.id, p.id, p.name, p.role, p.agency_id FROM sessions s \
-         JOIN api_keys k ON k.id = s.key_id AND k.revoked_at IS NULL \
-         JOIN principals p ON p.id = k.principal_id \
-         WHERE s.hash = $1 AND s.ended_at IS NULL AND s.expires_at > now()",
-    )
-    .bind(keys::hash(secret))
-    .fetch_optional(pool)
-    .await?;
-    let (session_id, id, name, role, agency_id) = row.ok_or(GovernanceError::Unauthenticated)?;
-    let principal = PrincipalRow {
-        id,
-        name,
-        role,
-        agency_id,
-    };
+    let (session_id, principal) = store::session_holder(pool, &keys::hash(secret))
+        .await?
+        .ok_or(GovernanceError::Unauthenticated)?;
     Ok(principal.authenticated(session_id, KeyKind::Session))
 }
 
@@ -117,13 +103,7 @@ pub async fn end(pool: &PgPool, caller: &Authenticated) -> Result<(), Governance
     let session_id = Uuid::parse_str(&caller.key_id)
         .map_err(|_| GovernanceError::Internal("a session id is not a UUID".to_owned()))?;
     let mut tx = pool.begin().await?;
-    let ended =
-        sqlx::query("UPDATE sessions SET ended_at = now() WHERE id = $1 AND ended_at IS NULL")
-            .bind(session_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-    if ended > 0 {
+    if store::end_session(&mut tx, session_id).await? {
         audit::record(
             &mut tx,
             &caller.principal.id,
@@ -140,12 +120,5 @@ pub async fn end(pool: &PgPool, caller: &Authenticated) -> Result<(), Governance
 
 /// Deletes the sessions that expired or ended more than [`KEPT_DAYS`] ago; returns how many.
 pub async fn prune(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "DELETE FROM sessions WHERE least(expires_at, coalesce(ended_at, expires_at)) \
-         < now() - make_interval(days => $1)",
-    )
-    .bind(KEPT_DAYS)
-    .execute(pool)
-    .await?
-    .rows_affected())
+    store::prune_sessions(pool, KEPT_DAYS).await
 }

@@ -9,9 +9,9 @@ use opendata::client::Connection;
 use opendata_proto::common::v1::Role;
 use opendata_proto::incentives::v1 as pb;
 use opendata_proto::incentives::v1::ObligationStatus;
-use opendata_testkit::TestStack;
+use opendata_testkit::{TestStack, wait_until};
 
-use crate::support::key_for;
+use crate::support::{EVENTUALLY, key_for};
 
 fn data() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data")
@@ -30,17 +30,30 @@ fn connection(stack: &TestStack, key: &str) -> Connection {
     }
 }
 
+/// The one award of company `name`, once company search finds it (the search service indexes
+/// imported awards from their events, moments later).
 async fn company(client: &mut super::Client, name: &str) -> pb::Award {
-    let found = client
-        .search_awards(pb::SearchAwardsRequest {
-            company: name.to_owned(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(found.total, 1, "{name}");
-    found.awards.into_iter().next().unwrap()
+    wait_until(
+        EVENTUALLY,
+        &format!("company search to find {name}"),
+        || {
+            let mut client = client.clone();
+            async move {
+                let found = client
+                    .search_awards(pb::SearchAwardsRequest {
+                        company: name.to_owned(),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner();
+                (found.total == 1)
+                    .then(|| found.awards.into_iter().next())
+                    .flatten()
+            }
+        },
+    )
+    .await
 }
 
 #[tokio::test]

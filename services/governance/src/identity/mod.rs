@@ -11,7 +11,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-mod store;
+pub(crate) mod store;
 
 use crate::audit;
 use crate::error::{GovernanceError, required, within};

@@ -1,5 +1,6 @@
-//! SQL over agencies, principals and API keys. Functions take an executor so callers choose the
-//! transaction.
+//! SQL over agencies, principals, API keys and web sessions, checked at compile time against the
+//! migrations (`sqlx::query!`, see `scripts/sqlx-prepare.sh`). Functions take an executor so
+//! callers choose the transaction.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
@@ -7,7 +8,6 @@ use uuid::Uuid;
 
 use super::{Agency, ApiKey, KeyKind, PrincipalRow};
 
-#[derive(sqlx::FromRow)]
 struct KeyRow {
     id: Uuid,
     principal_id: Uuid,
@@ -32,28 +32,26 @@ impl From<KeyRow> for ApiKey {
     }
 }
 
-const KEY_COLUMNS: &str = "id, principal_id, kind, prefix, label, created_at, revoked_at";
-
 /// The live key whose secret hashes to `hash`, with its kind and principal.
 pub async fn key_holder(
     executor: impl PgExecutor<'_>,
     hash: &[u8],
 ) -> Result<Option<(Uuid, KeyKind, PrincipalRow)>, sqlx::Error> {
-    let row: Option<(Uuid, String, Uuid, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT k.id, k.kind, p.id, p.name, p.role, p.agency_id FROM api_keys k \
-         JOIN principals p ON p.id = k.principal_id WHERE k.hash = $1 AND k.revoked_at IS NULL",
+    let row = sqlx::query!(
+        r#"SELECT k.id AS key_id, k.kind, p.id, p.name, p.role, p.agency_id FROM api_keys k
+           JOIN principals p ON p.id = k.principal_id WHERE k.hash = $1 AND k.revoked_at IS NULL"#,
+        hash,
     )
-    .bind(hash)
     .fetch_optional(executor)
     .await?;
-    Ok(row.map(|(key_id, kind, id, name, role, agency_id)| {
+    Ok(row.map(|row| {
         let principal = PrincipalRow {
-            id,
-            name,
-            role,
-            agency_id,
+            id: row.id,
+            name: row.name,
+            role: row.role,
+            agency_id: row.agency_id,
         };
-        (key_id, KeyKind::parse(&kind), principal)
+        (row.key_id, KeyKind::parse(&row.kind), principal)
     }))
 }
 
@@ -62,10 +60,10 @@ pub async fn dataset_with_id_prefix(
     conn: &mut PgConnection,
     prefix: &str,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "SELECT dataset_id FROM inventory WHERE split_part(dataset_id, '-', 1) LIKE $1 || '%' LIMIT 1",
+        prefix,
     )
-    .bind(prefix)
     .fetch_optional(conn)
     .await
 }
@@ -76,29 +74,35 @@ pub async fn insert_agency(
     id: &str,
     name: &str,
 ) -> Result<Option<Agency>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        Agency,
         "INSERT INTO agencies (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING \
          RETURNING id, name, created_at",
+        id,
+        name,
     )
-    .bind(id)
-    .bind(name)
     .fetch_optional(conn)
     .await
 }
 
 /// Every agency, by id.
 pub async fn agencies(executor: impl PgExecutor<'_>) -> Result<Vec<Agency>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, created_at FROM agencies ORDER BY id")
-        .fetch_all(executor)
-        .await
+    sqlx::query_as!(
+        Agency,
+        "SELECT id, name, created_at FROM agencies ORDER BY id"
+    )
+    .fetch_all(executor)
+    .await
 }
 
 /// Whether agency `id` exists.
 pub async fn agency_exists(conn: &mut PgConnection, id: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM agencies WHERE id = $1)")
-        .bind(id)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM agencies WHERE id = $1) AS "exists!""#,
+        id,
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// Inserts a principal.
@@ -109,13 +113,15 @@ pub async fn insert_principal(
     role: &str,
     agency_id: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO principals (id, name, role, agency_id) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(name)
-        .bind(role)
-        .bind(agency_id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO principals (id, name, role, agency_id) VALUES ($1, $2, $3, $4)",
+        id,
+        name,
+        role,
+        agency_id,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -124,21 +130,24 @@ pub async fn principals(
     executor: impl PgExecutor<'_>,
     agency_id: Option<&str>,
 ) -> Result<Vec<PrincipalRow>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        PrincipalRow,
         "SELECT id, name, role, agency_id FROM principals \
          WHERE $1::text IS NULL OR agency_id = $1 ORDER BY name, id",
+        agency_id,
     )
-    .bind(agency_id)
     .fetch_all(executor)
     .await
 }
 
 /// Whether principal `id` exists.
 pub async fn principal_exists(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM principals WHERE id = $1)")
-        .bind(id)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM principals WHERE id = $1) AS "exists!""#,
+        id,
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// A key to insert: its secret only as a hash.
@@ -152,16 +161,18 @@ pub struct NewKey<'a> {
 
 /// Inserts a key.
 pub async fn insert_key(conn: &mut PgConnection, key: &NewKey<'_>) -> Result<ApiKey, sqlx::Error> {
-    let row: KeyRow = sqlx::query_as(&format!(
+    let row = sqlx::query_as!(
+        KeyRow,
         "INSERT INTO api_keys (id, principal_id, kind, prefix, hash, label) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {KEY_COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(key.principal_id)
-    .bind(key.kind.as_str())
-    .bind(key.prefix)
-    .bind(key.hash)
-    .bind(key.label)
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         RETURNING id, principal_id, kind, prefix, label, created_at, revoked_at",
+        Uuid::now_v7(),
+        key.principal_id,
+        key.kind.as_str(),
+        key.prefix,
+        key.hash,
+        key.label,
+    )
     .fetch_one(conn)
     .await?;
     Ok(row.into())
@@ -169,11 +180,12 @@ pub async fn insert_key(conn: &mut PgConnection, key: &NewKey<'_>) -> Result<Api
 
 /// Revokes key `id` (keeping an earlier revocation's time); `None` when there is no such key.
 pub async fn revoke_key(conn: &mut PgConnection, id: Uuid) -> Result<Option<ApiKey>, sqlx::Error> {
-    let row: Option<KeyRow> = sqlx::query_as(&format!(
+    let row = sqlx::query_as!(
+        KeyRow,
         "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 \
-         RETURNING {KEY_COLUMNS}"
-    ))
-    .bind(id)
+         RETURNING id, principal_id, kind, prefix, label, created_at, revoked_at",
+        id,
+    )
     .fetch_optional(conn)
     .await?;
     Ok(row.map(ApiKey::from))
@@ -184,11 +196,82 @@ pub async fn keys_of(
     executor: impl PgExecutor<'_>,
     principal_id: Uuid,
 ) -> Result<Vec<ApiKey>, sqlx::Error> {
-    let rows: Vec<KeyRow> = sqlx::query_as(&format!(
-        "SELECT {KEY_COLUMNS} FROM api_keys WHERE principal_id = $1 ORDER BY created_at DESC, id DESC"
-    ))
-    .bind(principal_id)
+    let rows = sqlx::query_as!(
+        KeyRow,
+        "SELECT id, principal_id, kind, prefix, label, created_at, revoked_at FROM api_keys \
+         WHERE principal_id = $1 ORDER BY created_at DESC, id DESC",
+        principal_id,
+    )
     .fetch_all(executor)
     .await?;
     Ok(rows.into_iter().map(ApiKey::from).collect())
+}
+
+/// Inserts a session of key `key_id` lasting `lifetime_secs`; returns when it expires.
+pub async fn insert_session(
+    conn: &mut PgConnection,
+    id: Uuid,
+    key_id: Uuid,
+    hash: &[u8],
+    lifetime_secs: f64,
+) -> Result<DateTime<Utc>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "INSERT INTO sessions (id, key_id, hash, expires_at) \
+         VALUES ($1, $2, $3, now() + make_interval(secs => $4)) RETURNING expires_at",
+        id,
+        key_id,
+        hash,
+        lifetime_secs,
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// The id and principal of the live session whose secret hashes to `hash`: not ended, not
+/// expired, and its key not revoked.
+pub async fn session_holder(
+    executor: impl PgExecutor<'_>,
+    hash: &[u8],
+) -> Result<Option<(Uuid, PrincipalRow)>, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT s.id AS session_id, p.id, p.name, p.role, p.agency_id FROM sessions s \
+         JOIN api_keys k ON k.id = s.key_id AND k.revoked_at IS NULL \
+         JOIN principals p ON p.id = k.principal_id \
+         WHERE s.hash = $1 AND s.ended_at IS NULL AND s.expires_at > now()",
+        hash,
+    )
+    .fetch_optional(executor)
+    .await?;
+    Ok(row.map(|row| {
+        let principal = PrincipalRow {
+            id: row.id,
+            name: row.name,
+            role: row.role,
+            agency_id: row.agency_id,
+        };
+        (row.session_id, principal)
+    }))
+}
+
+/// Ends session `id`; whether it was live.
+pub async fn end_session(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
+    let ended = sqlx::query!(
+        "UPDATE sessions SET ended_at = now() WHERE id = $1 AND ended_at IS NULL",
+        id,
+    )
+    .execute(conn)
+    .await?;
+    Ok(ended.rows_affected() > 0)
+}
+
+/// Deletes the sessions that expired or ended more than `days` ago; returns how many.
+pub async fn prune_sessions(executor: impl PgExecutor<'_>, days: i32) -> Result<u64, sqlx::Error> {
+    let pruned = sqlx::query!(
+        "DELETE FROM sessions WHERE least(expires_at, coalesce(ended_at, expires_at)) \
+         < now() - make_interval(days => $1)",
+        days,
+    )
+    .execute(executor)
+    .await?;
+    Ok(pruned.rows_affected())
 }

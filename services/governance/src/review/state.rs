@@ -140,15 +140,6 @@ impl Ground {
     }
 }
 
-/// The stored name, as a column is read.
-impl TryFrom<String> for Ground {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Ground, String> {
-        Ground::parse(&text).ok_or_else(|| format!("unknown withholding ground {text:?}"))
-    }
-}
-
 /// A workflow action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {

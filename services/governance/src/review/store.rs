@@ -1,5 +1,6 @@
-//! SQL over the inventory and its transitions. Functions take an executor so callers choose the
-//! transaction.
+//! SQL over the inventory and its transitions, checked at compile time against the migrations
+//! (`sqlx::query!`, see `scripts/sqlx-prepare.sh`). Functions take an executor so callers choose
+//! the transaction.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
@@ -46,7 +47,6 @@ pub struct Record {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
 struct RecordRow {
     dataset_id: String,
     agency_id: String,
@@ -94,24 +94,37 @@ impl From<RecordRow> for Record {
     }
 }
 
-const COLUMNS: &str = "dataset_id, agency_id, title, category, state, access_level, rights, \
-    accrual_periodicity, justification, withholding_ground, successor_dataset_id, public, revision, \
-    retired_at, last_data_update, stale_announced_due, deleted, created_at";
-
 /// One record, locked for update when `for_update`.
 pub async fn fetch(
     executor: impl PgExecutor<'_>,
     dataset_id: &str,
     for_update: bool,
 ) -> Result<Option<Record>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM inventory WHERE dataset_id = $1{}",
-        if for_update { " FOR UPDATE" } else { "" }
-    );
-    let row: Option<RecordRow> = sqlx::query_as(&sql)
-        .bind(dataset_id)
+    let row = if for_update {
+        sqlx::query_as!(
+            RecordRow,
+            "SELECT dataset_id, agency_id, title, category, state, access_level, rights, \
+                 accrual_periodicity, justification, withholding_ground, successor_dataset_id, \
+                 public, revision, retired_at, last_data_update, stale_announced_due, deleted, \
+                 created_at \
+             FROM inventory WHERE dataset_id = $1 FOR UPDATE",
+            dataset_id,
+        )
         .fetch_optional(executor)
-        .await?;
+        .await?
+    } else {
+        sqlx::query_as!(
+            RecordRow,
+            "SELECT dataset_id, agency_id, title, category, state, access_level, rights, \
+                 accrual_periodicity, justification, withholding_ground, successor_dataset_id, \
+                 public, revision, retired_at, last_data_update, stale_announced_due, deleted, \
+                 created_at \
+             FROM inventory WHERE dataset_id = $1",
+            dataset_id,
+        )
+        .fetch_optional(executor)
+        .await?
+    };
     Ok(row.map(Record::from))
 }
 
@@ -140,7 +153,7 @@ pub async fn record_facts(
     conn: &mut PgConnection,
     facts: &CatalogFacts,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO inventory (dataset_id, agency_id, title, category, accrual_periodicity, \
              last_data_update, catalog_seen_at, deleted, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -152,16 +165,16 @@ pub async fn record_facts(
              catalog_seen_at = EXCLUDED.catalog_seen_at, \
              deleted = inventory.deleted OR EXCLUDED.deleted \
          WHERE inventory.catalog_seen_at <= EXCLUDED.catalog_seen_at",
+        facts.dataset_id,
+        facts.agency_id,
+        facts.title,
+        facts.category,
+        facts.accrual_periodicity,
+        facts.last_data_update,
+        facts.seen_at,
+        facts.deleted,
+        facts.created_at,
     )
-    .bind(&facts.dataset_id)
-    .bind(&facts.agency_id)
-    .bind(&facts.title)
-    .bind(&facts.category)
-    .bind(&facts.accrual_periodicity)
-    .bind(facts.last_data_update)
-    .bind(facts.seen_at)
-    .bind(facts.deleted)
-    .bind(facts.created_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -169,31 +182,31 @@ pub async fn record_facts(
 
 /// Saves the workflow fields of a record.
 pub async fn save(conn: &mut PgConnection, record: &Record) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE inventory SET state = $2, access_level = $3, rights = $4, accrual_periodicity = $5, \
              justification = $6, withholding_ground = $7, successor_dataset_id = $8, public = $9, \
              revision = $10, retired_at = $11, stale_announced_due = $12 \
          WHERE dataset_id = $1",
+        record.dataset_id,
+        record.state.as_str(),
+        record.access_level,
+        record.rights,
+        record.accrual_periodicity,
+        record.justification,
+        record.withholding_ground.map(Ground::as_str),
+        record.successor_dataset_id,
+        record.public,
+        record.revision,
+        record.retired_at,
+        record.stale_announced_due,
     )
-    .bind(&record.dataset_id)
-    .bind(record.state.as_str())
-    .bind(&record.access_level)
-    .bind(&record.rights)
-    .bind(&record.accrual_periodicity)
-    .bind(&record.justification)
-    .bind(record.withholding_ground.map(Ground::as_str))
-    .bind(&record.successor_dataset_id)
-    .bind(record.public)
-    .bind(record.revision)
-    .bind(record.retired_at)
-    .bind(record.stale_announced_due)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 /// One recorded transition.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TransitionRow {
     /// State before.
     pub from_state: String,
@@ -213,16 +226,16 @@ pub async fn add_transition(
     dataset_id: &str,
     transition: &TransitionRow,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO transitions (dataset_id, from_state, to_state, actor_id, reason, at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
+        dataset_id,
+        transition.from_state,
+        transition.to_state,
+        transition.actor_id,
+        transition.reason,
+        transition.at,
     )
-    .bind(dataset_id)
-    .bind(&transition.from_state)
-    .bind(&transition.to_state)
-    .bind(&transition.actor_id)
-    .bind(&transition.reason)
-    .bind(transition.at)
     .execute(conn)
     .await?;
     Ok(())
@@ -233,11 +246,12 @@ pub async fn history(
     executor: impl PgExecutor<'_>,
     dataset_id: &str,
 ) -> Result<Vec<TransitionRow>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        TransitionRow,
         "SELECT from_state, to_state, actor_id, reason, at FROM transitions \
          WHERE dataset_id = $1 ORDER BY id",
+        dataset_id,
     )
-    .bind(dataset_id)
     .fetch_all(executor)
     .await
 }
@@ -249,14 +263,19 @@ pub async fn list(
     states: &[ReviewState],
 ) -> Result<Vec<Record>, sqlx::Error> {
     let states: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
-    let rows: Vec<RecordRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM inventory WHERE NOT deleted \
+    let rows = sqlx::query_as!(
+        RecordRow,
+        "SELECT dataset_id, agency_id, title, category, state, access_level, rights, \
+             accrual_periodicity, justification, withholding_ground, successor_dataset_id, \
+             public, revision, retired_at, last_data_update, stale_announced_due, deleted, \
+             created_at \
+         FROM inventory WHERE NOT deleted \
            AND ($1::text IS NULL OR agency_id = $1) \
            AND (cardinality($2::text[]) = 0 OR state = ANY($2)) \
-         ORDER BY dataset_id"
-    ))
-    .bind(agency_id)
-    .bind(&states)
+         ORDER BY dataset_id",
+        agency_id,
+        &states as &[&str],
+    )
     .fetch_all(executor)
     .await?;
     Ok(rows.into_iter().map(Record::from).collect())
@@ -267,11 +286,11 @@ pub async fn retired_before(
     executor: impl PgExecutor<'_>,
     before: DateTime<Utc>,
 ) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "SELECT dataset_id FROM inventory WHERE state = 'retired' AND public AND retired_at <= $1 \
          ORDER BY dataset_id",
+        before,
     )
-    .bind(before)
     .fetch_all(executor)
     .await
 }
@@ -282,19 +301,23 @@ pub async fn summary(
     executor: impl PgExecutor<'_>,
     agency_id: Option<&str>,
 ) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT state, coalesce(withholding_ground, ''), count(*) FROM inventory \
-         WHERE NOT deleted AND ($1::text IS NULL OR agency_id = $1) \
-         GROUP BY 1, 2 ORDER BY 1, 2",
+    let rows = sqlx::query!(
+        r#"SELECT state, coalesce(withholding_ground, '') AS "ground!", count(*) AS "count!"
+           FROM inventory WHERE NOT deleted AND ($1::text IS NULL OR agency_id = $1)
+           GROUP BY 1, 2 ORDER BY 1, 2"#,
+        agency_id,
     )
-    .bind(agency_id)
     .fetch_all(executor)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.state, row.ground, row.count))
+        .collect())
 }
 
 /// A withheld dataset as the public may know it: nothing of its record but what `/data.json`
 /// discloses, its ground and when it was withheld.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct WithheldDataset {
     pub dataset_id: String,
     /// Owning agency.
@@ -302,7 +325,6 @@ pub struct WithheldDataset {
     /// Title, as the catalog last reported it.
     pub title: String,
     /// The ground (the column's CHECK constraint holds one for every withheld record).
-    #[sqlx(try_from = "String")]
     pub ground: Ground,
     /// The written explanation (`rights`).
     pub explanation: String,
@@ -319,7 +341,7 @@ pub async fn withheld(
     agency_id: Option<&str>,
     limit: usize,
 ) -> Result<Vec<WithheldDataset>, sqlx::Error> {
-    sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT i.dataset_id, i.agency_id, i.title, i.withholding_ground AS ground, \
                 i.rights AS explanation, i.access_level, \
                 (SELECT max(t.at) FROM transitions t \
@@ -327,11 +349,33 @@ pub async fn withheld(
          FROM inventory i LEFT JOIN agencies a ON a.id = i.agency_id \
          WHERE NOT i.deleted AND i.state = 'withheld' AND ($1::text IS NULL OR i.agency_id = $1) \
          ORDER BY coalesce(a.name, i.agency_id), i.title, i.dataset_id LIMIT $2",
+        agency_id,
+        i64::try_from(limit).unwrap_or(i64::MAX),
     )
-    .bind(agency_id)
-    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .fetch_all(executor)
-    .await
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            let ground = row
+                .ground
+                .as_deref()
+                .and_then(Ground::parse)
+                .ok_or_else(|| {
+                    sqlx::Error::Decode(
+                        format!("withheld dataset {} has no known ground", row.dataset_id).into(),
+                    )
+                })?;
+            Ok(WithheldDataset {
+                dataset_id: row.dataset_id,
+                agency_id: row.agency_id,
+                title: row.title,
+                ground,
+                explanation: row.explanation,
+                access_level: row.access_level,
+                withheld_at: row.withheld_at,
+            })
+        })
+        .collect()
 }
 
 /// Records that `dataset_id`'s lapse due at `due` is announced, only if nothing changed since the
@@ -343,14 +387,14 @@ pub async fn mark_stale_announced(
     due: Option<DateTime<Utc>>,
     last_data_update: Option<DateTime<Utc>>,
 ) -> Result<bool, sqlx::Error> {
-    let marked = sqlx::query(
+    let marked = sqlx::query!(
         "UPDATE inventory SET stale_announced_due = $2 WHERE dataset_id = $1 \
          AND stale_announced_due IS DISTINCT FROM $2 AND state = 'published' \
          AND NOT deleted AND last_data_update IS NOT DISTINCT FROM $3",
+        dataset_id,
+        due,
+        last_data_update,
     )
-    .bind(dataset_id)
-    .bind(due)
-    .bind(last_data_update)
     .execute(conn)
     .await?;
     Ok(marked.rows_affected() > 0)

@@ -51,10 +51,7 @@ pub async fn status(executor: impl PgExecutor<'_>) -> Result<Option<Status>, sql
 
 /// Takes the sync's lock for the transaction, if no other replica holds it.
 pub async fn try_lock(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-        .bind(SYNC_LOCK)
-        .fetch_one(conn)
-        .await
+    opendata_platform::db::try_transaction_lock(conn, SYNC_LOCK).await
 }
 
 /// The key and the state last pushed (`generation/day`); `None` before a key is set.

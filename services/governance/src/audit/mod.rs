@@ -16,9 +16,13 @@ use crate::error::{GovernanceError, within};
 const DEFAULT_PAGE: u32 = 100;
 /// Most entries per page.
 const MAX_PAGE: u32 = 1_000;
+/// Entries read at a time while exporting.
+const EXPORT_PAGE: i64 = 1_000;
+
+mod store;
 
 /// One entry.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AuditEntry {
     /// Increasing id.
     pub id: i64,
@@ -44,17 +48,7 @@ pub async fn record(
     reason: &str,
     details: Value,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO audit_log (actor_id, action, subject, reason, details) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(actor_id)
-    .bind(action)
-    .bind(subject)
-    .bind(reason)
-    .bind(sqlx::types::Json(details))
-    .execute(conn)
-    .await?;
-    Ok(())
+    store::insert(conn, actor_id, action, subject, reason, details).await
 }
 
 /// Reads the audit log.
@@ -87,15 +81,12 @@ impl Audit {
             0 => DEFAULT_PAGE,
             n => n.min(MAX_PAGE),
         };
-        Ok(sqlx::query_as(
-            "SELECT id, actor_id, action, subject, reason, details, at FROM audit_log \
-             WHERE ($1::text IS NULL OR subject = $1) AND ($2::bigint IS NULL OR id < $2) \
-             ORDER BY id DESC LIMIT $3",
+        Ok(store::newest(
+            &self.pool,
+            subject.filter(|s| !s.is_empty()),
+            before_id.filter(|id| *id > 0),
+            i64::from(limit),
         )
-        .bind(subject.filter(|s| !s.is_empty()))
-        .bind(before_id.filter(|id| *id > 0))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
         .await?)
     }
 
@@ -116,13 +107,7 @@ impl Audit {
         writer.write_record(header).map_err(csv_error)?;
         let mut after = 0i64;
         loop {
-            let page: Vec<AuditEntry> = sqlx::query_as(
-                "SELECT id, actor_id, action, subject, reason, details, at FROM audit_log \
-                 WHERE id > $1 ORDER BY id LIMIT 1000",
-            )
-            .bind(after)
-            .fetch_all(&self.pool)
-            .await?;
+            let page = store::oldest_after(&self.pool, after, EXPORT_PAGE).await?;
             let Some(last) = page.last() else {
                 break;
             };
