@@ -100,7 +100,7 @@ pub const SOQL_NODES: Limit = Limit {
     name: "soql_nodes",
     value: 20_000,
     unit: "nodes",
-    applies_to: "values, names, operators and calls in the SoQL of one request, an alias counting each time it is used",
+    applies_to: "values, names, operators and calls in the SoQL of one request, an alias counting each time it is used, and in its SQL, a value counting each time a function repeats it (a distance repeats each point three times)",
     setting: None,
     exceeded: SOQL_EXCEEDED,
 };

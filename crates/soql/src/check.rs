@@ -30,6 +30,10 @@ pub(crate) struct Scope<'a> {
 pub(crate) struct Checker {
     /// Expression nodes checked so far, aliases counted each time they are used.
     nodes: usize,
+    /// The weight (see [`Typed::weight`]) of the expressions checked so far.
+    weight: usize,
+    /// How deep in an expression the checker is (0 between expressions).
+    depth: usize,
 }
 
 pub(crate) fn unknown_column(name: &str, position: Position) -> SoqlError {
@@ -65,7 +69,7 @@ impl Checker {
         scope: &Scope<'_>,
     ) -> Result<Typed, SoqlError> {
         let column = |identifier: &str, ty| {
-            Ok(Typed::leaf(
+            Ok(Typed::new(
                 Node::Column(quote_ident(identifier)),
                 ty,
                 position,
@@ -81,8 +85,33 @@ impl Checker {
         }
     }
 
-    /// Checks `expr` in `scope`.
+    /// Checks `expr` in `scope`. Its SQL, with every expression checked before, must hold at
+    /// most [`SOQL_NODES`] parts, a value counted each time the SQL repeats it: functions whose
+    /// SQL repeats an argument, nested, would otherwise grow it geometrically.
     pub(crate) fn expr(&mut self, expr: &Expr, scope: &Scope<'_>) -> Result<Typed, SoqlError> {
+        self.depth += 1;
+        let checked = self.node(expr, scope);
+        self.depth -= 1;
+        let typed = checked?;
+        let weight = self.weight.saturating_add(typed.weight);
+        if weight > SOQL_NODES.get() {
+            return Err(SoqlError::over_limit(
+                SOQL_NODES,
+                typed.position,
+                format!(
+                    "the query's SQL would have more than {} parts, counting a value each time \
+                     a function repeats it",
+                    SOQL_NODES.value
+                ),
+            ));
+        }
+        if self.depth == 0 {
+            self.weight = weight;
+        }
+        Ok(typed)
+    }
+
+    fn node(&mut self, expr: &Expr, scope: &Scope<'_>) -> Result<Typed, SoqlError> {
         let position = expr.position();
         self.nodes += 1;
         if self.nodes > SOQL_NODES.get() {
@@ -113,16 +142,16 @@ impl Checker {
                 }
             }
             Expr::Literal { value, .. } => match value {
-                Literal::Text(text) => Ok(Typed::leaf(
+                Literal::Text(text) => Ok(Typed::new(
                     Node::TextLiteral(text.clone()),
                     SoqlType::Text,
                     position,
                 )),
                 Literal::Number(number) => coerce(
-                    Typed::leaf(Node::TextLiteral(number.clone()), SoqlType::Text, position),
+                    Typed::new(Node::TextLiteral(number.clone()), SoqlType::Text, position),
                     SoqlType::Number,
                 ),
-                Literal::Boolean(value) => Ok(Typed::leaf(
+                Literal::Boolean(value) => Ok(Typed::new(
                     Node::Param {
                         value: value.to_string(),
                         sql_type: "boolean",
@@ -130,20 +159,18 @@ impl Checker {
                     SoqlType::Boolean,
                     position,
                 )),
-                Literal::Null => Ok(Typed::leaf(Node::Null, SoqlType::Null, position)),
+                Literal::Null => Ok(Typed::new(Node::Null, SoqlType::Null, position)),
             },
             Expr::Unary { op, expr, .. } => {
                 let operand = self.expr(expr, scope)?;
                 match op {
                     UnaryOp::Not => {
                         let operand = operand_as(operand, SoqlType::Boolean, "NOT")?;
-                        let aggregate = operand.aggregate;
-                        Ok(Typed {
-                            node: Node::Not(boxed(operand)),
-                            ty: SoqlType::Boolean,
-                            aggregate,
+                        Ok(Typed::new(
+                            Node::Not(boxed(operand)),
+                            SoqlType::Boolean,
                             position,
-                        })
+                        ))
                     }
                     UnaryOp::Minus | UnaryOp::Plus => {
                         let ty = if operand.ty == SoqlType::Double {
@@ -152,16 +179,14 @@ impl Checker {
                             SoqlType::Number
                         };
                         let operand = operand_as(operand, ty, "a sign")?;
-                        let aggregate = operand.aggregate;
-                        Ok(Typed {
-                            node: Node::Sign {
+                        Ok(Typed::new(
+                            Node::Sign {
                                 minus: *op == UnaryOp::Minus,
                                 operand: boxed(operand),
                             },
                             ty,
-                            aggregate,
                             position,
-                        })
+                        ))
                     }
                 }
             }
@@ -211,19 +236,17 @@ impl Checker {
                 for item in list {
                     items.push(self.expr(item, scope)?);
                 }
-                let aggregate = items.iter().any(|i| i.aggregate);
                 let (mut items, _) = unify(items, "IN values")?;
                 let value = items.remove(0);
-                Ok(Typed {
-                    node: Node::In {
+                Ok(Typed::new(
+                    Node::In {
                         value: boxed(value),
                         list: items,
                         negated: *negated,
                     },
-                    ty: SoqlType::Boolean,
-                    aggregate,
+                    SoqlType::Boolean,
                     position,
-                })
+                ))
             }
             Expr::Between {
                 expr,
@@ -237,7 +260,6 @@ impl Checker {
                     self.expr(low, scope)?,
                     self.expr(high, scope)?,
                 ];
-                let aggregate = items.iter().any(|i| i.aggregate);
                 let (items, ty) = unify(items, "BETWEEN values")?;
                 if !ty.is_ordered() {
                     return Err(SoqlError::mismatch(
@@ -247,17 +269,16 @@ impl Checker {
                 }
                 let [value, low, high] = <[Typed; 3]>::try_from(items)
                     .map_err(|_| SoqlError::mismatch(position, "BETWEEN takes three values"))?;
-                Ok(Typed {
-                    node: Node::Between {
+                Ok(Typed::new(
+                    Node::Between {
                         value: boxed(value),
                         low: boxed(low),
                         high: boxed(high),
                         negated: *negated,
                     },
-                    ty: SoqlType::Boolean,
-                    aggregate,
+                    SoqlType::Boolean,
                     position,
-                })
+                ))
             }
             Expr::Like {
                 expr,
@@ -267,30 +288,26 @@ impl Checker {
             } => {
                 let value = operand_as(self.expr(expr, scope)?, SoqlType::Text, "LIKE")?;
                 let pattern = operand_as(self.expr(pattern, scope)?, SoqlType::Text, "LIKE")?;
-                let aggregate = value.aggregate || pattern.aggregate;
-                Ok(Typed {
-                    node: Node::Like {
+                Ok(Typed::new(
+                    Node::Like {
                         value: boxed(value),
                         pattern: boxed(pattern),
                         negated: *negated,
                     },
-                    ty: SoqlType::Boolean,
-                    aggregate,
+                    SoqlType::Boolean,
                     position,
-                })
+                ))
             }
             Expr::IsNull { expr, negated, .. } => {
                 let value = self.expr(expr, scope)?;
-                let aggregate = value.aggregate;
-                Ok(Typed {
-                    node: Node::IsNull {
+                Ok(Typed::new(
+                    Node::IsNull {
                         value: boxed(value),
                         negated: *negated,
                     },
-                    ty: SoqlType::Boolean,
-                    aggregate,
+                    SoqlType::Boolean,
                     position,
-                })
+                ))
             }
             Expr::Case {
                 branches,
@@ -307,22 +324,20 @@ impl Checker {
                 if let Some(otherwise) = otherwise {
                     values.push(self.expr(otherwise, scope)?);
                 }
-                let aggregate = values.iter().any(|v| v.aggregate);
                 let (mut values, ty) = unify(values, "CASE values")?;
                 let otherwise = otherwise
                     .is_some()
                     .then(|| values.pop())
                     .flatten()
                     .map(boxed);
-                Ok(Typed {
-                    node: Node::Case {
+                Ok(Typed::new(
+                    Node::Case {
                         branches: conditions.into_iter().zip(values).collect(),
                         otherwise,
                     },
                     ty,
-                    aggregate,
                     position,
-                })
+                ))
             }
         }
     }
@@ -347,15 +362,7 @@ pub(crate) fn coerce(typed: Typed, to: SoqlType) -> Result<Typed, SoqlError> {
         return Ok(typed);
     }
     let position = typed.position;
-    let aggregate = typed.aggregate;
-    let retyped = |node| {
-        Ok(Typed {
-            node,
-            ty: to,
-            aggregate,
-            position,
-        })
-    };
+    let retyped = |node| Ok(Typed::new(node, to, position));
     match (&typed.node, typed.ty, to) {
         (_, SoqlType::Null, _) => retyped(Node::Null),
         (Node::TextLiteral(text), SoqlType::Text, SoqlType::RowId) => {
@@ -443,17 +450,15 @@ pub(crate) fn unify(items: Vec<Typed>, what: &str) -> Result<(Vec<Typed>, SoqlTy
 fn binary(op: BinaryOp, left: Typed, right: Typed, position: Position) -> Result<Typed, SoqlError> {
     let symbol = op.symbol();
     let node = |left: Typed, right: Typed, ty: SoqlType| {
-        let aggregate = left.aggregate || right.aggregate;
-        Ok(Typed {
-            node: Node::Binary {
+        Ok(Typed::new(
+            Node::Binary {
                 op,
                 left: boxed(left),
                 right: boxed(right),
             },
             ty,
-            aggregate,
             position,
-        })
+        ))
     };
     match op {
         BinaryOp::And | BinaryOp::Or => {
@@ -530,13 +535,7 @@ fn cast(value: Typed, target: SoqlType, position: Position) -> Result<Typed, Soq
         | (SoqlType::FloatingTimestamp, SoqlType::FixedTimestamp)
         | (SoqlType::FixedTimestamp, SoqlType::FloatingTimestamp)
         | (SoqlType::Number | SoqlType::Double, SoqlType::Boolean) => {
-            let aggregate = value.aggregate;
-            Ok(Typed {
-                node: Node::Cast(boxed(value)),
-                ty: target,
-                aggregate,
-                position,
-            })
+            Ok(Typed::new(Node::Cast(boxed(value)), target, position))
         }
         (from, to) => Err(SoqlError::mismatch(
             position,
@@ -572,23 +571,21 @@ fn call(
     let Some(function) = function else {
         return Err(no_such_function(name, position, ""));
     };
-    let aggregate = aggregates || args.iter().any(|a| a.aggregate);
     let (args, ty) = if star {
         (Vec::new(), SoqlType::Number)
     } else {
         arguments(function, args, position)?
     };
-    Ok(Typed {
-        node: Node::Call {
+    Ok(Typed::new(
+        Node::Call {
             function,
             args,
             distinct,
             star,
         },
         ty,
-        aggregate,
         position,
-    })
+    ))
 }
 
 /// The arguments of a call, each checked against its parameter, and the call's type.
@@ -708,15 +705,11 @@ fn argument(function: &str, arg: Typed, param: Param) -> Result<Typed, SoqlError
             };
             exactly(arg, ty)
         }
-        Param::Point if arg.ty == SoqlType::Location => {
-            let aggregate = arg.aggregate;
-            Ok(Typed {
-                node: Node::LocationPoint(boxed(arg)),
-                ty: SoqlType::Point,
-                aggregate,
-                position,
-            })
-        }
+        Param::Point if arg.ty == SoqlType::Location => Ok(Typed::new(
+            Node::LocationPoint(boxed(arg)),
+            SoqlType::Point,
+            position,
+        )),
         Param::Point => exactly(arg, SoqlType::Point),
         Param::Ordered if !arg.ty.is_ordered() => Err(SoqlError::mismatch(
             position,
@@ -738,7 +731,7 @@ fn argument(function: &str, arg: Typed, param: Param) -> Result<Typed, SoqlError
                     format!("the polygon has more than {MAX_POLYGON_VERTICES} vertices"),
                 ));
             }
-            Ok(Typed::leaf(
+            Ok(Typed::new(
                 Node::Polygons(polygons),
                 SoqlType::Text,
                 position,
@@ -753,7 +746,7 @@ mod tests {
     use crate::render::{Binds, sql};
 
     fn literal(text: &str) -> Typed {
-        Typed::leaf(
+        Typed::new(
             Node::TextLiteral(text.to_owned()),
             SoqlType::Text,
             Position::default(),
@@ -761,7 +754,7 @@ mod tests {
     }
 
     fn column(name: &str, ty: SoqlType) -> Typed {
-        Typed::leaf(Node::Column(quote_ident(name)), ty, Position::default())
+        Typed::new(Node::Column(quote_ident(name)), ty, Position::default())
     }
 
     fn rendered(items: &[Typed]) -> (Vec<String>, Vec<String>) {
@@ -809,7 +802,7 @@ mod tests {
     fn nulls_take_any_type_and_empty_literals_read_as_null() {
         let (items, ty) = unify(
             vec![
-                Typed::leaf(Node::Null, SoqlType::Null, Position::default()),
+                Typed::new(Node::Null, SoqlType::Null, Position::default()),
                 column("n", SoqlType::Number),
                 literal(""),
             ],

@@ -205,35 +205,86 @@ pub static CLAUSE_EXAMPLES: &[ClauseExample] = &[
         sql: r#"SELECT ("town")::text AS "c0" FROM data."t" WHERE ("sold" AND (NOT ("ratio" > ($1::numeric)::double precision))) ORDER BY ":id" ASC NULLS LAST LIMIT $2::bigint"#,
         rows: r#"[{"town":"Avon"},{"town":"Énfield"}]"#,
     },
+    ClauseExample {
+        shows: "OR, <=, =, subtraction and division",
+        params: &[
+            ("$select", "town, sale_amount / 1000 AS thousands"),
+            ("$where", "sale_amount - 90000 <= 10000 OR ratio = 0.9"),
+            ("$order", ":id"),
+        ],
+        sql: r#"SELECT ("town")::text AS "c0", trim_scale(("sale_amount" / $1::numeric))::text AS "c1" FROM data."t" WHERE ((("sale_amount" - $2::numeric) <= $3::numeric) OR ("ratio" = ($4::numeric)::double precision)) ORDER BY ":id" ASC NULLS LAST LIMIT $5::bigint"#,
+        rows: r#"[{"town":"Avon","thousands":"100"},{"town":"Hartford","thousands":"90"},{"town":"Hartford"}]"#,
+    },
+    ClauseExample {
+        shows: "NOT IN, NOT BETWEEN, NOT LIKE and <>",
+        params: &[
+            ("$select", "town, sale_amount"),
+            (
+                "$where",
+                "town NOT IN ('Avon', 'Bristol') AND sale_amount NOT BETWEEN 100000 AND 200000 AND town NOT LIKE 'É%' AND town <> 'x'",
+            ),
+            ("$order", ":id"),
+        ],
+        sql: r#"SELECT ("town")::text AS "c0", trim_scale("sale_amount")::text AS "c1" FROM data."t" WHERE ((("town" NOT IN ($1::text, $2::text)) AND ("sale_amount" NOT BETWEEN $3::numeric AND $4::numeric)) AND (("town" NOT LIKE $5::text) AND ("town" != $6::text))) ORDER BY ":id" ASC NULLS LAST LIMIT $7::bigint"#,
+        rows: r#"[{"town":"Hartford","sale_amount":"300000"},{"town":"Hartford","sale_amount":"90000"}]"#,
+    },
+    ClauseExample {
+        shows: "$order with NULLS FIRST and a second key",
+        params: &[
+            ("$select", "ratio"),
+            ("$order", "ratio ASC NULLS FIRST, :id"),
+            ("$limit", "2"),
+        ],
+        sql: r#"SELECT ("ratio")::text AS "c0" FROM data."t" ORDER BY "ratio" ASC NULLS FIRST, ":id" ASC NULLS LAST LIMIT $1::bigint"#,
+        rows: r#"[{},{"ratio":0.4}]"#,
+    },
+    ClauseExample {
+        shows: "every column when there is no $select",
+        params: &[("$order", ":id"), ("$limit", "1")],
+        sql: r#"SELECT ("town")::text AS "c0", trim_scale("sale_amount")::text AS "c1", ("ratio")::text AS "c2", ("sold")::text AS "c3", to_char("date_recorded", 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS "c4", ("location")::text AS "c5" FROM data."t" ORDER BY ":id" ASC NULLS LAST LIMIT $1::bigint"#,
+        rows: r#"[{"town":"Avon","sale_amount":"100000","ratio":0.5,"sold":true,"date_recorded":"2020-01-15T00:00:00.000","location":{"type":"Point","coordinates":[-72.86,41.8]}}]"#,
+    },
+    ClauseExample {
+        shows: "$group by a select alias, unary minus",
+        params: &[
+            (
+                "$select",
+                "date_trunc_y(date_recorded) AS year, -sum(sale_amount) AS negative",
+            ),
+            ("$group", "year"),
+            ("$order", "year"),
+            ("$limit", "2"),
+        ],
+        sql: r#"SELECT to_char(date_trunc('year', "date_recorded"), 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS "c0", trim_scale((-sum("sale_amount")))::text AS "c1" FROM data."t" GROUP BY date_trunc('year', "date_recorded") ORDER BY date_trunc('year', "date_recorded") ASC NULLS LAST LIMIT $1::bigint"#,
+        rows: r#"[{"year":"2020-01-01T00:00:00.000","negative":"-100000"},{"year":"2021-01-01T00:00:00.000","negative":"-425000.5"}]"#,
+    },
+    ClauseExample {
+        shows: "SEARCH in a $query",
+        params: &[("$query", "SELECT town SEARCH 'bristol'")],
+        sql: r#"SELECT ("town")::text AS "c0" FROM data."t" WHERE (to_tsvector('english', coalesce("town", '')) @@ websearch_to_tsquery('english', $1::text)) LIMIT $2::bigint"#,
+        rows: r#"[{"town":"Bristol"}]"#,
+    },
+    ClauseExample {
+        shows: "casts to boolean and to a timestamp",
+        params: &[
+            (
+                "$select",
+                "sale_amount::boolean AS has_amount, '2024-02-03'::floating_timestamp AS day, 'true'::boolean AS yes",
+            ),
+            ("$order", ":id"),
+            ("$limit", "1"),
+        ],
+        sql: r#"SELECT ((("sale_amount") <> 0))::text AS "c0", to_char($1::timestamp, 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS "c1", ($2::boolean)::text AS "c2" FROM data."t" ORDER BY ":id" ASC NULLS LAST LIMIT $3::bigint"#,
+        rows: r#"[{"has_amount":true,"day":"2024-02-03T00:00:00.000","yes":true}]"#,
+    },
 ];
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::compile::compile;
-    use crate::request::QueryRequest;
+    use crate::fixtures::request;
     use crate::types::Target;
-
-    /// A request from URL parameters, as the edge reads them.
-    fn request(params: &[(&str, &str)]) -> QueryRequest {
-        let mut request = QueryRequest::default();
-        for (name, value) in params {
-            let value = (*value).to_owned();
-            match *name {
-                "$select" => request.select = value,
-                "$where" => request.where_clause = value,
-                "$order" => request.order = value,
-                "$group" => request.group = value,
-                "$having" => request.having = value,
-                "$q" => request.search = value,
-                "$query" => request.query = value,
-                "$limit" => request.limit = value.parse().ok(),
-                "$offset" => request.offset = value.parse().unwrap_or_default(),
-                field => request.filters.push((field.to_owned(), value)),
-            }
-        }
-        request
-    }
 
     #[test]
     fn every_example_compiles_to_its_sql() {
@@ -250,5 +301,47 @@ mod tests {
             }
         }
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn the_examples_cover_every_operator_and_clause() {
+        let schema = crate::fixtures::sales_schema();
+        let all: String = CLAUSE_EXAMPLES
+            .iter()
+            .map(|example| {
+                compile(&request(example.params), &schema, "t", Target::Json)
+                    .map(|compiled| compiled.sql)
+                    .unwrap_or_default()
+            })
+            .collect();
+        let operators = [
+            " OR ", " AND ", " = ", " != ", " < ", " <= ", " > ", " >= ", " + ", " - ", " * ",
+            " / ", " % ", " || ",
+        ];
+        let forms = [
+            "(NOT ",
+            "(-",
+            " IN (",
+            " NOT IN (",
+            " BETWEEN ",
+            " NOT BETWEEN ",
+            " LIKE ",
+            " NOT LIKE ",
+            " IS NULL",
+            " IS NOT NULL",
+            "(CASE WHEN",
+            "::boolean",
+            "::timestamp",
+            "NULLS FIRST",
+            "NULLS LAST",
+            "DISTINCT",
+            "GROUP BY",
+            "HAVING",
+            "OFFSET",
+            "to_tsvector",
+        ];
+        for needed in operators.iter().chain(&forms) {
+            assert!(all.contains(needed), "no example compiles to {needed:?}");
+        }
     }
 }

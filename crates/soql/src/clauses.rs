@@ -236,13 +236,12 @@ pub(crate) fn condition(
         .map_err(|e| e.in_parameter(parameter))
 }
 
-/// `$q` (or the search of a `$query`), if the query has one.
-pub(crate) fn search(
-    query: &Query,
+/// The words of `$q` (or the search of a `$query`), if the query has one: at most
+/// [`SOQL_SEARCH_TERMS`], each one a full-text match over every row.
+pub(crate) fn search<'q>(
+    query: &'q Query,
     request: &QueryRequest,
-    schema: &Schema,
-    binds: &mut Binds,
-) -> Result<Option<String>, SoqlError> {
+) -> Result<Option<&'q str>, SoqlError> {
     let Some(terms) = query
         .search
         .as_deref()
@@ -256,9 +255,23 @@ pub(crate) fn search(
     } else {
         "$query"
     };
-    search_condition(binds, schema, terms)
-        .map(Some)
-        .map_err(|e| e.in_parameter(parameter))
+    // Words as the full-text parser sees them: punctuation separates them too.
+    let words = terms
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .count();
+    if words > SOQL_SEARCH_TERMS.get() {
+        return Err(SoqlError::over_limit(
+            SOQL_SEARCH_TERMS,
+            Position::default(),
+            format!(
+                "the search has {words} words; at most {} are allowed",
+                SOQL_SEARCH_TERMS.value
+            ),
+        )
+        .in_parameter(parameter));
+    }
+    Ok(Some(terms))
 }
 
 /// `$group`: its expressions (select aliases resolved: `date_trunc_ym(d) AS month ...
@@ -350,24 +363,9 @@ pub(crate) fn check_aggregation(
     Ok(())
 }
 
-/// `$q`: the words must all appear in the row's text columns (English stemming). At most
-/// [`SOQL_SEARCH_TERMS`] words: each one is a full-text match over every row.
-fn search_condition(binds: &mut Binds, schema: &Schema, terms: &str) -> Result<String, SoqlError> {
-    // Words as the full-text parser sees them: punctuation separates them too.
-    let words = terms
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|word| !word.is_empty())
-        .count();
-    if words > SOQL_SEARCH_TERMS.get() {
-        return Err(SoqlError::over_limit(
-            SOQL_SEARCH_TERMS,
-            Position::default(),
-            format!(
-                "the search has {words} words; at most {} are allowed",
-                SOQL_SEARCH_TERMS.value
-            ),
-        ));
-    }
+/// The SQL of a search: the words must all appear in the row's text columns (English
+/// stemming).
+pub(crate) fn search_condition(binds: &mut Binds, schema: &Schema, terms: &str) -> String {
     let text_columns: Vec<String> = schema
         .columns
         .iter()
@@ -375,11 +373,11 @@ fn search_condition(binds: &mut Binds, schema: &Schema, terms: &str) -> Result<S
         .map(|c| format!("coalesce({}, '')", quote_ident(&c.field_name)))
         .collect();
     if text_columns.is_empty() {
-        return Ok("false".to_owned());
+        return "false".to_owned();
     }
-    Ok(format!(
+    format!(
         "(to_tsvector('english', {}) @@ websearch_to_tsquery('english', {}))",
         text_columns.join(" || ' ' || "),
         binds.bind(terms.to_owned(), "text")
-    ))
+    )
 }

@@ -11,7 +11,8 @@ use opendata_datastore::table::{qualified, quote_ident};
 use crate::ast::{Expr, Nulls, OrderItem};
 use crate::check::{Checker, Scope};
 use crate::clauses::{
-    check_aggregation, condition, group_by, join_field_filters, order_by, search, select_outputs,
+    check_aggregation, condition, group_by, join_field_filters, order_by, search, search_condition,
+    select_outputs,
 };
 use crate::error::{Position, SoqlError};
 use crate::render::{Binds, sql};
@@ -62,6 +63,7 @@ pub fn compile(
         aggregates_allowed: false,
     };
     let filter = condition(query.filter.as_ref(), &plain, &mut checker, "$where")?;
+    let search = search(&query, request)?;
     let (group_exprs, group) = group_by(&query, schema, &aliases, &mut checker)?;
     let with_aliases = Scope {
         schema,
@@ -81,7 +83,7 @@ pub fn compile(
     let mut binds = Binds::default();
     let raw: Vec<String> = outputs.iter().map(|o| sql(&mut binds, &o.typed)).collect();
     let filter = filter.map(|typed| sql(&mut binds, &typed));
-    let search = search(&query, request, schema, &mut binds)?;
+    let search = search.map(|terms| search_condition(&mut binds, schema, terms));
     let group: Vec<String> = group.iter().map(|typed| sql(&mut binds, typed)).collect();
     let having = having.map(|typed| sql(&mut binds, &typed));
     let order: Vec<(String, &OrderItem)> = order

@@ -4,30 +4,10 @@ use opendata_datastore::schema::Schema;
 
 use super::*;
 use crate::error::ErrorKind;
-use crate::request::QueryRequest;
+use crate::fixtures::request;
 
 fn schema() -> Schema {
     crate::fixtures::sales_schema()
-}
-
-fn request(pairs: &[(&str, &str)]) -> QueryRequest {
-    let mut request = QueryRequest::default();
-    for (name, value) in pairs {
-        let value = (*value).to_owned();
-        match *name {
-            "$select" => request.select = value,
-            "$where" => request.where_clause = value,
-            "$order" => request.order = value,
-            "$group" => request.group = value,
-            "$having" => request.having = value,
-            "$q" => request.search = value,
-            "$query" => request.query = value,
-            "$limit" => request.limit = Some(value.parse().unwrap()),
-            "$offset" => request.offset = value.parse().unwrap(),
-            field => request.filters.push((field.to_owned(), value)),
-        }
-    }
-    request
 }
 
 fn compiled(pairs: &[(&str, &str)]) -> CompiledQuery {

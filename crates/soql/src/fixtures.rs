@@ -2,6 +2,8 @@
 
 use opendata_datastore::schema::{Column, ColumnType, Schema};
 
+use crate::request::QueryRequest;
+
 /// A schema shaped like the real-estate sales, with a column of each kind queries use.
 pub fn sales_schema() -> Schema {
     Schema {
@@ -17,4 +19,25 @@ pub fn sales_schema() -> Schema {
     }
     .normalized()
     .unwrap()
+}
+
+/// A request from URL parameters, as the edge reads them (a field name is a field filter).
+pub fn request(params: &[(&str, &str)]) -> QueryRequest {
+    let mut request = QueryRequest::default();
+    for (name, value) in params {
+        let value = (*value).to_owned();
+        match *name {
+            "$select" => request.select = value,
+            "$where" => request.where_clause = value,
+            "$order" => request.order = value,
+            "$group" => request.group = value,
+            "$having" => request.having = value,
+            "$q" => request.search = value,
+            "$query" => request.query = value,
+            "$limit" => request.limit = Some(value.parse().expect("a number")),
+            "$offset" => request.offset = value.parse().expect("a number"),
+            field => request.filters.push((field.to_owned(), value)),
+        }
+    }
+    request
 }

@@ -8,7 +8,7 @@ use super::*;
 use crate::check::{Checker, Scope};
 use crate::render::{Binds, sql};
 use crate::request::{QueryRequest, parse_request};
-use crate::typed::Typed;
+use crate::typed::{Node, Typed};
 
 fn checked(soql: &str) -> Typed {
     let request = QueryRequest {
@@ -84,4 +84,88 @@ fn the_readme_lists_every_function() {
         include_str!("../../../README.md").contains(&table),
         "README.md is out of date; paste this table into it:\n{table}"
     );
+}
+
+#[test]
+fn no_function_writes_an_argument_more_often_than_it_declares() {
+    for function in FUNCTIONS {
+        let typed = checked(function.example.soql);
+        let Node::Call { args, .. } = &typed.node else {
+            panic!("{}: the example is not a call", function.name);
+        };
+        let rendered = sql(&mut Binds::default(), &typed);
+        for arg in args {
+            if let Node::Column(identifier) = &arg.node {
+                let written = rendered.matches(identifier.as_str()).count();
+                assert!(
+                    written <= function.copies(args),
+                    "{} writes {identifier} {written} times, declares {}",
+                    function.name,
+                    function.copies(args)
+                );
+            }
+        }
+    }
+}
+
+/// Calls that must be refused, and what the error says.
+const REFUSED: &[(&str, &str)] = &[
+    ("upper(town, town)", "it takes 1"),
+    ("round(ratio, 1, 2)", "it takes 1 to 2"),
+    ("case(sold, 'a', sold)", "condition, value pairs"),
+    ("case(town, 'a')", "case expects a boolean here, not a text"),
+    ("coalesce()", "without arguments"),
+    (
+        "greatest(location, location)",
+        "greatest cannot compare point values",
+    ),
+    ("max(location)", "max cannot compare point values"),
+    ("sum(count(*))", "aggregates cannot be nested"),
+    ("upper(distinct town)", "with DISTINCT"),
+    ("sum(*)", "sum(*)"),
+    (
+        "length(sale_amount)",
+        "length expects a text here, not a number",
+    ),
+    (
+        "date_trunc_y(town)",
+        "expects a floating_timestamp here, not a text",
+    ),
+    ("within_polygon(location, town)", "WKT string"),
+    ("within_polygon(location, 'POINT (1 2)')", "WKT POLYGON"),
+    (
+        "distance_in_meters(location, ratio)",
+        "expects a point here",
+    ),
+    ("frobnicate(town)", "no such function: frobnicate"),
+];
+
+#[test]
+fn bad_calls_are_refused_with_what_is_wrong() {
+    let schema = crate::fixtures::sales_schema();
+    let scope = Scope {
+        schema: &schema,
+        aliases: &[],
+        aggregates_allowed: true,
+    };
+    for (soql, says) in REFUSED {
+        let request = QueryRequest {
+            select: (*soql).to_owned(),
+            ..QueryRequest::default()
+        };
+        let query = parse_request(&request).unwrap_or_else(|e| panic!("{soql}: {e}"));
+        let [crate::ast::Selection::Expr { expr, .. }] = query.select.as_slice() else {
+            panic!("{soql}: one expression expected");
+        };
+        let error = Checker::default().expr(expr, &scope).expect_err(soql);
+        assert!(error.message.contains(says), "{soql}: {}", error.message);
+    }
+    let vertices = vec!["0 0"; crate::geometry::MAX_POLYGON_VERTICES + 1].join(",");
+    let huge = format!("within_polygon(location, 'POLYGON (({vertices}))')");
+    let request = QueryRequest {
+        select: huge,
+        ..QueryRequest::default()
+    };
+    let error = crate::compile(&request, &schema, "t", crate::Target::Json).unwrap_err();
+    assert!(error.message.contains("vertices"), "{}", error.message);
 }

@@ -106,8 +106,39 @@ pub(crate) enum Returns {
 pub(crate) enum Render {
     /// A template: `{0}`, `{1}`, … are the arguments' SQL, `{*}` all of them comma-separated.
     Template(&'static str),
-    /// Written by a function of the arguments (rendered with [`sql`]) and the call's binds.
-    With(fn(&mut Binds, &Invocation<'_>) -> String),
+    /// Written by a function of the arguments (rendered with [`sql`]) and the call's binds,
+    /// which writes each argument at most so many times.
+    With(fn(&mut Binds, &Invocation<'_>) -> String, Copies),
+}
+
+/// How many times a [`Render::With`] function writes an argument's SQL, at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Copies {
+    Each(usize),
+    /// Once for every ring (outline or hole) of the polygon argument.
+    PerRing,
+}
+
+impl Function {
+    /// How many times its SQL writes an argument of `args`, at most.
+    pub(crate) fn copies(&self, args: &[Typed]) -> usize {
+        let copies = match &self.sql {
+            Render::Template(template) => (0..args.len())
+                .map(|index| template.matches(&format!("{{{index}}}")).count())
+                .chain([template.matches("{*}").count()])
+                .max()
+                .unwrap_or(1),
+            Render::With(_, Copies::Each(copies)) => *copies,
+            Render::With(_, Copies::PerRing) => args
+                .iter()
+                .map(|arg| match &arg.node {
+                    Node::Polygons(polygons) => polygons.iter().map(Vec::len).sum(),
+                    _ => 0,
+                })
+                .sum(),
+        };
+        copies.max(1)
+    }
 }
 
 /// A checked call, as a [`Render::With`] function sees it.
@@ -156,7 +187,7 @@ pub static FUNCTIONS: &[Function] = &[
         ),
         args: fixed(&[P::Any]),
         returns: Returns::Is(T::Number),
-        sql: Render::With(count),
+        sql: Render::With(count, Copies::Each(1)),
     },
     Function {
         name: "max",
@@ -398,7 +429,7 @@ pub static FUNCTIONS: &[Function] = &[
         ),
         args: Args::Pairs,
         returns: Returns::Shared,
-        sql: Render::With(case),
+        sql: Render::With(case, Copies::Each(1)),
     },
     Function {
         name: "coalesce",
@@ -485,7 +516,7 @@ pub static FUNCTIONS: &[Function] = &[
             optional: 1,
         },
         returns: Returns::Is(T::Number),
-        sql: Render::With(round),
+        sql: Render::With(round, Copies::Each(1)),
     },
     Function {
         name: "distance_in_meters",
@@ -499,7 +530,7 @@ pub static FUNCTIONS: &[Function] = &[
         ),
         args: fixed(&[P::Point, P::Point]),
         returns: Returns::Is(T::Double),
-        sql: Render::With(distance_in_meters),
+        sql: Render::With(distance_in_meters, Copies::Each(3)),
     },
     Function {
         name: "within_box",
@@ -527,7 +558,7 @@ pub static FUNCTIONS: &[Function] = &[
         ),
         args: fixed(&[P::Point, P::Double, P::Double, P::Double]),
         returns: Returns::Is(T::Boolean),
-        sql: Render::With(within_circle),
+        sql: Render::With(within_circle, Copies::Each(3)),
     },
     Function {
         name: "within_polygon",
@@ -541,7 +572,7 @@ pub static FUNCTIONS: &[Function] = &[
         ),
         args: fixed(&[P::Point, P::Polygon]),
         returns: Returns::Is(T::Boolean),
-        sql: Render::With(within_polygon),
+        sql: Render::With(within_polygon, Copies::PerRing),
     },
 ];
 

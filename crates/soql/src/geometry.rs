@@ -50,6 +50,9 @@ pub(crate) fn parse_polygons(text: &str, position: Position) -> Result<Vec<Polyg
                 depth += 1;
             }
             ')' => {
+                if depth == 0 {
+                    return Err(bad());
+                }
                 depth -= 1;
                 if depth == 0 {
                     polygons.push(parse_rings(&inner[start..=index]).ok_or_else(bad)?);
@@ -89,7 +92,8 @@ fn parse_rings(text: &str) -> Option<Polygon> {
                 .collect::<Option<Vec<_>>>()
                 .filter(|points| points.len() >= 3)
         })
-        .collect()
+        .collect::<Option<Polygon>>()
+        .filter(|rings| !rings.is_empty())
 }
 
 pub(crate) fn polygon_literal(ring: &[(f64, f64)]) -> String {
@@ -118,6 +122,10 @@ mod tests {
             "POLYGON ((1 2, 3))",
             "MULTIPOLYGON (((1 2, 3 4, x y)))",
             "POLYGON",
+            "POLYGON ()",
+            "MULTIPOLYGON (())",
+            "MULTIPOLYGON ()",
+            "MULTIPOLYGON ((0 0, 1 0, 1 1, 0 0))) ((",
         ] {
             assert!(parse_polygons(bad, Position::default()).is_err(), "{bad}");
         }

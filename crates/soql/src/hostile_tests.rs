@@ -161,6 +161,54 @@ fn an_alias_used_many_times_counts_each_time() {
 }
 
 #[test]
+fn sql_that_repeats_its_arguments_cannot_grow_geometrically() {
+    // Each level repeats the one below three times (a distance writes each point thrice): 14
+    // levels, within the depth limit, would be 3^14 copies of a point.
+    let mut point = "location".to_owned();
+    for _ in 0..14 {
+        point = format!("case(within_circle({point}, 41, -72, 1000), location)");
+    }
+    let started = std::time::Instant::now();
+    let message = refused_for(
+        compile_on_worker_stack(where_clause(format!(
+            "within_box({point}, 42, -73, 41, -72)"
+        ))),
+        SOQL_NODES,
+    );
+    assert!(message.contains("repeats"), "{message}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // A few levels compile, to SQL that grows with the copies actually written.
+    let mut point = "location".to_owned();
+    for _ in 0..3 {
+        point = format!("case(within_circle({point}, 41, -72, 1000), location)");
+    }
+    let query =
+        compile_on_worker_stack(where_clause(format!("within_circle({point}, 41, -72, 5)")))
+            .expect("three levels compile");
+    // Level n holds 3 × level n-1 + 1 copies (1, 4, 13, 40); the condition 3 × 40, `*` one more.
+    assert_eq!(query.sql.matches("\"location\"").count(), 3 * 40 + 1);
+}
+
+#[test]
+fn empty_or_unbalanced_polygons_are_refused_not_a_crash() {
+    for polygon in [
+        "POLYGON ()",
+        "MULTIPOLYGON (())",
+        "MULTIPOLYGON ((0 0, 1 0, 1 1, 0 0))) ((",
+    ] {
+        let error = compile_on_worker_stack(where_clause(format!(
+            "within_polygon(location, '{polygon}')"
+        )))
+        .expect_err(polygon);
+        assert!(
+            error.message.contains("WKT"),
+            "{polygon}: {}",
+            error.message
+        );
+    }
+}
+
+#[test]
 fn lists_columns_searches_and_text_are_bounded() {
     let values: Vec<String> = (0..=SOQL_IN_VALUES.get()).map(|n| n.to_string()).collect();
     let many_values = format!("sale_amount IN ({})", values.join(","));

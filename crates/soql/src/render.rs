@@ -85,7 +85,7 @@ pub(crate) fn sql(binds: &mut Binds, typed: &Typed) -> String {
                 let args: Vec<String> = args.iter().map(|arg| sql(binds, arg)).collect();
                 expand(template, &args)
             }
-            Render::With(render) => render(
+            Render::With(render, _) => render(
                 binds,
                 &Invocation {
                     args,
@@ -98,6 +98,9 @@ pub(crate) fn sql(binds: &mut Binds, typed: &Typed) -> String {
             let operand_sql = sql(binds, operand);
             if typed.ty == SoqlType::Text {
                 output_expression(&operand_sql, operand.ty, Target::Json).0
+            } else if typed.ty == SoqlType::Boolean && operand.ty.is_numeric() {
+                // PostgreSQL casts no number to boolean: any but zero is true.
+                format!("(({operand_sql}) <> 0)")
             } else {
                 format!("({operand_sql})::{}", typed.ty.sql_type())
             }

@@ -1,11 +1,12 @@
 //! The typed tree: what type checking ([`crate::check`]) makes of an expression and SQL rendering
 //! ([`crate::render`]) turns into SQL. Every node knows its type, whether it contains an
-//! aggregate and where it was written; names are resolved, literals read as the type they meet,
-//! and every function is its entry in [`crate::functions::FUNCTIONS`].
+//! aggregate, its weight (the parts its SQL will hold) and where it was written; names are
+//! resolved, literals read as the type they meet, and every function is its entry in
+//! [`crate::functions::FUNCTIONS`].
 
 use crate::ast::BinaryOp;
 use crate::error::Position;
-use crate::functions::Function;
+use crate::functions::{Function, Kind};
 use crate::geometry::Polygon;
 use crate::types::SoqlType;
 
@@ -16,6 +17,10 @@ pub(crate) struct Typed {
     pub(crate) ty: SoqlType,
     /// Whether it contains an aggregate.
     pub(crate) aggregate: bool,
+    /// The values, names, operators and calls its SQL holds, each copy counted: SQL that repeats
+    /// an operand (a distance repeats each point three times) holds it that many times, so
+    /// nesting such calls grows the SQL geometrically, and the checker bounds this.
+    pub(crate) weight: usize,
     /// Where it starts.
     pub(crate) position: Position,
 }
@@ -84,12 +89,15 @@ pub(crate) enum Node {
 }
 
 impl Typed {
-    /// A leaf: a column or a literal.
-    pub(crate) fn leaf(node: Node, ty: SoqlType, position: Position) -> Typed {
+    /// A node of `ty` written at `position`; whether it aggregates and its weight follow from
+    /// its parts.
+    pub(crate) fn new(node: Node, ty: SoqlType, position: Position) -> Typed {
+        let (aggregate, weight) = node.summary();
         Typed {
             node,
             ty,
-            aggregate: false,
+            aggregate,
+            weight,
             position,
         }
     }
@@ -97,5 +105,59 @@ impl Typed {
     /// Whether it is a literal still waiting for a type (a string or a bare `null`).
     pub(crate) fn is_untyped_literal(&self) -> bool {
         matches!(self.node, Node::TextLiteral(_)) || self.ty == SoqlType::Null
+    }
+}
+
+impl Node {
+    /// Whether the node contains an aggregate, and its weight (see [`Typed::weight`]).
+    fn summary(&self) -> (bool, usize) {
+        let mut aggregate = false;
+        let mut weight = 1usize;
+        let mut part = |child: &Typed, copies: usize| {
+            aggregate |= child.aggregate;
+            weight = weight.saturating_add(child.weight.saturating_mul(copies));
+        };
+        match self {
+            Node::Column(_) | Node::TextLiteral(_) | Node::Param { .. } | Node::Null => {}
+            Node::Polygons(polygons) => {
+                weight = weight.saturating_add(polygons.iter().map(Vec::len).sum());
+            }
+            Node::LocationPoint(location) => part(location, 2),
+            Node::Not(operand) | Node::Sign { operand, .. } | Node::Cast(operand) => {
+                part(operand, 1)
+            }
+            Node::Binary { left, right, .. } => {
+                part(left, 1);
+                part(right, 1);
+            }
+            Node::Call { function, args, .. } => {
+                let copies = function.copies(args);
+                args.iter().for_each(|arg| part(arg, copies));
+                aggregate |= function.kind != Kind::Scalar;
+            }
+            Node::In { value, list, .. } => {
+                part(value, 1);
+                list.iter().for_each(|item| part(item, 1));
+            }
+            Node::Between {
+                value, low, high, ..
+            } => [value, low, high].into_iter().for_each(|p| part(p, 1)),
+            Node::Like { value, pattern, .. } => {
+                part(value, 1);
+                part(pattern, 1);
+            }
+            Node::IsNull { value, .. } => part(value, 1),
+            Node::Case {
+                branches,
+                otherwise,
+            } => {
+                for (condition, value) in branches {
+                    part(condition, 1);
+                    part(value, 1);
+                }
+                otherwise.iter().for_each(|otherwise| part(otherwise, 1));
+            }
+        }
+        (aggregate, weight)
     }
 }

@@ -32,7 +32,7 @@ pub async fn run_once(
         Ok(count) => tracing::info!(count, "stale datasets announced"),
         Err(error) => tracing::warn!(%error, "announcing stale datasets failed"),
     }
-    match crate::sessions::prune(pool).await {
+    match crate::identity::sessions::prune(pool).await {
         Ok(0) => {}
         Ok(count) => tracing::info!(count, "old web sessions deleted"),
         Err(error) => tracing::warn!(%error, "deleting old web sessions failed"),

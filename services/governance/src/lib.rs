@@ -19,7 +19,6 @@ pub mod jobs;
 pub mod keys;
 pub mod public_datasets;
 pub mod review;
-pub mod sessions;
 
 use std::sync::Arc;
 use std::time::Duration;

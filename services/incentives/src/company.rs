@@ -7,6 +7,9 @@
 //! matches more awards than an award request may name ([`AWARD_IDS`]), or cannot tell (it holds
 //! no awards yet, or finds none under filters its documents may predate).
 
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use opendata_limits::AWARD_IDS;
@@ -29,6 +32,9 @@ type SearchClient = SearchServiceClient<InterceptedService<Channel, ClientContex
 pub struct CompanyMatcher {
     /// The search service, when one is configured.
     search: Option<SearchClient>,
+    /// Whether the index was once seen holding awards (it keeps them from then on), so a
+    /// company matching nothing costs one search, not two.
+    indexes_awards: Arc<AtomicBool>,
 }
 
 impl CompanyMatcher {
@@ -39,12 +45,14 @@ impl CompanyMatcher {
                 SearchServiceClient::with_interceptor(channel, ClientContext::anonymous())
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)
             }),
+            indexes_awards: Arc::default(),
         }
     }
 
     /// `request` with its company matched: unchanged without a company or when it says how
-    /// its company was matched; else with the search service's matches as ids
-    /// ([`pb::CompanyMatch::FullText`]) or left for the database ([`pb::CompanyMatch::Database`]).
+    /// its company was matched; else with the search service's matches as ids (only those among
+    /// the request's own ids, when it names some; [`pb::CompanyMatch::FullText`]) or left for the
+    /// database ([`pb::CompanyMatch::Database`]).
     pub async fn resolve(&self, mut request: pb::SearchAwardsRequest) -> pb::SearchAwardsRequest {
         if request.company.trim().is_empty()
             || request.company_match() != pb::CompanyMatch::Unspecified
@@ -52,7 +60,11 @@ impl CompanyMatcher {
             return request;
         }
         match self.full_text(&request).await {
-            Some(ids) => {
+            Some(mut ids) => {
+                if !request.ids.is_empty() {
+                    let asked: HashSet<&str> = request.ids.iter().map(|id| id.trim()).collect();
+                    ids.retain(|id| asked.contains(id.as_str()));
+                }
                 request.ids = ids;
                 request.company.clear();
                 request.set_company_match(pb::CompanyMatch::FullText);
@@ -106,25 +118,34 @@ impl CompanyMatcher {
             );
             return None;
         }
-        if found.hits.is_empty() && (award_filters || !indexes_awards(&mut search).await) {
+        if found.hits.is_empty() && (award_filters || !self.indexes_awards(&mut search).await) {
             return None;
         }
         Some(found.hits.into_iter().map(|hit| hit.id).collect())
     }
 }
 
-/// Whether the search index holds any award at all (a search service configured without
-/// incentives, or still catching up, finds none: the database must match then).
-async fn indexes_awards(search: &mut SearchClient) -> bool {
-    let count = search.search(SearchRequest {
-        types: vec![AWARD_TYPE.to_owned()],
-        limit: 1,
-        ..Default::default()
-    });
-    matches!(
-        tokio::time::timeout(SEARCH_TIMEOUT, count).await,
-        Ok(Ok(response)) if response.get_ref().total > 0
-    )
+impl CompanyMatcher {
+    /// Whether the search index holds any award at all (a search service configured without
+    /// incentives, or still catching up, finds none: the database must match then).
+    async fn indexes_awards(&self, search: &mut SearchClient) -> bool {
+        if self.indexes_awards.load(Ordering::Relaxed) {
+            return true;
+        }
+        let count = search.search(SearchRequest {
+            types: vec![AWARD_TYPE.to_owned()],
+            limit: 1,
+            ..Default::default()
+        });
+        let holds = matches!(
+            tokio::time::timeout(SEARCH_TIMEOUT, count).await,
+            Ok(Ok(response)) if response.get_ref().total > 0
+        );
+        if holds {
+            self.indexes_awards.store(true, Ordering::Relaxed);
+        }
+        holds
+    }
 }
 
 /// Whether a matched request can match no award: the full text found none.

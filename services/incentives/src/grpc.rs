@@ -31,6 +31,14 @@ const DEFAULT_LIMIT: u32 = 100;
 /// Most results per page.
 const MAX_LIMIT: u32 = 1_000;
 
+/// What an award read asks for, its company matched.
+enum Matched {
+    /// The awards this filter passes.
+    Awards(Filter),
+    /// None: the company matched no award.
+    Nothing,
+}
+
 /// Serves `IncentivesService`.
 #[derive(Clone)]
 pub struct IncentivesApi {
@@ -61,19 +69,22 @@ impl IncentivesApi {
         }
     }
 
-    /// The filter of an award read with its company matched, and who matched it; no filter when
-    /// the company matched no award. The request's limits are checked before search is asked.
+    /// The filter of an award read with its company matched, and who matched it. The
+    /// request's limits are checked before search is asked.
     async fn matched_filter(
         &self,
         request: pb::SearchAwardsRequest,
-    ) -> Result<(Option<Filter>, pb::CompanyMatch), tonic::Status> {
+    ) -> Result<(Matched, pb::CompanyMatch), tonic::Status> {
         filter_of(&request).map_err(status)?;
         let request = self.companies.resolve(request).await;
         let matched = request.company_match();
         if matches_nothing(&request) {
-            return Ok((None, matched));
+            return Ok((Matched::Nothing, matched));
         }
-        Ok((Some(filter_of(&request).map_err(status)?), matched))
+        Ok((
+            Matched::Awards(filter_of(&request).map_err(status)?),
+            matched,
+        ))
     }
 
     fn publishing(&self, status: Status) -> pb::PublishingStatus {
@@ -229,14 +240,14 @@ impl IncentivesService for IncentivesApi {
             }
             limit => limit,
         };
-        let (filter, company_match) = self.matched_filter(body).await?;
-        let (awards, total) = match filter {
-            Some(filter) => self
+        let (matched, company_match) = self.matched_filter(body).await?;
+        let (awards, total) = match matched {
+            Matched::Awards(filter) => self
                 .ledger
                 .search(&filter, i64::from(offset), i64::from(limit))
                 .await
                 .map_err(status)?,
-            None => (Vec::new(), 0),
+            Matched::Nothing => (Vec::new(), 0),
         };
         Ok(Response::new(pb::SearchAwardsResponse {
             awards: awards.iter().map(|a| self.award(a)).collect(),
@@ -251,11 +262,11 @@ impl IncentivesService for IncentivesApi {
         &self,
         request: Request<pb::SearchAwardsRequest>,
     ) -> Result<Response<Self::ExportAwardsStream>, tonic::Status> {
-        let (filter, _) = self.matched_filter(request.into_inner()).await?;
+        let (matched, _) = self.matched_filter(request.into_inner()).await?;
         let today = self.ledger.today();
-        let batches = match filter {
-            Some(filter) => self.downloads.start(filter).map_err(status)?,
-            None => tokio::sync::mpsc::channel(1).1,
+        let batches = match matched {
+            Matched::Awards(filter) => self.downloads.start(filter).map_err(status)?,
+            Matched::Nothing => tokio::sync::mpsc::channel(1).1,
         };
         let stream = ReceiverStream::new(batches).map(move |batch| {
             batch
@@ -272,9 +283,6 @@ impl IncentivesService for IncentivesApi {
         request: Request<pb::SummarizeAwardsRequest>,
     ) -> Result<Response<pb::SummarizeAwardsResponse>, tonic::Status> {
         let body = request.into_inner();
-        let (filter, company_match) = self
-            .matched_filter(body.filter.clone().unwrap_or_default())
-            .await?;
         let mut dimensions = Vec::new();
         for dimension in body.group_by() {
             let dimension = match dimension {
@@ -303,13 +311,14 @@ impl IncentivesService for IncentivesApi {
                 "is required: municipality, program, fiscal year or industry",
             )));
         }
-        let rows = match filter {
-            Some(filter) => self
+        let (matched, company_match) = self.matched_filter(body.filter.unwrap_or_default()).await?;
+        let rows = match matched {
+            Matched::Awards(filter) => self
                 .ledger
                 .summarize(&filter, &dimensions)
                 .await
                 .map_err(status)?,
-            None => Vec::new(),
+            Matched::Nothing => Vec::new(),
         };
         Ok(Response::new(pb::SummarizeAwardsResponse {
             rows: rows.iter().map(summary_to_proto).collect(),

@@ -3,10 +3,10 @@
 //! jobs found, the obligation status, penalties and each award's corrections.
 
 use opendata_proto::incentives::v1 as pb;
-use opendata_testkit::TestStack;
+use opendata_testkit::{TestStack, wait_until};
 
 use super::{award, decd, record};
-use crate::support::get;
+use crate::support::{EVENTUALLY, get};
 
 #[tokio::test]
 async fn residents_explore_awards_and_read_a_company_page() {
@@ -113,14 +113,18 @@ async fn residents_explore_awards_and_read_a_company_page() {
     );
     assert!(map.body.contains("<title>Stonington: no awards</title>"));
 
-    // A company found with a typo; the company page shows promises against results.
-    // (as the form sends it: the choices left at "any" are empty)
-    let typo = get(
-        &stack,
-        "/incentives?company=acme+precison&municipality=&program=&fiscal_year=&industry=&assistance_type=",
-    )
+    // A company found with a typo, once the search service has indexed the awards; the company
+    // page shows promises against results. (as the form sends it: the choices left at "any" are
+    // empty)
+    wait_until(EVENTUALLY, "the typo to find both awards", || async {
+        let typo = get(
+            &stack,
+            "/incentives?company=acme+precison&municipality=&program=&fiscal_year=&industry=&assistance_type=",
+        )
+        .await;
+        typo.body.contains("Awards (2)").then_some(())
+    })
     .await;
-    assert!(typo.body.contains("Awards (2)"), "{}", typo.body);
     let company = get(&stack, "/incentives/company?name=Acme+Precision+Tooling").await;
     assert_eq!(company.status, 200, "{}", company.body);
     for text in [

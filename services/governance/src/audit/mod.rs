@@ -8,7 +8,7 @@ use opendata_limits::TEXT_NAME;
 use opendata_platform::auth::Principal;
 use opendata_platform::authz::Action;
 use serde_json::Value;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 
 use crate::error::{GovernanceError, within};
 
@@ -39,17 +39,7 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
 }
 
-/// Writes an entry, in the caller's transaction.
-pub async fn record(
-    conn: &mut PgConnection,
-    actor_id: &str,
-    action: &str,
-    subject: &str,
-    reason: &str,
-    details: Value,
-) -> Result<(), sqlx::Error> {
-    store::insert(conn, actor_id, action, subject, reason, details).await
-}
+pub use store::insert as record;
 
 /// Reads the audit log.
 #[derive(Clone)]

@@ -6,7 +6,7 @@ use sqlx::{PgConnection, PgExecutor};
 
 use super::AuditEntry;
 
-/// Appends an entry.
+/// Appends an entry, in the caller's transaction (every change writes its entry with it).
 pub async fn insert(
     conn: &mut PgConnection,
     actor_id: &str,

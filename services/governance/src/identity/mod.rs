@@ -11,12 +11,12 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-pub(crate) mod store;
+pub mod sessions;
+mod store;
 
 use crate::audit;
 use crate::error::{GovernanceError, required, within};
 use crate::keys;
-use crate::sessions;
 use opendata_limits::TEXT_NAME;
 
 /// Id of the bootstrap administrator (the configured break-glass key).
@@ -51,7 +51,7 @@ impl KeyKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Agency {
     /// Short id.
     pub id: String,
@@ -78,7 +78,6 @@ pub struct ApiKey {
 }
 
 /// A principal as stored.
-#[derive(sqlx::FromRow)]
 pub(crate) struct PrincipalRow {
     pub(crate) id: Uuid,
     pub(crate) name: String,

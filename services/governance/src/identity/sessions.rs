@@ -13,10 +13,10 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::store;
+use super::{Authenticated, KeyKind};
 use crate::audit;
 use crate::error::GovernanceError;
-use crate::identity::store;
-use crate::identity::{Authenticated, KeyKind};
 use crate::keys;
 
 /// Days an expired or ended session is kept before it is deleted (its start and end stay in the
