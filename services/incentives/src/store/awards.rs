@@ -45,7 +45,7 @@ pub struct Stamp<'a> {
 }
 
 /// One revision of an award.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Revision {
     /// Revision number.
     pub revision: i64,
@@ -90,7 +90,7 @@ pub async fn insert(
         |f: fn(&AwardFields) -> i64| -> Vec<i64> { awards.iter().map(|a| f(a.fields)).collect() };
     let ids: Vec<Uuid> = awards.iter().map(|a| a.id).collect();
     let fields: Vec<Json<&AwardFields>> = awards.iter().map(|a| Json(a.fields)).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO awards (id, revision, fiscal_year, company, parent_company, \
          municipality, industry, program_id, grant_cents, loan_cents, total_cents, jobs_promised, \
          latest_review_on, latest_actual_jobs, created_at, updated_at) \
@@ -102,56 +102,50 @@ pub async fn insert(
          $12::date[], $13::bigint[]) AS t(id, fiscal_year, company, parent_company, \
          municipality, industry, program_id, grant_cents, loan_cents, total_cents, jobs_promised, \
          latest_review_on, latest_actual_jobs)",
-    )
-    .bind(&ids)
-    .bind(
-        awards
+        &ids,
+        &awards
             .iter()
             .map(|a| a.fields.fiscal_year)
             .collect::<Vec<_>>(),
-    )
-    .bind(column(|f| f.company.clone()))
-    .bind(column(|f| f.parent_company.clone()))
-    .bind(column(|f| f.municipality.clone()))
-    .bind(column(|f| f.industry.clone()))
-    .bind(column(|f| f.program_id.clone()))
-    .bind(cents(|f| f.grant.cents()))
-    .bind(cents(|f| f.loan.cents()))
-    .bind(cents(|f| f.total.cents()))
-    .bind(cents(AwardFields::jobs_promised))
-    .bind(
-        latest
+        &column(|f| f.company.clone()),
+        &column(|f| f.parent_company.clone()),
+        &column(|f| f.municipality.clone()),
+        &column(|f| f.industry.clone()),
+        &column(|f| f.program_id.clone()),
+        &cents(|f| f.grant.cents()),
+        &cents(|f| f.loan.cents()),
+        &cents(|f| f.total.cents()),
+        &cents(AwardFields::jobs_promised),
+        &latest
             .iter()
             .map(|r| r.map(|r| r.reviewed_on))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        latest
+            .collect::<Vec<_>>() as _,
+        &latest
             .iter()
             .map(|r| r.map(|r| r.actual_jobs))
-            .collect::<Vec<_>>(),
+            .collect::<Vec<_>>() as _,
+        stamp.at,
     )
-    .bind(stamp.at)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO award_values (award_id, fields) \
          SELECT * FROM UNNEST($1::uuid[], $2::jsonb[])",
+        &ids,
+        &fields as _,
     )
-    .bind(&ids)
-    .bind(&fields)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO award_revisions (award_id, revision, change, fields, actor_id, reason, at) \
          SELECT id, 1, $3, fields, $4, $5, $6 FROM UNNEST($1::uuid[], $2::jsonb[]) AS t(id, fields)",
+        &ids,
+        &fields as _,
+        Change::Recorded.as_str(),
+        stamp.actor_id,
+        stamp.reason,
+        stamp.at,
     )
-    .bind(&ids)
-    .bind(&fields)
-    .bind(Change::Recorded.as_str())
-    .bind(stamp.actor_id)
-    .bind(stamp.reason)
-    .bind(stamp.at)
     .execute(&mut *conn)
     .await?;
     let reviews: Vec<(Uuid, i64, &StoredReview)> = awards
@@ -164,19 +158,19 @@ pub async fn insert(
         })
         .collect();
     if !reviews.is_empty() {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO job_reviews (award_id, seq, reviewed_on, actual_jobs, notes, actor_id, at) \
              SELECT award_id, seq, reviewed_on, actual_jobs, notes, $6, $7 \
              FROM UNNEST($1::uuid[], $2::bigint[], $3::date[], $4::bigint[], $5::text[]) \
              AS t(award_id, seq, reviewed_on, actual_jobs, notes)",
+            &reviews.iter().map(|r| r.0).collect::<Vec<_>>(),
+            &reviews.iter().map(|r| r.1).collect::<Vec<_>>(),
+            &reviews.iter().map(|r| r.2.reviewed_on).collect::<Vec<_>>(),
+            &reviews.iter().map(|r| r.2.actual_jobs).collect::<Vec<_>>(),
+            &reviews.iter().map(|r| r.2.notes.clone()).collect::<Vec<_>>(),
+            stamp.actor_id,
+            stamp.at,
         )
-        .bind(reviews.iter().map(|r| r.0).collect::<Vec<_>>())
-        .bind(reviews.iter().map(|r| r.1).collect::<Vec<_>>())
-        .bind(reviews.iter().map(|r| r.2.reviewed_on).collect::<Vec<_>>())
-        .bind(reviews.iter().map(|r| r.2.actual_jobs).collect::<Vec<_>>())
-        .bind(reviews.iter().map(|r| r.2.notes.clone()).collect::<Vec<_>>())
-        .bind(stamp.actor_id)
-        .bind(stamp.at)
         .execute(&mut *conn)
         .await?;
     }
@@ -185,7 +179,7 @@ pub async fn insert(
 
 /// The award, locked until the transaction ends.
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<StoredAward>, sqlx::Error> {
-    one(conn, id, " FOR UPDATE").await
+    one(conn, id, true).await
 }
 
 /// Replaces the award's values, as `revision`.
@@ -196,32 +190,34 @@ pub async fn correct(
     fields: &AwardFields,
     stamp: Stamp<'_>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE awards SET revision = $2, fiscal_year = $3, company = $4, \
          parent_company = $5, municipality = $6, industry = $7, program_id = $8, \
          grant_cents = $9, loan_cents = $10, total_cents = $11, jobs_promised = $12, \
          updated_at = $13 WHERE id = $1",
+        id,
+        revision,
+        fields.fiscal_year,
+        fields.company,
+        fields.parent_company,
+        fields.municipality,
+        fields.industry,
+        fields.program_id,
+        fields.grant.cents(),
+        fields.loan.cents(),
+        fields.total.cents(),
+        fields.jobs_promised(),
+        stamp.at,
     )
-    .bind(id)
-    .bind(revision)
-    .bind(fields.fiscal_year)
-    .bind(&fields.company)
-    .bind(&fields.parent_company)
-    .bind(&fields.municipality)
-    .bind(&fields.industry)
-    .bind(&fields.program_id)
-    .bind(fields.grant.cents())
-    .bind(fields.loan.cents())
-    .bind(fields.total.cents())
-    .bind(fields.jobs_promised())
-    .bind(stamp.at)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE award_values SET fields = $2 WHERE award_id = $1")
-        .bind(id)
-        .bind(Json(fields))
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE award_values SET fields = $2 WHERE award_id = $1",
+        id,
+        Json(fields) as _,
+    )
+    .execute(&mut *conn)
+    .await?;
     insert_revision(conn, id, revision, Change::Corrected, fields, stamp).await
 }
 
@@ -232,14 +228,14 @@ pub async fn withdraw(
     revision: i64,
     stamp: Stamp<'_>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE awards SET revision = $2, withdrawn = true, withdrawn_reason = $3, \
          updated_at = $4 WHERE id = $1",
+        award.id,
+        revision,
+        stamp.reason,
+        stamp.at,
     )
-    .bind(award.id)
-    .bind(revision)
-    .bind(stamp.reason)
-    .bind(stamp.at)
     .execute(&mut *conn)
     .await?;
     insert_revision(
@@ -262,29 +258,29 @@ pub async fn add_review(
     stamp: Stamp<'_>,
 ) -> Result<(), sqlx::Error> {
     let (reviewed_on, actual_jobs, notes) = review;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO job_reviews (award_id, seq, reviewed_on, actual_jobs, notes, actor_id, at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        award.id,
+        award.reviews.len() as i64 + 1,
+        reviewed_on,
+        actual_jobs,
+        notes,
+        stamp.actor_id,
+        stamp.at,
     )
-    .bind(award.id)
-    .bind(award.reviews.len() as i64 + 1)
-    .bind(reviewed_on)
-    .bind(actual_jobs)
-    .bind(notes)
-    .bind(stamp.actor_id)
-    .bind(stamp.at)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE awards a SET revision = $2, updated_at = $3, \
          latest_review_on = l.reviewed_on, latest_actual_jobs = l.actual_jobs \
          FROM (SELECT reviewed_on, actual_jobs FROM job_reviews WHERE award_id = $1 \
                ORDER BY reviewed_on DESC, seq DESC LIMIT 1) l \
          WHERE a.id = $1",
+        award.id,
+        revision,
+        stamp.at,
     )
-    .bind(award.id)
-    .bind(revision)
-    .bind(stamp.at)
     .execute(&mut *conn)
     .await?;
     insert_revision(
@@ -306,17 +302,17 @@ async fn insert_revision(
     fields: &AwardFields,
     stamp: Stamp<'_>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO award_revisions (award_id, revision, change, fields, actor_id, reason, at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        id,
+        revision,
+        change.as_str(),
+        Json(fields) as _,
+        stamp.actor_id,
+        stamp.reason,
+        stamp.at,
     )
-    .bind(id)
-    .bind(revision)
-    .bind(change.as_str())
-    .bind(Json(fields))
-    .bind(stamp.actor_id)
-    .bind(stamp.reason)
-    .bind(stamp.at)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -324,11 +320,12 @@ async fn insert_revision(
 
 /// Every revision of the award, oldest first.
 pub async fn history(conn: &mut PgConnection, id: Uuid) -> Result<Vec<Revision>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT revision, change, fields, actor_id, reason, at FROM award_revisions \
-         WHERE award_id = $1 ORDER BY revision",
+    sqlx::query_as!(
+        Revision,
+        r#"SELECT revision, change, fields AS "fields: Json<AwardFields>", actor_id, reason, at
+           FROM award_revisions WHERE award_id = $1 ORDER BY revision"#,
+        id,
     )
-    .bind(id)
     .fetch_all(&mut *conn)
     .await
 }

@@ -16,7 +16,7 @@ use crate::award::AwardFields;
 use crate::obligation::{LatestReview, Standing};
 
 /// A job review as stored.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredReview {
     /// The award.
     pub award_id: Uuid,
@@ -94,16 +94,36 @@ impl AwardRow {
     }
 }
 
-/// One award with its reviews; `suffix` ends the query (`" FOR UPDATE"` to lock it).
+/// One award with its reviews, locked until the transaction ends when `for_update`.
 async fn one(
     conn: &mut sqlx::PgConnection,
     id: Uuid,
-    suffix: &str,
+    for_update: bool,
 ) -> Result<Option<StoredAward>, sqlx::Error> {
-    let row: Option<AwardRow> = sqlx::query_as(&format!("{AWARD_SELECT} WHERE a.id = $1{suffix}"))
-        .bind(id)
+    let row = if for_update {
+        sqlx::query_as!(
+            AwardRow,
+            r#"SELECT a.id, a.revision, a.withdrawn, a.withdrawn_reason,
+                      v.fields AS "fields: sqlx::types::Json<AwardFields>", a.created_at,
+                      a.updated_at
+               FROM awards a JOIN award_values v ON v.award_id = a.id WHERE a.id = $1
+               FOR UPDATE"#,
+            id,
+        )
         .fetch_optional(&mut *conn)
-        .await?;
+        .await?
+    } else {
+        sqlx::query_as!(
+            AwardRow,
+            r#"SELECT a.id, a.revision, a.withdrawn, a.withdrawn_reason,
+                      v.fields AS "fields: sqlx::types::Json<AwardFields>", a.created_at,
+                      a.updated_at
+               FROM awards a JOIN award_values v ON v.award_id = a.id WHERE a.id = $1"#,
+            id,
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+    };
     Ok(match row {
         Some(row) => with_reviews(conn, vec![row]).await?.pop(),
         None => None,
@@ -116,11 +136,12 @@ async fn with_reviews(
     rows: Vec<AwardRow>,
 ) -> Result<Vec<StoredAward>, sqlx::Error> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let reviews: Vec<StoredReview> = sqlx::query_as(
+    let reviews = sqlx::query_as!(
+        StoredReview,
         "SELECT award_id, reviewed_on, actual_jobs, notes FROM job_reviews \
          WHERE award_id = ANY($1) ORDER BY award_id, seq",
+        &ids,
     )
-    .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
     let mut by_award: HashMap<Uuid, Vec<StoredReview>> = HashMap::new();

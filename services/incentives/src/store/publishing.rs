@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 
 /// Where the dataset stands.
-#[derive(Debug, Clone, Default, sqlx::FromRow)]
+#[derive(Debug, Clone, Default)]
 pub struct Status {
     /// Whether a key is set.
     pub key_set: bool,
@@ -27,14 +27,14 @@ pub async fn set_key(
     set_by: &str,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO publishing (singleton, api_key, set_by, set_at) VALUES (true, $1, $2, $3) \
          ON CONFLICT (singleton) DO UPDATE SET api_key = EXCLUDED.api_key, \
          set_by = EXCLUDED.set_by, set_at = EXCLUDED.set_at, pushed_state = '', last_error = ''",
+        key,
+        set_by,
+        at,
     )
-    .bind(key)
-    .bind(set_by)
-    .bind(at)
     .execute(executor)
     .await?;
     Ok(())
@@ -42,8 +42,9 @@ pub async fn set_key(
 
 /// Where the dataset stands; `None` before a key is set.
 pub async fn status(executor: impl PgExecutor<'_>) -> Result<Option<Status>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT true AS key_set, last_pushed_at, rows_pushed, last_error FROM publishing",
+    sqlx::query_as!(
+        Status,
+        r#"SELECT true AS "key_set!", last_pushed_at, rows_pushed, last_error FROM publishing"#,
     )
     .fetch_optional(executor)
     .await
@@ -58,9 +59,10 @@ pub async fn try_lock(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
 pub async fn key_and_pushed_state(
     conn: &mut PgConnection,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT api_key, pushed_state FROM publishing")
+    let row = sqlx::query!("SELECT api_key, pushed_state FROM publishing")
         .fetch_optional(conn)
-        .await
+        .await?;
+    Ok(row.map(|row| (row.api_key, row.pushed_state)))
 }
 
 /// Records a push of `rows` awards at state `state`.
@@ -70,12 +72,12 @@ pub async fn record_push(
     at: DateTime<Utc>,
     rows: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE publishing SET pushed_state = $1, last_pushed_at = $2, rows_pushed = $3, last_error = ''",
+        state,
+        at,
+        rows,
     )
-    .bind(state)
-    .bind(at)
-    .bind(rows)
     .execute(conn)
     .await?;
     Ok(())
@@ -83,8 +85,7 @@ pub async fn record_push(
 
 /// Records why the last push failed.
 pub async fn record_failure(conn: &mut PgConnection, error: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE publishing SET last_error = $1")
-        .bind(error)
+    sqlx::query!("UPDATE publishing SET last_error = $1", error)
         .execute(conn)
         .await?;
     Ok(())

@@ -158,7 +158,7 @@ pub async fn search(
 /// The awards' generation: it changes with every change to an award, so totals read at one
 /// generation can be kept until the next.
 pub async fn generation(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT generation FROM awards_generation")
+    sqlx::query_scalar!("SELECT generation FROM awards_generation")
         .fetch_one(conn)
         .await
 }
@@ -166,7 +166,7 @@ pub async fn generation(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
 /// Makes the transaction a read-only snapshot, so an export's batches read one state of the
 /// awards.
 pub async fn snapshot(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(conn)
         .await?;
     Ok(())
@@ -199,7 +199,7 @@ pub async fn export_batch(
 
 /// One award, withdrawn or not.
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<StoredAward>, sqlx::Error> {
-    one(conn, id, "").await
+    one(conn, id, false).await
 }
 
 /// A grouping dimension of a summary.

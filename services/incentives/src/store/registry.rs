@@ -3,7 +3,7 @@
 use sqlx::PgConnection;
 
 /// An assistance program.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Program {
     /// Short id (`maa`).
     pub id: String,
@@ -17,19 +17,19 @@ pub struct Program {
 
 /// Creates or replaces a program.
 pub async fn upsert_program(conn: &mut PgConnection, program: &Program) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO programs (id, name, statutory_reference, assistance_types, \
          administering_agency) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, \
          statutory_reference = EXCLUDED.statutory_reference, \
          assistance_types = EXCLUDED.assistance_types, \
          administering_agency = EXCLUDED.administering_agency, updated_at = now()",
+        program.id,
+        program.name,
+        program.statutory_reference,
+        &program.assistance_types,
+        program.administering_agency,
     )
-    .bind(&program.id)
-    .bind(&program.name)
-    .bind(&program.statutory_reference)
-    .bind(&program.assistance_types)
-    .bind(&program.administering_agency)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -37,7 +37,8 @@ pub async fn upsert_program(conn: &mut PgConnection, program: &Program) -> Resul
 
 /// Every program, by name.
 pub async fn programs(conn: &mut PgConnection) -> Result<Vec<Program>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        Program,
         "SELECT id, name, statutory_reference, assistance_types, administering_agency \
          FROM programs ORDER BY name, id",
     )
@@ -47,14 +48,16 @@ pub async fn programs(conn: &mut PgConnection) -> Result<Vec<Program>, sqlx::Err
 
 /// Whether a program with this id exists.
 pub async fn program_exists(conn: &mut PgConnection, id: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM programs WHERE id = $1)")
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM programs WHERE id = $1) AS "exists!""#,
+        id,
+    )
+    .fetch_one(&mut *conn)
+    .await
 }
 
 /// DRS figures for one credit type, tax and year.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaxCreditFigure {
     /// Income year.
     pub year: i32,
@@ -75,19 +78,19 @@ pub async fn record_tax_credits(
     figures: &[TaxCreditFigure],
 ) -> Result<(), sqlx::Error> {
     for figure in figures {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO tax_credits (year, credit_type, tax_type, claim_count, claimed_cents, \
              carried_forward_cents) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (year, credit_type, tax_type) DO UPDATE SET \
              claim_count = EXCLUDED.claim_count, claimed_cents = EXCLUDED.claimed_cents, \
              carried_forward_cents = EXCLUDED.carried_forward_cents, updated_at = now()",
+            figure.year,
+            figure.credit_type,
+            figure.tax_type,
+            figure.claim_count,
+            figure.claimed_cents,
+            figure.carried_forward_cents,
         )
-        .bind(figure.year)
-        .bind(&figure.credit_type)
-        .bind(&figure.tax_type)
-        .bind(figure.claim_count)
-        .bind(figure.claimed_cents)
-        .bind(figure.carried_forward_cents)
         .execute(&mut *conn)
         .await?;
     }
@@ -99,11 +102,12 @@ pub async fn tax_credits(
     conn: &mut PgConnection,
     year: Option<i32>,
 ) -> Result<Vec<TaxCreditFigure>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        TaxCreditFigure,
         "SELECT year, credit_type, tax_type, claim_count, claimed_cents, carried_forward_cents \
          FROM tax_credits WHERE $1::int IS NULL OR year = $1 ORDER BY year, credit_type, tax_type",
+        year,
     )
-    .bind(year)
     .fetch_all(&mut *conn)
     .await
 }
