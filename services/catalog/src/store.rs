@@ -1,4 +1,6 @@
-//! SQL over the catalog's tables. Functions take an executor so callers choose the transaction.
+//! SQL over the catalog's tables, checked at compile time against the migrations
+//! (`sqlx::query!`, see `scripts/sqlx-prepare.sh`). Functions take an executor so callers choose
+//! the transaction. (Dataset rows are read by `crate::rows`, from tables named per version.)
 
 use chrono::{DateTime, Utc};
 use opendata_datastore::dataset_id::DatasetId;
@@ -9,11 +11,6 @@ use sqlx::{PgConnection, PgExecutor};
 use crate::error::CatalogError;
 use crate::model::{Dataset, Metadata, Stage};
 
-const DATASET_COLUMNS: &str = "id, agency_id, metadata, schema, publication_stage, current_version, current_table, \
-    row_count, owner_id, created_at, metadata_updated_at, data_updated_at, published_at, withheld, \
-    governance_revision";
-
-#[derive(sqlx::FromRow)]
 struct DatasetRow {
     id: String,
     agency_id: String,
@@ -59,17 +56,17 @@ impl DatasetRow {
 
 /// Inserts a new dataset; `AlreadyExists` when the id is taken.
 pub async fn insert(conn: &mut PgConnection, dataset: &Dataset) -> Result<(), CatalogError> {
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO datasets (id, agency_id, metadata, schema, publication_stage, owner_id, created_at, metadata_updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (id) DO NOTHING",
+        dataset.id.as_str(),
+        dataset.agency_id,
+        Json(&dataset.metadata) as _,
+        Json(&dataset.schema) as _,
+        dataset.stage.as_str(),
+        dataset.owner_id,
+        dataset.created_at,
     )
-    .bind(dataset.id.as_str())
-    .bind(&dataset.agency_id)
-    .bind(Json(&dataset.metadata))
-    .bind(Json(&dataset.schema))
-    .bind(dataset.stage.as_str())
-    .bind(&dataset.owner_id)
-    .bind(dataset.created_at)
     .execute(conn)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -84,31 +81,48 @@ pub async fn fetch(
     id: &str,
     for_update: bool,
 ) -> Result<Option<Dataset>, CatalogError> {
-    let sql = format!(
-        "SELECT {DATASET_COLUMNS} FROM datasets WHERE id = $1{}",
-        if for_update { " FOR UPDATE" } else { "" }
-    );
-    let row: Option<DatasetRow> = sqlx::query_as(&sql)
-        .bind(id)
+    let row = if for_update {
+        sqlx::query_as!(
+            DatasetRow,
+            r#"SELECT id, agency_id, metadata AS "metadata: Json<Metadata>", schema AS "schema: Json<Schema>",
+                  publication_stage, current_version, current_table, row_count, owner_id,
+                  created_at, metadata_updated_at, data_updated_at, published_at, withheld,
+                  governance_revision
+               FROM datasets WHERE id = $1 FOR UPDATE"#,
+            id,
+        )
         .fetch_optional(executor)
-        .await?;
+        .await?
+    } else {
+        sqlx::query_as!(
+            DatasetRow,
+            r#"SELECT id, agency_id, metadata AS "metadata: Json<Metadata>", schema AS "schema: Json<Schema>",
+                  publication_stage, current_version, current_table, row_count, owner_id,
+                  created_at, metadata_updated_at, data_updated_at, published_at, withheld,
+                  governance_revision
+               FROM datasets WHERE id = $1"#,
+            id,
+        )
+        .fetch_optional(executor)
+        .await?
+    };
     row.map(DatasetRow::into_dataset).transpose()
 }
 
 /// Saves metadata, schema and stage changes.
 pub async fn update(conn: &mut PgConnection, dataset: &Dataset) -> Result<(), CatalogError> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE datasets SET metadata = $2, schema = $3, publication_stage = $4, metadata_updated_at = $5, \
          published_at = $6, withheld = $7, governance_revision = $8 WHERE id = $1",
+        dataset.id.as_str(),
+        Json(&dataset.metadata) as _,
+        Json(&dataset.schema) as _,
+        dataset.stage.as_str(),
+        dataset.metadata_updated_at,
+        dataset.published_at,
+        dataset.withheld,
+        dataset.governance_revision,
     )
-    .bind(dataset.id.as_str())
-    .bind(Json(&dataset.metadata))
-    .bind(Json(&dataset.schema))
-    .bind(dataset.stage.as_str())
-    .bind(dataset.metadata_updated_at)
-    .bind(dataset.published_at)
-    .bind(dataset.withheld)
-    .bind(dataset.governance_revision)
     .execute(conn)
     .await?;
     Ok(())
@@ -135,29 +149,34 @@ pub async fn list(
     executor: impl PgExecutor<'_>,
     filter: &ListFilter<'_>,
 ) -> Result<Vec<Dataset>, CatalogError> {
-    let rows: Vec<DatasetRow> = sqlx::query_as(&format!(
-        "SELECT {DATASET_COLUMNS} FROM datasets \
-         WHERE ($1::text IS NULL OR agency_id = $1) \
-           AND ($2::text IS NULL OR publication_stage = $2) \
-           AND (publication_stage = 'published' OR $3::boolean OR agency_id = ANY($4) \
-                OR ($7::boolean AND withheld)) \
-           AND ($5::text IS NULL OR id > $5) \
-         ORDER BY id LIMIT $6"
-    ))
-    .bind(filter.agency_id)
-    .bind(filter.stage.map(Stage::as_str))
-    .bind(filter.private_agencies.is_none())
-    .bind(filter.private_agencies.clone().unwrap_or_default())
-    .bind(filter.after_id)
-    .bind(filter.limit)
-    .bind(filter.include_withheld)
+    let rows = sqlx::query_as!(
+        DatasetRow,
+        r#"SELECT id, agency_id, metadata AS "metadata: Json<Metadata>", schema AS "schema: Json<Schema>",
+                  publication_stage, current_version, current_table, row_count, owner_id,
+                  created_at, metadata_updated_at, data_updated_at, published_at, withheld,
+                  governance_revision
+           FROM datasets
+           WHERE ($1::text IS NULL OR agency_id = $1)
+             AND ($2::text IS NULL OR publication_stage = $2)
+             AND (publication_stage = 'published' OR $3::boolean OR agency_id = ANY($4)
+                  OR ($7::boolean AND withheld))
+             AND ($5::text IS NULL OR id > $5)
+           ORDER BY id LIMIT $6"#,
+        filter.agency_id,
+        filter.stage.map(Stage::as_str),
+        filter.private_agencies.is_none(),
+        &filter.private_agencies.clone().unwrap_or_default(),
+        filter.after_id,
+        filter.limit,
+        filter.include_withheld,
+    )
     .fetch_all(executor)
     .await?;
     rows.into_iter().map(DatasetRow::into_dataset).collect()
 }
 
 /// A version as the catalog recorded it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct VersionRecord {
     /// Version number.
     pub version: i64,
@@ -178,11 +197,12 @@ pub async fn versions(
     executor: impl PgExecutor<'_>,
     dataset_id: &str,
 ) -> Result<Vec<VersionRecord>, CatalogError> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        VersionRecord,
         "SELECT version, row_count, mode, upload_id, committed_at, activated_at FROM versions \
          WHERE dataset_id = $1 ORDER BY version DESC",
+        dataset_id,
     )
-    .bind(dataset_id)
     .fetch_all(executor)
     .await?)
 }
@@ -201,7 +221,7 @@ pub async fn assign_column_ids(
         {
             Some(id) => id,
             None => {
-                sqlx::query_scalar("SELECT nextval('column_ids')")
+                sqlx::query_scalar!(r#"SELECT nextval('column_ids') AS "id!""#)
                     .fetch_one(&mut *conn)
                     .await?
             }
@@ -232,30 +252,30 @@ pub async fn activate_version(
     conn: &mut PgConnection,
     activated: &Activated<'_>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO versions (dataset_id, version, table_name, schema, row_count, mode, upload_id, committed_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        activated.dataset_id,
+        activated.version,
+        activated.table_name,
+        Json(activated.schema) as _,
+        activated.row_count,
+        activated.mode,
+        activated.upload_id,
+        activated.committed_at,
     )
-    .bind(activated.dataset_id)
-    .bind(activated.version)
-    .bind(activated.table_name)
-    .bind(Json(activated.schema))
-    .bind(activated.row_count)
-    .bind(activated.mode)
-    .bind(activated.upload_id)
-    .bind(activated.committed_at)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE datasets SET current_version = $2, current_table = $3, schema = $4, row_count = $5, \
          data_updated_at = $6 WHERE id = $1",
+        activated.dataset_id,
+        activated.version,
+        activated.table_name,
+        Json(activated.schema) as _,
+        activated.row_count,
+        activated.data_as_of,
     )
-    .bind(activated.dataset_id)
-    .bind(activated.version)
-    .bind(activated.table_name)
-    .bind(Json(activated.schema))
-    .bind(activated.row_count)
-    .bind(activated.data_as_of)
     .execute(conn)
     .await?;
     Ok(())
