@@ -9,7 +9,7 @@ check=false
 [[ "${1:-}" == "--check" ]] && check=true
 
 # The crates with checked queries, and the schema each owns.
-crates=(governance:opendata-governance incentives:opendata-incentives catalog:opendata-catalog)
+crates=(governance:opendata-governance incentives:opendata-incentives catalog:opendata-catalog ingestion:opendata-ingestion)
 
 admin=(psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -Atq)
 "${admin[@]}" -d postgres -c "DROP DATABASE IF EXISTS opendata_sqlx WITH (FORCE)"

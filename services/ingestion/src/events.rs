@@ -14,6 +14,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::model::{Upload, UploadMode};
+use crate::store;
 
 /// The domain name of ingestion's events and stream.
 pub const DOMAIN: &str = "ingestion";
@@ -96,13 +97,7 @@ impl EventHandler for VersionRetirer {
                 "dataset_data_updated without a dataset".to_owned(),
             ));
         };
-        sqlx::query(
-            "UPDATE versions SET retired_at = now() WHERE dataset_id = $1 AND version < $2 AND retired_at IS NULL",
-        )
-        .bind(&dataset.id)
-        .bind(dataset.current_version)
-        .execute(&self.pool)
-        .await?;
+        store::retire_versions_before(&self.pool, &dataset.id, dataset.current_version).await?;
         Ok(())
     }
 }

@@ -2,7 +2,6 @@
 //! tables of failed and abandoned uploads are dropped, and the tables of retired versions are
 //! dropped once no query can still be reading them.
 
-use opendata_datastore::table::qualified;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -12,14 +11,11 @@ use crate::store;
 
 /// One clean-up round.
 pub async fn clean_up(pool: &PgPool, settings: &IngestionSettings) -> Result<(), sqlx::Error> {
-    let idle: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT id, state FROM uploads WHERE \
-         (state IN ('created', 'receiving') AND updated_at < now() - make_interval(secs => $1)) OR \
-         (state IN ('awaiting_schema', 'loaded') AND updated_at < now() - make_interval(secs => $2))",
+    let idle = store::idle_uploads(
+        pool,
+        settings.receive_idle_timeout_secs as f64,
+        settings.uncommitted_expiry_secs as f64,
     )
-    .bind(settings.receive_idle_timeout_secs as f64)
-    .bind(settings.uncommitted_expiry_secs as f64)
-    .fetch_all(pool)
     .await?;
     for (id, state) in idle {
         let reason =
@@ -32,46 +28,18 @@ pub async fn clean_up(pool: &PgPool, settings: &IngestionSettings) -> Result<(),
         tracing::info!(upload_id = %id, reason, "upload abandoned");
     }
 
-    let closed: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT id, working_table FROM uploads WHERE state IN ('failed', 'abandoned') AND NOT table_dropped",
-    )
-    .fetch_all(pool)
-    .await?;
-    for (id, table) in closed {
+    for (id, table) in store::closed_uploads_with_tables(pool).await? {
         drop_working_table(pool, id, &table).await?;
     }
 
-    let retired: Vec<(String, i64, String)> = sqlx::query_as(
-        "SELECT dataset_id, version, table_name FROM versions \
-         WHERE dropped_at IS NULL AND retired_at < now() - make_interval(secs => $1)",
-    )
-    .bind(settings.retired_table_grace_secs as f64)
-    .fetch_all(pool)
-    .await?;
+    let retired = store::retired_versions(pool, settings.retired_table_grace_secs as f64).await?;
     for (dataset_id, version, table) in retired {
         let mut tx = pool.begin().await?;
         // Never wait behind a long export: try again next round instead.
-        sqlx::query("SET LOCAL lock_timeout = '2s'")
-            .execute(&mut *tx)
-            .await?;
-        match sqlx::query(&format!("DROP TABLE IF EXISTS {}", qualified(&table)))
-            .execute(&mut *tx)
-            .await
-        {
-            Ok(_) => {
-                sqlx::query(
-                    "UPDATE versions SET dropped_at = now() WHERE dataset_id = $1 AND version = $2",
-                )
-                .bind(&dataset_id)
-                .bind(version)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                tracing::info!(%dataset_id, version, "retired version dropped");
-            }
-            Err(error) => {
-                tracing::info!(%dataset_id, version, %error, "retired version still in use")
-            }
+        if store::drop_data_table(&mut tx, &table).await? {
+            store::mark_version_dropped(&mut *tx, &dataset_id, version).await?;
+            tx.commit().await?;
+            tracing::info!(%dataset_id, version, "retired version dropped");
         }
     }
     Ok(())
@@ -85,20 +53,10 @@ pub async fn drop_working_table(
     table: &str,
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SET LOCAL lock_timeout = '2s'")
-        .execute(&mut *tx)
-        .await?;
-    if let Err(error) = sqlx::query(&format!("DROP TABLE IF EXISTS {}", qualified(table)))
-        .execute(&mut *tx)
-        .await
-    {
-        tracing::info!(%upload_id, %error, "working table still in use, dropped later");
+    if !store::drop_data_table(&mut tx, table).await? {
         return Ok(());
     }
     store::delete_chunks(&mut *tx, upload_id).await?;
-    sqlx::query("UPDATE uploads SET table_dropped = true WHERE id = $1")
-        .bind(upload_id)
-        .execute(&mut *tx)
-        .await?;
+    store::mark_table_dropped(&mut *tx, upload_id).await?;
     tx.commit().await
 }

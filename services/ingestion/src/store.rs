@@ -1,10 +1,12 @@
-//! SQL over ingestion's tables: uploads, staged chunks, rejections and versions. Functions take an
-//! executor so callers choose the transaction.
+//! SQL over ingestion's tables: uploads, staged chunks, rejections and versions, checked at compile
+//! time against the migrations (`sqlx::query!`, see `scripts/sqlx-prepare.sh`); and the few
+//! statements over dataset tables that are not a commit's (`crate::commit`): creating a working
+//! table, dropping a table. Functions take an executor so callers choose the transaction.
 
 use chrono::{DateTime, Utc};
 use opendata_datastore::encode::Rejection;
 use opendata_datastore::schema::Schema;
-use opendata_datastore::table::{create_sequence_sql, create_table_sql};
+use opendata_datastore::table::{create_sequence_sql, create_table_sql, qualified};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
@@ -12,12 +14,6 @@ use uuid::Uuid;
 use crate::error::IngestionError;
 use crate::model::{Upload, UploadMode, UploadState};
 
-const UPLOAD_COLUMNS: &str = "id, dataset_id, agency_id, mode, state, max_rejected_fraction, infer_schema, schema, \
-    inferred_schema, file_columns, base_version, version, working_table, rows_received, rows_loaded, rows_rejected, \
-    bytes_received, load_millis, index_millis, error, created_by, created_at, committed_at, new_schema, \
-    data_as_of, allow_empty";
-
-#[derive(sqlx::FromRow)]
 struct UploadRow {
     id: Uuid,
     dataset_id: String,
@@ -86,25 +82,25 @@ pub async fn insert_upload(
     executor: impl PgExecutor<'_>,
     upload: &Upload,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO uploads (id, dataset_id, agency_id, mode, state, max_rejected_fraction, infer_schema, schema, \
          base_version, working_table, created_by, new_schema, data_as_of, allow_empty) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        upload.id,
+        upload.dataset_id,
+        upload.agency_id,
+        upload.mode.as_str(),
+        upload.state.as_str(),
+        upload.max_rejected_fraction,
+        upload.infer_schema,
+        upload.schema.as_ref().map(Json) as _,
+        upload.base_version,
+        upload.working_table,
+        upload.created_by,
+        upload.new_schema,
+        upload.data_as_of,
+        upload.allow_empty,
     )
-    .bind(upload.id)
-    .bind(&upload.dataset_id)
-    .bind(&upload.agency_id)
-    .bind(upload.mode.as_str())
-    .bind(upload.state.as_str())
-    .bind(upload.max_rejected_fraction)
-    .bind(upload.infer_schema)
-    .bind(upload.schema.as_ref().map(Json))
-    .bind(upload.base_version)
-    .bind(&upload.working_table)
-    .bind(&upload.created_by)
-    .bind(upload.new_schema)
-    .bind(upload.data_as_of)
-    .bind(upload.allow_empty)
     .execute(executor)
     .await?;
     Ok(())
@@ -116,14 +112,35 @@ pub async fn fetch_upload(
     id: Uuid,
     for_update: bool,
 ) -> Result<Option<Upload>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = $1{}",
-        if for_update { " FOR UPDATE" } else { "" }
-    );
-    let row: Option<UploadRow> = sqlx::query_as(&sql)
-        .bind(id)
+    let row = if for_update {
+        sqlx::query_as!(
+            UploadRow,
+            r#"SELECT id, dataset_id, agency_id, mode, state, max_rejected_fraction, infer_schema,
+                  schema AS "schema: Json<Schema>",
+                  inferred_schema AS "inferred_schema: Json<Schema>", file_columns, base_version,
+                  version, working_table, rows_received, rows_loaded, rows_rejected,
+                  bytes_received, load_millis, index_millis, error, created_by, created_at,
+                  committed_at, new_schema, data_as_of, allow_empty
+               FROM uploads WHERE id = $1 FOR UPDATE"#,
+            id,
+        )
         .fetch_optional(executor)
-        .await?;
+        .await?
+    } else {
+        sqlx::query_as!(
+            UploadRow,
+            r#"SELECT id, dataset_id, agency_id, mode, state, max_rejected_fraction, infer_schema,
+                  schema AS "schema: Json<Schema>",
+                  inferred_schema AS "inferred_schema: Json<Schema>", file_columns, base_version,
+                  version, working_table, rows_received, rows_loaded, rows_rejected,
+                  bytes_received, load_millis, index_millis, error, created_by, created_at,
+                  committed_at, new_schema, data_as_of, allow_empty
+               FROM uploads WHERE id = $1"#,
+            id,
+        )
+        .fetch_optional(executor)
+        .await?
+    };
     Ok(row.map(Upload::from))
 }
 
@@ -134,12 +151,12 @@ pub async fn transition(
     from: UploadState,
     to: UploadState,
 ) -> Result<bool, sqlx::Error> {
-    let moved = sqlx::query(
+    let moved = sqlx::query!(
         "UPDATE uploads SET state = $3, updated_at = now() WHERE id = $1 AND state = $2",
+        id,
+        from.as_str(),
+        to.as_str(),
     )
-    .bind(id)
-    .bind(from.as_str())
-    .bind(to.as_str())
     .execute(executor)
     .await?;
     Ok(moved.rows_affected() == 1)
@@ -165,16 +182,16 @@ pub async fn save_progress(
     id: Uuid,
     progress: Progress,
 ) -> Result<bool, sqlx::Error> {
-    let saved = sqlx::query(
+    let saved = sqlx::query!(
         "UPDATE uploads SET rows_received = $2, rows_loaded = $3, rows_rejected = $4, bytes_received = $5, \
          load_millis = $6, updated_at = now() WHERE id = $1 AND state = 'receiving'",
+        id,
+        progress.rows_received as i64,
+        progress.rows_loaded as i64,
+        progress.rows_rejected as i64,
+        progress.bytes_received as i64,
+        progress.load_millis as i64,
     )
-    .bind(id)
-    .bind(progress.rows_received as i64)
-    .bind(progress.rows_loaded as i64)
-    .bind(progress.rows_rejected as i64)
-    .bind(progress.bytes_received as i64)
-    .bind(progress.load_millis as i64)
     .execute(executor)
     .await?;
     Ok(saved.rows_affected() == 1)
@@ -196,15 +213,15 @@ pub async fn finish_load(
     if !save_progress(&mut *tx, id, progress).await? {
         return Err(IngestionError::Closed);
     }
-    sqlx::query(
+    sqlx::query!(
         "UPDATE uploads SET file_columns = $2, schema = coalesce($3, schema), \
          inferred_schema = coalesce($4, inferred_schema), state = $5 WHERE id = $1",
+        id,
+        file_columns,
+        schema.map(Json) as _,
+        inferred.map(Json) as _,
+        state.as_str(),
     )
-    .bind(id)
-    .bind(file_columns)
-    .bind(schema.map(Json))
-    .bind(inferred.map(Json))
-    .bind(state.as_str())
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -218,13 +235,13 @@ pub async fn close_upload(
     state: UploadState,
     error: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE uploads SET state = $2, error = $3, updated_at = now() \
          WHERE id = $1 AND state IN ('created', 'receiving', 'awaiting_schema', 'loaded')",
+        id,
+        state.as_str(),
+        error,
     )
-    .bind(id)
-    .bind(state.as_str())
-    .bind(error)
     .execute(executor)
     .await?;
     Ok(())
@@ -243,15 +260,15 @@ pub async fn insert_rejections(
     let columns: Vec<&str> = rejections.iter().map(|r| r.column.as_str()).collect();
     let values: Vec<&str> = rejections.iter().map(|r| r.value.as_str()).collect();
     let reasons: Vec<&str> = rejections.iter().map(|r| r.reason.as_str()).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO rejections (upload_id, line, column_name, value, reason) \
          SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING",
+        upload_id,
+        &lines,
+        &columns as &[&str],
+        &values as &[&str],
+        &reasons as &[&str],
     )
-    .bind(upload_id)
-    .bind(lines)
-    .bind(columns)
-    .bind(values)
-    .bind(reasons)
     .execute(executor)
     .await?;
     Ok(())
@@ -264,21 +281,21 @@ pub async fn rejections(
     after_line: u64,
     limit: i64,
 ) -> Result<Vec<Rejection>, sqlx::Error> {
-    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT line, column_name, value, reason FROM rejections WHERE upload_id = $1 AND line > $2 ORDER BY line LIMIT $3",
+        upload_id,
+        after_line as i64,
+        limit,
     )
-    .bind(upload_id)
-    .bind(after_line as i64)
-    .bind(limit)
     .fetch_all(executor)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(line, column, value, reason)| Rejection {
-            line: line as u64,
-            column,
-            value,
-            reason,
+        .map(|row| Rejection {
+            line: row.line as u64,
+            column: row.column_name,
+            value: row.value,
+            reason: row.reason,
         })
         .collect())
 }
@@ -290,12 +307,14 @@ pub async fn save_chunk(
     seq: i64,
     data: &[u8],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO upload_chunks (upload_id, seq, data) VALUES ($1, $2, $3)")
-        .bind(upload_id)
-        .bind(seq)
-        .bind(data)
-        .execute(executor)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO upload_chunks (upload_id, seq, data) VALUES ($1, $2, $3)",
+        upload_id,
+        seq,
+        data,
+    )
+    .execute(executor)
+    .await?;
     Ok(())
 }
 
@@ -305,11 +324,14 @@ pub async fn next_chunk(
     upload_id: Uuid,
     after_seq: i64,
 ) -> Result<Option<(i64, Vec<u8>)>, sqlx::Error> {
-    sqlx::query_as("SELECT seq, data FROM upload_chunks WHERE upload_id = $1 AND seq > $2 ORDER BY seq LIMIT 1")
-        .bind(upload_id)
-        .bind(after_seq)
-        .fetch_optional(executor)
-        .await
+    let chunk = sqlx::query!(
+        "SELECT seq, data FROM upload_chunks WHERE upload_id = $1 AND seq > $2 ORDER BY seq LIMIT 1",
+        upload_id,
+        after_seq,
+    )
+    .fetch_optional(executor)
+    .await?;
+    Ok(chunk.map(|chunk| (chunk.seq, chunk.data)))
 }
 
 /// Deletes an upload's staged chunks.
@@ -317,8 +339,7 @@ pub async fn delete_chunks(
     executor: impl PgExecutor<'_>,
     upload_id: Uuid,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1")
-        .bind(upload_id)
+    sqlx::query!("DELETE FROM upload_chunks WHERE upload_id = $1", upload_id)
         .execute(executor)
         .await?;
     Ok(())
@@ -340,19 +361,18 @@ pub async fn latest_version(
     conn: &mut PgConnection,
     dataset_id: &str,
 ) -> Result<LatestVersion, sqlx::Error> {
-    let row: Option<(i64, String, Option<Json<Schema>>)> = sqlx::query_as(
-        "SELECT version, table_name, schema FROM versions WHERE dataset_id = $1 ORDER BY version DESC LIMIT 1",
+    let row = sqlx::query!(
+        r#"SELECT version, table_name, schema AS "schema: Json<Schema>" FROM versions
+           WHERE dataset_id = $1 ORDER BY version DESC LIMIT 1"#,
+        dataset_id,
     )
-    .bind(dataset_id)
     .fetch_optional(conn)
     .await?;
     Ok(
-        row.map_or_else(LatestVersion::default, |(version, table, schema)| {
-            LatestVersion {
-                version,
-                table: Some(table),
-                schema: schema.map(|s| s.0),
-            }
+        row.map_or_else(LatestVersion::default, |row| LatestVersion {
+            version: row.version,
+            table: Some(row.table_name),
+            schema: row.schema.map(|s| s.0),
         }),
     )
 }
@@ -384,17 +404,17 @@ pub async fn record_version(
     conn: &mut PgConnection,
     version: &NewVersion<'_>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO versions (dataset_id, version, table_name, upload_id, row_count, committed_at, schema) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        version.dataset_id,
+        version.version,
+        version.table,
+        version.upload_id,
+        version.row_count,
+        version.committed_at,
+        Json(version.schema) as _,
     )
-    .bind(version.dataset_id)
-    .bind(version.version)
-    .bind(version.table)
-    .bind(version.upload_id)
-    .bind(version.row_count)
-    .bind(version.committed_at)
-    .bind(Json(version.schema))
     .execute(conn)
     .await?;
     Ok(())
@@ -408,14 +428,14 @@ pub async fn mark_committed(
     committed_at: DateTime<Utc>,
     index_millis: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE uploads SET state = 'committed', version = $2, committed_at = $3, index_millis = $4, \
          table_dropped = true, updated_at = now() WHERE id = $1",
+        upload_id,
+        version,
+        committed_at,
+        index_millis,
     )
-    .bind(upload_id)
-    .bind(version)
-    .bind(committed_at)
-    .bind(index_millis)
     .execute(conn)
     .await?;
     Ok(())
@@ -438,4 +458,124 @@ pub async fn create_working_table(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Open uploads idle too long: receiving ones silent for `receive_idle_secs`, loaded ones (or
+/// awaiting a schema) not committed within `uncommitted_secs`; with their state.
+pub async fn idle_uploads(
+    executor: impl PgExecutor<'_>,
+    receive_idle_secs: f64,
+    uncommitted_secs: f64,
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT id, state FROM uploads WHERE \
+         (state IN ('created', 'receiving') AND updated_at < now() - make_interval(secs => $1)) OR \
+         (state IN ('awaiting_schema', 'loaded') AND updated_at < now() - make_interval(secs => $2))",
+        receive_idle_secs,
+        uncommitted_secs,
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(rows.into_iter().map(|row| (row.id, row.state)).collect())
+}
+
+/// Failed and abandoned uploads whose working table is still there, with the table.
+pub async fn closed_uploads_with_tables(
+    executor: impl PgExecutor<'_>,
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT id, working_table FROM uploads \
+         WHERE state IN ('failed', 'abandoned') AND NOT table_dropped",
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.id, row.working_table))
+        .collect())
+}
+
+/// Marks an upload's working table dropped.
+pub async fn mark_table_dropped(
+    executor: impl PgExecutor<'_>,
+    upload_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE uploads SET table_dropped = true WHERE id = $1",
+        upload_id
+    )
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Marks the versions of a dataset older than `current` retired (their tables are dropped after a
+/// grace period).
+pub async fn retire_versions_before(
+    executor: impl PgExecutor<'_>,
+    dataset_id: &str,
+    current: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE versions SET retired_at = now() \
+         WHERE dataset_id = $1 AND version < $2 AND retired_at IS NULL",
+        dataset_id,
+        current,
+    )
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Versions retired more than `grace_secs` ago whose table is still there: dataset, version, table.
+pub async fn retired_versions(
+    executor: impl PgExecutor<'_>,
+    grace_secs: f64,
+) -> Result<Vec<(String, i64, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT dataset_id, version, table_name FROM versions \
+         WHERE dropped_at IS NULL AND retired_at < now() - make_interval(secs => $1)",
+        grace_secs,
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.dataset_id, row.version, row.table_name))
+        .collect())
+}
+
+/// Marks a version's table dropped.
+pub async fn mark_version_dropped(
+    executor: impl PgExecutor<'_>,
+    dataset_id: &str,
+    version: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE versions SET dropped_at = now() WHERE dataset_id = $1 AND version = $2",
+        dataset_id,
+        version,
+    )
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Drops a table of the `data` schema in the caller's transaction, waiting at most 2 s for it:
+/// a long export may still be reading it, and the caller tries again later. Whether it was
+/// dropped; a lock timeout aborts the transaction.
+pub async fn drop_data_table(conn: &mut PgConnection, table: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query("SET LOCAL lock_timeout = '2s'")
+        .execute(&mut *conn)
+        .await?;
+    match sqlx::query(&format!("DROP TABLE IF EXISTS {}", qualified(table)))
+        .execute(&mut *conn)
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(error) => {
+            tracing::info!(table, %error, "table still in use, dropped later");
+            Ok(false)
+        }
+    }
 }
