@@ -211,9 +211,14 @@ async fn the_exposition_counts_requests_rows_and_backlogs_with_bounded_labels() 
     let _failing = opendata_platform::metrics::metrics().on_scrape("outbox", || async {
         Err("the database is away".to_owned())
     });
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let scrape = Scrape::take(&format!("{url}/metrics")).await;
-    assert!(scrape.value(r#"opendata_probe_failures_total{probe="outbox"}"#) >= 1.0);
+    wait_until(EVENTUALLY, "the failing probe to be counted", || async {
+        let scrape = Scrape::take(&format!("{url}/metrics")).await;
+        let failures = scrape
+            .samples
+            .get(r#"opendata_probe_failures_total{probe="outbox"}"#);
+        failures.is_some_and(|count| *count >= 1.0).then_some(())
+    })
+    .await;
 
     let elsewhere = reqwest::get(format!("{url}/")).await.unwrap();
     assert_eq!(elsewhere.status(), 404);

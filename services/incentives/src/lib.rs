@@ -12,6 +12,7 @@ pub mod company;
 #[warn(missing_docs)]
 pub mod config;
 pub mod convert;
+pub mod dataset_columns;
 pub mod downloads;
 #[warn(missing_docs)]
 pub mod error;

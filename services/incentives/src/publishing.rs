@@ -18,15 +18,14 @@ use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES};
 use opendata_platform::replace_rows::{ReplaceError, replace_rows};
 use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
-use opendata_proto::common::v1::{Column, ColumnType, Schema};
+use opendata_proto::common::v1::Schema;
 use serde::Deserialize;
 use sqlx::PgPool;
 use tonic::transport::Channel;
 
+use crate::dataset_columns;
 use crate::error::{IncentivesError, required};
 use crate::ledger::Ledger;
-use crate::money::Money;
-use crate::store::StoredAward;
 use crate::store::publishing as store;
 use crate::store::query::Filter;
 
@@ -47,201 +46,6 @@ impl Default for DatasetSettings {
             sync_interval_secs: 5,
         }
     }
-}
-
-/// The columns of the dataset: display name, type, description.
-const COLUMNS: &[(&str, ColumnType, &str)] = &[
-    (
-        "Award ID",
-        ColumnType::Text,
-        "Identifier of the award in DECD's database",
-    ),
-    (
-        "Fiscal Year",
-        ColumnType::Number,
-        "State fiscal year (2017 is July 2016 to June 2017)",
-    ),
-    ("Company", ColumnType::Text, "Recipient"),
-    (
-        "Parent Company",
-        ColumnType::Text,
-        "Recipient's parent company",
-    ),
-    (
-        "Project Name",
-        ColumnType::Text,
-        "Project, for project awards",
-    ),
-    ("Address", ColumnType::Text, "Street address"),
-    ("Municipality", ColumnType::Text, "Municipality"),
-    ("County", ColumnType::Text, "County"),
-    ("ZIP Code", ColumnType::Text, "ZIP code"),
-    ("Industry", ColumnType::Text, "Industry"),
-    ("NAICS Code", ColumnType::Text, "NAICS code"),
-    (
-        "Minority or Women Owned",
-        ColumnType::Checkbox,
-        "Minority- or women-owned business",
-    ),
-    (
-        "Contract Execution Date",
-        ColumnType::CalendarDate,
-        "When the contract was executed",
-    ),
-    ("Grant Amount", ColumnType::Number, "Grant, in dollars"),
-    ("Loan Amount", ColumnType::Number, "Loan, in dollars"),
-    (
-        "Total Assistance",
-        ColumnType::Number,
-        "Total assistance, in dollars",
-    ),
-    (
-        "Total Mismatch Reason",
-        ColumnType::Text,
-        "Why total assistance is not grant + loan",
-    ),
-    (
-        "Total Project Cost",
-        ColumnType::Number,
-        "Total project cost, in dollars",
-    ),
-    (
-        "Amount Leveraged",
-        ColumnType::Number,
-        "Other funds the award leveraged, in dollars",
-    ),
-    (
-        "Program",
-        ColumnType::Text,
-        "Funding program id (see /api/incentives/programs)",
-    ),
-    (
-        "Statutory Reference",
-        ColumnType::Text,
-        "Statute of the program",
-    ),
-    (
-        "Jobs to Retain",
-        ColumnType::Number,
-        "Jobs the company committed to retain",
-    ),
-    (
-        "Jobs to Create",
-        ColumnType::Number,
-        "Jobs the company committed to create",
-    ),
-    (
-        "Jobs Target Date",
-        ColumnType::CalendarDate,
-        "When the job commitments are due",
-    ),
-    (
-        "Latest Review Date",
-        ColumnType::CalendarDate,
-        "Date of the latest job review",
-    ),
-    (
-        "Actual Jobs",
-        ColumnType::Number,
-        "Jobs found at the latest review",
-    ),
-    (
-        "Obligation Status",
-        ColumnType::Text,
-        "met, not met, pending or past due, as of the push",
-    ),
-    (
-        "Penalty Flag",
-        ColumnType::Checkbox,
-        "A penalty applies or the commitment was not met",
-    ),
-    (
-        "Clawback Flag",
-        ColumnType::Checkbox,
-        "Money was recaptured",
-    ),
-    ("Penalty", ColumnType::Number, "Penalty, in dollars"),
-    (
-        "Penalty Terms",
-        ColumnType::Text,
-        "How a penalty was applied",
-    ),
-    (
-        "Forgiveness Credit",
-        ColumnType::Number,
-        "Loan forgiveness credited, in dollars",
-    ),
-    (
-        "Amount Disbursed",
-        ColumnType::Number,
-        "Amount disbursed so far, in dollars",
-    ),
-    (
-        "Average Wage",
-        ColumnType::Number,
-        "Average wage of the committed jobs, in dollars",
-    ),
-    (
-        "Recapture Amount",
-        ColumnType::Number,
-        "Amount recaptured, in dollars",
-    ),
-    ("Status", ColumnType::Text, "Award status"),
-    (
-        "Revision",
-        ColumnType::Number,
-        "Revision of the award (each correction adds one)",
-    ),
-];
-
-/// The dataset's row of an award, in [`COLUMNS`] order.
-fn row(award: &StoredAward, today: NaiveDate) -> Vec<String> {
-    let f = &award.fields;
-    let money = |m: Option<Money>| m.map(|m| m.to_string()).unwrap_or_default();
-    let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
-    let latest = award.latest_review();
-    let standing = award.standing(today);
-    vec![
-        award.id.to_string(),
-        f.fiscal_year.to_string(),
-        f.company.clone(),
-        f.parent_company.clone(),
-        f.project_name.clone(),
-        f.address.clone(),
-        f.municipality.clone(),
-        f.county.clone(),
-        f.zip_code.clone(),
-        f.industry.clone(),
-        f.naics_code.clone(),
-        f.minority_or_women_owned.to_string(),
-        date(f.contract_execution_date),
-        f.grant.to_string(),
-        f.loan.to_string(),
-        f.total.to_string(),
-        f.total_mismatch_reason.clone(),
-        money(f.total_project_cost),
-        money(f.amount_leveraged),
-        f.program_id.clone(),
-        f.statutory_reference.clone(),
-        f.jobs_to_retain.to_string(),
-        f.jobs_to_create.to_string(),
-        date(f.jobs_target_date),
-        date(latest.map(|r| r.on)),
-        latest
-            .map(|r| r.actual_jobs.to_string())
-            .unwrap_or_default(),
-        standing.obligation.as_str().replace('_', " "),
-        standing.penalty_flag.to_string(),
-        standing.clawback_flag.to_string(),
-        money(f.penalty),
-        f.penalty_terms.clone(),
-        money(f.forgiveness_credit),
-        money(f.amount_disbursed),
-        money(f.average_wage),
-        money(f.recapture_amount),
-        f.status.clone(),
-        award.revision.to_string(),
-    ]
 }
 
 pub use crate::store::publishing::Status;
@@ -359,11 +163,11 @@ impl Publisher {
     async fn push(&self, key: &str, today: NaiveDate) -> Result<u64, PushError> {
         self.ensure_dataset(key).await?;
         let mut writer = csv::Writer::from_writer(Vec::new());
-        writer.write_record(COLUMNS.iter().map(|(name, _, _)| *name))?;
+        writer.write_record(dataset_columns::header())?;
         let mut batches = std::pin::pin!(self.ledger.export(Filter::default()));
         while let Some(batch) = batches.try_next().await? {
             for award in &batch {
-                writer.write_record(row(award, today))?;
+                writer.write_record(dataset_columns::row(award, today))?;
             }
         }
         let file = writer
@@ -392,15 +196,7 @@ impl Publisher {
                     ..Default::default()
                 }),
                 schema: Some(Schema {
-                    columns: COLUMNS
-                        .iter()
-                        .map(|(name, column_type, description)| Column {
-                            display_name: (*name).to_owned(),
-                            r#type: *column_type as i32,
-                            description: (*description).to_owned(),
-                            ..Default::default()
-                        })
-                        .collect(),
+                    columns: dataset_columns::schema_columns(),
                     row_identifier: "award_id".to_owned(),
                 }),
             })
