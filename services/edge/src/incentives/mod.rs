@@ -14,6 +14,7 @@
 //! - `GET /api/incentives/programs`, `GET /api/incentives/tax-credits?year=`
 
 pub mod params;
+pub mod record;
 pub mod response;
 
 use axum::Extension;
@@ -32,9 +33,10 @@ use crate::json::{CONTENT_TYPE, SodaJson};
 use crate::rate_limit::{Caller, download_turn};
 use crate::state::EdgeState;
 use params::{Route, parse, tax_credit_year};
+use record::{AwardRecord, FieldsJson};
 use response::{
-    AwardJson, AwardPage, AwardRecord, CSV_HEADER, FieldsJson, ProgramJson, RevisionJson,
-    SummaryJson, SummaryRowJson, TaxCreditJson, reviews,
+    AwardJson, AwardPage, ProgramJson, RevisionJson, SummaryJson, SummaryRowJson, TaxCreditJson,
+    reviews,
 };
 
 /// The default page size of `/api/incentives/awards`.
@@ -206,7 +208,7 @@ pub async fn history(
                     .and_then(opendata_platform::timestamp::from_proto)
                     .map(|t| t.to_rfc3339())
                     .unwrap_or_default(),
-                fields: FieldsJson::of(r.fields.as_ref()?),
+                fields: FieldsJson(r.fields.as_ref()?),
             })
         })
         .collect();
@@ -338,7 +340,7 @@ async fn stream_awards(
         .await?
         .into_inner();
     let opening = match format {
-        Format::Csv => csv_line(CSV_HEADER.iter().map(|h| h.to_string()))?,
+        Format::Csv => csv_line(record::csv_header().map(str::to_owned))?,
         Format::Json => b"[".to_vec(),
     };
     let mut first = true;
@@ -353,7 +355,10 @@ async fn stream_awards(
                 };
                 let record = AwardRecord::of(award, fields);
                 match format {
-                    Format::Csv => out.extend(csv_row(&record)?),
+                    Format::Csv => out.extend(
+                        csv_line(record.csv_row())
+                            .map_err(|error| std::io::Error::other(error.0.message))?,
+                    ),
                     Format::Json => {
                         if !first {
                             out.push(b',');
@@ -393,17 +398,6 @@ async fn stream_awards(
         );
     }
     Ok(response)
-}
-
-/// The CSV row of a record, its cells in [`CSV_HEADER`] order (absent values empty).
-fn csv_row(record: &AwardRecord<'_>) -> Result<Vec<u8>, std::io::Error> {
-    let value = serde_json::to_value(record).map_err(std::io::Error::other)?;
-    let cells = CSV_HEADER.iter().map(|column| match value.get(*column) {
-        None | Some(serde_json::Value::Null) => String::new(),
-        Some(serde_json::Value::String(text)) => text.clone(),
-        Some(other) => other.to_string(),
-    });
-    csv_line(cells).map_err(|error| std::io::Error::other(error.0.message))
 }
 
 fn csv_line(cells: impl Iterator<Item = String>) -> Result<Vec<u8>, SodaError> {

@@ -24,7 +24,7 @@ use super::{
 };
 use crate::error::SodaError;
 use crate::incentives::params::{Route, parse};
-use crate::incentives::response::AwardRecord;
+use crate::incentives::record::{latest_review, obligation_name};
 use crate::incentives::{CompanySearch, Resolved};
 use crate::state::EdgeState;
 
@@ -170,7 +170,6 @@ fn flags(award: &pb::Award) -> &'static str {
 
 fn award_row(award: &pb::Award) -> Option<AwardRow> {
     let fields = award.fields.as_ref()?;
-    let record = AwardRecord::of(award, fields);
     Some(AwardRow {
         company: fields.company.clone(),
         town: fields.municipality.clone(),
@@ -178,10 +177,11 @@ fn award_row(award: &pb::Award) -> Option<AwardRow> {
         year: fields.fiscal_year,
         assistance: fields.total_assistance.clone(),
         promised: fields.jobs_to_retain + fields.jobs_to_create,
-        found: record
-            .actual_jobs
-            .map_or_else(|| "not reviewed".to_owned(), |jobs| jobs.to_string()),
-        status: obligation(record.obligation_status),
+        found: latest_review(award).map_or_else(
+            || "not reviewed".to_owned(),
+            |review| review.actual_jobs.to_string(),
+        ),
+        status: obligation(obligation_name(award.obligation_status())),
         flags: flags(award),
     })
 }
