@@ -8,7 +8,7 @@ use opendata_proto::catalog::v1::{DatasetChange, DatasetChanged};
 use prost::Message as _;
 use sqlx::PgPool;
 
-use crate::review::facts_of;
+use crate::convert::facts_of;
 use crate::review::store::record_facts;
 
 /// The durable consumer of catalog events.

@@ -145,6 +145,21 @@ impl Periodicity {
     }
 }
 
+/// Where a dataset stands against its declared update frequency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Freshness {
+    pub dataset_id: String,
+    /// Owning agency.
+    pub agency_id: String,
+    /// Declared update frequency, ISO 8601 or `irregular`; empty when never declared.
+    pub accrual_periodicity: String,
+    /// Last data update the catalog reported.
+    pub last_updated_at: Option<DateTime<Utc>>,
+    /// When the next update is due (`None` without a schedule).
+    pub due_at: Option<DateTime<Utc>>,
+    pub status: Status,
+}
+
 /// Freshness of one dataset at `now`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Assessment {

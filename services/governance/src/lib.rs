@@ -10,6 +10,7 @@ pub mod audit;
 pub mod catalog_feed;
 #[warn(missing_docs)]
 pub mod config;
+pub mod convert;
 #[warn(missing_docs)]
 pub mod error;
 pub mod freshness;

@@ -15,7 +15,6 @@ use chrono::SecondsFormat;
 use opendata_platform::auth::{Principal, Role};
 use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES};
 use opendata_platform::replace_rows::{ReplaceError, replace_rows};
-use opendata_platform::timestamp::from_proto;
 use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use opendata_proto::common::v1::{Column, ColumnType, Schema};
@@ -329,14 +328,9 @@ impl PublicDatasets {
                     record.title.clone(),
                     record.agency_id.clone(),
                     record.accrual_periodicity.clone(),
-                    iso(freshness.last_updated_at.as_ref().and_then(from_proto)),
-                    iso(freshness.due_at.as_ref().and_then(from_proto)),
-                    freshness
-                        .status()
-                        .as_str_name()
-                        .trim_start_matches("FRESHNESS_STATUS_")
-                        .to_ascii_lowercase()
-                        .replace('_', " "),
+                    iso(freshness.last_updated_at),
+                    iso(freshness.due_at),
+                    freshness.status.as_str().to_owned(),
                 ])
                 .map_err(csv_error)?;
         }

@@ -13,6 +13,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::audit::Audit;
+use crate::convert;
 use crate::identity::Identity;
 use crate::review::Review;
 
@@ -43,8 +44,10 @@ impl FreshnessService for FreshnessApi {
             .await?
             .principal;
         let agency = request.into_inner().agency_id;
-        let datasets = self.review.stale(&principal, Some(agency.as_str())).await?;
-        Ok(Response::new(pb::ListStaleResponse { datasets }))
+        let stale = self.review.stale(&principal, Some(agency.as_str())).await?;
+        Ok(Response::new(pb::ListStaleResponse {
+            datasets: stale.iter().map(convert::freshness).collect(),
+        }))
     }
 
     async fn get_freshness(
@@ -58,7 +61,7 @@ impl FreshnessService for FreshnessApi {
             .review
             .freshness_of(&principal, &request.into_inner().dataset_id)
             .await?;
-        Ok(Response::new(freshness))
+        Ok(Response::new(convert::freshness(&freshness)))
     }
 }
 

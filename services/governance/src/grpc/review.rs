@@ -9,9 +9,10 @@ use opendata_proto::governance::v1 as pb;
 use opendata_proto::governance::v1::review_service_server::ReviewService;
 use tonic::{Request, Response, Status};
 
+use crate::convert::{self, access_level_from_name};
 use crate::identity::Identity;
 use crate::review::state::{Ground, ReviewState, Step};
-use crate::review::{RecordView, Review, Summary, access_level_from_name};
+use crate::review::{RecordView, Review, Summary};
 
 /// Serves `ReviewService`.
 #[derive(Clone)]
@@ -26,8 +27,13 @@ impl ReviewApi {
         ReviewApi { identity, review }
     }
 
+    /// A record as served, with its freshness now.
+    fn record(&self, view: &RecordView) -> pb::InventoryRecord {
+        convert::record(view, &self.review.freshness(&view.record))
+    }
+
     fn reply(&self, view: RecordView) -> Response<pb::InventoryRecord> {
-        Response::new(self.review.to_proto(&view))
+        Response::new(self.record(&view))
     }
 
     async fn simple(
@@ -165,7 +171,7 @@ impl ReviewService for ReviewApi {
             .list(&principal, Some(body.agency_id.as_str()), &states)
             .await?;
         Ok(Response::new(pb::ListInventoryResponse {
-            records: views.iter().map(|v| self.review.to_proto(v)).collect(),
+            records: views.iter().map(|v| self.record(v)).collect(),
         }))
     }
 

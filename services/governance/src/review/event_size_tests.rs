@@ -6,7 +6,7 @@ use opendata_proto::governance::v1 as pb;
 use prost::Message as _;
 use uuid::Uuid;
 
-use super::state_changed;
+use crate::convert::state_changed;
 
 /// Text as long as `limit` allows, in four-byte characters: the most bytes it can take.
 fn widest(limit: Limit) -> String {

@@ -19,11 +19,9 @@ use opendata_platform::auth::Principal;
 use opendata_platform::authz::Action;
 use opendata_platform::events::{enqueue, subject};
 use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES};
-use opendata_platform::timestamp::{from_proto, to_proto, to_proto_opt};
 use opendata_proto::catalog::v1::GetDatasetRequest;
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
-use opendata_proto::common::v1::{AccessLevel, EventMeta};
-use opendata_proto::governance::v1 as pb;
+use opendata_proto::common::v1::AccessLevel;
 use prost::Message as _;
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
@@ -31,13 +29,14 @@ use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::audit;
+use crate::convert;
 use crate::error::{GovernanceError, required, within};
-use crate::freshness::{Periodicity, assess};
+use crate::freshness::{Freshness, Periodicity, Status, assess};
 pub use disclosure::Summary;
 use opendata_limits::{TEXT_LINE, TEXT_NAME, TEXT_PARAGRAPH};
 use opendata_platform::clock::Clock;
 use state::{Ground, ReviewState, Step};
-use store::{CatalogFacts, Record, TransitionRow};
+use store::{Record, TransitionRow};
 
 /// The domain of governance's events.
 pub const DOMAIN: &str = "governance";
@@ -76,11 +75,6 @@ pub struct Review {
     catalog: Channel,
     clock: Arc<dyn Clock>,
     settings: ReviewSettings,
-}
-
-/// The access level of its stored DCAT-US name (a CHECK constraint admits only those).
-pub(crate) fn access_level_from_name(name: &str) -> AccessLevel {
-    AccessLevel::from_dcat_name(name).unwrap_or(AccessLevel::Public)
 }
 
 /// The event announcing a record that reached `state` (`review.dataset_published`).
@@ -143,7 +137,7 @@ impl Review {
             }
         };
         let mut conn = self.pool.acquire().await?;
-        store::record_facts(&mut conn, &facts_of(&dataset, false)).await?;
+        store::record_facts(&mut conn, &convert::facts_of(&dataset, false)).await?;
         Ok(())
     }
 
@@ -277,7 +271,8 @@ impl Review {
         let history = store::history(&mut *conn, &record.dataset_id).await?;
         let view = RecordView { record, history };
         let event_id = Uuid::now_v7();
-        let event = state_changed(event_id, transition.at, self.to_proto(&view));
+        let record = convert::record(&view, &self.freshness(&view.record));
+        let event = convert::state_changed(event_id, transition.at, record);
         let name = event_name(view.record.state, view.record.public);
         enqueue(
             conn,
@@ -530,7 +525,7 @@ impl Review {
         &self,
         caller: &Principal,
         agency_id: Option<&str>,
-    ) -> Result<Vec<pb::Freshness>, GovernanceError> {
+    ) -> Result<Vec<Freshness>, GovernanceError> {
         let agency_id = agency_id
             .map(|agency| within("agency_id", agency, TEXT_NAME))
             .transpose()?
@@ -544,12 +539,12 @@ impl Review {
             .authorize(Action::ReadFreshness, scope)
             .map_err(GovernanceError::Denied)?;
         let records = store::list(&self.pool, scope, &[ReviewState::Published]).await?;
-        let mut stale: Vec<pb::Freshness> = records
+        let mut stale: Vec<Freshness> = records
             .iter()
             .map(|record| self.freshness(record))
-            .filter(|f| f.status() == pb::FreshnessStatus::Stale)
+            .filter(|f| f.status == Status::Stale)
             .collect();
-        stale.sort_by_key(|f| (f.due_at.map(|t| (t.seconds, t.nanos)), f.dataset_id.clone()));
+        stale.sort_by(|a, b| (a.due_at, &a.dataset_id).cmp(&(b.due_at, &b.dataset_id)));
         Ok(stale)
     }
 
@@ -558,7 +553,7 @@ impl Review {
         &self,
         caller: &Principal,
         dataset_id: &str,
-    ) -> Result<pb::Freshness, GovernanceError> {
+    ) -> Result<Freshness, GovernanceError> {
         let dataset_id = required("dataset_id", dataset_id, TEXT_NAME)?;
         let record = store::fetch(&self.pool, dataset_id, false)
             .await?
@@ -574,8 +569,8 @@ impl Review {
         let mut announced = 0;
         for record in records {
             let freshness = self.freshness(&record);
-            let due = freshness.due_at.as_ref().and_then(from_proto);
-            if freshness.status() != pb::FreshnessStatus::Stale
+            let due = freshness.due_at;
+            if freshness.status != Status::Stale
                 || due.is_none()
                 || record.stale_announced_due == due
             {
@@ -603,14 +598,7 @@ impl Review {
             )
             .await?;
             let event_id = Uuid::now_v7();
-            let event = pb::DatasetStale {
-                meta: Some(EventMeta {
-                    event_id: event_id.to_string(),
-                    occurred_at: Some(to_proto(self.clock.now())),
-                    producer: DOMAIN.to_owned(),
-                }),
-                freshness: Some(freshness),
-            };
+            let event = convert::stale_event(event_id, self.clock.now(), &freshness);
             enqueue(
                 &mut tx,
                 &subject(DOMAIN, "freshness.dataset_stale"),
@@ -625,7 +613,7 @@ impl Review {
     }
 
     /// Freshness of a record at the clock's now.
-    pub fn freshness(&self, record: &Record) -> pb::Freshness {
+    pub fn freshness(&self, record: &Record) -> Freshness {
         let last = record.last_data_update.unwrap_or(record.created_at);
         let periodicity =
             Periodicity::parse(&record.accrual_periodicity).unwrap_or(Periodicity::Irregular);
@@ -635,106 +623,13 @@ impl Review {
             self.clock.now(),
             self.settings.stale_grace_percent,
         );
-        pb::Freshness {
+        Freshness {
             dataset_id: record.dataset_id.clone(),
             agency_id: record.agency_id.clone(),
             accrual_periodicity: record.accrual_periodicity.clone(),
-            last_updated_at: record.last_data_update.map(to_proto),
-            due_at: to_proto_opt(assessment.due_at),
-            status: freshness_status(assessment.status) as i32,
+            last_updated_at: record.last_data_update,
+            due_at: assessment.due_at,
+            status: assessment.status,
         }
-    }
-
-    /// A record as served, with its freshness.
-    pub fn to_proto(&self, view: &RecordView) -> pb::InventoryRecord {
-        let record = &view.record;
-        pb::InventoryRecord {
-            dataset_id: record.dataset_id.clone(),
-            agency_id: record.agency_id.clone(),
-            state: record.state.to_proto() as i32,
-            access_level: access_level_from_name(&record.access_level) as i32,
-            rights: record.rights.clone(),
-            accrual_periodicity: record.accrual_periodicity.clone(),
-            justification: record.justification.clone(),
-            withholding_ground: record
-                .withholding_ground
-                .map_or(pb::WithholdingGround::Unspecified, Ground::to_proto)
-                as i32,
-            successor_dataset_id: record.successor_dataset_id.clone(),
-            history: view
-                .history
-                .iter()
-                .map(|t| pb::Transition {
-                    from_state: state_proto(&t.from_state) as i32,
-                    to_state: state_proto(&t.to_state) as i32,
-                    actor_id: t.actor_id.clone(),
-                    reason: t.reason.clone(),
-                    at: Some(to_proto(t.at)),
-                })
-                .collect(),
-            title: record.title.clone(),
-            public: record.public,
-            revision: record.revision,
-            retired_at: to_proto_opt(record.retired_at),
-            freshness: Some(self.freshness(record)),
-            category: record.category.clone(),
-        }
-    }
-}
-
-fn state_proto(name: &str) -> pb::ReviewState {
-    ReviewState::parse(name).map_or(pb::ReviewState::Unspecified, ReviewState::to_proto)
-}
-
-/// Freshness status to protobuf.
-pub fn freshness_status(status: crate::freshness::Status) -> pb::FreshnessStatus {
-    use crate::freshness::Status;
-    match status {
-        Status::Current => pb::FreshnessStatus::Current,
-        Status::Due => pb::FreshnessStatus::Due,
-        Status::Stale => pb::FreshnessStatus::Stale,
-        Status::NotScheduled => pb::FreshnessStatus::NotScheduled,
-    }
-}
-
-/// The `DatasetStateChanged` event of a step: the record without its history, which grows with
-/// every step; every other field has a limit, so the event stays under
-/// [`opendata_limits::EVENT_BYTES`].
-pub fn state_changed(
-    event_id: Uuid,
-    at: DateTime<Utc>,
-    mut record: pb::InventoryRecord,
-) -> pb::DatasetStateChanged {
-    record.history.clear();
-    pb::DatasetStateChanged {
-        meta: Some(EventMeta {
-            event_id: event_id.to_string(),
-            occurred_at: Some(to_proto(at)),
-            producer: DOMAIN.to_owned(),
-        }),
-        record: Some(record),
-    }
-}
-
-/// What a catalog dataset says, as inventory facts.
-pub fn facts_of(dataset: &opendata_proto::catalog::v1::Dataset, deleted: bool) -> CatalogFacts {
-    let metadata = dataset.metadata.clone().unwrap_or_default();
-    let time = |t: &Option<prost_types::Timestamp>| t.as_ref().and_then(from_proto);
-    let created_at = time(&dataset.created_at).unwrap_or_else(Utc::now);
-    let metadata_updated_at = time(&dataset.metadata_updated_at).unwrap_or(created_at);
-    let last_data_update = time(&dataset.data_updated_at);
-    let seen_at: DateTime<Utc> =
-        last_data_update.map_or(metadata_updated_at, |data| data.max(metadata_updated_at));
-    CatalogFacts {
-        dataset_id: dataset.id.clone(),
-        agency_id: dataset.agency_id.clone(),
-        title: metadata.title,
-        category: metadata.category,
-        accrual_periodicity: Periodicity::normalize(&metadata.accrual_periodicity)
-            .unwrap_or_default(),
-        last_data_update,
-        created_at,
-        seen_at,
-        deleted,
     }
 }

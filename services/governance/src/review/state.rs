@@ -7,7 +7,6 @@
 //! ```
 
 use opendata_platform::authz::Action as AuthzAction;
-use opendata_proto::governance::v1 as pb;
 
 /// Where a dataset is in the workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,24 +55,6 @@ impl ReviewState {
     pub fn parse(text: &str) -> Option<ReviewState> {
         ReviewState::ALL.into_iter().find(|s| s.as_str() == text)
     }
-
-    /// To protobuf.
-    pub fn to_proto(self) -> pb::ReviewState {
-        match self {
-            ReviewState::Inventoried => pb::ReviewState::Inventoried,
-            ReviewState::Nominated => pb::ReviewState::Nominated,
-            ReviewState::UnderReview => pb::ReviewState::UnderReview,
-            ReviewState::Approved => pb::ReviewState::Approved,
-            ReviewState::Published => pb::ReviewState::Published,
-            ReviewState::Withheld => pb::ReviewState::Withheld,
-            ReviewState::Retired => pb::ReviewState::Retired,
-        }
-    }
-
-    /// From protobuf; `None` when unspecified.
-    pub fn from_proto(state: pb::ReviewState) -> Option<ReviewState> {
-        ReviewState::ALL.into_iter().find(|s| s.to_proto() == state)
-    }
 }
 
 /// The four grounds on which Executive Order 39 allows data to be withheld.
@@ -90,7 +71,7 @@ pub enum Ground {
 }
 
 impl Ground {
-    const ALL: [Ground; 4] = [
+    pub(crate) const ALL: [Ground; 4] = [
         Ground::ViolatesLaw,
         Ground::EndangersPublic,
         Ground::HindersGovernment,
@@ -122,21 +103,6 @@ impl Ground {
     /// From the stored name.
     pub fn parse(text: &str) -> Option<Ground> {
         Ground::ALL.into_iter().find(|g| g.as_str() == text)
-    }
-
-    /// To protobuf.
-    pub fn to_proto(self) -> pb::WithholdingGround {
-        match self {
-            Ground::ViolatesLaw => pb::WithholdingGround::ViolatesLaw,
-            Ground::EndangersPublic => pb::WithholdingGround::EndangersPublic,
-            Ground::HindersGovernment => pb::WithholdingGround::HindersGovernment,
-            Ground::UndueBurden => pb::WithholdingGround::UndueBurden,
-        }
-    }
-
-    /// From protobuf; `None` when unspecified.
-    pub fn from_proto(ground: pb::WithholdingGround) -> Option<Ground> {
-        Ground::ALL.into_iter().find(|g| g.to_proto() == ground)
     }
 }
 
