@@ -74,6 +74,24 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// Every operator.
+    pub const ALL: [BinaryOp; 14] = [
+        BinaryOp::Or,
+        BinaryOp::And,
+        BinaryOp::Eq,
+        BinaryOp::Ne,
+        BinaryOp::Lt,
+        BinaryOp::Le,
+        BinaryOp::Gt,
+        BinaryOp::Ge,
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::Mod,
+        BinaryOp::Concat,
+    ];
+
     /// The operator as SoQL (and SQL) writes it.
     pub fn symbol(self) -> &'static str {
         match self {

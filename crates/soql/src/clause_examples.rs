@@ -277,6 +277,19 @@ pub static CLAUSE_EXAMPLES: &[ClauseExample] = &[
         sql: r#"SELECT ((("sale_amount") <> 0))::text AS "c0", to_char($1::timestamp, 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS "c1", ($2::boolean)::text AS "c2" FROM data."t" ORDER BY ":id" ASC NULLS LAST LIMIT $3::bigint"#,
         rows: r#"[{"has_amount":true,"day":"2024-02-03T00:00:00.000","yes":true}]"#,
     },
+    ClauseExample {
+        shows: "unary plus, casts to double and to number",
+        params: &[
+            (
+                "$select",
+                "+sale_amount AS same, sale_amount::double AS d, '7'::number AS seven",
+            ),
+            ("$order", ":id"),
+            ("$limit", "1"),
+        ],
+        sql: r#"SELECT trim_scale((+"sale_amount"))::text AS "c0", (("sale_amount")::double precision)::text AS "c1", trim_scale($1::numeric)::text AS "c2" FROM data."t" ORDER BY ":id" ASC NULLS LAST LIMIT $2::bigint"#,
+        rows: r#"[{"same":"100000","d":100000,"seven":"7"}]"#,
+    },
 ];
 
 #[cfg(test)]
@@ -310,14 +323,14 @@ mod tests {
             .iter()
             .map(|example| {
                 compile(&request(example.params), &schema, "t", Target::Json)
-                    .map(|compiled| compiled.sql)
-                    .unwrap_or_default()
+                    .unwrap_or_else(|e| panic!("{}: {e}", example.shows))
+                    .sql
             })
             .collect();
-        let operators = [
-            " OR ", " AND ", " = ", " != ", " < ", " <= ", " > ", " >= ", " + ", " - ", " * ",
-            " / ", " % ", " || ",
-        ];
+        let operators: Vec<String> = crate::ast::BinaryOp::ALL
+            .iter()
+            .map(|op| format!(" {} ", op.symbol()))
+            .collect();
         let forms = [
             "(NOT ",
             "(-",
@@ -340,7 +353,7 @@ mod tests {
             "OFFSET",
             "to_tsvector",
         ];
-        for needed in operators.iter().chain(&forms) {
+        for needed in operators.iter().map(String::as_str).chain(forms) {
             assert!(all.contains(needed), "no example compiles to {needed:?}");
         }
     }

@@ -86,26 +86,67 @@ fn the_readme_lists_every_function() {
     );
 }
 
+/// Calls whose arguments are all distinct, to count how often the SQL writes each one.
+const WRITTEN: &[&str] = &[
+    "within_polygon(location, 'POLYGON ((0 0, 9 0, 9 9, 0 0), (1 1, 2 1, 2 2, 1 1))')",
+    "within_polygon(location, 'MULTIPOLYGON (((0 0, 9 0, 9 9, 0 0)), ((5 5, 6 5, 6 6, 5 5)))')",
+    "within_circle(location, 41.5, -72.5, 1000)",
+    "within_box(location, 42, -73, 41, -72)",
+    "distance_in_meters(location, 'POINT (-72.86 41.80)')",
+    "round(sale_amount, 2)",
+    "case(sold, town, false, 'x')",
+];
+
 #[test]
 fn no_function_writes_an_argument_more_often_than_it_declares() {
-    for function in FUNCTIONS {
-        let typed = checked(function.example.soql);
-        let Node::Call { args, .. } = &typed.node else {
-            panic!("{}: the example is not a call", function.name);
+    let calls = FUNCTIONS
+        .iter()
+        .map(|function| function.example.soql)
+        .chain(WRITTEN.iter().copied());
+    for soql in calls {
+        let typed = checked(soql);
+        let Node::Call { function, args, .. } = &typed.node else {
+            panic!("{soql}: not a call");
         };
         let rendered = sql(&mut Binds::default(), &typed);
-        for arg in args {
-            if let Node::Column(identifier) = &arg.node {
-                let written = rendered.matches(identifier.as_str()).count();
-                assert!(
-                    written <= function.copies(args),
-                    "{} writes {identifier} {written} times, declares {}",
-                    function.name,
-                    function.copies(args)
-                );
+        let mut binds = Binds::default();
+        let mut parts = 1;
+        for (index, arg) in args.iter().enumerate() {
+            let copies = function.copies(args, index);
+            parts += copies * arg.weight;
+            if let Node::Polygons(_) = arg.node {
+                continue;
             }
+            let written = rendered.matches(sql(&mut binds, arg).as_str()).count();
+            assert!(
+                written <= copies,
+                "{soql}: argument {index} written {written} times, declared {copies}"
+            );
         }
+        assert_eq!(typed.weight, parts, "{soql}");
     }
+}
+
+#[test]
+fn a_multipolygon_of_hundreds_of_parts_compiles() {
+    let parts: Vec<String> = (0..300)
+        .map(|n| format!("((0 {n}, 1 {n}, 1 {n}.5, 0 {n}))"))
+        .collect();
+    let request = QueryRequest {
+        where_clause: format!(
+            "within_polygon(location, 'MULTIPOLYGON ({})')",
+            parts.join(", ")
+        ),
+        ..QueryRequest::default()
+    };
+    let schema = crate::fixtures::sales_schema();
+    let query = crate::compile(&request, &schema, "t", crate::Target::Json)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        query.binds.len(),
+        300 + 1,
+        "a bind per polygon, and the limit"
+    );
 }
 
 /// Calls that must be refused, and what the error says.

@@ -115,27 +115,29 @@ pub(crate) enum Render {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Copies {
     Each(usize),
-    /// Once for every ring (outline or hole) of the polygon argument.
+    /// The other arguments once for every ring (outline or hole) of the polygon argument, whose
+    /// rings are bound once each.
     PerRing,
 }
 
 impl Function {
-    /// How many times its SQL writes an argument of `args`, at most.
-    pub(crate) fn copies(&self, args: &[Typed]) -> usize {
+    /// How many times its SQL writes argument `index` of `args`, at most.
+    pub(crate) fn copies(&self, args: &[Typed], index: usize) -> usize {
         let copies = match &self.sql {
-            Render::Template(template) => (0..args.len())
-                .map(|index| template.matches(&format!("{{{index}}}")).count())
-                .chain([template.matches("{*}").count()])
-                .max()
-                .unwrap_or(1),
+            Render::Template(template) => {
+                template.matches(&format!("{{{index}}}")).count() + template.matches("{*}").count()
+            }
             Render::With(_, Copies::Each(copies)) => *copies,
-            Render::With(_, Copies::PerRing) => args
-                .iter()
-                .map(|arg| match &arg.node {
-                    Node::Polygons(polygons) => polygons.iter().map(Vec::len).sum(),
-                    _ => 0,
-                })
-                .sum(),
+            Render::With(_, Copies::PerRing) => match &args.get(index).map(|arg| &arg.node) {
+                Some(Node::Polygons(_)) => 1,
+                _ => args
+                    .iter()
+                    .map(|arg| match &arg.node {
+                        Node::Polygons(polygons) => polygons.iter().map(Vec::len).sum(),
+                        _ => 0,
+                    })
+                    .sum(),
+            },
         };
         copies.max(1)
     }

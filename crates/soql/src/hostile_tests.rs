@@ -168,7 +168,6 @@ fn sql_that_repeats_its_arguments_cannot_grow_geometrically() {
     for _ in 0..14 {
         point = format!("case(within_circle({point}, 41, -72, 1000), location)");
     }
-    let started = std::time::Instant::now();
     let message = refused_for(
         compile_on_worker_stack(where_clause(format!(
             "within_box({point}, 42, -73, 41, -72)"
@@ -176,7 +175,6 @@ fn sql_that_repeats_its_arguments_cannot_grow_geometrically() {
         SOQL_NODES,
     );
     assert!(message.contains("repeats"), "{message}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(2));
     // A few levels compile, to SQL that grows with the copies actually written.
     let mut point = "location".to_owned();
     for _ in 0..3 {

@@ -131,8 +131,9 @@ impl Node {
                 part(right, 1);
             }
             Node::Call { function, args, .. } => {
-                let copies = function.copies(args);
-                args.iter().for_each(|arg| part(arg, copies));
+                for (index, arg) in args.iter().enumerate() {
+                    part(arg, function.copies(args, index));
+                }
                 aggregate |= function.kind != Kind::Scalar;
             }
             Node::In { value, list, .. } => {

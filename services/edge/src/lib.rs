@@ -25,6 +25,7 @@ pub mod params;
 pub mod rate_limit;
 pub mod resource;
 pub mod server;
+pub mod spreadsheet;
 pub mod stalled_writes;
 pub mod state;
 pub mod views;

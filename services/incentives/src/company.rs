@@ -8,8 +8,6 @@
 //! no awards yet, or finds none under filters its documents may predate).
 
 use std::collections::HashSet;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use opendata_limits::AWARD_IDS;
@@ -19,6 +17,7 @@ use opendata_proto::search::v1::SearchRequest;
 use opendata_proto::search::v1::search_service_client::SearchServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+use uuid::Uuid;
 
 /// How long the search service gets before the database matches instead.
 pub const SEARCH_TIMEOUT: Duration = Duration::from_secs(2);
@@ -32,9 +31,6 @@ type SearchClient = SearchServiceClient<InterceptedService<Channel, ClientContex
 pub struct CompanyMatcher {
     /// The search service, when one is configured.
     search: Option<SearchClient>,
-    /// Whether the index was once seen holding awards (it keeps them from then on), so a
-    /// company matching nothing costs one search, not two.
-    indexes_awards: Arc<AtomicBool>,
 }
 
 impl CompanyMatcher {
@@ -45,7 +41,6 @@ impl CompanyMatcher {
                 SearchServiceClient::with_interceptor(channel, ClientContext::anonymous())
                     .max_decoding_message_size(MAX_MESSAGE_BYTES)
             }),
-            indexes_awards: Arc::default(),
         }
     }
 
@@ -62,8 +57,13 @@ impl CompanyMatcher {
         match self.full_text(&request).await {
             Some(mut ids) => {
                 if !request.ids.is_empty() {
-                    let asked: HashSet<&str> = request.ids.iter().map(|id| id.trim()).collect();
-                    ids.retain(|id| asked.contains(id.as_str()));
+                    // Compared as UUIDs: the caller may spell them in any form a UUID takes.
+                    let asked: HashSet<Uuid> = request
+                        .ids
+                        .iter()
+                        .filter_map(|id| Uuid::parse_str(id.trim()).ok())
+                        .collect();
+                    ids.retain(|id| Uuid::parse_str(id).is_ok_and(|id| asked.contains(&id)));
                 }
                 request.ids = ids;
                 request.company.clear();
@@ -118,34 +118,26 @@ impl CompanyMatcher {
             );
             return None;
         }
-        if found.hits.is_empty() && (award_filters || !self.indexes_awards(&mut search).await) {
+        if found.hits.is_empty() && (award_filters || !indexes_awards(&mut search).await) {
             return None;
         }
         Some(found.hits.into_iter().map(|hit| hit.id).collect())
     }
 }
 
-impl CompanyMatcher {
-    /// Whether the search index holds any award at all (a search service configured without
-    /// incentives, or still catching up, finds none: the database must match then).
-    async fn indexes_awards(&self, search: &mut SearchClient) -> bool {
-        if self.indexes_awards.load(Ordering::Relaxed) {
-            return true;
-        }
-        let count = search.search(SearchRequest {
-            types: vec![AWARD_TYPE.to_owned()],
-            limit: 1,
-            ..Default::default()
-        });
-        let holds = matches!(
-            tokio::time::timeout(SEARCH_TIMEOUT, count).await,
-            Ok(Ok(response)) if response.get_ref().total > 0
-        );
-        if holds {
-            self.indexes_awards.store(true, Ordering::Relaxed);
-        }
-        holds
-    }
+/// Whether the search index holds any award at all (a search service configured without
+/// incentives, still catching up, or just restarted with an embedded index finds none: the
+/// database must match then).
+async fn indexes_awards(search: &mut SearchClient) -> bool {
+    let count = search.search(SearchRequest {
+        types: vec![AWARD_TYPE.to_owned()],
+        limit: 1,
+        ..Default::default()
+    });
+    matches!(
+        tokio::time::timeout(SEARCH_TIMEOUT, count).await,
+        Ok(Ok(response)) if response.get_ref().total > 0
+    )
 }
 
 /// Whether a matched request can match no award: the full text found none.

@@ -6,6 +6,8 @@
 use opendata_proto::incentives::v1 as pb;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use crate::spreadsheet::inert;
+
 /// One value of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cell<'a> {
@@ -17,9 +19,11 @@ pub enum Cell<'a> {
 }
 
 impl Cell<'_> {
+    /// The CSV cell: text that would start a spreadsheet formula is kept as text (DECD's staff
+    /// write the records; the public opens the download).
     fn csv(self) -> String {
         match self {
-            Cell::Text(text) => text.to_owned(),
+            Cell::Text(text) => inert(text),
             Cell::Int(number) => number.to_string(),
             Cell::Bool(flag) => flag.to_string(),
             Cell::Absent => String::new(),
@@ -297,6 +301,10 @@ pub fn csv_header() -> impl Iterator<Item = &'static str> {
 mod tests {
     use super::*;
 
+    fn cell_of<'r>(header: &[&str], row: &'r [String], name: &str) -> &'r str {
+        &row[header.iter().position(|h| *h == name).unwrap()]
+    }
+
     #[test]
     fn json_leaves_out_empty_values_and_csv_keeps_every_column() {
         let fields = pb::AwardFields {
@@ -340,10 +348,19 @@ mod tests {
         let row: Vec<String> = record.csv_row().collect();
         assert_eq!(header.len(), row.len());
         assert_eq!(header.len(), 1 + FIELDS.len() + DERIVED.len());
-        let cell = |name: &str| &row[header.iter().position(|h| *h == name).unwrap()];
+        let cell = |name: &str| cell_of(&header, &row, name).to_owned();
         assert_eq!(cell("county"), "");
         assert_eq!(cell("revision"), "2");
         assert_eq!(cell("withdrawn"), "false");
+        let planted = pb::AwardFields {
+            company: "=HYPERLINK(\"http://evil.example\")".into(),
+            ..fields.clone()
+        };
+        let row: Vec<String> = AwardRecord::of(&award, &planted).csv_row().collect();
+        assert_eq!(
+            cell_of(&header, &row, "company"),
+            "'=HYPERLINK(\"http://evil.example\")"
+        );
         let keys: Vec<&str> = json
             .as_object()
             .unwrap()
