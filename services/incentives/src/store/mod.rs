@@ -64,11 +64,7 @@ impl StoredAward {
     }
 }
 
-/// Every award read: the award (`a`) and its values (`v`).
-const AWARD_SELECT: &str = "SELECT a.id, a.revision, a.withdrawn, a.withdrawn_reason, v.fields, \
-     a.created_at, a.updated_at FROM awards a JOIN award_values v ON v.award_id = a.id";
-
-#[derive(sqlx::FromRow)]
+/// An award row with its values, as every read selects it.
 struct AwardRow {
     id: Uuid,
     revision: i64,

@@ -1,12 +1,15 @@
 //! Reading awards the public way: filters (company words, municipality, program, fiscal year,
 //! assistance type, industry, ids), pages, summaries grouped by municipality, program, fiscal year
-//! or industry, and the export in batches. Withdrawn awards are left out of all of it. Every value
-//! is a bind parameter; identifiers come from fixed lists.
+//! or industry, and the export in batches. Withdrawn awards are left out of all of it. Which
+//! awards a filter passes is decided in one place, the `matching_awards` SQL function (migration
+//! 0103), and every query is checked at compile time.
 
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::PgConnection;
+use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::{AWARD_SELECT, AwardRow, StoredAward, one, with_reviews};
+use super::{AwardRow, StoredAward, one, with_reviews};
+use crate::award::AwardFields;
 
 /// Kinds of assistance a filter can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,76 +66,45 @@ impl Filter {
             .collect()
     }
 
-    fn push_where(&self, query: &mut QueryBuilder<'_, Postgres>) {
-        query.push(" WHERE NOT a.withdrawn");
-        if !self.company_words.is_empty() {
-            let tsquery = self
-                .company_words
-                .iter()
-                .map(|w| format!("{w}:*"))
-                .collect::<Vec<_>>()
-                .join(" & ");
-            query
-                .push(" AND a.company_text @@ to_tsquery('simple', ")
-                .push_bind(tsquery)
-                .push(")");
-        }
-        if !self.municipalities.is_empty() {
-            let lower: Vec<String> = self
-                .municipalities
-                .iter()
-                .map(|m| m.to_lowercase())
-                .collect();
-            query
-                .push(" AND lower(a.municipality) = ANY(")
-                .push_bind(lower)
-                .push(")");
-        }
-        if !self.industries.is_empty() {
-            let lower: Vec<String> = self.industries.iter().map(|m| m.to_lowercase()).collect();
-            query
-                .push(" AND lower(a.industry) = ANY(")
-                .push_bind(lower)
-                .push(")");
-        }
-        if !self.program_ids.is_empty() {
-            query
-                .push(" AND a.program_id = ANY(")
-                .push_bind(self.program_ids.clone())
-                .push(")");
-        }
-        if !self.fiscal_years.is_empty() {
-            query
-                .push(" AND a.fiscal_year = ANY(")
-                .push_bind(self.fiscal_years.clone())
-                .push(")");
-        }
-        if let Some(ids) = &self.ids {
-            query
-                .push(" AND a.id = ANY(")
-                .push_bind(ids.clone())
-                .push(")");
-        }
-        if !self.assistance_types.is_empty() {
-            let mut any = query.separated(" OR ");
-            any.push_unseparated(" AND (");
-            for kind in &self.assistance_types {
-                any.push(match kind {
-                    AssistanceType::Grant => "a.grant_cents > 0",
-                    AssistanceType::Loan => "a.loan_cents > 0",
-                    AssistanceType::TaxCredit => {
-                        "a.program_id IN (SELECT id FROM programs \
-                         WHERE 'tax_credit' = ANY(assistance_types))"
-                    }
-                });
-            }
-            any.push_unseparated(")");
+    /// The filter as `matching_awards` takes it.
+    fn args(&self) -> MatchArgs {
+        let lower = |values: &[String]| values.iter().map(|v| v.to_lowercase()).collect();
+        let asks = |kind| self.assistance_types.contains(&kind);
+        MatchArgs {
+            company_query: (!self.company_words.is_empty()).then(|| {
+                self.company_words
+                    .iter()
+                    .map(|w| format!("{w}:*"))
+                    .collect::<Vec<_>>()
+                    .join(" & ")
+            }),
+            municipalities: lower(&self.municipalities),
+            industries: lower(&self.industries),
+            program_ids: self.program_ids.clone(),
+            fiscal_years: self.fiscal_years.clone(),
+            ids: self.ids.clone(),
+            grants: asks(AssistanceType::Grant),
+            loans: asks(AssistanceType::Loan),
+            tax_credits: asks(AssistanceType::TaxCredit),
         }
     }
 }
 
-/// The order of every listing: newest fiscal year first, then company, then id (stable paging).
-const ORDER: &str = " ORDER BY a.fiscal_year DESC, a.company, a.id";
+/// The arguments of `matching_awards`, in its order.
+struct MatchArgs {
+    /// The company words as a prefix `tsquery` (`gear:* & inc:*`).
+    company_query: Option<String>,
+    /// Lowercase.
+    municipalities: Vec<String>,
+    /// Lowercase.
+    industries: Vec<String>,
+    program_ids: Vec<String>,
+    fiscal_years: Vec<i32>,
+    ids: Option<Vec<Uuid>>,
+    grants: bool,
+    loans: bool,
+    tax_credits: bool,
+}
 
 /// One page of matching awards, and how many match in all.
 pub async fn search(
@@ -141,17 +113,45 @@ pub async fn search(
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<StoredAward>, i64), sqlx::Error> {
-    let mut count = QueryBuilder::new("SELECT count(*) FROM awards a");
-    filter.push_where(&mut count);
-    let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
-    let mut page = QueryBuilder::new(AWARD_SELECT);
-    filter.push_where(&mut page);
-    page.push(ORDER)
-        .push(" OFFSET ")
-        .push_bind(offset)
-        .push(" LIMIT ")
-        .push_bind(limit);
-    let rows: Vec<AwardRow> = page.build_query_as().fetch_all(&mut *conn).await?;
+    let m = filter.args();
+    let total = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM matching_awards($1, $2, $3, $4, $5, $6, $7, $8, $9)"#,
+        m.company_query,
+        &m.municipalities,
+        &m.industries,
+        &m.program_ids,
+        &m.fiscal_years,
+        m.ids.as_deref(),
+        m.grants,
+        m.loans,
+        m.tax_credits,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    // Newest fiscal year first, then company, then id (stable paging).
+    let rows = sqlx::query_as!(
+        AwardRow,
+        r#"SELECT a.id AS "id!", a.revision AS "revision!", a.withdrawn AS "withdrawn!",
+                  a.withdrawn_reason AS "withdrawn_reason!",
+                  v.fields AS "fields!: Json<AwardFields>", a.created_at AS "created_at!",
+                  a.updated_at AS "updated_at!"
+           FROM matching_awards($1, $2, $3, $4, $5, $6, $7, $8, $9) a
+           JOIN award_values v ON v.award_id = a.id
+           ORDER BY a.fiscal_year DESC, a.company, a.id OFFSET $10 LIMIT $11"#,
+        m.company_query,
+        &m.municipalities,
+        &m.industries,
+        &m.program_ids,
+        &m.fiscal_years,
+        m.ids.as_deref(),
+        m.grants,
+        m.loans,
+        m.tax_credits,
+        offset,
+        limit,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     Ok((with_reviews(conn, rows).await?, total))
 }
 
@@ -180,20 +180,42 @@ pub async fn export_batch(
     after: Option<&StoredAward>,
     size: i64,
 ) -> Result<Vec<StoredAward>, sqlx::Error> {
-    let mut batch = QueryBuilder::new(AWARD_SELECT);
-    filter.push_where(&mut batch);
-    if let Some(last) = after {
-        batch
-            .push(" AND (-a.fiscal_year, a.company, a.id) > (")
-            .push_bind(-last.fields.fiscal_year)
-            .push(", ")
-            .push_bind(last.fields.company.clone())
-            .push(", ")
-            .push_bind(last.id)
-            .push(")");
-    }
-    batch.push(ORDER).push(" LIMIT ").push_bind(size);
-    let rows: Vec<AwardRow> = batch.build_query_as().fetch_all(&mut *conn).await?;
+    let m = filter.args();
+    // After the last award sent, in the listing's order; from the start without one.
+    let (year, company, id) = after.map_or((0, String::new(), Uuid::nil()), |last| {
+        (
+            -last.fields.fiscal_year,
+            last.fields.company.clone(),
+            last.id,
+        )
+    });
+    let rows = sqlx::query_as!(
+        AwardRow,
+        r#"SELECT a.id AS "id!", a.revision AS "revision!", a.withdrawn AS "withdrawn!",
+                  a.withdrawn_reason AS "withdrawn_reason!",
+                  v.fields AS "fields!: Json<AwardFields>", a.created_at AS "created_at!",
+                  a.updated_at AS "updated_at!"
+           FROM matching_awards($1, $2, $3, $4, $5, $6, $7, $8, $9) a
+           JOIN award_values v ON v.award_id = a.id
+           WHERE NOT $10 OR (-a.fiscal_year, a.company, a.id) > ($11, $12, $13)
+           ORDER BY a.fiscal_year DESC, a.company, a.id LIMIT $14"#,
+        m.company_query,
+        &m.municipalities,
+        &m.industries,
+        &m.program_ids,
+        &m.fiscal_years,
+        m.ids.as_deref(),
+        m.grants,
+        m.loans,
+        m.tax_credits,
+        after.is_some(),
+        year,
+        company,
+        id,
+        size,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     with_reviews(conn, rows).await
 }
 
@@ -216,23 +238,19 @@ pub enum Dimension {
 }
 
 impl Dimension {
-    /// The grouping column over `awards a`, and its key and label as text (`p` is `programs`).
-    fn sql(self) -> (&'static str, &'static str, &'static str) {
+    /// Its name, as the summary query knows it.
+    fn name(self) -> &'static str {
         match self {
-            Dimension::Municipality => ("a.municipality", "a.municipality", "a.municipality"),
-            Dimension::Program => ("a.program_id", "a.program_id", "min(p.name)"),
-            Dimension::FiscalYear => (
-                "a.fiscal_year",
-                "a.fiscal_year::text",
-                "a.fiscal_year::text",
-            ),
-            Dimension::Industry => ("a.industry", "a.industry", "a.industry"),
+            Dimension::Municipality => "municipality",
+            Dimension::Program => "program",
+            Dimension::FiscalYear => "fiscal_year",
+            Dimension::Industry => "industry",
         }
     }
 }
 
 /// One group of a summary.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SummaryRow {
     /// Keys, in dimension order.
     pub keys: Vec<String>,
@@ -257,27 +275,74 @@ pub async fn summarize(
     filter: &Filter,
     dimensions: &[Dimension],
 ) -> Result<Vec<SummaryRow>, sqlx::Error> {
-    let columns: Vec<&str> = dimensions.iter().map(|d| d.sql().0).collect();
-    let keys: Vec<&str> = dimensions.iter().map(|d| d.sql().1).collect();
-    let labels: Vec<&str> = dimensions.iter().map(|d| d.sql().2).collect();
-    // Programs are joined only for their names.
-    let join = if dimensions.contains(&Dimension::Program) {
-        " JOIN programs p ON p.id = a.program_id"
-    } else {
-        ""
-    };
-    let mut query = QueryBuilder::new(format!(
-        "SELECT ARRAY[{keys}] AS keys, ARRAY[{labels}] AS labels, count(*) AS award_count, \
-         sum(a.grant_cents)::bigint AS grant_cents, sum(a.loan_cents)::bigint AS loan_cents, \
-         sum(a.total_cents)::bigint AS total_cents, \
-         sum(a.jobs_promised)::bigint AS jobs_promised, \
-         coalesce(sum(a.latest_actual_jobs), 0)::bigint AS jobs_actual \
-         FROM awards a{join}",
-        keys = keys.join(", "),
-        labels = labels.join(", "),
-    ));
-    filter.push_where(&mut query);
-    query.push(format!(" GROUP BY {}", columns.join(", ")));
-    query.push(format!(" ORDER BY {}", columns.join(", ")));
-    query.build_query_as().fetch_all(&mut *conn).await
+    let m = filter.args();
+    let names: Vec<&str> = dimensions.iter().map(|d| d.name()).collect();
+    // The group's key at each of at most four positions: the dimension named there, as text
+    // (years have four digits, so they sort as numbers do); null past the last dimension.
+    let groups = sqlx::query!(
+        r#"SELECT k.k1, k.k2, k.k3, k.k4, min(p.name) AS program_name,
+                  count(*) AS "award_count!",
+                  sum(a.grant_cents)::bigint AS "grant_cents!",
+                  sum(a.loan_cents)::bigint AS "loan_cents!",
+                  sum(a.total_cents)::bigint AS "total_cents!",
+                  sum(a.jobs_promised)::bigint AS "jobs_promised!",
+                  coalesce(sum(a.latest_actual_jobs), 0)::bigint AS "jobs_actual!"
+           FROM matching_awards($1, $2, $3, $4, $5, $6, $7, $8, $9) a
+           JOIN programs p ON p.id = a.program_id
+           CROSS JOIN LATERAL (SELECT
+               CASE ($10::text[])[1] WHEN 'municipality' THEN a.municipality
+                   WHEN 'program' THEN a.program_id WHEN 'fiscal_year' THEN a.fiscal_year::text
+                   WHEN 'industry' THEN a.industry END AS k1,
+               CASE ($10::text[])[2] WHEN 'municipality' THEN a.municipality
+                   WHEN 'program' THEN a.program_id WHEN 'fiscal_year' THEN a.fiscal_year::text
+                   WHEN 'industry' THEN a.industry END AS k2,
+               CASE ($10::text[])[3] WHEN 'municipality' THEN a.municipality
+                   WHEN 'program' THEN a.program_id WHEN 'fiscal_year' THEN a.fiscal_year::text
+                   WHEN 'industry' THEN a.industry END AS k3,
+               CASE ($10::text[])[4] WHEN 'municipality' THEN a.municipality
+                   WHEN 'program' THEN a.program_id WHEN 'fiscal_year' THEN a.fiscal_year::text
+                   WHEN 'industry' THEN a.industry END AS k4) k
+           GROUP BY k.k1, k.k2, k.k3, k.k4
+           ORDER BY k.k1, k.k2, k.k3, k.k4"#,
+        m.company_query,
+        &m.municipalities,
+        &m.industries,
+        &m.program_ids,
+        &m.fiscal_years,
+        m.ids.as_deref(),
+        m.grants,
+        m.loans,
+        m.tax_credits,
+        &names as &[&str],
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(groups
+        .into_iter()
+        .map(|group| {
+            let keys: Vec<String> = [group.k1, group.k2, group.k3, group.k4]
+                .into_iter()
+                .take(dimensions.len())
+                .map(Option::unwrap_or_default)
+                .collect();
+            let labels = dimensions
+                .iter()
+                .zip(&keys)
+                .map(|(dimension, key)| match dimension {
+                    Dimension::Program => group.program_name.clone().unwrap_or_else(|| key.clone()),
+                    _ => key.clone(),
+                })
+                .collect();
+            SummaryRow {
+                keys,
+                labels,
+                award_count: group.award_count,
+                grant_cents: group.grant_cents,
+                loan_cents: group.loan_cents,
+                total_cents: group.total_cents,
+                jobs_promised: group.jobs_promised,
+                jobs_actual: group.jobs_actual,
+            }
+        })
+        .collect())
 }
