@@ -175,6 +175,22 @@ async fn main() {
         }
     })
     .await;
+    let search_service = server.clients(None).search;
+    let search_alone = timings(|i| {
+        let mut search = search_service.clone();
+        async move {
+            search
+                .search(SearchRequest {
+                    query: COMPANIES[i % COMPANIES.len()].to_owned(),
+                    types: vec!["incentive_award".to_owned()],
+                    limit: opendata_limits::AWARD_IDS.value as u32,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+        }
+    })
+    .await;
     let rows = sqlx::query(SUMMARY_SQL)
         .fetch_all(&pool)
         .await
@@ -207,8 +223,9 @@ async fn main() {
     );
     let search_p50 = percentile(&search, 0.5);
     println!(
-        "  company-name search via edge (search service): p50 {search_p50:.1} ms, p90 {:.1} ms   (database fallback, gRPC: p50 {:.1} ms)   target p50 < {TARGET_MS} ms: {}",
+        "  company-name search via edge (search service): p50 {search_p50:.1} ms, p90 {:.1} ms   (the search service alone: p50 {:.1} ms; database fallback, gRPC: p50 {:.1} ms)   target p50 < {TARGET_MS} ms: {}",
         percentile(&search, 0.9),
+        percentile(&search_alone, 0.5),
         percentile(&fallback, 0.5),
         verdict(search_p50 < TARGET_MS)
     );
