@@ -15,18 +15,13 @@ use crate::config::DatabaseConfig;
 /// migrations are numbered below 100; services number theirs from 100.
 pub static PLATFORM_MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-/// Connection options for a service's schema. Statements are planned for their parameters every
-/// time (`plan_cache_mode`): the services' checked queries take optional filters as parameters
-/// (`$1 IS NULL OR ...`), which a generic plan, made once for any value, could only scan.
+/// Connection options for a service's schema.
 pub fn connect_options(
     config: &DatabaseConfig,
     schema: &str,
 ) -> Result<PgConnectOptions, sqlx::Error> {
     Ok(PgConnectOptions::from_str(config.url.expose_secret())?
-        .options([
-            ("search_path", schema),
-            ("plan_cache_mode", "force_custom_plan"),
-        ])
+        .options([("search_path", schema)])
         .application_name(&format!("opendata-{schema}")))
 }
 

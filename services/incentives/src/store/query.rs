@@ -4,6 +4,8 @@
 //! awards a filter passes is decided in one place, the `matching_awards` SQL function (migration
 //! 0103), and every query is checked at compile time.
 
+use std::collections::HashMap;
+
 use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -114,14 +116,29 @@ pub async fn search(
     limit: i64,
 ) -> Result<(Vec<StoredAward>, i64), sqlx::Error> {
     let m = filter.args();
+    let (total, rows) = match &m.ids {
+        Some(ids) => among(conn, &m, ids, offset, limit).await?,
+        None => everywhere(conn, &m, offset, limit).await?,
+    };
+    Ok((with_reviews(conn, rows).await?, total))
+}
+
+/// A page and count over every award the filter passes. The filters are parameters that filter
+/// nothing when empty.
+async fn everywhere(
+    conn: &mut PgConnection,
+    m: &MatchArgs,
+    offset: i64,
+    limit: i64,
+) -> Result<(i64, Vec<AwardRow>), sqlx::Error> {
     let total = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM matching_awards($1, $2, $3, $4, $5, $6, $7, $8, $9)"#,
+        r#"SELECT count(*) AS "count!"
+           FROM matching_awards($1, $2, $3, $4, $5, NULL, $6, $7, $8)"#,
         m.company_query,
         &m.municipalities,
         &m.industries,
         &m.program_ids,
         &m.fiscal_years,
-        m.ids.as_deref(),
         m.grants,
         m.loans,
         m.tax_credits,
@@ -135,15 +152,14 @@ pub async fn search(
                   a.withdrawn_reason AS "withdrawn_reason!",
                   v.fields AS "fields!: Json<AwardFields>", a.created_at AS "created_at!",
                   a.updated_at AS "updated_at!"
-           FROM matching_awards($1, $2, $3, $4, $5, $6, $7, $8, $9) a
+           FROM matching_awards($1, $2, $3, $4, $5, NULL, $6, $7, $8) a
            JOIN award_values v ON v.award_id = a.id
-           ORDER BY a.fiscal_year DESC, a.company, a.id OFFSET $10 LIMIT $11"#,
+           ORDER BY a.fiscal_year DESC, a.company, a.id OFFSET $9 LIMIT $10"#,
         m.company_query,
         &m.municipalities,
         &m.industries,
         &m.program_ids,
         &m.fiscal_years,
-        m.ids.as_deref(),
         m.grants,
         m.loans,
         m.tax_credits,
@@ -152,7 +168,60 @@ pub async fn search(
     )
     .fetch_all(&mut *conn)
     .await?;
-    Ok((with_reviews(conn, rows).await?, total))
+    Ok((total, rows))
+}
+
+/// A page and count among the awards `ids` names (what full-text search matched, thousands at
+/// times). The ids are compared outside the filter function, unguarded, so a plan kept for any
+/// list finds them by primary key instead of planning a long list of constants every time.
+async fn among(
+    conn: &mut PgConnection,
+    m: &MatchArgs,
+    ids: &[Uuid],
+    offset: i64,
+    limit: i64,
+) -> Result<(i64, Vec<AwardRow>), sqlx::Error> {
+    let total = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!"
+           FROM matching_awards($1, $2, $3, $4, $5, NULL, $6, $7, $8) a
+           WHERE a.id = ANY($9)"#,
+        m.company_query,
+        &m.municipalities,
+        &m.industries,
+        &m.program_ids,
+        &m.fiscal_years,
+        m.grants,
+        m.loans,
+        m.tax_credits,
+        ids,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let rows = sqlx::query_as!(
+        AwardRow,
+        r#"SELECT a.id AS "id!", a.revision AS "revision!", a.withdrawn AS "withdrawn!",
+                  a.withdrawn_reason AS "withdrawn_reason!",
+                  v.fields AS "fields!: Json<AwardFields>", a.created_at AS "created_at!",
+                  a.updated_at AS "updated_at!"
+           FROM matching_awards($1, $2, $3, $4, $5, NULL, $6, $7, $8) a
+           JOIN award_values v ON v.award_id = a.id
+           WHERE a.id = ANY($9)
+           ORDER BY a.fiscal_year DESC, a.company, a.id OFFSET $10 LIMIT $11"#,
+        m.company_query,
+        &m.municipalities,
+        &m.industries,
+        &m.program_ids,
+        &m.fiscal_years,
+        m.grants,
+        m.loans,
+        m.tax_credits,
+        ids,
+        offset,
+        limit,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok((total, rows))
 }
 
 /// The awards' generation: it changes with every change to an award, so totals read at one
@@ -276,19 +345,17 @@ pub async fn summarize(
     dimensions: &[Dimension],
 ) -> Result<Vec<SummaryRow>, sqlx::Error> {
     let m = filter.args();
-    let names: Vec<&str> = dimensions.iter().map(|d| d.name()).collect();
+    let dimension_names: Vec<&str> = dimensions.iter().map(|d| d.name()).collect();
     // The group's key at each of at most four positions: the dimension named there, as text
     // (years have four digits, so they sort as numbers do); null past the last dimension.
     let groups = sqlx::query!(
-        r#"SELECT k.k1, k.k2, k.k3, k.k4, min(p.name) AS program_name,
-                  count(*) AS "award_count!",
+        r#"SELECT k.k1, k.k2, k.k3, k.k4, count(*) AS "award_count!",
                   sum(a.grant_cents)::bigint AS "grant_cents!",
                   sum(a.loan_cents)::bigint AS "loan_cents!",
                   sum(a.total_cents)::bigint AS "total_cents!",
                   sum(a.jobs_promised)::bigint AS "jobs_promised!",
                   coalesce(sum(a.latest_actual_jobs), 0)::bigint AS "jobs_actual!"
            FROM matching_awards($1, $2, $3, $4, $5, $6, $7, $8, $9) a
-           JOIN programs p ON p.id = a.program_id
            CROSS JOIN LATERAL (SELECT
                CASE ($10::text[])[1] WHEN 'municipality' THEN a.municipality
                    WHEN 'program' THEN a.program_id WHEN 'fiscal_year' THEN a.fiscal_year::text
@@ -313,10 +380,21 @@ pub async fn summarize(
         m.grants,
         m.loans,
         m.tax_credits,
-        &names as &[&str],
+        &dimension_names as &[&str],
     )
     .fetch_all(&mut *conn)
     .await?;
+    // Programs are labelled by name; the registry is small, read whole when needed.
+    let names: HashMap<String, String> = if dimensions.contains(&Dimension::Program) {
+        sqlx::query!("SELECT id, name FROM programs")
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|program| (program.id, program.name))
+            .collect()
+    } else {
+        HashMap::new()
+    };
     Ok(groups
         .into_iter()
         .map(|group| {
@@ -329,7 +407,7 @@ pub async fn summarize(
                 .iter()
                 .zip(&keys)
                 .map(|(dimension, key)| match dimension {
-                    Dimension::Program => group.program_name.clone().unwrap_or_else(|| key.clone()),
+                    Dimension::Program => names.get(key).unwrap_or(key).clone(),
                     _ => key.clone(),
                 })
                 .collect();
