@@ -257,6 +257,17 @@ const CASES: &[(&str, &str, bool)] = &[
         false,
     ),
     (
+        "$select=stddev_pop(sale_amount) AS p, stddev_samp(sale_amount) AS s",
+        "SELECT trim_scale(stddev_pop(sale_amount))::text AS p, trim_scale(stddev_samp(sale_amount))::text AS s FROM raw.sales",
+        false,
+    ),
+    (
+        // Rounded: sums of doubles differ in their last digits with the order rows are read in.
+        "$select=round(regr_slope(sale_amount, assessed_value), 6) AS m, round(regr_intercept(sale_amount, assessed_value), 3) AS b, round(regr_r2(sale_amount, assessed_value), 9) AS r2",
+        "SELECT trim_scale(round(regr_slope(sale_amount::float8, assessed_value::float8)::numeric, 6))::text AS m, trim_scale(round(regr_intercept(sale_amount::float8, assessed_value::float8)::numeric, 3))::text AS b, trim_scale(round(regr_r2(sale_amount::float8, assessed_value::float8)::numeric, 9))::text AS r2 FROM raw.sales",
+        false,
+    ),
+    (
         "$select=sum(abs(sale_amount - assessed_value)) AS gap",
         "SELECT trim_scale(sum(abs(sale_amount - assessed_value)))::text AS gap FROM raw.sales",
         false,
