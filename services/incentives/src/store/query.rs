@@ -123,6 +123,27 @@ pub async fn search(
     Ok((with_reviews(conn, rows).await?, total))
 }
 
+/// `sqlx::$query!` over `matching_awards`: the filter's values (`MatchArgs` `$m`) are `$1` to `$8`
+/// (company query, municipalities, industries, programs, fiscal years, grants, loans, tax
+/// credits), then whatever follows the `;`. The SQL stays a literal, checked at compile time.
+macro_rules! matching {
+    ($query:ident, $($target:ident,)? $sql:literal, $m:ident; $($extra:expr),* $(,)?) => {
+        sqlx::$query!(
+            $($target,)?
+            $sql,
+            $m.company_query,
+            &$m.municipalities,
+            &$m.industries,
+            &$m.program_ids,
+            &$m.fiscal_years,
+            $m.grants,
+            $m.loans,
+            $m.tax_credits,
+            $($extra),*
+        )
+    };
+}
+
 /// A page and count over every award the filter passes. The filters are parameters that filter
 /// nothing when empty.
 async fn everywhere(
@@ -131,22 +152,17 @@ async fn everywhere(
     offset: i64,
     limit: i64,
 ) -> Result<(i64, Vec<AwardRow>), sqlx::Error> {
-    let total = sqlx::query_scalar!(
+    let total = matching!(
+        query_scalar,
         r#"SELECT count(*) AS "count!"
            FROM matching_awards($1, $2, $3, $4, $5, NULL, $6, $7, $8)"#,
-        m.company_query,
-        &m.municipalities,
-        &m.industries,
-        &m.program_ids,
-        &m.fiscal_years,
-        m.grants,
-        m.loans,
-        m.tax_credits,
+        m;
     )
     .fetch_one(&mut *conn)
     .await?;
     // Newest fiscal year first, then company, then id (stable paging).
-    let rows = sqlx::query_as!(
+    let rows = matching!(
+        query_as,
         AwardRow,
         r#"SELECT a.id AS "id!", a.revision AS "revision!", a.withdrawn AS "withdrawn!",
                   a.withdrawn_reason AS "withdrawn_reason!",
@@ -155,14 +171,7 @@ async fn everywhere(
            FROM matching_awards($1, $2, $3, $4, $5, NULL, $6, $7, $8) a
            JOIN award_values v ON v.award_id = a.id
            ORDER BY a.fiscal_year DESC, a.company, a.id OFFSET $9 LIMIT $10"#,
-        m.company_query,
-        &m.municipalities,
-        &m.industries,
-        &m.program_ids,
-        &m.fiscal_years,
-        m.grants,
-        m.loans,
-        m.tax_credits,
+        m;
         offset,
         limit,
     )
@@ -181,23 +190,18 @@ async fn among(
     offset: i64,
     limit: i64,
 ) -> Result<(i64, Vec<AwardRow>), sqlx::Error> {
-    let total = sqlx::query_scalar!(
+    let total = matching!(
+        query_scalar,
         r#"SELECT count(*) AS "count!"
            FROM matching_awards($1, $2, $3, $4, $5, NULL, $6, $7, $8) a
            WHERE a.id = ANY($9)"#,
-        m.company_query,
-        &m.municipalities,
-        &m.industries,
-        &m.program_ids,
-        &m.fiscal_years,
-        m.grants,
-        m.loans,
-        m.tax_credits,
+        m;
         ids,
     )
     .fetch_one(&mut *conn)
     .await?;
-    let rows = sqlx::query_as!(
+    let rows = matching!(
+        query_as,
         AwardRow,
         r#"SELECT a.id AS "id!", a.revision AS "revision!", a.withdrawn AS "withdrawn!",
                   a.withdrawn_reason AS "withdrawn_reason!",
@@ -207,14 +211,7 @@ async fn among(
            JOIN award_values v ON v.award_id = a.id
            WHERE a.id = ANY($9)
            ORDER BY a.fiscal_year DESC, a.company, a.id OFFSET $10 LIMIT $11"#,
-        m.company_query,
-        &m.municipalities,
-        &m.industries,
-        &m.program_ids,
-        &m.fiscal_years,
-        m.grants,
-        m.loans,
-        m.tax_credits,
+        m;
         ids,
         offset,
         limit,
@@ -258,25 +255,19 @@ pub async fn export_batch(
             last.id,
         )
     });
-    let rows = sqlx::query_as!(
+    let rows = matching!(
+        query_as,
         AwardRow,
         r#"SELECT a.id AS "id!", a.revision AS "revision!", a.withdrawn AS "withdrawn!",
                   a.withdrawn_reason AS "withdrawn_reason!",
                   v.fields AS "fields!: Json<AwardFields>", a.created_at AS "created_at!",
                   a.updated_at AS "updated_at!"
-           FROM matching_awards($1, $2, $3, $4, $5, $6, $7, $8, $9) a
+           FROM matching_awards($1, $2, $3, $4, $5, $9, $6, $7, $8) a
            JOIN award_values v ON v.award_id = a.id
            WHERE NOT $10 OR (-a.fiscal_year, a.company, a.id) > ($11, $12, $13)
            ORDER BY a.fiscal_year DESC, a.company, a.id LIMIT $14"#,
-        m.company_query,
-        &m.municipalities,
-        &m.industries,
-        &m.program_ids,
-        &m.fiscal_years,
+        m;
         m.ids.as_deref(),
-        m.grants,
-        m.loans,
-        m.tax_credits,
         after.is_some(),
         year,
         company,
@@ -348,14 +339,15 @@ pub async fn summarize(
     let dimension_names: Vec<&str> = dimensions.iter().map(|d| d.name()).collect();
     // The group's key at each of at most four positions: the dimension named there, as text
     // (years have four digits, so they sort as numbers do); null past the last dimension.
-    let groups = sqlx::query!(
+    let groups = matching!(
+        query,
         r#"SELECT k.k1, k.k2, k.k3, k.k4, count(*) AS "award_count!",
                   sum(a.grant_cents)::bigint AS "grant_cents!",
                   sum(a.loan_cents)::bigint AS "loan_cents!",
                   sum(a.total_cents)::bigint AS "total_cents!",
                   sum(a.jobs_promised)::bigint AS "jobs_promised!",
                   coalesce(sum(a.latest_actual_jobs), 0)::bigint AS "jobs_actual!"
-           FROM matching_awards($1, $2, $3, $4, $5, $6, $7, $8, $9) a
+           FROM matching_awards($1, $2, $3, $4, $5, $9, $6, $7, $8) a
            CROSS JOIN LATERAL (SELECT
                CASE ($10::text[])[1] WHEN 'municipality' THEN a.municipality
                    WHEN 'program' THEN a.program_id WHEN 'fiscal_year' THEN a.fiscal_year::text
@@ -371,15 +363,8 @@ pub async fn summarize(
                    WHEN 'industry' THEN a.industry END AS k4) k
            GROUP BY k.k1, k.k2, k.k3, k.k4
            ORDER BY k.k1, k.k2, k.k3, k.k4"#,
-        m.company_query,
-        &m.municipalities,
-        &m.industries,
-        &m.program_ids,
-        &m.fiscal_years,
+        m;
         m.ids.as_deref(),
-        m.grants,
-        m.loans,
-        m.tax_credits,
         &dimension_names as &[&str],
     )
     .fetch_all(&mut *conn)
