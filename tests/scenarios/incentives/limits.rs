@@ -287,7 +287,13 @@ async fn award_filters_past_their_limits_are_refused_by_incentives_and_the_edge(
         company: "a".repeat(SEARCH_TEXT.get() + 1),
         ..Default::default()
     };
-    let status = public.search_awards(long_company).await.unwrap_err();
+    let status = public
+        .search_awards(long_company.clone())
+        .await
+        .unwrap_err();
+    assert_refused(&status, &["company"], Some(SEARCH_TEXT.name));
+    // Matching a company alone is held to the same limits, before search is asked.
+    let status = public.resolve_company(long_company).await.unwrap_err();
     assert_refused(&status, &["company"], Some(SEARCH_TEXT.name));
     let nul_town = pb::SearchAwardsRequest {
         municipalities: vec!["Hart\0ford".into()],
