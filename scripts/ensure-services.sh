@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure PostgreSQL (127.0.0.1:5432, user postgres without a password) and NATS with JetStream
-# (127.0.0.1:4222) are listening. Uses what is already there; otherwise installs Debian's
-# `postgresql` and `nats-server` and starts them. Running it twice is harmless.
+# (127.0.0.1:4222) are listening, and that PostgreSQL offers PostGIS. Uses what is already there;
+# otherwise installs Debian's `postgresql`, `postgresql-N-postgis-3` and `nats-server` and starts
+# them. Running it twice is harmless.
 set -euo pipefail
 
 as_root() {
@@ -52,6 +53,22 @@ trust_local_connections() {
     done
 }
 
+# SoQL's geometry functions run on PostGIS: install Debian's package for the server's major
+# version when the server does not offer the extension yet (the tests create it per database).
+ensure_postgis() {
+    local offered major
+    offered=$(psql -h 127.0.0.1 -U postgres -d postgres -Atqc \
+        "select 1 from pg_available_extensions where name = 'postgis'")
+    if [ "$offered" = "1" ]; then return 0; fi
+    major=$(psql -h 127.0.0.1 -U postgres -d postgres -Atqc "show server_version_num" | cut -c1-2)
+    echo "ensure-services: installing PostGIS for PostgreSQL $major from Debian"
+    if ! apt_install "postgresql-$major-postgis-3"; then
+        echo "ensure-services: could not install postgresql-$major-postgis-3; SoQL's geometry" >&2
+        echo "  functions and their tests need PostGIS on the test server" >&2
+        exit 1
+    fi
+}
+
 ensure_nats() {
     if listening 4222; then return 0; fi
     if [ ! -x /usr/sbin/nats-server ]; then
@@ -67,5 +84,6 @@ ensure_nats() {
 
 command -v psql >/dev/null || apt_install postgresql-client
 ensure_postgres
+ensure_postgis
 ensure_nats
-echo "ensure-services: PostgreSQL 127.0.0.1:5432 and NATS 127.0.0.1:4222 are up"
+echo "ensure-services: PostgreSQL 127.0.0.1:5432 (with PostGIS) and NATS 127.0.0.1:4222 are up"

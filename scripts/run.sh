@@ -12,6 +12,8 @@ if ! psql -h 127.0.0.1 -U postgres -d postgres -Atqc "select 1 from pg_database 
     # A new database gets its own NATS streams: events of an earlier database must not replay.
     rm -f .run/nats-prefix
 fi
+# SoQL's geometry functions (convex_hull, extent, intersects, ...) run on PostGIS.
+psql -h 127.0.0.1 -U postgres -d "$database" -qc "create extension if not exists postgis"
 if [ ! -s .run/nats-prefix ]; then
     echo "run$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')" > .run/nats-prefix
 fi

@@ -3,9 +3,8 @@
 //! copy of the file (loaded with `COPY` straight from the CSV, not through ingestion).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
 
-use opendata_proto::common::v1::ColumnType;
 use opendata_proto::ingestion::v1::UploadMode;
 use opendata_testkit::TestStack;
 use sqlx::{Column as _, Row as _};
@@ -323,13 +322,51 @@ const CASES: &[(&str, &str, bool)] = &[
         false,
     ),
     (
+        "$select=count(*)&$where=intersects(location, 'POLYGON ((-72.8 41.6, -72.5 41.6, -72.5 41.9, -72.8 41.9, -72.8 41.6))')",
+        "SELECT count(*)::text AS count FROM raw.sales WHERE lat BETWEEN 41.6 AND 41.9 AND lon BETWEEN -72.8 AND -72.5",
+        false,
+    ),
+    (
+        "$select=count(*)&$where=intersects(location, 'POINT (-72.343628962 41.728431984)')",
+        "SELECT count(*)::text AS count FROM raw.sales WHERE lon = -72.343628962 AND lat = 41.728431984",
+        false,
+    ),
+    (
+        "$select=num_points(spatial_union(location)) AS places",
+        "SELECT count(DISTINCT (lon, lat))::text AS places FROM raw.sales WHERE lon IS NOT NULL",
+        false,
+    ),
+    (
+        "$select=town, extent(location) AS box&$where=town in ('Avon', 'Hartford', 'Stamford')&$group=town",
+        "SELECT town, format('{\"coordinates\":[[[[%s,%s],[%s,%s],[%s,%s],[%s,%s],[%s,%s]]]],\"type\":\"MultiPolygon\"}', \
+         min(lon), min(lat), min(lon), max(lat), max(lon), max(lat), max(lon), min(lat), min(lon), min(lat)) AS box \
+         FROM raw.sales WHERE town IN ('Avon', 'Hartford', 'Stamford') AND lon IS NOT NULL GROUP BY town",
+        false,
+    ),
+    (
+        "$select=num_points(convex_hull(location)) AS corners, num_points(simplify(convex_hull(location), 0.5)) AS fewer",
+        "SELECT ST_NPoints(ST_ConvexHull(ST_Collect(ST_MakePoint(lon, lat))))::text AS corners, \
+         ST_NPoints(ST_Simplify(ST_ConvexHull(ST_Collect(ST_MakePoint(lon, lat))), 0.5))::text AS fewer FROM raw.sales",
+        false,
+    ),
+    (
+        "$select=town, max(location.latitude) AS north, min(location.longitude) AS west&$where=location.latitude > 41.9&$group=town",
+        "SELECT town, trim_scale(max(lat)::numeric)::text AS north, trim_scale(min(lon)::numeric)::text AS west FROM raw.sales WHERE lat > 41.9 GROUP BY town",
+        false,
+    ),
+    (
+        "$select=sum(sales_ratio ^ 2) AS squares, 2 ^ 3 ^ 2 AS tower",
+        "SELECT trim_scale(sum(power(sales_ratio, 2)))::text AS squares, '512' AS tower FROM raw.sales",
+        false,
+    ),
+    (
         "$select=count(*)&$where=location is null",
         "SELECT count(*)::text AS count FROM raw.sales WHERE lat IS NULL",
         false,
     ),
 ];
 
-async fn load_independent_copy(stack: &TestStack, file: &PathBuf) {
+async fn load_independent_copy(stack: &TestStack, file: &Path) {
     sqlx::raw_sql(
         "CREATE SCHEMA raw; CREATE TABLE raw.sales (serial_number numeric, list_year numeric, date_recorded timestamp, town text, \
          address text, assessed_value numeric, sale_amount numeric, sales_ratio numeric, property_type text, residential_type text, \
@@ -430,26 +467,9 @@ async fn by_hand(stack: &TestStack, sql: &str) -> Rows {
 #[tokio::test]
 async fn soql_answers_match_plain_sql_over_an_independent_copy() {
     assert!(CASES.len() >= 50, "{} cases", CASES.len());
-    let file =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/ct_real_estate_sales_sample.csv");
+    let file = real_estate_file();
     let stack = TestStack::start().await;
-    let columns = vec![
-        column("Serial Number", ColumnType::Number),
-        column("List Year", ColumnType::Number),
-        column("Date Recorded", ColumnType::CalendarDate),
-        column("Town", ColumnType::Text),
-        column("Address", ColumnType::Text),
-        column("Assessed Value", ColumnType::Number),
-        column("Sale Amount", ColumnType::Number),
-        column("Sales Ratio", ColumnType::Number),
-        column("Property Type", ColumnType::Text),
-        column("Residential Type", ColumnType::Text),
-        column("Non Use Code", ColumnType::Text),
-        column("Assessor Remarks", ColumnType::Text),
-        column("OPM remarks", ColumnType::Text),
-        column("Location", ColumnType::Point),
-    ];
-    let (key, dataset) = published_dataset(&stack, "opm", columns, "").await;
+    let (key, dataset) = published_dataset(&stack, "opm", real_estate_columns(), "").await;
     let loaded = push(
         &stack,
         &key,

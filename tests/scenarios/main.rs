@@ -23,6 +23,7 @@ mod seam;
 mod search;
 mod shutdown;
 mod soql;
+mod soql_compatibility;
 mod soql_tables;
 mod staff_pages;
 mod supervision;

@@ -15,28 +15,9 @@ fn data_file(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn real_estate_columns() -> Vec<opendata_proto::common::v1::Column> {
-    vec![
-        column("Serial Number", ColumnType::Number),
-        column("List Year", ColumnType::Number),
-        column("Date Recorded", ColumnType::CalendarDate),
-        column("Town", ColumnType::Text),
-        column("Address", ColumnType::Text),
-        column("Assessed Value", ColumnType::Number),
-        column("Sale Amount", ColumnType::Number),
-        column("Sales Ratio", ColumnType::Number),
-        column("Property Type", ColumnType::Text),
-        column("Residential Type", ColumnType::Text),
-        column("Non Use Code", ColumnType::Text),
-        column("Assessor Remarks", ColumnType::Text),
-        column("OPM remarks", ColumnType::Text),
-        column("Location", ColumnType::Point),
-    ]
-}
-
 #[tokio::test]
 async fn every_row_of_the_real_estate_sample_is_accounted_for() {
-    let file = std::fs::read(data_file("ct_real_estate_sales_sample.csv")).unwrap();
+    let file = std::fs::read(real_estate_file()).unwrap();
     let expected: Vec<csv::StringRecord> = csv::Reader::from_reader(file.as_slice())
         .records()
         .map(Result::unwrap)

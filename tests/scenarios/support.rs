@@ -31,6 +31,33 @@ pub fn column(display_name: &str, column_type: ColumnType) -> Column {
     }
 }
 
+/// The columns of the real-estate sample (`data/ct_real_estate_sales_sample.csv`), as OPM
+/// publishes them.
+pub fn real_estate_columns() -> Vec<Column> {
+    vec![
+        column("Serial Number", ColumnType::Number),
+        column("List Year", ColumnType::Number),
+        column("Date Recorded", ColumnType::CalendarDate),
+        column("Town", ColumnType::Text),
+        column("Address", ColumnType::Text),
+        column("Assessed Value", ColumnType::Number),
+        column("Sale Amount", ColumnType::Number),
+        column("Sales Ratio", ColumnType::Number),
+        column("Property Type", ColumnType::Text),
+        column("Residential Type", ColumnType::Text),
+        column("Non Use Code", ColumnType::Text),
+        column("Assessor Remarks", ColumnType::Text),
+        column("OPM remarks", ColumnType::Text),
+        column("Location", ColumnType::Point),
+    ]
+}
+
+/// The real-estate sample's file.
+pub fn real_estate_file() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../data/ct_real_estate_sales_sample.csv")
+}
+
 /// Creates a dataset with a schema; returns its id.
 pub async fn create_dataset(
     stack: &TestStack,

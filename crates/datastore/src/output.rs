@@ -19,6 +19,8 @@ pub enum ValueKind {
     Json,
     /// PostgreSQL point text `(x,y)`: GeoJSON in JSON, WKT in CSV.
     Point,
+    /// A GeoJSON geometry, already JSON (what PostGIS's `ST_AsGeoJSON` writes).
+    Geometry,
 }
 
 /// One output column.
@@ -39,8 +41,8 @@ pub enum Format {
     Json,
     /// CSV.
     Csv,
-    /// GeoJSON: a FeatureCollection whose geometry is the first point column and whose
-    /// properties are the other columns.
+    /// GeoJSON: a FeatureCollection whose geometry is the first point or geometry column and
+    /// whose properties are the other columns.
     GeoJson,
 }
 
@@ -140,10 +142,13 @@ impl RowSerializer {
         if self.rows > 0 {
             out.extend_from_slice(b"\n,");
         }
-        let geometry = self.columns.iter().position(|c| c.kind == ValueKind::Point);
+        let geometry = self
+            .columns
+            .iter()
+            .position(|c| matches!(c.kind, ValueKind::Point | ValueKind::Geometry));
         out.extend_from_slice(br#"{"type":"Feature","geometry":"#);
-        match geometry.and_then(|index| values[index]) {
-            Some(point) => write_json_value(ValueKind::Point, point, out),
+        match geometry.and_then(|index| Some((self.columns[index].kind, values[index]?))) {
+            Some((kind, shape)) => write_json_value(kind, shape, out),
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(br#","properties":"#);
@@ -184,7 +189,7 @@ fn write_json_value(kind: ValueKind, value: &str, out: &mut Vec<u8>) {
         } else {
             b"false"
         }),
-        ValueKind::Json => out.extend_from_slice(value.as_bytes()),
+        ValueKind::Json | ValueKind::Geometry => out.extend_from_slice(value.as_bytes()),
         ValueKind::Point => match parse_pg_point(value) {
             Some((x, y)) => {
                 out.extend_from_slice(br#"{"type":"Point","coordinates":["#);
@@ -247,12 +252,15 @@ fn write_csv_cell(text: &str, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
 
-    fn columns() -> Vec<OutputColumn> {
-        let column = |name: &str, soql_type, kind| OutputColumn {
+    fn column(name: &str, soql_type: &'static str, kind: ValueKind) -> OutputColumn {
+        OutputColumn {
             name: name.into(),
             soql_type,
             kind,
-        };
+        }
+    }
+
+    fn columns() -> Vec<OutputColumn> {
         vec![
             column("town", "text", ValueKind::String),
             column("amount", "number", ValueKind::Number),
@@ -325,6 +333,31 @@ mod tests {
             serde_json::json!({"town": "Avon", "amount": 1})
         );
         assert_eq!(value["features"][1]["geometry"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn geojson_features_take_a_postgis_geometry_as_is() {
+        let columns = vec![
+            column("town", "text", ValueKind::String),
+            column("hull", "multipolygon", ValueKind::Geometry),
+        ];
+        let hull = r#"{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,0]]]]}"#;
+        for (format, geometry) in [
+            (Format::GeoJson, "/features/0/geometry"),
+            (Format::Json, "/0/hull"),
+        ] {
+            let mut serializer = RowSerializer::new(format, columns.clone());
+            let mut out = Vec::new();
+            serializer.begin(false, &mut out);
+            serializer.row(&[Some("Avon"), Some(hull)], &mut out);
+            serializer.end(&mut out);
+            let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(
+                value.pointer(geometry).unwrap()["type"],
+                "MultiPolygon",
+                "{format:?}"
+            );
+        }
     }
 
     #[test]

@@ -115,6 +115,16 @@ pub const SOQL_IN_VALUES: Limit = Limit {
     exceeded: SOQL_EXCEEDED,
 };
 
+/// Vertices of one WKT argument (`within_polygon`'s polygon, `intersects`'s shape).
+pub const SOQL_SHAPE_VERTICES: Limit = Limit {
+    name: "soql_shape_vertices",
+    value: 10_000,
+    unit: "vertices",
+    applies_to: "vertices of one WKT polygon or shape given to `within_polygon` or `intersects`",
+    setting: None,
+    exceeded: SOQL_EXCEEDED,
+};
+
 /// Columns one query returns.
 pub const SOQL_SELECTED_COLUMNS: Limit = Limit {
     name: "soql_selected_columns",
@@ -670,6 +680,7 @@ pub const ALL: &[Limit] = &[
     SOQL_DEPTH,
     SOQL_NODES,
     SOQL_IN_VALUES,
+    SOQL_SHAPE_VERTICES,
     SOQL_SELECTED_COLUMNS,
     SOQL_FIELD_FILTERS,
     SOQL_SEARCH_TERMS,

@@ -69,13 +69,15 @@ pub enum BinaryOp {
     Div,
     /// `%`.
     Mod,
+    /// `^`: power.
+    Pow,
     /// `||`.
     Concat,
 }
 
 impl BinaryOp {
     /// Every operator.
-    pub const ALL: [BinaryOp; 14] = [
+    pub const ALL: [BinaryOp; 15] = [
         BinaryOp::Or,
         BinaryOp::And,
         BinaryOp::Eq,
@@ -89,6 +91,7 @@ impl BinaryOp {
         BinaryOp::Mul,
         BinaryOp::Div,
         BinaryOp::Mod,
+        BinaryOp::Pow,
         BinaryOp::Concat,
     ];
 
@@ -108,6 +111,7 @@ impl BinaryOp {
             BinaryOp::Mul => "*",
             BinaryOp::Div => "/",
             BinaryOp::Mod => "%",
+            BinaryOp::Pow => "^",
             BinaryOp::Concat => "||",
         }
     }
@@ -128,6 +132,7 @@ impl BinaryOp {
             BinaryOp::Mul => "times",
             BinaryOp::Div => "div",
             BinaryOp::Mod => "mod",
+            BinaryOp::Pow => "pow",
             BinaryOp::Concat => "concat",
         }
     }
@@ -236,6 +241,16 @@ pub enum Expr {
         /// Where.
         span: Span,
     },
+    /// `value.field`: a part of a point, location or url value (`location.latitude`,
+    /// `link.description`).
+    Field {
+        /// The value, a column.
+        expr: Box<Expr>,
+        /// Lowercase field name.
+        field: String,
+        /// Where.
+        span: Span,
+    },
     /// `CASE WHEN c THEN v ... [ELSE v] END`.
     Case {
         /// Conditions and values.
@@ -261,9 +276,10 @@ impl Expr {
     pub fn children(&self) -> Vec<&Expr> {
         match self {
             Expr::Column { .. } | Expr::Literal { .. } => Vec::new(),
-            Expr::Unary { expr, .. } | Expr::Cast { expr, .. } | Expr::IsNull { expr, .. } => {
-                vec![expr]
-            }
+            Expr::Unary { expr, .. }
+            | Expr::Cast { expr, .. }
+            | Expr::IsNull { expr, .. }
+            | Expr::Field { expr, .. } => vec![expr],
             Expr::Binary { left, right, .. } => vec![left, right],
             Expr::Like { expr, pattern, .. } => vec![expr, pattern],
             Expr::Between {
@@ -308,6 +324,7 @@ impl Expr {
             | Expr::Between { span, .. }
             | Expr::Like { span, .. }
             | Expr::IsNull { span, .. }
+            | Expr::Field { span, .. }
             | Expr::Case { span, .. } => span.0,
         }
     }
@@ -503,6 +520,7 @@ impl fmt::Display for Expr {
                 ..
             } => write!(f, "({expr} {}LIKE {pattern})", not(*negated)),
             Expr::IsNull { expr, negated, .. } => write!(f, "({expr} IS {}NULL)", not(*negated)),
+            Expr::Field { expr, field, .. } => write!(f, "{expr}.{field}"),
             Expr::Case {
                 branches,
                 otherwise,

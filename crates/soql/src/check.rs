@@ -1,20 +1,20 @@
 //! Type checking, the first pass: an expression becomes a [`Typed`] tree. Names resolve against
 //! the schema (or the select list's aliases), literals are read as the type they meet, and every
 //! operator and call is checked for the types it meets; calls against their row of
-//! [`FUNCTIONS`](crate::functions::FUNCTIONS). Recursion follows the tree, whose depth the parser
+//! [`functions`](crate::functions::functions). Recursion follows the tree, whose depth the parser
 //! bounds; the nodes checked are counted, aliases each time they are used, against [`SOQL_NODES`].
 
 use opendata_datastore::coerce::coerce_into;
 use opendata_datastore::schema::Schema;
 use opendata_datastore::table::{CREATED_AT_COLUMN, ID_COLUMN, UPDATED_AT_COLUMN, quote_ident};
-use opendata_limits::SOQL_NODES;
+use opendata_limits::{SOQL_NODES, SOQL_SHAPE_VERTICES};
 
 use crate::ast::{BinaryOp, Expr, Literal, UnaryOp};
 use crate::error::{ErrorKind, Position, SoqlError};
-use crate::functions::{Args, Function, Kind, Param, Returns, is_aggregate, lookup};
-use crate::geometry::{MAX_POLYGON_VERTICES, parse_polygons};
+use crate::functions::{Args, Function, Kind, Param, Returns, functions, is_aggregate, lookup};
+use crate::geometry::{parse_polygons, parse_shape};
 use crate::typed::{Node, Typed};
-use crate::types::SoqlType;
+use crate::types::{Engine, SoqlType};
 
 /// What names resolve to while checking one clause.
 #[derive(Clone, Copy)]
@@ -28,6 +28,8 @@ pub(crate) struct Scope<'a> {
 /// The type checker of one query.
 #[derive(Default)]
 pub(crate) struct Checker {
+    /// What the database can run beyond PostgreSQL itself.
+    engine: Engine,
     /// Expression nodes checked so far, aliases counted each time they are used.
     nodes: usize,
     /// The weight (see [`Typed::weight`]) of the expressions checked so far.
@@ -62,6 +64,14 @@ fn boxed(typed: Typed) -> Box<Typed> {
 }
 
 impl Checker {
+    /// A checker for a database that can run what `engine` says.
+    pub(crate) fn new(engine: Engine) -> Checker {
+        Checker {
+            engine,
+            ..Checker::default()
+        }
+    }
+
     fn column(
         &self,
         name: &str,
@@ -204,6 +214,20 @@ impl Checker {
                 star,
                 ..
             } => {
+                if let Some(function) = lookup(name)
+                    && function.needs_postgis()
+                    && !self.engine.postgis
+                {
+                    return Err(SoqlError::new(
+                        ErrorKind::NoSuchFunction,
+                        position,
+                        format!(
+                            "{name} needs PostGIS, which this portal's database does not have; \
+                             its operators can add it (CREATE EXTENSION postgis)"
+                        ),
+                    )
+                    .named(name));
+                }
                 if is_aggregate(name) && !scope.aggregates_allowed {
                     return Err(SoqlError::mismatch(
                         position,
@@ -308,6 +332,10 @@ impl Checker {
                     SoqlType::Boolean,
                     position,
                 ))
+            }
+            Expr::Field { expr, field, .. } => {
+                let value = self.expr(expr, scope)?;
+                part(value, field, position)
             }
             Expr::Case {
                 branches,
@@ -475,7 +503,14 @@ fn binary(op: BinaryOp, left: Typed, right: Typed, position: Position) -> Result
                     format!("{} values cannot be compared with {symbol}", ty.name()),
                 ));
             }
-            if matches!(ty, SoqlType::Point | SoqlType::Location | SoqlType::Url) {
+            if matches!(
+                ty,
+                SoqlType::Point
+                    | SoqlType::Location
+                    | SoqlType::Url
+                    | SoqlType::MultiPoint
+                    | SoqlType::MultiPolygon
+            ) {
                 return Err(SoqlError::mismatch(
                     position,
                     format!(
@@ -492,7 +527,12 @@ fn binary(op: BinaryOp, left: Typed, right: Typed, position: Position) -> Result
             let right = operand_as(right, SoqlType::Text, "||")?;
             node(left, right, SoqlType::Text)
         }
-        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
+        BinaryOp::Add
+        | BinaryOp::Sub
+        | BinaryOp::Mul
+        | BinaryOp::Div
+        | BinaryOp::Mod
+        | BinaryOp::Pow => {
             let (mut items, ty) = unify(vec![left, right], "arithmetic")?;
             let ty = if ty == SoqlType::Null {
                 SoqlType::Number
@@ -544,6 +584,38 @@ fn cast(value: Typed, target: SoqlType, position: Position) -> Result<Typed, Soq
     }
 }
 
+/// `value.field`: the call of the function that reads that part of the value's type
+/// (`location.latitude` is `location_latitude(location)`), so the function table says which
+/// fields each type has.
+fn part(value: Typed, field: &str, position: Position) -> Result<Typed, SoqlError> {
+    let prefix = match value.ty {
+        SoqlType::Point => "point",
+        SoqlType::Location => "location",
+        SoqlType::Url => "url",
+        other => {
+            return Err(SoqlError::mismatch(
+                position,
+                format!("{} values have no fields", other.name()),
+            ));
+        }
+    };
+    let name = format!("{prefix}_{field}");
+    if lookup(&name).is_none() {
+        let fields: Vec<&str> = functions()
+            .filter_map(|function| function.name.strip_prefix(prefix)?.strip_prefix('_'))
+            .collect();
+        return Err(SoqlError::mismatch(
+            position,
+            format!(
+                "{prefix} values have no field `{}`; they have {}",
+                opendata_limits::excerpt(field),
+                fields.join(", ")
+            ),
+        ));
+    }
+    call(&name, vec![value], false, false, position)
+}
+
 /// Checks a call of `name` against its row of the function table.
 fn call(
     name: &str,
@@ -553,7 +625,7 @@ fn call(
     position: Position,
 ) -> Result<Typed, SoqlError> {
     let function = lookup(name);
-    let aggregates = function.is_some_and(|f| f.kind != Kind::Scalar);
+    let aggregates = function.is_some_and(|f| matches!(f.kind, Kind::Aggregate | Kind::Counting));
     if let Some(nested) = args.iter().find(|a| a.aggregate).filter(|_| aggregates) {
         return Err(SoqlError::mismatch(
             nested.position,
@@ -668,6 +740,32 @@ fn arguments(
     Ok((args, ty))
 }
 
+/// The WKT text of a `what` argument of `function`, which must be a string literal.
+fn wkt_of<'a>(function: &str, arg: &'a Typed, what: &str) -> Result<&'a str, SoqlError> {
+    match &arg.node {
+        Node::TextLiteral(wkt) => Ok(wkt),
+        _ => Err(SoqlError::mismatch(
+            arg.position,
+            format!("{function} takes the {what} as a WKT string"),
+        )),
+    }
+}
+
+/// Refuses a WKT argument of more than [`SOQL_SHAPE_VERTICES`].
+fn within_vertex_limit(vertices: usize, position: Position) -> Result<(), SoqlError> {
+    if vertices > SOQL_SHAPE_VERTICES.get() {
+        return Err(SoqlError::over_limit(
+            SOQL_SHAPE_VERTICES,
+            position,
+            format!(
+                "the shape has {vertices} vertices; at most {} are allowed",
+                SOQL_SHAPE_VERTICES.value
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// One argument of `function`, checked against what the parameter takes.
 fn argument(function: &str, arg: Typed, param: Param) -> Result<Typed, SoqlError> {
     let position = arg.position;
@@ -711,26 +809,37 @@ fn argument(function: &str, arg: Typed, param: Param) -> Result<Typed, SoqlError
             position,
         )),
         Param::Point => exactly(arg, SoqlType::Point),
+        Param::Location => exactly(arg, SoqlType::Location),
+        Param::Geometry => match arg.ty {
+            SoqlType::Location => Ok(Typed::new(
+                Node::LocationPoint(boxed(arg)),
+                SoqlType::Point,
+                position,
+            )),
+            SoqlType::Point | SoqlType::MultiPoint | SoqlType::MultiPolygon => Ok(arg),
+            _ => exactly(arg, SoqlType::Point),
+        },
+        Param::Shape => {
+            let (canonical, vertices) = parse_shape(wkt_of(function, &arg, "shape")?, position)?;
+            within_vertex_limit(vertices, position)?;
+            Ok(Typed::new(
+                Node::Param {
+                    value: canonical,
+                    sql_type: "text",
+                },
+                SoqlType::Text,
+                position,
+            ))
+        }
+        Param::Url => exactly(arg, SoqlType::Url),
         Param::Ordered if !arg.ty.is_ordered() => Err(SoqlError::mismatch(
             position,
             format!("{function} cannot compare {} values", arg.ty.name()),
         )),
         Param::Ordered | Param::Any => Ok(arg),
         Param::Polygon => {
-            let Node::TextLiteral(wkt) = &arg.node else {
-                return Err(SoqlError::mismatch(
-                    position,
-                    format!("{function} takes the polygon as a WKT string"),
-                ));
-            };
-            let polygons = parse_polygons(wkt, position)?;
-            let vertices: usize = polygons.iter().flatten().map(Vec::len).sum();
-            if vertices > MAX_POLYGON_VERTICES {
-                return Err(SoqlError::mismatch(
-                    position,
-                    format!("the polygon has more than {MAX_POLYGON_VERTICES} vertices"),
-                ));
-            }
+            let polygons = parse_polygons(wkt_of(function, &arg, "polygon")?, position)?;
+            within_vertex_limit(polygons.iter().flatten().map(Vec::len).sum(), position)?;
             Ok(Typed::new(
                 Node::Polygons(polygons),
                 SoqlType::Text,

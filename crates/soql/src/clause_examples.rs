@@ -241,8 +241,8 @@ pub static CLAUSE_EXAMPLES: &[ClauseExample] = &[
     ClauseExample {
         shows: "every column when there is no $select",
         params: &[("$order", ":id"), ("$limit", "1")],
-        sql: r#"SELECT ("town")::text AS "c0", trim_scale("sale_amount")::text AS "c1", ("ratio")::text AS "c2", ("sold")::text AS "c3", to_char("date_recorded", 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS "c4", ("location")::text AS "c5" FROM data."t" ORDER BY ":id" ASC NULLS LAST LIMIT $1::bigint"#,
-        rows: r#"[{"town":"Avon","sale_amount":"100000","ratio":0.5,"sold":true,"date_recorded":"2020-01-15T00:00:00.000","location":{"type":"Point","coordinates":[-72.86,41.8]}}]"#,
+        sql: r#"SELECT ("town")::text AS "c0", trim_scale("sale_amount")::text AS "c1", ("ratio")::text AS "c2", ("sold")::text AS "c3", to_char("date_recorded", 'YYYY-MM-DD"T"HH24:MI:SS.MS') AS "c4", ("location")::text AS "c5", ("place")::text AS "c6", ("link")::text AS "c7" FROM data."t" ORDER BY ":id" ASC NULLS LAST LIMIT $1::bigint"#,
+        rows: r#"[{"town":"Avon","sale_amount":"100000","ratio":0.5,"sold":true,"date_recorded":"2020-01-15T00:00:00.000","location":{"type":"Point","coordinates":[-72.86,41.8]},"place":{"latitude":"41.8","longitude":"-72.86","human_address":"{\"address\":\"60 West Main Street\",\"city\":\"\",\"state\":\"\",\"zip\":\"\"}"},"link":{"url":"https://www.avonct.gov/","description":"Town of Avon"}}]"#,
     },
     ClauseExample {
         shows: "$group by a select alias, unary minus",
@@ -290,6 +290,50 @@ pub static CLAUSE_EXAMPLES: &[ClauseExample] = &[
         sql: r#"SELECT trim_scale((+"sale_amount"))::text AS "c0", (("sale_amount")::double precision)::text AS "c1", trim_scale($1::numeric)::text AS "c2" FROM data."t" ORDER BY ":id" ASC NULLS LAST LIMIT $2::bigint"#,
         rows: r#"[{"same":"100000","d":100000,"seven":"7"}]"#,
     },
+    ClauseExample {
+        shows: "^, right to left, on numbers and doubles",
+        params: &[
+            (
+                "$select",
+                "sale_amount ^ 2 AS squared, 2 ^ 3 ^ 2 AS tower, ratio ^ 0.5 AS root",
+            ),
+            ("$order", ":id"),
+            ("$limit", "1"),
+        ],
+        sql: r#"SELECT trim_scale(("sale_amount" ^ $1::numeric))::text AS "c0", trim_scale(($1::numeric ^ ($2::numeric ^ $1::numeric)))::text AS "c1", (("ratio" ^ ($3::numeric)::double precision))::text AS "c2" FROM data."t" ORDER BY ":id" ASC NULLS LAST LIMIT $4::bigint"#,
+        rows: r#"[{"squared":"10000000000","tower":"512","root":0.7071067811865476}]"#,
+    },
+    ClauseExample {
+        shows: "geometry with PostGIS: intersects in $where, gathered hulls and boxes per group",
+        params: &[
+            (
+                "$select",
+                "town, count(*) AS n, convex_hull(spatial_union(location)) AS hull, simplify_preserve_topology(extent(location), 0.01) AS box",
+            ),
+            (
+                "$where",
+                "intersects(location, 'POLYGON ((-73 41.5, -72.6 41.5, -72.6 41.9, -73 41.9, -73 41.5))')",
+            ),
+            ("$group", "town"),
+            ("$order", "town"),
+        ],
+        sql: r#"SELECT ("town")::text AS "c0", trim_scale(count(*)::numeric)::text AS "c1", ST_AsGeoJSON(ST_Multi(ST_ConvexHull(ST_Multi(ST_Union(ST_SetSRID(("location")::geometry, 4326)))))) AS "c2", ST_AsGeoJSON(ST_Multi(ST_SimplifyPreserveTopology(ST_Multi(ST_Envelope(ST_Collect(ST_SetSRID(("location")::geometry, 4326)))), ($1::numeric)::double precision))) AS "c3" FROM data."t" WHERE ST_Intersects(ST_SetSRID(("location")::geometry, 4326), ST_MakeValid(ST_GeomFromText($2::text, 4326))) GROUP BY "town" ORDER BY "town" ASC NULLS LAST LIMIT $3::bigint"#,
+        rows: r#"[{"town":"Avon","n":"2","hull":{"type":"MultiLineString","coordinates":[[[-72.87,41.79],[-72.86,41.8]]]},"box":{"type":"MultiPolygon","coordinates":[[[[-72.87,41.79],[-72.87,41.8],[-72.86,41.8],[-72.86,41.79],[-72.87,41.79]]]]}},{"town":"Bristol","n":"1","hull":{"type":"MultiPoint","coordinates":[[-72.95,41.67]]},"box":{"type":"MultiPoint","coordinates":[[-72.95,41.67]]}},{"town":"Hartford","n":"2","hull":{"type":"MultiLineString","coordinates":[[[-72.68,41.76],[-72.67,41.77]]]},"box":{"type":"MultiPolygon","coordinates":[[[[-72.68,41.76],[-72.68,41.77],[-72.67,41.77],[-72.67,41.76],[-72.68,41.76]]]]}}]"#,
+    },
+    ClauseExample {
+        shows: "fields of location and url values in $select, $where, $group and $order",
+        params: &[
+            ("$select", "place.latitude AS lat, link.url, count(*) AS n"),
+            (
+                "$where",
+                "place.longitude < -72 OR link.description IS NOT NULL",
+            ),
+            ("$group", "place.latitude, link.url"),
+            ("$order", "lat DESC"),
+        ],
+        sql: r#"SELECT trim_scale((("place")->>'latitude')::numeric)::text AS "c0", ((("link")->>'url'))::text AS "c1", trim_scale(count(*)::numeric)::text AS "c2" FROM data."t" WHERE (((("place")->>'longitude')::numeric < (-$1::numeric)) OR ((("link")->>'description') IS NOT NULL)) GROUP BY (("place")->>'latitude')::numeric, (("link")->>'url') ORDER BY (("place")->>'latitude')::numeric DESC NULLS FIRST LIMIT $2::bigint"#,
+        rows: r#"[{"lat":"41.8","link_url":"https://www.avonct.gov/","n":"1"},{"lat":"41.79","link_url":"https://www.avonct.gov/assessor","n":"1"}]"#,
+    },
 ];
 
 #[cfg(test)]
@@ -304,8 +348,14 @@ mod tests {
         let schema = crate::fixtures::sales_schema();
         let mut wrong = Vec::new();
         for example in CLAUSE_EXAMPLES {
-            let compiled = compile(&request(example.params), &schema, "t", Target::Json)
-                .unwrap_or_else(|e| panic!("{}: {e}", example.shows));
+            let compiled = compile(
+                &request(example.params),
+                &schema,
+                "t",
+                Target::Json,
+                crate::fixtures::POSTGIS,
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", example.shows));
             if compiled.sql != example.sql {
                 wrong.push(format!(
                     "{}:\n  expected {}\n  compiled {}",
@@ -322,9 +372,15 @@ mod tests {
         let all: String = CLAUSE_EXAMPLES
             .iter()
             .map(|example| {
-                compile(&request(example.params), &schema, "t", Target::Json)
-                    .unwrap_or_else(|e| panic!("{}: {e}", example.shows))
-                    .sql
+                compile(
+                    &request(example.params),
+                    &schema,
+                    "t",
+                    Target::Json,
+                    crate::fixtures::POSTGIS,
+                )
+                .unwrap_or_else(|e| panic!("{}: {e}", example.shows))
+                .sql
             })
             .collect();
         let operators: Vec<String> = crate::ast::BinaryOp::ALL

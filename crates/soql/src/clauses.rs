@@ -37,9 +37,10 @@ fn bare_columns(expr: &Expr, found: &mut Vec<(String, Position)>) {
         Expr::Literal { .. } => {}
         Expr::Call { name, .. } if is_aggregate(name) => {}
         Expr::Call { args, .. } => args.iter().for_each(|a| bare_columns(a, found)),
-        Expr::Unary { expr, .. } | Expr::Cast { expr, .. } | Expr::IsNull { expr, .. } => {
-            bare_columns(expr, found)
-        }
+        Expr::Unary { expr, .. }
+        | Expr::Cast { expr, .. }
+        | Expr::IsNull { expr, .. }
+        | Expr::Field { expr, .. } => bare_columns(expr, found),
         Expr::Binary { left, right, .. } => {
             bare_columns(left, found);
             bare_columns(right, found);

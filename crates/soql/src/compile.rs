@@ -17,7 +17,7 @@ use crate::clauses::{
 use crate::error::{Position, SoqlError};
 use crate::render::{Binds, sql};
 use crate::request::{QueryRequest, parse_request};
-use crate::types::{Target, output_expression};
+use crate::types::{Engine, Target, output_expression};
 
 /// `$limit` when none is given: clients page on exactly this.
 pub const DEFAULT_LIMIT: u64 = 1000;
@@ -33,12 +33,14 @@ pub struct CompiledQuery {
     pub columns: Vec<OutputColumn>,
 }
 
-/// Compiles `request` against `schema` for rows in `table` (in the `data` schema).
+/// Compiles `request` against `schema` for rows in `table` (in the `data` schema), for a database
+/// that runs what `engine` says.
 pub fn compile(
     request: &QueryRequest,
     schema: &Schema,
     table: &str,
     target: Target,
+    engine: Engine,
 ) -> Result<CompiledQuery, SoqlError> {
     let mut query = parse_request(request)?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
@@ -51,7 +53,7 @@ pub fn compile(
         }
     }
     join_field_filters(&mut query, request, schema)?;
-    let mut checker = Checker::default();
+    let mut checker = Checker::new(engine);
     let outputs = select_outputs(&query, schema, &mut checker)?;
     let aliases: Vec<(String, Expr)> = outputs
         .iter()

@@ -11,12 +11,25 @@ fn schema() -> Schema {
 }
 
 fn compiled(pairs: &[(&str, &str)]) -> CompiledQuery {
-    compile(&request(pairs), &schema(), "t", Target::Json)
-        .unwrap_or_else(|e| panic!("{pairs:?}: {e:?}"))
+    compile(
+        &request(pairs),
+        &schema(),
+        "t",
+        Target::Json,
+        crate::fixtures::POSTGIS,
+    )
+    .unwrap_or_else(|e| panic!("{pairs:?}: {e:?}"))
 }
 
 fn error(pairs: &[(&str, &str)]) -> SoqlError {
-    compile(&request(pairs), &schema(), "t", Target::Json).unwrap_err()
+    compile(
+        &request(pairs),
+        &schema(),
+        "t",
+        Target::Json,
+        crate::fixtures::POSTGIS,
+    )
+    .unwrap_err()
 }
 
 #[test]
@@ -40,7 +53,7 @@ fn plain_requests_compile_to_bound_sql() {
 fn the_default_limit_is_exactly_1000_and_every_column_is_selected() {
     let query = compiled(&[]);
     assert_eq!(query.binds.last().unwrap(), "1000");
-    assert_eq!(query.columns.len(), 6);
+    assert_eq!(query.columns.len(), 8);
 }
 
 #[test]
@@ -247,7 +260,8 @@ fn injection_attempts_are_inert_or_refused() {
                 &request(&[(parameter, value)]),
                 &schema(),
                 "t",
-                Target::Json
+                Target::Json,
+                crate::fixtures::POSTGIS
             )
             .is_err(),
             "{parameter}={value}"

@@ -3,6 +3,10 @@
 use opendata_datastore::schema::{Column, ColumnType, Schema};
 
 use crate::request::QueryRequest;
+use crate::types::Engine;
+
+/// A database with PostGIS, as the tests' server has.
+pub const POSTGIS: Engine = Engine { postgis: true };
 
 /// A schema shaped like the real-estate sales, with a column of each kind queries use.
 pub fn sales_schema() -> Schema {
@@ -14,6 +18,8 @@ pub fn sales_schema() -> Schema {
             Column::new("sold", "Sold", ColumnType::Checkbox),
             Column::new("date_recorded", "Date Recorded", ColumnType::CalendarDate),
             Column::new("location", "Location", ColumnType::Point),
+            Column::new("place", "Place", ColumnType::Location),
+            Column::new("link", "Link", ColumnType::Url),
         ],
         row_identifier: None,
     }

@@ -25,7 +25,7 @@ fn checked(soql: &str) -> Typed {
         aliases: &[],
         aggregates_allowed: true,
     };
-    Checker::default()
+    Checker::new(crate::fixtures::POSTGIS)
         .expr(expr, &scope)
         .unwrap_or_else(|e| panic!("{soql}: {e}"))
 }
@@ -33,7 +33,7 @@ fn checked(soql: &str) -> Typed {
 #[test]
 fn every_example_renders_to_its_sql() {
     let mut wrong = Vec::new();
-    for function in FUNCTIONS {
+    for function in functions() {
         let typed = checked(function.example.soql);
         let rendered = sql(&mut Binds::default(), &typed);
         if rendered != function.example.sql {
@@ -55,7 +55,7 @@ fn every_example_renders_to_its_sql() {
 #[test]
 fn every_example_calls_its_function_and_names_are_unique() {
     let mut names = HashSet::new();
-    for function in FUNCTIONS {
+    for function in functions() {
         assert!(names.insert(function.name), "{} twice", function.name);
         assert!(
             function
@@ -79,7 +79,7 @@ fn every_example_calls_its_function_and_names_are_unique() {
 #[test]
 fn the_readme_lists_every_function() {
     let table = markdown_table();
-    assert_eq!(table.lines().count(), FUNCTIONS.len() + 2);
+    assert_eq!(table.lines().count(), functions().count() + 2);
     assert!(
         include_str!("../../../README.md").contains(&table),
         "README.md is out of date; paste this table into it:\n{table}"
@@ -99,8 +99,7 @@ const WRITTEN: &[&str] = &[
 
 #[test]
 fn no_function_writes_an_argument_more_often_than_it_declares() {
-    let calls = FUNCTIONS
-        .iter()
+    let calls = functions()
         .map(|function| function.example.soql)
         .chain(WRITTEN.iter().copied());
     for soql in calls {
@@ -140,8 +139,14 @@ fn a_multipolygon_of_hundreds_of_parts_compiles() {
         ..QueryRequest::default()
     };
     let schema = crate::fixtures::sales_schema();
-    let query = crate::compile(&request, &schema, "t", crate::Target::Json)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let query = crate::compile(
+        &request,
+        &schema,
+        "t",
+        crate::Target::Json,
+        crate::fixtures::POSTGIS,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         query.binds.len(),
         300 + 1,
@@ -179,7 +184,90 @@ const REFUSED: &[(&str, &str)] = &[
         "expects a point here",
     ),
     ("frobnicate(town)", "no such function: frobnicate"),
+    ("town.latitude", "text values have no fields"),
+    (
+        "place.elevation",
+        "location values have no field `elevation`; they have address, city, human_address, latitude, longitude, point, state, zip",
+    ),
+    (
+        "link.latitude",
+        "url values have no field `latitude`; they have description, url",
+    ),
+    (
+        "location.url",
+        "point values have no field `url`; they have latitude, longitude",
+    ),
+    (
+        "url_url(place)",
+        "url_url expects a url here, not a location",
+    ),
+    (
+        "convex_hull(town)",
+        "convex_hull expects a point here, not a text",
+    ),
+    (
+        "intersects(location, town)",
+        "intersects takes the shape as a WKT string",
+    ),
+    (
+        "intersects(location, 'CIRCLE (1 2 3)')",
+        "expected a WKT POINT, LINESTRING, POLYGON or MULTIPOLYGON string",
+    ),
+    (
+        "spatial_union(spatial_union(location))",
+        "aggregates cannot be nested",
+    ),
+    (
+        "num_points(place.address)",
+        "num_points expects a point here, not a text",
+    ),
 ];
+
+#[test]
+fn without_postgis_its_functions_are_refused_by_name_and_the_rest_work() {
+    let schema = crate::fixtures::sales_schema();
+    let scope = Scope {
+        schema: &schema,
+        aliases: &[],
+        aggregates_allowed: true,
+    };
+    let mut needing = Vec::new();
+    for function in functions() {
+        let request = QueryRequest {
+            select: function.example.soql.to_owned(),
+            ..QueryRequest::default()
+        };
+        let query = parse_request(&request).unwrap();
+        let expr = query.select[0].expr().unwrap();
+        let checked = Checker::default().expr(expr, &scope);
+        if function.needs_postgis() {
+            needing.push(function.name);
+            let error = checked.expect_err(function.name);
+            assert_eq!(error.name.as_deref(), Some(function.name));
+            assert!(
+                error
+                    .message
+                    .contains(&format!("{} needs PostGIS", function.name)),
+                "{}",
+                error.message
+            );
+        } else {
+            checked.unwrap_or_else(|e| panic!("{}: {e}", function.name));
+        }
+    }
+    assert_eq!(
+        needing,
+        [
+            "convex_hull",
+            "extent",
+            "spatial_union",
+            "intersects",
+            "num_points",
+            "simplify",
+            "simplify_preserve_topology"
+        ]
+    );
+}
 
 #[test]
 fn bad_calls_are_refused_with_what_is_wrong() {
@@ -198,15 +286,28 @@ fn bad_calls_are_refused_with_what_is_wrong() {
         let [crate::ast::Selection::Expr { expr, .. }] = query.select.as_slice() else {
             panic!("{soql}: one expression expected");
         };
-        let error = Checker::default().expr(expr, &scope).expect_err(soql);
+        let error = Checker::new(crate::fixtures::POSTGIS)
+            .expr(expr, &scope)
+            .expect_err(soql);
         assert!(error.message.contains(says), "{soql}: {}", error.message);
     }
-    let vertices = vec!["0 0"; crate::geometry::MAX_POLYGON_VERTICES + 1].join(",");
-    let huge = format!("within_polygon(location, 'POLYGON (({vertices}))')");
-    let request = QueryRequest {
-        select: huge,
-        ..QueryRequest::default()
-    };
-    let error = crate::compile(&request, &schema, "t", crate::Target::Json).unwrap_err();
-    assert!(error.message.contains("vertices"), "{}", error.message);
+    let vertices = vec!["0 0"; opendata_limits::SOQL_SHAPE_VERTICES.get() + 1].join(",");
+    for huge in [
+        format!("within_polygon(location, 'POLYGON (({vertices}))')"),
+        format!("intersects(location, 'LINESTRING ({vertices})')"),
+    ] {
+        let request = QueryRequest {
+            select: huge,
+            ..QueryRequest::default()
+        };
+        let error = crate::compile(
+            &request,
+            &schema,
+            "t",
+            crate::Target::Json,
+            crate::fixtures::POSTGIS,
+        )
+        .unwrap_err();
+        assert!(error.message.contains("vertices"), "{}", error.message);
+    }
 }

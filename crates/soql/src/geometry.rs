@@ -1,12 +1,11 @@
-//! Geography for SoQL's spatial functions: great-circle distance in SQL, and WKT polygons
-//! parsed (with their holes) into PostgreSQL polygon literals.
+//! Geography for SoQL's spatial functions: great-circle distance in SQL, WKT polygons parsed
+//! (with their holes) into PostgreSQL polygon literals, and WKT shapes for PostGIS read and
+//! written back canonically, so PostGIS never parses a caller's text.
 
 use crate::error::{Position, SoqlError};
 
 /// Mean Earth radius in metres (IUGG).
 const EARTH_RADIUS_METERS: f64 = 6_371_008.8;
-/// Largest polygon accepted by `within_polygon`, in vertices.
-pub(crate) const MAX_POLYGON_VERTICES: usize = 10_000;
 
 /// Great-circle distance in metres between two point expressions.
 pub(crate) fn haversine(a: &str, b: &str) -> String {
@@ -96,6 +95,60 @@ fn parse_rings(text: &str) -> Option<Polygon> {
         .filter(|rings| !rings.is_empty())
 }
 
+/// A WKT `POINT`, `LINESTRING`, `POLYGON` or `MULTIPOLYGON`, written back canonically, and its
+/// vertices.
+pub(crate) fn parse_shape(text: &str, position: Position) -> Result<(String, usize), SoqlError> {
+    let bad = || {
+        SoqlError::mismatch(
+            position,
+            "expected a WKT POINT, LINESTRING, POLYGON or MULTIPOLYGON string",
+        )
+    };
+    let trimmed = text.trim();
+    let upper = trimmed.to_ascii_uppercase();
+    let coordinates = |body: &str| -> Option<Ring> {
+        let inner = body.trim().strip_prefix('(')?.strip_suffix(')')?;
+        inner
+            .split(',')
+            .map(|pair| {
+                let mut numbers = pair.split_whitespace().map(str::parse::<f64>);
+                match (numbers.next(), numbers.next(), numbers.next()) {
+                    (Some(Ok(x)), Some(Ok(y)), None) if x.is_finite() && y.is_finite() => {
+                        Some((x, y))
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    };
+    let written = |ring: &[(f64, f64)]| {
+        let points: Vec<String> = ring.iter().map(|(x, y)| format!("{x} {y}")).collect();
+        format!("({})", points.join(", "))
+    };
+    if let Some(rest) = upper.strip_prefix("POINT") {
+        let point = coordinates(&trimmed[trimmed.len() - rest.len()..])
+            .filter(|points| points.len() == 1)
+            .ok_or_else(bad)?;
+        return Ok((format!("POINT {}", written(&point)), 1));
+    }
+    if let Some(rest) = upper.strip_prefix("LINESTRING") {
+        let line = coordinates(&trimmed[trimmed.len() - rest.len()..])
+            .filter(|points| points.len() >= 2)
+            .ok_or_else(bad)?;
+        return Ok((format!("LINESTRING {}", written(&line)), line.len()));
+    }
+    let polygons = parse_polygons(text, position).map_err(|_| bad())?;
+    let vertices = polygons.iter().flatten().map(Vec::len).sum();
+    let polygons: Vec<String> = polygons
+        .iter()
+        .map(|rings| {
+            let rings: Vec<String> = rings.iter().map(|ring| written(ring)).collect();
+            format!("({})", rings.join(", "))
+        })
+        .collect();
+    Ok((format!("MULTIPOLYGON ({})", polygons.join(", ")), vertices))
+}
+
 pub(crate) fn polygon_literal(ring: &[(f64, f64)]) -> String {
     let points: Vec<String> = ring.iter().map(|(x, y)| format!("({x},{y})")).collect();
     format!("({})", points.join(","))
@@ -104,6 +157,37 @@ pub(crate) fn polygon_literal(ring: &[(f64, f64)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shapes_are_written_back_canonically() {
+        let at = Position::default();
+        assert_eq!(
+            parse_shape(" point( -72.5   41.25 ) ", at).unwrap(),
+            ("POINT (-72.5 41.25)".to_owned(), 1)
+        );
+        assert_eq!(
+            parse_shape("LINESTRING (0 0, 1 1, 2 0)", at).unwrap(),
+            ("LINESTRING (0 0, 1 1, 2 0)".to_owned(), 3)
+        );
+        assert_eq!(
+            parse_shape("POLYGON ((0 0, 4 0, 4 4, 0 0), (1 1, 2 1, 2 2, 1 1))", at).unwrap(),
+            (
+                "MULTIPOLYGON (((0 0, 4 0, 4 4, 0 0), (1 1, 2 1, 2 2, 1 1)))".to_owned(),
+                8
+            )
+        );
+        for bad in [
+            "POINT (1)",
+            "POINT (1 2, 3 4)",
+            "POINT (1 2); DROP TABLE x",
+            "LINESTRING (1 2)",
+            "CIRCLE (1 2 3)",
+            "POINT (NaN 1)",
+            "",
+        ] {
+            assert!(parse_shape(bad, at).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn polygons_and_multipolygons_parse_with_holes() {

@@ -18,7 +18,15 @@ const WORKER_STACK_BYTES: usize = 2 * 1024 * 1024;
 fn compile_on_worker_stack(request: QueryRequest) -> Result<CompiledQuery, SoqlError> {
     std::thread::Builder::new()
         .stack_size(WORKER_STACK_BYTES)
-        .spawn(move || compile(&request, &sales_schema(), "t", Target::Json))
+        .spawn(move || {
+            compile(
+                &request,
+                &sales_schema(),
+                "t",
+                Target::Json,
+                crate::fixtures::POSTGIS,
+            )
+        })
         .unwrap()
         .join()
         .expect("compiling must not panic")

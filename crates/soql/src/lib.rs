@@ -1,6 +1,6 @@
 //! SoQL, the Socrata Query Language: a lexer, a parser with Socrata's precedence, a type checker
 //! producing a typed tree, and a renderer of that tree to parameterised PostgreSQL; functions are
-//! rows of one table ([`functions::FUNCTIONS`]). Pure and I/O-free: identifiers come only from the
+//! rows of one table ([`functions::functions`]). Pure and I/O-free: identifiers come only from the
 //! dataset's schema and every value becomes a bind parameter.
 
 pub mod ast;
@@ -22,7 +22,7 @@ pub mod types;
 pub use compile::{CompiledQuery, DEFAULT_LIMIT, compile};
 pub use error::{ErrorKind, Position, SoqlError};
 pub use request::{QueryRequest, parse_request};
-pub use types::{SoqlType, Target};
+pub use types::{Engine, SoqlType, Target};
 
 #[cfg(test)]
 mod fixtures;

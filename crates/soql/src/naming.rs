@@ -70,6 +70,7 @@ fn raw_name(expr: &Expr) -> String {
             raw_name(expr),
             if *negated { "not_" } else { "" }
         ),
+        Expr::Field { expr, field, .. } => format!("{}_{field}", raw_name(expr)),
         Expr::Case { .. } => "case".to_owned(),
     }
 }

@@ -47,6 +47,7 @@ fn binary_op() -> impl Strategy<Value = BinaryOp> {
         Just(BinaryOp::Mul),
         Just(BinaryOp::Div),
         Just(BinaryOp::Mod),
+        Just(BinaryOp::Pow),
         Just(BinaryOp::Concat),
     ]
 }

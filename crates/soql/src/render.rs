@@ -85,7 +85,7 @@ pub(crate) fn sql(binds: &mut Binds, typed: &Typed) -> String {
                 let args: Vec<String> = args.iter().map(|arg| sql(binds, arg)).collect();
                 expand(template, &args)
             }
-            Render::With(render, _) => render(
+            Render::With(render, _) | Render::PostGis(render) => render(
                 binds,
                 &Invocation {
                     args,

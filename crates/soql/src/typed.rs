@@ -2,7 +2,7 @@
 //! ([`crate::render`]) turns into SQL. Every node knows its type, whether it contains an
 //! aggregate, its weight (the parts its SQL will hold) and where it was written; names are
 //! resolved, literals read as the type they meet, and every function is its entry in
-//! [`crate::functions::FUNCTIONS`].
+//! [`crate::functions::functions`].
 
 use crate::ast::BinaryOp;
 use crate::error::Position;

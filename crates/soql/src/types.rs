@@ -3,6 +3,14 @@
 use opendata_datastore::output::ValueKind;
 use opendata_datastore::schema::ColumnType;
 
+/// What the database can run beyond PostgreSQL itself, which decides the functions a query may
+/// call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Engine {
+    /// PostGIS is installed, and on the search path the query runs with.
+    pub postgis: bool,
+}
+
 /// The type of a SoQL value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SoqlType {
@@ -24,6 +32,10 @@ pub enum SoqlType {
     Location,
     /// Link with description.
     Url,
+    /// Points, as `spatial_union` gathers them (a PostGIS geometry).
+    MultiPoint,
+    /// Polygons, as `convex_hull` and `extent` draw them (a PostGIS geometry).
+    MultiPolygon,
     /// The row id (`:id`), ordered as a number and written `row-N`.
     RowId,
     /// The type of a bare `null`, compatible with every type.
@@ -58,6 +70,8 @@ impl SoqlType {
             SoqlType::Point => "point",
             SoqlType::Location => "location",
             SoqlType::Url => "url",
+            SoqlType::MultiPoint => "multipoint",
+            SoqlType::MultiPolygon => "multipolygon",
             SoqlType::Null => "null",
         }
     }
@@ -86,6 +100,7 @@ impl SoqlType {
             SoqlType::FixedTimestamp => "timestamptz",
             SoqlType::Point => "point",
             SoqlType::Location | SoqlType::Url => "jsonb",
+            SoqlType::MultiPoint | SoqlType::MultiPolygon => "geometry",
             SoqlType::RowId => "bigint",
         }
     }
@@ -150,6 +165,11 @@ pub fn output_expression(sql: &str, ty: SoqlType, target: Target) -> (String, Va
         ),
         SoqlType::Point => (format!("({sql})::text"), ValueKind::Point),
         SoqlType::RowId => (format!("'row-' || ({sql})::text"), ValueKind::String),
+        // GeoJSON in JSON, well-known text in CSV, as Socrata writes geometries.
+        SoqlType::MultiPoint | SoqlType::MultiPolygon => match target {
+            Target::Json => (format!("ST_AsGeoJSON({sql})"), ValueKind::Geometry),
+            Target::Csv => (format!("ST_AsText({sql})"), ValueKind::String),
+        },
         SoqlType::Url => match target {
             Target::Json => (format!("({sql})::text"), ValueKind::Json),
             Target::Csv => (

@@ -82,6 +82,9 @@ pub struct TestOptions {
     /// Governance publishes its freshness and retired-assets datasets (off by default, so tests
     /// see only their own datasets).
     pub public_governance_datasets: bool,
+    /// The database has PostGIS, when the server offers it (on by default; off to see the
+    /// portal without it).
+    pub postgis: bool,
 }
 
 /// Which search engine a stack runs.
@@ -135,6 +138,7 @@ impl Default for TestOptions {
             edge_read_timeout_secs: 20,
             search: SearchEngine::Embedded,
             public_governance_datasets: false,
+            postgis: true,
         }
     }
 }
@@ -177,18 +181,25 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// Creates a fresh, empty database.
+    /// Creates a fresh database, empty but for PostGIS where the server offers it (as an
+    /// operator would install it).
     pub async fn create() -> TestDatabase {
-        TestDatabase::create_owned(false).await
+        TestDatabase::create_owned(false, true).await
     }
 
-    /// Creates a fresh, empty database owned by a new role that is not a superuser (only allowed
-    /// to create roles, as a managed PostgreSQL's owner is), which its URL connects as.
+    /// Creates a fresh, empty database without PostGIS.
+    pub async fn create_without_postgis() -> TestDatabase {
+        TestDatabase::create_owned(false, false).await
+    }
+
+    /// Creates a fresh database (with PostGIS where the server offers it) owned by a new role
+    /// that is not a superuser (only allowed to create roles, as a managed PostgreSQL's owner
+    /// is), which its URL connects as.
     pub async fn create_unprivileged() -> TestDatabase {
-        TestDatabase::create_owned(true).await
+        TestDatabase::create_owned(true, true).await
     }
 
-    async fn create_owned(unprivileged: bool) -> TestDatabase {
+    async fn create_owned(unprivileged: bool, postgis: bool) -> TestDatabase {
         let id = Uuid::now_v7().simple().to_string();
         let name = format!("t_{id}");
         let mut admin = PgConnection::connect(&admin_url())
@@ -211,6 +222,9 @@ impl TestDatabase {
             .execute(&mut admin)
             .await
             .expect("create the test database");
+        if postgis {
+            install_postgis(&name).await;
+        }
         let url = match &owner {
             Some(owner) => as_user(&database_url(&name), owner, &id),
             None => database_url(&name),
@@ -250,6 +264,23 @@ impl TestDatabase {
             }
         }
     }
+}
+
+/// Installs PostGIS in database `name` if the server has the extension.
+async fn install_postgis(name: &str) {
+    let mut database = PgConnection::connect(&database_url(name))
+        .await
+        .expect("connect to the test database as the administrator");
+    sqlx::raw_sql(
+        "DO $$ BEGIN \
+           IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'postgis') THEN \
+             CREATE EXTENSION IF NOT EXISTS postgis; \
+           END IF; \
+         END $$",
+    )
+    .execute(&mut database)
+    .await
+    .expect("install PostGIS in the test database");
 }
 
 /// The whole stack in-process, on its own database and NATS prefix.
@@ -390,8 +421,10 @@ impl TestStack {
             .try_init();
         let database = if options.unprivileged_database_owner {
             TestDatabase::create_unprivileged().await
-        } else {
+        } else if options.postgis {
             TestDatabase::create().await
+        } else {
+            TestDatabase::create_without_postgis().await
         };
         let url = database.url.clone();
         let prefix = database.prefix.clone();

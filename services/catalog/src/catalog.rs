@@ -16,7 +16,7 @@ use opendata_platform::grpc::ClientContext;
 use opendata_proto::catalog::v1::DatasetChange;
 use opendata_proto::governance::v1::ListAgenciesRequest;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
-use opendata_soql::QueryRequest;
+use opendata_soql::{Engine, QueryRequest};
 use sqlx::PgPool;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -114,6 +114,8 @@ pub struct Catalog {
     /// Bytes of serialized rows per streamed chunk.
     chunk_bytes: usize,
     identity: IdentityClient,
+    /// What the database runs beyond PostgreSQL (PostGIS), for the SoQL compiler.
+    engine: Engine,
 }
 
 /// What anyone may know of a withheld dataset: its DCAT metadata (with the access level and the
@@ -143,6 +145,7 @@ impl Catalog {
         share: FairShare,
         chunk_bytes: usize,
         identity: IdentityClient,
+        engine: Engine,
     ) -> Self {
         Catalog {
             pool,
@@ -151,6 +154,7 @@ impl Catalog {
             share: Arc::new(share),
             chunk_bytes,
             identity,
+            engine,
         }
     }
 
@@ -394,7 +398,7 @@ impl Catalog {
                 rows: None,
             });
         }
-        let compiled = compile_for(&dataset, &read.request, read.format)?;
+        let compiled = compile_for(&dataset, &read.request, read.format, self.engine)?;
         let query_caller = QueryCaller::of(caller);
         let admission = self.share.admission_deadline();
         // Only the public's queries are gated on cost; key holders are not asked.

@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod grpc;
 pub mod model;
+pub mod postgis;
 pub mod review;
 pub mod rows;
 pub mod share;
@@ -45,6 +46,7 @@ use crate::catalog::Catalog;
 use crate::config::CatalogSettings;
 use crate::events::{DOMAIN, VERSION_CONSUMER, VersionActivator};
 use crate::grpc::CatalogApi;
+use crate::postgis::PostGis;
 use crate::review::{REVIEW_CONSUMER, ReviewApplier};
 use crate::share::{FairShare, ShareSettings};
 
@@ -97,10 +99,20 @@ pub async fn serve(
         Duration::from_secs(settings.auth_cache_ttl_secs),
     ));
     settings.validate()?;
-    let query_pool = PgPoolOptions::new()
-        .max_connections(settings.max_concurrent_queries.max(1))
-        .acquire_timeout(QUERY_ADMISSION_WAIT)
-        .connect_lazy_with((*pool.connect_options()).clone());
+    let postgis = PostGis::detect(&pool).await?;
+    // Row queries (and their plans) run with PostGIS on the search path when it is there.
+    let row_connections = |max_connections: u32, acquire_timeout: Duration| {
+        let search_path = postgis.search_path();
+        PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(acquire_timeout)
+            .after_connect(move |connection, _| {
+                let search_path = search_path.clone();
+                Box::pin(async move { PostGis::prepare(&search_path, connection).await })
+            })
+            .connect_lazy_with((*pool.connect_options()).clone())
+    };
+    let query_pool = row_connections(settings.max_concurrent_queries.max(1), QUERY_ADMISSION_WAIT);
     let share = FairShare::new(ShareSettings {
         anonymous_timeout: Duration::from_secs(settings.anonymous_query_timeout_secs),
         token_timeout: Duration::from_secs(settings.token_query_timeout_secs),
@@ -114,10 +126,7 @@ pub async fn serve(
     });
     // Estimating costs takes a few connections of its own: a flood of public queries waits for
     // them, not for the connections metadata calls, the relay and cancellations need.
-    let plan_pool = PgPoolOptions::new()
-        .max_connections(PLANNING_CONNECTIONS)
-        .acquire_timeout(Duration::from_secs(1))
-        .connect_lazy_with((*pool.connect_options()).clone());
+    let plan_pool = row_connections(PLANNING_CONNECTIONS, Duration::from_secs(1));
     let _pools = [
         pool_probe(DOMAIN, "main", pool.clone()),
         pool_probe(DOMAIN, "queries", query_pool.clone()),
@@ -130,6 +139,7 @@ pub async fn serve(
         share,
         settings.chunk_bytes,
         identity,
+        postgis.engine(),
     );
     let mut tasks = Tasks::new(DOMAIN, Health::new(), &shutdown);
     tasks.spawn(
