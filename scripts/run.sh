@@ -13,7 +13,10 @@ if ! psql -h 127.0.0.1 -U postgres -d postgres -Atqc "select 1 from pg_database 
     rm -f .run/nats-prefix
 fi
 # SoQL's geometry functions (convex_hull, extent, intersects, ...) run on PostGIS.
-psql -h 127.0.0.1 -U postgres -d "$database" -qc "create extension if not exists postgis"
+psql -h 127.0.0.1 -U postgres -d "$database" -qc "do \$\$ begin
+    if exists (select 1 from pg_available_extensions where name = 'postgis') then
+        create extension if not exists postgis;
+    end if; end \$\$"
 if [ ! -s .run/nats-prefix ]; then
     echo "run$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')" > .run/nats-prefix
 fi

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 use opendata_datastore::schema::Schema;
-use opendata_soql::{Engine, QueryRequest, Target, compile};
+use opendata_soql::{Extensions, QueryRequest, Target, compile};
 use opendata_testkit::{ServerProcess, TestDatabase, binary, review_to_published};
 use sqlx::{Connection as _, PgConnection, Row as _};
 
@@ -61,7 +61,7 @@ async fn direct_latency(
     table: &str,
     samples: usize,
 ) -> Duration {
-    let compiled = compile(request, schema, table, Target::Json, Engine::default()).unwrap();
+    let compiled = compile(request, schema, table, Target::Json, Extensions::default()).unwrap();
     let mut times = Vec::with_capacity(samples);
     for index in 0..samples + 5 {
         let started = Instant::now();

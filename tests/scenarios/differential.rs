@@ -360,6 +360,25 @@ const CASES: &[(&str, &str, bool)] = &[
         false,
     ),
     (
+        "$select=town, trim(address) AS address, rank() OVER (PARTITION BY town ORDER BY sale_amount DESC NULLS LAST) AS r&$where=town in ('Avon', 'Bolton')",
+        "SELECT a.town, trim(a.address) AS address, (1 + (SELECT count(*) FROM raw.sales b WHERE b.town = a.town \
+         AND (b.sale_amount > a.sale_amount OR (a.sale_amount IS NULL AND b.sale_amount IS NOT NULL))))::text AS r \
+         FROM raw.sales a WHERE a.town IN ('Avon', 'Bolton')",
+        false,
+    ),
+    (
+        "$query=SELECT DISTINCT ON (town) town, sale_amount WHERE town in ('Avon', 'Bolton', 'Canton') ORDER BY town, sale_amount DESC NULLS LAST",
+        "SELECT town, trim_scale(max(sale_amount))::text AS sale_amount FROM raw.sales WHERE town IN ('Avon', 'Bolton', 'Canton') GROUP BY town ORDER BY town",
+        true,
+    ),
+    (
+        "$select=serial_number, round(avg(sales_ratio) OVER (ORDER BY sale_amount RANGE BETWEEN 1000 PRECEDING AND 1000 FOLLOWING), 6) AS near&$where=town = 'Avon' AND sale_amount IS NOT NULL",
+        "SELECT trim_scale(a.serial_number)::text AS serial_number, trim_scale(round((SELECT avg(b.sales_ratio) FROM raw.sales b \
+         WHERE b.town = 'Avon' AND b.sale_amount BETWEEN a.sale_amount - 1000 AND a.sale_amount + 1000), 6))::text AS near \
+         FROM raw.sales a WHERE a.town = 'Avon' AND a.sale_amount IS NOT NULL",
+        false,
+    ),
+    (
         "$select=count(*)&$where=location is null",
         "SELECT count(*)::text AS count FROM raw.sales WHERE lat IS NULL",
         false,

@@ -7,17 +7,40 @@
 use opendata_limits::SOQL_SHAPE_VERTICES;
 use opendata_proto::ingestion::v1::UploadMode;
 use opendata_soql::ast::{Expr, Selection};
+use opendata_soql::functions::lookup;
 use opendata_soql::{QueryRequest, parse_request};
 use opendata_testkit::TestStack;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::*;
 
-fn corpus() -> Vec<Value> {
+fn corpus() -> Value {
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../data/reference/soql/socrata_doc_examples.json");
-    let corpus: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    corpus["examples"].as_array().unwrap().clone()
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn every_function_socrata_documents_is_one_here() {
+    // Socrata's documentation lists its operators among its functions.
+    let operators = [
+        "between",
+        "distinct",
+        "in",
+        "like",
+        "not_between",
+        "not_in",
+        "not_like",
+    ];
+    let corpus = corpus();
+    let missing: Vec<&str> = corpus["functions_documented"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|name| name.as_str().unwrap())
+        .filter(|name| !operators.contains(name) && lookup(name).is_none())
+        .collect();
+    assert!(missing.is_empty(), "not here: {missing:?}");
 }
 
 /// The example's parameters as a request, the way the edge reads them.
@@ -121,12 +144,13 @@ async fn socratas_documented_examples_answer_with_socratas_column_names() {
         .filter(|name| !name.starts_with(':'))
         .collect();
 
-    let examples = corpus();
+    let corpus = corpus();
+    let examples = corpus["examples"].as_array().unwrap();
     assert_eq!(examples.len(), 96);
     let mut failures = Vec::new();
     let mut answered = 0;
     let mut refused_columns = Vec::new();
-    for example in &examples {
+    for example in examples {
         let params = example["params"].as_object().unwrap();
         let request = request_of(params);
         let query: String = form_urlencoded::Serializer::new(String::new())
@@ -179,6 +203,53 @@ async fn socratas_documented_examples_answer_with_socratas_column_names() {
         answered, 91,
         "every example over the sample's columns answers"
     );
+
+    // What Socrata's parser takes beyond the documentation's examples: windows, DISTINCT ON,
+    // `^`; and what it refuses: a clause given twice.
+    for (params, first) in [
+        (
+            "$select=town, count(*) OVER (PARTITION BY town) AS n&$where=town = 'Andover'&$limit=1",
+            json!({"town": "Andover", "n": "17"}),
+        ),
+        (
+            "$select=town, row_number() over (partition by town order by sale_amount desc nulls last) AS n&$where=town = 'Andover'&$order=n&$limit=1",
+            json!({"town": "Andover", "n": "1"}),
+        ),
+        (
+            "$select=round(avg(sale_amount) over (order by sale_amount range 123 preceding), 2) AS a&$where=sale_amount = 232000&$limit=1",
+            json!({"a": "232000"}),
+        ),
+        (
+            "$query=SELECT DISTINCT ON (town, property_type) town, property_type WHERE town = 'Andover' ORDER BY town, property_type LIMIT 1",
+            json!({"town": "Andover", "property_type": "Commercial"}),
+        ),
+        ("$select=2 ^ 10 AS kib&$limit=1", json!({"kib": "1024"})),
+    ] {
+        let response = get(&stack, &format!("/resource/{dataset}.json?{params}")).await;
+        assert_eq!(response.status, 200, "{params}: {}", response.body);
+        assert_eq!(response.json()[0], first, "{params}");
+    }
+    // Values PostgreSQL refuses are the caller's mistakes, not the server's.
+    for refused in [
+        "$select=10 ^ 400 AS huge&$limit=1",
+        "$select=ntile(0) OVER () AS bucket&$limit=1",
+    ] {
+        let response = get(&stack, &format!("/resource/{dataset}.json?{refused}")).await;
+        assert_eq!(response.status, 400, "{refused}: {}", response.body);
+    }
+    for twice in [
+        "SELECT town ORDER BY town ORDER BY sale_amount",
+        "SELECT town SEARCH 'a' LIMIT 5 SEARCH 'b'",
+    ] {
+        let response = get(&stack, &format!("/resource/{dataset}.json?$query={twice}")).await;
+        assert_eq!(response.status, 400, "{twice}: {}", response.body);
+        let error = response.json();
+        assert_eq!(error["code"], "query.compiler.malformed", "{error}");
+        assert!(
+            error["message"].as_str().unwrap().contains("given twice"),
+            "{error}"
+        );
+    }
 
     // Geometries are well-known text in CSV and the features' geometry in GeoJSON.
     let hull = "$select=count(*) AS n, convex_hull(location) AS hull";
@@ -238,6 +309,7 @@ async fn without_postgis_geometry_functions_are_refused_by_name_and_the_rest_sti
     )
     .await;
     assert_eq!(intersects.status, 400, "{}", intersects.body);
+    assert_eq!(intersects.json()["data"]["function"], "intersects");
     // Everything else needs no PostGIS.
     let nearby = get(
         &stack,

@@ -6,7 +6,7 @@
 use opendata_proto::common::v1::{Column, ColumnType};
 use opendata_proto::ingestion::v1::UploadMode;
 use opendata_soql::clause_examples::CLAUSE_EXAMPLES;
-use opendata_soql::functions::{Kind, functions};
+use opendata_soql::functions::functions;
 use opendata_testkit::TestStack;
 
 use crate::support::*;
@@ -74,7 +74,7 @@ async fn every_function_gives_its_examples_value() {
     for function in functions() {
         let select = format!("{} AS v", function.example.soql);
         let mut pairs = vec![("$select", select.as_str())];
-        if function.kind == Kind::Scalar {
+        if !function.aggregates() {
             pairs.extend([("$order", ":id"), ("$limit", "1")]);
         }
         let answered = &rows_of(&stack, &dataset, &pairs).await[0]["v"];

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::error::Position;
+use crate::window::Window;
 
 /// Where a node starts. Ignored when trees are compared, so a printed and re-parsed tree equals the
 /// original.
@@ -185,6 +186,8 @@ pub enum Expr {
         distinct: bool,
         /// `*` as the argument.
         star: bool,
+        /// `OVER (…)`: a window function, or an aggregate over a window of rows.
+        window: Option<Box<Window>>,
         /// Where.
         span: Span,
     },
@@ -241,6 +244,16 @@ pub enum Expr {
         /// Where.
         span: Span,
     },
+    /// `param(@view, 'name')` or `param('name')`: a parameter of a saved query, which Socrata
+    /// fills in from the values the query was saved with.
+    SavedQueryParam {
+        /// The view whose parameter it is (`@aaaa-aaaa`), if named.
+        view: Option<String>,
+        /// The parameter's name.
+        name: String,
+        /// Where.
+        span: Span,
+    },
     /// `value.field`: a part of a point, location or url value (`location.latitude`,
     /// `link.description`).
     Field {
@@ -275,7 +288,7 @@ impl Expr {
     /// The expressions directly inside this one, in order.
     pub fn children(&self) -> Vec<&Expr> {
         match self {
-            Expr::Column { .. } | Expr::Literal { .. } => Vec::new(),
+            Expr::Column { .. } | Expr::Literal { .. } | Expr::SavedQueryParam { .. } => Vec::new(),
             Expr::Unary { expr, .. }
             | Expr::Cast { expr, .. }
             | Expr::IsNull { expr, .. }
@@ -285,7 +298,14 @@ impl Expr {
             Expr::Between {
                 expr, low, high, ..
             } => vec![expr, low, high],
-            Expr::Call { args, .. } => args.iter().collect(),
+            Expr::Call { args, window, .. } => match window {
+                Some(window) => args
+                    .iter()
+                    .chain(&window.partition)
+                    .chain(window.order.iter().map(|item| &item.expr))
+                    .collect(),
+                None => args.iter().collect(),
+            },
             Expr::In { expr, list, .. } => std::iter::once(&**expr).chain(list).collect(),
             Expr::Case {
                 branches,
@@ -325,6 +345,7 @@ impl Expr {
             | Expr::Like { span, .. }
             | Expr::IsNull { span, .. }
             | Expr::Field { span, .. }
+            | Expr::SavedQueryParam { span, .. }
             | Expr::Case { span, .. } => span.0,
         }
     }
@@ -376,11 +397,34 @@ pub struct OrderItem {
     pub nulls: Option<Nulls>,
 }
 
+/// Whether a query answers each row once.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Distinct {
+    /// Every row.
+    #[default]
+    No,
+    /// `SELECT DISTINCT`: each different row once.
+    All,
+    /// `SELECT DISTINCT ON (…)`: the first row (in `ORDER BY`'s order) of each different value
+    /// of these.
+    On(Vec<Expr>),
+}
+
+impl Distinct {
+    /// The values of `DISTINCT ON (…)`, or none.
+    pub fn on(&self) -> &[Expr] {
+        match self {
+            Distinct::On(exprs) => exprs,
+            Distinct::No | Distinct::All => &[],
+        }
+    }
+}
+
 /// A whole query, clause by clause.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Query {
-    /// `SELECT DISTINCT`.
-    pub distinct: bool,
+    /// `SELECT DISTINCT [ON (…)]`.
+    pub distinct: Distinct,
     /// The select list; empty means every column.
     pub select: Vec<Selection>,
     /// `WHERE`.
@@ -405,6 +449,7 @@ impl Query {
         self.select
             .iter()
             .filter_map(Selection::expr)
+            .chain(self.distinct.on())
             .chain(&self.filter)
             .chain(&self.group)
             .chain(&self.having)
@@ -480,6 +525,7 @@ impl fmt::Display for Expr {
                 args,
                 distinct,
                 star,
+                window,
                 ..
             } => {
                 write!(f, "{name}(")?;
@@ -491,7 +537,11 @@ impl fmt::Display for Expr {
                     }
                     write_list(f, args)?;
                 }
-                f.write_str(")")
+                f.write_str(")")?;
+                match window {
+                    Some(window) => write!(f, " {window}"),
+                    None => Ok(()),
+                }
             }
             Expr::Cast { expr, to, .. } => write!(f, "({expr}::{to})"),
             Expr::In {
@@ -521,6 +571,13 @@ impl fmt::Display for Expr {
             } => write!(f, "({expr} {}LIKE {pattern})", not(*negated)),
             Expr::IsNull { expr, negated, .. } => write!(f, "({expr} IS {}NULL)", not(*negated)),
             Expr::Field { expr, field, .. } => write!(f, "{expr}.{field}"),
+            Expr::SavedQueryParam { view, name, .. } => {
+                f.write_str("param(")?;
+                if let Some(view) = view {
+                    write!(f, "@{view}, ")?;
+                }
+                write!(f, "{})", Literal::Text(name.clone()))
+            }
             Expr::Case {
                 branches,
                 otherwise,
@@ -575,8 +632,14 @@ impl fmt::Display for OrderItem {
 impl fmt::Display for Query {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SELECT ")?;
-        if self.distinct {
-            f.write_str("DISTINCT ")?;
+        match &self.distinct {
+            Distinct::No => {}
+            Distinct::All => f.write_str("DISTINCT ")?,
+            Distinct::On(exprs) => {
+                f.write_str("DISTINCT ON (")?;
+                write_list(f, exprs)?;
+                f.write_str(") ")?;
+            }
         }
         if self.select.is_empty() {
             f.write_str("*")?;

@@ -300,7 +300,7 @@ pub static CLAUSE_EXAMPLES: &[ClauseExample] = &[
             ("$order", ":id"),
             ("$limit", "1"),
         ],
-        sql: r#"SELECT trim_scale(("sale_amount" ^ $1::numeric))::text AS "c0", trim_scale(($1::numeric ^ ($2::numeric ^ $1::numeric)))::text AS "c1", (("ratio" ^ ($3::numeric)::double precision))::text AS "c2" FROM data."t" ORDER BY ":id" ASC NULLS LAST LIMIT $4::bigint"#,
+        sql: r#"SELECT trim_scale((CASE WHEN abs($1::numeric) <= 16 THEN "sale_amount" ^ $1::numeric ELSE (("sale_amount")::float8 ^ ($1::numeric)::float8)::numeric END))::text AS "c0", trim_scale((CASE WHEN abs((CASE WHEN abs($1::numeric) <= 16 THEN $2::numeric ^ $1::numeric ELSE (($2::numeric)::float8 ^ ($1::numeric)::float8)::numeric END)) <= 16 THEN $1::numeric ^ (CASE WHEN abs($1::numeric) <= 16 THEN $2::numeric ^ $1::numeric ELSE (($2::numeric)::float8 ^ ($1::numeric)::float8)::numeric END) ELSE (($1::numeric)::float8 ^ ((CASE WHEN abs($1::numeric) <= 16 THEN $2::numeric ^ $1::numeric ELSE (($2::numeric)::float8 ^ ($1::numeric)::float8)::numeric END))::float8)::numeric END))::text AS "c1", (("ratio" ^ ($3::numeric)::double precision))::text AS "c2" FROM data."t" ORDER BY ":id" ASC NULLS LAST LIMIT $4::bigint"#,
         rows: r#"[{"squared":"10000000000","tower":"512","root":0.7071067811865476}]"#,
     },
     ClauseExample {
@@ -319,6 +319,28 @@ pub static CLAUSE_EXAMPLES: &[ClauseExample] = &[
         ],
         sql: r#"SELECT ("town")::text AS "c0", trim_scale(count(*)::numeric)::text AS "c1", ST_AsGeoJSON(ST_Multi(ST_ConvexHull(ST_Multi(ST_Union(ST_SetSRID(("location")::geometry, 4326)))))) AS "c2", ST_AsGeoJSON(ST_Multi(ST_SimplifyPreserveTopology(ST_Multi(ST_Envelope(ST_Collect(ST_SetSRID(("location")::geometry, 4326)))), ($1::numeric)::double precision))) AS "c3" FROM data."t" WHERE ST_Intersects(ST_SetSRID(("location")::geometry, 4326), ST_MakeValid(ST_GeomFromText($2::text, 4326))) GROUP BY "town" ORDER BY "town" ASC NULLS LAST LIMIT $3::bigint"#,
         rows: r#"[{"town":"Avon","n":"2","hull":{"type":"MultiLineString","coordinates":[[[-72.87,41.79],[-72.86,41.8]]]},"box":{"type":"MultiPolygon","coordinates":[[[[-72.87,41.79],[-72.87,41.8],[-72.86,41.8],[-72.86,41.79],[-72.87,41.79]]]]}},{"town":"Bristol","n":"1","hull":{"type":"MultiPoint","coordinates":[[-72.95,41.67]]},"box":{"type":"MultiPoint","coordinates":[[-72.95,41.67]]}},{"town":"Hartford","n":"2","hull":{"type":"MultiLineString","coordinates":[[[-72.68,41.76],[-72.67,41.77]]]},"box":{"type":"MultiPolygon","coordinates":[[[[-72.68,41.76],[-72.68,41.77],[-72.67,41.77],[-72.67,41.76],[-72.68,41.76]]]]}}]"#,
+    },
+    ClauseExample {
+        shows: "windows: an aggregate per partition, a running sum in a frame, $order by a window function",
+        params: &[
+            (
+                "$select",
+                "town, sale_amount, count(*) OVER (PARTITION BY town) AS in_town, sum(sale_amount) OVER (ORDER BY date_recorded ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS pair",
+            ),
+            ("$where", "town = 'Avon'"),
+            ("$order", "row_number() OVER (ORDER BY sale_amount DESC)"),
+        ],
+        sql: r#"SELECT ("town")::text AS "c0", trim_scale("sale_amount")::text AS "c1", trim_scale(count(*) OVER (PARTITION BY "town")::numeric)::text AS "c2", trim_scale(sum("sale_amount") OVER (ORDER BY "date_recorded" ASC NULLS LAST ROWS BETWEEN 1 PRECEDING AND CURRENT ROW))::text AS "c3" FROM data."t" WHERE ("town" = $1::text) ORDER BY (row_number() OVER (ORDER BY "sale_amount" DESC NULLS FIRST))::numeric ASC NULLS LAST LIMIT $2::bigint"#,
+        rows: r#"[{"town":"Avon","sale_amount":"250000","in_town":"2","pair":"350000"},{"town":"Avon","sale_amount":"100000","in_town":"2","pair":"100000"}]"#,
+    },
+    ClauseExample {
+        shows: "DISTINCT ON: the first row of each town in $order's order",
+        params: &[(
+            "$query",
+            "SELECT DISTINCT ON (town) town, sale_amount WHERE town IN ('Avon', 'Bristol', 'Hartford') ORDER BY town, sale_amount DESC NULLS LAST",
+        )],
+        sql: r#"SELECT DISTINCT ON ("town") ("town")::text AS "c0", trim_scale("sale_amount")::text AS "c1" FROM data."t" WHERE ("town" IN ($1::text, $2::text, $3::text)) ORDER BY "town" ASC NULLS LAST, "sale_amount" DESC NULLS LAST LIMIT $4::bigint"#,
+        rows: r#"[{"town":"Avon","sale_amount":"250000"},{"town":"Bristol","sale_amount":"175000.5"},{"town":"Hartford","sale_amount":"300000"}]"#,
     },
     ClauseExample {
         shows: "fields of location and url values in $select, $where, $group and $order",

@@ -10,7 +10,7 @@ use opendata_datastore::table::{CREATED_AT_COLUMN, ID_COLUMN, UPDATED_AT_COLUMN,
 use opendata_limits::{SOQL_FIELD_FILTERS, SOQL_SEARCH_TERMS, SOQL_SELECTED_COLUMNS, excerpt};
 
 use crate::ast::{BinaryOp, Expr, Literal, OrderItem, Query, Selection, Span};
-use crate::check::{Checker, Scope, operand_as, unknown_column};
+use crate::check::{Allows, Checker, Scope, distinguishable, operand_as, unknown_column};
 use crate::error::{Position, SoqlError};
 use crate::functions::is_aggregate;
 use crate::naming::output_name;
@@ -34,9 +34,16 @@ pub(crate) struct Output {
 fn bare_columns(expr: &Expr, found: &mut Vec<(String, Position)>) {
     match expr {
         Expr::Column { name, span } => found.push((name.clone(), span.0)),
-        Expr::Literal { .. } => {}
-        Expr::Call { name, .. } if is_aggregate(name) => {}
-        Expr::Call { args, .. } => args.iter().for_each(|a| bare_columns(a, found)),
+        Expr::Literal { .. } | Expr::SavedQueryParam { .. } => {}
+        // An aggregate reads its group; over a window it reads each (grouped) row, as its
+        // window's keys do.
+        Expr::Call {
+            name, window: None, ..
+        } if is_aggregate(name) => {}
+        Expr::Call { .. } => expr
+            .children()
+            .into_iter()
+            .for_each(|e| bare_columns(e, found)),
         Expr::Unary { expr, .. }
         | Expr::Cast { expr, .. }
         | Expr::IsNull { expr, .. }
@@ -166,7 +173,7 @@ pub(crate) fn select_outputs(
     let plain = Scope {
         schema,
         aliases: &[],
-        aggregates_allowed: true,
+        allows: Allows::Windows,
     };
     let mut items: Vec<(Expr, Option<String>)> = Vec::new();
     let selections = if query.select.is_empty() {
@@ -297,11 +304,15 @@ pub(crate) fn group_by(
     let scope = Scope {
         schema,
         aliases: &[],
-        aggregates_allowed: false,
+        allows: Allows::Values,
     };
     let typed = exprs
         .iter()
-        .map(|g| checker.expr(g, &scope))
+        .map(|g| {
+            checker
+                .expr(g, &scope)
+                .and_then(|typed| distinguishable(typed, "$group"))
+        })
         .collect::<Result<_, _>>()
         .map_err(|e| e.in_parameter("$group"))?;
     Ok((exprs, typed))
@@ -333,33 +344,40 @@ pub(crate) fn order_by(
     Ok(order)
 }
 
-/// With aggregation, every value selected or ordered by outside an aggregate must be grouped.
+/// With aggregation, every value selected, ordered by or made distinct on outside an aggregate
+/// must be grouped. `aggregated_elsewhere`: `$having`, or an aggregate in `DISTINCT ON`, makes
+/// the query aggregate.
 pub(crate) fn check_aggregation(
     outputs: &[Output],
     group: &[Expr],
-    has_having: bool,
+    aggregated_elsewhere: bool,
     order: &[OrderKey],
+    distinct_on: &[Expr],
     aliases: &[(String, Expr)],
 ) -> Result<(), SoqlError> {
     let aggregated = !group.is_empty()
-        || has_having
+        || aggregated_elsewhere
         || outputs.iter().any(|o| o.typed.aggregate)
         || order.iter().any(|(typed, _)| typed.aggregate);
     if !aggregated {
         return Ok(());
     }
     let grouped: HashSet<String> = group.iter().map(ToString::to_string).collect();
-    for output in outputs.iter().filter(|o| !o.typed.aggregate) {
+    // Every output, aggregates included: `sale_amount + count(*)` reads a row's value too.
+    for output in outputs {
         check_grouped(&output.expr, &grouped, "$select")?;
     }
-    for (typed, item) in order {
-        if !typed.aggregate {
-            let resolved = aliases
-                .iter()
-                .find(|(name, _)| matches!(&item.expr, Expr::Column { name: n, .. } if n == name))
-                .map_or(&item.expr, |(_, expr)| expr);
-            check_grouped(resolved, &grouped, "$order")?;
-        }
+    let resolved = |expr: &'_ Expr| -> Expr {
+        aliases
+            .iter()
+            .find(|(name, _)| matches!(expr, Expr::Column { name: n, .. } if n == name))
+            .map_or_else(|| expr.clone(), |(_, aliased)| aliased.clone())
+    };
+    for (_, item) in order {
+        check_grouped(&resolved(&item.expr), &grouped, "$order")?;
+    }
+    for expr in distinct_on {
+        check_grouped(&resolved(expr), &grouped, "$select")?;
     }
     Ok(())
 }

@@ -8,16 +8,17 @@ use opendata_datastore::output::OutputColumn;
 use opendata_datastore::schema::Schema;
 use opendata_datastore::table::{qualified, quote_ident};
 
-use crate::ast::{Expr, Nulls, OrderItem};
-use crate::check::{Checker, Scope};
+use crate::ast::{Distinct, Expr, OrderItem};
+use crate::check::{Allows, Checker, Scope, distinct_by, distinguishable};
 use crate::clauses::{
     check_aggregation, condition, group_by, join_field_filters, order_by, search, search_condition,
     select_outputs,
 };
 use crate::error::{Position, SoqlError};
-use crate::render::{Binds, sql};
+use crate::render::{Binds, order_direction, sql};
 use crate::request::{QueryRequest, parse_request};
-use crate::types::{Engine, Target, output_expression};
+use crate::typed::Typed;
+use crate::types::{Extensions, Target, output_expression};
 
 /// `$limit` when none is given: clients page on exactly this.
 pub const DEFAULT_LIMIT: u64 = 1000;
@@ -34,13 +35,13 @@ pub struct CompiledQuery {
 }
 
 /// Compiles `request` against `schema` for rows in `table` (in the `data` schema), for a database
-/// that runs what `engine` says.
+/// that runs what `extensions` says.
 pub fn compile(
     request: &QueryRequest,
     schema: &Schema,
     table: &str,
     target: Target,
-    engine: Engine,
+    extensions: Extensions,
 ) -> Result<CompiledQuery, SoqlError> {
     let mut query = parse_request(request)?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
@@ -53,8 +54,13 @@ pub fn compile(
         }
     }
     join_field_filters(&mut query, request, schema)?;
-    let mut checker = Checker::new(engine);
+    let mut checker = Checker::new(extensions);
     let outputs = select_outputs(&query, schema, &mut checker)?;
+    if query.distinct == Distinct::All {
+        for output in &outputs {
+            distinct_by(&output.typed, "DISTINCT").map_err(|e| e.in_parameter("$select"))?;
+        }
+    }
     let aliases: Vec<(String, Expr)> = outputs
         .iter()
         .map(|o| (o.name.clone(), o.expr.clone()))
@@ -62,7 +68,7 @@ pub fn compile(
     let plain = Scope {
         schema,
         aliases: &[],
-        aggregates_allowed: false,
+        allows: Allows::Values,
     };
     let filter = condition(query.filter.as_ref(), &plain, &mut checker, "$where")?;
     let search = search(&query, request)?;
@@ -70,7 +76,7 @@ pub fn compile(
     let with_aliases = Scope {
         schema,
         aliases: &aliases,
-        aggregates_allowed: true,
+        allows: Allows::Aggregates,
     };
     let having = condition(
         query.having.as_ref(),
@@ -78,8 +84,21 @@ pub fn compile(
         &mut checker,
         "$having",
     )?;
-    let order = order_by(&query, &with_aliases, &mut checker)?;
-    check_aggregation(&outputs, &group_exprs, having.is_some(), &order, &aliases)?;
+    let ordering = Scope {
+        allows: Allows::Windows,
+        ..with_aliases
+    };
+    let order = order_by(&query, &ordering, &mut checker)?;
+    let distinct_on = distinct_on(&query.distinct, &with_aliases, &mut checker)?;
+    // $having, or DISTINCT ON an aggregate, makes the query aggregate as much as its outputs.
+    check_aggregation(
+        &outputs,
+        &group_exprs,
+        having.is_some() || distinct_on.iter().any(|key| key.aggregate),
+        &order,
+        query.distinct.on(),
+        &aliases,
+    )?;
 
     // Rendering, in the order the clauses appear in the statement.
     let mut binds = Binds::default();
@@ -92,10 +111,14 @@ pub fn compile(
         .iter()
         .map(|(typed, item)| (sql(&mut binds, typed), item))
         .collect();
+    let distinct_on: Vec<String> = distinct_on
+        .iter()
+        .map(|typed| sql(&mut binds, typed))
+        .collect();
     let mut columns = Vec::with_capacity(outputs.len());
     let mut formatted = Vec::with_capacity(outputs.len());
     for (index, output) in outputs.iter().enumerate() {
-        let source = if query.distinct {
+        let source = if query.distinct == Distinct::All {
             quote_ident(&format!("r{index}"))
         } else {
             raw[index].clone()
@@ -125,7 +148,9 @@ pub fn compile(
         let keys: Vec<String> = order
             .iter()
             .zip(expressions)
-            .map(|((_, item), sql)| format!("{sql} {}", order_direction(item)))
+            .map(|((_, item), sql)| {
+                format!("{sql} {}", order_direction(item.descending, item.nulls))
+            })
             .collect();
         if keys.is_empty() {
             String::new()
@@ -143,7 +168,20 @@ pub fn compile(
         }
         paging
     };
-    let sql = if query.distinct {
+    let sql = if let Distinct::On(on) = &query.distinct {
+        let order_keys: Vec<String> = order.iter().map(|(sql, _)| sql.clone()).collect();
+        let ordering = distinct_on_ordering(
+            &distinct_on,
+            &order_keys,
+            order_sql(&order_keys),
+            on[0].position(),
+        )?;
+        format!(
+            "SELECT DISTINCT ON ({}) {}{body}{ordering}{paging}",
+            distinct_on.join(", "),
+            formatted.join(", "),
+        )
+    } else if query.distinct == Distinct::All {
         // DISTINCT over raw values, ordered by selected outputs, then formatted outside.
         let order_keys: Vec<String> = order
             .iter()
@@ -186,13 +224,54 @@ pub fn compile(
     })
 }
 
-fn order_direction(item: &OrderItem) -> &'static str {
-    match (item.descending, item.nulls) {
-        (false, None | Some(Nulls::Last)) => "ASC NULLS LAST",
-        (false, Some(Nulls::First)) => "ASC NULLS FIRST",
-        (true, None | Some(Nulls::First)) => "DESC NULLS FIRST",
-        (true, Some(Nulls::Last)) => "DESC NULLS LAST",
+/// The `ORDER BY` of a `DISTINCT ON (keys)` query, which answers the first row of each value of
+/// the keys in that order: `$order` (`ordered`, its keys `order_keys`), which must begin with
+/// the keys, or the keys when there is none.
+fn distinct_on_ordering(
+    keys: &[String],
+    order_keys: &[String],
+    ordered: String,
+    at: Position,
+) -> Result<String, SoqlError> {
+    if order_keys.is_empty() {
+        let keys: Vec<String> = keys
+            .iter()
+            .map(|key| format!("{key} ASC NULLS LAST"))
+            .collect();
+        Ok(format!(" ORDER BY {}", keys.join(", ")))
+    } else if order_keys.starts_with(keys) {
+        Ok(ordered)
+    } else {
+        Err(SoqlError::mismatch(
+            at,
+            "with DISTINCT ON, $order must begin with the DISTINCT ON values, in their order",
+        )
+        .in_parameter("$order"))
     }
+}
+
+/// The values of `DISTINCT ON (…)`, checked: values of rows (or of groups), not constants.
+fn distinct_on(
+    distinct: &Distinct,
+    scope: &Scope<'_>,
+    checker: &mut Checker,
+) -> Result<Vec<Typed>, SoqlError> {
+    let Distinct::On(exprs) = distinct else {
+        return Ok(Vec::new());
+    };
+    exprs
+        .iter()
+        .map(|expr| {
+            if let Expr::Literal { .. } = expr {
+                return Err(SoqlError::mismatch(
+                    expr.position(),
+                    "DISTINCT ON takes values of the rows, not constants",
+                ));
+            }
+            distinguishable(checker.expr(expr, scope)?, "DISTINCT ON")
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.in_parameter("$select"))
 }
 
 #[cfg(test)]

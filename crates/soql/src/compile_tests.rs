@@ -306,3 +306,217 @@ fn types_are_checked() {
         );
     }
 }
+
+#[test]
+fn windows_only_where_socrata_allows_them() {
+    for (pairs, says, parameter) in [
+        (
+            &[("$where", "row_number() OVER () > 1")][..],
+            "allowed only in $select and $order",
+            "$where",
+        ),
+        (
+            &[
+                ("$select", "town, count(*)"),
+                ("$group", "town"),
+                ("$having", "rank() OVER () = 1"),
+            ][..],
+            "allowed only in $select and $order",
+            "$having",
+        ),
+        (
+            &[("$select", "sum(row_number() OVER ())")][..],
+            "not inside aggregates or other windows",
+            "$select",
+        ),
+        (
+            &[("$select", "row_number()")][..],
+            "row_number is a window function: it needs OVER",
+            "$select",
+        ),
+        (
+            &[("$select", "upper(town) OVER ()")][..],
+            "upper cannot take OVER",
+            "$select",
+        ),
+        (
+            &[("$select", "count(distinct town) OVER ()")][..],
+            "both DISTINCT and OVER",
+            "$select",
+        ),
+        (
+            &[(
+                "$select",
+                "avg(ratio) OVER (ORDER BY town RANGE 5 PRECEDING)",
+            )][..],
+            "RANGE with an offset needs the window ordered by exactly one number",
+            "$select",
+        ),
+        (
+            &[("$select", "rank() OVER (GROUPS 1 PRECEDING)")][..],
+            "GROUPS needs the window ordered",
+            "$select",
+        ),
+        (
+            &[("$select", "rank() OVER (ORDER BY location)")][..],
+            "point values have no order",
+            "$select",
+        ),
+        (
+            &[("$select", "rank() OVER (ROWS 1 FOLLOWING)")][..],
+            "must not end before it starts",
+            "$select",
+        ),
+        (
+            &[
+                ("$select", "town, count(*) OVER (PARTITION BY sale_amount)"),
+                ("$group", "town"),
+            ][..],
+            "sale_amount must be in $group",
+            "$select",
+        ),
+    ] {
+        let error = error(pairs);
+        assert!(error.message.contains(says), "{pairs:?}: {}", error.message);
+        assert_eq!(error.parameter, parameter, "{pairs:?}");
+    }
+    // Over grouped rows, a window may read the groups' aggregates.
+    let query = compiled(&[
+        ("$select", "town, sum(count(*)) OVER () AS all_rows"),
+        ("$group", "town"),
+        ("$order", "rank() OVER (ORDER BY count(*) DESC)"),
+    ]);
+    assert!(
+        query
+            .sql
+            .contains("trim_scale(sum(count(*)::numeric) OVER ())::text"),
+        "{}",
+        query.sql
+    );
+    assert!(
+        query.sql.contains(
+            "ORDER BY (rank() OVER (ORDER BY count(*)::numeric DESC NULLS FIRST))::numeric ASC"
+        ),
+        "{}",
+        query.sql
+    );
+}
+
+#[test]
+fn distinct_on_keeps_the_first_row_of_each_value_in_orders_order() {
+    let query = compiled(&[(
+        "$query",
+        "SELECT DISTINCT ON (town) town, sale_amount ORDER BY town, sale_amount DESC",
+    )]);
+    assert_eq!(
+        query.sql,
+        r#"SELECT DISTINCT ON ("town") ("town")::text AS "c0", trim_scale("sale_amount")::text AS "c1" FROM data."t" ORDER BY "town" ASC NULLS LAST, "sale_amount" DESC NULLS FIRST LIMIT $1::bigint"#
+    );
+    let unordered = compiled(&[("$select", "DISTINCT ON (town, sold) town, sale_amount")]);
+    assert!(
+        unordered
+            .sql
+            .contains(r#"ORDER BY "town" ASC NULLS LAST, "sold" ASC NULLS LAST LIMIT"#),
+        "{}",
+        unordered.sql
+    );
+    for (pairs, says) in [
+        (
+            &[
+                ("$select", "DISTINCT ON (town) town"),
+                ("$order", "sale_amount"),
+            ][..],
+            "$order must begin with the DISTINCT ON values",
+        ),
+        (
+            &[("$select", "DISTINCT ON ('x') town")][..],
+            "not constants",
+        ),
+        (
+            &[
+                ("$select", "DISTINCT ON (sale_amount) town, count(*)"),
+                ("$group", "town"),
+            ][..],
+            "sale_amount must be in $group",
+        ),
+    ] {
+        let error = error(pairs);
+        assert!(error.message.contains(says), "{pairs:?}: {}", error.message);
+    }
+}
+
+#[test]
+fn every_selected_value_is_grouped_even_beside_an_aggregate() {
+    let error = error(&[
+        ("$select", "town, sale_amount + count(*) AS x"),
+        ("$group", "town"),
+    ]);
+    assert!(
+        error.message.contains("sale_amount must be in $group"),
+        "{}",
+        error.message
+    );
+    assert_eq!(error.parameter, "$select");
+}
+
+#[test]
+fn params_of_saved_queries_have_no_value_here() {
+    let error = error(&[("$where", "sale_amount > param(@abcd-1234, 'floor')")]);
+    assert_eq!(error.kind, ErrorKind::NoSuchColumn);
+    assert!(
+        error
+            .message
+            .contains("param('floor') reads a parameter of a saved query"),
+        "{}",
+        error.message
+    );
+    assert_eq!(error.parameter, "$where");
+}
+
+#[test]
+fn what_postgresql_would_refuse_is_refused_here_first() {
+    for (pairs, says) in [
+        (
+            &[(
+                "$select",
+                "town, spatial_union(location) OVER (PARTITION BY town)",
+            )][..],
+            "spatial_union cannot take OVER",
+        ),
+        (
+            &[("$select", "convex_hull(case(count(*) > 1, location))")][..],
+            "convex_hull takes the rows' points, or one geometry an aggregate gathered",
+        ),
+        (
+            &[("$select", "DISTINCT ON (max(sale_amount)) town")][..],
+            "town must be in $group",
+        ),
+        (
+            &[("$select", "count(*) OVER (PARTITION BY location)")][..],
+            "PARTITION BY cannot use point values",
+        ),
+        (
+            &[("$select", "DISTINCT ON (location) town")][..],
+            "DISTINCT ON cannot use point values",
+        ),
+        (
+            &[("$select", "location, count(*)"), ("$group", "location")][..],
+            "$group cannot use point values",
+        ),
+        (
+            &[("$select", "DISTINCT location")][..],
+            "DISTINCT cannot use point values",
+        ),
+    ] {
+        let error = error(pairs);
+        assert!(error.message.contains(says), "{pairs:?}: {}", error.message);
+    }
+    // A bare null is text where a function takes any type.
+    let query = compiled(&[("$select", "first_value(null) OVER (), max(null)")]);
+    assert!(
+        query.sql.contains("first_value(NULL::text) OVER ()")
+            && query.sql.contains("max(NULL::text)"),
+        "{}",
+        query.sql
+    );
+}

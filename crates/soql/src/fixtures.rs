@@ -3,10 +3,10 @@
 use opendata_datastore::schema::{Column, ColumnType, Schema};
 
 use crate::request::QueryRequest;
-use crate::types::Engine;
+use crate::types::Extensions;
 
 /// A database with PostGIS, as the tests' server has.
-pub const POSTGIS: Engine = Engine { postgis: true };
+pub const POSTGIS: Extensions = Extensions { postgis: true };
 
 /// A schema shaped like the real-estate sales, with a column of each kind queries use.
 pub fn sales_schema() -> Schema {

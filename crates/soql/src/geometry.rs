@@ -79,15 +79,7 @@ fn parse_rings(text: &str) -> Option<Polygon> {
         .filter(|ring| !ring.is_empty())
         .map(|ring| {
             ring.split(',')
-                .map(|pair| {
-                    let mut numbers = pair.split_whitespace().map(str::parse::<f64>);
-                    match (numbers.next(), numbers.next(), numbers.next()) {
-                        (Some(Ok(x)), Some(Ok(y)), None) if x.is_finite() && y.is_finite() => {
-                            Some((x, y))
-                        }
-                        _ => None,
-                    }
-                })
+                .map(longitude_latitude)
                 .collect::<Option<Vec<_>>>()
                 .filter(|points| points.len() >= 3)
         })
@@ -108,18 +100,7 @@ pub(crate) fn parse_shape(text: &str, position: Position) -> Result<(String, usi
     let upper = trimmed.to_ascii_uppercase();
     let coordinates = |body: &str| -> Option<Ring> {
         let inner = body.trim().strip_prefix('(')?.strip_suffix(')')?;
-        inner
-            .split(',')
-            .map(|pair| {
-                let mut numbers = pair.split_whitespace().map(str::parse::<f64>);
-                match (numbers.next(), numbers.next(), numbers.next()) {
-                    (Some(Ok(x)), Some(Ok(y)), None) if x.is_finite() && y.is_finite() => {
-                        Some((x, y))
-                    }
-                    _ => None,
-                }
-            })
-            .collect()
+        inner.split(',').map(longitude_latitude).collect()
     };
     let written = |ring: &[(f64, f64)]| {
         let points: Vec<String> = ring.iter().map(|(x, y)| format!("{x} {y}")).collect();
@@ -139,14 +120,36 @@ pub(crate) fn parse_shape(text: &str, position: Position) -> Result<(String, usi
     }
     let polygons = parse_polygons(text, position).map_err(|_| bad())?;
     let vertices = polygons.iter().flatten().map(Vec::len).sum();
+    // PostGIS takes closed rings of four points or more: each is closed here if it is not.
     let polygons: Vec<String> = polygons
         .iter()
         .map(|rings| {
-            let rings: Vec<String> = rings.iter().map(|ring| written(ring)).collect();
+            let rings: Vec<String> = rings
+                .iter()
+                .map(|ring| {
+                    let mut ring = ring.clone();
+                    if ring.first() != ring.last() {
+                        ring.push(ring[0]);
+                    }
+                    if ring.len() < 4 {
+                        ring.push(ring[0]);
+                    }
+                    written(&ring)
+                })
+                .collect();
             format!("({})", rings.join(", "))
         })
         .collect();
     Ok((format!("MULTIPOLYGON ({})", polygons.join(", ")), vertices))
+}
+
+/// `longitude latitude` in degrees, within the globe's bounds.
+fn longitude_latitude(pair: &str) -> Option<(f64, f64)> {
+    let mut numbers = pair.split_whitespace().map(str::parse::<f64>);
+    match (numbers.next(), numbers.next(), numbers.next()) {
+        (Some(Ok(x)), Some(Ok(y)), None) if x.abs() <= 180.0 && y.abs() <= 90.0 => Some((x, y)),
+        _ => None,
+    }
 }
 
 pub(crate) fn polygon_literal(ring: &[(f64, f64)]) -> String {
@@ -176,7 +179,14 @@ mod tests {
                 8
             )
         );
+        assert_eq!(
+            parse_shape("POLYGON ((0 0, 1 0, 1 1))", at).unwrap().0,
+            "MULTIPOLYGON (((0 0, 1 0, 1 1, 0 0)))",
+            "rings are closed"
+        );
         for bad in [
+            "POINT (181 0)",
+            "POINT (0 1e308)",
             "POINT (1)",
             "POINT (1 2, 3 4)",
             "POINT (1 2); DROP TABLE x",

@@ -13,6 +13,8 @@ pub enum Token {
     QuotedIdent(String),
     /// A system field (`:id`), including the colon.
     SystemField(String),
+    /// A reference to a view (`@aaaa-aaaa`), without the `@`, as `param(@view, 'name')` takes.
+    View(String),
     /// A string literal's value.
     Str(String),
     /// A number literal as written.
@@ -67,6 +69,14 @@ pub fn tokenize(input: &str) -> Result<Vec<Spanned>, SoqlError> {
                 index += 1;
             }
             Token::Word(chars[start..index].iter().collect())
+        } else if c == '@' && chars.get(index + 1).is_some_and(|n| n.is_alphanumeric()) {
+            index += 1;
+            while index < chars.len()
+                && (chars[index].is_alphanumeric() || chars[index] == '-' || chars[index] == '_')
+            {
+                index += 1;
+            }
+            Token::View(chars[start + 1..index].iter().collect())
         } else if c == ':'
             && chars
                 .get(index + 1)

@@ -18,11 +18,12 @@ mod render;
 pub mod request;
 mod typed;
 pub mod types;
+pub mod window;
 
 pub use compile::{CompiledQuery, DEFAULT_LIMIT, compile};
 pub use error::{ErrorKind, Position, SoqlError};
 pub use request::{QueryRequest, parse_request};
-pub use types::{Engine, SoqlType, Target};
+pub use types::{Extensions, SoqlType, Target};
 
 #[cfg(test)]
 mod fixtures;

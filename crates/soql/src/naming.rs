@@ -71,6 +71,7 @@ fn raw_name(expr: &Expr) -> String {
             if *negated { "not_" } else { "" }
         ),
         Expr::Field { expr, field, .. } => format!("{}_{field}", raw_name(expr)),
+        Expr::SavedQueryParam { name, .. } => format!("param_{name}"),
         Expr::Case { .. } => "case".to_owned(),
     }
 }

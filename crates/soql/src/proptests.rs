@@ -4,7 +4,8 @@
 use proptest::prelude::*;
 
 use crate::ast::{
-    BinaryOp, Expr, Literal, Nulls, OrderItem, Query, Selection, Span, UnaryOp, is_keyword,
+    BinaryOp, Distinct, Expr, Literal, Nulls, OrderItem, Query, Selection, Span, UnaryOp,
+    is_keyword,
 };
 use crate::parser::{parse_expr, parse_group, parse_order, parse_query, parse_select};
 
@@ -94,6 +95,7 @@ fn expr() -> impl Strategy<Value = Expr> {
                     args,
                     distinct,
                     star: false,
+                    window: None,
                     span: span()
                 }),
             Just(Expr::Call {
@@ -101,6 +103,7 @@ fn expr() -> impl Strategy<Value = Expr> {
                 args: Vec::new(),
                 distinct: false,
                 star: true,
+                window: None,
                 span: span()
             }),
             (boxed.clone(), "[a-z_]{1,10}").prop_map(|(expr, to)| Expr::Cast {
@@ -177,7 +180,11 @@ fn query() -> impl Strategy<Value = Query> {
             nulls,
         });
     (
-        any::<bool>(),
+        prop_oneof![
+            Just(Distinct::No),
+            Just(Distinct::All),
+            prop::collection::vec(expr(), 1..3).prop_map(Distinct::On),
+        ],
         prop::collection::vec(selection, 1..3),
         prop::option::of(expr()),
         prop::collection::vec(expr(), 0..2),

@@ -5,11 +5,14 @@
 
 use std::collections::HashMap;
 
-use crate::ast::BinaryOp;
-use crate::functions::{Invocation, Render};
+use crate::ast::{BinaryOp, Nulls};
+use crate::functions::{Function, Invocation, Kind, Render};
 use crate::geometry::polygon_literal;
-use crate::typed::{Node, Typed};
+use crate::typed::{Node, Typed, TypedWindow};
 use crate::types::{SoqlType, Target, output_expression};
+
+/// Exponents up to which `^` on numbers is computed exactly.
+pub(crate) const EXACT_EXPONENTS: u32 = 16;
 
 /// The bind parameters of a query.
 #[derive(Debug, Default)]
@@ -71,6 +74,13 @@ pub(crate) fn sql(binds: &mut Binds, typed: &Typed) -> String {
             let right_sql = sql(binds, right);
             if *op == BinaryOp::Mod && typed.ty == SoqlType::Double {
                 format!("(({left_sql})::numeric % ({right_sql})::numeric)::double precision")
+            } else if *op == BinaryOp::Pow && typed.ty == SoqlType::Number {
+                // Exact for small exponents; past them a number's power could hold 131,072
+                // digits, so it is a double's (and too large a double is refused).
+                format!(
+                    "(CASE WHEN abs({right_sql}) <= {EXACT_EXPONENTS} THEN {left_sql} ^ {right_sql} \
+                     ELSE (({left_sql})::float8 ^ ({right_sql})::float8)::numeric END)"
+                )
             } else {
                 format!("({left_sql} {} {right_sql})", op.symbol())
             }
@@ -80,20 +90,29 @@ pub(crate) fn sql(binds: &mut Binds, typed: &Typed) -> String {
             args,
             distinct,
             star,
-        } => match &function.sql {
-            Render::Template(template) => {
-                let args: Vec<String> = args.iter().map(|arg| sql(binds, arg)).collect();
-                expand(template, &args)
-            }
-            Render::With(render, _) | Render::PostGis(render) => render(
+            window,
+        } => {
+            let over = window
+                .as_ref()
+                .map(|window| over(binds, window))
+                .unwrap_or_default();
+            let call = call(
                 binds,
+                function,
                 &Invocation {
                     args,
                     distinct: *distinct,
                     star: *star,
+                    over: &over,
                 },
-            ),
-        },
+            );
+            if function.kind == Kind::Window {
+                // Window functions count in bigint: the value is cast to the node's type.
+                format!("({call})::{}", typed.ty.sql_type())
+            } else {
+                call
+            }
+        }
         Node::Cast(operand) => {
             let operand_sql = sql(binds, operand);
             if typed.ty == SoqlType::Text {
@@ -153,6 +172,50 @@ pub(crate) fn sql(binds: &mut Binds, typed: &Typed) -> String {
             out.push_str(" END)");
             out
         }
+    }
+}
+
+/// The SQL of a call of `function`. A template's call ends its SQL, so a window follows it.
+fn call(binds: &mut Binds, function: &Function, invocation: &Invocation<'_>) -> String {
+    match &function.sql {
+        Render::Template(template) => {
+            let args: Vec<String> = invocation.args.iter().map(|arg| sql(binds, arg)).collect();
+            expand(template, &args) + invocation.over
+        }
+        Render::With(render, _) | Render::PostGis(render) => render(binds, invocation),
+    }
+}
+
+/// ` OVER (PARTITION BY … ORDER BY … frame)`.
+fn over(binds: &mut Binds, window: &TypedWindow) -> String {
+    let mut parts = Vec::new();
+    if !window.partition.is_empty() {
+        let keys: Vec<String> = window.partition.iter().map(|key| sql(binds, key)).collect();
+        parts.push(format!("PARTITION BY {}", keys.join(", ")));
+    }
+    if !window.order.is_empty() {
+        let keys: Vec<String> = window
+            .order
+            .iter()
+            .map(|order| {
+                let key = sql(binds, &order.key);
+                format!("{key} {}", order_direction(order.descending, order.nulls))
+            })
+            .collect();
+        parts.push(format!("ORDER BY {}", keys.join(", ")));
+    }
+    parts.extend(window.frame.map(|frame| frame.to_string()));
+    format!(" OVER ({})", parts.join(" "))
+}
+
+/// How an ordering key sorts, in SQL: nulls last going up and first going down, as Socrata
+/// orders them, unless said.
+pub(crate) fn order_direction(descending: bool, nulls: Option<Nulls>) -> &'static str {
+    match (descending, nulls) {
+        (false, None | Some(Nulls::Last)) => "ASC NULLS LAST",
+        (false, Some(Nulls::First)) => "ASC NULLS FIRST",
+        (true, None | Some(Nulls::First)) => "DESC NULLS FIRST",
+        (true, Some(Nulls::Last)) => "DESC NULLS LAST",
     }
 }
 

@@ -4,11 +4,12 @@
 //! resolved, literals read as the type they meet, and every function is its entry in
 //! [`crate::functions::functions`].
 
-use crate::ast::BinaryOp;
+use crate::ast::{BinaryOp, Nulls};
 use crate::error::Position;
-use crate::functions::{Function, Kind};
+use crate::functions::Function;
 use crate::geometry::Polygon;
 use crate::types::SoqlType;
+use crate::window::Frame;
 
 /// A checked expression.
 #[derive(Debug, Clone)]
@@ -54,11 +55,13 @@ pub(crate) enum Node {
         left: Box<Typed>,
         right: Box<Typed>,
     },
+    /// A call; over a window, a window function or an aggregate of the window's rows.
     Call {
         function: &'static Function,
         args: Vec<Typed>,
         distinct: bool,
         star: bool,
+        window: Option<Box<TypedWindow>>,
     },
     /// A conversion of the operand to the node's type.
     Cast(Box<Typed>),
@@ -86,6 +89,31 @@ pub(crate) enum Node {
         branches: Vec<(Typed, Typed)>,
         otherwise: Option<Box<Typed>>,
     },
+}
+
+/// A checked window.
+#[derive(Debug, Clone)]
+pub(crate) struct TypedWindow {
+    pub(crate) partition: Vec<Typed>,
+    pub(crate) order: Vec<WindowKey>,
+    pub(crate) frame: Option<Frame>,
+}
+
+/// One ordering key of a window.
+#[derive(Debug, Clone)]
+pub(crate) struct WindowKey {
+    pub(crate) key: Typed,
+    pub(crate) descending: bool,
+    pub(crate) nulls: Option<Nulls>,
+}
+
+impl TypedWindow {
+    /// The partition keys, then the ordering keys.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &Typed> {
+        self.partition
+            .iter()
+            .chain(self.order.iter().map(|order| &order.key))
+    }
 }
 
 impl Typed {
@@ -126,15 +154,31 @@ impl Node {
             Node::Not(operand) | Node::Sign { operand, .. } | Node::Cast(operand) => {
                 part(operand, 1)
             }
-            Node::Binary { left, right, .. } => {
-                part(left, 1);
-                part(right, 1);
+            Node::Binary { op, left, right } => {
+                // A number's power writes its operands twice (see `render`).
+                let copies = if *op == BinaryOp::Pow && left.ty == SoqlType::Number {
+                    2
+                } else {
+                    1
+                };
+                part(left, copies);
+                part(right, copies);
             }
-            Node::Call { function, args, .. } => {
+            Node::Call {
+                function,
+                args,
+                window,
+                ..
+            } => {
                 for (index, arg) in args.iter().enumerate() {
                     part(arg, function.copies(args, index));
                 }
-                aggregate |= function.kind != Kind::Scalar;
+                match window {
+                    // Over a window a call is computed for each row (after grouping): not an
+                    // aggregate itself, unless what it reads is.
+                    Some(window) => window.keys().for_each(|key| part(key, 1)),
+                    None => aggregate |= function.aggregates(),
+                }
             }
             Node::In { value, list, .. } => {
                 part(value, 1);

@@ -6,7 +6,7 @@ use opendata_datastore::schema::ColumnType;
 /// What the database can run beyond PostgreSQL itself, which decides the functions a query may
 /// call.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Engine {
+pub struct Extensions {
     /// PostGIS is installed, and on the search path the query runs with.
     pub postgis: bool,
 }

@@ -15,8 +15,8 @@ pub use proxy::TcpProxy;
 pub use review::review_to_published;
 pub use seed::{IdentityClient, Issued, principal_with_key};
 pub use stack::{
-    Clients, ReviewClient, SearchEngine, ServiceUrls, TestDatabase, TestOptions, TestStack,
-    drop_meilisearch_indexes, nats_url,
+    Clients, Extensions, Owner, ReviewClient, SearchEngine, ServiceUrls, TestDatabase, TestOptions,
+    TestStack, drop_meilisearch_indexes, nats_url,
 };
 
 use std::future::Future;

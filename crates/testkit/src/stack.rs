@@ -184,22 +184,20 @@ impl TestDatabase {
     /// Creates a fresh database, empty but for PostGIS where the server offers it (as an
     /// operator would install it).
     pub async fn create() -> TestDatabase {
-        TestDatabase::create_owned(false, true).await
-    }
-
-    /// Creates a fresh, empty database without PostGIS.
-    pub async fn create_without_postgis() -> TestDatabase {
-        TestDatabase::create_owned(false, false).await
+        TestDatabase::create_with(Owner::Administrator, Extensions::PostGis).await
     }
 
     /// Creates a fresh database (with PostGIS where the server offers it) owned by a new role
     /// that is not a superuser (only allowed to create roles, as a managed PostgreSQL's owner
     /// is), which its URL connects as.
     pub async fn create_unprivileged() -> TestDatabase {
-        TestDatabase::create_owned(true, true).await
+        TestDatabase::create_with(Owner::Unprivileged, Extensions::PostGis).await
     }
 
-    async fn create_owned(unprivileged: bool, postgis: bool) -> TestDatabase {
+    /// Creates a fresh database owned by `owner`, with `extensions`.
+    pub async fn create_with(owner: Owner, extensions: Extensions) -> TestDatabase {
+        let unprivileged = owner == Owner::Unprivileged;
+        let postgis = extensions == Extensions::PostGis;
         let id = Uuid::now_v7().simple().to_string();
         let name = format!("t_{id}");
         let mut admin = PgConnection::connect(&admin_url())
@@ -264,6 +262,24 @@ impl TestDatabase {
             }
         }
     }
+}
+
+/// Who owns a test database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// The server's administrator, whom the services connect as.
+    Administrator,
+    /// A new role that is not a superuser, whom the services connect as.
+    Unprivileged,
+}
+
+/// What a test database has installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extensions {
+    /// Nothing.
+    None,
+    /// PostGIS, where the server offers it.
+    PostGis,
 }
 
 /// Installs PostGIS in database `name` if the server has the extension.
@@ -419,13 +435,19 @@ impl TestStack {
             )
             .with_test_writer()
             .try_init();
-        let database = if options.unprivileged_database_owner {
-            TestDatabase::create_unprivileged().await
-        } else if options.postgis {
-            TestDatabase::create().await
-        } else {
-            TestDatabase::create_without_postgis().await
-        };
+        let database = TestDatabase::create_with(
+            if options.unprivileged_database_owner {
+                Owner::Unprivileged
+            } else {
+                Owner::Administrator
+            },
+            if options.postgis {
+                Extensions::PostGis
+            } else {
+                Extensions::None
+            },
+        )
+        .await;
         let url = database.url.clone();
         let prefix = database.prefix.clone();
         let admin_key = format!("odk_test_admin_{}", Uuid::now_v7().simple());

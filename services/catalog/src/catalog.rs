@@ -16,7 +16,7 @@ use opendata_platform::grpc::ClientContext;
 use opendata_proto::catalog::v1::DatasetChange;
 use opendata_proto::governance::v1::ListAgenciesRequest;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
-use opendata_soql::{Engine, QueryRequest};
+use opendata_soql::{Extensions, QueryRequest};
 use sqlx::PgPool;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -115,7 +115,7 @@ pub struct Catalog {
     chunk_bytes: usize,
     identity: IdentityClient,
     /// What the database runs beyond PostgreSQL (PostGIS), for the SoQL compiler.
-    engine: Engine,
+    extensions: Extensions,
 }
 
 /// What anyone may know of a withheld dataset: its DCAT metadata (with the access level and the
@@ -145,7 +145,7 @@ impl Catalog {
         share: FairShare,
         chunk_bytes: usize,
         identity: IdentityClient,
-        engine: Engine,
+        extensions: Extensions,
     ) -> Self {
         Catalog {
             pool,
@@ -154,7 +154,7 @@ impl Catalog {
             share: Arc::new(share),
             chunk_bytes,
             identity,
-            engine,
+            extensions,
         }
     }
 
@@ -398,7 +398,7 @@ impl Catalog {
                 rows: None,
             });
         }
-        let compiled = compile_for(&dataset, &read.request, read.format, self.engine)?;
+        let compiled = compile_for(&dataset, &read.request, read.format, self.extensions)?;
         let query_caller = QueryCaller::of(caller);
         let admission = self.share.admission_deadline();
         // Only the public's queries are gated on cost; key holders are not asked.

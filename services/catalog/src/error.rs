@@ -179,6 +179,15 @@ impl From<CatalogError> for ApiError {
                         ErrorCode::InvalidArgument,
                         "a LIKE pattern in the query has a bad escape (does it end in a backslash?)",
                     ),
+                    Some("22014") => ApiError::new(
+                        ErrorCode::InvalidArgument,
+                        "ntile in the query needs a number of buckets greater than zero",
+                    ),
+                    // Any other data exception (class 22) is a value of the query's own making.
+                    Some(code) if code.starts_with("22") => ApiError::new(
+                        ErrorCode::InvalidArgument,
+                        "a value in the query is outside what its function or operator takes",
+                    ),
                     _ => internal(&error),
                 }
             }

@@ -102,15 +102,10 @@ pub async fn serve(
     let postgis = PostGis::detect(&pool).await?;
     // Row queries (and their plans) run with PostGIS on the search path when it is there.
     let row_connections = |max_connections: u32, acquire_timeout: Duration| {
-        let search_path = postgis.search_path();
         PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(acquire_timeout)
-            .after_connect(move |connection, _| {
-                let search_path = search_path.clone();
-                Box::pin(async move { PostGis::prepare(&search_path, connection).await })
-            })
-            .connect_lazy_with((*pool.connect_options()).clone())
+            .connect_lazy_with(postgis.row_query_options((*pool.connect_options()).clone()))
     };
     let query_pool = row_connections(settings.max_concurrent_queries.max(1), QUERY_ADMISSION_WAIT);
     let share = FairShare::new(ShareSettings {
@@ -139,7 +134,7 @@ pub async fn serve(
         share,
         settings.chunk_bytes,
         identity,
-        postgis.engine(),
+        postgis.extensions(),
     );
     let mut tasks = Tasks::new(DOMAIN, Health::new(), &shutdown);
     tasks.spawn(

@@ -14,7 +14,7 @@ use opendata_datastore::table::READER_ROLE;
 use opendata_limits::QUERY_CONNECTIONS;
 use opendata_platform::error::ApiError;
 use opendata_platform::streams::send_last;
-use opendata_soql::{CompiledQuery, Engine, QueryRequest, Target, compile};
+use opendata_soql::{CompiledQuery, Extensions, QueryRequest, Target, compile};
 use sqlx::pool::PoolConnection;
 use sqlx::{Executor as _, PgConnection, PgPool, Postgres, Row as _};
 use tokio::sync::{mpsc, oneshot};
@@ -63,14 +63,20 @@ pub fn compile_for(
     dataset: &Dataset,
     request: &QueryRequest,
     format: Format,
-    engine: Engine,
+    extensions: Extensions,
 ) -> Result<CompiledQuery, CatalogError> {
     let target = match format {
         Format::Json | Format::GeoJson => Target::Json,
         Format::Csv => Target::Csv,
     };
     let table = dataset.current_table.as_deref().unwrap_or("none");
-    Ok(compile(request, &dataset.schema, table, target, engine)?)
+    Ok(compile(
+        request,
+        &dataset.schema,
+        table,
+        target,
+        extensions,
+    )?)
 }
 
 /// The planner's estimate of what a public query, `compiled`, costs to run (as it will run,

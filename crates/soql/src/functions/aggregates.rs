@@ -135,8 +135,12 @@ pub(super) static FUNCTIONS: &[Function] = &[
 
 fn count(binds: &mut Binds, call: &Invocation<'_>) -> String {
     if call.star {
-        return "count(*)::numeric".to_owned();
+        return format!("count(*){}::numeric", call.over);
     }
     let distinct = if call.distinct { "DISTINCT " } else { "" };
-    format!("count({distinct}{})::numeric", sql(binds, &call.args[0]))
+    format!(
+        "count({distinct}{}){}::numeric",
+        sql(binds, &call.args[0]),
+        call.over
+    )
 }

@@ -1,8 +1,11 @@
 //! SoQL's functions, in one table ([`functions`]) kept as one file per group. A row gives a
-//! function's name, the arguments it takes, what it returns, whether it aggregates, its SQL, a line of documentation and an example
-//! with its SQL and its value over the test sample. The type checker ([`crate::check`]), the SQL
+//! function's name, the arguments it takes, what it returns, how it reads rows, its SQL, a line
+//! of documentation and an example with its SQL and its value over the test sample. The type checker ([`crate::check`]), the SQL
 //! renderer ([`crate::render`]), the README's function list ([`markdown_table`]) and the function
 //! tests all read this table: adding a function is adding a row.
+
+use Param as P;
+use SoqlType as T;
 
 use crate::render::{Binds, sql};
 use crate::typed::{Node, Typed};
@@ -33,7 +36,7 @@ impl std::fmt::Debug for Function {
     }
 }
 
-/// Whether a function aggregates.
+/// How a function reads rows: one at a time, a group at a time, or a window around each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// One value per row.
@@ -45,6 +48,8 @@ pub enum Kind {
     /// An aggregate of geometries that also takes one already gathered, which it does not
     /// aggregate again (`convex_hull(location)`, `convex_hull(spatial_union(location))`).
     Gathering,
+    /// A function of a row's place in its window, only over one (`row_number() OVER (…)`).
+    Window,
 }
 
 /// A call of a function, its SQL against the compiler's test schema, and its value: over the
@@ -135,6 +140,21 @@ pub(crate) enum Copies {
 }
 
 impl Function {
+    /// Whether it aggregates rows (a window function does not: it sees them).
+    pub fn aggregates(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Aggregate | Kind::Counting | Kind::Gathering
+        )
+    }
+
+    /// Whether it takes `OVER (…)`: aggregates (but PostGIS's, which gather geometries) and
+    /// window functions.
+    pub fn takes_over(&self) -> bool {
+        matches!(self.kind, Kind::Aggregate | Kind::Counting | Kind::Window)
+            && !self.needs_postgis()
+    }
+
     /// Whether it needs PostGIS.
     pub fn needs_postgis(&self) -> bool {
         matches!(self.sql, Render::PostGis(_))
@@ -168,10 +188,10 @@ pub(crate) struct Invocation<'a> {
     pub(crate) args: &'a [Typed],
     pub(crate) distinct: bool,
     pub(crate) star: bool,
+    /// ` OVER (…)` when the call is over a window, written right after the call (before any
+    /// cast), else empty.
+    pub(crate) over: &'a str,
 }
-
-use Param as P;
-use SoqlType as T;
 
 const fn fixed(params: &'static [Param]) -> Args {
     Args::Fixed {
@@ -192,10 +212,11 @@ mod geography;
 mod numbers;
 mod postgis;
 mod text;
+mod windows;
 
 /// The functions, one table per group: aggregates, text, dates, conditionals, numbers,
-/// geography, geography with PostGIS, then the parts of point, location and url values. Each
-/// is alphabetical but for kinship.
+/// geography, geography with PostGIS, the parts of point, location and url values, then
+/// window functions. Each is alphabetical but for kinship.
 static GROUPS: &[&[Function]] = &[
     aggregates::FUNCTIONS,
     text::FUNCTIONS,
@@ -205,6 +226,7 @@ static GROUPS: &[&[Function]] = &[
     geography::FUNCTIONS,
     postgis::FUNCTIONS,
     fields::FUNCTIONS,
+    windows::FUNCTIONS,
 ];
 
 /// Every SoQL function, group by group.
@@ -219,7 +241,7 @@ pub fn lookup(name: &str) -> Option<&'static Function> {
 
 /// Whether `name` is an aggregate function.
 pub fn is_aggregate(name: &str) -> bool {
-    lookup(name).is_some_and(|function| function.kind != Kind::Scalar)
+    lookup(name).is_some_and(Function::aggregates)
 }
 
 /// The README's function list: one row per function, in the table's order, saying which
@@ -234,8 +256,11 @@ pub fn markdown_table() -> String {
             Returns::Shared => "its values' type",
         };
         let mut notes = Vec::new();
-        if function.kind != Kind::Scalar {
+        if function.aggregates() {
             notes.push("aggregate");
+        }
+        if function.kind == Kind::Window {
+            notes.push("window function, with OVER");
         }
         if function.needs_postgis() {
             notes.push("needs PostGIS");
@@ -254,5 +279,4 @@ pub fn markdown_table() -> String {
 }
 
 #[cfg(test)]
-#[path = "../function_tests.rs"]
 mod tests;

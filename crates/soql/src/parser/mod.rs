@@ -13,10 +13,14 @@
 use opendata_limits::{SOQL_DEPTH, SOQL_IN_VALUES, SOQL_NODES, excerpt};
 
 use crate::ast::{
-    BinaryOp, Expr, Literal, Nulls, OrderItem, Query, Selection, Span, UnaryOp, is_keyword,
+    BinaryOp, Distinct, Expr, Literal, Nulls, OrderItem, Query, Selection, Span, UnaryOp,
+    is_keyword,
 };
 use crate::error::{Position, SoqlError};
 use crate::lexer::{Spanned, Token, tokenize};
+
+mod statement;
+mod window;
 
 struct Parser {
     tokens: Vec<Spanned>,
@@ -151,6 +155,7 @@ impl Parser {
             Token::Word(word) => format!("`{}`", excerpt(word)),
             Token::QuotedIdent(name) => format!("`{}`", excerpt(name)),
             Token::SystemField(name) => format!("`{}`", excerpt(name)),
+            Token::View(name) => format!("`@{}`", excerpt(name)),
             Token::Str(text) => format!("'{}'", excerpt(text)),
             Token::Number(number) => format!("`{}`", excerpt(number)),
             Token::Symbol(symbol) => format!("`{symbol}`"),
@@ -471,12 +476,14 @@ impl Parser {
                 });
             }
             "case" if !matches!(self.peek_at(1), Token::Symbol("(")) => return self.case(span),
+            "param" if matches!(self.peek_at(1), Token::Symbol("(")) => return self.param(span),
             _ => {}
         }
         if matches!(self.peek_at(1), Token::Symbol("(")) {
             self.advance();
             self.advance();
-            return self.call(lower, span);
+            let call = self.call(lower, span)?;
+            return self.over(call);
         }
         if is_keyword(&word) {
             return Err(self.unexpected("a value, a column or a function"));
@@ -514,6 +521,7 @@ impl Parser {
                 args: Vec::new(),
                 distinct: false,
                 star: true,
+                window: None,
                 span,
             });
         }
@@ -523,6 +531,7 @@ impl Parser {
                 args: Vec::new(),
                 distinct: false,
                 star: false,
+                window: None,
                 span,
             });
         }
@@ -534,8 +543,26 @@ impl Parser {
             args,
             distinct,
             star: false,
+            window: None,
             span,
         })
+    }
+
+    /// `param(@view, 'name')` or `param('name')`: a parameter of a saved query.
+    fn param(&mut self, span: Span) -> Parsed<Expr> {
+        self.advance();
+        self.advance();
+        let view = match self.peek().clone() {
+            Token::View(view) => {
+                self.advance();
+                self.expect_symbol(",")?;
+                Some(view)
+            }
+            _ => None,
+        };
+        let name = self.string("param(…)")?;
+        self.expect_symbol(")")?;
+        Ok(Expr::SavedQueryParam { view, name, span })
     }
 
     fn case(&mut self, span: Span) -> Parsed<Expr> {
@@ -561,157 +588,6 @@ impl Parser {
             otherwise,
             span,
         })
-    }
-
-    fn alias(&mut self) -> Parsed<Option<String>> {
-        if !self.eat_keyword("as") {
-            return Ok(None);
-        }
-        match self.advance().token {
-            Token::Word(word) if !is_keyword(&word) => Ok(Some(word)),
-            Token::QuotedIdent(name) => Ok(Some(name)),
-            _ => Err(SoqlError::malformed(
-                self.tokens[self.index.saturating_sub(1)].position,
-                "expected an alias after `AS`",
-            )),
-        }
-    }
-
-    fn selection(&mut self) -> Parsed<Selection> {
-        if self.eat_symbol("*") {
-            return Ok(Selection::Star);
-        }
-        if matches!(self.peek(), Token::SystemField(name) if name == ":*") {
-            self.advance();
-            return Ok(Selection::SystemStar);
-        }
-        let expr = self.expr()?;
-        let alias = self.alias()?;
-        Ok(Selection::Expr { expr, alias })
-    }
-
-    fn select_list(&mut self) -> Parsed<(bool, Vec<Selection>)> {
-        let distinct = self.eat_keyword("distinct");
-        let mut items = vec![self.selection()?];
-        while self.eat_symbol(",") {
-            items.push(self.selection()?);
-        }
-        Ok((distinct, items))
-    }
-
-    fn order_list(&mut self) -> Parsed<Vec<OrderItem>> {
-        let mut items = Vec::new();
-        loop {
-            let expr = self.expr()?;
-            let descending = if self.eat_keyword("desc") {
-                true
-            } else {
-                self.eat_keyword("asc");
-                false
-            };
-            let nulls = if self.eat_keyword("nulls") {
-                if self.eat_keyword("first") {
-                    Some(Nulls::First)
-                } else if self.eat_keyword("last") {
-                    Some(Nulls::Last)
-                } else {
-                    return Err(self.unexpected("`FIRST` or `LAST`"));
-                }
-            } else {
-                None
-            };
-            items.push(OrderItem {
-                expr,
-                descending,
-                nulls,
-            });
-            if !self.eat_symbol(",") {
-                return Ok(items);
-            }
-        }
-    }
-
-    fn count(&mut self, clause: &str) -> Parsed<u64> {
-        let position = self.position();
-        match self.advance().token {
-            Token::Number(number) => number
-                .parse::<u64>()
-                .ok()
-                .filter(|n| i64::try_from(*n).is_ok())
-                .ok_or_else(|| {
-                    SoqlError::malformed(
-                        position,
-                        format!("{clause} takes a whole number, not `{number}`"),
-                    )
-                }),
-            _ => Err(SoqlError::malformed(
-                position,
-                format!("{clause} takes a whole number"),
-            )),
-        }
-    }
-
-    fn string(&mut self, clause: &str) -> Parsed<String> {
-        let position = self.position();
-        match self.advance().token {
-            Token::Str(text) => Ok(text),
-            _ => Err(SoqlError::malformed(
-                position,
-                format!("{clause} takes a quoted string"),
-            )),
-        }
-    }
-
-    fn query(&mut self) -> Parsed<Query> {
-        let mut query = Query::default();
-        if self.eat_keyword("select") {
-            let (distinct, select) = self.select_list()?;
-            query.distinct = distinct;
-            query.select = select;
-        }
-        if self.eat_keyword("where") {
-            query.filter = Some(self.expr()?);
-        }
-        if self.is_keyword("group") {
-            self.advance();
-            self.expect_keyword("by")?;
-            query.group = self.expr_list()?;
-        }
-        if self.eat_keyword("having") {
-            query.having = Some(self.expr()?);
-        }
-        // These four come in any order, each at most once, as Socrata's parser has them.
-        let mut seen = Vec::new();
-        loop {
-            let position = self.position();
-            let clause = if self.is_keyword("order") {
-                self.advance();
-                self.expect_keyword("by")?;
-                query.order = self.order_list()?;
-                "ORDER BY"
-            } else if self.eat_keyword("search") {
-                query.search = Some(self.string("SEARCH")?);
-                "SEARCH"
-            } else if self.eat_keyword("limit") {
-                query.limit = Some(self.count("LIMIT")?);
-                "LIMIT"
-            } else if self.eat_keyword("offset") {
-                query.offset = Some(self.count("OFFSET")?);
-                "OFFSET"
-            } else {
-                break;
-            };
-            if seen.contains(&clause) {
-                return Err(SoqlError::malformed(
-                    position,
-                    format!("{clause} is given twice; a query has at most one"),
-                ));
-            }
-            seen.push(clause);
-        }
-        self.eat_symbol(";");
-        self.expect_end()?;
-        Ok(query)
     }
 }
 
@@ -794,10 +670,14 @@ pub fn parse_expr(input: &str) -> Parsed<Expr> {
     whole(input, Parser::expr, |expr| vec![expr])
 }
 
-/// Parses a select list (`$select`), with an optional leading `DISTINCT`.
-pub fn parse_select(input: &str) -> Parsed<(bool, Vec<Selection>)> {
-    whole(input, Parser::select_list, |(_, select)| {
-        select.iter().filter_map(Selection::expr).collect()
+/// Parses a select list (`$select`), with an optional leading `DISTINCT` or `DISTINCT ON (…)`.
+pub fn parse_select(input: &str) -> Parsed<(Distinct, Vec<Selection>)> {
+    whole(input, Parser::select_list, |(distinct, select)| {
+        select
+            .iter()
+            .filter_map(Selection::expr)
+            .chain(distinct.on())
+            .collect()
     })
 }
 
@@ -820,5 +700,4 @@ pub fn parse_query(input: &str) -> Parsed<Query> {
 }
 
 #[cfg(test)]
-#[path = "parser_tests.rs"]
 mod tests;

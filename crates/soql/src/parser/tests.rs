@@ -104,3 +104,76 @@ fn errors_say_what_was_expected_and_where() {
             .contains("nest deeper")
     );
 }
+
+#[test]
+fn windows_parse_with_partitions_orders_and_frames() {
+    for (input, printed_as) in [
+        (
+            "count(*) over (partition by town)",
+            "count(*) OVER (PARTITION BY town)",
+        ),
+        (
+            "row_number() OVER (PARTITION BY a, b ORDER BY m DESC NULLS LAST)",
+            "row_number() OVER (PARTITION BY a, b ORDER BY m DESC NULLS LAST)",
+        ),
+        (
+            "avg(x) over (order by m range 123 preceding)",
+            "avg(x) OVER (ORDER BY m ASC RANGE 123 PRECEDING)",
+        ),
+        (
+            "sum(x) OVER (ORDER BY m ROWS BETWEEN UNBOUNDED PRECEDING AND 2 FOLLOWING EXCLUDE CURRENT ROW)",
+            "sum(x) OVER (ORDER BY m ASC ROWS BETWEEN UNBOUNDED PRECEDING AND 2 FOLLOWING EXCLUDE CURRENT ROW)",
+        ),
+        ("rank() OVER ()", "rank() OVER ()"),
+    ] {
+        assert_eq!(printed(input), printed_as, "{input}");
+        let reparsed = parse_expr(printed_as).unwrap();
+        assert_eq!(reparsed, parse_expr(input).unwrap(), "{input}");
+    }
+    for (bad, says) in [
+        (
+            "rank() OVER (ROWS 1 FOLLOWING)",
+            "must not end before it starts",
+        ),
+        ("rank() OVER (ROWS BETWEEN 1 PRECEDING)", "`AND`"),
+        ("rank() OVER (ROWS UNBOUNDED)", "`PRECEDING` or `FOLLOWING`"),
+        (
+            "rank() OVER (ROWS -1 PRECEDING)",
+            "`UNBOUNDED`, `CURRENT ROW` or a whole number",
+        ),
+        ("rank() OVER (ROWS 1.5 PRECEDING)", "whole number"),
+        (
+            "rank() OVER (ROWS CURRENT ROW EXCLUDE EVERYTHING)",
+            "`TIES`",
+        ),
+        ("rank() OVER (ORDER BY m", "`)`"),
+    ] {
+        let error = parse_expr(bad).unwrap_err();
+        assert!(error.message.contains(says), "{bad}: {}", error.message);
+    }
+    // `over` not followed by a window is a name, as before.
+    assert!(parse_select("count(*), over").is_ok());
+}
+
+#[test]
+fn distinct_on_parses_before_the_select_list() {
+    let (distinct, select) = parse_select("DISTINCT ON (town, date_trunc_y(d)) town, d").unwrap();
+    assert_eq!(distinct.on().len(), 2);
+    assert_eq!(select.len(), 2);
+    let (distinct, _) = parse_select("DISTINCT on").unwrap();
+    assert_eq!(distinct, Distinct::All, "a column named `on`");
+    let query = parse_query("SELECT DISTINCT ON (town) town ORDER BY town").unwrap();
+    assert_eq!(parse_query(&query.to_string()).unwrap(), query);
+    assert!(parse_select("DISTINCT ON () town").is_err());
+}
+
+#[test]
+fn params_of_saved_queries_parse_as_socrata_writes_them() {
+    assert_eq!(
+        printed("param(@aaaa-aaaa, 'min') + param(\"x\")"),
+        "(param(@aaaa-aaaa, 'min') + param('x'))"
+    );
+    for bad in ["param(@aaaa-aaaa)", "param(min)", "param(@v, 'a', 'b')"] {
+        assert!(parse_expr(bad).is_err(), "{bad}");
+    }
+}
