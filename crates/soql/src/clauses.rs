@@ -1,6 +1,7 @@
 //! The clauses of a query, each type-checked against the schema: field filters joined to
 //! `$where`, the select list with its output names, `$where`, `$q`, `$group`, `$having` and
-//! `$order`, and the rule that with aggregation every selected or ordered value is grouped.
+//! `$order`, and the rule that with aggregation every value selected, tested in `$having`,
+//! ordered by or made distinct on is grouped outside aggregates.
 //! [`crate::compile`] renders their SQL and puts it together.
 
 use std::collections::HashSet;
@@ -30,80 +31,47 @@ pub(crate) struct Output {
     pub(crate) typed: Typed,
 }
 
-/// Column references outside aggregate calls.
-fn bare_columns(expr: &Expr, found: &mut Vec<(String, Position)>) {
-    match expr {
-        Expr::Column { name, span } => found.push((name.clone(), span.0)),
-        Expr::Literal { .. } | Expr::SavedQueryParam { .. } => {}
-        // An aggregate reads its group; over a window it reads each (grouped) row, as its
-        // window's keys do.
-        Expr::Call {
-            name, window: None, ..
-        } if is_aggregate(name) => {}
-        Expr::Call { .. } => expr
-            .children()
-            .into_iter()
-            .for_each(|e| bare_columns(e, found)),
-        Expr::Unary { expr, .. }
-        | Expr::Cast { expr, .. }
-        | Expr::IsNull { expr, .. }
-        | Expr::Field { expr, .. } => bare_columns(expr, found),
-        Expr::Binary { left, right, .. } => {
-            bare_columns(left, found);
-            bare_columns(right, found);
-        }
-        Expr::In { expr, list, .. } => {
-            bare_columns(expr, found);
-            list.iter().for_each(|a| bare_columns(a, found));
-        }
-        Expr::Between {
-            expr, low, high, ..
-        } => [expr, low, high]
-            .iter()
-            .for_each(|e| bare_columns(e, found)),
-        Expr::Like { expr, pattern, .. } => {
-            bare_columns(expr, found);
-            bare_columns(pattern, found);
-        }
-        Expr::Case {
-            branches,
-            otherwise,
-            ..
-        } => {
-            for (condition, value) in branches {
-                bare_columns(condition, found);
-                bare_columns(value, found);
-            }
-            if let Some(otherwise) = otherwise {
-                bare_columns(otherwise, found);
-            }
-        }
-    }
+/// What a grouped query may read outside aggregates: its group expressions (as printed), and
+/// select aliases standing for expressions (in `$having` and `$order`).
+struct Grouping<'a> {
+    grouped: HashSet<String>,
+    aliases: &'a [(String, Expr)],
 }
 
-/// Checks that `expr` is grouped: it is a group expression, or every column outside aggregates in
-/// it is one. `grouped` holds the group expressions as printed.
-fn check_grouped(expr: &Expr, grouped: &HashSet<String>, clause: &str) -> Result<(), SoqlError> {
-    if grouped.contains(&expr.to_string()) {
-        return Ok(());
+impl Grouping<'_> {
+    /// The first column `expr` reads outside an aggregate and outside every grouped expression.
+    /// An aggregate over a window reads each (grouped) row, as its window's keys do.
+    fn ungrouped(&self, expr: &Expr) -> Option<(String, Position)> {
+        if self.grouped.contains(&expr.to_string()) {
+            return None;
+        }
+        match expr {
+            Expr::Column { name, span } => match self.aliases.iter().find(|(a, _)| a == name) {
+                Some((_, aliased)) if !matches!(aliased, Expr::Column { name: n, .. } if n == name) => {
+                    self.ungrouped(aliased)
+                }
+                _ => Some((name.clone(), span.0)),
+            },
+            Expr::Call {
+                name, window: None, ..
+            } if is_aggregate(name) => None,
+            _ => expr
+                .children()
+                .into_iter()
+                .find_map(|child| self.ungrouped(child)),
+        }
     }
-    let mut columns = Vec::new();
-    bare_columns(expr, &mut columns);
-    match columns.into_iter().find(|(name, _)| {
-        !grouped.contains(
-            &Expr::Column {
-                name: name.clone(),
-                span: Default::default(),
-            }
-            .to_string(),
-        )
-    }) {
-        Some((name, position)) => Err(SoqlError::mismatch(
-            position,
-            format!("{name} must be in $group or inside an aggregate such as count or sum"),
-        )
-        .in_parameter(clause)),
-        None => Ok(()),
+
+    /// Checks that `expr`, in `clause`, reads only grouped values outside aggregates.
+    fn check(&self, expr: &Expr, clause: &str) -> Result<(), SoqlError> {
+        match self.ungrouped(expr) {
+            Some((name, position)) => Err(SoqlError::mismatch(
+                position,
+                format!("{name} must be in $group or inside an aggregate such as count or sum"),
+            )
+            .in_parameter(clause)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -344,40 +312,43 @@ pub(crate) fn order_by(
     Ok(order)
 }
 
-/// With aggregation, every value selected, ordered by or made distinct on outside an aggregate
-/// must be grouped. `aggregated_elsewhere`: `$having`, or an aggregate in `DISTINCT ON`, makes
-/// the query aggregate.
+/// With aggregation, every value selected, ordered by, made distinct on or tested in `$having`
+/// outside an aggregate must be grouped. `$having`, or an aggregate in `DISTINCT ON`
+/// (`distinct_on_aggregates`), makes the query aggregate as much as its outputs do.
 pub(crate) fn check_aggregation(
     outputs: &[Output],
     group: &[Expr],
-    aggregated_elsewhere: bool,
+    having: Option<&Expr>,
     order: &[OrderKey],
-    distinct_on: &[Expr],
+    (distinct_on, distinct_on_aggregates): (&[Expr], bool),
     aliases: &[(String, Expr)],
 ) -> Result<(), SoqlError> {
     let aggregated = !group.is_empty()
-        || aggregated_elsewhere
+        || having.is_some()
+        || distinct_on_aggregates
         || outputs.iter().any(|o| o.typed.aggregate)
         || order.iter().any(|(typed, _)| typed.aggregate);
     if !aggregated {
         return Ok(());
     }
     let grouped: HashSet<String> = group.iter().map(ToString::to_string).collect();
-    // Every output, aggregates included: `sale_amount + count(*)` reads a row's value too.
-    for output in outputs {
-        check_grouped(&output.expr, &grouped, "$select")?;
-    }
-    let resolved = |expr: &'_ Expr| -> Expr {
-        aliases
-            .iter()
-            .find(|(name, _)| matches!(expr, Expr::Column { name: n, .. } if n == name))
-            .map_or_else(|| expr.clone(), |(_, aliased)| aliased.clone())
+    // The select list reads no aliases; the clauses after it do.
+    let in_select = Grouping {
+        grouped: grouped.clone(),
+        aliases: &[],
     };
+    let after_select = Grouping { grouped, aliases };
+    for output in outputs {
+        in_select.check(&output.expr, "$select")?;
+    }
+    if let Some(having) = having {
+        after_select.check(having, "$having")?;
+    }
     for (_, item) in order {
-        check_grouped(&resolved(&item.expr), &grouped, "$order")?;
+        after_select.check(&item.expr, "$order")?;
     }
     for expr in distinct_on {
-        check_grouped(&resolved(expr), &grouped, "$select")?;
+        after_select.check(expr, "$select")?;
     }
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! Compiling a SoQL request against a dataset's schema into SQL, in two passes: every clause is
 //! type-checked into a typed tree first ([`crate::clauses`], [`crate::check`]), then rendered
 //! ([`crate::render`]) and put together here, with paging, `DISTINCT` and the outputs formatted
-//! for the answer. Identifiers come only from the schema (quoted) and every value is a bind
-//! parameter.
+//! for the answer. Identifiers come only from the schema (quoted) and every value the caller
+//! writes is a bind parameter (see the crate's documentation for the inline numbers).
 
 use opendata_datastore::output::OutputColumn;
 use opendata_datastore::schema::Schema;
@@ -90,13 +90,15 @@ pub fn compile(
     };
     let order = order_by(&query, &ordering, &mut checker)?;
     let distinct_on = distinct_on(&query.distinct, &with_aliases, &mut checker)?;
-    // $having, or DISTINCT ON an aggregate, makes the query aggregate as much as its outputs.
     check_aggregation(
         &outputs,
         &group_exprs,
-        having.is_some() || distinct_on.iter().any(|key| key.aggregate),
+        query.having.as_ref(),
         &order,
-        query.distinct.on(),
+        (
+            query.distinct.on(),
+            distinct_on.iter().any(|key| key.aggregate),
+        ),
         &aliases,
     )?;
 

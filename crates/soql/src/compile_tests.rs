@@ -520,3 +520,57 @@ fn what_postgresql_would_refuse_is_refused_here_first() {
         query.sql
     );
 }
+
+#[test]
+fn grouping_is_checked_through_expressions_aliases_and_having() {
+    for pairs in [
+        &[
+            ("$select", "upper(town) || count(*)::text AS x"),
+            ("$group", "upper(town)"),
+        ][..],
+        &[
+            ("$select", "town, count(*) AS n"),
+            ("$group", "town"),
+            ("$order", "-n"),
+        ][..],
+        &[
+            (
+                "$select",
+                "date_trunc_ym(date_recorded) AS m, sum(count(*)) OVER (ORDER BY date_trunc_ym(date_recorded)) AS running",
+            ),
+            ("$group", "m"),
+        ][..],
+        &[
+            ("$select", "town, count(*) AS n"),
+            ("$group", "town"),
+            ("$having", "n > 1 AND town != 'x'"),
+        ][..],
+    ] {
+        compiled(pairs);
+    }
+    let error = error(&[
+        ("$select", "town, count(*)"),
+        ("$group", "town"),
+        ("$having", "sale_amount > 5"),
+    ]);
+    assert!(
+        error.message.contains("sale_amount must be in $group"),
+        "{}",
+        error.message
+    );
+    assert_eq!(error.parameter, "$having");
+}
+
+#[test]
+fn nulls_in_arithmetic_are_typed_and_powers_are_weighed_as_written() {
+    let query = compiled(&[("$select", "null + null AS n")]);
+    assert!(
+        query.sql.contains("(NULL::numeric + NULL::numeric)"),
+        "{}",
+        query.sql
+    );
+    // `^` on numbers writes its exponent three times: twelve nested powers would be half a
+    // million copies.
+    let error = error(&[("$select", &vec!["2"; 13].join(" ^ "))]);
+    assert!(error.message.contains("parts"), "{}", error.message);
+}

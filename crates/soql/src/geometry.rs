@@ -119,7 +119,7 @@ pub(crate) fn parse_shape(text: &str, position: Position) -> Result<(String, usi
         return Ok((format!("LINESTRING {}", written(&line)), line.len()));
     }
     let polygons = parse_polygons(text, position).map_err(|_| bad())?;
-    let vertices = polygons.iter().flatten().map(Vec::len).sum();
+    let mut vertices = 0;
     // PostGIS takes closed rings of four points or more: each is closed here if it is not.
     let polygons: Vec<String> = polygons
         .iter()
@@ -134,6 +134,7 @@ pub(crate) fn parse_shape(text: &str, position: Position) -> Result<(String, usi
                     if ring.len() < 4 {
                         ring.push(ring[0]);
                     }
+                    vertices += ring.len();
                     written(&ring)
                 })
                 .collect();

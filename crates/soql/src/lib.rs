@@ -1,7 +1,9 @@
 //! SoQL, the Socrata Query Language: a lexer, a parser with Socrata's precedence, a type checker
 //! producing a typed tree, and a renderer of that tree to parameterised PostgreSQL; functions are
 //! rows of one table ([`functions::functions`]). Pure and I/O-free: identifiers come only from the
-//! dataset's schema and every value becomes a bind parameter.
+//! dataset's schema and every value the caller writes becomes a bind parameter (the SQL holds no
+//! caller text; its only inline numbers are window frames' offsets, which the parser read as
+//! whole numbers, and the compiler's own constants).
 
 pub mod ast;
 mod check;

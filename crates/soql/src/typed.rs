@@ -155,14 +155,15 @@ impl Node {
                 part(operand, 1)
             }
             Node::Binary { op, left, right } => {
-                // A number's power writes its operands twice (see `render`).
-                let copies = if *op == BinaryOp::Pow && left.ty == SoqlType::Number {
-                    2
+                // A number's power writes its base twice and its exponent three times (see
+                // `render`).
+                if *op == BinaryOp::Pow && left.ty == SoqlType::Number {
+                    part(left, 2);
+                    part(right, 3);
                 } else {
-                    1
-                };
-                part(left, copies);
-                part(right, copies);
+                    part(left, 1);
+                    part(right, 1);
+                }
             }
             Node::Call {
                 function,

@@ -15,7 +15,7 @@ pub use proxy::TcpProxy;
 pub use review::review_to_published;
 pub use seed::{IdentityClient, Issued, principal_with_key};
 pub use stack::{
-    Clients, Extensions, Owner, ReviewClient, SearchEngine, ServiceUrls, TestDatabase, TestOptions,
+    Clients, Owner, PostGis, ReviewClient, SearchEngine, ServiceUrls, TestDatabase, TestOptions,
     TestStack, drop_meilisearch_indexes, nats_url,
 };
 

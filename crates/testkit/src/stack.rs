@@ -184,20 +184,20 @@ impl TestDatabase {
     /// Creates a fresh database, empty but for PostGIS where the server offers it (as an
     /// operator would install it).
     pub async fn create() -> TestDatabase {
-        TestDatabase::create_with(Owner::Administrator, Extensions::PostGis).await
+        TestDatabase::create_with(Owner::Administrator, PostGis::Installed).await
     }
 
     /// Creates a fresh database (with PostGIS where the server offers it) owned by a new role
     /// that is not a superuser (only allowed to create roles, as a managed PostgreSQL's owner
     /// is), which its URL connects as.
     pub async fn create_unprivileged() -> TestDatabase {
-        TestDatabase::create_with(Owner::Unprivileged, Extensions::PostGis).await
+        TestDatabase::create_with(Owner::Unprivileged, PostGis::Installed).await
     }
 
-    /// Creates a fresh database owned by `owner`, with `extensions`.
-    pub async fn create_with(owner: Owner, extensions: Extensions) -> TestDatabase {
+    /// Creates a fresh database owned by `owner`, with or without PostGIS.
+    pub async fn create_with(owner: Owner, postgis: PostGis) -> TestDatabase {
         let unprivileged = owner == Owner::Unprivileged;
-        let postgis = extensions == Extensions::PostGis;
+        let postgis = postgis == PostGis::Installed;
         let id = Uuid::now_v7().simple().to_string();
         let name = format!("t_{id}");
         let mut admin = PgConnection::connect(&admin_url())
@@ -273,13 +273,13 @@ pub enum Owner {
     Unprivileged,
 }
 
-/// What a test database has installed.
+/// Whether a test database has PostGIS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Extensions {
-    /// Nothing.
-    None,
-    /// PostGIS, where the server offers it.
-    PostGis,
+pub enum PostGis {
+    /// Installed, where the server offers it.
+    Installed,
+    /// Not installed.
+    Absent,
 }
 
 /// Installs PostGIS in database `name` if the server has the extension.
@@ -442,9 +442,9 @@ impl TestStack {
                 Owner::Administrator
             },
             if options.postgis {
-                Extensions::PostGis
+                PostGis::Installed
             } else {
-                Extensions::None
+                PostGis::Absent
             },
         )
         .await;

@@ -184,10 +184,13 @@ impl From<CatalogError> for ApiError {
                         "ntile in the query needs a number of buckets greater than zero",
                     ),
                     // Any other data exception (class 22) is a value of the query's own making.
-                    Some(code) if code.starts_with("22") => ApiError::new(
-                        ErrorCode::InvalidArgument,
-                        "a value in the query is outside what its function or operator takes",
-                    ),
+                    Some(code) if code.starts_with("22") => {
+                        tracing::info!(sqlstate = code, "a query's value was refused");
+                        ApiError::new(
+                            ErrorCode::InvalidArgument,
+                            "a value in the query is outside what its function or operator takes",
+                        )
+                    }
                     _ => internal(&error),
                 }
             }

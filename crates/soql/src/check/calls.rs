@@ -1,5 +1,6 @@
-//! Calls: a call checked against its row of the function table, over a window or not; the
-//! fields of point, location and url values (each a call); and windows' rules.
+//! Calls: a call checked against its row of the function table, over a window or not (the
+//! window itself is checked in [`super::windows`]); and the fields of point, location and url
+//! values, each a call.
 
 use opendata_limits::SOQL_SHAPE_VERTICES;
 

@@ -172,11 +172,16 @@ pub(crate) fn binary(
         | BinaryOp::Div
         | BinaryOp::Mod
         | BinaryOp::Pow => {
-            let (mut items, ty) = unify(vec![left, right], "arithmetic")?;
-            let ty = if ty == SoqlType::Null {
-                SoqlType::Number
+            let (items, ty) = unify(vec![left, right], "arithmetic")?;
+            // Nulls alone are numbers here, typed so PostgreSQL knows which operator to use.
+            let (mut items, ty) = if ty == SoqlType::Null {
+                let items = items
+                    .into_iter()
+                    .map(|item| coerce(item, SoqlType::Number))
+                    .collect::<Result<Vec<_>, _>>()?;
+                (items, SoqlType::Number)
             } else {
-                ty
+                (items, ty)
             };
             if !ty.is_numeric() {
                 return Err(SoqlError::mismatch(

@@ -35,6 +35,7 @@ impl Parser {
             window.frame = Some(self.frame(units)?);
         }
         self.expect_symbol(")")?;
+        // `call` is the call just parsed (see `word`).
         if let Expr::Call { window: over, .. } = &mut call {
             *over = Some(Box::new(window));
         }
