@@ -30,3 +30,4 @@ mod supervision;
 mod support;
 mod tls;
 mod trace;
+mod versions;

@@ -20,6 +20,14 @@ pub fn from_proto(timestamp: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(timestamp.seconds, u32::try_from(timestamp.nanos).ok()?)
 }
 
+/// A protobuf timestamp as RFC 3339 in UTC with milliseconds (`2026-12-05T01:02:03.456Z`), as the
+/// public APIs write times.
+pub fn iso_millis(timestamp: Option<&prost_types::Timestamp>) -> Option<String> {
+    timestamp
+        .and_then(from_proto)
+        .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

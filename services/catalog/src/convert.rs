@@ -107,5 +107,9 @@ pub fn version_to_proto(version: &VersionRecord) -> pb::DatasetVersion {
         upload_id: version.upload_id.clone(),
         committed_at: Some(to_proto(version.committed_at)),
         activated_at: Some(to_proto(version.activated_at)),
+        schema: Some(schema_to_proto(&version.schema)),
+        committed_by_id: version.committed_by_id.clone().unwrap_or_default(),
+        committed_by_name: version.committed_by_name.clone().unwrap_or_default(),
+        data_as_of: version.data_as_of.map(to_proto),
     }
 }

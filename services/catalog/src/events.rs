@@ -150,6 +150,8 @@ impl VersionActivator {
                 upload_id: &committed.upload_id,
                 committed_at,
                 data_as_of,
+                committed_by_id: &committed.committed_by_id,
+                committed_by_name: &committed.committed_by_name,
             },
         )
         .await?;

@@ -190,6 +190,13 @@ pub struct VersionRecord {
     pub committed_at: DateTime<Utc>,
     /// Made current at.
     pub activated_at: DateTime<Utc>,
+    /// Its column schema.
+    pub schema: Json<Schema>,
+    /// Who committed it (id, display name), when recorded.
+    pub committed_by_id: Option<String>,
+    pub committed_by_name: Option<String>,
+    /// When its data was current, when recorded.
+    pub data_as_of: Option<DateTime<Utc>>,
 }
 
 /// A dataset's versions, newest first.
@@ -199,8 +206,9 @@ pub async fn versions(
 ) -> Result<Vec<VersionRecord>, CatalogError> {
     Ok(sqlx::query_as!(
         VersionRecord,
-        "SELECT version, row_count, mode, upload_id, committed_at, activated_at FROM versions \
-         WHERE dataset_id = $1 ORDER BY version DESC",
+        r#"SELECT version, row_count, mode, upload_id, committed_at, activated_at,
+                  schema AS "schema!: Json<Schema>", committed_by_id, committed_by_name, data_as_of
+           FROM versions WHERE dataset_id = $1 ORDER BY version DESC"#,
         dataset_id,
     )
     .fetch_all(executor)
@@ -244,6 +252,9 @@ pub struct Activated<'a> {
     pub committed_at: DateTime<Utc>,
     /// When its data was current (the extract's date, else the commit).
     pub data_as_of: DateTime<Utc>,
+    /// Who committed it (id, display name).
+    pub committed_by_id: &'a str,
+    pub committed_by_name: &'a str,
 }
 
 /// Records version `activated` and makes it the dataset's current one: readers switch tables in
@@ -253,8 +264,9 @@ pub async fn activate_version(
     activated: &Activated<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "INSERT INTO versions (dataset_id, version, table_name, schema, row_count, mode, upload_id, committed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        "INSERT INTO versions (dataset_id, version, table_name, schema, row_count, mode, upload_id, \
+         committed_at, committed_by_id, committed_by_name, data_as_of) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
         activated.dataset_id,
         activated.version,
         activated.table_name,
@@ -263,6 +275,9 @@ pub async fn activate_version(
         activated.mode,
         activated.upload_id,
         activated.committed_at,
+        activated.committed_by_id,
+        activated.committed_by_name,
+        activated.data_as_of,
     )
     .execute(&mut *conn)
     .await?;

@@ -5,21 +5,31 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
+use chrono::{DateTime, Utc};
 use opendata_platform::timestamp::from_proto;
 use opendata_proto::catalog::v1::{Dataset, ListDatasetsRequest};
 use opendata_proto::governance::v1::ListAgenciesRequest;
 use serde_json::{Map, Value, json};
 
 use crate::error::SodaError;
+use crate::since::parse_since;
 use crate::state::EdgeState;
 
 /// Datasets fetched per catalog call.
 const PAGE: u32 = 1000;
 
-/// The handler.
-pub async fn data_json(State(state): State<EdgeState>) -> Result<Json<Value>, SodaError> {
+/// The handler. `modified_since` keeps the datasets modified (metadata or data) at or after a
+/// time.
+pub async fn data_json(
+    State(state): State<EdgeState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, SodaError> {
+    let since = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(name, _)| name == "modified_since")
+        .map(|(name, value)| parse_since(&name, &value))
+        .transpose()?;
     let agencies: HashMap<String, String> = state
         .identity()
         .list_agencies(ListAgenciesRequest {})
@@ -33,6 +43,7 @@ pub async fn data_json(State(state): State<EdgeState>) -> Result<Json<Value>, So
     let entries: Vec<Value> = public_catalog(&state)
         .await?
         .into_iter()
+        .filter(|dataset| since.is_none_or(|since| modified(dataset).is_some_and(|m| m >= since)))
         .map(|dataset| entry(&base, &agencies, dataset))
         .collect();
     Ok(Json(json!({
@@ -43,6 +54,18 @@ pub async fn data_json(State(state): State<EdgeState>) -> Result<Json<Value>, So
         "describedBy": "https://project-open-data.cio.gov/v1.1/schema/catalog.json",
         "dataset": entries,
     })))
+}
+
+/// When a dataset last changed, its metadata or its data.
+fn modified(dataset: &Dataset) -> Option<DateTime<Utc>> {
+    [
+        dataset.data_updated_at.as_ref(),
+        dataset.metadata_updated_at.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(from_proto)
+    .max()
 }
 
 /// Every dataset the public may know of, as the anonymous public reads the catalog: the published
@@ -111,15 +134,7 @@ fn entry(base: &str, agencies: &HashMap<String, String>, dataset: Dataset) -> Va
         json!({"@type": "org:Organization", "name": publisher}),
     );
     entry.insert("contactPoint".into(), contact_point);
-    let modified = [
-        dataset.data_updated_at.as_ref(),
-        dataset.metadata_updated_at.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .filter_map(from_proto)
-    .max();
-    if let Some(modified) = modified {
+    if let Some(modified) = modified(&dataset) {
         entry.insert(
             "modified".into(),
             json!(modified.format("%Y-%m-%dT%H:%M:%SZ").to_string()),

@@ -25,9 +25,11 @@ pub mod params;
 pub mod rate_limit;
 pub mod resource;
 pub mod server;
+pub mod since;
 pub mod spreadsheet;
 pub mod stalled_writes;
 pub mod state;
+pub mod versions;
 pub mod views;
 
 use std::sync::Arc;
@@ -57,6 +59,7 @@ pub fn router(state: EdgeState) -> Router {
     let limited = Router::new()
         .route("/resource/{file}", get(resource::resource))
         .route("/api/views/{file}", get(views::view))
+        .route("/api/views/{id}/versions", get(versions::versions))
         .route("/data.json", get(dcat::data_json))
         .route("/api/catalog/v1", get(discovery::catalog))
         .route("/api/catalog/v1/autocomplete", get(discovery::autocomplete))

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use opendata_datastore::convert::schema_to_proto;
 use opendata_datastore::schema::Schema;
+use opendata_platform::auth::Principal;
 use opendata_platform::events::{Event, EventHandler, HandlerError, enqueue, subject};
 use opendata_platform::timestamp::{to_proto, to_proto_opt};
 use opendata_proto::catalog::v1::DatasetChanged;
@@ -33,6 +34,8 @@ pub struct Committed<'a> {
     pub row_count: i64,
     /// When.
     pub committed_at: DateTime<Utc>,
+    /// By whom.
+    pub committed_by: &'a Principal,
 }
 
 /// Writes `version_committed` into the outbox, in the commit's transaction.
@@ -63,6 +66,8 @@ pub async fn emit_version_committed(
         committed_at: Some(to_proto(committed.committed_at)),
         new_schema: committed.upload.new_schema,
         data_as_of: to_proto_opt(committed.upload.data_as_of),
+        committed_by_id: committed.committed_by.id.clone(),
+        committed_by_name: committed.committed_by.name.clone(),
     };
     enqueue(
         conn,
@@ -143,6 +148,9 @@ mod tests {
             committed_at: Some(to_proto(Utc::now())),
             new_schema: true,
             data_as_of: Some(to_proto(Utc::now())),
+            committed_by_id: Uuid::now_v7().to_string(),
+            // Four bytes a character, the most UTF-8 takes.
+            committed_by_name: "𝕏".repeat(opendata_limits::TEXT_NAME.get()),
         };
         let bytes = event.encode_to_vec().len();
         assert!(

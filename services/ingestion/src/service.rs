@@ -482,6 +482,7 @@ impl Ingestion {
                 table: &built.table,
                 row_count: built.row_count,
                 committed_at,
+                committed_by: &caller.principal,
             },
         )
         .await?;

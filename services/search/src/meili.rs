@@ -59,6 +59,7 @@ const FILTERABLE: &[&str] = &[
     "award.municipality",
     "award.program_id",
     "award.fiscal_year",
+    "updated_at",
 ];
 /// Attributes searches sort on.
 const SORTABLE: &[&str] = &["title_sort", "updated_at", "created_at", "id"];
@@ -148,6 +149,11 @@ fn filter_expression(query: &SearchQuery) -> Option<String> {
     .into_iter()
     .flatten()
     .collect();
+    clauses.extend(
+        filters
+            .updated_since
+            .map(|since| format!("updated_at >= {since}")),
+    );
     clauses.extend(
         filters
             .tags
@@ -670,6 +676,15 @@ mod tests {
         assert_eq!(
             filter_expression(&query(filters, Sort::Relevance, "")).as_deref(),
             Some(r#"agency_id IN ["opm", "decd"] AND tags = "say \"hi\" \\o/" AND tags = "tax""#)
+        );
+        let recent = Filters {
+            types: vec!["dataset".into()],
+            updated_since: Some(1_764_000_000_000),
+            ..Filters::default()
+        };
+        assert_eq!(
+            filter_expression(&query(recent, Sort::Relevance, "")).as_deref(),
+            Some(r#"type IN ["dataset"] AND updated_at >= 1764000000000"#)
         );
         assert_eq!(
             filter_expression(&query(Filters::default(), Sort::Relevance, "")),

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use opendata_limits::{FILTER_VALUES, SEARCH_TEXT, TEXT_NAME};
 use opendata_platform::error::ApiError;
 use opendata_platform::text::{check_count, check_list, check_text};
+use opendata_platform::timestamp::from_proto;
 use opendata_proto::search::v1 as pb;
 
 use crate::document::SearchDocument;
@@ -140,6 +141,8 @@ pub struct Filters {
     pub program_ids: Vec<String>,
     /// Awards of any of these fiscal years.
     pub fiscal_years: Vec<i32>,
+    /// Documents updated at or after this time, in milliseconds since the epoch.
+    pub updated_since: Option<i64>,
 }
 
 fn any_of(wanted: &[String], value: &str) -> bool {
@@ -157,6 +160,9 @@ impl Filters {
                 .tags
                 .iter()
                 .all(|tag| document.tags.iter().any(|t| t.eq_ignore_ascii_case(tag)))
+            && self
+                .updated_since
+                .is_none_or(|since| document.updated_at >= since)
             && self.admit_award(document)
     }
 
@@ -268,6 +274,11 @@ impl SearchQuery {
                 municipalities: request.municipalities,
                 program_ids: request.program_ids,
                 fiscal_years: request.fiscal_years,
+                updated_since: request
+                    .updated_since
+                    .as_ref()
+                    .and_then(from_proto)
+                    .map(|time| time.timestamp_millis()),
             },
             sort,
             offset,

@@ -5,10 +5,12 @@
 
 use opendata_limits::{SEARCH_TEXT, TEXT_NAME, excerpt};
 use opendata_platform::text::check_list;
+use opendata_platform::timestamp::to_proto;
 use opendata_proto::search::v1::{SearchRequest, SortOrder};
 
 use crate::error::SodaError;
 use crate::limited::{add_values, within};
+use crate::since::parse_since;
 
 /// Results per page when `limit` is not given.
 const DEFAULT_LIMIT: u32 = 100;
@@ -151,6 +153,9 @@ pub fn parse_params(query: Option<&str>, domain: &str) -> Result<CatalogParams, 
             }
             "limit" => limit = parse_u32("limit", value)?,
             "offset" => search.offset = parse_u32("offset", value)?,
+            "modified_since" => {
+                search.updated_since = Some(to_proto(parse_since(parameter, value)?));
+            }
             // Every dataset here is published, public, approved, official and visible.
             "published" | "public" => params.excluded |= !parse_bool(name.as_ref(), value)?,
             "explicitly_hidden" | "derived" => params.excluded |= parse_bool(name.as_ref(), value)?,
@@ -163,7 +168,7 @@ pub fn parse_params(query: Option<&str>, domain: &str) -> Result<CatalogParams, 
                 return Err(SodaError::bad_parameter(
                     other,
                     format!(
-                        "unsupported parameter {}; the catalog takes q, categories, tags, domains, search_context, ids, only, order, limit, offset, published, public, audience, provenance, approval_status, visibility, explicitly_hidden and derived",
+                        "unsupported parameter {}; the catalog takes q, categories, tags, domains, search_context, ids, only, order, limit, offset, modified_since, published, public, audience, provenance, approval_status, visibility, explicitly_hidden and derived",
                         excerpt(other)
                     ),
                 ));

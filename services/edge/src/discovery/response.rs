@@ -1,8 +1,7 @@
 //! The Discovery API's response bodies, serialized straight from the search hits (a page holds up
 //! to 100 results with all their columns, so no intermediate JSON tree is built).
 
-use chrono::SecondsFormat;
-use opendata_platform::timestamp::from_proto;
+use opendata_platform::timestamp::iso_millis as iso;
 use opendata_proto::search::v1::SearchHit;
 use serde::Serialize;
 
@@ -95,12 +94,6 @@ struct KeyValue {
 #[derive(Serialize)]
 struct Metadata {
     domain: String,
-}
-
-fn iso(timestamp: Option<&prost_types::Timestamp>) -> Option<String> {
-    timestamp
-        .and_then(from_proto)
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
 }
 
 fn non_empty(value: String) -> Option<String> {

@@ -1,0 +1,151 @@
+//! Version history: every committed version listed, newest first, with who committed it, when,
+//! how, its rows and its columns (`GET /api/views/{id}/versions`), to whoever may see the dataset.
+
+use opendata_proto::common::v1::ColumnType;
+use opendata_proto::ingestion::v1::UploadMode;
+use opendata_testkit::{TestStack, wait_until};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn the_history_lists_each_version_with_who_committed_it() {
+    let stack = TestStack::start().await;
+    let (key, dataset) = published_dataset(
+        &stack,
+        "opm",
+        vec![
+            column("Town", ColumnType::Text),
+            column("Amount", ColumnType::Number),
+        ],
+        "",
+    )
+    .await;
+    push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Replace,
+        b"Town,Amount\nAvon,1\n",
+    )
+    .await;
+    push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Append,
+        b"Town,Amount\nBristol,2\nCanton,3\n",
+    )
+    .await;
+    wait_for_version(&stack, &dataset, 2).await;
+
+    let response = get(&stack, &format!("/api/views/{dataset}/versions")).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    let history = response.json();
+    assert_eq!(history["id"], dataset.as_str());
+    let versions = history["versions"].as_array().unwrap();
+    let summary: Vec<(i64, bool, &str, i64)> = versions
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_i64().unwrap(),
+                v["current"].as_bool().unwrap(),
+                v["mode"].as_str().unwrap(),
+                v["rowCount"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![(2, true, "append", 3), (1, false, "replace", 1)]
+    );
+    let newest = &versions[0];
+    assert_eq!(newest["committedBy"]["displayName"], "opm role_publisher");
+    assert!(!newest["committedBy"]["id"].as_str().unwrap().is_empty());
+    assert_eq!(
+        newest["columns"],
+        serde_json::json!([
+            {"fieldName": "town", "name": "Town", "dataTypeName": "text"},
+            {"fieldName": "amount", "name": "Amount", "dataTypeName": "number"},
+        ])
+    );
+    let committed = newest["committedAt"].as_str().unwrap();
+    let activated = newest["activatedAt"].as_str().unwrap();
+    assert!(
+        committed.ends_with('Z') && committed <= activated,
+        "{committed} {activated}"
+    );
+    assert_eq!(
+        newest["dataAsOf"], newest["committedAt"],
+        "no extract date given"
+    );
+
+    // A private dataset's history is as hidden as the dataset.
+    let private = create_dataset(
+        &stack,
+        &key,
+        "opm",
+        vec![column("Town", ColumnType::Text)],
+        "",
+    )
+    .await;
+    let hidden = get(&stack, &format!("/api/views/{private}/versions")).await;
+    assert_eq!(hidden.status, 404, "{}", hidden.body);
+    let unknown = get(&stack, "/api/views/not-an-id/versions").await;
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn catalogs_list_only_what_changed_since_a_time() {
+    let stack = TestStack::start().await;
+    let columns = || vec![column("Town", ColumnType::Text)];
+    let (_, before) = published_dataset(&stack, "opm", columns(), "").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let since = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (_, after) = published_dataset(&stack, "opm", columns(), "").await;
+
+    let ids = |entries: &serde_json::Value, key: &str| -> Vec<String> {
+        let mut ids: Vec<String> = entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| entry[key].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let everything = get(&stack, "/data.json").await.json();
+    assert_eq!(everything["dataset"].as_array().unwrap().len(), 2);
+    let recent = get(&stack, &format!("/data.json?modified_since={since}")).await;
+    assert_eq!(recent.status, 200, "{}", recent.body);
+    let identifiers = ids(&recent.json()["dataset"], "identifier");
+    assert_eq!(identifiers.len(), 1, "{identifiers:?}");
+    assert!(identifiers[0].ends_with(&after), "{identifiers:?} {before}");
+
+    wait_until(EVENTUALLY, "both datasets to be searchable", || {
+        let stack = &stack;
+        async move {
+            let body = get(stack, "/api/catalog/v1").await.json();
+            (body["resultSetSize"] == 2).then_some(())
+        }
+    })
+    .await;
+    let found = get(&stack, &format!("/api/catalog/v1?modified_since={since}")).await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    let results = found.json()["results"].clone();
+    let found: Vec<String> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["resource"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(found, vec![after.clone()]);
+
+    for path in ["/data.json", "/api/catalog/v1"] {
+        let bad = get(&stack, &format!("{path}?modified_since=last+week")).await;
+        assert_eq!(bad.status, 400, "{path}: {}", bad.body);
+        assert_eq!(bad.json()["data"]["parameter"], "modified_since", "{path}");
+    }
+    stack.stop().await;
+}
