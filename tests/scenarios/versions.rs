@@ -149,3 +149,126 @@ async fn catalogs_list_only_what_changed_since_a_time() {
     }
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn a_kept_version_is_read_with_dollar_version() {
+    // Retired versions' tables are kept ten minutes here, as a retention would keep them.
+    let stack = TestStack::start_with(opendata_testkit::TestOptions {
+        retired_table_grace_secs: 600,
+        ..Default::default()
+    })
+    .await;
+    let (key, dataset) =
+        published_dataset(&stack, "opm", vec![column("Town", ColumnType::Text)], "").await;
+    push(&stack, &key, &dataset, UploadMode::Replace, b"Town\nAvon\n").await;
+    push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Append,
+        b"Town\nBristol\n",
+    )
+    .await;
+    wait_for_version(&stack, &dataset, 2).await;
+
+    let towns = |response: &HttpResponse| -> Vec<String> {
+        response
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["town"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = get(
+        &stack,
+        &format!("/resource/{dataset}.json?$version=1&$order=town"),
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(towns(&first), ["Avon"]);
+    let history = get(&stack, &format!("/api/views/{dataset}/versions"))
+        .await
+        .json();
+    let kept: Vec<bool> = history["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["kept"].as_bool().unwrap())
+        .collect();
+    assert_eq!(kept, [true, true], "both tables are kept");
+    let current = get(
+        &stack,
+        &format!("/resource/{dataset}.json?$version=2&$order=town"),
+    )
+    .await;
+    assert_eq!(towns(&current), ["Avon", "Bristol"]);
+    let plain = get(&stack, &format!("/resource/{dataset}.json?$order=town")).await;
+    assert_eq!(towns(&plain), ["Avon", "Bristol"]);
+    assert_ne!(
+        first.header("etag"),
+        current.header("etag"),
+        "each version its ETag"
+    );
+    let csv = get(&stack, &format!("/resource/{dataset}.csv?$version=1")).await;
+    assert_eq!(csv.body.trim(), "\"town\"\n\"Avon\"");
+
+    for (version, says) in [
+        ("3", "has no version 3; its versions run from 1 to 2"),
+        ("0", "takes a version number"),
+        ("latest", "takes a version number"),
+    ] {
+        let response = get(
+            &stack,
+            &format!("/resource/{dataset}.json?$version={version}"),
+        )
+        .await;
+        assert_eq!(response.status, 400, "{version}: {}", response.body);
+        let error = response.json();
+        assert_eq!(error["data"]["parameter"], "$version", "{error}");
+        assert!(error["message"].as_str().unwrap().contains(says), "{error}");
+    }
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_version_no_longer_kept_is_refused_by_name() {
+    // Retired versions' tables go as soon as no query can be reading them.
+    let stack = TestStack::start().await;
+    let (key, dataset) =
+        published_dataset(&stack, "opm", vec![column("Town", ColumnType::Text)], "").await;
+    push(&stack, &key, &dataset, UploadMode::Replace, b"Town\nAvon\n").await;
+    push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Replace,
+        b"Town\nBristol\n",
+    )
+    .await;
+    wait_for_version(&stack, &dataset, 2).await;
+    let refused = wait_until(EVENTUALLY, "version 1's table to be dropped", || {
+        let stack = &stack;
+        let dataset = &dataset;
+        async move {
+            let response = get(stack, &format!("/resource/{dataset}.json?$version=1")).await;
+            (response.status == 400).then_some(response)
+        }
+    })
+    .await;
+    let error = refused.json();
+    assert_eq!(error["data"]["parameter"], "$version", "{error}");
+    let history = get(&stack, &format!("/api/views/{dataset}/versions"))
+        .await
+        .json();
+    assert_eq!(history["versions"][0]["kept"], true);
+    assert_eq!(history["versions"][1]["kept"], false, "{history}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("version 1 of dataset"),
+        "{error}"
+    );
+    stack.stop().await;
+}

@@ -75,6 +75,8 @@ pub struct RowRead {
     pub if_none_match: String,
     /// The client's `If-Modified-Since`.
     pub if_modified_since: Option<chrono::DateTime<Utc>>,
+    /// `$version`: a kept version to read instead of the current one.
+    pub version: Option<i64>,
 }
 
 /// The answer to a [`RowRead`].
@@ -376,6 +378,39 @@ impl Catalog {
         store::versions(&self.pool, id).await
     }
 
+    /// `dataset` as it was at `version`, for reading that version's rows: its table, schema and
+    /// rows. Refused, naming `$version`, when there is no such version or its table is no
+    /// longer kept.
+    async fn as_of(&self, mut dataset: Dataset, version: i64) -> Result<Dataset, CatalogError> {
+        let unknown = || {
+            CatalogError::NoSuchVersion(format!(
+                "dataset {} has no version {version}; its versions run from 1 to {}",
+                dataset.id.as_str(),
+                dataset.current_version
+            ))
+        };
+        if version < 1 || version > dataset.current_version {
+            return Err(unknown());
+        }
+        let kept = store::kept_version(&self.pool, dataset.id.as_str(), version)
+            .await?
+            .ok_or_else(unknown)?;
+        if !kept.kept {
+            return Err(CatalogError::NoSuchVersion(format!(
+                "version {version} of dataset {} is no longer kept; GET /api/views/{}/versions \
+                 lists the versions",
+                dataset.id.as_str(),
+                dataset.id.as_str()
+            )));
+        }
+        dataset.current_version = version;
+        dataset.current_table = Some(kept.table_name);
+        dataset.schema = kept.schema.0;
+        dataset.row_count = kept.row_count;
+        dataset.data_updated_at = Some(kept.activated_at);
+        Ok(dataset)
+    }
+
     /// Rows of a dataset's current version, serialized; nothing when the client's copy (its
     /// `If-None-Match` / `If-Modified-Since`) is current.
     pub async fn query(
@@ -384,7 +419,12 @@ impl Catalog {
         id: &str,
         read: &RowRead,
     ) -> Result<RowAnswer, CatalogError> {
-        let dataset = self.get(caller, id).await?;
+        let dataset = match (self.get(caller, id).await?, read.version) {
+            (dataset, Some(version)) if version != dataset.current_version => {
+                self.as_of(dataset, version).await?
+            }
+            (dataset, _) => dataset,
+        };
         let etag = etag(&dataset, &read.request, read.format, read.bom);
         if is_current(
             &read.if_none_match,

@@ -111,5 +111,6 @@ pub fn version_to_proto(version: &VersionRecord) -> pb::DatasetVersion {
         committed_by_id: version.committed_by_id.clone().unwrap_or_default(),
         committed_by_name: version.committed_by_name.clone().unwrap_or_default(),
         data_as_of: version.data_as_of.map(to_proto),
+        kept: version.kept,
     }
 }

@@ -62,6 +62,9 @@ pub enum CatalogError {
     /// The row query is not valid for the dataset.
     #[error(transparent)]
     Query(#[from] SoqlError),
+    /// `$version` names no version readers can read.
+    #[error("{0}")]
+    NoSuchVersion(String),
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -125,6 +128,9 @@ impl From<CatalogError> for ApiError {
             }
             CatalogError::Busy { limit, .. } => {
                 ApiError::new(ErrorCode::Unavailable, message).with("limit", limit)
+            }
+            CatalogError::NoSuchVersion(_) => {
+                ApiError::new(ErrorCode::InvalidArgument, message).with("parameter", "$version")
             }
             CatalogError::Query(query) => {
                 let code = match query.kind {

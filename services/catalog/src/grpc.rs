@@ -208,6 +208,7 @@ impl CatalogService for CatalogApi {
             bom: body.bom,
             if_none_match: body.if_none_match,
             if_modified_since: body.if_modified_since.as_ref().and_then(from_proto),
+            version: (body.version != 0).then_some(body.version),
         };
         let answer = self
             .catalog

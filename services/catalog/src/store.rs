@@ -197,6 +197,8 @@ pub struct VersionRecord {
     pub committed_by_name: Option<String>,
     /// When its data was current, when recorded.
     pub data_as_of: Option<DateTime<Utc>>,
+    /// Whether its table is still there to read.
+    pub kept: bool,
 }
 
 /// A dataset's versions, newest first.
@@ -207,11 +209,41 @@ pub async fn versions(
     Ok(sqlx::query_as!(
         VersionRecord,
         r#"SELECT version, row_count, mode, upload_id, committed_at, activated_at,
-                  schema AS "schema!: Json<Schema>", committed_by_id, committed_by_name, data_as_of
+                  schema AS "schema!: Json<Schema>", committed_by_id, committed_by_name, data_as_of,
+                  to_regclass('data.' || quote_ident(table_name)) IS NOT NULL AS "kept!"
            FROM versions WHERE dataset_id = $1 ORDER BY version DESC"#,
         dataset_id,
     )
     .fetch_all(executor)
+    .await?)
+}
+
+/// A version of a dataset as readers read it: its table, schema, rows and activation, and
+/// whether its table is still there.
+pub struct KeptVersion {
+    pub table_name: String,
+    pub schema: Json<Schema>,
+    pub row_count: i64,
+    pub activated_at: DateTime<Utc>,
+    /// Whether the table is still there (retired versions' tables are dropped).
+    pub kept: bool,
+}
+
+/// Version `version` of dataset `dataset_id`, if it was ever activated.
+pub async fn kept_version(
+    executor: impl PgExecutor<'_>,
+    dataset_id: &str,
+    version: i64,
+) -> Result<Option<KeptVersion>, CatalogError> {
+    Ok(sqlx::query_as!(
+        KeptVersion,
+        r#"SELECT table_name, schema AS "schema!: Json<Schema>", row_count, activated_at,
+                  to_regclass('data.' || quote_ident(table_name)) IS NOT NULL AS "kept!"
+           FROM versions WHERE dataset_id = $1 AND version = $2"#,
+        dataset_id,
+        version,
+    )
+    .fetch_optional(executor)
     .await?)
 }
 

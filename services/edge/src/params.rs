@@ -40,6 +40,22 @@ pub fn parse(query: Option<&str>) -> Result<SodaParams, SodaError> {
             "$query" => request.query = value,
             "$limit" => request.limit = Some(parse_count("$limit", &value)?),
             "$offset" => request.offset = parse_count("$offset", &value)?,
+            "$version" => {
+                request.version = value
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|version| *version >= 1)
+                    .ok_or_else(|| {
+                        SodaError::bad_parameter(
+                            "$version",
+                            format!(
+                                "$version takes a version number (1, 2, …), not `{}`",
+                                excerpt(&value)
+                            ),
+                        )
+                    })?;
+            }
             "$$app_token" => params.app_token = Some(value),
             "$$bom" => request.bom = parse_flag("$$bom", &value)?,
             "$$exclude_system_fields" | "$$read_from_nbe" | "$$version" => {}
@@ -47,7 +63,7 @@ pub fn parse(query: Option<&str>) -> Result<SodaParams, SodaError> {
                 return Err(SodaError::bad_parameter(
                     other,
                     format!(
-                        "unknown parameter {}; SODA parameters are $select, $where, $order, $group, $having, $limit, $offset, $q and $query",
+                        "unknown parameter {}; SODA parameters are $select, $where, $order, $group, $having, $limit, $offset, $q, $query and $version",
                         excerpt(other)
                     ),
                 ));

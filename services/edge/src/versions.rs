@@ -1,6 +1,6 @@
 //! `GET /api/views/{id}/versions`: a dataset's version history, newest first: each committed
 //! version with who committed it, when, when its data was current, how (replace, append or
-//! upsert), its rows and its columns. What anyone may see of the dataset they may see of its
+//! upsert), its rows and its columns, and whether its rows can still be read (`$version=N`). What anyone may see of the dataset they may see of its
 //! history; a dataset hidden from the caller is not found.
 
 use axum::Json;
@@ -29,6 +29,8 @@ struct Version {
     version: i64,
     /// Whether readers see this version now.
     current: bool,
+    /// Whether its rows can still be read, with `$version`.
+    kept: bool,
     committed_at: Option<String>,
     activated_at: Option<String>,
     data_as_of: Option<String>,
@@ -59,6 +61,7 @@ fn version_of(version: DatasetVersion, current: bool) -> Version {
     Version {
         version: version.version,
         current,
+        kept: version.kept,
         committed_at: iso_millis(version.committed_at.as_ref()),
         activated_at: iso_millis(version.activated_at.as_ref()),
         data_as_of: iso_millis(version.data_as_of.as_ref()),
