@@ -272,3 +272,249 @@ async fn a_version_no_longer_kept_is_refused_by_name() {
     );
     stack.stop().await;
 }
+
+/// Rows of a dataset's generation table `generation` (the version that started it), as
+/// (town, amount, from version, to version).
+async fn generation_rows(
+    stack: &TestStack,
+    dataset: &str,
+    generation: i64,
+) -> Vec<(String, String, i64, Option<i64>)> {
+    let table = format!("ds_{}_g{generation}", dataset.replace('-', "_"));
+    sqlx::query_as(&format!(
+        "SELECT town, amount::text, \":from_version\", \":to_version\" FROM data.\"{table}\" \
+         ORDER BY town, \":from_version\""
+    ))
+    .fetch_all(&stack.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn appends_and_upserts_store_only_what_changed() {
+    let stack = TestStack::start_with(opendata_testkit::TestOptions {
+        retired_table_grace_secs: 600,
+        ..Default::default()
+    })
+    .await;
+    let (key, dataset) = published_dataset(
+        &stack,
+        "opm",
+        vec![
+            column("Town", ColumnType::Text),
+            column("Amount", ColumnType::Number),
+        ],
+        "town",
+    )
+    .await;
+    let file = |rows: &str| format!("Town,Amount\n{rows}").into_bytes();
+    push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Replace,
+        &file("Avon,1\nBristol,2\nCanton,3\n"),
+    )
+    .await;
+    // Bristol changes, Canton is sent unchanged, Derby is new.
+    push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Upsert,
+        &file("Bristol,20\nCanton,3\nDerby,4\n"),
+    )
+    .await;
+    push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Append,
+        &file("Essex,5\n"),
+    )
+    .await;
+    wait_for_version(&stack, &dataset, 3).await;
+
+    let row = |town: &str, amount: &str, from: i64, to: Option<i64>| {
+        (town.to_owned(), amount.to_owned(), from, to)
+    };
+    assert_eq!(
+        generation_rows(&stack, &dataset, 1).await,
+        vec![
+            row("Avon", "1", 1, None),
+            row("Bristol", "2", 1, Some(2)),
+            row("Bristol", "20", 2, None),
+            row("Canton", "3", 1, None),
+            row("Derby", "4", 2, None),
+            row("Essex", "5", 3, None),
+        ],
+        "six rows for three versions of three, four and five: the changes only"
+    );
+    let amounts = |body: serde_json::Value| -> Vec<(String, String)> {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["town"].as_str().unwrap().to_owned(),
+                    r["amount"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let read = |version: i64| {
+        let stack = &stack;
+        let dataset = &dataset;
+        async move {
+            amounts(
+                get(
+                    stack,
+                    &format!("/resource/{dataset}.json?$version={version}&$order=town"),
+                )
+                .await
+                .json(),
+            )
+        }
+    };
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(t, a)| ((*t).to_owned(), (*a).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        read(1).await,
+        pairs(&[("Avon", "1"), ("Bristol", "2"), ("Canton", "3")])
+    );
+    assert_eq!(
+        read(2).await,
+        pairs(&[
+            ("Avon", "1"),
+            ("Bristol", "20"),
+            ("Canton", "3"),
+            ("Derby", "4")
+        ])
+    );
+    assert_eq!(
+        read(3).await,
+        pairs(&[
+            ("Avon", "1"),
+            ("Bristol", "20"),
+            ("Canton", "3"),
+            ("Derby", "4"),
+            ("Essex", "5")
+        ])
+    );
+    // Row ids and creation times stay with the row across versions.
+    let ids = |body: serde_json::Value| -> Vec<String> {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[":id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = ids(get(
+        &stack,
+        &format!("/resource/{dataset}.json?$select=:id&$version=1&$order=town"),
+    )
+    .await
+    .json());
+    let last = ids(get(
+        &stack,
+        &format!("/resource/{dataset}.json?$select=:id&$order=town"),
+    )
+    .await
+    .json());
+    assert_eq!(first[..3], last[..3]);
+
+    // A replace starts a new generation; the first goes when no version of it is kept.
+    push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Replace,
+        &file("Avon,9\n"),
+    )
+    .await;
+    wait_for_version(&stack, &dataset, 4).await;
+    assert_eq!(
+        generation_rows(&stack, &dataset, 4).await,
+        vec![row("Avon", "9", 4, None)]
+    );
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn retired_versions_take_their_rows_with_them() {
+    // Retired versions go as soon as no query can be reading them.
+    let stack = TestStack::start().await;
+    let (key, dataset) = published_dataset(
+        &stack,
+        "opm",
+        vec![
+            column("Town", ColumnType::Text),
+            column("Amount", ColumnType::Number),
+        ],
+        "town",
+    )
+    .await;
+    let file = |rows: &str| format!("Town,Amount\n{rows}").into_bytes();
+    push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Replace,
+        &file("Avon,1\nBristol,2\n"),
+    )
+    .await;
+    push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Upsert,
+        &file("Bristol,20\n"),
+    )
+    .await;
+    wait_for_version(&stack, &dataset, 2).await;
+    wait_until(EVENTUALLY, "version 1's rows to be pruned", || {
+        let stack = &stack;
+        let dataset = &dataset;
+        async move {
+            let rows = generation_rows(stack, dataset, 1).await;
+            (rows.len() == 2).then_some(rows)
+        }
+    })
+    .await;
+    assert_eq!(
+        generation_rows(&stack, &dataset, 1).await,
+        vec![
+            ("Avon".to_owned(), "1".to_owned(), 1, None),
+            ("Bristol".to_owned(), "20".to_owned(), 2, None),
+        ]
+    );
+    // A replace leaves generation 1 without a kept version: it is dropped.
+    push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Replace,
+        &file("Canton,3\n"),
+    )
+    .await;
+    wait_for_version(&stack, &dataset, 3).await;
+    let table = format!("ds_{}_g1", dataset.replace('-', "_"));
+    wait_until(EVENTUALLY, "generation 1 to be dropped", || {
+        let stack = &stack;
+        let table = &table;
+        async move {
+            let exists: bool =
+                sqlx::query_scalar("SELECT to_regclass('data.' || quote_ident($1)) IS NOT NULL")
+                    .bind(table)
+                    .fetch_one(&stack.pool)
+                    .await
+                    .unwrap();
+            (!exists).then_some(())
+        }
+    })
+    .await;
+    stack.stop().await;
+}

@@ -1,5 +1,8 @@
-//! Naming and DDL of dataset tables. Every version of a dataset is its own table in the `data`
-//! schema; system columns `:id`, `:created_at` and `:updated_at` exist in every row, and row ids come
+//! Naming and DDL of dataset tables, in the `data` schema. A dataset's rows live in generation
+//! tables: one per replace (or schema change), holding every row of every version since, each
+//! row with the first version it is in (`:from_version`) and the first it is not
+//! (`:to_version`, null while live); each version is a view of its generation selecting its
+//! rows. System columns `:id`, `:created_at` and `:updated_at` exist in every row, and row ids come
 //! from one sequence per dataset so they stay unique across versions.
 
 use uuid::Uuid;
@@ -16,6 +19,10 @@ pub const ID_COLUMN: &str = ":id";
 pub const CREATED_AT_COLUMN: &str = ":created_at";
 /// System column: when the row last changed.
 pub const UPDATED_AT_COLUMN: &str = ":updated_at";
+/// Generation column: the first version a row is in.
+pub const FROM_VERSION_COLUMN: &str = ":from_version";
+/// Generation column: the first version a row is not in; null while the row is live.
+pub const TO_VERSION_COLUMN: &str = ":to_version";
 /// The system columns, in order, with their PostgreSQL types.
 pub const SYSTEM_COLUMNS: [(&str, &str); 3] = [
     (ID_COLUMN, "bigint"),
@@ -37,9 +44,56 @@ fn dataset_stem(dataset_id: &str) -> String {
     format!("ds_{}", dataset_id.replace('-', "_"))
 }
 
-/// The table of one committed version.
+/// The view (or, for versions committed before generations, the table) of one committed
+/// version.
 pub fn version_table(dataset_id: &str, version: i64) -> String {
     format!("{}_v{version}", dataset_stem(dataset_id))
+}
+
+/// The generation table that version `version` started.
+pub fn generation_table(dataset_id: &str, version: i64) -> String {
+    format!("{}_g{version}", dataset_stem(dataset_id))
+}
+
+/// Indexes of a generation table: its key (a row id in each version it changed in), the row
+/// identifier unique among live rows, the columns marked `indexed`, and the rows versions left
+/// (which clean-up deletes).
+pub fn generation_index_sqls(table: &str, schema: &Schema) -> Vec<String> {
+    let from = quote_ident(FROM_VERSION_COLUMN);
+    let to = quote_ident(TO_VERSION_COLUMN);
+    let mut statements = vec![
+        format!(
+            "ALTER TABLE {} ADD PRIMARY KEY ({}, {from})",
+            qualified(table),
+            quote_ident(ID_COLUMN)
+        ),
+        format!(
+            "CREATE INDEX ON {} ({to}) WHERE {to} IS NOT NULL",
+            qualified(table)
+        ),
+    ];
+    if let Some(row_identifier) = schema.row_identifier.as_deref() {
+        statements.push(format!(
+            "CREATE UNIQUE INDEX ON {} ({}) WHERE {to} IS NULL",
+            qualified(table),
+            quote_ident(row_identifier)
+        ));
+    }
+    statements.extend(column_index_sqls(table, schema));
+    statements
+}
+
+/// The view of version `version` over its generation `generation`: the rows it holds, with the
+/// dataset's columns.
+pub fn version_view_sql(view: &str, generation: &str, version: i64, columns: &str) -> String {
+    let from = quote_ident(FROM_VERSION_COLUMN);
+    let to = quote_ident(TO_VERSION_COLUMN);
+    format!(
+        "CREATE VIEW {} AS SELECT {columns} FROM {} \
+         WHERE {from} <= {version} AND ({to} IS NULL OR {to} > {version})",
+        qualified(view),
+        qualified(generation)
+    )
 }
 
 /// The row-id sequence of a dataset.
@@ -86,21 +140,9 @@ pub fn create_table_sql(table: &str, dataset_id: &str, schema: &Schema) -> Strin
     sql
 }
 
-/// Statements that index a loaded table before it goes live: the primary key on `:id`, a unique
-/// index on the row identifier, and an index per column marked `indexed`.
-pub fn index_sqls(table: &str, schema: &Schema) -> Vec<String> {
-    let mut statements = vec![format!(
-        "ALTER TABLE {} ADD PRIMARY KEY ({})",
-        qualified(table),
-        quote_ident(ID_COLUMN)
-    )];
-    if let Some(row_identifier) = schema.row_identifier.as_deref() {
-        statements.push(format!(
-            "CREATE UNIQUE INDEX ON {} ({})",
-            qualified(table),
-            quote_ident(row_identifier)
-        ));
-    }
+/// Indexes of the columns marked `indexed` (the row identifier has its own).
+fn column_index_sqls(table: &str, schema: &Schema) -> Vec<String> {
+    let mut statements = Vec::new();
     for column in schema.columns.iter().filter(|c| c.indexed) {
         if Some(column.field_name.as_str()) == schema.row_identifier.as_deref() {
             continue;
@@ -158,11 +200,20 @@ mod tests {
             sql.contains(r#"nextval('data."ds_abcd_1234_ids"')"#),
             "{sql}"
         );
-        let indexes = index_sqls("up_1", &schema);
+        let indexes = generation_index_sqls("ds_abcd_1234_g1", &schema);
         assert_eq!(
             indexes.len(),
-            2,
-            "the row identifier is indexed once: {indexes:?}"
+            3,
+            "the key, the ended rows, and the row identifier once: {indexes:?}"
+        );
+        assert!(
+            indexes[2].ends_with(r#"("sale_amount") WHERE ":to_version" IS NULL"#),
+            "{indexes:?}"
+        );
+        let view = version_view_sql("ds_abcd_1234_v3", "ds_abcd_1234_g1", 3, r#""a""#);
+        assert_eq!(
+            view,
+            r#"CREATE VIEW data."ds_abcd_1234_v3" AS SELECT "a" FROM data."ds_abcd_1234_g1" WHERE ":from_version" <= 3 AND (":to_version" IS NULL OR ":to_version" > 3)"#
         );
     }
 }

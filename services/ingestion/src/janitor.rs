@@ -1,6 +1,8 @@
 //! Clean-up: uploads that stopped receiving or were never committed are abandoned, the working
-//! tables of failed and abandoned uploads are dropped, and the tables of retired versions are
-//! dropped once no query can still be reading them.
+//! tables of failed and abandoned uploads are dropped, and retired versions go once no query can
+//! still be reading them: the view, the generation's rows no kept version holds, and the
+//! generation itself when no version of it is kept (or, for versions from before generations,
+//! their table).
 
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -33,16 +35,42 @@ pub async fn clean_up(pool: &PgPool, settings: &IngestionSettings) -> Result<(),
     }
 
     let retired = store::retired_versions(pool, settings.retired_table_grace_secs as f64).await?;
-    for (dataset_id, version, table) in retired {
+    for version in retired {
         let mut tx = pool.begin().await?;
         // Never wait behind a long export: try again next round instead.
-        if store::drop_data_table(&mut tx, &table).await? {
-            store::mark_version_dropped(&mut *tx, &dataset_id, version).await?;
+        if drop_version(&mut tx, &version).await? {
+            store::mark_version_dropped(&mut *tx, &version.dataset_id, version.version).await?;
             tx.commit().await?;
-            tracing::info!(%dataset_id, version, "retired version dropped");
+            tracing::info!(
+                dataset_id = %version.dataset_id,
+                version = version.version,
+                "retired version dropped"
+            );
         }
     }
     Ok(())
+}
+
+/// Drops a retired version in the caller's transaction: its view, and then its generation's
+/// rows no kept version holds (or the generation, when it has no kept version left); before
+/// generations, its table. Whether it went (false when a reader still holds it).
+async fn drop_version(
+    conn: &mut sqlx::PgConnection,
+    version: &store::RetiredVersion,
+) -> Result<bool, sqlx::Error> {
+    let Some(generation) = &version.generation else {
+        return store::drop_data_table(conn, &version.table_name).await;
+    };
+    if !store::drop_data_view(conn, &version.table_name).await? {
+        return Ok(false);
+    }
+    match store::oldest_kept_in_generation(&mut *conn, generation, version.version).await? {
+        Some(oldest) => {
+            store::prune_generation(conn, generation, oldest).await?;
+            Ok(true)
+        }
+        None => store::drop_data_table(conn, generation).await,
+    }
 }
 
 /// Drops a closed upload's working table and staged chunks. When a load still holds the table

@@ -24,7 +24,7 @@ use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
-use crate::commit::build_version;
+use crate::commit::{Base, build_version};
 use crate::config::IngestionSettings;
 use crate::error::IngestionError;
 use crate::events::{Committed, emit_version_committed};
@@ -432,7 +432,7 @@ impl Ingestion {
         };
         store::lock_versions(&mut tx, &upload.dataset_id).await?;
         let latest = store::latest_version(&mut tx, &upload.dataset_id).await?;
-        let (current, current_table) = (latest.version, latest.table);
+        let current = latest.version;
         if current != upload.base_version {
             drop(tx);
             let error = IngestionError::VersionConflict {
@@ -442,15 +442,17 @@ impl Ingestion {
             return Err(self.fail(&upload, None, error).await);
         }
         let version = current + 1;
-        let built =
-            match build_version(&mut tx, &upload, &schema, version, current_table.as_deref()).await
-            {
-                Ok(built) => built,
-                Err(error) => {
-                    drop(tx);
-                    return Err(self.fail(&upload, None, error).await);
-                }
-            };
+        let base = latest.table.as_deref().map(|table| Base {
+            table,
+            generation: latest.generation.as_deref(),
+        });
+        let built = match build_version(&mut tx, &upload, &schema, version, base).await {
+            Ok(built) => built,
+            Err(error) => {
+                drop(tx);
+                return Err(self.fail(&upload, None, error).await);
+            }
+        };
         let committed_at = Utc::now();
         store::record_version(
             &mut tx,
@@ -458,6 +460,7 @@ impl Ingestion {
                 dataset_id: &upload.dataset_id,
                 version,
                 table: &built.table,
+                generation: &built.generation,
                 upload_id: upload.id,
                 row_count: built.row_count,
                 committed_at,

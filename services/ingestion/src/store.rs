@@ -6,7 +6,9 @@
 use chrono::{DateTime, Utc};
 use opendata_datastore::encode::Rejection;
 use opendata_datastore::schema::Schema;
-use opendata_datastore::table::{create_sequence_sql, create_table_sql, qualified};
+use opendata_datastore::table::{
+    TO_VERSION_COLUMN, create_sequence_sql, create_table_sql, qualified, quote_ident,
+};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
@@ -350,8 +352,10 @@ pub async fn delete_chunks(
 pub struct LatestVersion {
     /// Version number, 0 before the first.
     pub version: i64,
-    /// Its table.
+    /// Its table (a view of its generation, since generations).
     pub table: Option<String>,
+    /// Its generation table; none before generations.
+    pub generation: Option<String>,
     /// The schema its table was built with.
     pub schema: Option<Schema>,
 }
@@ -362,7 +366,7 @@ pub async fn latest_version(
     dataset_id: &str,
 ) -> Result<LatestVersion, sqlx::Error> {
     let row = sqlx::query!(
-        r#"SELECT version, table_name, schema AS "schema: Json<Schema>" FROM versions
+        r#"SELECT version, table_name, generation, schema AS "schema: Json<Schema>" FROM versions
            WHERE dataset_id = $1 ORDER BY version DESC LIMIT 1"#,
         dataset_id,
     )
@@ -372,6 +376,7 @@ pub async fn latest_version(
         row.map_or_else(LatestVersion::default, |row| LatestVersion {
             version: row.version,
             table: Some(row.table_name),
+            generation: row.generation,
             schema: row.schema.map(|s| s.0),
         }),
     )
@@ -390,8 +395,10 @@ pub async fn lock_versions(conn: &mut PgConnection, dataset_id: &str) -> Result<
 pub struct NewVersion<'a> {
     pub dataset_id: &'a str,
     pub version: i64,
-    /// Its table in the `data` schema.
+    /// Its view (its table, before generations) in the `data` schema.
     pub table: &'a str,
+    /// The generation table the view selects from.
+    pub generation: &'a str,
     pub upload_id: Uuid,
     pub row_count: i64,
     pub committed_at: DateTime<Utc>,
@@ -405,11 +412,12 @@ pub async fn record_version(
     version: &NewVersion<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "INSERT INTO versions (dataset_id, version, table_name, upload_id, row_count, committed_at, schema) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO versions (dataset_id, version, table_name, generation, upload_id, row_count, \
+         committed_at, schema) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         version.dataset_id,
         version.version,
         version.table,
+        version.generation,
         version.upload_id,
         version.row_count,
         version.committed_at,
@@ -531,18 +539,64 @@ pub async fn retire_versions_before(
 pub async fn retired_versions(
     executor: impl PgExecutor<'_>,
     grace_secs: f64,
-) -> Result<Vec<(String, i64, String)>, sqlx::Error> {
-    let rows = sqlx::query!(
-        "SELECT dataset_id, version, table_name FROM versions \
+) -> Result<Vec<RetiredVersion>, sqlx::Error> {
+    sqlx::query_as!(
+        RetiredVersion,
+        "SELECT dataset_id, version, table_name, generation FROM versions \
          WHERE dropped_at IS NULL AND retired_at < now() - make_interval(secs => $1)",
         grace_secs,
     )
     .fetch_all(executor)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| (row.dataset_id, row.version, row.table_name))
-        .collect())
+    .await
+}
+
+/// A version retired long enough ago for its rows to go.
+pub struct RetiredVersion {
+    pub dataset_id: String,
+    pub version: i64,
+    /// Its view (its table, before generations).
+    pub table_name: String,
+    /// Its generation table; none before generations.
+    pub generation: Option<String>,
+}
+
+/// The oldest version of `generation` whose view is still there, other than `version`.
+pub async fn oldest_kept_in_generation(
+    executor: impl PgExecutor<'_>,
+    generation: &str,
+    version: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT min(version) FROM versions \
+         WHERE generation = $1 AND dropped_at IS NULL AND version <> $2",
+        generation,
+        version,
+    )
+    .fetch_one(executor)
+    .await
+}
+
+/// Deletes the rows of `generation` no version from `oldest_kept` on holds.
+pub async fn prune_generation(
+    conn: &mut PgConnection,
+    generation: &str,
+    oldest_kept: i64,
+) -> Result<u64, sqlx::Error> {
+    let to = quote_ident(TO_VERSION_COLUMN);
+    Ok(sqlx::query(&format!(
+        "DELETE FROM {} WHERE {to} IS NOT NULL AND {to} <= $1",
+        qualified(generation)
+    ))
+    .bind(oldest_kept)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// Drops a view of the `data` schema in the caller's transaction, waiting at most 2 s for it (see
+/// [`drop_data_table`]). Whether it was dropped.
+pub async fn drop_data_view(conn: &mut PgConnection, view: &str) -> Result<bool, sqlx::Error> {
+    drop_relation(conn, "VIEW", view).await
 }
 
 /// Marks a version's table dropped.
@@ -565,10 +619,19 @@ pub async fn mark_version_dropped(
 /// a long export may still be reading it, and the caller tries again later. Whether it was
 /// dropped; a lock timeout aborts the transaction.
 pub async fn drop_data_table(conn: &mut PgConnection, table: &str) -> Result<bool, sqlx::Error> {
+    drop_relation(conn, "TABLE", table).await
+}
+
+/// `DROP <kind> IF EXISTS` of `name` in the `data` schema, waiting at most 2 s for it.
+async fn drop_relation(
+    conn: &mut PgConnection,
+    kind: &'static str,
+    table: &str,
+) -> Result<bool, sqlx::Error> {
     sqlx::query("SET LOCAL lock_timeout = '2s'")
         .execute(&mut *conn)
         .await?;
-    match sqlx::query(&format!("DROP TABLE IF EXISTS {}", qualified(table)))
+    match sqlx::query(&format!("DROP {kind} IF EXISTS {}", qualified(table)))
         .execute(&mut *conn)
         .await
     {
