@@ -6,7 +6,9 @@
 //! may read a version and change nothing.
 
 use opendata_datastore::schema::ColumnType as StoredType;
-use opendata_datastore::table::{DATA_SCHEMA, READER_ROLE, SYSTEM_COLUMNS, version_table};
+use opendata_datastore::table::{
+    DATA_SCHEMA, READER_ROLE, SYSTEM_COLUMNS, generation_table, qualified, version_table,
+};
 use opendata_proto::common::v1::ColumnType;
 use opendata_proto::ingestion::v1::UploadMode;
 use opendata_testkit::TestStack;
@@ -113,5 +115,14 @@ async fn ingestion_and_the_catalog_keep_to_the_data_schema_contract() {
             .expect("privilege");
         assert_eq!(granted, expected, "{READER_ROLE} {privilege}");
     }
+    // ... through its view only: the generation's rows of other versions stay out of reach.
+    let generation = qualified(&generation_table(&dataset, 1));
+    let reads_generation: bool = sqlx::query_scalar("SELECT has_table_privilege($1, $2, 'SELECT')")
+        .bind(READER_ROLE)
+        .bind(&generation)
+        .fetch_one(&stack.pool)
+        .await
+        .expect("privilege");
+    assert!(!reads_generation, "{READER_ROLE} reads {generation}");
     stack.stop().await;
 }

@@ -518,3 +518,81 @@ async fn retired_versions_take_their_rows_with_them() {
     .await;
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn upserts_compare_points_and_keys_change_again_and_again() {
+    let stack = TestStack::start().await;
+    let (key, dataset) = published_dataset(
+        &stack,
+        "opm",
+        vec![
+            column("Town", ColumnType::Text),
+            column("Location", ColumnType::Point),
+        ],
+        "town",
+    )
+    .await;
+    let file = |rows: &str| format!("Town,Location\n{rows}").into_bytes();
+    push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Replace,
+        &file("Avon,POINT (-72.86 41.80)\nBristol,POINT (-72.95 41.67)\n"),
+    )
+    .await;
+    // Avon moves, Bristol is sent as it is; then Avon moves again.
+    push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Upsert,
+        &file("Avon,POINT (-72.80 41.80)\nBristol,POINT (-72.95 41.67)\n"),
+    )
+    .await;
+    push(
+        &stack,
+        &key,
+        &dataset,
+        UploadMode::Upsert,
+        &file("Avon,POINT (-72.70 41.80)\n"),
+    )
+    .await;
+    wait_for_version(&stack, &dataset, 3).await;
+    let table = format!("ds_{}_g1", dataset.replace('-', "_"));
+    let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(&format!(
+        "SELECT town, location::text, \":from_version\", \":to_version\" FROM data.\"{table}\" \
+         ORDER BY town, \":from_version\""
+    ))
+    .fetch_all(&stack.pool)
+    .await
+    .unwrap();
+    let row = |town: &str, at: &str, from: i64, to: Option<i64>| {
+        (town.to_owned(), at.to_owned(), from, to)
+    };
+    assert_eq!(
+        rows,
+        vec![
+            row("Avon", "(-72.86,41.8)", 1, Some(2)),
+            row("Avon", "(-72.8,41.8)", 2, Some(3)),
+            row("Avon", "(-72.7,41.8)", 3, None),
+            row("Bristol", "(-72.95,41.67)", 1, None),
+        ]
+    );
+    // An append may not bring an identifier a live row has.
+    let upload = create_upload(&stack, &key, &dataset, UploadMode::Append, 0.0)
+        .await
+        .unwrap();
+    send_file(
+        &stack,
+        &key,
+        &upload.id,
+        &file("Bristol,POINT (0 0)\n"),
+        1024,
+    )
+    .await
+    .unwrap();
+    let refused = commit(&stack, &key, &upload.id).await.unwrap_err();
+    assert!(refused.message().contains("`Bristol`"), "{refused:?}");
+    stack.stop().await;
+}

@@ -73,8 +73,14 @@ pub fn generation_index_sqls(table: &str, schema: &Schema) -> Vec<String> {
         ),
     ];
     if let Some(row_identifier) = schema.row_identifier.as_deref() {
+        // Unique among live rows; and indexed whole, for lookups in any version's view.
         statements.push(format!(
             "CREATE UNIQUE INDEX ON {} ({}) WHERE {to} IS NULL",
+            qualified(table),
+            quote_ident(row_identifier)
+        ));
+        statements.push(format!(
+            "CREATE INDEX ON {} ({})",
             qualified(table),
             quote_ident(row_identifier)
         ));
@@ -203,8 +209,8 @@ mod tests {
         let indexes = generation_index_sqls("ds_abcd_1234_g1", &schema);
         assert_eq!(
             indexes.len(),
-            3,
-            "the key, the ended rows, and the row identifier once: {indexes:?}"
+            4,
+            "the key, the ended rows, the row identifier unique among live rows and whole: {indexes:?}"
         );
         assert!(
             indexes[2].ends_with(r#"("sale_amount") WHERE ":to_version" IS NULL"#),

@@ -48,7 +48,7 @@ pub struct TestOptions {
     pub auth_cache_ttl_secs: u64,
     /// Seconds before an idle upload is abandoned.
     pub receive_idle_timeout_secs: u64,
-    /// Seconds a retired version's table is kept.
+    /// Seconds a retired version is kept.
     pub retired_table_grace_secs: u64,
     /// Seconds between janitor rounds.
     pub janitor_interval_secs: u64,

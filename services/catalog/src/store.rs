@@ -197,7 +197,7 @@ pub struct VersionRecord {
     pub committed_by_name: Option<String>,
     /// When its data was current, when recorded.
     pub data_as_of: Option<DateTime<Utc>>,
-    /// Whether its table is still there to read.
+    /// Whether its view (or table) is still there to read.
     pub kept: bool,
 }
 
@@ -225,7 +225,7 @@ pub struct KeptVersion {
     pub schema: Json<Schema>,
     pub row_count: i64,
     pub activated_at: DateTime<Utc>,
-    /// Whether the table is still there (retired versions' tables are dropped).
+    /// Whether its view (or table) is still there (retired versions' are dropped).
     pub kept: bool,
 }
 

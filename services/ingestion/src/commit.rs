@@ -12,7 +12,7 @@
 
 use std::time::Instant;
 
-use opendata_datastore::schema::Schema;
+use opendata_datastore::schema::{ColumnType, Schema};
 use opendata_datastore::table::{
     CREATED_AT_COLUMN, FROM_VERSION_COLUMN, ID_COLUMN, TO_VERSION_COLUMN, UPDATED_AT_COLUMN,
     generation_index_sqls, generation_table, grant_read_sql, qualified, quote_ident, version_table,
@@ -31,7 +31,8 @@ pub struct BuiltVersion {
     pub generation: String,
     /// Rows in it.
     pub row_count: i64,
-    /// Time spent building indexes (a new generation's).
+    /// Time spent building indexes: a new generation's; 0 when the version went into its base's
+    /// generation, whose indexes exist.
     pub index_millis: u64,
 }
 
@@ -257,28 +258,25 @@ async fn upsert_in_generation(
     let to = quote_ident(TO_VERSION_COLUMN);
     let staged =
         format!("(SELECT DISTINCT ON ({key}) * FROM {working} ORDER BY {key}, {id} DESC) s");
-    let in_file: Vec<String> = schema
+    // Whether a staged row changes the live one, column by column over the file's columns;
+    // points compare as text (PostgreSQL has no equality for them).
+    let differences: Vec<String> = schema
         .columns
         .iter()
         .filter(|column| upload.file_columns.contains(&column.field_name))
-        .map(|column| quote_ident(&column.field_name))
+        .map(|column| {
+            let name = quote_ident(&column.field_name);
+            if column.column_type == ColumnType::Point {
+                format!("g.{name}::text IS DISTINCT FROM s.{name}::text")
+            } else {
+                format!("g.{name} IS DISTINCT FROM s.{name}")
+            }
+        })
         .collect();
-    let changed = if in_file.is_empty() {
+    let changed = if differences.is_empty() {
         "false".to_owned()
     } else {
-        format!(
-            "({}) IS DISTINCT FROM ({})",
-            in_file
-                .iter()
-                .map(|c| format!("g.{c}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            in_file
-                .iter()
-                .map(|c| format!("s.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        format!("({})", differences.join(" OR "))
     };
     let user: Vec<String> = schema
         .columns

@@ -20,7 +20,8 @@ pub struct IngestionSettings {
     pub receive_idle_timeout_secs: u64,
     /// A loaded upload not committed within this many seconds is abandoned and cleaned up.
     pub uncommitted_expiry_secs: u64,
-    /// Seconds a replaced version's table stays (for queries still reading it) before it is dropped.
+    /// Seconds a replaced version stays readable (for queries still reading it) before its view,
+    /// and the rows only it held, go.
     pub retired_table_grace_secs: u64,
     /// Seconds between clean-up rounds.
     pub janitor_interval_secs: u64,

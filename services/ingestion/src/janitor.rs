@@ -36,17 +36,33 @@ pub async fn clean_up(pool: &PgPool, settings: &IngestionSettings) -> Result<(),
 
     let retired = store::retired_versions(pool, settings.retired_table_grace_secs as f64).await?;
     for version in retired {
-        let mut tx = pool.begin().await?;
-        // Never wait behind a long export: try again next round instead.
-        if drop_version(&mut tx, &version).await? {
-            store::mark_version_dropped(&mut *tx, &version.dataset_id, version.version).await?;
-            tx.commit().await?;
-            tracing::info!(
+        // One version's failure leaves the others to go; it is tried again next round.
+        if let Err(error) = drop_retired(pool, &version).await {
+            tracing::warn!(
                 dataset_id = %version.dataset_id,
                 version = version.version,
-                "retired version dropped"
+                %error,
+                "retired version not dropped"
             );
         }
+    }
+    Ok(())
+}
+
+/// Drops a retired version and marks it dropped, in one transaction holding the dataset's
+/// version lock (so two replicas' janitors never both think the other's version is kept).
+/// Never waits behind a long export: it tries again next round instead.
+async fn drop_retired(pool: &PgPool, version: &store::RetiredVersion) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    store::lock_versions(&mut tx, &version.dataset_id).await?;
+    if drop_version(&mut tx, version).await? {
+        store::mark_version_dropped(&mut *tx, &version.dataset_id, version.version).await?;
+        tx.commit().await?;
+        tracing::info!(
+            dataset_id = %version.dataset_id,
+            version = version.version,
+            "retired version dropped"
+        );
     }
     Ok(())
 }

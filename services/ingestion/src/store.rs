@@ -356,7 +356,7 @@ pub struct LatestVersion {
     pub table: Option<String>,
     /// Its generation table; none before generations.
     pub generation: Option<String>,
-    /// The schema its table was built with.
+    /// The schema its rows were written with.
     pub schema: Option<Schema>,
 }
 
@@ -402,7 +402,7 @@ pub struct NewVersion<'a> {
     pub upload_id: Uuid,
     pub row_count: i64,
     pub committed_at: DateTime<Utc>,
-    /// The schema its table was built with.
+    /// The schema its rows were written with.
     pub schema: &'a Schema,
 }
 
@@ -535,7 +535,7 @@ pub async fn retire_versions_before(
     Ok(())
 }
 
-/// Versions retired more than `grace_secs` ago whose table is still there: dataset, version, table.
+/// Versions retired more than `grace_secs` ago and not dropped yet.
 pub async fn retired_versions(
     executor: impl PgExecutor<'_>,
     grace_secs: f64,
@@ -599,7 +599,7 @@ pub async fn drop_data_view(conn: &mut PgConnection, view: &str) -> Result<bool,
     drop_relation(conn, "VIEW", view).await
 }
 
-/// Marks a version's table dropped.
+/// Marks a version dropped (its view, or its table before generations).
 pub async fn mark_version_dropped(
     executor: impl PgExecutor<'_>,
     dataset_id: &str,
@@ -637,7 +637,7 @@ async fn drop_relation(
     {
         Ok(_) => Ok(true),
         Err(error) => {
-            tracing::info!(table, %error, "table still in use, dropped later");
+            tracing::info!(kind, table, %error, "still in use, dropped later");
             Ok(false)
         }
     }
