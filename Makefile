@@ -48,4 +48,4 @@ fmt:
 
 bench: services
 	$(CARGO) build --release --bin opendata
-	$(CARGO) bench -p opendata-tests --bench ingest --bench query --bench search --bench incentives --bench load --bench pages
+	$(CARGO) bench -p opendata-tests --bench ingest --bench query --bench search --bench incentives --bench load --bench pages --bench versions

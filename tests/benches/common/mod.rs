@@ -14,7 +14,7 @@ use opendata_proto::common::v1::{Column, ColumnType, Role, Schema};
 use opendata_proto::governance::v1 as governance;
 use opendata_testkit::{ReviewClient, ServerProcess, principal_with_key};
 
-const HEADER: &str = "Serial Number,List Year,Date Recorded,Town,Address,Assessed Value,Sale Amount,Sales Ratio,Property Type,Residential Type";
+pub const HEADER: &str = "Serial Number,List Year,Date Recorded,Town,Address,Assessed Value,Sale Amount,Sales Ratio,Property Type,Residential Type";
 
 pub use opendata::random::Random;
 
@@ -153,10 +153,21 @@ pub fn connection(server: &ServerProcess, key: &str) -> Connection {
 /// Pushes the file with `opendata push`'s code path (gRPC, 1 MiB chunks) and commits; returns
 /// the seconds it took.
 pub async fn push(server: &ServerProcess, key: &str, dataset: &str, file: &Path) -> f64 {
+    push_as(server, key, dataset, file, Mode::Replace).await
+}
+
+/// [`push`] in `mode`.
+pub async fn push_as(
+    server: &ServerProcess,
+    key: &str,
+    dataset: &str,
+    file: &Path,
+    mode: Mode,
+) -> f64 {
     let connection = connection(server, key);
     let args = PushArgs {
         dataset: dataset.to_owned(),
-        mode: Mode::Replace,
+        mode,
         max_rejected: 0.0,
         infer_schema: false,
         yes: false,
@@ -176,6 +187,15 @@ pub async fn push(server: &ServerProcess, key: &str, dataset: &str, file: &Path)
 }
 
 pub async fn setup(server: &ServerProcess, admin_key: &str, indexed: &[&str]) -> (String, String) {
+    setup_with(server, admin_key, schema(indexed)).await
+}
+
+/// [`setup`] with a schema of the caller's.
+pub async fn setup_with(
+    server: &ServerProcess,
+    admin_key: &str,
+    schema: Schema,
+) -> (String, String) {
     let mut identity = server.clients(Some(admin_key)).identity;
     let key = principal_with_key(
         &mut identity,
@@ -194,7 +214,7 @@ pub async fn setup(server: &ServerProcess, admin_key: &str, indexed: &[&str]) ->
                 title: "Bench".into(),
                 ..Default::default()
             }),
-            schema: Some(schema(indexed)),
+            schema: Some(schema),
             id: String::new(),
         })
         .await
