@@ -273,6 +273,25 @@ async fn a_version_no_longer_kept_is_refused_by_name() {
     stack.stop().await;
 }
 
+/// A published dataset of towns and amounts, keyed by town.
+async fn amounts_by_town(stack: &TestStack) -> (String, String) {
+    published_dataset(
+        stack,
+        "opm",
+        vec![
+            column("Town", ColumnType::Text),
+            column("Amount", ColumnType::Number),
+        ],
+        "town",
+    )
+    .await
+}
+
+/// A file of `Town,Amount` rows.
+fn amounts_file(rows: &str) -> Vec<u8> {
+    format!("Town,Amount\n{rows}").into_bytes()
+}
+
 /// Rows of a dataset's generation table `generation` (the version that started it), as
 /// (town, amount, from version, to version).
 async fn generation_rows(
@@ -297,17 +316,8 @@ async fn appends_and_upserts_store_only_what_changed() {
         ..Default::default()
     })
     .await;
-    let (key, dataset) = published_dataset(
-        &stack,
-        "opm",
-        vec![
-            column("Town", ColumnType::Text),
-            column("Amount", ColumnType::Number),
-        ],
-        "town",
-    )
-    .await;
-    let file = |rows: &str| format!("Town,Amount\n{rows}").into_bytes();
+    let (key, dataset) = amounts_by_town(&stack).await;
+    let file = amounts_file;
     push(
         &stack,
         &key,
@@ -350,6 +360,17 @@ async fn appends_and_upserts_store_only_what_changed() {
         ],
         "six rows for three versions of three, four and five: the changes only"
     );
+    // Each version's rows, counted as the commit wrote them.
+    let history = get(&stack, &format!("/api/views/{dataset}/versions"))
+        .await
+        .json();
+    let counts: Vec<i64> = history["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["rowCount"].as_i64().unwrap())
+        .collect();
+    assert_eq!(counts, [5, 4, 3]);
     let amounts = |body: serde_json::Value| -> Vec<(String, String)> {
         body.as_array()
             .unwrap()
@@ -447,17 +468,8 @@ async fn appends_and_upserts_store_only_what_changed() {
 async fn retired_versions_take_their_rows_with_them() {
     // Retired versions go as soon as no query can be reading them.
     let stack = TestStack::start().await;
-    let (key, dataset) = published_dataset(
-        &stack,
-        "opm",
-        vec![
-            column("Town", ColumnType::Text),
-            column("Amount", ColumnType::Number),
-        ],
-        "town",
-    )
-    .await;
-    let file = |rows: &str| format!("Town,Amount\n{rows}").into_bytes();
+    let (key, dataset) = amounts_by_town(&stack).await;
+    let file = amounts_file;
     push(
         &stack,
         &key,

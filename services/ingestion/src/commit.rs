@@ -42,6 +42,8 @@ pub struct Base<'a> {
     pub table: &'a str,
     /// Its generation table; none before generations.
     pub generation: Option<&'a str>,
+    /// Its rows.
+    pub row_count: i64,
 }
 
 /// Builds version `version` of the upload's dataset from its working table and, for appends and
@@ -70,19 +72,20 @@ pub async fn build_version(
         }) if upload.mode != UploadMode::Replace && !upload.new_schema => Some(*generation),
         _ => None,
     };
-    let (generation, index_millis) = match same_generation {
-        Some(generation) => {
-            match upload.mode {
+    let (generation, index_millis, row_count) = match (same_generation, &base) {
+        (Some(generation), Some(base)) => {
+            // The rows the change added, less the rows it ended, counted as it wrote them.
+            let added = match upload.mode {
                 UploadMode::Upsert => {
                     upsert_in_generation(conn, upload, schema, generation, version).await?
                 }
                 _ => append_to_generation(conn, upload, schema, generation, version, &all).await?,
-            }
-            (generation.to_owned(), 0)
+            };
+            (generation.to_owned(), 0, base.row_count + added)
         }
-        None => {
+        _ => {
             let generation = generation_table(&upload.dataset_id, version);
-            let index_millis = start_generation(
+            let (index_millis, row_count) = start_generation(
                 conn,
                 upload,
                 schema,
@@ -92,7 +95,7 @@ pub async fn build_version(
                 &all,
             )
             .await?;
-            (generation, index_millis)
+            (generation, index_millis, row_count)
         }
     };
     sqlx::query(&version_view_sql(&view, &generation, version, &all))
@@ -100,9 +103,6 @@ pub async fn build_version(
         .await?;
     sqlx::query(&grant_read_sql(&view))
         .execute(&mut *conn)
-        .await?;
-    let row_count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}", qualified(&view)))
-        .fetch_one(&mut *conn)
         .await?;
     Ok(BuiltVersion {
         table: view,
@@ -114,7 +114,7 @@ pub async fn build_version(
 
 /// Starts generation `generation` at `version` from the working table (with `base`'s rows for
 /// appends and upserts): the rows checked for duplicate identifiers, the generation columns
-/// added, the indexes built. Returns the milliseconds indexing took.
+/// added, the indexes built. Returns the milliseconds indexing took, and the generation's rows.
 async fn start_generation(
     conn: &mut PgConnection,
     upload: &Upload,
@@ -123,10 +123,10 @@ async fn start_generation(
     generation: &str,
     base: Option<&str>,
     all: &str,
-) -> Result<u64, IngestionError> {
+) -> Result<(u64, i64), IngestionError> {
     let working = qualified(&upload.working_table);
-    match (upload.mode, base) {
-        (UploadMode::Replace, _) | (_, None) => {}
+    let merged_base = match (upload.mode, base) {
+        (UploadMode::Replace, _) | (_, None) => false,
         (UploadMode::Append, Some(base)) => {
             sqlx::query(&format!(
                 "INSERT INTO {working} ({all}) SELECT {all} FROM {}",
@@ -134,6 +134,7 @@ async fn start_generation(
             ))
             .execute(&mut *conn)
             .await?;
+            true
         }
         (UploadMode::Upsert, Some(base)) => {
             let merged = format!("{}_merged", upload.working_table);
@@ -145,8 +146,9 @@ async fn start_generation(
             ))
             .execute(&mut *conn)
             .await?;
+            true
         }
-    }
+    };
     sqlx::query(&format!(
         "ALTER TABLE {working} RENAME TO {}",
         quote_ident(generation)
@@ -174,7 +176,15 @@ async fn start_generation(
     for statement in generation_index_sqls(generation, schema) {
         sqlx::query(&statement).execute(&mut *conn).await?;
     }
-    Ok(started.elapsed().as_millis() as u64)
+    let index_millis = started.elapsed().as_millis() as u64;
+    let row_count = if merged_base {
+        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&mut *conn)
+            .await?
+    } else {
+        upload.rows_loaded
+    };
+    Ok((index_millis, row_count))
 }
 
 /// Refuses rows of `table` repeating a row identifier, naming a few.
@@ -204,6 +214,7 @@ async fn check_unique(
 }
 
 /// An append into the base version's generation: the working table's rows, live from `version`.
+/// Returns the rows it added.
 async fn append_to_generation(
     conn: &mut PgConnection,
     upload: &Upload,
@@ -211,7 +222,7 @@ async fn append_to_generation(
     generation: &str,
     version: i64,
     all: &str,
-) -> Result<(), IngestionError> {
+) -> Result<i64, IngestionError> {
     let working = qualified(&upload.working_table);
     let table = qualified(generation);
     if let Some(row_identifier) = &schema.row_identifier {
@@ -224,26 +235,30 @@ async fn append_to_generation(
         check_unique(conn, &rows, row_identifier).await?;
     }
     let from = quote_ident(FROM_VERSION_COLUMN);
-    for statement in [
-        format!("INSERT INTO {table} ({all}, {from}) SELECT {all}, {version} FROM {working}"),
-        format!("DROP TABLE {working}"),
-    ] {
-        sqlx::query(&statement).execute(&mut *conn).await?;
-    }
-    Ok(())
+    let added = sqlx::query(&format!(
+        "INSERT INTO {table} ({all}, {from}) SELECT {all}, {version} FROM {working}"
+    ))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    sqlx::query(&format!("DROP TABLE {working}"))
+        .execute(&mut *conn)
+        .await?;
+    Ok(added as i64)
 }
 
 /// An upsert into the base version's generation: staged rows whose values differ from the live
 /// row with their identifier close it and take its place (keeping its id and creation time;
 /// columns absent from the file keep their old values), new identifiers are inserted, and rows
 /// equal to the live ones change nothing. When the file repeats an identifier, its last row wins.
+/// Returns the rows it added less the rows it ended.
 async fn upsert_in_generation(
     conn: &mut PgConnection,
     upload: &Upload,
     schema: &Schema,
     generation: &str,
     version: i64,
-) -> Result<(), IngestionError> {
+) -> Result<i64, IngestionError> {
     let row_identifier = schema
         .row_identifier
         .as_deref()
@@ -284,7 +299,7 @@ async fn upsert_in_generation(
         .map(|c| quote_ident(&c.field_name))
         .collect();
     let merged = merged_columns(upload, schema, &key);
-    let statements = [
+    let [ended, started, dropped] = [
         // The live rows the file changes end at this version.
         format!(
             "UPDATE {table} g SET {to} = {version} FROM {staged} \
@@ -302,10 +317,16 @@ async fn upsert_in_generation(
         ),
         format!("DROP TABLE {working}"),
     ];
-    for statement in &statements {
-        sqlx::query(statement).execute(&mut *conn).await?;
+    let mut affected = Vec::new();
+    for statement in [ended, started, dropped] {
+        affected.push(
+            sqlx::query(&statement)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected(),
+        );
     }
-    Ok(())
+    Ok(affected[1] as i64 - affected[0] as i64)
 }
 
 /// The columns of an upserted row, staged `s` over base `b`: the file's values, and the base row's

@@ -445,6 +445,7 @@ impl Ingestion {
         let base = latest.table.as_deref().map(|table| Base {
             table,
             generation: latest.generation.as_deref(),
+            row_count: latest.row_count,
         });
         let built = match build_version(&mut tx, &upload, &schema, version, base).await {
             Ok(built) => built,

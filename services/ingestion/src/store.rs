@@ -356,6 +356,8 @@ pub struct LatestVersion {
     pub table: Option<String>,
     /// Its generation table; none before generations.
     pub generation: Option<String>,
+    /// Its rows.
+    pub row_count: i64,
     /// The schema its rows were written with.
     pub schema: Option<Schema>,
 }
@@ -366,7 +368,7 @@ pub async fn latest_version(
     dataset_id: &str,
 ) -> Result<LatestVersion, sqlx::Error> {
     let row = sqlx::query!(
-        r#"SELECT version, table_name, generation, schema AS "schema: Json<Schema>" FROM versions
+        r#"SELECT version, table_name, generation, row_count, schema AS "schema: Json<Schema>" FROM versions
            WHERE dataset_id = $1 ORDER BY version DESC LIMIT 1"#,
         dataset_id,
     )
@@ -377,6 +379,7 @@ pub async fn latest_version(
             version: row.version,
             table: Some(row.table_name),
             generation: row.generation,
+            row_count: row.row_count,
             schema: row.schema.map(|s| s.0),
         }),
     )
