@@ -17,6 +17,7 @@ mod metrics;
 mod modes;
 mod pages;
 mod rehearsal;
+mod retention;
 mod roundtrip;
 mod sample;
 mod seam;

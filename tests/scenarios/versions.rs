@@ -274,7 +274,7 @@ async fn a_version_no_longer_kept_is_refused_by_name() {
 }
 
 /// A published dataset of towns and amounts, keyed by town.
-async fn amounts_by_town(stack: &TestStack) -> (String, String) {
+pub(crate) async fn amounts_by_town(stack: &TestStack) -> (String, String) {
     published_dataset(
         stack,
         "opm",
@@ -288,13 +288,13 @@ async fn amounts_by_town(stack: &TestStack) -> (String, String) {
 }
 
 /// A file of `Town,Amount` rows.
-fn amounts_file(rows: &str) -> Vec<u8> {
+pub(crate) fn amounts_file(rows: &str) -> Vec<u8> {
     format!("Town,Amount\n{rows}").into_bytes()
 }
 
 /// Rows of a dataset's generation table `generation` (the version that started it), as
 /// (town, amount, from version, to version).
-async fn generation_rows(
+pub(crate) async fn generation_rows(
     stack: &TestStack,
     dataset: &str,
     generation: i64,

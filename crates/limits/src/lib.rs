@@ -674,6 +674,26 @@ pub const ADMIN_BODY_SECONDS: Limit = Limit {
     exceeded: "408 `request_timeout`",
 };
 
+/// Days a dataset may keep its replaced versions.
+pub const RETENTION_DAYS: Limit = Limit {
+    name: "retention_days",
+    value: 36_500,
+    unit: "days",
+    applies_to: "a dataset's retention: days a replaced version stays readable (`SetRetention`, `opendata dataset retention`)",
+    setting: None,
+    exceeded: "400 / `INVALID_ARGUMENT` naming `keep_days`",
+};
+
+/// Newest versions a dataset may keep whatever their age.
+pub const RETENTION_VERSIONS: Limit = Limit {
+    name: "retention_versions",
+    value: 10_000,
+    unit: "versions",
+    applies_to: "a dataset's retention: newest versions kept whatever their age (at least 1, the current one)",
+    setting: None,
+    exceeded: "400 / `INVALID_ARGUMENT` naming `keep_versions`",
+};
+
 /// Every limit, in the order of the documented table.
 pub const ALL: &[Limit] = &[
     SOQL_TEXT,
@@ -707,6 +727,8 @@ pub const ALL: &[Limit] = &[
     COLUMNS,
     RECORD_BYTES,
     SCHEMA_BYTES,
+    RETENTION_DAYS,
+    RETENTION_VERSIONS,
     FILTER_VALUES,
     AWARD_IDS,
     RECORDS_PER_CALL,

@@ -22,6 +22,8 @@ pub enum Action {
     WriteDatasets,
     /// Read datasets (metadata and rows) that are not published.
     ReadPrivateDatasets,
+    /// Set how long replaced versions are kept, and purge a version.
+    ManageVersions,
     /// Nominate a dataset for publication.
     Nominate,
     /// Take a nominated dataset under review.
@@ -71,13 +73,14 @@ pub const ROLES: [Role; 5] = [
 
 impl Action {
     /// Every action, in the matrix's row order.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 19] = [
         Action::ManageAgencies,
         Action::ManagePrincipals,
         Action::ManageKeys,
         Action::ReadPrincipals,
         Action::WriteDatasets,
         Action::ReadPrivateDatasets,
+        Action::ManageVersions,
         Action::Nominate,
         Action::StartReview,
         Action::Approve,
@@ -101,6 +104,7 @@ impl Action {
             Action::ReadPrincipals => "list principals",
             Action::WriteDatasets => "create datasets, change their metadata, push data",
             Action::ReadPrivateDatasets => "read datasets that are not published",
+            Action::ManageVersions => "set version retention and purge versions",
             Action::Nominate => "nominate datasets for publication",
             Action::StartReview => "take nominated datasets under review",
             Action::Approve => "approve datasets under review",
@@ -129,6 +133,9 @@ impl Action {
             (Action::WriteDatasets, Admin | Cdo) => All,
             (Action::WriteDatasets, Ado | Publisher) => Own,
             (Action::WriteDatasets, Panel) => No,
+            (Action::ManageVersions, Cdo) => All,
+            (Action::ManageVersions, Ado) => Own,
+            (Action::ManageVersions, Admin | Publisher | Panel) => No,
             (
                 Action::ReadPrivateDatasets | Action::ReadInventory | Action::ReadFreshness,
                 Admin | Cdo | Panel,

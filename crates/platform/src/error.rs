@@ -114,6 +114,10 @@ error_codes! {
     RequestTimeout => ("request_timeout", DeadlineExceeded, 408, "request_timeout"),
     /// A replace upload without data rows would empty the dataset and did not say it meant to.
     EmptyReplacement => ("empty_replacement", FailedPrecondition, 409, "conflict"),
+    /// No such version of the dataset (never committed).
+    VersionNotFound => ("version_not_found", NotFound, 404, "not_found"),
+    /// The version cannot be purged as it stands (it is current, or already purged).
+    VersionStateConflict => ("version_state_conflict", FailedPrecondition, 409, "conflict"),
 }
 
 impl ErrorCode {

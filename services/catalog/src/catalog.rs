@@ -395,6 +395,14 @@ impl Catalog {
         let kept = store::kept_version(&self.pool, dataset.id.as_str(), version)
             .await?
             .ok_or_else(unknown)?;
+        if let Some(purged_at) = kept.purged_at {
+            return Err(CatalogError::NoSuchVersion(format!(
+                "version {version} of dataset {} was purged on {}: {}",
+                dataset.id.as_str(),
+                purged_at.format("%Y-%m-%d"),
+                kept.purge_reason.unwrap_or_default()
+            )));
+        }
         if !kept.kept {
             return Err(CatalogError::NoSuchVersion(format!(
                 "version {version} of dataset {} is no longer kept; GET /api/views/{}/versions \

@@ -112,5 +112,8 @@ pub fn version_to_proto(version: &VersionRecord) -> pb::DatasetVersion {
         committed_by_name: version.committed_by_name.clone().unwrap_or_default(),
         data_as_of: version.data_as_of.map(to_proto),
         kept: version.kept,
+        purged_at: version.purged_at.map(to_proto),
+        purged_by_name: version.purged_by_name.clone().unwrap_or_default(),
+        purge_reason: version.purge_reason.clone().unwrap_or_default(),
     }
 }

@@ -19,6 +19,7 @@ pub mod events;
 pub mod grpc;
 pub mod model;
 pub mod postgis;
+pub mod purges;
 pub mod review;
 pub mod rows;
 pub mod share;
@@ -47,6 +48,7 @@ use crate::config::CatalogSettings;
 use crate::events::{DOMAIN, VERSION_CONSUMER, VersionActivator};
 use crate::grpc::CatalogApi;
 use crate::postgis::PostGis;
+use crate::purges::{PURGE_CONSUMER, PurgeRecorder};
 use crate::review::{REVIEW_CONSUMER, ReviewApplier};
 use crate::share::{FairShare, ShareSettings};
 
@@ -149,6 +151,17 @@ pub async fn serve(
             "version_committed",
             VERSION_CONSUMER,
             VersionActivator::new(pool.clone()),
+            tasks.shutdown(),
+        ),
+    );
+    tasks.spawn(
+        "purge consumer",
+        run_consumer(
+            bus.clone(),
+            "ingestion",
+            "version_purged",
+            PURGE_CONSUMER,
+            PurgeRecorder::new(pool.clone()),
             tasks.shutdown(),
         ),
     );

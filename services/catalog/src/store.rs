@@ -199,6 +199,34 @@ pub struct VersionRecord {
     pub data_as_of: Option<DateTime<Utc>>,
     /// Whether its view (or table) is still there to read.
     pub kept: bool,
+    /// When it was purged, by whom and why.
+    pub purged_at: Option<DateTime<Utc>>,
+    pub purged_by_name: Option<String>,
+    pub purge_reason: Option<String>,
+}
+
+/// Marks a version purged; whether the catalog has it.
+pub async fn record_purge(
+    executor: impl PgExecutor<'_>,
+    dataset_id: &str,
+    version: i64,
+    purged_at: DateTime<Utc>,
+    purged_by_name: &str,
+    reason: &str,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query!(
+        "UPDATE versions SET purged_at = $3, purged_by_name = $4, purge_reason = $5 \
+         WHERE dataset_id = $1 AND version = $2",
+        dataset_id,
+        version,
+        purged_at,
+        purged_by_name,
+        reason,
+    )
+    .execute(executor)
+    .await?
+    .rows_affected()
+        > 0)
 }
 
 /// A dataset's versions, newest first.
@@ -210,7 +238,8 @@ pub async fn versions(
         VersionRecord,
         r#"SELECT version, row_count, mode, upload_id, committed_at, activated_at,
                   schema AS "schema!: Json<Schema>", committed_by_id, committed_by_name, data_as_of,
-                  to_regclass('data.' || quote_ident(table_name)) IS NOT NULL AS "kept!"
+                  to_regclass('data.' || quote_ident(table_name)) IS NOT NULL AS "kept!",
+                  purged_at, purged_by_name, purge_reason
            FROM versions WHERE dataset_id = $1 ORDER BY version DESC"#,
         dataset_id,
     )
@@ -227,6 +256,9 @@ pub struct KeptVersion {
     pub activated_at: DateTime<Utc>,
     /// Whether its view (or table) is still there (retired versions' are dropped).
     pub kept: bool,
+    /// When it was purged and why, if it was.
+    pub purged_at: Option<DateTime<Utc>>,
+    pub purge_reason: Option<String>,
 }
 
 /// Version `version` of dataset `dataset_id`, if it was ever activated.
@@ -238,7 +270,8 @@ pub async fn kept_version(
     Ok(sqlx::query_as!(
         KeptVersion,
         r#"SELECT table_name, schema AS "schema!: Json<Schema>", row_count, activated_at,
-                  to_regclass('data.' || quote_ident(table_name)) IS NOT NULL AS "kept!"
+                  to_regclass('data.' || quote_ident(table_name)) IS NOT NULL AS "kept!",
+                  purged_at, purge_reason
            FROM versions WHERE dataset_id = $1 AND version = $2"#,
         dataset_id,
         version,

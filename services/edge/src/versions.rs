@@ -1,7 +1,8 @@
 //! `GET /api/views/{id}/versions`: a dataset's version history, newest first: each committed
 //! version with who committed it, when, when its data was current, how (replace, append or
-//! upsert), its rows and its columns, and whether its rows can still be read (`$version=N`). What anyone may see of the dataset they may see of its
-//! history; a dataset hidden from the caller is not found.
+//! upsert), its rows and its columns, whether its rows can still be read (`$version=N`), and, for
+//! a purged version, when, by whom and why. What anyone may see of the dataset they may see of
+//! its history; a dataset hidden from the caller is not found.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -39,6 +40,17 @@ struct Version {
     mode: String,
     row_count: i64,
     columns: Vec<Column>,
+    /// Set when the version was purged: its rows are gone whatever the retention.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    purged: Option<Purge>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Purge {
+    at: Option<String>,
+    by: String,
+    reason: String,
 }
 
 #[derive(Serialize)]
@@ -68,6 +80,11 @@ fn version_of(version: DatasetVersion, current: bool) -> Version {
         committed_by: (!version.committed_by_id.is_empty()).then_some(Committer {
             id: version.committed_by_id,
             display_name: version.committed_by_name,
+        }),
+        purged: version.purged_at.is_some().then(|| Purge {
+            at: iso_millis(version.purged_at.as_ref()),
+            by: version.purged_by_name,
+            reason: version.purge_reason,
         }),
         mode: version.mode,
         row_count: version.row_count,

@@ -20,9 +20,15 @@ pub struct IngestionSettings {
     pub receive_idle_timeout_secs: u64,
     /// A loaded upload not committed within this many seconds is abandoned and cleaned up.
     pub uncommitted_expiry_secs: u64,
-    /// Seconds a replaced version stays readable (for queries still reading it) before its view,
-    /// and the rows only it held, go.
+    /// Seconds a replaced version stays readable at the least (for queries still reading it),
+    /// whatever the retention says, before its view, and the rows only it held, go.
     pub retired_table_grace_secs: u64,
+    /// Default retention: days a replaced version is kept after it was replaced (a dataset may
+    /// set its own with `SetRetention`); at most 36,500.
+    pub retention_days: u32,
+    /// Default retention: the newest versions kept whatever their age (the current one
+    /// included); at least 1, at most 10,000.
+    pub retention_versions: u32,
     /// Seconds between clean-up rounds.
     pub janitor_interval_secs: u64,
     /// Rejected rows stored per upload with their details; more are counted, not stored.
@@ -42,6 +48,8 @@ impl Default for IngestionSettings {
             receive_idle_timeout_secs: 600,
             uncommitted_expiry_secs: 24 * 3600,
             retired_table_grace_secs: 300,
+            retention_days: 365,
+            retention_versions: 10,
             janitor_interval_secs: 30,
             max_stored_rejections: 10_000,
             copy_buffer_bytes: 1024 * 1024,

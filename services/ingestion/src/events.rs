@@ -1,4 +1,4 @@
-//! Ingestion's events: `version_committed` into the outbox, and the consumer that learns from the
+//! Ingestion's events: `version_committed` and `version_purged` into the outbox, and the consumer that learns from the
 //! catalog which versions stopped being current so their tables can be dropped.
 
 use chrono::{DateTime, Utc};
@@ -72,6 +72,43 @@ pub async fn emit_version_committed(
     enqueue(
         conn,
         &subject(DOMAIN, "version_committed"),
+        event_id,
+        event.encode_to_vec(),
+    )
+    .await
+}
+
+/// A purge, as announced.
+pub struct Purge<'a> {
+    pub dataset_id: &'a str,
+    pub version: i64,
+    pub reason: &'a str,
+    pub purged_by: &'a Principal,
+    pub purged_at: DateTime<Utc>,
+}
+
+/// Writes `version_purged` into the outbox, in the purge's transaction.
+pub async fn emit_version_purged(
+    conn: &mut PgConnection,
+    purge: &Purge<'_>,
+) -> Result<(), sqlx::Error> {
+    let event_id = Uuid::now_v7();
+    let event = pb::VersionPurged {
+        meta: Some(EventMeta {
+            event_id: event_id.to_string(),
+            occurred_at: Some(to_proto(purge.purged_at)),
+            producer: DOMAIN.to_owned(),
+        }),
+        dataset_id: purge.dataset_id.to_owned(),
+        version: purge.version,
+        reason: purge.reason.to_owned(),
+        purged_by_id: purge.purged_by.id.clone(),
+        purged_by_name: purge.purged_by.name.clone(),
+        purged_at: Some(to_proto(purge.purged_at)),
+    };
+    enqueue(
+        conn,
+        &subject(DOMAIN, "version_purged"),
         event_id,
         event.encode_to_vec(),
     )

@@ -9,6 +9,7 @@ use tokio_stream::StreamExt as _;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::model::{Upload, UploadMode, UploadState};
+use crate::retention::{Retention, RetentionChange};
 use crate::service::{Ingestion, NewUpload};
 
 /// Serves `IngestionService`.
@@ -62,6 +63,18 @@ fn upload_to_proto(upload: &Upload) -> pb::Upload {
         index_millis: upload.index_millis as u64,
         created_by: upload.created_by.clone(),
         data_as_of: to_proto_opt(upload.data_as_of),
+    }
+}
+
+fn retention_to_proto(retention: Retention) -> pb::Retention {
+    let (set_by, set_at) = retention.set.unzip();
+    pb::Retention {
+        dataset_id: retention.dataset_id,
+        keep_days: retention.policy.keep_days as u32,
+        keep_versions: retention.policy.keep_versions as u32,
+        is_default: set_by.is_none(),
+        set_by: set_by.unwrap_or_default(),
+        set_at: to_proto_opt(set_at),
     }
 }
 
@@ -214,6 +227,57 @@ impl IngestionService for IngestionApi {
                     reason: r.reason,
                 })
                 .collect(),
+        }))
+    }
+
+    async fn get_retention(
+        &self,
+        request: Request<pb::GetRetentionRequest>,
+    ) -> Result<Response<pb::Retention>, Status> {
+        let caller = self.ingestion.caller(request.metadata()).await?;
+        let retention = self
+            .ingestion
+            .retention(&caller, &request.into_inner().dataset_id)
+            .await?;
+        Ok(Response::new(retention_to_proto(retention)))
+    }
+
+    async fn set_retention(
+        &self,
+        request: Request<pb::SetRetentionRequest>,
+    ) -> Result<Response<pb::Retention>, Status> {
+        let caller = self.ingestion.caller(request.metadata()).await?;
+        let body = request.into_inner();
+        let change = if body.use_default {
+            RetentionChange::Default
+        } else {
+            RetentionChange::Own {
+                keep_days: body.keep_days,
+                keep_versions: body.keep_versions,
+            }
+        };
+        let retention = self
+            .ingestion
+            .set_retention(&caller, &body.dataset_id, change)
+            .await?;
+        Ok(Response::new(retention_to_proto(retention)))
+    }
+
+    async fn purge_version(
+        &self,
+        request: Request<pb::PurgeVersionRequest>,
+    ) -> Result<Response<pb::PurgeVersionResponse>, Status> {
+        let caller = self.ingestion.caller(request.metadata()).await?;
+        let body = request.into_inner();
+        let purged = self
+            .ingestion
+            .purge(&caller, &body.dataset_id, body.version, &body.reason)
+            .await?;
+        Ok(Response::new(pb::PurgeVersionResponse {
+            dataset_id: purged.dataset_id,
+            version: purged.version,
+            rejections_deleted: purged.rejections_deleted,
+            purged_at: Some(to_proto(purged.purged_at)),
         }))
     }
 }

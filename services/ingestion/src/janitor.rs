@@ -1,9 +1,10 @@
 //! Clean-up: uploads that stopped receiving or were never committed are abandoned, the working
-//! tables of failed and abandoned uploads are dropped, and retired versions go once no query can
-//! still be reading them: the view, the generation's rows no kept version holds, and the
-//! generation itself when no version of it is kept (or, for versions from before generations,
-//! their table).
+//! tables of failed and abandoned uploads are dropped, and replaced versions go once past their
+//! dataset's retention (and no query can still be reading them): the view, the generation's rows
+//! no kept version holds, and the generation itself when no version of it is kept (or, for
+//! versions from before generations, their table).
 
+use opendata_limits::{RETENTION_DAYS, RETENTION_VERSIONS};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -34,7 +35,12 @@ pub async fn clean_up(pool: &PgPool, settings: &IngestionSettings) -> Result<(),
         drop_working_table(pool, id, &table).await?;
     }
 
-    let retired = store::retired_versions(pool, settings.retired_table_grace_secs as f64).await?;
+    let retired = store::retired_versions(
+        pool,
+        settings.retired_table_grace_secs as f64,
+        &default_policy(settings),
+    )
+    .await?;
     for version in retired {
         // One version's failure leaves the others to go; it is tried again next round.
         if let Err(error) = drop_retired(pool, &version).await {
@@ -67,10 +73,10 @@ async fn drop_retired(pool: &PgPool, version: &store::RetiredVersion) -> Result<
     Ok(())
 }
 
-/// Drops a retired version in the caller's transaction: its view, and then its generation's
-/// rows no kept version holds (or the generation, when it has no kept version left); before
-/// generations, its table. Whether it went (false when a reader still holds it).
-async fn drop_version(
+/// Drops a version in the caller's transaction: its view, and then its generation's rows no kept
+/// version holds (or the generation, when it has no kept version left); before generations, its
+/// table. Whether it went (false when a reader still holds it).
+pub(crate) async fn drop_version(
     conn: &mut sqlx::PgConnection,
     version: &store::RetiredVersion,
 ) -> Result<bool, sqlx::Error> {
@@ -80,12 +86,21 @@ async fn drop_version(
     if !store::drop_data_view(conn, &version.table_name).await? {
         return Ok(false);
     }
-    match store::oldest_kept_in_generation(&mut *conn, generation, version.version).await? {
-        Some(oldest) => {
-            store::prune_generation(conn, generation, oldest).await?;
-            Ok(true)
-        }
-        None => store::drop_data_table(conn, generation).await,
+    let kept = store::kept_in_generation(&mut *conn, generation, version.version).await?;
+    if kept.is_empty() {
+        return store::drop_data_table(conn, generation).await;
+    }
+    store::prune_generation(conn, generation, &kept).await?;
+    Ok(true)
+}
+
+/// The service's retention, for datasets without their own, within its documented bounds.
+pub(crate) fn default_policy(settings: &IngestionSettings) -> store::KeepPolicy {
+    store::KeepPolicy {
+        keep_days: settings.retention_days.min(RETENTION_DAYS.value as u32) as i32,
+        keep_versions: settings
+            .retention_versions
+            .clamp(1, RETENTION_VERSIONS.value as u32) as i32,
     }
 }
 

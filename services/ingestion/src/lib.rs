@@ -16,6 +16,7 @@ pub mod grpc;
 pub mod janitor;
 pub mod model;
 pub mod pipeline;
+pub mod retention;
 pub mod service;
 pub mod store;
 

@@ -17,8 +17,8 @@ use opendata_platform::authz::Action;
 use opendata_platform::error::ApiError;
 use opendata_platform::grpc::ClientContext;
 use opendata_platform::timestamp::from_proto;
-use opendata_proto::catalog::v1::GetDatasetRequest;
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use opendata_proto::catalog::v1::{Dataset, GetDatasetRequest};
 use sqlx::PgPool;
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
@@ -63,11 +63,11 @@ pub struct NewUpload {
 /// The ingestion service's operations.
 #[derive(Clone)]
 pub struct Ingestion {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
     copy_pool: PgPool,
     auth: Arc<Authenticator>,
     catalog: Channel,
-    settings: IngestionSettings,
+    pub(crate) settings: IngestionSettings,
 }
 
 impl Ingestion {
@@ -104,15 +104,7 @@ impl Ingestion {
         caller: &Caller,
         request: NewUpload,
     ) -> Result<Upload, IngestionError> {
-        let dataset_id = DatasetId::parse(request.dataset_id.trim()).ok_or_else(|| {
-            IngestionError::invalid(
-                "dataset_id",
-                format!(
-                    "`{}` is not a dataset id like abcd-1234",
-                    request.dataset_id
-                ),
-            )
-        })?;
+        let dataset_id = parse_dataset_id(&request.dataset_id)?;
         let mode = request.mode.ok_or_else(|| {
             IngestionError::invalid("mode", "mode is required: replace, append or upsert")
         })?;
@@ -136,17 +128,7 @@ impl Ingestion {
                 "max_rejected_fraction must be between 0 and 1",
             ));
         }
-        let mut catalog = CatalogServiceClient::with_interceptor(
-            self.catalog.clone(),
-            ClientContext::with_key(&caller.key)?,
-        );
-        let dataset = catalog
-            .get_dataset(GetDatasetRequest {
-                id: dataset_id.to_string(),
-            })
-            .await
-            .map_err(|status| IngestionError::Api(ApiError::from_status(&status)))?
-            .into_inner();
+        let dataset = self.dataset(caller, &dataset_id).await?;
         caller
             .principal
             .authorize(Action::WriteDatasets, Some(&dataset.agency_id))?;
@@ -205,6 +187,26 @@ impl Ingestion {
         tx.commit().await?;
         tracing::info!(upload_id = %id, dataset_id = %upload.dataset_id, mode = mode.as_str(), "upload created");
         Ok(upload)
+    }
+
+    /// The dataset as the catalog shows it to the caller (not found when the caller may not
+    /// see it).
+    pub(crate) async fn dataset(
+        &self,
+        caller: &Caller,
+        dataset_id: &DatasetId,
+    ) -> Result<Dataset, IngestionError> {
+        let mut catalog = CatalogServiceClient::with_interceptor(
+            self.catalog.clone(),
+            ClientContext::with_key(&caller.key)?,
+        );
+        Ok(catalog
+            .get_dataset(GetDatasetRequest {
+                id: dataset_id.to_string(),
+            })
+            .await
+            .map_err(|status| IngestionError::Api(ApiError::from_status(&status)))?
+            .into_inner())
     }
 
     /// An upload the caller may act on (its agency's, or any for the CDO, the panel and admins).
@@ -644,6 +646,16 @@ fn choose_schema(
         ));
     }
     Ok((schema, new_schema))
+}
+
+/// A dataset id as a request gives it, or the error naming `dataset_id`.
+pub(crate) fn parse_dataset_id(dataset_id: &str) -> Result<DatasetId, IngestionError> {
+    DatasetId::parse(dataset_id.trim()).ok_or_else(|| {
+        IngestionError::invalid(
+            "dataset_id",
+            format!("`{dataset_id}` is not a dataset id like abcd-1234"),
+        )
+    })
 }
 
 fn parse_upload_id(upload_id: &str) -> Result<Uuid, IngestionError> {

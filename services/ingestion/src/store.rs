@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use opendata_datastore::encode::Rejection;
 use opendata_datastore::schema::Schema;
 use opendata_datastore::table::{
-    TO_VERSION_COLUMN, create_sequence_sql, create_table_sql, qualified, quote_ident,
+    FROM_VERSION_COLUMN, TO_VERSION_COLUMN, create_sequence_sql, create_table_sql, qualified,
+    quote_ident,
 };
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
@@ -538,19 +539,37 @@ pub async fn retire_versions_before(
     Ok(())
 }
 
-/// Versions retired more than `grace_secs` ago and not dropped yet.
+/// Versions past retention, not dropped yet: replaced more than `grace_secs` ago and more than
+/// the dataset's `keep_days` ago, with at least its `keep_versions` newer versions (the dataset's
+/// own policy, else `default`).
 pub async fn retired_versions(
     executor: impl PgExecutor<'_>,
     grace_secs: f64,
+    default: &KeepPolicy,
 ) -> Result<Vec<RetiredVersion>, sqlx::Error> {
     sqlx::query_as!(
         RetiredVersion,
-        "SELECT dataset_id, version, table_name, generation FROM versions \
-         WHERE dropped_at IS NULL AND retired_at < now() - make_interval(secs => $1)",
+        "SELECT v.dataset_id, v.version, v.table_name, v.generation \
+         FROM versions v LEFT JOIN retention_policies p ON p.dataset_id = v.dataset_id \
+         WHERE v.dropped_at IS NULL AND v.retired_at < now() - make_interval(secs => $1) \
+           AND v.retired_at < now() - make_interval(days => coalesce(p.keep_days, $2)) \
+           AND (SELECT count(*) FROM versions n \
+                WHERE n.dataset_id = v.dataset_id AND n.version > v.version) \
+               >= coalesce(p.keep_versions, $3)",
         grace_secs,
+        default.keep_days,
+        default.keep_versions,
     )
     .fetch_all(executor)
     .await
+}
+
+/// How long replaced versions are kept: `keep_days` after being replaced, and the newest
+/// `keep_versions` whatever their age.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepPolicy {
+    pub keep_days: i32,
+    pub keep_versions: i32,
 }
 
 /// A version retired long enough ago for its rows to go.
@@ -563,34 +582,38 @@ pub struct RetiredVersion {
     pub generation: Option<String>,
 }
 
-/// The oldest version of `generation` whose view is still there, other than `version`.
-pub async fn oldest_kept_in_generation(
+/// The versions of `generation` whose view is still there, other than `version`.
+pub async fn kept_in_generation(
     executor: impl PgExecutor<'_>,
     generation: &str,
     version: i64,
-) -> Result<Option<i64>, sqlx::Error> {
+) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar!(
-        "SELECT min(version) FROM versions \
-         WHERE generation = $1 AND dropped_at IS NULL AND version <> $2",
+        "SELECT version FROM versions \
+         WHERE generation = $1 AND dropped_at IS NULL AND version <> $2 ORDER BY version",
         generation,
         version,
     )
-    .fetch_one(executor)
+    .fetch_all(executor)
     .await
 }
 
-/// Deletes the rows of `generation` no version from `oldest_kept` on holds.
+/// Deletes the rows of `generation` that none of the `kept` versions holds (live rows are the
+/// current version's, which is always kept). How many went.
 pub async fn prune_generation(
     conn: &mut PgConnection,
     generation: &str,
-    oldest_kept: i64,
+    kept: &[i64],
 ) -> Result<u64, sqlx::Error> {
+    let from = quote_ident(FROM_VERSION_COLUMN);
     let to = quote_ident(TO_VERSION_COLUMN);
     Ok(sqlx::query(&format!(
-        "DELETE FROM {} WHERE {to} IS NOT NULL AND {to} <= $1",
+        "DELETE FROM {} WHERE {to} IS NOT NULL AND NOT EXISTS \
+         (SELECT 1 FROM unnest($1::bigint[]) AS kept(version) \
+          WHERE {from} <= kept.version AND {to} > kept.version)",
         qualified(generation)
     ))
-    .bind(oldest_kept)
+    .bind(kept)
     .execute(conn)
     .await?
     .rows_affected())

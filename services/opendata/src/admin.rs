@@ -6,6 +6,7 @@ use clap::Subcommand;
 use opendata_platform::auth::Role;
 use opendata_proto::catalog::v1 as catalog;
 use opendata_proto::governance::v1 as governance;
+use opendata_proto::ingestion::v1 as ingestion;
 
 use crate::client::{CliError, Connection, describe};
 use crate::schema_file::SocrataSchema;
@@ -124,6 +125,33 @@ pub enum DatasetCommand {
         /// Only this agency's.
         #[arg(long, default_value = "")]
         agency: String,
+    },
+    /// Shows how long a dataset's replaced versions are kept; with an option, sets it (its
+    /// agency's ADO, or the CDO).
+    Retention {
+        /// Dataset id.
+        id: String,
+        /// Days a replaced version stays readable after it was replaced (0 to 36500).
+        #[arg(long)]
+        keep_days: Option<u32>,
+        /// The newest versions kept whatever their age, the current one included (1 to 10000).
+        #[arg(long)]
+        keep_versions: Option<u32>,
+        /// Follow the service's default again.
+        #[arg(long, conflicts_with_all = ["keep_days", "keep_versions"])]
+        default: bool,
+    },
+    /// Purges a replaced version at once (data published by mistake): its rows can no longer be
+    /// read; the reason shows in the version history (its agency's ADO, or the CDO).
+    Purge {
+        /// Dataset id.
+        id: String,
+        /// The version.
+        #[arg(long)]
+        version: i64,
+        /// Why (shown publicly in the version history).
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -319,6 +347,32 @@ pub async fn dataset(connection: &Connection, command: DatasetCommand) -> Result
                 "columns": dataset.schema.unwrap_or_default().columns.iter().map(|c| c.field_name.clone()).collect::<Vec<_>>(),
             }))?;
         }
+        DatasetCommand::Retention {
+            id,
+            keep_days,
+            keep_versions,
+            default,
+        } => retention(connection, id, keep_days, keep_versions, default).await?,
+        DatasetCommand::Purge {
+            id,
+            version,
+            reason,
+        } => {
+            let purged = connection
+                .ingestion()?
+                .purge_version(ingestion::PurgeVersionRequest {
+                    dataset_id: id,
+                    version,
+                    reason,
+                })
+                .await
+                .map_err(fail("cannot purge the version"))?
+                .into_inner();
+            println!(
+                "version {} of {} purged ({} rejected rows deleted)",
+                purged.version, purged.dataset_id, purged.rejections_deleted
+            );
+        }
         DatasetCommand::List { agency } => {
             let mut page_token = String::new();
             loop {
@@ -353,5 +407,47 @@ pub async fn dataset(connection: &Connection, command: DatasetCommand) -> Result
             }
         }
     }
+    Ok(())
+}
+
+/// Shows, or sets, a dataset's retention; one number given keeps the other as it is.
+async fn retention(
+    connection: &Connection,
+    dataset_id: String,
+    keep_days: Option<u32>,
+    keep_versions: Option<u32>,
+    default: bool,
+) -> Result<(), CliError> {
+    let mut client = connection.ingestion()?;
+    let current = client
+        .get_retention(ingestion::GetRetentionRequest {
+            dataset_id: dataset_id.clone(),
+        })
+        .await
+        .map_err(fail("cannot read the retention"))?
+        .into_inner();
+    let retention = if default || keep_days.is_some() || keep_versions.is_some() {
+        client
+            .set_retention(ingestion::SetRetentionRequest {
+                dataset_id,
+                keep_days: keep_days.unwrap_or(current.keep_days),
+                keep_versions: keep_versions.unwrap_or(current.keep_versions),
+                use_default: default,
+            })
+            .await
+            .map_err(fail("cannot set the retention"))?
+            .into_inner()
+    } else {
+        current
+    };
+    let whose = if retention.is_default {
+        "the service's default".to_owned()
+    } else {
+        format!("set by {}", retention.set_by)
+    };
+    println!(
+        "{}: replaced versions kept {} days, and always the newest {} ({whose})",
+        retention.dataset_id, retention.keep_days, retention.keep_versions
+    );
     Ok(())
 }
