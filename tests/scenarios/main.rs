@@ -7,6 +7,7 @@ mod browser;
 mod catalog;
 mod deployment;
 mod differential;
+mod diffs;
 mod edge;
 mod events;
 mod governance;

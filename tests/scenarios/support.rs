@@ -261,9 +261,20 @@ impl HttpResponse {
 
 /// `GET` on the edge.
 pub async fn get(stack: &TestStack, path_and_query: &str) -> HttpResponse {
-    let response = reqwest::get(format!("{}{path_and_query}", stack.edge_url()))
-        .await
-        .expect("http get");
+    get_with(stack, path_and_query, &[]).await
+}
+
+/// `GET` on the edge with request headers.
+pub async fn get_with(
+    stack: &TestStack,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+) -> HttpResponse {
+    let mut request = reqwest::Client::new().get(format!("{}{path_and_query}", stack.edge_url()));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("http get");
     HttpResponse {
         status: response.status().as_u16(),
         headers: response.headers().clone(),

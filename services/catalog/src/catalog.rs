@@ -16,17 +16,18 @@ use opendata_platform::grpc::ClientContext;
 use opendata_proto::catalog::v1::DatasetChange;
 use opendata_proto::governance::v1::ListAgenciesRequest;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
-use opendata_soql::{Extensions, QueryRequest};
+use opendata_soql::{Extensions, QueryRequest, Target};
 use sqlx::PgPool;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::conditional::{etag, is_current};
 use crate::dataset_ids::{check_chosen, random_id};
+use crate::diff::{DiffCounts, DiffPlan, Side, diff_counts};
 use crate::error::CatalogError;
 use crate::events::emit;
 use crate::model::{Dataset, Metadata, Stage};
-use crate::rows::{Chunks, QueryRun, compile_for, estimated_cost, query_rows};
+use crate::rows::{Chunks, QueryRun, RunAs, compile_for, estimated_cost, query_rows};
 use crate::share::{FairShare, QueryCaller};
 use crate::store::{self, ListFilter, VersionRecord};
 
@@ -77,6 +78,22 @@ pub struct RowRead {
     pub if_modified_since: Option<chrono::DateTime<Utc>>,
     /// `$version`: a kept version to read instead of the current one.
     pub version: Option<i64>,
+}
+
+/// A request for the changed rows between two kept versions.
+pub struct DiffRead {
+    /// The older version.
+    pub from: i64,
+    /// The newer version.
+    pub to: i64,
+    /// Output format (JSON or CSV).
+    pub format: Format,
+    /// At most this many changes.
+    pub limit: Option<u64>,
+    /// Changes skipped first.
+    pub offset: u64,
+    /// The client's `If-None-Match`.
+    pub if_none_match: String,
 }
 
 /// The answer to a [`RowRead`].
@@ -382,41 +399,161 @@ impl Catalog {
     /// rows. Refused, naming `$version`, when there is no such version or its table is no
     /// longer kept.
     async fn as_of(&self, mut dataset: Dataset, version: i64) -> Result<Dataset, CatalogError> {
-        let unknown = || {
-            CatalogError::NoSuchVersion(format!(
-                "dataset {} has no version {version}; its versions run from 1 to {}",
-                dataset.id.as_str(),
-                dataset.current_version
-            ))
-        };
-        if version < 1 || version > dataset.current_version {
-            return Err(unknown());
-        }
-        let kept = store::kept_version(&self.pool, dataset.id.as_str(), version)
-            .await?
-            .ok_or_else(unknown)?;
-        if let Some(purged_at) = kept.purged_at {
-            return Err(CatalogError::NoSuchVersion(format!(
-                "version {version} of dataset {} was purged on {}: {}",
-                dataset.id.as_str(),
-                purged_at.format("%Y-%m-%d"),
-                kept.purge_reason.unwrap_or_default()
-            )));
-        }
-        if !kept.kept {
-            return Err(CatalogError::NoSuchVersion(format!(
-                "version {version} of dataset {} is no longer kept; GET /api/views/{}/versions \
-                 lists the versions",
-                dataset.id.as_str(),
-                dataset.id.as_str()
-            )));
-        }
+        let kept = self.kept(&dataset, version, "$version").await?;
         dataset.current_version = version;
         dataset.current_table = Some(kept.table_name);
         dataset.schema = kept.schema.0;
         dataset.row_count = kept.row_count;
         dataset.data_updated_at = Some(kept.activated_at);
         Ok(dataset)
+    }
+
+    /// Version `version` of `dataset` while its rows can be read; refused, naming `parameter`,
+    /// when there is no such version, it was purged, or it is no longer kept.
+    async fn kept(
+        &self,
+        dataset: &Dataset,
+        version: i64,
+        parameter: &'static str,
+    ) -> Result<store::KeptVersion, CatalogError> {
+        let id = dataset.id.as_str();
+        let refused = |message: String| CatalogError::NoSuchVersion { parameter, message };
+        let unknown = || {
+            refused(format!(
+                "dataset {id} has no version {version}; its versions run from 1 to {}",
+                dataset.current_version
+            ))
+        };
+        if version < 1 || version > dataset.current_version {
+            return Err(unknown());
+        }
+        let kept = store::kept_version(&self.pool, id, version)
+            .await?
+            .ok_or_else(unknown)?;
+        if let Some(purged_at) = kept.purged_at {
+            return Err(refused(format!(
+                "version {version} of dataset {id} was purged on {}: {}",
+                purged_at.format("%Y-%m-%d"),
+                kept.purge_reason.unwrap_or_default()
+            )));
+        }
+        if !kept.kept {
+            return Err(refused(format!(
+                "version {version} of dataset {id} is no longer kept; GET /api/views/{id}/versions \
+                 lists the versions"
+            )));
+        }
+        Ok(kept)
+    }
+
+    /// The plan of the diff between two kept versions of a dataset the caller may see (`from`
+    /// older than `to`), with the dataset.
+    async fn diff_plan(
+        &self,
+        caller: Option<&Principal>,
+        id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<(Dataset, DiffPlan), CatalogError> {
+        let dataset = self.get(caller, id).await?;
+        if from >= to {
+            return Err(CatalogError::NoSuchVersion {
+                parameter: "from",
+                message: format!("from ({from}) must be an older version than to ({to})"),
+            });
+        }
+        let older = self.kept(&dataset, from, "from").await?;
+        let newer = self.kept(&dataset, to, "to").await?;
+        let plan = DiffPlan::new(
+            &Side {
+                version: from,
+                view: &older.table_name,
+                generation: older.generation.as_deref(),
+                schema: &older.schema,
+            },
+            &Side {
+                version: to,
+                view: &newer.table_name,
+                generation: newer.generation.as_deref(),
+                schema: &newer.schema,
+            },
+        );
+        Ok((dataset, plan))
+    }
+
+    /// What changed between two kept versions: the plan (columns compared, the key) and the
+    /// counts.
+    pub async fn diff_summary(
+        &self,
+        caller: Option<&Principal>,
+        id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<(DiffPlan, DiffCounts), CatalogError> {
+        let (_, plan) = self.diff_plan(caller, id, from, to).await?;
+        let (timeout, timeout_limit) = self.share.timeout(&QueryCaller::of(caller));
+        let counts = diff_counts(&self.pool, &plan, timeout, timeout_limit).await?;
+        Ok((plan, counts))
+    }
+
+    /// The changed rows between two kept versions, serialized; nothing when the client's copy
+    /// is current (versions never change, so the ETag names the two and the page).
+    pub async fn diff_rows(
+        &self,
+        caller: Option<&Principal>,
+        id: &str,
+        read: &DiffRead,
+    ) -> Result<RowAnswer, CatalogError> {
+        let (mut dataset, plan) = self.diff_plan(caller, id, read.from, read.to).await?;
+        let etag = format!(
+            "\"diff-{}-{}-{}-{:?}-{}-{}\"",
+            dataset.id.as_str(),
+            read.from,
+            read.to,
+            read.format,
+            read.limit
+                .map_or_else(|| "all".to_owned(), |limit| limit.to_string()),
+            read.offset
+        );
+        dataset.current_version = read.to;
+        if is_current(&read.if_none_match, None, &etag, dataset.updated_at()) {
+            return Ok(RowAnswer {
+                dataset,
+                etag,
+                rows: None,
+            });
+        }
+        let target = match read.format {
+            Format::Csv => Target::Csv,
+            Format::Json | Format::GeoJson => Target::Json,
+        };
+        let compiled = plan.rows_query(target, read.limit, read.offset);
+        let query_caller = QueryCaller::of(caller);
+        let admission = self.share.admission_deadline();
+        // A diff within a generation reads only the changed rows; across generations it
+        // compares two whole versions, which counts as an expensive query for the public.
+        let expensive = query_caller.is_public() && !plan.incremental;
+        let (timeout, timeout_limit) = self.share.timeout(&query_caller);
+        let run = QueryRun {
+            pool: self.query_pool.clone(),
+            control: self.pool.clone(),
+            timeout,
+            timeout_limit,
+            parallel: self.share.parallel(&query_caller),
+            admission,
+            chunk_bytes: self.chunk_bytes,
+            slot: self
+                .share
+                .admit(&query_caller, expensive, admission)
+                .await?,
+            role: RunAs::Catalog,
+        };
+        let rows = query_rows(&dataset, compiled, read.format, false, run).await?;
+        Ok(RowAnswer {
+            dataset,
+            etag,
+            rows: Some(rows),
+        })
     }
 
     /// Rows of a dataset's current version, serialized; nothing when the client's copy (its
@@ -468,6 +605,7 @@ impl Catalog {
                 .share
                 .admit(&query_caller, expensive, admission)
                 .await?,
+            role: RunAs::Reader,
         };
         let rows = query_rows(&dataset, compiled, read.format, read.bom, run).await?;
         Ok(RowAnswer {

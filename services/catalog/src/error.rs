@@ -62,9 +62,15 @@ pub enum CatalogError {
     /// The row query is not valid for the dataset.
     #[error(transparent)]
     Query(#[from] SoqlError),
-    /// `$version` names no version readers can read.
-    #[error("{0}")]
-    NoSuchVersion(String),
+    /// A version parameter (`$version`, a diff's `from` or `to`) names no version readers can
+    /// read.
+    #[error("{message}")]
+    NoSuchVersion {
+        /// The parameter.
+        parameter: &'static str,
+        /// Why.
+        message: String,
+    },
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
@@ -129,8 +135,8 @@ impl From<CatalogError> for ApiError {
             CatalogError::Busy { limit, .. } => {
                 ApiError::new(ErrorCode::Unavailable, message).with("limit", limit)
             }
-            CatalogError::NoSuchVersion(_) => {
-                ApiError::new(ErrorCode::InvalidArgument, message).with("parameter", "$version")
+            CatalogError::NoSuchVersion { parameter, .. } => {
+                ApiError::new(ErrorCode::InvalidArgument, message).with("parameter", parameter)
             }
             CatalogError::Query(query) => {
                 let code = match query.kind {

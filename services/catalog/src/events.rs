@@ -152,6 +152,8 @@ impl VersionActivator {
                 data_as_of,
                 committed_by_id: &committed.committed_by_id,
                 committed_by_name: &committed.committed_by_name,
+                generation: (!committed.generation.is_empty())
+                    .then_some(committed.generation.as_str()),
             },
         )
         .await?;

@@ -17,9 +17,12 @@ use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::catalog::{Catalog, ColumnChange, DatasetUpdate, Listing, RowRead};
+use crate::catalog::{Catalog, ColumnChange, DatasetUpdate, DiffRead, Listing, RowAnswer, RowRead};
 use crate::convert::{dataset_to_proto, metadata_from_proto, version_to_proto};
 use crate::model::Stage;
+
+/// A `QueryRows` (or `DiffRows`) response stream.
+type RowStream = Pin<Box<dyn Stream<Item = Result<pb::QueryRowsResponse, Status>> + Send>>;
 
 /// Serves `CatalogService`.
 #[derive(Clone)]
@@ -173,8 +176,8 @@ impl CatalogService for CatalogApi {
         }))
     }
 
-    type QueryRowsStream =
-        Pin<Box<dyn Stream<Item = Result<pb::QueryRowsResponse, Status>> + Send>>;
+    type QueryRowsStream = RowStream;
+    type DiffRowsStream = RowStream;
 
     async fn query_rows(
         &self,
@@ -214,34 +217,100 @@ impl CatalogService for CatalogApi {
             .catalog
             .query(caller.as_ref(), &body.dataset_id, &read)
             .await?;
-        let (columns, chunks) = match answer.rows {
-            Some((columns, chunks)) => (columns, Some(chunks)),
-            None => (Vec::new(), None),
-        };
-        let header = pb::QueryRowsResponse {
-            part: Some(pb::query_rows_response::Part::Header(pb::QueryHeader {
-                columns: columns
-                    .iter()
-                    .map(|c| pb::OutputColumn {
-                        field_name: c.name.clone(),
-                        soql_type: c.soql_type.to_owned(),
-                    })
-                    .collect(),
-                version: answer.dataset.current_version,
-                data_updated_at: to_proto_opt(Some(answer.dataset.updated_at())),
-                etag: answer.etag,
-                not_modified: chunks.is_none(),
-            })),
-        };
-        let Some(chunks) = chunks else {
-            return Ok(Response::new(Box::pin(tokio_stream::once(Ok(header)))));
-        };
-        let body = ReceiverStream::new(chunks).map(|chunk| {
-            chunk.map(|bytes| pb::QueryRowsResponse {
-                part: Some(pb::query_rows_response::Part::Chunk(bytes)),
-            })
-        });
-        let stream = tokio_stream::once(Ok(header)).chain(body);
-        Ok(Response::new(Box::pin(stream)))
+        Ok(Response::new(row_stream(answer)))
     }
+
+    async fn summarize_diff(
+        &self,
+        request: Request<pb::DiffRequest>,
+    ) -> Result<Response<pb::DiffSummary>, Status> {
+        let caller = self.auth.optional(request.metadata()).await?;
+        let body = request.into_inner();
+        let (plan, counts) = self
+            .catalog
+            .diff_summary(
+                caller.as_ref(),
+                &body.dataset_id,
+                body.from_version,
+                body.to_version,
+            )
+            .await?;
+        Ok(Response::new(pb::DiffSummary {
+            dataset_id: body.dataset_id,
+            from_version: body.from_version,
+            to_version: body.to_version,
+            row_identifier: plan.key.unwrap_or_default(),
+            columns: plan.columns.into_iter().map(|c| c.field_name).collect(),
+            columns_added: plan.columns_added,
+            columns_removed: plan.columns_removed,
+            added: counts.added as u64,
+            removed: counts.removed as u64,
+            changed: counts.changed as u64,
+        }))
+    }
+
+    async fn diff_rows(
+        &self,
+        request: Request<pb::DiffRequest>,
+    ) -> Result<Response<Self::DiffRowsStream>, Status> {
+        let caller = self.auth.optional(request.metadata()).await?;
+        let body = request.into_inner();
+        let format = match body.format() {
+            pb::RowFormat::Unspecified | pb::RowFormat::Json => Format::Json,
+            pb::RowFormat::Csv => Format::Csv,
+            pb::RowFormat::Geojson => {
+                return Err(ApiError::invalid_field(
+                    "format",
+                    "a diff is JSON or CSV, not GeoJSON",
+                )
+                .into());
+            }
+        };
+        let read = DiffRead {
+            from: body.from_version,
+            to: body.to_version,
+            format,
+            limit: body.limit,
+            offset: body.offset,
+            if_none_match: body.if_none_match,
+        };
+        let answer = self
+            .catalog
+            .diff_rows(caller.as_ref(), &body.dataset_id, &read)
+            .await?;
+        Ok(Response::new(row_stream(answer)))
+    }
+}
+
+/// A row answer as a `QueryRows` stream: the header, then the body's chunks (none when the
+/// client's copy is current).
+fn row_stream(answer: RowAnswer) -> RowStream {
+    let (columns, chunks) = match answer.rows {
+        Some((columns, chunks)) => (columns, Some(chunks)),
+        None => (Vec::new(), None),
+    };
+    let header = pb::QueryRowsResponse {
+        part: Some(pb::query_rows_response::Part::Header(pb::QueryHeader {
+            columns: columns
+                .iter()
+                .map(|c| pb::OutputColumn {
+                    field_name: c.name.clone(),
+                    soql_type: c.soql_type.to_owned(),
+                })
+                .collect(),
+            version: answer.dataset.current_version,
+            data_updated_at: to_proto_opt(Some(answer.dataset.updated_at())),
+            etag: answer.etag,
+            not_modified: chunks.is_none(),
+        })),
+    };
+    let Some(chunks) = chunks else {
+        return Box::pin(tokio_stream::once(Ok(header)));
+    };
+    let body = ReceiverStream::new(chunks).map(|chunk| {
+        chunk.map(|bytes| pb::QueryRowsResponse {
+            part: Some(pb::query_rows_response::Part::Chunk(bytes)),
+        })
+    });
+    Box::pin(tokio_stream::once(Ok(header)).chain(body))
 }

@@ -13,6 +13,7 @@ pub mod conditional;
 pub mod config;
 pub mod convert;
 pub mod dataset_ids;
+pub mod diff;
 #[warn(missing_docs)]
 pub mod error;
 pub mod events;

@@ -55,6 +55,19 @@ pub struct QueryRun {
     pub chunk_bytes: usize,
     /// The caller's turn, held until the last row is sent.
     pub slot: Slot,
+    /// The role the query runs as.
+    pub role: RunAs,
+}
+
+/// The role a query runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunAs {
+    /// The reader role, which reads only versions' views: every query built from a request's
+    /// SoQL.
+    Reader,
+    /// The catalog's own role: statements the catalog builds alone from its records (diffs, which
+    /// read a generation's version columns).
+    Catalog,
 }
 
 /// `request` compiled for `dataset`: against its current table, or, while it has no data, only
@@ -252,8 +265,12 @@ async fn stream(
 ) -> Result<Completion, CatalogError> {
     // A read-only transaction as the reader role, with the caller's statement timeout. The values
     // are constants and configuration, never request input.
+    let role = match run.role {
+        RunAs::Reader => format!("SET LOCAL ROLE {READER_ROLE}; "),
+        RunAs::Catalog => String::new(),
+    };
     let setup = format!(
-        "BEGIN READ ONLY; SET LOCAL ROLE {READER_ROLE}; SET LOCAL statement_timeout = {}{}",
+        "BEGIN READ ONLY; {role}SET LOCAL statement_timeout = {}{}",
         run.timeout.as_millis(),
         if run.parallel {
             ""
@@ -339,7 +356,7 @@ async fn stream(
 }
 
 /// A statement timeout, named by the limit that set it; other errors as they are.
-fn on_timeout(error: sqlx::Error, limit: &'static str) -> CatalogError {
+pub(crate) fn on_timeout(error: sqlx::Error, limit: &'static str) -> CatalogError {
     match error.as_database_error().and_then(|e| e.code()).as_deref() {
         Some("57014") => CatalogError::TimedOut { limit },
         _ => CatalogError::from(error),

@@ -259,6 +259,8 @@ pub struct KeptVersion {
     /// When it was purged and why, if it was.
     pub purged_at: Option<DateTime<Utc>>,
     pub purge_reason: Option<String>,
+    /// The generation table its view selects from (none before generations).
+    pub generation: Option<String>,
 }
 
 /// Version `version` of dataset `dataset_id`, if it was ever activated.
@@ -271,7 +273,7 @@ pub async fn kept_version(
         KeptVersion,
         r#"SELECT table_name, schema AS "schema!: Json<Schema>", row_count, activated_at,
                   to_regclass('data.' || quote_ident(table_name)) IS NOT NULL AS "kept!",
-                  purged_at, purge_reason
+                  purged_at, purge_reason, generation
            FROM versions WHERE dataset_id = $1 AND version = $2"#,
         dataset_id,
         version,
@@ -320,6 +322,8 @@ pub struct Activated<'a> {
     /// Who committed it (id, display name).
     pub committed_by_id: &'a str,
     pub committed_by_name: &'a str,
+    /// The generation table its view selects from.
+    pub generation: Option<&'a str>,
 }
 
 /// Records version `activated` and makes it the dataset's current one: readers switch tables in
@@ -330,8 +334,8 @@ pub async fn activate_version(
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "INSERT INTO versions (dataset_id, version, table_name, schema, row_count, mode, upload_id, \
-         committed_at, committed_by_id, committed_by_name, data_as_of) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
+         committed_at, committed_by_id, committed_by_name, data_as_of, generation) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
         activated.dataset_id,
         activated.version,
         activated.table_name,
@@ -343,6 +347,7 @@ pub async fn activate_version(
         activated.committed_by_id,
         activated.committed_by_name,
         activated.data_as_of,
+        activated.generation,
     )
     .execute(&mut *conn)
     .await?;

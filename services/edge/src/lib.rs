@@ -12,6 +12,7 @@ pub mod admin;
 #[warn(missing_docs)]
 pub mod config;
 pub mod dcat;
+pub mod diff;
 pub mod discovery;
 #[warn(missing_docs)]
 pub mod error;
@@ -60,6 +61,9 @@ pub fn router(state: EdgeState) -> Router {
         .route("/resource/{file}", get(resource::resource))
         .route("/api/views/{file}", get(views::view))
         .route("/api/views/{id}/versions", get(versions::versions))
+        .route("/api/views/{id}/diff", get(diff::summary))
+        .route("/api/views/{id}/diff.json", get(diff::rows_json))
+        .route("/api/views/{id}/diff.csv", get(diff::rows_csv))
         .route("/data.json", get(dcat::data_json))
         .route("/api/catalog/v1", get(discovery::catalog))
         .route("/api/catalog/v1/autocomplete", get(discovery::autocomplete))

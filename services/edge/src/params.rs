@@ -40,22 +40,7 @@ pub fn parse(query: Option<&str>) -> Result<SodaParams, SodaError> {
             "$query" => request.query = value,
             "$limit" => request.limit = Some(parse_count("$limit", &value)?),
             "$offset" => request.offset = parse_count("$offset", &value)?,
-            "$version" => {
-                request.version = value
-                    .trim()
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|version| *version >= 1)
-                    .ok_or_else(|| {
-                        SodaError::bad_parameter(
-                            "$version",
-                            format!(
-                                "$version takes a version number (1, 2, …), not `{}`",
-                                excerpt(&value)
-                            ),
-                        )
-                    })?;
-            }
+            "$version" => request.version = parse_version("$version", &value)?,
             "$$app_token" => params.app_token = Some(value),
             "$$bom" => request.bom = parse_flag("$$bom", &value)?,
             "$$exclude_system_fields" | "$$read_from_nbe" | "$$version" => {}
@@ -77,7 +62,26 @@ pub fn parse(query: Option<&str>) -> Result<SodaParams, SodaError> {
     Ok(params)
 }
 
-fn parse_count(parameter: &str, value: &str) -> Result<u64, SodaError> {
+/// A version number (1, 2, …) given as `parameter`.
+pub fn parse_version(parameter: &str, value: &str) -> Result<i64, SodaError> {
+    value
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|version| *version >= 1)
+        .ok_or_else(|| {
+            SodaError::bad_parameter(
+                parameter,
+                format!(
+                    "{parameter} takes a version number (1, 2, …), not `{}`",
+                    excerpt(value)
+                ),
+            )
+        })
+}
+
+/// A count of rows (`$limit`, `$offset`) given as `parameter`.
+pub fn parse_count(parameter: &str, value: &str) -> Result<u64, SodaError> {
     value
         .trim()
         .parse::<u64>()

@@ -12,7 +12,7 @@ use futures::StreamExt as _;
 use opendata_platform::error::{ApiError, ErrorCode};
 use opendata_platform::timestamp::{from_proto, to_proto};
 use opendata_proto::catalog::v1::query_rows_response::Part;
-use opendata_proto::catalog::v1::{QueryHeader, RowFormat};
+use opendata_proto::catalog::v1::{QueryHeader, QueryRowsResponse, RowFormat};
 
 use crate::error::SodaError;
 use crate::params::{negotiate, parse, split_extension};
@@ -60,11 +60,21 @@ pub async fn resource(
     params.request.if_modified_since = header_text(&headers, header::IF_MODIFIED_SINCE)
         .and_then(|date| DateTime::parse_from_rfc2822(date).ok())
         .map(|date| to_proto(date.with_timezone(&Utc)));
-    let mut stream = state
+    let stream = state
         .catalog(&headers, app_token.as_deref())?
         .query_rows(params.request)
         .await?
         .into_inner();
+    rows_response(stream, format).await
+}
+
+/// A `QueryRows`-shaped stream from the catalog as a response: `304` when its header says the
+/// client's copy is current, else the body streamed with the format's content type, the SODA
+/// field headers and the validators.
+pub async fn rows_response(
+    mut stream: tonic::Streaming<QueryRowsResponse>,
+    format: RowFormat,
+) -> Result<Response, SodaError> {
     let header = match stream.message().await?.and_then(|message| message.part) {
         Some(Part::Header(header)) => header,
         _ => {

@@ -30,6 +30,8 @@ pub struct Committed<'a> {
     /// Version number.
     pub version: i64,
     pub table: &'a str,
+    /// The generation table the view selects from.
+    pub generation: &'a str,
     /// Rows.
     pub row_count: i64,
     /// When.
@@ -68,6 +70,7 @@ pub async fn emit_version_committed(
         data_as_of: to_proto_opt(committed.upload.data_as_of),
         committed_by_id: committed.committed_by.id.clone(),
         committed_by_name: committed.committed_by.name.clone(),
+        generation: committed.generation.to_owned(),
     };
     enqueue(
         conn,
@@ -188,6 +191,7 @@ mod tests {
             committed_by_id: Uuid::now_v7().to_string(),
             // Four bytes a character, the most UTF-8 takes.
             committed_by_name: "𝕏".repeat(opendata_limits::TEXT_NAME.get()),
+            generation: "x".repeat(63),
         };
         let bytes = event.encode_to_vec().len();
         assert!(

@@ -486,6 +486,7 @@ impl Ingestion {
                 schema: &schema,
                 version,
                 table: &built.table,
+                generation: &built.generation,
                 row_count: built.row_count,
                 committed_at,
                 committed_by: &caller.principal,

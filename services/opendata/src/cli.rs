@@ -9,6 +9,7 @@ use crate::admin::{AgencyCommand, DatasetCommand, KeyCommand, PrincipalCommand};
 use crate::check::CheckArgs;
 use crate::client::Connection;
 use crate::demo::DemoArgs;
+use crate::diff::DiffArgs;
 use crate::incentives::IncentivesCommand;
 use crate::push::PushArgs;
 use crate::review::ReviewCommand;
@@ -78,6 +79,8 @@ pub enum ClientCommand {
     Review(ReviewCommand),
     /// Searches the published datasets, as the public does.
     Search(SearchArgs),
+    /// What changed between two kept versions of a dataset: the summary, then the rows.
+    Diff(DiffArgs),
     /// Rebuilds the search index from the catalog and swaps it in (needs an admin key).
     Reindex,
     /// DECD's incentives database: import, generate, publish (needs a DECD key).
@@ -99,6 +102,7 @@ impl ClientCommand {
             ClientCommand::Dataset(_) => "dataset",
             ClientCommand::Review(_) => "review",
             ClientCommand::Search(_) => "search",
+            ClientCommand::Diff(_) => "diff",
             ClientCommand::Reindex => "reindex",
             ClientCommand::Incentives(_) => "incentives",
             ClientCommand::Demo(_) => "demo",

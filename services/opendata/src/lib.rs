@@ -10,6 +10,7 @@ pub mod check;
 pub mod cli;
 pub mod client;
 pub mod demo;
+pub mod diff;
 pub mod incentives;
 pub mod push;
 pub mod random;

@@ -14,6 +14,7 @@ use opendata::check::check;
 use opendata::cli::{Cli, ClientCommand, Command};
 use opendata::client::{CliError, Connection};
 use opendata::demo::demo;
+use opendata::diff::diff;
 use opendata::incentives::incentives;
 use opendata::push::push;
 use opendata::review::review;
@@ -75,6 +76,7 @@ async fn client(connection: &Connection, command: ClientCommand) -> Result<(), C
             ClientCommand::Dataset(command) => admin::dataset(connection, command).await,
             ClientCommand::Review(command) => review(connection, command).await,
             ClientCommand::Search(args) => search(connection, &args).await,
+            ClientCommand::Diff(args) => diff(connection, &args).await,
             ClientCommand::Reindex => reindex(connection).await,
             ClientCommand::Incentives(command) => incentives(connection, command).await,
             ClientCommand::Demo(args) => demo(connection, &args).await,

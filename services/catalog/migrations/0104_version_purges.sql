@@ -1,5 +1,0 @@
--- Purged versions, as ingestion announces them (`version_purged`), for the version history.
-ALTER TABLE versions
-    ADD COLUMN purged_at      timestamptz,
-    ADD COLUMN purged_by_name text,
-    ADD COLUMN purge_reason   text;
