@@ -3,7 +3,10 @@
 //! time, through the release `opendata up`. Prints the bytes the eleven versions take in their
 //! generation table, next to what eleven full copies (the storage before generations, one table a
 //! version) would take, measured by copying the last version once; and the seconds a 1% upsert
-//! takes to commit. `BENCH_ROWS` changes the row count.
+//! takes to commit. Then diffs: the last two versions (1% changed) and the first and last (10%),
+//! through the edge (`diff.csv`, streamed) with the server's peak memory over each, next to the
+//! same diff done by PostgreSQL directly (`EXCEPT ALL` both ways over the two versions' views,
+//! every row fetched). `BENCH_ROWS` changes the row count.
 
 #![allow(clippy::print_stdout)]
 
@@ -11,6 +14,9 @@ mod common;
 
 use std::io::{BufRead as _, BufReader, BufWriter, Write as _};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use futures::StreamExt as _;
 
 use opendata::push::Mode;
 use opendata_testkit::{ServerProcess, TestDatabase, binary};
@@ -75,6 +81,22 @@ async fn main() {
         upsert_seconds += push_as(&server, &key, &dataset, &changes, Mode::Upsert).await;
         std::fs::remove_file(changes).unwrap();
     }
+    let mut measured = Vec::new();
+    for (from, to) in [(ROUNDS, ROUNDS + 1), (1, ROUNDS + 1)] {
+        server.reset_peak_memory();
+        let (changes, seconds) = edge_diff(&server, &key, &dataset, from, to).await;
+        let peak = server.peak_memory_bytes().unwrap_or_default();
+        let (except_rows, except_seconds) = except_diff(&database, &dataset, from, to).await;
+        measured.push((
+            from,
+            to,
+            changes,
+            seconds,
+            peak,
+            except_rows,
+            except_seconds,
+        ));
+    }
     drop(server);
 
     let stem = format!("ds_{}", dataset.replace('-', "_"));
@@ -129,4 +151,76 @@ async fn main() {
         "seconds per 1% upsert (push and commit)",
         upsert_seconds / ROUNDS as f64
     );
+    println!();
+    println!(
+        "{:<30} {:>9} {:>9} {:>12} {:>9} {:>14} {:>12}",
+        "diff", "changes", "seconds", "changes/s", "peak MB", "EXCEPT rows", "EXCEPT s"
+    );
+    for (from, to, changes, seconds, peak, except_rows, except_seconds) in measured {
+        println!(
+            "{:<30} {:>9} {:>9.2} {:>12.0} {:>9.0} {:>14} {:>12.2}",
+            format!("v{from} → v{to} through the edge"),
+            changes,
+            seconds,
+            changes as f64 / seconds,
+            peak as f64 / 1e6,
+            except_rows,
+            except_seconds
+        );
+    }
+}
+
+/// The changed rows between two versions as CSV through the edge: how many, and the seconds the
+/// whole body took.
+async fn edge_diff(
+    server: &ServerProcess,
+    key: &str,
+    dataset: &str,
+    from: u64,
+    to: u64,
+) -> (u64, f64) {
+    let url = format!(
+        "{}/api/views/{dataset}/diff.csv?from={from}&to={to}",
+        server.url("edge")
+    );
+    let started = Instant::now();
+    let response = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut lines = 0u64;
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        lines += chunk.unwrap().iter().filter(|b| **b == b'\n').count() as u64;
+    }
+    (lines - 1, started.elapsed().as_secs_f64())
+}
+
+/// The same diff by PostgreSQL alone: the rows of each version the other lacks (`EXCEPT ALL` both
+/// ways, over the dataset's columns), every row fetched; how many, and the seconds it took.
+async fn except_diff(database: &TestDatabase, dataset: &str, from: u64, to: u64) -> (u64, f64) {
+    let stem = format!("ds_{}", dataset.replace('-', "_"));
+    let columns = HEADER
+        .split(',')
+        .map(|name| format!("\"{}\"", name.to_lowercase().replace(' ', "_")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let version = |n: u64| format!("SELECT {columns} FROM data.\"{stem}_v{n}\"");
+    let sql = format!(
+        "({new} EXCEPT ALL {old}) UNION ALL ({old} EXCEPT ALL {new})",
+        new = version(to),
+        old = version(from)
+    );
+    let mut connection = PgConnection::connect(&database.url).await.unwrap();
+    let started = Instant::now();
+    let mut rows = sqlx::raw_sql(&sql).fetch(&mut connection);
+    let mut count = 0u64;
+    while let Some(row) = rows.next().await {
+        row.unwrap();
+        count += 1;
+    }
+    (count, started.elapsed().as_secs_f64())
 }

@@ -116,6 +116,14 @@ impl ServerProcess {
         Some(kib * 1024)
     }
 
+    /// Starts measuring [`ServerProcess::peak_memory_bytes`] afresh from the current resident
+    /// memory (Linux `clear_refs`), so a benchmark sees one phase's peak.
+    pub fn reset_peak_memory(&self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+        }
+    }
+
     /// Sends SIGTERM.
     pub fn terminate(&self) {
         if let Some(pid) = self.child.id() {
