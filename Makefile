@@ -24,6 +24,7 @@ run: services build
 
 test: services build browser-deps
 	./scripts/install-helm.sh
+	./scripts/python-clients.sh
 	./scripts/drop-test-databases.sh
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast $(NEXTEST_IGNORED); \

@@ -17,13 +17,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt as _;
 use opendata_datastore::schema::Schema;
 use opendata_soql::{Extensions, QueryRequest, Target, compile};
 use opendata_testkit::{ServerProcess, TestDatabase, binary, review_to_published};
 use sqlx::{Connection as _, PgConnection, Row as _};
 
-use crate::common::{cdo_review, generate, push, setup};
+use crate::common::{cdo_review, csv_rows, generate, push, setup};
 
 const FILTERED: &str = "$where=town%3D%27Hartford%27&$order=sale_amount%20DESC&$limit=1000";
 const GROUPED: &str = "$select=town,%20sum(sale_amount),%20count(*)&$group=town";
@@ -89,15 +88,7 @@ async fn direct_latency(
 
 /// Rows per second of a full CSV export through the edge.
 async fn edge_export(client: &reqwest::Client, url: &str) -> (u64, f64) {
-    let started = Instant::now();
-    let response = client.get(url).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    let mut lines = 0u64;
-    let mut body = response.bytes_stream();
-    while let Some(chunk) = body.next().await {
-        lines += chunk.unwrap().iter().filter(|b| **b == b'\n').count() as u64;
-    }
-    (lines - 1, started.elapsed().as_secs_f64())
+    csv_rows(client.get(url)).await
 }
 
 /// Seconds `psql \copy (select …) to stdout` takes for the whole table.

@@ -22,7 +22,7 @@ use opendata::push::Mode;
 use opendata_testkit::{ServerProcess, TestDatabase, binary};
 use sqlx::{Connection as _, PgConnection};
 
-use crate::common::{HEADER, generate, push, push_as, schema, setup_with};
+use crate::common::{HEADER, csv_rows, generate, push, push_as, schema, setup_with};
 
 /// Upserts of 1% of the rows each.
 const ROUNDS: u64 = 10;
@@ -183,20 +183,7 @@ async fn edge_diff(
         "{}/api/views/{dataset}/diff.csv?from={from}&to={to}",
         server.url("edge")
     );
-    let started = Instant::now();
-    let response = reqwest::Client::new()
-        .get(url)
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let mut lines = 0u64;
-    let mut body = response.bytes_stream();
-    while let Some(chunk) = body.next().await {
-        lines += chunk.unwrap().iter().filter(|b| **b == b'\n').count() as u64;
-    }
-    (lines - 1, started.elapsed().as_secs_f64())
+    csv_rows(reqwest::Client::new().get(url).bearer_auth(key)).await
 }
 
 /// The same diff by PostgreSQL alone: the rows of each version the other lacks (`EXCEPT ALL` both

@@ -3,6 +3,7 @@
 //! published by mistake can be purged at once, its rows and rejected values gone and the reason
 //! shown in the version history.
 
+use opendata_platform::error::ErrorCode;
 use opendata_proto::common::v1::Role;
 use opendata_proto::ingestion::v1 as ingestion;
 use opendata_proto::ingestion::v1::UploadMode;
@@ -19,7 +20,8 @@ fn row(town: &str, amount: &str, from: i64, to: Option<i64>) -> (String, String,
 async fn the_policy_keeps_versions_and_a_purge_takes_one_at_once() {
     // The service's default here: every version for a year, and always the newest ten.
     let stack = TestStack::start_with(TestOptions {
-        retention: (365, 10),
+        retention_days: 365,
+        retention_versions: 10,
         ..Default::default()
     })
     .await;
@@ -120,14 +122,18 @@ async fn the_policy_keeps_versions_and_a_purge_takes_one_at_once() {
     assert!(refused.message().contains("say why"), "{refused:?}");
     let refused = purge(&ado, 2, &"x".repeat(201)).await.unwrap_err();
     assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    assert_eq!(
+        api_error(&refused).details.get("limit").map(String::as_str),
+        Some("text_name")
+    );
     let refused = purge(&ado, 4, "a home address").await.unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(api_error(&refused).code, ErrorCode::VersionStateConflict);
     assert!(
         refused.message().contains("is the current version"),
         "{refused:?}"
     );
     let refused = purge(&ado, 9, "a home address").await.unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::NotFound);
+    assert_eq!(api_error(&refused).code, ErrorCode::VersionNotFound);
     assert!(
         refused.message().contains("has no version 9"),
         "{refused:?}"
@@ -218,8 +224,8 @@ async fn the_policy_keeps_versions_and_a_purge_takes_one_at_once() {
     assert_eq!(second["purged"]["by"], "opm role_ado", "{second}");
     assert!(history["versions"][1]["purged"].is_null(), "{history}");
 
-    // The dataset's own policy: only the newest two, however recent.
-    let set = |key: &str, keep_days: u32, keep_versions: u32, use_default: bool| {
+    // The dataset's own policy: the newest two, and others for a year after they were replaced.
+    let set = |key: &str, keep_days: Option<u32>, keep_versions: Option<u32>, use_default: bool| {
         let mut client = stack.clients(Some(key)).ingestion;
         let request = ingestion::SetRetentionRequest {
             dataset_id: dataset.clone(),
@@ -229,19 +235,43 @@ async fn the_policy_keeps_versions_and_a_purge_takes_one_at_once() {
         };
         async move { client.set_retention(request).await }
     };
-    let refused = set(&publisher, 0, 2, false).await.unwrap_err();
+    let refused = set(&publisher, None, Some(2), false).await.unwrap_err();
     assert_eq!(refused.code(), tonic::Code::PermissionDenied);
-    for (days, versions, field) in [(0, 0, "keep_versions"), (36_501, 2, "keep_days")] {
+    for (days, versions, field) in [
+        (None, Some(0), "keep_versions"),
+        (Some(36_501), None, "keep_days"),
+    ] {
         let refused = set(&ado, days, versions, false).await.unwrap_err();
         assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{field}");
         assert!(refused.message().contains(field), "{refused:?}");
+        assert_eq!(
+            api_error(&refused).details.get("limit").map(String::as_str),
+            Some(format!("retention_{}", &field[5..]).as_str()),
+            "{refused:?}"
+        );
     }
-    let own = set(&ado, 0, 2, false).await.unwrap().into_inner();
+    // Only the number given changes; the days stay the default's.
+    let own = set(&ado, None, Some(2), false).await.unwrap().into_inner();
     assert_eq!(
         (own.keep_days, own.keep_versions, own.is_default),
-        (0, 2, false)
+        (365, 2, false)
     );
     assert!(!own.set_by.is_empty() && own.set_at.is_some());
+    stack.after_a_full_round("ingestion", "janitor").await;
+    assert_eq!(
+        read(1).await.status,
+        200,
+        "replaced today: the days keep it"
+    );
+    // A year and a day later (moved back in the database), the days no longer keep it.
+    sqlx::query(
+        "UPDATE ingestion.versions SET retired_at = now() - interval '366 days' \
+         WHERE dataset_id = $1 AND version = 1",
+    )
+    .bind(&dataset)
+    .execute(&stack.pool)
+    .await
+    .unwrap();
     wait_until(
         EVENTUALLY,
         "version 1 past the dataset's retention",
@@ -262,7 +292,7 @@ async fn the_policy_keeps_versions_and_a_purge_takes_one_at_once() {
             row("Canton", "3", 3, None),
         ]
     );
-    let back = set(&stack.cdo_key().await, 0, 0, true)
+    let back = set(&stack.cdo_key().await, None, None, true)
         .await
         .unwrap()
         .into_inner();
@@ -270,5 +300,80 @@ async fn the_policy_keeps_versions_and_a_purge_takes_one_at_once() {
         (back.keep_days, back.keep_versions, back.is_default),
         (365, 10, true)
     );
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn purging_the_last_version_of_a_replaced_generation_takes_its_rows() {
+    let stack = TestStack::start_with(TestOptions {
+        retention_days: 365,
+        retention_versions: 10,
+        ..Default::default()
+    })
+    .await;
+    let (publisher, dataset) = amounts_by_town(&stack).await;
+    let file = amounts_file;
+    push(
+        &stack,
+        &publisher,
+        &dataset,
+        UploadMode::Replace,
+        &file("Avon,1\nBristol,2\n"),
+    )
+    .await;
+    push(
+        &stack,
+        &publisher,
+        &dataset,
+        UploadMode::Append,
+        &file("Canton,3\n"),
+    )
+    .await;
+    push(
+        &stack,
+        &publisher,
+        &dataset,
+        UploadMode::Replace,
+        &file("Darien,4\n"),
+    )
+    .await;
+    wait_for_version(&stack, &dataset, 3).await;
+    let ado = key_for(&stack, "opm", Role::Ado).await;
+    let purge = |version: i64| {
+        let mut client = stack.clients(Some(&ado)).ingestion;
+        let request = ingestion::PurgeVersionRequest {
+            dataset_id: dataset.clone(),
+            version,
+            reason: "a wrong file".to_owned(),
+        };
+        async move { client.purge_version(request).await }
+    };
+    // Once ingestion has learned the catalog serves version 3.
+    wait_until(EVENTUALLY, "version 2 purged", || async {
+        purge(2).await.ok()
+    })
+    .await;
+    // Canton was live in generation 1 until the replace: version 2 alone held it.
+    assert_eq!(
+        generation_rows(&stack, &dataset, 1).await,
+        vec![row("Avon", "1", 1, None), row("Bristol", "2", 1, None)]
+    );
+    let first = get(
+        &stack,
+        &format!("/resource/{dataset}.json?$version=1&$order=town"),
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.json().as_array().unwrap().len(), 2);
+    // The last kept version of generation 1 goes with the generation.
+    purge(1).await.unwrap();
+    let table = format!("ds_{}_g1", dataset.replace('-', "_"));
+    let exists: bool =
+        sqlx::query_scalar("SELECT to_regclass('data.' || quote_ident($1)) IS NOT NULL")
+            .bind(&table)
+            .fetch_one(&stack.pool)
+            .await
+            .unwrap();
+    assert!(!exists, "generation 1 is dropped");
     stack.stop().await;
 }

@@ -46,6 +46,17 @@ pub enum Format {
     GeoJson,
 }
 
+impl Format {
+    /// The file extension that names it (`json`, `csv`, `geojson`).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::GeoJson => "geojson",
+        }
+    }
+}
+
 /// Writes rows of one query into a buffer.
 pub struct RowSerializer {
     format: Format,

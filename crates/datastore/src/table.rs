@@ -55,10 +55,11 @@ pub fn generation_table(dataset_id: &str, version: i64) -> String {
     format!("{}_g{version}", dataset_stem(dataset_id))
 }
 
-/// Indexes of a generation table: its key (a row id in each version it changed in), the row
-/// identifier unique among live rows, the columns marked `indexed`, and the rows versions left
-/// (which clean-up deletes).
-pub fn generation_index_sqls(table: &str, schema: &Schema) -> Vec<String> {
+/// Indexes of a generation table that starts at version `first`: its key (a row id in each
+/// version it changed in), the row identifier unique among live rows, the columns marked
+/// `indexed`, the rows versions left (which clean-up deletes and diffs read) and the rows later
+/// versions began (which diffs read; empty when the generation starts, so free to build).
+pub fn generation_index_sqls(table: &str, schema: &Schema, first: i64) -> Vec<String> {
     let from = quote_ident(FROM_VERSION_COLUMN);
     let to = quote_ident(TO_VERSION_COLUMN);
     let mut statements = vec![
@@ -69,6 +70,10 @@ pub fn generation_index_sqls(table: &str, schema: &Schema) -> Vec<String> {
         ),
         format!(
             "CREATE INDEX ON {} ({to}) WHERE {to} IS NOT NULL",
+            qualified(table)
+        ),
+        format!(
+            "CREATE INDEX ON {} ({from}) WHERE {from} > {first}",
             qualified(table)
         ),
     ];
@@ -206,14 +211,19 @@ mod tests {
             sql.contains(r#"nextval('data."ds_abcd_1234_ids"')"#),
             "{sql}"
         );
-        let indexes = generation_index_sqls("ds_abcd_1234_g1", &schema);
+        let indexes = generation_index_sqls("ds_abcd_1234_g1", &schema, 1);
         assert_eq!(
             indexes.len(),
-            4,
-            "the key, the ended rows, the row identifier unique among live rows and whole: {indexes:?}"
+            5,
+            "the key, the ended rows, the later rows, the row identifier unique among live rows \
+             and whole: {indexes:?}"
         );
         assert!(
-            indexes[2].ends_with(r#"("sale_amount") WHERE ":to_version" IS NULL"#),
+            indexes[2].ends_with(r#"(":from_version") WHERE ":from_version" > 1"#),
+            "{indexes:?}"
+        );
+        assert!(
+            indexes[3].ends_with(r#"("sale_amount") WHERE ":to_version" IS NULL"#),
             "{indexes:?}"
         );
         let view = version_view_sql("ds_abcd_1234_v3", "ds_abcd_1234_g1", 3, r#""a""#);

@@ -163,7 +163,7 @@ pub const TEXT_NAME: Limit = Limit {
     name: "text_name",
     value: 200,
     unit: "characters",
-    applies_to: "names and labels: agency and principal names, key labels; a dataset's category, publisher, contact name, spatial coverage and attribution, column display names (and so CSV header cells); an award's company, parent company, address, municipality, county, industry, project name and status; program names and agencies; tax credit and tax types; every value of a list filter",
+    applies_to: "names and labels: agency and principal names, key labels; a dataset's category, publisher, contact name, spatial coverage and attribution, column display names (and so CSV header cells); an award's company, parent company, address, municipality, county, industry, project name and status; program names and agencies; tax credit and tax types; every value of a list filter; the reason a version is purged",
     setting: None,
     exceeded: FIELD_EXCEEDED,
 };

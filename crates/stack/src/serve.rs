@@ -186,7 +186,11 @@ pub fn check_config(component: Component, config_file: Option<&Path>) -> Result<
             config.nats.validate()?;
             config.catalog.validate()?;
         }
-        Component::Ingestion => load::<IngestionConfig>(config_file)?.nats.validate()?,
+        Component::Ingestion => {
+            let config: IngestionConfig = load(config_file)?;
+            config.nats.validate()?;
+            config.ingestion.validate()?;
+        }
         Component::Search => load::<SearchConfig>(config_file)?.nats.validate()?,
         Component::Incentives => {
             let config: IncentivesConfig = load(config_file)?;

@@ -50,9 +50,11 @@ pub struct TestOptions {
     pub receive_idle_timeout_secs: u64,
     /// Seconds a retired version is kept at the least.
     pub retired_table_grace_secs: u64,
-    /// The default retention: days a replaced version is kept, and the newest versions kept
-    /// (tests keep only the current one unless they say otherwise).
-    pub retention: (u32, u32),
+    /// The default retention: days a replaced version is kept (tests keep none unless they say
+    /// otherwise)...
+    pub retention_days: u32,
+    /// ... and the newest versions kept whatever their age (tests keep only the current one).
+    pub retention_versions: u32,
     /// Seconds between janitor rounds.
     pub janitor_interval_secs: u64,
     /// Public API requests per minute per address without an app token.
@@ -128,7 +130,8 @@ impl Default for TestOptions {
             auth_cache_ttl_secs: 0,
             receive_idle_timeout_secs: 600,
             retired_table_grace_secs: 0,
-            retention: (0, 1),
+            retention_days: 0,
+            retention_versions: 1,
             janitor_interval_secs: 1,
             anonymous_per_minute: 1_000_000,
             token_per_minute: 1_000_000,
@@ -482,10 +485,8 @@ impl TestStack {
         config.ingestion.auth_cache_ttl_secs = options.auth_cache_ttl_secs;
         config.ingestion.receive_idle_timeout_secs = options.receive_idle_timeout_secs;
         config.ingestion.retired_table_grace_secs = options.retired_table_grace_secs;
-        (
-            config.ingestion.retention_days,
-            config.ingestion.retention_versions,
-        ) = options.retention;
+        config.ingestion.retention_days = options.retention_days;
+        config.ingestion.retention_versions = options.retention_versions;
         config.ingestion.janitor_interval_secs = options.janitor_interval_secs;
         config.edge.auth_cache_ttl_secs = options.auth_cache_ttl_secs;
         config.edge.rate_limits.anonymous_per_minute = options.anonymous_per_minute;

@@ -16,18 +16,20 @@ use opendata_platform::grpc::ClientContext;
 use opendata_proto::catalog::v1::DatasetChange;
 use opendata_proto::governance::v1::ListAgenciesRequest;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
-use opendata_soql::{Extensions, QueryRequest, Target};
+use opendata_soql::{Extensions, QueryRequest};
 use sqlx::PgPool;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::conditional::{etag, is_current};
 use crate::dataset_ids::{check_chosen, random_id};
-use crate::diff::{DiffCounts, DiffPlan, Side, diff_counts};
+use crate::diff::{DiffCounts, DiffPlan, Side};
 use crate::error::CatalogError;
 use crate::events::emit;
 use crate::model::{Dataset, Metadata, Stage};
-use crate::rows::{Chunks, QueryRun, RunAs, compile_for, estimated_cost, query_rows};
+use crate::rows::{
+    Chunks, QueryRun, RunAs, collect, compile_for, estimated_cost, query_rows, target_of,
+};
 use crate::share::{FairShare, QueryCaller};
 use crate::store::{self, ListFilter, VersionRecord};
 
@@ -482,7 +484,8 @@ impl Catalog {
     }
 
     /// What changed between two kept versions: the plan (columns compared, the key) and the
-    /// counts.
+    /// counts, counted as a row query (the caller's slot and timeout; across generations an
+    /// expensive one for the public).
     pub async fn diff_summary(
         &self,
         caller: Option<&Principal>,
@@ -490,9 +493,13 @@ impl Catalog {
         from: i64,
         to: i64,
     ) -> Result<(DiffPlan, DiffCounts), CatalogError> {
-        let (_, plan) = self.diff_plan(caller, id, from, to).await?;
-        let (timeout, timeout_limit) = self.share.timeout(&QueryCaller::of(caller));
-        let counts = diff_counts(&self.pool, &plan, timeout, timeout_limit).await?;
+        let (dataset, plan) = self.diff_plan(caller, id, from, to).await?;
+        let run = self
+            .query_run(caller, !plan.incremental, RunAs::Catalog)
+            .await?;
+        let (_, chunks) =
+            query_rows(&dataset, plan.count_query(), Format::Json, false, run).await?;
+        let counts = DiffCounts::from_json(&collect(chunks).await?)?;
         Ok((plan, counts))
     }
 
@@ -506,11 +513,11 @@ impl Catalog {
     ) -> Result<RowAnswer, CatalogError> {
         let (mut dataset, plan) = self.diff_plan(caller, id, read.from, read.to).await?;
         let etag = format!(
-            "\"diff-{}-{}-{}-{:?}-{}-{}\"",
+            "\"diff-{}-{}-{}-{}-{}-{}\"",
             dataset.id.as_str(),
             read.from,
             read.to,
-            read.format,
+            read.format.extension(),
             read.limit
                 .map_or_else(|| "all".to_owned(), |limit| limit.to_string()),
             read.offset
@@ -523,18 +530,33 @@ impl Catalog {
                 rows: None,
             });
         }
-        let target = match read.format {
-            Format::Csv => Target::Csv,
-            Format::Json | Format::GeoJson => Target::Json,
-        };
-        let compiled = plan.rows_query(target, read.limit, read.offset);
-        let query_caller = QueryCaller::of(caller);
-        let admission = self.share.admission_deadline();
+        let compiled = plan.rows_query(target_of(read.format), read.limit, read.offset);
         // A diff within a generation reads only the changed rows; across generations it
         // compares two whole versions, which counts as an expensive query for the public.
-        let expensive = query_caller.is_public() && !plan.incremental;
+        let run = self
+            .query_run(caller, !plan.incremental, RunAs::Catalog)
+            .await?;
+        let rows = query_rows(&dataset, compiled, read.format, false, run).await?;
+        Ok(RowAnswer {
+            dataset,
+            etag,
+            rows: Some(rows),
+        })
+    }
+
+    /// Where and how a row query of `caller` runs: its turn (taken now, waiting at most the
+    /// admission time), its timeout and parallelism, as `role`. Only the public's queries are
+    /// gated on cost (`expensive`).
+    async fn query_run(
+        &self,
+        caller: Option<&Principal>,
+        expensive: bool,
+        role: RunAs,
+    ) -> Result<QueryRun, CatalogError> {
+        let query_caller = QueryCaller::of(caller);
+        let admission = self.share.admission_deadline();
         let (timeout, timeout_limit) = self.share.timeout(&query_caller);
-        let run = QueryRun {
+        Ok(QueryRun {
             pool: self.query_pool.clone(),
             control: self.pool.clone(),
             timeout,
@@ -544,15 +566,13 @@ impl Catalog {
             chunk_bytes: self.chunk_bytes,
             slot: self
                 .share
-                .admit(&query_caller, expensive, admission)
+                .admit(
+                    &query_caller,
+                    query_caller.is_public() && expensive,
+                    admission,
+                )
                 .await?,
-            role: RunAs::Catalog,
-        };
-        let rows = query_rows(&dataset, compiled, read.format, false, run).await?;
-        Ok(RowAnswer {
-            dataset,
-            etag,
-            rows: Some(rows),
+            role,
         })
     }
 
@@ -584,29 +604,13 @@ impl Catalog {
             });
         }
         let compiled = compile_for(&dataset, &read.request, read.format, self.extensions)?;
-        let query_caller = QueryCaller::of(caller);
-        let admission = self.share.admission_deadline();
         // Only the public's queries are gated on cost; key holders are not asked.
-        let expensive = query_caller.is_public()
+        let expensive = QueryCaller::of(caller).is_public()
             && dataset.current_table.is_some()
-            && self
-                .share
-                .is_expensive(estimated_cost(&self.plan_pool, &compiled, admission).await?);
-        let (timeout, timeout_limit) = self.share.timeout(&query_caller);
-        let run = QueryRun {
-            pool: self.query_pool.clone(),
-            control: self.pool.clone(),
-            timeout,
-            timeout_limit,
-            parallel: self.share.parallel(&query_caller),
-            admission,
-            chunk_bytes: self.chunk_bytes,
-            slot: self
-                .share
-                .admit(&query_caller, expensive, admission)
-                .await?,
-            role: RunAs::Reader,
-        };
+            && self.share.is_expensive(
+                estimated_cost(&self.plan_pool, &compiled, self.share.admission_deadline()).await?,
+            );
+        let run = self.query_run(caller, expensive, RunAs::Reader).await?;
         let rows = query_rows(&dataset, compiled, read.format, read.bom, run).await?;
         Ok(RowAnswer {
             dataset,

@@ -10,19 +10,16 @@
 //!
 //! The SQL is the catalog's own: identifiers quoted, never request text. It reads the
 //! generation's version columns, which the reader role does not see, so it runs as the catalog's
-//! role in a read-only transaction.
-
-use std::time::Duration;
+//! role in a read-only transaction; it names both versions' views too, which locks them for the
+//! transaction, so a purge or clean-up waits for the diff instead of changing it midway.
 
 use opendata_datastore::output::{OutputColumn, ValueKind};
 use opendata_datastore::schema::{Column, ColumnType, Schema};
 use opendata_datastore::table::{FROM_VERSION_COLUMN, TO_VERSION_COLUMN, qualified, quote_ident};
 use opendata_soql::types::output_expression;
 use opendata_soql::{CompiledQuery, SoqlType, Target};
-use sqlx::{Executor as _, PgPool};
 
 use crate::error::CatalogError;
-use crate::rows::on_timeout;
 
 /// The output column saying what happened to a row: `added`, `removed` or `changed`.
 pub const CHANGE_COLUMN: &str = ":change";
@@ -62,14 +59,35 @@ pub struct DiffPlan {
     pub incremental: bool,
     old_rows: String,
     new_rows: String,
+    /// The two versions' views, named so the diff's transaction holds them.
+    views: [String; 2],
 }
 
 /// Rows added, removed and changed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
 pub struct DiffCounts {
-    pub added: i64,
-    pub removed: i64,
-    pub changed: i64,
+    #[serde(deserialize_with = "count")]
+    pub added: u64,
+    #[serde(deserialize_with = "count")]
+    pub removed: u64,
+    #[serde(deserialize_with = "count")]
+    pub changed: u64,
+}
+
+impl DiffCounts {
+    /// The counts from the JSON body of [`DiffPlan::count_query`].
+    pub fn from_json(body: &[u8]) -> Result<DiffCounts, CatalogError> {
+        let rows: Vec<DiffCounts> = serde_json::from_slice(body).map_err(|error| {
+            CatalogError::Database(sqlx::Error::Protocol(format!("diff counts: {error}")))
+        })?;
+        Ok(rows.into_iter().next().unwrap_or_default())
+    }
+}
+
+/// A count as SODA JSON writes numbers: a string.
+fn count<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+    text.parse().map_err(serde::de::Error::custom)
 }
 
 impl DiffPlan {
@@ -125,13 +143,13 @@ impl DiffPlan {
                 format!("{list}, 1 AS {SIDE}")
             };
         }
-        let incremental = matches!(
-            (from.generation, to.generation),
-            (Some(older), Some(newer)) if older == newer
-        );
-        let (old_rows, new_rows) = match (from.generation, to.generation) {
-            (Some(older), Some(newer)) if older == newer => {
-                let table = qualified(newer);
+        let shared_generation = match (from.generation, to.generation) {
+            (Some(older), Some(newer)) if older == newer => Some(newer),
+            _ => None,
+        };
+        let (old_rows, new_rows) = match shared_generation {
+            Some(generation) => {
+                let table = qualified(generation);
                 let first = quote_ident(FROM_VERSION_COLUMN);
                 let last = quote_ident(TO_VERSION_COLUMN);
                 let (n, m) = (from.version, to.version);
@@ -146,7 +164,7 @@ impl DiffPlan {
                     ),
                 )
             }
-            _ => (
+            None => (
                 format!("SELECT {list} FROM {}", qualified(from.view)),
                 format!("SELECT {list} FROM {}", qualified(to.view)),
             ),
@@ -156,16 +174,17 @@ impl DiffPlan {
             columns_added: names_not_in(to.schema, from.schema),
             columns_removed: names_not_in(from.schema, to.schema),
             columns,
-            incremental,
+            incremental: shared_generation.is_some(),
             old_rows,
             new_rows,
+            views: [qualified(from.view), qualified(to.view)],
         }
     }
 
-    /// The statement counting added, removed and changed rows, as three bigint columns.
-    pub fn count_sql(&self) -> String {
+    /// The query counting added, removed and changed rows: one row, three columns.
+    pub fn count_query(&self) -> CompiledQuery {
         let with = self.with();
-        match &self.key {
+        let sql = match &self.key {
             Some(key) => format!(
                 "{with} SELECT count(*) FILTER (WHERE o.{SIDE} IS NULL), \
                  count(*) FILTER (WHERE n.{SIDE} IS NULL), \
@@ -178,6 +197,22 @@ impl DiffPlan {
                 "{with} SELECT (SELECT count(*) FROM (SELECT * FROM n EXCEPT ALL SELECT * FROM o) a), \
                  (SELECT count(*) FROM (SELECT * FROM o EXCEPT ALL SELECT * FROM n) r), 0::bigint"
             ),
+        };
+        let names = ["added", "removed", "changed"];
+        CompiledQuery {
+            sql: format!(
+                "SELECT {} FROM ({sql}) c({})",
+                names.map(|name| format!("{name}::text")).join(", "),
+                names.join(", ")
+            ),
+            binds: Vec::new(),
+            columns: names
+                .map(|name| OutputColumn {
+                    name: name.to_owned(),
+                    soql_type: SoqlType::Number.name(),
+                    kind: ValueKind::String,
+                })
+                .to_vec(),
         }
     }
 
@@ -227,8 +262,13 @@ impl DiffPlan {
                     select.push(sql);
                     columns.push(out);
                 }
-                let fields: Vec<String> = self
+                // The key never changes: it is what the rows are matched by.
+                let compared: Vec<&Column> = self
                     .columns
+                    .iter()
+                    .filter(|column| &column.field_name != key)
+                    .collect();
+                let fields: Vec<String> = compared
                     .iter()
                     .map(|column| {
                         format!(
@@ -251,7 +291,7 @@ impl DiffPlan {
                     soql_type: SoqlType::Text.name(),
                     kind: ValueKind::String,
                 });
-                for column in &self.columns {
+                for column in &compared {
                     let name = quote_ident(&column.field_name);
                     let old = format!("CASE WHEN {both} AND {} THEN o.{name} END", differs(column));
                     let (sql, out) = output(old, column, old_value_column(&column.field_name));
@@ -297,8 +337,13 @@ impl DiffPlan {
         }
     }
 
+    /// The two sides, and the views held.
     fn with(&self) -> String {
-        format!("WITH o AS ({}), n AS ({})", self.old_rows, self.new_rows)
+        let [older, newer] = &self.views;
+        format!(
+            "WITH held AS (SELECT 1 FROM {older}, {newer} LIMIT 0), o AS ({}), n AS ({})",
+            self.old_rows, self.new_rows
+        )
     }
 
     /// The condition keeping the joined rows that differ: one side missing, or a value changed.
@@ -307,32 +352,6 @@ impl DiffPlan {
         conditions.extend(self.columns.iter().map(differs));
         conditions.join(" OR ")
     }
-}
-
-/// Counts a diff's added, removed and changed rows, in a read-only transaction with the caller's
-/// statement timeout (`limit` names it when it passes).
-pub async fn diff_counts(
-    pool: &PgPool,
-    plan: &DiffPlan,
-    timeout: Duration,
-    limit: &'static str,
-) -> Result<DiffCounts, CatalogError> {
-    let mut tx = pool.begin().await?;
-    let setup = format!(
-        "SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {}",
-        timeout.as_millis()
-    );
-    (&mut *tx).execute(setup.as_str()).await?;
-    let (added, removed, changed): (i64, i64, i64) = sqlx::query_as(&plan.count_sql())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|error| on_timeout(error, limit))?;
-    tx.rollback().await?;
-    Ok(DiffCounts {
-        added,
-        removed,
-        changed,
-    })
 }
 
 /// The full join of the two sides on `key` (already quoted).
@@ -355,4 +374,118 @@ fn differs(column: &Column) -> String {
 /// doubled all the same).
 fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(columns: &[(&str, ColumnType)], key: Option<&str>) -> Schema {
+        Schema {
+            columns: columns
+                .iter()
+                .map(|(name, ty)| Column::new(name, name, *ty))
+                .collect(),
+            row_identifier: key.map(str::to_owned),
+        }
+    }
+
+    fn side<'a>(version: i64, generation: Option<&'a str>, schema: &'a Schema) -> Side<'a> {
+        Side {
+            version,
+            view: if version == 1 { "ds_v1" } else { "ds_v2" },
+            generation,
+            schema,
+        }
+    }
+
+    #[test]
+    fn one_generation_reads_only_the_rows_that_changed_between_the_versions() {
+        let towns = schema(
+            &[("town", ColumnType::Text), ("amount", ColumnType::Number)],
+            Some("town"),
+        );
+        let plan = DiffPlan::new(&side(1, Some("g1"), &towns), &side(2, Some("g1"), &towns));
+        assert!(plan.incremental);
+        assert_eq!(plan.key.as_deref(), Some("town"));
+        let sql = plan.rows_query(Target::Json, Some(10), 5).sql;
+        assert!(
+            sql.contains(r#"":from_version" <= 1 AND ":to_version" > 1 AND ":to_version" <= 2"#),
+            "{sql}"
+        );
+        assert!(
+            sql.contains(r#"":from_version" > 1 AND ":from_version" <= 2"#),
+            "{sql}"
+        );
+        assert!(
+            sql.contains(r#"held AS (SELECT 1 FROM data."ds_v1", data."ds_v2" LIMIT 0)"#),
+            "{sql}"
+        );
+        assert!(sql.ends_with("LIMIT $1::bigint OFFSET $2::bigint"), "{sql}");
+        let names: Vec<String> = plan
+            .rows_query(Target::Csv, None, 0)
+            .columns
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ":change",
+                "town",
+                "amount",
+                ":changed_fields",
+                ":old_amount"
+            ],
+            "the key has no old value"
+        );
+    }
+
+    #[test]
+    fn across_generations_and_schemas_the_views_compare_and_columns_are_listed() {
+        let older = schema(
+            &[
+                ("town", ColumnType::Text),
+                ("amount", ColumnType::Number),
+                ("note", ColumnType::Text),
+            ],
+            Some("town"),
+        );
+        let newer = schema(
+            &[
+                ("town", ColumnType::Text),
+                ("amount", ColumnType::Text),
+                ("place", ColumnType::Point),
+            ],
+            None,
+        );
+        let plan = DiffPlan::new(&side(1, Some("g1"), &older), &side(2, Some("g2"), &newer));
+        assert!(!plan.incremental);
+        assert_eq!(plan.key, None, "the newer version has no row identifier");
+        let compared: Vec<&str> = plan.columns.iter().map(|c| c.field_name.as_str()).collect();
+        assert_eq!(compared, ["town"], "amount changed type");
+        assert_eq!(plan.columns_added, ["amount", "place"]);
+        assert_eq!(plan.columns_removed, ["amount", "note"]);
+        let sql = plan.count_query().sql;
+        assert!(sql.contains(r#"SELECT "town" FROM data."ds_v1""#), "{sql}");
+        assert!(sql.contains("EXCEPT ALL"), "{sql}");
+    }
+
+    #[test]
+    fn whole_rows_compare_points_as_text() {
+        let places = schema(&[("place", ColumnType::Point)], None);
+        let plan = DiffPlan::new(&side(1, None, &places), &side(2, None, &places));
+        let sql = plan.rows_query(Target::Json, None, 0).sql;
+        assert!(sql.contains(r#""place"::text AS "place""#), "{sql}");
+        let keyed = schema(
+            &[("id", ColumnType::Text), ("place", ColumnType::Point)],
+            Some("id"),
+        );
+        let plan = DiffPlan::new(&side(1, None, &keyed), &side(2, None, &keyed));
+        let sql = plan.rows_query(Target::Json, None, 0).sql;
+        assert!(
+            sql.contains(r#"o."place"::text IS DISTINCT FROM n."place"::text"#),
+            "{sql}"
+        );
+    }
 }

@@ -34,6 +34,9 @@ pub enum CatalogError {
     /// The caller may not do this.
     #[error(transparent)]
     Denied(ApiError),
+    /// A query the catalog reads itself failed after it started, as its stream reported it.
+    #[error(transparent)]
+    Midway(ApiError),
     /// The caller already runs as many queries as it may at once.
     #[error("{message}")]
     TooManyQueries {
@@ -125,7 +128,7 @@ impl From<CatalogError> for ApiError {
                 ApiError::new(ErrorCode::AgencyNotFound, message).with("agency_id", id)
             }
             CatalogError::SchemaChange(_) => ApiError::new(ErrorCode::SchemaChangeRefused, message),
-            CatalogError::Denied(error) => error,
+            CatalogError::Denied(error) | CatalogError::Midway(error) => error,
             CatalogError::TooManyQueries { limit, .. } => {
                 ApiError::new(ErrorCode::RateLimited, message).with("limit", limit)
             }

@@ -243,9 +243,9 @@ impl CatalogService for CatalogApi {
             columns: plan.columns.into_iter().map(|c| c.field_name).collect(),
             columns_added: plan.columns_added,
             columns_removed: plan.columns_removed,
-            added: counts.added as u64,
-            removed: counts.removed as u64,
-            changed: counts.changed as u64,
+            added: counts.added,
+            removed: counts.removed,
+            changed: counts.changed,
         }))
     }
 

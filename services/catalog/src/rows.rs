@@ -78,18 +78,33 @@ pub fn compile_for(
     format: Format,
     extensions: Extensions,
 ) -> Result<CompiledQuery, CatalogError> {
-    let target = match format {
-        Format::Json | Format::GeoJson => Target::Json,
-        Format::Csv => Target::Csv,
-    };
     let table = dataset.current_table.as_deref().unwrap_or("none");
     Ok(compile(
         request,
         &dataset.schema,
         table,
-        target,
+        target_of(format),
         extensions,
     )?)
+}
+
+/// What SQL renders values for: GeoJSON carries JSON values.
+pub fn target_of(format: Format) -> Target {
+    match format {
+        Format::Json | Format::GeoJson => Target::Json,
+        Format::Csv => Target::Csv,
+    }
+}
+
+/// A whole (small) body: the chunks of a query the catalog reads itself, such as a diff's
+/// counts.
+pub async fn collect(mut chunks: Chunks) -> Result<Vec<u8>, CatalogError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = chunks.recv().await {
+        let chunk = chunk.map_err(|status| CatalogError::Midway(ApiError::from_status(&status)))?;
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The planner's estimate of what a public query, `compiled`, costs to run (as it will run,

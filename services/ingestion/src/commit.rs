@@ -173,7 +173,7 @@ async fn start_generation(
     .execute(&mut *conn)
     .await?;
     let started = Instant::now();
-    for statement in generation_index_sqls(generation, schema) {
+    for statement in generation_index_sqls(generation, schema, version) {
         sqlx::query(&statement).execute(&mut *conn).await?;
     }
     let index_millis = started.elapsed().as_millis() as u64;

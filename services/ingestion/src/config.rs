@@ -2,8 +2,11 @@
 
 use std::net::SocketAddr;
 
+use opendata_limits::{RETENTION_DAYS, RETENTION_VERSIONS};
 use opendata_platform::config::{DatabaseConfig, NatsConfig, TelemetryConfig, TlsConfig};
 use serde::Deserialize;
+
+use crate::retention::KeepPolicy;
 
 /// Behaviour settings, shared by `opendata serve` and the all-in-one `opendata up`.
 #[derive(Debug, Clone, Deserialize)]
@@ -54,6 +57,35 @@ impl Default for IngestionSettings {
             max_stored_rejections: 10_000,
             copy_buffer_bytes: 1024 * 1024,
             max_concurrent_loads: 8,
+        }
+    }
+}
+
+impl IngestionSettings {
+    /// Checks the default retention is within its limits, naming the key that is not.
+    pub fn validate(&self) -> Result<(), String> {
+        let days = RETENTION_DAYS.value;
+        if u64::from(self.retention_days) > days {
+            return Err(format!(
+                "ingestion.retention_days ({}) must be at most {days}",
+                self.retention_days
+            ));
+        }
+        let versions = RETENTION_VERSIONS.value;
+        if self.retention_versions == 0 || u64::from(self.retention_versions) > versions {
+            return Err(format!(
+                "ingestion.retention_versions ({}) must be from 1 to {versions}",
+                self.retention_versions
+            ));
+        }
+        Ok(())
+    }
+
+    /// The retention of datasets without their own.
+    pub fn default_retention(&self) -> KeepPolicy {
+        KeepPolicy {
+            keep_days: self.retention_days as i32,
+            keep_versions: self.retention_versions as i32,
         }
     }
 }

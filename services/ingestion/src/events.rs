@@ -1,5 +1,5 @@
-//! Ingestion's events: `version_committed` and `version_purged` into the outbox, and the consumer that learns from the
-//! catalog which versions stopped being current so their tables can be dropped.
+//! Ingestion's events: `version_committed` and `version_purged` into the outbox, and the
+//! consumer that learns from the catalog which versions stopped being current.
 
 use chrono::{DateTime, Utc};
 use opendata_datastore::convert::schema_to_proto;
@@ -84,9 +84,13 @@ pub async fn emit_version_committed(
 /// A purge, as announced.
 pub struct Purge<'a> {
     pub dataset_id: &'a str,
+    /// The purged version.
     pub version: i64,
+    /// Why.
     pub reason: &'a str,
+    /// Who.
     pub purged_by: &'a Principal,
+    /// When.
     pub purged_at: DateTime<Utc>,
 }
 

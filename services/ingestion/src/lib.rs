@@ -76,6 +76,7 @@ pub async fn serve(
         bus,
         settings,
     } = service;
+    settings.validate()?;
     let auth = Arc::new(Authenticator::new(
         channel(&settings.governance_url)?,
         Duration::from_secs(settings.auth_cache_ttl_secs),

@@ -14,6 +14,8 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
+use crate::retention::KeepPolicy;
+
 use crate::error::IngestionError;
 use crate::model::{Upload, UploadMode, UploadState};
 
@@ -540,40 +542,41 @@ pub async fn retire_versions_before(
 }
 
 /// Versions past retention, not dropped yet: replaced more than `grace_secs` ago and more than
-/// the dataset's `keep_days` ago, with at least its `keep_versions` newer versions (the dataset's
-/// own policy, else `default`).
-pub async fn retired_versions(
+/// the dataset's `keep_days` ago, with at least its `keep_versions` newer versions that were not
+/// purged (the dataset's own policy, else `default`). Only `dataset`'s, and only `version`, when
+/// given (the janitor asks again under the dataset's lock before it drops one).
+pub async fn past_retention(
     executor: impl PgExecutor<'_>,
     grace_secs: f64,
     default: &KeepPolicy,
-) -> Result<Vec<RetiredVersion>, sqlx::Error> {
+    only: Option<(&str, i64)>,
+) -> Result<Vec<StoredVersion>, sqlx::Error> {
+    let (dataset, version) = only.unzip();
     sqlx::query_as!(
-        RetiredVersion,
-        "SELECT v.dataset_id, v.version, v.table_name, v.generation \
-         FROM versions v LEFT JOIN retention_policies p ON p.dataset_id = v.dataset_id \
-         WHERE v.dropped_at IS NULL AND v.retired_at < now() - make_interval(secs => $1) \
-           AND v.retired_at < now() - make_interval(days => coalesce(p.keep_days, $2)) \
-           AND (SELECT count(*) FROM versions n \
-                WHERE n.dataset_id = v.dataset_id AND n.version > v.version) \
-               >= coalesce(p.keep_versions, $3)",
+        StoredVersion,
+        r#"SELECT v.dataset_id AS "dataset_id!", v.version AS "version!",
+                  v.table_name AS "table_name!", v.generation
+           FROM (SELECT *, count(*) FILTER (WHERE purged_at IS NULL) OVER (
+                     PARTITION BY dataset_id ORDER BY version DESC
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS newer
+                 FROM versions WHERE $4::text IS NULL OR dataset_id = $4) v
+           LEFT JOIN retention_policies p ON p.dataset_id = v.dataset_id
+           WHERE v.dropped_at IS NULL AND ($5::bigint IS NULL OR v.version = $5)
+             AND v.retired_at < now() - make_interval(secs => $1)
+             AND v.retired_at < now() - make_interval(days => coalesce(p.keep_days, $2))
+             AND v.newer >= coalesce(p.keep_versions, $3)"#,
         grace_secs,
         default.keep_days,
         default.keep_versions,
+        dataset,
+        version,
     )
     .fetch_all(executor)
     .await
 }
 
-/// How long replaced versions are kept: `keep_days` after being replaced, and the newest
-/// `keep_versions` whatever their age.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeepPolicy {
-    pub keep_days: i32,
-    pub keep_versions: i32,
-}
-
-/// A version retired long enough ago for its rows to go.
-pub struct RetiredVersion {
+/// A committed version as storage holds it.
+pub struct StoredVersion {
     pub dataset_id: String,
     pub version: i64,
     /// Its view (its table, before generations).
@@ -582,38 +585,68 @@ pub struct RetiredVersion {
     pub generation: Option<String>,
 }
 
-/// The versions of `generation` whose view is still there, other than `version`.
-pub async fn kept_in_generation(
+/// Drops a version in the caller's transaction: its view, and then the generation's rows only it
+/// held (or the generation, when it has no kept version left); before generations, its table.
+/// Whether it went (false when a reader still holds it, and then the transaction is aborted).
+pub async fn drop_version(
+    conn: &mut PgConnection,
+    version: &StoredVersion,
+) -> Result<bool, sqlx::Error> {
+    let Some(generation) = &version.generation else {
+        return drop_data_table(conn, &version.table_name).await;
+    };
+    if !drop_data_view(conn, &version.table_name).await? {
+        return Ok(false);
+    }
+    match kept_neighbours(&mut *conn, generation, version.version).await? {
+        (None, None) => drop_data_table(conn, generation).await,
+        (below, above) => {
+            prune_generation(conn, generation, version.version, below, above).await?;
+            Ok(true)
+        }
+    }
+}
+
+/// The kept versions of `generation` nearest to `version`: the newest below it and the oldest
+/// above it.
+async fn kept_neighbours(
     executor: impl PgExecutor<'_>,
     generation: &str,
     version: i64,
-) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar!(
-        "SELECT version FROM versions \
-         WHERE generation = $1 AND dropped_at IS NULL AND version <> $2 ORDER BY version",
+) -> Result<(Option<i64>, Option<i64>), sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT max(version) FILTER (WHERE version < $2) AS below, \
+                min(version) FILTER (WHERE version > $2) AS above \
+         FROM versions WHERE generation = $1 AND dropped_at IS NULL",
         generation,
         version,
     )
-    .fetch_all(executor)
-    .await
+    .fetch_one(executor)
+    .await?;
+    Ok((row.below, row.above))
 }
 
-/// Deletes the rows of `generation` that none of the `kept` versions holds (live rows are the
-/// current version's, which is always kept). How many went.
-pub async fn prune_generation(
+/// Deletes the rows of `generation` that `version` held and neither kept neighbour holds: a row
+/// is held by version `k` when `:from_version <= k < :to_version`, a null `:to_version` reaching
+/// past every version of the generation. Only the dropped version's rows are read. How many
+/// went.
+async fn prune_generation(
     conn: &mut PgConnection,
     generation: &str,
-    kept: &[i64],
+    version: i64,
+    below: Option<i64>,
+    above: Option<i64>,
 ) -> Result<u64, sqlx::Error> {
     let from = quote_ident(FROM_VERSION_COLUMN);
     let to = quote_ident(TO_VERSION_COLUMN);
     Ok(sqlx::query(&format!(
-        "DELETE FROM {} WHERE {to} IS NOT NULL AND NOT EXISTS \
-         (SELECT 1 FROM unnest($1::bigint[]) AS kept(version) \
-          WHERE {from} <= kept.version AND {to} > kept.version)",
+        "DELETE FROM {} WHERE {from} <= $1 AND ({to} IS NULL OR {to} > $1) \
+         AND {from} > coalesce($2, 0) AND ($3::bigint IS NULL OR {to} <= $3)",
         qualified(generation)
     ))
-    .bind(kept)
+    .bind(version)
+    .bind(below)
+    .bind(above)
     .execute(conn)
     .await?
     .rows_affected())

@@ -410,7 +410,7 @@ pub async fn dataset(connection: &Connection, command: DatasetCommand) -> Result
     Ok(())
 }
 
-/// Shows, or sets, a dataset's retention; one number given keeps the other as it is.
+/// Shows, or sets, a dataset's retention; a number not given stays as it is.
 async fn retention(
     connection: &Connection,
     dataset_id: String,
@@ -419,26 +419,23 @@ async fn retention(
     default: bool,
 ) -> Result<(), CliError> {
     let mut client = connection.ingestion()?;
-    let current = client
-        .get_retention(ingestion::GetRetentionRequest {
-            dataset_id: dataset_id.clone(),
-        })
-        .await
-        .map_err(fail("cannot read the retention"))?
-        .into_inner();
     let retention = if default || keep_days.is_some() || keep_versions.is_some() {
         client
             .set_retention(ingestion::SetRetentionRequest {
                 dataset_id,
-                keep_days: keep_days.unwrap_or(current.keep_days),
-                keep_versions: keep_versions.unwrap_or(current.keep_versions),
+                keep_days,
+                keep_versions,
                 use_default: default,
             })
             .await
             .map_err(fail("cannot set the retention"))?
             .into_inner()
     } else {
-        current
+        client
+            .get_retention(ingestion::GetRetentionRequest { dataset_id })
+            .await
+            .map_err(fail("cannot read the retention"))?
+            .into_inner()
     };
     let whose = if retention.is_default {
         "the service's default".to_owned()

@@ -231,3 +231,17 @@ pub async fn cdo_review(server: &ServerProcess, admin_key: &str) -> ReviewClient
         principal_with_key(&mut identity, "cdo", Role::Cdo, governance::KeyKind::ApiKey).await;
     server.clients(Some(&cdo.secret)).review
 }
+
+/// The rows of a CSV response (its lines less the header) and the seconds the whole body took.
+pub async fn csv_rows(request: reqwest::RequestBuilder) -> (u64, f64) {
+    use futures::StreamExt as _;
+    let started = Instant::now();
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let mut lines = 0u64;
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        lines += chunk.unwrap().iter().filter(|b| **b == b'\n').count() as u64;
+    }
+    (lines - 1, started.elapsed().as_secs_f64())
+}

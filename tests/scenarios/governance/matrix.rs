@@ -188,8 +188,8 @@ impl World {
                         .clone()
                         .set_retention(ingestion::SetRetentionRequest {
                             dataset_id: id,
-                            keep_days: 30,
-                            keep_versions: 3,
+                            keep_days: Some(30),
+                            keep_versions: Some(3),
                             use_default: false,
                         })
                         .await,

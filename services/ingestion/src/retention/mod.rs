@@ -10,11 +10,18 @@ use opendata_platform::error::{ApiError, ErrorCode};
 
 use crate::error::IngestionError;
 use crate::events::{Purge, emit_version_purged};
-use crate::janitor::{default_policy, drop_version};
 use crate::service::{Caller, Ingestion, parse_dataset_id};
-use crate::store::{self, KeepPolicy, RetiredVersion};
+use crate::store::{self, StoredVersion};
 
 mod tables;
+
+/// How long replaced versions are kept: `keep_days` after being replaced, and the newest
+/// `keep_versions` (not counting purged ones) whatever their age.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepPolicy {
+    pub keep_days: i32,
+    pub keep_versions: i32,
+}
 
 /// A dataset's retention.
 pub struct Retention {
@@ -26,8 +33,12 @@ pub struct Retention {
 
 /// What `SetRetention` asks for.
 pub enum RetentionChange {
-    /// The dataset's own policy.
-    Own { keep_days: u32, keep_versions: u32 },
+    /// The dataset's own policy; a number not given stays as it is (the default's, for a
+    /// dataset without its own yet).
+    Own {
+        keep_days: Option<u32>,
+        keep_versions: Option<u32>,
+    },
     /// The service's default again.
     Default,
 }
@@ -70,24 +81,21 @@ impl Ingestion {
                 keep_days,
                 keep_versions,
             } => {
+                let current = self.retention_of(id.as_str()).await?.policy;
                 let policy = KeepPolicy {
-                    keep_days: within(
-                        "keep_days",
-                        keep_days,
-                        0,
-                        RETENTION_DAYS.value,
-                        &RETENTION_DAYS,
-                    )?,
-                    keep_versions: within(
-                        "keep_versions",
-                        keep_versions,
-                        1,
-                        RETENTION_VERSIONS.value,
-                        &RETENTION_VERSIONS,
-                    )?,
+                    keep_days: match keep_days {
+                        Some(days) => within("keep_days", days, 0, &RETENTION_DAYS)?,
+                        None => current.keep_days,
+                    },
+                    keep_versions: match keep_versions {
+                        Some(versions) => {
+                            within("keep_versions", versions, 1, &RETENTION_VERSIONS)?
+                        }
+                        None => current.keep_versions,
+                    },
                 };
                 tables::set_policy(&self.pool, id.as_str(), policy, &caller.principal.id).await?;
-                tracing::info!(dataset_id = %id, keep_days, keep_versions, by = %caller.principal.id, "retention set");
+                tracing::info!(dataset_id = %id, keep_days = policy.keep_days, keep_versions = policy.keep_versions, by = %caller.principal.id, "retention set");
             }
             RetentionChange::Default => {
                 tables::clear_policy(&self.pool, id.as_str()).await?;
@@ -106,7 +114,7 @@ impl Ingestion {
             },
             None => Retention {
                 dataset_id: dataset_id.to_owned(),
-                policy: default_policy(&self.settings),
+                policy: self.settings.default_retention(),
                 set: None,
             },
         })
@@ -163,24 +171,25 @@ impl Ingestion {
                 version,
             ));
         }
-        let current = store::latest_version(&mut tx, id.as_str()).await?.version;
-        if version == current {
+        // Replaced means the catalog serves a newer version: until then readers may be on it.
+        if !target.replaced {
             return Err(conflict(
                 format!(
-                    "version {version} is the current version of dataset {id}: push a replacement \
-                 first (or withhold the dataset), then purge it"
+                    "version {version} is the current version of dataset {id} (or its \
+                     replacement is not live yet): push a replacement first (or withhold the \
+                     dataset), then purge it"
                 ),
                 version,
             ));
         }
         if !target.dropped {
-            let retired = RetiredVersion {
+            let retired = StoredVersion {
                 dataset_id: id.to_string(),
                 version,
                 table_name: target.table_name,
                 generation: target.generation,
             };
-            if !drop_version(&mut tx, &retired).await? {
+            if !store::drop_version(&mut tx, &retired).await? {
                 return Err(ApiError::new(
                     ErrorCode::Unavailable,
                     format!("a query is still reading version {version}; nothing was purged, try again in a minute"),
@@ -215,14 +224,14 @@ impl Ingestion {
     }
 }
 
-/// `value` as a policy number, or the error naming `field` and its limit.
+/// `value` as a policy number from `least` to `limit`, or the error naming `field` and the limit.
 fn within(
     field: &str,
     value: u32,
     least: u64,
-    most: u64,
     limit: &opendata_limits::Limit,
 ) -> Result<i32, IngestionError> {
+    let most = limit.value;
     if (least..=most).contains(&u64::from(value)) {
         return Ok(value as i32);
     }
@@ -233,6 +242,7 @@ fn within(
     })
 }
 
+/// A purge the version's state does not allow, naming the version.
 fn conflict(message: String, version: i64) -> IngestionError {
     ApiError::new(ErrorCode::VersionStateConflict, message)
         .with("version", version)

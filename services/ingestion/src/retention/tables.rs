@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use crate::store::KeepPolicy;
+use super::KeepPolicy;
 
 /// A dataset's own policy, who set it and when.
 pub struct OwnPolicy {
@@ -78,6 +78,8 @@ pub struct PurgeTarget {
     pub generation: Option<String>,
     /// Already gone (past retention, or purged).
     pub dropped: bool,
+    /// A newer version is live in the catalog (ingestion learned it retired this one).
+    pub replaced: bool,
     pub purged_at: Option<DateTime<Utc>>,
 }
 
@@ -89,7 +91,8 @@ pub async fn purge_target(
 ) -> Result<Option<PurgeTarget>, sqlx::Error> {
     sqlx::query_as!(
         PurgeTarget,
-        r#"SELECT upload_id, table_name, generation, dropped_at IS NOT NULL AS "dropped!", purged_at
+        r#"SELECT upload_id, table_name, generation, dropped_at IS NOT NULL AS "dropped!",
+                  retired_at IS NOT NULL AS "replaced!", purged_at
            FROM versions WHERE dataset_id = $1 AND version = $2"#,
         dataset_id,
         version,
