@@ -33,3 +33,4 @@ mod support;
 mod tls;
 mod trace;
 mod versions;
+mod write_api;

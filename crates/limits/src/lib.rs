@@ -674,6 +674,46 @@ pub const ADMIN_BODY_SECONDS: Limit = Limit {
     exceeded: "408 `request_timeout`",
 };
 
+/// Bytes of a JSON body of Socrata's write API.
+pub const WRITE_JSON_BYTES: Limit = Limit {
+    name: "write_json_bytes",
+    value: 4 * 1024 * 1024,
+    unit: "bytes",
+    applies_to: "the JSON body of `POST`/`PUT /resource/{id}.json` (rows are read whole to become CSV; send larger loads as CSV or in batches)",
+    setting: None,
+    exceeded: "413 `payload_too_large`; nothing is written",
+};
+
+/// JSON write bodies read at once by one edge.
+pub const WRITE_JSON_CONVERSIONS: Limit = Limit {
+    name: "write_json_conversions",
+    value: 2,
+    unit: "requests",
+    applies_to: "JSON bodies of Socrata's write API one edge holds in memory at once",
+    setting: None,
+    exceeded: "the next waits up to 10 s, then 503 `unavailable`",
+};
+
+/// Bytes of a CSV body of Socrata's write API.
+pub const WRITE_CSV_BYTES: Limit = Limit {
+    name: "write_csv_bytes",
+    value: 1024 * 1024 * 1024,
+    unit: "bytes",
+    applies_to: "the CSV body of `POST`/`PUT /resource/{id}` (`Content-Type: text/csv`), streamed to ingestion as it arrives",
+    setting: None,
+    exceeded: "413 `payload_too_large`; nothing is written",
+};
+
+/// Seconds to send a write body.
+pub const WRITE_BODY_SECONDS: Limit = Limit {
+    name: "write_body_seconds",
+    value: 600,
+    unit: "seconds",
+    applies_to: "time a client has to send the body of `POST`/`PUT /resource/{id}`",
+    setting: None,
+    exceeded: "408 `request_timeout`; nothing is written",
+};
+
 /// Days a dataset may keep its replaced versions.
 pub const RETENTION_DAYS: Limit = Limit {
     name: "retention_days",
@@ -729,6 +769,10 @@ pub const ALL: &[Limit] = &[
     SCHEMA_BYTES,
     RETENTION_DAYS,
     RETENTION_VERSIONS,
+    WRITE_JSON_BYTES,
+    WRITE_JSON_CONVERSIONS,
+    WRITE_CSV_BYTES,
+    WRITE_BODY_SECONDS,
     FILTER_VALUES,
     AWARD_IDS,
     RECORDS_PER_CALL,

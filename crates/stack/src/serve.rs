@@ -163,6 +163,7 @@ pub async fn serve(component: Component, config_file: Option<&Path>) -> Result<(
                     governance: channel(&config.edge.governance_url)?,
                     search: channel(&config.edge.search_url)?,
                     incentives: channel(&config.edge.incentives_url)?,
+                    ingestion: channel(&config.edge.ingestion_url)?,
                 },
                 config.edge,
             );

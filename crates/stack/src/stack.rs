@@ -221,6 +221,7 @@ impl Stack {
             config.edge.public_url = format!("http://{}", addresses.edge);
         }
         config.edge.catalog_url = catalog_url;
+        config.edge.ingestion_url = format!("http://{}", addresses.ingestion);
 
         let governance_bus = EventBus::connect(&config.nats, "opendata-governance").await?;
         let catalog_bus = EventBus::connect(&config.nats, "opendata-catalog").await?;
@@ -232,6 +233,7 @@ impl Stack {
                 governance: channel(&config.edge.governance_url)?,
                 search: channel(&config.edge.search_url)?,
                 incentives: channel(&config.edge.incentives_url)?,
+                ingestion: channel(&config.edge.ingestion_url)?,
             },
             config.edge.clone(),
         );

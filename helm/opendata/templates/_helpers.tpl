@@ -103,7 +103,7 @@ governance_url = {{ $url.governance | toJson }}
 {{- if has $name (list "governance" "ingestion" "search" "incentives" "edge") }}
 catalog_url = {{ $url.catalog | toJson }}
 {{- end }}
-{{- if has $name (list "governance" "incentives") }}
+{{- if has $name (list "governance" "incentives" "edge") }}
 ingestion_url = {{ $url.ingestion | toJson }}
 {{- end }}
 {{- if ne $name "governance" }}

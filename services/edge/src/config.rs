@@ -20,6 +20,8 @@ pub struct EdgeSettings {
     pub search_url: String,
     /// Incentives' gRPC URL.
     pub incentives_url: String,
+    /// Ingestion's gRPC URL (Socrata's write API passes rows through it).
+    pub ingestion_url: String,
     /// The portal's public base URL, used in links (`/data.json` identifiers, permalinks); when
     /// empty, the address the edge listens on.
     pub public_url: String,
@@ -46,6 +48,7 @@ impl Default for EdgeSettings {
             governance_url: "http://127.0.0.1:50051".to_owned(),
             search_url: "http://127.0.0.1:50054".to_owned(),
             incentives_url: "http://127.0.0.1:50055".to_owned(),
+            ingestion_url: "http://127.0.0.1:50053".to_owned(),
             public_url: String::new(),
             portal_name: "Connecticut Open Data".to_owned(),
             auth_cache_ttl_secs: 30,

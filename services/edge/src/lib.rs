@@ -20,6 +20,7 @@ pub mod health;
 pub mod held_body;
 pub mod incentives;
 pub mod json;
+pub mod json_csv;
 pub mod limited;
 pub mod pages;
 pub mod params;
@@ -32,6 +33,7 @@ pub mod stalled_writes;
 pub mod state;
 pub mod versions;
 pub mod views;
+pub mod write;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +44,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
-use opendata_limits::ADMIN_BODY_BYTES;
+use opendata_limits::{ADMIN_BODY_BYTES, WRITE_BODY_SECONDS};
 use opendata_platform::metrics;
 use opendata_platform::shutdown::Shutdown;
 use opendata_platform::tasks::{TaskFailed, Tasks};
@@ -110,9 +112,23 @@ pub fn router(state: EdgeState) -> Router {
             rate_limit::limit,
         ))
         .layer(axum::middleware::map_response(no_store));
+    // Socrata's write API: bodies far larger than a staff request's (limited by the handler as
+    // they stream), with their own time.
+    let write = Router::new()
+        .route("/resource/{file}", post(write::upsert).put(write::replace))
+        .route_layer(DefaultBodyLimit::disable())
+        .route_layer(RequestBodyDeadlineLayer::new(Duration::from_secs(
+            WRITE_BODY_SECONDS.value,
+        )))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit,
+        ))
+        .layer(axum::middleware::map_response(no_store));
     Router::new()
         .merge(limited)
         .merge(admin)
+        .merge(write)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route_layer(axum::middleware::from_fn(count_request))

@@ -11,6 +11,7 @@ use opendata_proto::governance::v1::freshness_service_client::FreshnessServiceCl
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
 use opendata_proto::governance::v1::review_service_client::ReviewServiceClient;
 use opendata_proto::incentives::v1::incentives_service_client::IncentivesServiceClient;
+use opendata_proto::ingestion::v1::ingestion_service_client::IngestionServiceClient;
 use opendata_proto::search::v1::search_service_client::SearchServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -19,6 +20,8 @@ use std::time::Duration;
 
 use opendata_platform::auth::Authenticator;
 use opendata_platform::health::Health;
+
+use opendata_limits::WRITE_JSON_CONVERSIONS;
 
 use crate::config::EdgeSettings;
 use crate::error::SodaError;
@@ -31,6 +34,7 @@ pub type CatalogClient = CatalogServiceClient<InterceptedService<Channel, Client
 pub type IdentityClient = IdentityServiceClient<InterceptedService<Channel, ClientContext>>;
 pub type SearchClient = SearchServiceClient<InterceptedService<Channel, ClientContext>>;
 pub type IncentivesClient = IncentivesServiceClient<InterceptedService<Channel, ClientContext>>;
+pub type IngestionClient = IngestionServiceClient<InterceptedService<Channel, ClientContext>>;
 
 /// Governance clients acting with one caller's key.
 pub struct GovernanceClients {
@@ -59,6 +63,7 @@ pub struct EdgeChannels {
     pub governance: Channel,
     pub search: Channel,
     pub incentives: Channel,
+    pub ingestion: Channel,
 }
 
 /// Agency ids and names, and when they were read.
@@ -77,7 +82,10 @@ pub struct EdgeState {
     governance: Channel,
     search: Channel,
     incentives: Channel,
+    ingestion: Channel,
     rate_limits: Option<Arc<RateLimits>>,
+    /// Turns to hold a JSON write body in memory while it becomes CSV.
+    json_conversions: Arc<tokio::sync::Semaphore>,
     pub settings: Arc<EdgeSettings>,
     /// The edge's own health: not serving once it is draining or a task of its failed.
     pub health: Health,
@@ -100,6 +108,7 @@ impl EdgeState {
             governance,
             search,
             incentives,
+            ingestion,
         } = channels;
         let rate_limits = settings.rate_limits.enabled.then(|| {
             let authenticator = Authenticator::new(
@@ -113,7 +122,9 @@ impl EdgeState {
             governance,
             search,
             incentives,
+            ingestion,
             rate_limits,
+            json_conversions: Arc::new(tokio::sync::Semaphore::new(WRITE_JSON_CONVERSIONS.get())),
             settings: Arc::new(settings),
             health: Health::new(),
             readiness: Arc::default(),
@@ -145,6 +156,32 @@ impl EdgeState {
             CatalogServiceClient::with_interceptor(self.catalog.clone(), context)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
+    }
+
+    /// An ingestion client acting with `key` (Socrata's write API).
+    pub fn ingestion(&self, key: &str) -> Result<IngestionClient, SodaError> {
+        Ok(IngestionServiceClient::with_interceptor(
+            self.ingestion.clone(),
+            ClientContext::with_key(key)?,
+        )
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES))
+    }
+
+    /// A turn to hold a JSON write body in memory, waiting at most 10 s; 503 naming the limit
+    /// otherwise.
+    pub async fn json_conversion(&self) -> Result<tokio::sync::OwnedSemaphorePermit, SodaError> {
+        let wait = Duration::from_secs(10);
+        match tokio::time::timeout(wait, self.json_conversions.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(SodaError(
+                ApiError::new(
+                    ErrorCode::Unavailable,
+                    "too many JSON writes are being read at once; retry in a moment, or send CSV",
+                )
+                .with("limit", WRITE_JSON_CONVERSIONS.name),
+            )),
+        }
     }
 
     /// The context of a caller who must present a key (`/api/admin/` routes): 401 without one.

@@ -8,7 +8,9 @@
 //! merged in for appends and upserts, and its indexes are built. Otherwise the generation grows
 //! by the change alone: an append inserts its rows; an upsert closes the live rows it changes
 //! (their `:to_version` becomes the new version) and inserts their new values and its new rows,
-//! leaving unchanged rows as they are. So storage grows with the changes, not with copies.
+//! leaving unchanged rows as they are; a row whose `:deleted` is true only closes the live row.
+//! So storage grows with the changes, not with copies. Each path counts the rows it created,
+//! changed and deleted, as Socrata's write API reports them.
 
 use std::time::Instant;
 
@@ -21,7 +23,7 @@ use opendata_datastore::table::{
 use sqlx::PgConnection;
 
 use crate::error::IngestionError;
-use crate::model::{Upload, UploadMode};
+use crate::model::{DELETED_COLUMN, RowChanges, Upload, UploadMode};
 
 /// The version a commit produced.
 pub struct BuiltVersion {
@@ -34,6 +36,8 @@ pub struct BuiltVersion {
     /// Time spent building indexes: a new generation's; 0 when the version went into its base's
     /// generation, whose indexes exist.
     pub index_millis: u64,
+    /// Rows created, changed and deleted.
+    pub changes: RowChanges,
 }
 
 /// The version an upload builds on.
@@ -72,30 +76,31 @@ pub async fn build_version(
         }) if upload.mode != UploadMode::Replace && !upload.new_schema => Some(*generation),
         _ => None,
     };
-    let (generation, index_millis, row_count) = match (same_generation, &base) {
+    let (generation, index_millis, row_count, changes) = match (same_generation, &base) {
         (Some(generation), Some(base)) => {
-            // The rows the change added, less the rows it ended, counted as it wrote them.
-            let added = match upload.mode {
+            // Counted as they were written.
+            let changes = match upload.mode {
                 UploadMode::Upsert => {
                     upsert_in_generation(conn, upload, schema, generation, version).await?
                 }
                 _ => append_to_generation(conn, upload, schema, generation, version, &all).await?,
             };
-            (generation.to_owned(), 0, base.row_count + added)
+            let row_count = base.row_count + changes.created - changes.deleted;
+            (generation.to_owned(), 0, row_count, changes)
         }
         _ => {
             let generation = generation_table(&upload.dataset_id, version);
-            let (index_millis, row_count) = start_generation(
+            let (index_millis, row_count, changes) = start_generation(
                 conn,
                 upload,
                 schema,
                 version,
                 &generation,
-                base.as_ref().map(|base| base.table),
+                base.as_ref(),
                 &all,
             )
             .await?;
-            (generation, index_millis, row_count)
+            (generation, index_millis, row_count, changes)
         }
     };
     sqlx::query(&version_view_sql(&view, &generation, version, &all))
@@ -109,36 +114,71 @@ pub async fn build_version(
         generation,
         row_count,
         index_millis,
+        changes,
     })
 }
 
 /// Starts generation `generation` at `version` from the working table (with `base`'s rows for
 /// appends and upserts): the rows checked for duplicate identifiers, the generation columns
-/// added, the indexes built. Returns the milliseconds indexing took, and the generation's rows.
+/// added, the indexes built. Returns the milliseconds indexing took, the generation's rows, and
+/// what changed.
 async fn start_generation(
     conn: &mut PgConnection,
     upload: &Upload,
     schema: &Schema,
     version: i64,
     generation: &str,
-    base: Option<&str>,
+    base: Option<&Base<'_>>,
     all: &str,
-) -> Result<(u64, i64), IngestionError> {
+) -> Result<(u64, i64, RowChanges), IngestionError> {
     let working = qualified(&upload.working_table);
-    let merged_base = match (upload.mode, base) {
-        (UploadMode::Replace, _) | (_, None) => false,
+    let (merged_base, changes) = match (upload.mode, base) {
+        (UploadMode::Replace, base) => (
+            false,
+            RowChanges {
+                created: upload.rows_loaded,
+                deleted: base.map_or(0, |base| base.row_count),
+                ..RowChanges::default()
+            },
+        ),
+        (_, None) => {
+            // An upsert into nothing: its `:deleted` rows have nothing to delete.
+            let mut created = upload.rows_loaded;
+            if upload.deletes() {
+                created -= sqlx::query(&format!(
+                    "DELETE FROM {working} WHERE {} IS TRUE",
+                    quote_ident(DELETED_COLUMN)
+                ))
+                .execute(&mut *conn)
+                .await?
+                .rows_affected() as i64;
+            }
+            (
+                false,
+                RowChanges {
+                    created,
+                    ..RowChanges::default()
+                },
+            )
+        }
         (UploadMode::Append, Some(base)) => {
             sqlx::query(&format!(
                 "INSERT INTO {working} ({all}) SELECT {all} FROM {}",
-                qualified(base)
+                qualified(base.table)
             ))
             .execute(&mut *conn)
             .await?;
-            true
+            (
+                true,
+                RowChanges {
+                    created: upload.rows_loaded,
+                    ..RowChanges::default()
+                },
+            )
         }
         (UploadMode::Upsert, Some(base)) => {
             let merged = format!("{}_merged", upload.working_table);
-            upsert(conn, upload, schema, &merged, base).await?;
+            let changes = upsert(conn, upload, schema, &merged, base.table).await?;
             sqlx::query(&format!(
                 "ALTER TABLE {} RENAME TO {}",
                 qualified(&merged),
@@ -146,9 +186,17 @@ async fn start_generation(
             ))
             .execute(&mut *conn)
             .await?;
-            true
+            (true, changes)
         }
     };
+    if upload.mode == UploadMode::Upsert {
+        sqlx::query(&format!(
+            "ALTER TABLE {working} DROP COLUMN IF EXISTS {}",
+            quote_ident(DELETED_COLUMN)
+        ))
+        .execute(&mut *conn)
+        .await?;
+    }
     sqlx::query(&format!(
         "ALTER TABLE {working} RENAME TO {}",
         quote_ident(generation)
@@ -182,9 +230,9 @@ async fn start_generation(
             .fetch_one(&mut *conn)
             .await?
     } else {
-        upload.rows_loaded
+        changes.created
     };
-    Ok((index_millis, row_count))
+    Ok((index_millis, row_count, changes))
 }
 
 /// Refuses rows of `table` repeating a row identifier, naming a few.
@@ -214,7 +262,7 @@ async fn check_unique(
 }
 
 /// An append into the base version's generation: the working table's rows, live from `version`.
-/// Returns the rows it added.
+/// Returns what it changed (the rows it created).
 async fn append_to_generation(
     conn: &mut PgConnection,
     upload: &Upload,
@@ -222,7 +270,7 @@ async fn append_to_generation(
     generation: &str,
     version: i64,
     all: &str,
-) -> Result<i64, IngestionError> {
+) -> Result<RowChanges, IngestionError> {
     let working = qualified(&upload.working_table);
     let table = qualified(generation);
     if let Some(row_identifier) = &schema.row_identifier {
@@ -244,35 +292,40 @@ async fn append_to_generation(
     sqlx::query(&format!("DROP TABLE {working}"))
         .execute(&mut *conn)
         .await?;
-    Ok(added as i64)
+    Ok(RowChanges {
+        created: added as i64,
+        ..RowChanges::default()
+    })
 }
 
 /// An upsert into the base version's generation: staged rows whose values differ from the live
 /// row with their identifier close it and take its place (keeping its id and creation time;
-/// columns absent from the file keep their old values), new identifiers are inserted, and rows
-/// equal to the live ones change nothing. When the file repeats an identifier, its last row wins.
-/// Returns the rows it added less the rows it ended.
+/// columns absent from the file keep their old values), new identifiers are inserted, rows equal
+/// to the live ones change nothing, and `:deleted` rows only close the live row. When the file
+/// repeats an identifier, its last row wins. Returns what it changed.
 async fn upsert_in_generation(
     conn: &mut PgConnection,
     upload: &Upload,
     schema: &Schema,
     generation: &str,
     version: i64,
-) -> Result<i64, IngestionError> {
-    let row_identifier = schema
-        .row_identifier
-        .as_deref()
-        .ok_or_else(|| IngestionError::invalid("mode", "an upsert needs a row identifier"))?;
-    let key = quote_ident(row_identifier);
-    let working = qualified(&upload.working_table);
+) -> Result<RowChanges, IngestionError> {
+    let staging = Staging::of(upload, schema)?;
+    let Staging {
+        key,
+        staged,
+        deleted,
+        ..
+    } = &staging;
     let table = qualified(generation);
-    let id = quote_ident(ID_COLUMN);
-    let created = quote_ident(CREATED_AT_COLUMN);
-    let updated = quote_ident(UPDATED_AT_COLUMN);
-    let from = quote_ident(FROM_VERSION_COLUMN);
-    let to = quote_ident(TO_VERSION_COLUMN);
-    let staged =
-        format!("(SELECT DISTINCT ON ({key}) * FROM {working} ORDER BY {key}, {id} DESC) s");
+    let [id, created, updated, from, to] = [
+        ID_COLUMN,
+        CREATED_AT_COLUMN,
+        UPDATED_AT_COLUMN,
+        FROM_VERSION_COLUMN,
+        TO_VERSION_COLUMN,
+    ]
+    .map(quote_ident);
     // Whether a staged row changes the live one, column by column over the file's columns;
     // points compare as text (PostgreSQL has no equality for them).
     let differences: Vec<String> = schema
@@ -293,40 +346,83 @@ async fn upsert_in_generation(
     } else {
         format!("({})", differences.join(" OR "))
     };
-    let user: Vec<String> = schema
-        .columns
-        .iter()
-        .map(|c| quote_ident(&c.field_name))
-        .collect();
-    let merged = merged_columns(upload, schema, &key);
-    let [ended, started, dropped] = [
-        // The live rows the file changes end at this version.
-        format!(
-            "UPDATE {table} g SET {to} = {version} FROM {staged} \
-             WHERE g.{key} = s.{key} AND g.{to} IS NULL AND {changed}"
-        ),
-        // Their new values, and the new identifiers' rows, start at it.
-        format!(
-            "INSERT INTO {table} ({id}, {created}, {updated}, {columns}, {from}) \
-             SELECT coalesce(b.{id}, s.{id}), coalesce(b.{created}, s.{created}), now(), {merged}, {version} \
-             FROM {staged} LEFT JOIN {table} b ON b.{key} = s.{key} AND b.{to} = {version} \
-             WHERE b.{key} IS NOT NULL \
-                OR NOT EXISTS (SELECT 1 FROM {table} l WHERE l.{key} = s.{key} AND l.{to} IS NULL)",
-            columns = user.join(", "),
-            merged = merged.join(", "),
-        ),
-        format!("DROP TABLE {working}"),
-    ];
-    let mut affected = Vec::new();
-    for statement in [ended, started, dropped] {
-        affected.push(
-            sqlx::query(&statement)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected(),
+    // The live rows the file changes or deletes end at this version.
+    let (deleted_count, updated_count): (i64, i64) = sqlx::query_as(&format!(
+        "WITH ended AS (UPDATE {table} g SET {to} = {version} FROM {staged} \
+         WHERE g.{key} = s.{key} AND g.{to} IS NULL AND ({deleted} OR {changed}) \
+         RETURNING {deleted} AS deleted) \
+         SELECT count(*) FILTER (WHERE deleted), count(*) FILTER (WHERE NOT deleted) FROM ended"
+    ))
+    .fetch_one(&mut *conn)
+    .await?;
+    // Their new values, and the new identifiers' rows, start at it.
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO {table} ({id}, {created}, {updated}, {columns}, {from}) \
+         SELECT coalesce(b.{id}, s.{id}), coalesce(b.{created}, s.{created}), now(), {merged}, {version} \
+         FROM {staged} LEFT JOIN {table} b ON b.{key} = s.{key} AND b.{to} = {version} \
+         WHERE NOT {deleted} AND (b.{key} IS NOT NULL \
+            OR NOT EXISTS (SELECT 1 FROM {table} l WHERE l.{key} = s.{key} AND l.{to} IS NULL))",
+        columns = staging.user.join(", "),
+        merged = staging.merged.join(", "),
+    ))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected() as i64;
+    sqlx::query(&format!("DROP TABLE {}", qualified(&upload.working_table)))
+        .execute(&mut *conn)
+        .await?;
+    Ok(RowChanges {
+        created: inserted - updated_count,
+        updated: updated_count,
+        deleted: deleted_count,
+    })
+}
+
+/// What both upserts read from the working table: the row identifier, the staged rows (`s`: the
+/// last row of the file for each identifier), whether a staged row deletes, and the columns of an
+/// upserted row.
+struct Staging {
+    /// The row identifier, quoted.
+    key: String,
+    /// The staged rows as a `FROM` item named `s`.
+    staged: String,
+    /// SQL true for a staged row that deletes its row.
+    deleted: String,
+    /// The dataset's columns, quoted.
+    user: Vec<String>,
+    /// Their values in an upserted row (see [`merged_columns`]).
+    merged: Vec<String>,
+}
+
+impl Staging {
+    fn of(upload: &Upload, schema: &Schema) -> Result<Staging, IngestionError> {
+        let row_identifier = schema
+            .row_identifier
+            .as_deref()
+            .ok_or_else(|| IngestionError::invalid("mode", "an upsert needs a row identifier"))?;
+        let key = quote_ident(row_identifier);
+        let id = quote_ident(ID_COLUMN);
+        let staged = format!(
+            "(SELECT DISTINCT ON ({key}) * FROM {} ORDER BY {key}, {id} DESC) s",
+            qualified(&upload.working_table)
         );
+        let deleted = if upload.deletes() {
+            format!("coalesce(s.{}, false)", quote_ident(DELETED_COLUMN))
+        } else {
+            "false".to_owned()
+        };
+        Ok(Staging {
+            user: schema
+                .columns
+                .iter()
+                .map(|c| quote_ident(&c.field_name))
+                .collect(),
+            merged: merged_columns(upload, schema, &key),
+            key,
+            staged,
+            deleted,
+        })
     }
-    Ok(affected[1] as i64 - affected[0] as i64)
 }
 
 /// The columns of an upserted row, staged `s` over base `b`: the file's values, and the base row's
@@ -346,49 +442,52 @@ fn merged_columns(upload: &Upload, schema: &Schema, key: &str) -> Vec<String> {
         .collect()
 }
 
-/// Upsert: staged rows replace base rows with the same row identifier (keeping their id and
-/// creation time; columns absent from the file keep their old values) and the rest are inserted;
-/// base rows not in the file stay. When the file repeats an identifier, its last row wins.
+/// Upsert into a new table (the first upsert on a version from before generations): staged rows
+/// replace base rows with the same row identifier (keeping their id and creation time; columns
+/// absent from the file keep their old values), `:deleted` rows remove theirs, and the rest are
+/// inserted; base rows not in the file stay. When the file repeats an identifier, its last row
+/// wins. Returns what it changed (a matched row counts as changed).
 async fn upsert(
     conn: &mut PgConnection,
     upload: &Upload,
     schema: &Schema,
     table: &str,
     base: &str,
-) -> Result<(), IngestionError> {
-    let row_identifier = schema
-        .row_identifier
-        .as_deref()
-        .ok_or_else(|| IngestionError::invalid("mode", "an upsert needs a row identifier"))?;
-    let key = quote_ident(row_identifier);
+) -> Result<RowChanges, IngestionError> {
+    let staging = Staging::of(upload, schema)?;
+    let Staging {
+        key,
+        staged,
+        deleted,
+        ..
+    } = &staging;
     let working = qualified(&upload.working_table);
     let target = qualified(table);
     let base = qualified(base);
-    let id = quote_ident(ID_COLUMN);
-    let created = quote_ident(CREATED_AT_COLUMN);
-    let updated = quote_ident(UPDATED_AT_COLUMN);
-    let user: Vec<String> = schema
-        .columns
-        .iter()
-        .map(|c| quote_ident(&c.field_name))
-        .collect();
-    let merged = merged_columns(upload, schema, &key);
+    let [id, created, updated] = [ID_COLUMN, CREATED_AT_COLUMN, UPDATED_AT_COLUMN].map(quote_ident);
+    let (created_count, updated_count, deleted_count): (i64, i64, i64) = sqlx::query_as(&format!(
+        "SELECT count(*) FILTER (WHERE b.{key} IS NULL AND NOT {deleted}), \
+                count(*) FILTER (WHERE b.{key} IS NOT NULL AND NOT {deleted}), \
+                count(*) FILTER (WHERE b.{key} IS NOT NULL AND {deleted}) \
+         FROM {staged} LEFT JOIN {base} b ON b.{key} = s.{key}"
+    ))
+    .fetch_one(&mut *conn)
+    .await?;
+    let columns = staging.user.join(", ");
     let statements = [
         format!("CREATE TABLE {target} (LIKE {working} INCLUDING DEFAULTS)"),
         format!(
             "INSERT INTO {target} ({id}, {created}, {updated}, {columns}) \
              SELECT coalesce(b.{id}, s.{id}), coalesce(b.{created}, s.{created}), now(), {merged} \
-             FROM (SELECT DISTINCT ON ({key}) * FROM {working} ORDER BY {key}, {id} DESC) s \
-             LEFT JOIN {base} b ON b.{key} = s.{key}",
-            columns = user.join(", "),
-            merged = merged.join(", "),
+             FROM {staged} LEFT JOIN {base} b ON b.{key} = s.{key} WHERE NOT {deleted}",
+            merged = staging.merged.join(", "),
         ),
         format!(
             "INSERT INTO {target} ({id}, {created}, {updated}, {columns}) \
              SELECT b.{id}, b.{created}, b.{updated}, {base_columns} FROM {base} b \
              WHERE NOT EXISTS (SELECT 1 FROM {working} s WHERE s.{key} = b.{key})",
-            columns = user.join(", "),
-            base_columns = user
+            base_columns = staging
+                .user
                 .iter()
                 .map(|c| format!("b.{c}"))
                 .collect::<Vec<_>>()
@@ -399,5 +498,9 @@ async fn upsert(
     for statement in &statements {
         sqlx::query(statement).execute(&mut *conn).await?;
     }
-    Ok(())
+    Ok(RowChanges {
+        created: created_count,
+        updated: updated_count,
+        deleted: deleted_count,
+    })
 }

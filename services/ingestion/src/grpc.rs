@@ -63,6 +63,9 @@ fn upload_to_proto(upload: &Upload) -> pb::Upload {
         index_millis: upload.index_millis as u64,
         created_by: upload.created_by.clone(),
         data_as_of: to_proto_opt(upload.data_as_of),
+        rows_created: upload.changes.created as u64,
+        rows_updated: upload.changes.updated as u64,
+        rows_deleted: upload.changes.deleted as u64,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Uploads: their modes, their states and the transitions between them.
 
 use chrono::{DateTime, Utc};
-use opendata_datastore::schema::Schema;
+use opendata_datastore::schema::{Column, ColumnType, Schema};
 use uuid::Uuid;
 
 /// How an upload combines with the current rows.
@@ -147,6 +147,40 @@ pub struct Upload {
     pub data_as_of: Option<DateTime<Utc>>,
     /// Whether a replace may commit without data rows.
     pub allow_empty: bool,
+    /// What its commit changed (zero until committed).
+    pub changes: RowChanges,
+}
+
+/// The column an upsert's file may have to delete rows: `:deleted`, true for a row whose
+/// identifier names the row to delete (Socrata's write API).
+pub const DELETED_COLUMN: &str = ":deleted";
+
+impl Upload {
+    /// The columns its file loads into: the schema's, and for an upsert `:deleted`.
+    pub fn loading_schema(&self) -> Option<Schema> {
+        let mut schema = self.schema.clone()?;
+        if self.mode == UploadMode::Upsert {
+            schema.columns.push(Column::new(
+                DELETED_COLUMN,
+                DELETED_COLUMN,
+                ColumnType::Checkbox,
+            ));
+        }
+        Some(schema)
+    }
+
+    /// Whether its file has the `:deleted` column.
+    pub fn deletes(&self) -> bool {
+        self.mode == UploadMode::Upsert && self.file_columns.iter().any(|c| c == DELETED_COLUMN)
+    }
+}
+
+/// Rows a commit created, changed (values that differ) and deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RowChanges {
+    pub created: i64,
+    pub updated: i64,
+    pub deleted: i64,
 }
 
 impl Upload {

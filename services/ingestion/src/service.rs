@@ -29,7 +29,7 @@ use crate::config::IngestionSettings;
 use crate::error::IngestionError;
 use crate::events::{Committed, emit_version_committed};
 use crate::janitor::drop_working_table;
-use crate::model::{Upload, UploadMode, UploadState};
+use crate::model::{RowChanges, Upload, UploadMode, UploadState};
 use crate::pipeline::{HeaderPolicy, Loader};
 use crate::store;
 
@@ -179,9 +179,10 @@ impl Ingestion {
             new_schema,
             data_as_of,
             allow_empty: request.allow_empty,
+            changes: RowChanges::default(),
         };
-        if let Some(schema) = &upload.schema {
-            store::create_working_table(&mut tx, &upload, schema).await?;
+        if let Some(schema) = upload.loading_schema() {
+            store::create_working_table(&mut tx, &upload, &schema).await?;
         }
         store::insert_upload(&mut *tx, &upload).await?;
         tx.commit().await?;
@@ -255,10 +256,10 @@ impl Ingestion {
                 expected: "created (one file per upload)",
             });
         }
-        let policy = match &upload.schema {
+        let policy = match upload.loading_schema() {
             Some(schema) => HeaderPolicy::Match {
-                schema: schema.clone(),
                 require_row_identifier: schema.row_identifier.is_some(),
+                schema,
             },
             None => HeaderPolicy::Infer,
         };
@@ -477,6 +478,7 @@ impl Ingestion {
             version,
             committed_at,
             built.index_millis as i64,
+            built.changes,
         )
         .await?;
         emit_version_committed(

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::retention::KeepPolicy;
 
 use crate::error::IngestionError;
-use crate::model::{Upload, UploadMode, UploadState};
+use crate::model::{RowChanges, Upload, UploadMode, UploadState};
 
 struct UploadRow {
     id: Uuid,
@@ -46,6 +46,9 @@ struct UploadRow {
     new_schema: bool,
     data_as_of: Option<DateTime<Utc>>,
     allow_empty: bool,
+    rows_created: i64,
+    rows_updated: i64,
+    rows_deleted: i64,
 }
 
 impl From<UploadRow> for Upload {
@@ -78,6 +81,11 @@ impl From<UploadRow> for Upload {
             new_schema: row.new_schema,
             data_as_of: row.data_as_of,
             allow_empty: row.allow_empty,
+            changes: RowChanges {
+                created: row.rows_created,
+                updated: row.rows_updated,
+                deleted: row.rows_deleted,
+            },
         }
     }
 }
@@ -125,7 +133,7 @@ pub async fn fetch_upload(
                   inferred_schema AS "inferred_schema: Json<Schema>", file_columns, base_version,
                   version, working_table, rows_received, rows_loaded, rows_rejected,
                   bytes_received, load_millis, index_millis, error, created_by, created_at,
-                  committed_at, new_schema, data_as_of, allow_empty
+                  committed_at, new_schema, data_as_of, allow_empty, rows_created, rows_updated, rows_deleted
                FROM uploads WHERE id = $1 FOR UPDATE"#,
             id,
         )
@@ -139,7 +147,7 @@ pub async fn fetch_upload(
                   inferred_schema AS "inferred_schema: Json<Schema>", file_columns, base_version,
                   version, working_table, rows_received, rows_loaded, rows_rejected,
                   bytes_received, load_millis, index_millis, error, created_by, created_at,
-                  committed_at, new_schema, data_as_of, allow_empty
+                  committed_at, new_schema, data_as_of, allow_empty, rows_created, rows_updated, rows_deleted
                FROM uploads WHERE id = $1"#,
             id,
         )
@@ -441,14 +449,19 @@ pub async fn mark_committed(
     version: i64,
     committed_at: DateTime<Utc>,
     index_millis: i64,
+    changes: RowChanges,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE uploads SET state = 'committed', version = $2, committed_at = $3, index_millis = $4, \
-         table_dropped = true, updated_at = now() WHERE id = $1",
+         table_dropped = true, updated_at = now(), rows_created = $5, rows_updated = $6, \
+         rows_deleted = $7 WHERE id = $1",
         upload_id,
         version,
         committed_at,
         index_millis,
+        changes.created,
+        changes.updated,
+        changes.deleted,
     )
     .execute(conn)
     .await?;
