@@ -270,11 +270,31 @@ pub async fn get_with(
     path_and_query: &str,
     headers: &[(&str, &str)],
 ) -> HttpResponse {
-    let mut request = reqwest::Client::new().get(format!("{}{path_and_query}", stack.edge_url()));
+    request(
+        stack,
+        reqwest::Method::GET,
+        path_and_query,
+        headers,
+        Vec::new(),
+    )
+    .await
+}
+
+/// A request to the edge with any method, headers and body.
+pub async fn request(
+    stack: &TestStack,
+    method: reqwest::Method,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> HttpResponse {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{}{path_and_query}", stack.edge_url()))
+        .body(body);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = request.send().await.expect("http get");
+    let response = request.send().await.expect("http request");
     HttpResponse {
         status: response.status().as_u16(),
         headers: response.headers().clone(),

@@ -17,33 +17,12 @@ const PYTHON: &str = concat!(
 );
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/soda_write.py");
 
-/// A request to the edge with any method, headers and body.
-async fn request(
-    stack: &TestStack,
-    method: reqwest::Method,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Vec<u8>,
-) -> HttpResponse {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{}{path}", stack.edge_url()))
-        .body(body);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.send().await.expect("http request");
-    HttpResponse {
-        status: response.status().as_u16(),
-        headers: response.headers().clone(),
-        body: response.text().await.expect("http body"),
-    }
-}
-
 #[tokio::test]
 async fn sodapy_replaces_upserts_and_deletes_through_the_write_api() {
     let stack = TestStack::start().await;
     let (key, dataset) = amounts_by_town(&stack).await;
-    let csv = std::env::temp_dir().join(format!("{dataset}-upsert.csv"));
+    // Dataset ids are random: the file is this test's alone, and removed once read.
+    let csv = std::env::temp_dir().join(format!("opendata-{dataset}-upsert.csv"));
     std::fs::write(
         &csv,
         "town,amount,:deleted\nEnfield,5,\nDarien,,true\nAvon,1,\n",
@@ -58,6 +37,7 @@ async fn sodapy_replaces_upserts_and_deletes_through_the_write_api() {
         .output()
         .await
         .expect("run sodapy (scripts/python-clients.sh installs it)");
+    std::fs::remove_file(&csv).unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -90,7 +70,14 @@ async fn sodapy_replaces_upserts_and_deletes_through_the_write_api() {
         refused.contains("row 1, column amount: not a number (`many`)"),
         "{refused}"
     );
-    let rows: Vec<(String, String)> = call("read")["response"]
+    // sodapy reads our rows back (what it read depends on when the catalog made the last
+    // version current); the rows, once it is:
+    assert!(call("read")["response"].is_array(), "{stdout}");
+    wait_for_version(&stack, &dataset, 3).await;
+    let read = get(&stack, &format!("/resource/{dataset}.json?$order=town"))
+        .await
+        .json();
+    let rows: Vec<(String, String)> = read
         .as_array()
         .unwrap()
         .iter()
@@ -173,17 +160,50 @@ async fn writes_need_the_agencys_key_and_rows_within_their_limits() {
     let nothing = post(vec![bearer(&key)], b"[]".to_vec()).await;
     assert_eq!(nothing.status, 200, "{}", nothing.body);
     assert_eq!(nothing.json()["Rows Created"], 0);
+    let authorized = format!("Bearer {key}");
     let emptied = request(
         &stack,
         reqwest::Method::PUT,
         &path,
-        &[("authorization", &format!("Bearer {key}"))],
+        &[("authorization", &authorized)],
         b"[]".to_vec(),
     )
     .await;
     assert_eq!(emptied.status, 409, "{}", emptied.body);
+    assert!(emptied.body.contains("would empty it"), "{}", emptied.body);
+    let form = post(
+        vec![bearer(&key), ("content-type", "text/plain".to_owned())],
+        rows.clone(),
+    )
+    .await;
+    assert_eq!(form.status, 400, "{}", form.body);
+    assert_eq!(
+        form.json()["data"]["parameter"],
+        "Content-Type",
+        "{}",
+        form.body
+    );
+    // A CSV row that does not fit is named by its line.
+    let csv_path = format!("/resource/{dataset}.csv");
+    let bad_line = request(
+        &stack,
+        reqwest::Method::POST,
+        &csv_path,
+        &[("authorization", &authorized), ("content-type", "text/csv")],
+        b"town,amount\nAvon,1\nBristol,lots\n".to_vec(),
+    )
+    .await;
+    assert_eq!(bad_line.status, 400, "{}", bad_line.body);
+    assert!(
+        bad_line
+            .body
+            .contains("line 3, column amount: not a number"),
+        "{}",
+        bad_line.body
+    );
 
-    // None of that wrote a version; a good write does.
+    // None of that wrote a version. The first rows, by upsert: the last row for an identifier
+    // wins, so Avon (sent, then deleted) is not created.
     let history = get(&stack, &format!("/api/views/{dataset}/versions"))
         .await
         .json();
@@ -192,8 +212,26 @@ async fn writes_need_the_agencys_key_and_rows_within_their_limits() {
         0,
         "{history}"
     );
+    let first = post(
+        vec![bearer(&key)],
+        br#"[{"town": "Avon", "amount": "1"}, {"town": "Avon", ":deleted": true},
+             {"town": "Bristol", "amount": "2"}]"#
+            .to_vec(),
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(
+        first.json(),
+        json!({"By RowIdentifier": 0, "By SID": 0, "Errors": 0,
+               "Rows Created": 1, "Rows Deleted": 0, "Rows Updated": 0})
+    );
     let written = post(vec![bearer(&key)], rows).await;
     assert_eq!(written.status, 200, "{}", written.body);
     assert_eq!(written.json()["Rows Created"], 1);
+    wait_for_version(&stack, &dataset, 2).await;
+    let towns = get(&stack, &format!("/resource/{dataset}.json?$order=town"))
+        .await
+        .json();
+    assert_eq!(towns.as_array().unwrap().len(), 2, "{towns}");
     stack.stop().await;
 }

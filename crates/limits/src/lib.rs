@@ -684,14 +684,44 @@ pub const WRITE_JSON_BYTES: Limit = Limit {
     exceeded: "413 `payload_too_large`; nothing is written",
 };
 
-/// JSON write bodies read at once by one edge.
+/// Bytes of the CSV a JSON write body becomes.
+pub const WRITE_JSON_CSV_BYTES: Limit = Limit {
+    name: "write_json_csv_bytes",
+    value: 16 * 1024 * 1024,
+    unit: "bytes",
+    applies_to: "the CSV a JSON write body becomes, every row with a cell for every field any row names (at most `columns` + 1 fields), so a small body of rows with different fields cannot grow large",
+    setting: None,
+    exceeded: "413 `payload_too_large`; nothing is written (send CSV, or rows with the same fields)",
+};
+
+/// JSON write bodies converted and sent at once by one edge.
 pub const WRITE_JSON_CONVERSIONS: Limit = Limit {
     name: "write_json_conversions",
     value: 2,
     unit: "requests",
-    applies_to: "JSON bodies of Socrata's write API one edge holds in memory at once",
+    applies_to: "JSON bodies of Socrata's write API one edge converts and sends to ingestion at once (each body is read first, outside this count)",
     setting: None,
     exceeded: "the next waits up to 10 s, then 503 `unavailable`",
+};
+
+/// CSV write bodies streamed at once by one edge.
+pub const WRITE_CSV_STREAMS: Limit = Limit {
+    name: "write_csv_streams",
+    value: 2,
+    unit: "requests",
+    applies_to: "CSV bodies of Socrata's write API one edge streams to ingestion at once (each holds one of ingestion's `max_concurrent_loads` while it arrives, so pushes keep the rest)",
+    setting: None,
+    exceeded: "the next waits up to 10 s, then 503 `unavailable`",
+};
+
+/// Seconds a write body may pause.
+pub const WRITE_BODY_IDLE_SECONDS: Limit = Limit {
+    name: "write_body_idle_seconds",
+    value: 30,
+    unit: "seconds",
+    applies_to: "time between two pieces of the body of `POST`/`PUT /resource/{id}` (a body that stalls holds a load slot)",
+    setting: None,
+    exceeded: "408 `request_timeout`; nothing is written",
 };
 
 /// Bytes of a CSV body of Socrata's write API.
@@ -770,9 +800,12 @@ pub const ALL: &[Limit] = &[
     RETENTION_DAYS,
     RETENTION_VERSIONS,
     WRITE_JSON_BYTES,
+    WRITE_JSON_CSV_BYTES,
     WRITE_JSON_CONVERSIONS,
     WRITE_CSV_BYTES,
+    WRITE_CSV_STREAMS,
     WRITE_BODY_SECONDS,
+    WRITE_BODY_IDLE_SECONDS,
     FILTER_VALUES,
     AWARD_IDS,
     RECORDS_PER_CALL,

@@ -176,6 +176,24 @@ pub fn bearer_credential(authorization: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !credential.is_empty()).then_some(credential)
 }
 
+/// The key of an `Authorization: Basic <base64 of user:password>` value: the password, or the
+/// user name when the password is empty (Socrata's clients send a key as either); `None` when the
+/// value is not Basic, not base64 of UTF-8, or carries no key.
+pub fn basic_credential(authorization: &str) -> Option<String> {
+    use base64::Engine as _;
+    let (scheme, encoded) = authorization.trim_start().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (user, password) = decoded.split_once(':').unwrap_or((&decoded, ""));
+    let key = if password.is_empty() { user } else { password };
+    (!key.is_empty()).then(|| key.to_owned())
+}
+
 type MakeSpan = fn(&http::Request<tonic::body::Body>) -> tracing::Span;
 
 /// Server layer: one span per RPC, child of the caller's trace context.

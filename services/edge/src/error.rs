@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use opendata_limits::excerpt;
+use opendata_limits::{Limit, excerpt};
 use opendata_platform::error::{ApiError, ErrorCode};
 use opendata_platform::text::TextError;
 use serde::Serialize;
@@ -35,6 +35,34 @@ impl SodaError {
     /// the parameter and the limit.
     pub fn over_limit(parameter: &str) -> impl FnOnce(TextError) -> SodaError + '_ {
         move |error| SodaError(ApiError::from(error).with("parameter", parameter))
+    }
+
+    /// A `413` for a request body larger than `limit` allows.
+    pub fn body_too_large(limit: Limit) -> Self {
+        SodaError(
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "the request body is larger than {} bytes (limit {})",
+                    limit.value, limit.name
+                ),
+            )
+            .with("limit", limit.name),
+        )
+    }
+
+    /// A `408` for a request body that took longer than `limit` to arrive (or to go on).
+    pub fn body_too_slow(limit: Limit) -> Self {
+        SodaError(
+            ApiError::new(
+                ErrorCode::RequestTimeout,
+                format!(
+                    "the request body took too long to arrive (limit {}: {} {})",
+                    limit.name, limit.value, limit.unit
+                ),
+            )
+            .with("limit", limit.name),
+        )
     }
 
     /// A `404` for an unknown or invisible dataset.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, header};
 use opendata_platform::error::{ApiError, ErrorCode};
 use opendata_platform::grpc::{ClientContext, MAX_MESSAGE_BYTES, bearer_credential};
+use opendata_platform::upload::IngestionClient;
 use opendata_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use opendata_proto::governance::v1::audit_service_client::AuditServiceClient;
 use opendata_proto::governance::v1::freshness_service_client::FreshnessServiceClient;
@@ -21,7 +22,11 @@ use std::time::Duration;
 use opendata_platform::auth::Authenticator;
 use opendata_platform::health::Health;
 
-use opendata_limits::WRITE_JSON_CONVERSIONS;
+use opendata_limits::{WRITE_CSV_STREAMS, WRITE_JSON_CONVERSIONS};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// How long a write waits for its turn (see [`EdgeState::write_turn`]).
+pub const WRITE_TURN_WAIT: Duration = Duration::from_secs(10);
 
 use crate::config::EdgeSettings;
 use crate::error::SodaError;
@@ -34,7 +39,6 @@ pub type CatalogClient = CatalogServiceClient<InterceptedService<Channel, Client
 pub type IdentityClient = IdentityServiceClient<InterceptedService<Channel, ClientContext>>;
 pub type SearchClient = SearchServiceClient<InterceptedService<Channel, ClientContext>>;
 pub type IncentivesClient = IncentivesServiceClient<InterceptedService<Channel, ClientContext>>;
-pub type IngestionClient = IngestionServiceClient<InterceptedService<Channel, ClientContext>>;
 
 /// Governance clients acting with one caller's key.
 pub struct GovernanceClients {
@@ -84,8 +88,10 @@ pub struct EdgeState {
     incentives: Channel,
     ingestion: Channel,
     rate_limits: Option<Arc<RateLimits>>,
-    /// Turns to hold a JSON write body in memory while it becomes CSV.
-    json_conversions: Arc<tokio::sync::Semaphore>,
+    /// Turns to convert and send a JSON write body.
+    json_writes: Arc<Semaphore>,
+    /// Turns to stream a CSV write body.
+    csv_writes: Arc<Semaphore>,
     pub settings: Arc<EdgeSettings>,
     /// The edge's own health: not serving once it is draining or a task of its failed.
     pub health: Health,
@@ -124,7 +130,8 @@ impl EdgeState {
             incentives,
             ingestion,
             rate_limits,
-            json_conversions: Arc::new(tokio::sync::Semaphore::new(WRITE_JSON_CONVERSIONS.get())),
+            json_writes: Arc::new(Semaphore::new(WRITE_JSON_CONVERSIONS.get())),
+            csv_writes: Arc::new(Semaphore::new(WRITE_CSV_STREAMS.get())),
             settings: Arc::new(settings),
             health: Health::new(),
             readiness: Arc::default(),
@@ -168,18 +175,25 @@ impl EdgeState {
         .max_encoding_message_size(MAX_MESSAGE_BYTES))
     }
 
-    /// A turn to hold a JSON write body in memory, waiting at most 10 s; 503 naming the limit
-    /// otherwise.
-    pub async fn json_conversion(&self) -> Result<tokio::sync::OwnedSemaphorePermit, SodaError> {
-        let wait = Duration::from_secs(10);
-        match tokio::time::timeout(wait, self.json_conversions.clone().acquire_owned()).await {
+    /// A turn to write rows (Socrata's write API) of a JSON body (`csv`: false) or a CSV one,
+    /// waiting at most [`WRITE_TURN_WAIT`]; 503 naming the limit otherwise.
+    pub async fn write_turn(&self, csv: bool) -> Result<OwnedSemaphorePermit, SodaError> {
+        let (turns, limit) = if csv {
+            (&self.csv_writes, WRITE_CSV_STREAMS)
+        } else {
+            (&self.json_writes, WRITE_JSON_CONVERSIONS)
+        };
+        match tokio::time::timeout(WRITE_TURN_WAIT, turns.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Ok(permit),
             _ => Err(SodaError(
                 ApiError::new(
                     ErrorCode::Unavailable,
-                    "too many JSON writes are being read at once; retry in a moment, or send CSV",
+                    format!(
+                        "too many writes are being received at once ({}); retry in a moment",
+                        limit.name
+                    ),
                 )
-                .with("limit", WRITE_JSON_CONVERSIONS.name),
+                .with("limit", limit.name),
             )),
         }
     }

@@ -1,36 +1,43 @@
 //! Socrata's write API (SODA producer), so agencies' existing pipelines (sodapy, socrata-py,
 //! DataSync-style jobs) keep working: `POST /resource/{id}.json` (or `.csv`) upserts by the row
 //! identifier, a row with `":deleted": true` deleting its row; `PUT` replaces every row. The body
-//! is a JSON array of objects keyed by field name (at most `write_json_bytes`, turned into CSV
-//! here) or CSV (`Content-Type: text/csv`, streamed through as it arrives, at most
-//! `write_csv_bytes`).
+//! is a JSON array of objects keyed by field name (`application/json`, or no type: at most
+//! `write_json_bytes`, read whole and turned into CSV) or CSV (`text/csv`: streamed through as it
+//! arrives, at most `write_csv_bytes`, never pausing longer than `write_body_idle_seconds`).
 //!
 //! Authenticated by an API key: HTTP Basic with the key as the password (any user name) or as
 //! the user name with an empty password, or `Authorization: Bearer <key>`. The rows pass through
-//! ingestion over gRPC as one upload (`CreateUpload`, `UploadChunks`, `CommitUpload`) with the
-//! key: the same authorization (the dataset's agency), coercion and report as `opendata push`.
-//! One row that does not fit fails the whole request (400 naming the row, the column and why) and
-//! nothing is written. The answer is Socrata's: `Rows Created`, `Rows Updated` (rows whose values
-//! changed), `Rows Deleted`, `Errors` (always 0: errors fail the request), `By RowIdentifier`,
-//! `By SID` (0: rows are matched by their identifier).
+//! ingestion over gRPC as one upload (`CreateUpload` first, so the key and the dataset's agency
+//! are checked before the body is read; `UploadChunks`; `CommitUpload`) with the key: the same
+//! authorization, coercion and report as `opendata push`. One row that does not fit fails the
+//! whole request (400 naming the row, the column and why) and nothing is written. The answer is
+//! Socrata's: `Rows Created`, `Rows Updated` (rows whose values changed), `Rows Deleted`,
+//! `Errors` (always 0: errors fail the request), `By RowIdentifier` (an upsert's updated and
+//! deleted rows), `By SID` (0: rows are matched by their identifier).
 
+use std::io::Cursor;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
-use base64::Engine as _;
 use bytes::Bytes;
+use futures::StreamExt as _;
 use futures::stream::BoxStream;
-use futures::{Stream, StreamExt as _};
-use opendata_limits::{Limit, WRITE_BODY_SECONDS, WRITE_CSV_BYTES, WRITE_JSON_BYTES};
+use opendata_limits::{
+    COLUMNS, Limit, WRITE_BODY_IDLE_SECONDS, WRITE_CSV_BYTES, WRITE_JSON_BYTES,
+    WRITE_JSON_CSV_BYTES,
+};
 use opendata_platform::error::{ApiError, ErrorCode};
-use opendata_platform::grpc::bearer_credential;
+use opendata_platform::grpc::{basic_credential, bearer_credential};
+use opendata_platform::upload::{IngestionClient, SendError, send_file};
 use opendata_proto::catalog::v1::RowFormat;
 use opendata_proto::ingestion::v1 as pb;
 use serde_json::json;
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::io::AsyncRead;
+use tokio_util::io::StreamReader;
 use tower_http::timeout::TimeoutError;
 
 use crate::error::SodaError;
@@ -39,8 +46,6 @@ use crate::params::split_extension;
 use crate::resource::is_dataset_id;
 use crate::state::EdgeState;
 
-/// Bytes of a JSON body's CSV sent to ingestion per message.
-const CHUNK_BYTES: usize = 1024 * 1024;
 /// Rejected rows named in a refusal.
 const REJECTIONS_NAMED: u32 = 10;
 
@@ -71,6 +76,7 @@ enum BodyKind {
     Csv,
 }
 
+/// A write of `mode`: the upload created, loaded and committed, or abandoned.
 async fn write(
     State(state): State<EdgeState>,
     Path(file): Path<String>,
@@ -82,37 +88,170 @@ async fn write(
     if !is_dataset_id(id) {
         return Err(SodaError::dataset_not_found(id));
     }
-    let id = id.to_owned();
+    let dataset_id = id.to_owned();
     let key = write_key(&headers)?;
-    let kind = body_kind(&headers, extension);
+    let kind = body_kind(&headers, extension)?;
     let mut ingestion = state.ingestion(&key)?;
-    // The key and the dataset are checked before the body is read.
-    let upload = ingestion
+    let upload_id = ingestion
         .create_upload(pb::CreateUploadRequest {
-            dataset_id: id,
+            dataset_id,
             mode: mode as i32,
+            // One row that does not fit fails the request.
+            max_rejected_fraction: 0.0,
             ..Default::default()
         })
         .await?
-        .into_inner();
-    let committed = match load(&state, &mut ingestion, upload.id.clone(), kind, body).await {
-        Ok(Loaded::Rows) => commit(&mut ingestion, upload.id.clone(), kind).await,
-        // An upsert of no rows changes nothing (a replace with none is ingestion's to refuse).
-        Ok(Loaded::Nothing) if mode == pb::UploadMode::Upsert => Ok(pb::Upload::default()),
-        Ok(Loaded::Nothing) => commit(&mut ingestion, upload.id.clone(), kind).await,
-        Err(error) => Err(error),
+        .into_inner()
+        .id;
+    let outcome = match kind {
+        BodyKind::Json => write_json(&state, &mut ingestion, upload_id.clone(), mode, body).await,
+        BodyKind::Csv => write_csv(&state, &mut ingestion, upload_id.clone(), body).await,
     };
-    match committed {
-        Ok(committed) if committed.id.is_empty() => {
-            abandon(&mut ingestion, upload.id).await;
-            Ok(Json(socrata_report(&committed)))
+    match outcome {
+        Ok(Some(committed)) => Ok(Json(socrata_report(mode, &committed))),
+        Ok(None) => {
+            abandon(&mut ingestion, upload_id).await;
+            Ok(Json(socrata_report(mode, &pb::Upload::default())))
         }
-        Ok(committed) => Ok(Json(socrata_report(&committed))),
         Err(error) => {
-            abandon(&mut ingestion, upload.id).await;
+            abandon(&mut ingestion, upload_id).await;
             Err(error)
         }
     }
+}
+
+/// A JSON body: read whole (before its turn, so a slow client holds none), turned into CSV on a
+/// blocking thread, sent and committed while the turn is held. `None` for an upsert of no rows
+/// (nothing to write).
+async fn write_json(
+    state: &EdgeState,
+    ingestion: &mut IngestionClient,
+    upload_id: String,
+    mode: pb::UploadMode,
+    body: Body,
+) -> Result<Option<pb::Upload>, SodaError> {
+    let mut body = frames(body, WRITE_JSON_BYTES);
+    let mut json = Vec::new();
+    while let Some(bytes) = body.next().await {
+        json.extend_from_slice(&bytes?);
+    }
+    let _turn = state.write_turn(false).await?;
+    let mut converted = tokio::task::spawn_blocking(move || {
+        json_rows_to_csv(&json, COLUMNS.get() + 1, WRITE_JSON_CSV_BYTES.get())
+    })
+    .await
+    .map_err(|_| {
+        SodaError(ApiError::new(
+            ErrorCode::Internal,
+            "the rows could not be read",
+        ))
+    })?
+    .map_err(not_rows)?;
+    if converted.row_lines.is_empty() {
+        return match mode {
+            pb::UploadMode::Replace => Err(SodaError(ApiError::new(
+                ErrorCode::EmptyReplacement,
+                "the body has no rows, and replacing the dataset with none would empty it; \
+                 nothing was written",
+            ))),
+            _ => Ok(None),
+        };
+    }
+    let csv = std::mem::take(&mut converted.csv);
+    send(ingestion, &upload_id, Cursor::new(csv), None).await?;
+    let row_of = |line: u64| format!("row {}", converted.row_at(line));
+    commit(ingestion, upload_id, row_of).await.map(Some)
+}
+
+/// A CSV body: streamed to ingestion as it arrives, while its turn is held.
+async fn write_csv(
+    state: &EdgeState,
+    ingestion: &mut IngestionClient,
+    upload_id: String,
+    body: Body,
+) -> Result<Option<pb::Upload>, SodaError> {
+    let _turn = state.write_turn(true).await?;
+    let failure: Arc<Mutex<Option<SodaError>>> = Arc::default();
+    let failed = failure.clone();
+    let frames = frames(body, WRITE_CSV_BYTES).map(move |frame| {
+        frame.map_err(|error| {
+            if let Ok(mut slot) = failed.lock() {
+                *slot = Some(error);
+            }
+            std::io::Error::other("the request body stopped")
+        })
+    });
+    send(
+        ingestion,
+        &upload_id,
+        StreamReader::new(frames),
+        Some(failure),
+    )
+    .await?;
+    commit(ingestion, upload_id, |line| format!("line {line}"))
+        .await
+        .map(Some)
+}
+
+/// Sends the file to the upload (as `opendata push` does); a body that stopped reports why.
+async fn send(
+    ingestion: &mut IngestionClient,
+    upload_id: &str,
+    file: impl AsyncRead + Unpin + Send + 'static,
+    failure: Option<Arc<Mutex<Option<SodaError>>>>,
+) -> Result<(), SodaError> {
+    let loaded = match send_file(ingestion, upload_id, file, |_| {}).await {
+        Ok(loaded) => loaded,
+        Err(SendError::Refused(status)) => return Err(SodaError(ApiError::from_status(&status))),
+        Err(SendError::Read(_)) => {
+            let stopped = failure.and_then(|slot| slot.lock().ok().and_then(|mut s| s.take()));
+            return Err(stopped.unwrap_or_else(|| {
+                SodaError(ApiError::new(
+                    ErrorCode::InvalidArgument,
+                    "the request body could not be read",
+                ))
+            }));
+        }
+    };
+    if loaded.state == pb::UploadState::Failed as i32 {
+        return Err(SodaError(ApiError::new(
+            ErrorCode::InvalidArgument,
+            loaded.error,
+        )));
+    }
+    Ok(())
+}
+
+/// Commits the loaded upload; a refusal for rejected rows names them, each by `place` (its
+/// position in a JSON array, its line in CSV).
+async fn commit(
+    ingestion: &mut IngestionClient,
+    upload_id: String,
+    place: impl Fn(u64) -> String,
+) -> Result<pb::Upload, SodaError> {
+    let status = match ingestion
+        .commit_upload(pb::CommitUploadRequest {
+            upload_id: upload_id.clone(),
+        })
+        .await
+    {
+        Ok(committed) => return Ok(committed.into_inner()),
+        Err(status) => status,
+    };
+    let error = ApiError::from_status(&status);
+    if error.code != ErrorCode::TooManyRejectedRows {
+        return Err(SodaError(error));
+    }
+    let rejections = ingestion
+        .list_rejections(pb::ListRejectionsRequest {
+            upload_id,
+            page_size: REJECTIONS_NAMED,
+            after_line: 0,
+        })
+        .await?
+        .into_inner()
+        .rejections;
+    Err(rejected(&rejections, place))
 }
 
 /// Abandons an upload that will not be committed; best effort (the janitor abandons it later
@@ -123,191 +262,17 @@ async fn abandon(ingestion: &mut IngestionClient, upload_id: String) {
         .await;
 }
 
-/// The API key of a write: HTTP Basic (the password, or the user name when the password is
-/// empty) or Bearer.
-fn write_key(headers: &HeaderMap) -> Result<String, SodaError> {
-    let unauthenticated = |message: &str| {
-        SodaError(ApiError::new(
-            ErrorCode::Unauthenticated,
-            message.to_owned(),
-        ))
-    };
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .ok_or_else(|| {
-            unauthenticated(
-                "writing rows needs an API key: HTTP Basic with the key as the password, or \
-                 Authorization: Bearer <key>",
-            )
-        })?;
-    if let Some(key) = bearer_credential(authorization) {
-        return Ok(key.to_owned());
-    }
-    let basic = authorization
-        .trim_start()
-        .split_once(' ')
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-        .map(|(_, credentials)| credentials.trim())
-        .ok_or_else(|| unauthenticated("the Authorization header is neither Basic nor Bearer"))?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(basic)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| unauthenticated("the Basic credentials are not base64 of user:password"))?;
-    let (user, password) = decoded.split_once(':').unwrap_or((&decoded, ""));
-    let key = if password.is_empty() { user } else { password };
-    if key.is_empty() {
-        return Err(unauthenticated("the Basic credentials carry no key"));
-    }
-    Ok(key.to_owned())
-}
-
-/// CSV when the request says `text/csv`, or names no type and the path ends in `.csv`; JSON
-/// otherwise (sodapy sends JSON without a type).
-fn body_kind(headers: &HeaderMap, extension: Option<RowFormat>) -> BodyKind {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .map(|value| value.to_ascii_lowercase());
-    match content_type {
-        Some(kind) if kind.starts_with("text/csv") => BodyKind::Csv,
-        Some(_) => BodyKind::Json,
-        None if extension == Some(RowFormat::Csv) => BodyKind::Csv,
-        None => BodyKind::Json,
-    }
-}
-
-/// What a body held.
-enum Loaded {
-    Rows,
-    /// A JSON array without rows.
-    Nothing,
-}
-
-/// Sends the body to the upload: a JSON body whole once turned into CSV, a CSV body as it
-/// arrives.
-async fn load(
-    state: &EdgeState,
-    ingestion: &mut IngestionClient,
-    upload_id: String,
-    kind: BodyKind,
-    body: Body,
-) -> Result<Loaded, SodaError> {
-    let failure: Arc<Mutex<Option<SodaError>>> = Arc::default();
-    let data: std::pin::Pin<Box<dyn Stream<Item = Bytes> + Send>> = match kind {
-        BodyKind::Json => {
-            let _turn = state.json_conversion().await?;
-            let mut body = frames(body, WRITE_JSON_BYTES);
-            let mut json = Vec::new();
-            while let Some(bytes) = body.next().await {
-                json.extend_from_slice(&bytes?);
-            }
-            let (csv, rows) = json_rows_to_csv(&json).map_err(|NotRows(message)| {
-                SodaError(ApiError::new(ErrorCode::InvalidArgument, message))
-            })?;
-            if rows == 0 {
-                return Ok(Loaded::Nothing);
-            }
-            let pieces: Vec<Bytes> = Bytes::from(csv)
-                .chunks(CHUNK_BYTES)
-                .map(Bytes::copy_from_slice)
-                .collect();
-            Box::pin(futures::stream::iter(pieces))
-        }
-        BodyKind::Csv => {
-            let failed = failure.clone();
-            Box::pin(frames(body, WRITE_CSV_BYTES).filter_map(move |frame| {
-                let bytes = match frame {
-                    Ok(bytes) => Some(bytes),
-                    Err(error) => {
-                        if let Ok(mut slot) = failed.lock() {
-                            *slot = Some(error);
-                        }
-                        None
-                    }
-                };
-                futures::future::ready(bytes)
-            }))
-        }
-    };
-    // The body is read on a task of its own while ingestion receives it (as `opendata push`
-    // sends files), a few chunks ahead.
-    let (sender, receiver) = tokio::sync::mpsc::channel::<pb::UploadChunk>(4);
-    let reader = tokio::spawn(async move {
-        let (mut upload_id, mut data) = (upload_id, data);
-        while let Some(bytes) = data.next().await {
-            // The first chunk names the upload; the rest belong to the same stream.
-            let chunk = pb::UploadChunk {
-                upload_id: std::mem::take(&mut upload_id),
-                data: bytes,
-            };
-            if sender.send(chunk).await.is_err() {
-                break;
-            }
-        }
-    });
-    let sent = ingestion.upload_chunks(ReceiverStream::new(receiver)).await;
-    reader.abort();
-    // The body's own failure (too large, too slow) explains a short file better than the file.
-    if let Some(error) = failure.lock().ok().and_then(|mut slot| slot.take()) {
-        return Err(error);
-    }
-    let loaded = sent?.into_inner();
-    if loaded.state == pb::UploadState::Failed as i32 {
-        return Err(SodaError(ApiError::new(
-            ErrorCode::InvalidArgument,
-            loaded.error,
-        )));
-    }
-    Ok(Loaded::Rows)
-}
-
-/// Commits the loaded upload; a refusal for rejected rows names them.
-async fn commit(
-    ingestion: &mut IngestionClient,
-    upload_id: String,
-    kind: BodyKind,
-) -> Result<pb::Upload, SodaError> {
-    match ingestion
-        .commit_upload(pb::CommitUploadRequest {
-            upload_id: upload_id.clone(),
-        })
-        .await
-    {
-        Ok(committed) => Ok(committed.into_inner()),
-        Err(status) => {
-            let error = ApiError::from_status(&status);
-            if error.code != ErrorCode::TooManyRejectedRows {
-                return Err(SodaError(error));
-            }
-            let rejections = ingestion
-                .list_rejections(pb::ListRejectionsRequest {
-                    upload_id,
-                    page_size: REJECTIONS_NAMED,
-                    after_line: 0,
-                })
-                .await?
-                .into_inner()
-                .rejections;
-            Err(rejected(&rejections, kind))
-        }
-    }
-}
-
-/// The refusal of rows that do not fit, naming each (a JSON row by its position, a CSV row by
-/// its line).
-fn rejected(rejections: &[pb::Rejection], kind: BodyKind) -> SodaError {
+/// The refusal of rows that do not fit, naming each by `place`.
+fn rejected(rejections: &[pb::Rejection], place: impl Fn(u64) -> String) -> SodaError {
     let named: Vec<String> = rejections
         .iter()
         .map(|rejection| {
-            let place = match kind {
-                BodyKind::Json => format!("row {}", rejection.line.saturating_sub(1)),
-                BodyKind::Csv => format!("line {}", rejection.line),
-            };
             format!(
-                "{place}, column {}: {} (`{}`)",
-                rejection.column, rejection.reason, rejection.value
+                "{}, column {}: {} (`{}`)",
+                place(rejection.line),
+                rejection.column,
+                rejection.reason,
+                rejection.value
             )
         })
         .collect();
@@ -324,10 +289,39 @@ fn rejected(rejections: &[pb::Rejection], kind: BodyKind) -> SodaError {
     SodaError(error)
 }
 
+/// What a JSON body that is not rows is refused with.
+fn not_rows(error: NotRows) -> SodaError {
+    match error {
+        NotRows::Malformed(message) => SodaError(ApiError::new(ErrorCode::InvalidArgument, message)),
+        NotRows::TooManyFields(most) => SodaError(
+            ApiError::new(
+                ErrorCode::InvalidArgument,
+                format!("the rows name more than {most} fields; a dataset has at most {} columns", COLUMNS.value),
+            )
+            .with("limit", COLUMNS.name),
+        ),
+        NotRows::TooLarge(_) => SodaError(
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "the rows, each with a cell for every field any row names, take more than {} bytes \
+                     (limit {}); send CSV, or rows with the same fields",
+                    WRITE_JSON_CSV_BYTES.value, WRITE_JSON_CSV_BYTES.name
+                ),
+            )
+            .with("limit", WRITE_JSON_CSV_BYTES.name),
+        ),
+    }
+}
+
 /// Socrata's answer to a write.
-fn socrata_report(upload: &pb::Upload) -> serde_json::Value {
+fn socrata_report(mode: pb::UploadMode, upload: &pb::Upload) -> serde_json::Value {
+    let by_row_identifier = match mode {
+        pb::UploadMode::Upsert => upload.rows_updated + upload.rows_deleted,
+        _ => 0,
+    };
     json!({
-        "By RowIdentifier": upload.rows_updated + upload.rows_deleted,
+        "By RowIdentifier": by_row_identifier,
         "By SID": 0,
         "Errors": 0,
         "Rows Created": upload.rows_created,
@@ -336,26 +330,69 @@ fn socrata_report(upload: &pb::Upload) -> serde_json::Value {
     })
 }
 
+/// The API key of a write: HTTP Basic (the password, or the user name when the password is
+/// empty) or Bearer.
+fn write_key(headers: &HeaderMap) -> Result<String, SodaError> {
+    let refused = |message: &str| SodaError(ApiError::new(ErrorCode::Unauthenticated, message));
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(|| {
+            refused(
+                "writing rows needs an API key: HTTP Basic with the key as the password, or \
+                 Authorization: Bearer <key>",
+            )
+        })?;
+    bearer_credential(authorization)
+        .map(str::to_owned)
+        .or_else(|| basic_credential(authorization))
+        .ok_or_else(|| {
+            refused(
+                "the Authorization header carries no key: send Basic (base64 of user:key) or \
+                 Bearer <key>",
+            )
+        })
+}
+
+/// CSV for `text/csv`, or for no type on a path ending in `.csv`; JSON for `application/json`,
+/// or no type otherwise (sodapy sends JSON without one). Any other type is refused, so a
+/// browser's cross-site form can never write.
+fn body_kind(headers: &HeaderMap, extension: Option<RowFormat>) -> Result<BodyKind, SodaError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|value| value.to_str().unwrap_or_default().to_ascii_lowercase());
+    match content_type.as_deref() {
+        Some(kind) if kind.starts_with("text/csv") => Ok(BodyKind::Csv),
+        Some(kind) if kind.starts_with("application/json") => Ok(BodyKind::Json),
+        Some(other) => Err(SodaError::bad_parameter(
+            "Content-Type",
+            format!(
+                "rows are written as application/json or text/csv, not {}",
+                opendata_limits::excerpt(other)
+            ),
+        )),
+        None if extension == Some(RowFormat::Csv) => Ok(BodyKind::Csv),
+        None => Ok(BodyKind::Json),
+    }
+}
+
 /// The body's bytes as they arrive, ending with what stopped them: more than `limit` bytes (413),
-/// the body's time (408), or a broken connection (400).
-/// (Boxed: the unfolding closure's future would otherwise defeat the handler's `Send` proof.)
+/// a pause longer than `write_body_idle_seconds` or the whole body's time (408), or a broken
+/// connection (400). (Boxed: the unfolding closure's future would otherwise defeat the handler's
+/// `Send` proof.)
 fn frames(body: Body, limit: Limit) -> BoxStream<'static, Result<Bytes, SodaError>> {
+    let idle = Duration::from_secs(WRITE_BODY_IDLE_SECONDS.value);
     let start = Some((body.into_data_stream(), 0u64));
     futures::stream::unfold(start, move |state| async move {
         let (mut frames, total) = state?;
-        match frames.next().await? {
+        let frame = match tokio::time::timeout(idle, frames.next()).await {
+            Ok(frame) => frame?,
+            Err(_) => return Some((Err(SodaError::body_too_slow(WRITE_BODY_IDLE_SECONDS)), None)),
+        };
+        match frame {
             Err(error) => Some((Err(body_error(&error)), None)),
             Ok(bytes) if total + bytes.len() as u64 > limit.value => {
-                let error = ApiError::new(
-                    ErrorCode::PayloadTooLarge,
-                    format!(
-                        "the request body is larger than {} bytes (limit {}); send fewer rows at a \
-                         time",
-                        limit.value, limit.name
-                    ),
-                )
-                .with("limit", limit.name);
-                Some((Err(SodaError(error)), None))
+                Some((Err(SodaError::body_too_large(limit)), None))
             }
             Ok(bytes) => {
                 let total = total + bytes.len() as u64;
@@ -366,18 +403,12 @@ fn frames(body: Body, limit: Limit) -> BoxStream<'static, Result<Bytes, SodaErro
     .boxed()
 }
 
-/// Why a body could not be read.
+/// Why a body could not be read: its time ran out (408), or the connection broke (400).
 fn body_error(error: &axum::Error) -> SodaError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(cause) = source {
         if cause.downcast_ref::<TimeoutError>().is_some() {
-            return SodaError(
-                ApiError::new(
-                    ErrorCode::RequestTimeout,
-                    "the request body took too long to arrive",
-                )
-                .with("limit", WRITE_BODY_SECONDS.name),
-            );
+            return SodaError::body_too_slow(opendata_limits::WRITE_BODY_SECONDS);
         }
         source = cause.source();
     }
@@ -387,95 +418,119 @@ fn body_error(error: &axum::Error) -> SodaError {
     ))
 }
 
-type IngestionClient =
-    opendata_proto::ingestion::v1::ingestion_service_client::IngestionServiceClient<
-        tonic::service::interceptor::InterceptedService<
-            tonic::transport::Channel,
-            opendata_platform::grpc::ClientContext,
-        >,
-    >;
-
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderValue;
 
     use super::*;
 
-    fn authorization(value: &str) -> HeaderMap {
+    fn with(name: header::HeaderName, value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        headers.insert(name, HeaderValue::from_str(value).unwrap());
         headers
     }
 
     #[test]
     fn the_key_comes_from_basic_or_bearer() {
-        let basic = |credentials: &str| {
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(credentials)
-            )
-        };
-        for (header, key) in [
-            (basic("pipeline:odk_secret"), "odk_secret"),
-            (basic("odk_secret:"), "odk_secret"),
-            (basic("odk_secret"), "odk_secret"),
+        for (value, key) in [
+            (
+                "Basic cGlwZWxpbmU6b2RrX3NlY3JldDp3aXRoOmNvbG9ucw==".to_owned(),
+                "odk_secret:with:colons",
+            ),
+            ("Basic b2RrX3NlY3JldDo=".to_owned(), "odk_secret"),
+            ("Basic b2RrX3NlY3JldA==".to_owned(), "odk_secret"),
             ("Bearer odk_secret".to_owned(), "odk_secret"),
         ] {
-            assert_eq!(write_key(&authorization(&header)).unwrap(), key, "{header}");
+            let headers = with(header::AUTHORIZATION, &value);
+            assert_eq!(write_key(&headers).unwrap(), key, "{value}");
         }
-        for header in ["Basic !!!", "Digest x", &basic(":")] {
-            let error = write_key(&authorization(header)).unwrap_err();
-            assert_eq!(error.0.code, ErrorCode::Unauthenticated, "{header}");
+        for value in ["Basic !!!", "Digest x", "Bearer ", "Basic Og=="] {
+            let error = write_key(&with(header::AUTHORIZATION, value)).unwrap_err();
+            assert_eq!(error.0.code, ErrorCode::Unauthenticated, "{value}");
         }
         assert!(write_key(&HeaderMap::new()).is_err());
     }
 
     #[test]
-    fn csv_is_what_says_so() {
-        let typed = |value: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(value).unwrap());
-            headers
-        };
+    fn csv_and_json_are_what_say_so_and_nothing_else_is_taken() {
+        let kind =
+            |value: &str, extension| body_kind(&with(header::CONTENT_TYPE, value), extension);
         assert_eq!(
-            body_kind(&typed("text/csv; charset=utf-8"), None),
+            kind("text/csv; charset=utf-8", None).unwrap(),
             BodyKind::Csv
         );
         assert_eq!(
-            body_kind(&typed("application/json"), Some(RowFormat::Csv)),
+            kind("application/json", Some(RowFormat::Csv)).unwrap(),
             BodyKind::Json
         );
         assert_eq!(
-            body_kind(&HeaderMap::new(), Some(RowFormat::Csv)),
+            body_kind(&HeaderMap::new(), Some(RowFormat::Csv)).unwrap(),
             BodyKind::Csv
         );
         assert_eq!(
-            body_kind(&HeaderMap::new(), Some(RowFormat::Json)),
+            body_kind(&HeaderMap::new(), Some(RowFormat::Json)).unwrap(),
             BodyKind::Json
         );
+        for refused in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ] {
+            let error = kind(refused, None).unwrap_err();
+            assert_eq!(error.0.details["parameter"], "Content-Type", "{refused}");
+        }
     }
 
     #[test]
-    fn rejected_rows_are_named_by_row_or_line() {
+    fn rejected_rows_are_named_by_their_place() {
         let rejection = pb::Rejection {
             line: 3,
             column: "amount".to_owned(),
             value: "many".to_owned(),
             reason: "not a number".to_owned(),
         };
-        let json = rejected(std::slice::from_ref(&rejection), BodyKind::Json).0;
+        let error = rejected(&[rejection], |line| format!("row {}", line - 1)).0;
         assert!(
-            json.message
+            error
+                .message
                 .contains("row 2, column amount: not a number (`many`)"),
             "{}",
-            json.message
+            error.message
         );
-        assert_eq!(json.details["column"], "amount");
-        let csv = rejected(&[rejection], BodyKind::Csv).0;
-        assert!(
-            csv.message.contains("line 3, column amount"),
-            "{}",
-            csv.message
+        assert_eq!(error.details["column"], "amount");
+    }
+
+    #[tokio::test]
+    async fn bodies_past_their_limit_stop_with_413() {
+        let tiny = Limit {
+            value: 4,
+            ..WRITE_CSV_BYTES
+        };
+        let mut body = frames(Body::from("a,b\n1,2\n"), tiny);
+        let error = body.next().await.unwrap().unwrap_err();
+        assert_eq!(error.0.code, ErrorCode::PayloadTooLarge);
+        assert_eq!(error.0.details["limit"], WRITE_CSV_BYTES.name);
+        assert!(body.next().await.is_none(), "nothing after the error");
+        let mut body = frames(Body::from("a,b\n"), tiny);
+        assert_eq!(body.next().await.unwrap().unwrap(), "a,b\n");
+        assert!(body.next().await.is_none());
+    }
+
+    #[test]
+    fn reports_count_by_row_identifier_only_for_upserts() {
+        let upload = pb::Upload {
+            rows_created: 1,
+            rows_updated: 2,
+            rows_deleted: 3,
+            ..Default::default()
+        };
+        assert_eq!(
+            socrata_report(pb::UploadMode::Upsert, &upload)["By RowIdentifier"],
+            5
+        );
+        assert_eq!(
+            socrata_report(pb::UploadMode::Replace, &upload)["By RowIdentifier"],
+            0
         );
     }
 }

@@ -19,6 +19,7 @@ pub mod pipeline;
 pub mod retention;
 pub mod service;
 pub mod store;
+pub mod upsert;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -77,27 +77,12 @@ pub(crate) fn read_body(
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&rejection);
     while let Some(error) = source {
         if error.downcast_ref::<TimeoutError>().is_some() {
-            return Err(SodaError(
-                ApiError::new(
-                    ErrorCode::RequestTimeout,
-                    "the request body took too long to arrive",
-                )
-                .with("limit", ADMIN_BODY_SECONDS.name),
-            ));
+            return Err(SodaError::body_too_slow(ADMIN_BODY_SECONDS));
         }
         source = error.source();
     }
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return Err(SodaError(
-            ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!(
-                    "the request body is larger than {} bytes (limit {})",
-                    bytes.value, bytes.name
-                ),
-            )
-            .with("limit", bytes.name),
-        ));
+        return Err(SodaError::body_too_large(bytes));
     }
     Err(SodaError(ApiError::new(
         ErrorCode::InvalidArgument,
