@@ -75,8 +75,8 @@ pub fn json_rows_to_csv(
     }
     let mut writer = csv::Writer::from_writer(Vec::new());
     let mut row_lines = Vec::with_capacity(objects.len());
+    // The header is line 1; each row starts after the lines written before it.
     let mut lines = 1u64;
-    let mut written = 0;
     let too_large = || NotRows::TooLarge(max_bytes);
     let write = |writer: &mut csv::Writer<Vec<u8>>, cells: Vec<String>| {
         writer
@@ -90,6 +90,7 @@ pub fn json_rows_to_csv(
         &mut writer,
         columns.iter().map(|c| (*c).to_owned()).collect(),
     )?;
+    let mut written = writer.get_ref().len();
     for object in &objects {
         row_lines.push(lines + 1);
         let cells = columns
@@ -101,8 +102,7 @@ pub fn json_rows_to_csv(
         if csv.len() > max_bytes {
             return Err(too_large());
         }
-        lines += csv[written..].iter().filter(|b| **b == b'\n').count() as u64 - 1;
-        lines += 1;
+        lines += csv[written..].iter().filter(|b| **b == b'\n').count() as u64;
         written = csv.len();
     }
     let csv = writer.into_inner().map_err(|error| {
@@ -215,7 +215,7 @@ mod tests {
             csv(
                 r#"[{"at": {"latitude": "41.7", "longitude": "-72.5", "human_address": "{\"address\": \"1 Main St\"}"}}]"#
             ),
-            "at\n1 Main St (41.7, -72.5)\n"
+            "at\n\"1 Main St (41.7, -72.5)\"\n"
         );
         assert_eq!(
             csv(r#"[{"link": {"url": "https://ct.gov", "description": "CT"}}]"#),
