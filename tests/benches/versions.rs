@@ -81,6 +81,7 @@ async fn main() {
         upsert_seconds += push_as(&server, &key, &dataset, &changes, Mode::Upsert).await;
         std::fs::remove_file(changes).unwrap();
     }
+    wait_for_version(&server, &key, &dataset, ROUNDS + 1).await;
     let mut measured = Vec::new();
     for (from, to) in [(ROUNDS, ROUNDS + 1), (1, ROUNDS + 1)] {
         server.reset_peak_memory();
@@ -168,6 +169,29 @@ async fn main() {
             except_seconds
         );
     }
+}
+
+/// Waits until the catalog serves `version` (commits are made current a moment later).
+async fn wait_for_version(server: &ServerProcess, key: &str, dataset: &str, version: u64) {
+    let url = format!("{}/api/views/{dataset}/versions", server.url("edge"));
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        let body = client
+            .get(&url)
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let history: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if history["versions"][0]["version"] == version {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("version {version} of {dataset} was not made current within 30 s");
 }
 
 /// The changed rows between two versions as CSV through the edge: how many, and the seconds the
