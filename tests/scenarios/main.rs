@@ -5,6 +5,7 @@ mod bad_input;
 mod balancing;
 mod browser;
 mod catalog;
+mod changelog;
 mod deployment;
 mod differential;
 mod diffs;

@@ -9,6 +9,7 @@
 #![allow(missing_docs)]
 
 pub mod admin;
+pub mod changelog;
 #[warn(missing_docs)]
 pub mod config;
 pub mod dcat;

@@ -245,6 +245,21 @@ impl EdgeState {
         IdentityServiceClient::with_interceptor(self.governance.clone(), ClientContext::anonymous())
     }
 
+    /// A review client acting with the request's bearer key, or anonymous without one.
+    pub fn review_for(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<ReviewServiceClient<InterceptedService<Channel, ClientContext>>, SodaError> {
+        let context = match bearer(headers) {
+            Some(key) => ClientContext::with_key(key)?,
+            None => ClientContext::anonymous(),
+        };
+        Ok(ReviewServiceClient::with_interceptor(
+            self.governance.clone(),
+            context,
+        ))
+    }
+
     /// An anonymous review client, for the public inventory counts.
     pub fn public_review(&self) -> ReviewServiceClient<InterceptedService<Channel, ClientContext>> {
         ReviewServiceClient::with_interceptor(self.governance.clone(), ClientContext::anonymous())

@@ -1,5 +1,6 @@
 //! `GET /api/views/{id}.json`: a dataset's metadata in the shape Socrata clients read: columns with
-//! ids, field names and types, the metadata object with the row identifier, owner and timestamps.
+//! ids, field names and types, the metadata object with the row identifier, owner and timestamps;
+//! and its `changelog` (see [`crate::changelog`]), which Socrata's views do not have.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -9,6 +10,7 @@ use opendata_proto::catalog::v1::{Dataset, GetDatasetRequest, PublicationStage};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::changelog::changelog;
 use crate::error::SodaError;
 use crate::resource::is_dataset_id;
 use crate::state::EdgeState;
@@ -200,7 +202,7 @@ pub async fn view(
         .get_dataset(GetDatasetRequest { id: id.to_owned() })
         .await?
         .into_inner();
-    Ok(Json(
-        serde_json::to_value(view_of(dataset)).unwrap_or_default(),
-    ))
+    let mut view = serde_json::to_value(view_of(dataset)).unwrap_or_default();
+    view["changelog"] = changelog(&state, &headers, id).await?;
+    Ok(Json(view))
 }

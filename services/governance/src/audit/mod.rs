@@ -41,6 +41,16 @@ pub struct AuditEntry {
 
 pub use store::insert as record;
 
+/// At most `limit` entries about `subject` with one of `actions`, newest first.
+pub async fn about(
+    executor: impl sqlx::PgExecutor<'_>,
+    subject: &str,
+    actions: &[String],
+    limit: i64,
+) -> Result<Vec<AuditEntry>, sqlx::Error> {
+    store::about(executor, subject, actions, limit).await
+}
+
 /// Reads the audit log.
 #[derive(Clone)]
 pub struct Audit {

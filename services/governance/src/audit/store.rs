@@ -51,6 +51,26 @@ pub async fn newest(
     .await
 }
 
+/// At most `limit` entries about `subject` with one of `actions`, newest first.
+pub async fn about(
+    executor: impl PgExecutor<'_>,
+    subject: &str,
+    actions: &[String],
+    limit: i64,
+) -> Result<Vec<AuditEntry>, sqlx::Error> {
+    sqlx::query_as!(
+        AuditEntry,
+        r#"SELECT id, actor_id, action, subject, reason, details AS "details: Json<Value>", at
+           FROM audit_log WHERE subject = $1 AND action = ANY($2)
+           ORDER BY id DESC LIMIT $3"#,
+        subject,
+        actions,
+        limit,
+    )
+    .fetch_all(executor)
+    .await
+}
+
 /// At most `limit` entries after `after_id`, oldest first.
 pub async fn oldest_after(
     executor: impl PgExecutor<'_>,

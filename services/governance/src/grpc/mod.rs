@@ -43,6 +43,17 @@ pub async fn authenticated<T>(
     })
 }
 
+/// The caller of `request` when it presents a key (which must be valid), `None` for the public.
+pub async fn optional<T>(
+    identity: &Identity,
+    request: &Request<T>,
+) -> Result<Option<Principal>, ApiError> {
+    match bearer_key(request.metadata()) {
+        Some(_) => Ok(Some(authenticated(identity, request).await?.principal)),
+        None => Ok(None),
+    }
+}
+
 /// The key `request` presents and what it authenticates as (with which kind of key).
 pub async fn credential<'a, T>(
     identity: &Identity,

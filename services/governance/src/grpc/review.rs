@@ -175,6 +175,33 @@ impl ReviewService for ReviewApi {
         }))
     }
 
+    async fn list_decisions(
+        &self,
+        request: Request<pb::ListDecisionsRequest>,
+    ) -> Result<Response<pb::ListDecisionsResponse>, Status> {
+        let caller = super::optional(&self.identity, &request).await?;
+        let decisions = self
+            .review
+            .decisions(caller.as_ref(), &request.into_inner().dataset_id)
+            .await?;
+        Ok(Response::new(pb::ListDecisionsResponse {
+            decisions: decisions
+                .into_iter()
+                .map(|decision| pb::Decision {
+                    state: decision.state.to_proto() as i32,
+                    at: to_proto_opt(Some(decision.at)),
+                    reason: decision.reason,
+                    ground: decision
+                        .ground
+                        .map_or(pb::WithholdingGround::Unspecified, |ground| {
+                            ground.to_proto()
+                        }) as i32,
+                    successor_dataset_id: decision.successor_dataset_id,
+                })
+                .collect(),
+        }))
+    }
+
     async fn summarize_inventory(
         &self,
         request: Request<pb::SummarizeInventoryRequest>,

@@ -5,6 +5,7 @@
 //! transition and an audit entry, and announces the record on `governance.review.*`, from which
 //! the catalog applies what the public may see.
 
+mod decisions;
 mod disclosure;
 pub mod state;
 pub mod store;
@@ -32,6 +33,7 @@ use crate::audit;
 use crate::convert;
 use crate::error::{GovernanceError, required, within};
 use crate::freshness::{Freshness, Periodicity, Status, assess};
+pub use decisions::Decision;
 pub use disclosure::Summary;
 use opendata_limits::{TEXT_LINE, TEXT_NAME, TEXT_PARAGRAPH};
 use opendata_platform::clock::Clock;
