@@ -297,6 +297,7 @@ async fn versions_are_listed_newest_first() {
         .catalog
         .list_versions(catalog::ListVersionsRequest {
             id: dataset.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -63,11 +63,12 @@ async fn the_view_carries_versions_and_decisions_newest_first() {
     let newest = &view["changelog"]["entries"][0];
     assert_eq!(newest["mode"], "upsert");
     assert_eq!(newest["rowCount"], 1);
-    assert!(
-        newest["committedBy"].as_str().unwrap().contains("opm"),
+    assert_eq!(
+        newest["committedBy"]["displayName"], "opm role_publisher",
         "{newest}"
     );
     assert!(view["changelog"]["decisionsUnavailable"].is_null());
+    assert!(view["changelog"]["versionsUnavailable"].is_null());
     let published = &view["changelog"]["entries"][2];
     assert!(
         published.get("reason").is_none(),
@@ -94,5 +95,57 @@ async fn the_view_carries_versions_and_decisions_newest_first() {
     let retired = &view["changelog"]["entries"][0];
     assert_eq!(retired["decision"], "retired", "{view}");
     assert_eq!(retired["reason"], "replaced by the monthly series");
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn decisions_are_told_only_about_datasets_the_caller_may_see() {
+    let stack = TestStack::start().await;
+    let publisher = key_for(&stack, "opm", Role::Publisher).await;
+    let hidden = create_dataset(
+        &stack,
+        &publisher,
+        "opm",
+        vec![column("Town", opendata_proto::common::v1::ColumnType::Text)],
+        "",
+    )
+    .await;
+    let ask = |key: Option<&str>| {
+        let mut review = stack.clients(key).review;
+        let request = governance::ListDecisionsRequest {
+            dataset_id: hidden.clone(),
+        };
+        async move { review.list_decisions(request).await }
+    };
+    // Its agency's key sees it once governance has the record (nothing decided yet).
+    let own = wait_until(EVENTUALLY, "the record for its agency", || async {
+        ask(Some(&publisher)).await.ok()
+    })
+    .await;
+    assert!(own.into_inner().decisions.is_empty());
+    // Not published: the public learns nothing, not even that it exists.
+    let refused = ask(None).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::NotFound, "{refused:?}");
+    let wrong = ask(Some("odk_nonsense")).await.unwrap_err();
+    assert_eq!(wrong.code(), tonic::Code::Unauthenticated, "{wrong:?}");
+    // Through the edge, the view is 404 to the public and carries the changelog for the key.
+    let view = get(&stack, &format!("/api/views/{hidden}.json")).await;
+    assert_eq!(view.status, 404);
+    let keyed = get_with(
+        &stack,
+        &format!("/api/views/{hidden}.json"),
+        &[("authorization", &format!("Bearer {publisher}"))],
+    )
+    .await
+    .json();
+    assert_eq!(
+        keyed["changelog"]["entries"],
+        serde_json::json!([]),
+        "{keyed}"
+    );
+    assert!(
+        keyed["changelog"]["decisionsUnavailable"].is_null(),
+        "{keyed}"
+    );
     stack.stop().await;
 }

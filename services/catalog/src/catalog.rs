@@ -392,9 +392,10 @@ impl Catalog {
         &self,
         caller: Option<&Principal>,
         id: &str,
+        limit: Option<u32>,
     ) -> Result<Vec<VersionRecord>, CatalogError> {
         self.get(caller, id).await?;
-        store::versions(&self.pool, id).await
+        store::versions(&self.pool, id, limit.map(i64::from)).await
     }
 
     /// `dataset` as it was at `version`, for reading that version's rows: its table, schema and

@@ -167,12 +167,22 @@ impl CatalogService for CatalogApi {
         request: Request<pb::ListVersionsRequest>,
     ) -> Result<Response<pb::ListVersionsResponse>, Status> {
         let caller = self.auth.optional(request.metadata()).await?;
+        let body = request.into_inner();
         let versions = self
             .catalog
-            .versions(caller.as_ref(), &request.into_inner().id)
+            .versions(caller.as_ref(), &body.id, body.limit)
             .await?;
         Ok(Response::new(pb::ListVersionsResponse {
-            versions: versions.iter().map(version_to_proto).collect(),
+            versions: versions
+                .iter()
+                .map(version_to_proto)
+                .map(|mut version| {
+                    if body.without_schemas {
+                        version.schema = None;
+                    }
+                    version
+                })
+                .collect(),
         }))
     }
 

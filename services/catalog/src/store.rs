@@ -233,6 +233,7 @@ pub async fn record_purge(
 pub async fn versions(
     executor: impl PgExecutor<'_>,
     dataset_id: &str,
+    limit: Option<i64>,
 ) -> Result<Vec<VersionRecord>, CatalogError> {
     Ok(sqlx::query_as!(
         VersionRecord,
@@ -240,8 +241,9 @@ pub async fn versions(
                   schema AS "schema!: Json<Schema>", committed_by_id, committed_by_name, data_as_of,
                   to_regclass('data.' || quote_ident(table_name)) IS NOT NULL AS "kept!",
                   purged_at, purged_by_name, purge_reason
-           FROM versions WHERE dataset_id = $1 ORDER BY version DESC"#,
+           FROM versions WHERE dataset_id = $1 ORDER BY version DESC LIMIT $2"#,
         dataset_id,
+        limit,
     )
     .fetch_all(executor)
     .await?)

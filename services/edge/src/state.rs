@@ -155,14 +155,11 @@ impl EdgeState {
         app_token: Option<&AppToken>,
     ) -> Result<CatalogClient, SodaError> {
         let credential = bearer(headers).or(app_token.map(|AppToken(token)| token.as_str()));
-        let context = match credential {
-            Some(key) => ClientContext::with_key(key)?,
-            None => ClientContext::anonymous(),
-        };
-        Ok(
-            CatalogServiceClient::with_interceptor(self.catalog.clone(), context)
-                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        Ok(CatalogServiceClient::with_interceptor(
+            self.catalog.clone(),
+            caller_context(credential)?,
         )
+        .max_decoding_message_size(MAX_MESSAGE_BYTES))
     }
 
     /// An ingestion client acting with `key` (Socrata's write API).
@@ -250,13 +247,9 @@ impl EdgeState {
         &self,
         headers: &HeaderMap,
     ) -> Result<ReviewServiceClient<InterceptedService<Channel, ClientContext>>, SodaError> {
-        let context = match bearer(headers) {
-            Some(key) => ClientContext::with_key(key)?,
-            None => ClientContext::anonymous(),
-        };
         Ok(ReviewServiceClient::with_interceptor(
             self.governance.clone(),
-            context,
+            caller_context(bearer(headers))?,
         ))
     }
 
@@ -294,6 +287,14 @@ impl EdgeState {
             dependency("incentives", &self.incentives, false),
         ]
     }
+}
+
+/// The context of a call for a caller with `credential` (a key or app token), or anonymous.
+fn caller_context(credential: Option<&str>) -> Result<ClientContext, SodaError> {
+    Ok(match credential {
+        Some(key) => ClientContext::with_key(key)?,
+        None => ClientContext::anonymous(),
+    })
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -111,7 +111,10 @@ pub async fn versions(
     }
     let versions = state
         .catalog(&headers, None)?
-        .list_versions(ListVersionsRequest { id: id.clone() })
+        .list_versions(ListVersionsRequest {
+            id: id.clone(),
+            ..Default::default()
+        })
         .await?
         .into_inner()
         .versions;

@@ -38,7 +38,10 @@ async fn hidden_from_the_public(stack: &TestStack, id: &str) {
     assert_eq!(status.code(), tonic::Code::NotFound);
     let status = anonymous
         .catalog
-        .list_versions(catalog::ListVersionsRequest { id: id.to_owned() })
+        .list_versions(catalog::ListVersionsRequest {
+            id: id.to_owned(),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::NotFound);

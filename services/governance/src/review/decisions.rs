@@ -1,9 +1,9 @@
 //! A dataset's public decisions, for the changelog of `/api/views/{id}.json` (Executive Order 39
 //! makes them public): when it was published, withheld (the legal ground and the explanation,
 //! which `/data.json` discloses as its rights), reopened for review, and retired (why, and its
-//! successor), read from the audit log. Open to anyone for a dataset the public may see now or
-//! that is withheld (the transparency page lists those); its agency's roles, the CDO and the
-//! panel may read any record's. Nominations, reviews and approvals stay with the inventory.
+//! successor, when that one is public now), read from the audit log. Open to anyone for a dataset
+//! the public may see now; its agency's roles, the CDO and the panel may read any record's.
+//! Nominations, reviews and approvals stay with the inventory.
 
 use chrono::{DateTime, Utc};
 use opendata_limits::TEXT_NAME;
@@ -49,7 +49,6 @@ impl Review {
             .filter(|record| {
                 !record.deleted
                     && (record.public
-                        || record.state == ReviewState::Withheld
                         || caller.is_some_and(|caller| {
                             caller.may(Action::ReadInventory, Some(&record.agency_id))
                         }))
@@ -58,7 +57,7 @@ impl Review {
         let actions = PUBLIC_STEPS.map(|step| format!("dataset.{}", step.as_str()));
         let entries =
             audit::about(&self.pool, &format!("dataset:{dataset_id}"), &actions, MOST).await?;
-        Ok(entries
+        let mut decisions: Vec<Decision> = entries
             .into_iter()
             .filter_map(|entry| {
                 let step = PUBLIC_STEPS
@@ -90,6 +89,19 @@ impl Review {
                     successor_dataset_id: detail("successor_dataset_id"),
                 })
             })
-            .collect())
+            .collect();
+        // A successor is named only while the public may see it.
+        for decision in &mut decisions {
+            if decision.successor_dataset_id.is_empty() {
+                continue;
+            }
+            let public = store::fetch(&self.pool, &decision.successor_dataset_id, false)
+                .await?
+                .is_some_and(|successor| !successor.deleted && successor.public);
+            if !public {
+                decision.successor_dataset_id.clear();
+            }
+        }
+        Ok(decisions)
     }
 }
