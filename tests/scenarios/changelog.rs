@@ -8,7 +8,6 @@ use opendata_testkit::{TestStack, wait_until};
 use serde_json::Value;
 
 use crate::support::*;
-use crate::versions::{amounts_by_town, amounts_file};
 
 /// The changelog's entries as (type, what): the version number or the decision.
 fn entries(view: &Value) -> Vec<(String, String)> {

@@ -4,21 +4,10 @@
 
 use opendata_proto::common::v1::ColumnType;
 use opendata_proto::ingestion::v1::UploadMode;
-use opendata_testkit::{TestOptions, TestStack, binary};
+use opendata_testkit::binary;
 use serde_json::{Value, json};
 
 use crate::support::*;
-use crate::versions::{amounts_by_town, amounts_file};
-
-/// A stack that keeps every version (a year, the newest ten).
-async fn keeping_versions() -> TestStack {
-    TestStack::start_with(TestOptions {
-        retention_days: 365,
-        retention_versions: 10,
-        ..Default::default()
-    })
-    .await
-}
 
 /// The summary's counts: (added, removed, changed).
 fn counts(summary: &Value) -> (u64, u64, u64) {
@@ -34,8 +23,7 @@ fn counts(summary: &Value) -> (u64, u64, u64) {
 async fn rows_are_matched_by_identifier_within_a_generation_and_across_a_replace() {
     let stack = keeping_versions().await;
     let (key, dataset) = amounts_by_town(&stack).await;
-    let file = amounts_file;
-    for (mode, rows) in [
+    let pushes = [
         (
             UploadMode::Replace,
             "Avon,1\nBristol,2\nCanton,3\nDarien,4\n",
@@ -47,9 +35,8 @@ async fn rows_are_matched_by_identifier_within_a_generation_and_across_a_replace
             UploadMode::Replace,
             "Avon,1\nCanton,30\nEnfield,5\nFarmington,6\n",
         ),
-    ] {
-        push(&stack, &key, &dataset, mode, &file(rows)).await;
-    }
+    ];
+    push_amounts(&stack, &key, &dataset, &pushes).await;
     wait_for_version(&stack, &dataset, 4).await;
     let summary = |from: i64, to: i64| {
         let stack = &stack;
@@ -231,31 +218,12 @@ async fn rows_without_an_identifier_compare_whole_and_private_datasets_stay_hidd
         ]
     };
     let (key, dataset) = published_dataset(&stack, "opm", columns(), "").await;
-    let file = amounts_file;
-    push(
-        &stack,
-        &key,
-        &dataset,
-        UploadMode::Replace,
-        &file("Avon,1\nAvon,1\nBristol,2\n"),
-    )
-    .await;
-    push(
-        &stack,
-        &key,
-        &dataset,
-        UploadMode::Append,
-        &file("Avon,1\nCanton,3\n"),
-    )
-    .await;
-    push(
-        &stack,
-        &key,
-        &dataset,
-        UploadMode::Replace,
-        &file("Avon,1\nBristol,2\nCanton,3\n"),
-    )
-    .await;
+    let pushes = [
+        (UploadMode::Replace, "Avon,1\nAvon,1\nBristol,2\n"),
+        (UploadMode::Append, "Avon,1\nCanton,3\n"),
+        (UploadMode::Replace, "Avon,1\nBristol,2\nCanton,3\n"),
+    ];
+    push_amounts(&stack, &key, &dataset, &pushes).await;
     wait_for_version(&stack, &dataset, 3).await;
     let summary = get(&stack, &format!("/api/views/{dataset}/diff?from=1&to=2"))
         .await
@@ -282,22 +250,11 @@ async fn rows_without_an_identifier_compare_whole_and_private_datasets_stay_hidd
 
     // A dataset the public cannot see has no diff for it.
     let hidden = create_dataset(&stack, &key, "opm", columns(), "").await;
-    push(
-        &stack,
-        &key,
-        &hidden,
-        UploadMode::Replace,
-        &file("Avon,1\n"),
-    )
-    .await;
-    push(
-        &stack,
-        &key,
-        &hidden,
-        UploadMode::Append,
-        &file("Bristol,2\n"),
-    )
-    .await;
+    let pushes = [
+        (UploadMode::Replace, "Avon,1\n"),
+        (UploadMode::Append, "Bristol,2\n"),
+    ];
+    push_amounts(&stack, &key, &hidden, &pushes).await;
     wait_for_version(&stack, &hidden, 2).await;
     for path in ["diff", "diff.json", "diff.csv"] {
         let response = get(&stack, &format!("/api/views/{hidden}/{path}?from=1&to=2")).await;

@@ -7,10 +7,9 @@ use opendata_platform::error::ErrorCode;
 use opendata_proto::common::v1::Role;
 use opendata_proto::ingestion::v1 as ingestion;
 use opendata_proto::ingestion::v1::UploadMode;
-use opendata_testkit::{TestOptions, TestStack, wait_until};
+use opendata_testkit::wait_until;
 
 use crate::support::*;
-use crate::versions::{amounts_by_town, amounts_file, generation_rows};
 
 fn row(town: &str, amount: &str, from: i64, to: Option<i64>) -> (String, String, i64, Option<i64>) {
     (town.to_owned(), amount.to_owned(), from, to)
@@ -19,12 +18,7 @@ fn row(town: &str, amount: &str, from: i64, to: Option<i64>) -> (String, String,
 #[tokio::test]
 async fn the_policy_keeps_versions_and_a_purge_takes_one_at_once() {
     // The service's default here: every version for a year, and always the newest ten.
-    let stack = TestStack::start_with(TestOptions {
-        retention_days: 365,
-        retention_versions: 10,
-        ..Default::default()
-    })
-    .await;
+    let stack = keeping_versions().await;
     let (publisher, dataset) = amounts_by_town(&stack).await;
     let file = amounts_file;
     push(
@@ -305,36 +299,30 @@ async fn the_policy_keeps_versions_and_a_purge_takes_one_at_once() {
 
 #[tokio::test]
 async fn purging_the_last_version_of_a_replaced_generation_takes_its_rows() {
-    let stack = TestStack::start_with(TestOptions {
-        retention_days: 365,
-        retention_versions: 10,
-        ..Default::default()
-    })
-    .await;
+    let stack = keeping_versions().await;
     let (publisher, dataset) = amounts_by_town(&stack).await;
-    let file = amounts_file;
-    push(
+    push_amounts(
         &stack,
         &publisher,
         &dataset,
-        UploadMode::Replace,
-        &file("Avon,1\nBristol,2\n"),
-    )
-    .await;
-    push(
-        &stack,
-        &publisher,
-        &dataset,
-        UploadMode::Append,
-        &file("Canton,3\n"),
-    )
-    .await;
-    push(
-        &stack,
-        &publisher,
-        &dataset,
-        UploadMode::Replace,
-        &file("Darien,4\n"),
+        &[
+            (
+                UploadMode::Replace,
+                "Avon,1
+Bristol,2
+",
+            ),
+            (
+                UploadMode::Append,
+                "Canton,3
+",
+            ),
+            (
+                UploadMode::Replace,
+                "Darien,4
+",
+            ),
+        ],
     )
     .await;
     wait_for_version(&stack, &dataset, 3).await;

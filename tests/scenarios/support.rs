@@ -473,3 +473,61 @@ pub async fn unpublish(stack: &TestStack, id: &str) {
         .expect("withhold");
     stack.wait_public(id, false).await;
 }
+
+/// A published dataset of towns and amounts, keyed by town.
+pub async fn amounts_by_town(stack: &TestStack) -> (String, String) {
+    published_dataset(
+        stack,
+        "opm",
+        vec![
+            column("Town", ColumnType::Text),
+            column("Amount", ColumnType::Number),
+        ],
+        "town",
+    )
+    .await
+}
+
+/// A file of `Town,Amount` rows.
+pub fn amounts_file(rows: &str) -> Vec<u8> {
+    format!("Town,Amount\n{rows}").into_bytes()
+}
+
+/// Rows of a dataset's generation table `generation` (the version that started it), as
+/// (town, amount, from version, to version).
+pub async fn generation_rows(
+    stack: &TestStack,
+    dataset: &str,
+    generation: i64,
+) -> Vec<(String, String, i64, Option<i64>)> {
+    let table = format!("ds_{}_g{generation}", dataset.replace('-', "_"));
+    sqlx::query_as(&format!(
+        "SELECT town, amount::text, \":from_version\", \":to_version\" FROM data.\"{table}\" \
+         ORDER BY town, \":from_version\""
+    ))
+    .fetch_all(&stack.pool)
+    .await
+    .unwrap()
+}
+
+/// Pushes `Town,Amount` files in order, each with its mode (see [`amounts_file`]).
+pub async fn push_amounts(
+    stack: &TestStack,
+    key: &str,
+    dataset: &str,
+    pushes: &[(ingestion::UploadMode, &str)],
+) {
+    for (mode, rows) in pushes {
+        push(stack, key, dataset, *mode, &amounts_file(rows)).await;
+    }
+}
+
+/// A stack that keeps every version (a year after it is replaced, and the newest ten).
+pub async fn keeping_versions() -> TestStack {
+    TestStack::start_with(opendata_testkit::TestOptions {
+        retention_days: 365,
+        retention_versions: 10,
+        ..Default::default()
+    })
+    .await
+}

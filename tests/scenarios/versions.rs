@@ -273,42 +273,6 @@ async fn a_version_no_longer_kept_is_refused_by_name() {
     stack.stop().await;
 }
 
-/// A published dataset of towns and amounts, keyed by town.
-pub(crate) async fn amounts_by_town(stack: &TestStack) -> (String, String) {
-    published_dataset(
-        stack,
-        "opm",
-        vec![
-            column("Town", ColumnType::Text),
-            column("Amount", ColumnType::Number),
-        ],
-        "town",
-    )
-    .await
-}
-
-/// A file of `Town,Amount` rows.
-pub(crate) fn amounts_file(rows: &str) -> Vec<u8> {
-    format!("Town,Amount\n{rows}").into_bytes()
-}
-
-/// Rows of a dataset's generation table `generation` (the version that started it), as
-/// (town, amount, from version, to version).
-pub(crate) async fn generation_rows(
-    stack: &TestStack,
-    dataset: &str,
-    generation: i64,
-) -> Vec<(String, String, i64, Option<i64>)> {
-    let table = format!("ds_{}_g{generation}", dataset.replace('-', "_"));
-    sqlx::query_as(&format!(
-        "SELECT town, amount::text, \":from_version\", \":to_version\" FROM data.\"{table}\" \
-         ORDER BY town, \":from_version\""
-    ))
-    .fetch_all(&stack.pool)
-    .await
-    .unwrap()
-}
-
 #[tokio::test]
 async fn appends_and_upserts_store_only_what_changed() {
     let stack = TestStack::start_with(opendata_testkit::TestOptions {

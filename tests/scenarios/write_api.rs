@@ -8,7 +8,6 @@ use opendata_testkit::TestStack;
 use serde_json::{Value, json};
 
 use crate::support::*;
-use crate::versions::amounts_by_town;
 
 /// The virtual environment `scripts/python-clients.sh` makes (`make test` runs it).
 const PYTHON: &str = concat!(
