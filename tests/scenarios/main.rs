@@ -6,6 +6,7 @@ mod balancing;
 mod browser;
 mod catalog;
 mod changelog;
+mod changes;
 mod deployment;
 mod differential;
 mod diffs;

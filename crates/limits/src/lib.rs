@@ -744,6 +744,16 @@ pub const WRITE_BODY_SECONDS: Limit = Limit {
     exceeded: "408 `request_timeout`; nothing is written",
 };
 
+/// Change feeds one catalog serves at once.
+pub const VERSION_WATCHES: Limit = Limit {
+    name: "version_watches",
+    value: 256,
+    unit: "streams",
+    applies_to: "change feeds (`GET /api/views/{id}/changes`, `WatchVersions`) one catalog replica serves at once; each also counts as one of its caller's requests in flight at the edge, and ends after an hour (clients resume with `Last-Event-ID`)",
+    setting: None,
+    exceeded: "503 `unavailable` / `RESOURCE_EXHAUSTED`; retry later",
+};
+
 /// Days a dataset may keep its replaced versions.
 pub const RETENTION_DAYS: Limit = Limit {
     name: "retention_days",
@@ -799,6 +809,7 @@ pub const ALL: &[Limit] = &[
     SCHEMA_BYTES,
     RETENTION_DAYS,
     RETENTION_VERSIONS,
+    VERSION_WATCHES,
     WRITE_JSON_BYTES,
     WRITE_JSON_CSV_BYTES,
     WRITE_JSON_CONVERSIONS,

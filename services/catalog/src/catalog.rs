@@ -125,7 +125,7 @@ pub struct Listing<'a> {
 
 #[derive(Clone)]
 pub struct Catalog {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
     /// Row queries run on their own connections, so exports never starve metadata calls.
     query_pool: PgPool,
     /// Connections that estimate what public queries cost.
@@ -137,6 +137,8 @@ pub struct Catalog {
     identity: IdentityClient,
     /// What the database runs beyond PostgreSQL (PostGIS), for the SoQL compiler.
     extensions: Extensions,
+    /// Turns to watch a dataset's versions (see [`crate::watch`]).
+    pub(crate) watches: Arc<tokio::sync::Semaphore>,
 }
 
 /// What anyone may know of a withheld dataset: its DCAT metadata (with the access level and the
@@ -176,6 +178,9 @@ impl Catalog {
             chunk_bytes,
             identity,
             extensions,
+            watches: Arc::new(tokio::sync::Semaphore::new(
+                opendata_limits::VERSION_WATCHES.get(),
+            )),
         }
     }
 

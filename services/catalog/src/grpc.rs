@@ -290,6 +290,29 @@ impl CatalogService for CatalogApi {
             .await?;
         Ok(Response::new(row_stream(answer)))
     }
+
+    type WatchVersionsStream =
+        Pin<Box<dyn Stream<Item = Result<pb::DatasetVersion, Status>> + Send>>;
+
+    async fn watch_versions(
+        &self,
+        request: Request<pb::WatchVersionsRequest>,
+    ) -> Result<Response<Self::WatchVersionsStream>, Status> {
+        let caller = self.auth.optional(request.metadata()).await?;
+        let body = request.into_inner();
+        let watched = self
+            .catalog
+            .watch(caller, &body.dataset_id, body.after_version)
+            .await?;
+        let versions = ReceiverStream::new(watched).map(|version| {
+            version.map(|version| {
+                let mut version = version_to_proto(&version);
+                version.schema = None;
+                version
+            })
+        });
+        Ok(Response::new(Box::pin(versions)))
+    }
 }
 
 /// A row answer as a `QueryRows` stream: the header, then the body's chunks (none when the

@@ -25,6 +25,7 @@ pub mod review;
 pub mod rows;
 pub mod share;
 pub mod store;
+pub mod watch;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -229,6 +229,28 @@ pub async fn record_purge(
         > 0)
 }
 
+/// A dataset's versions after `after`, oldest first, at most `limit`.
+pub async fn versions_after(
+    executor: impl PgExecutor<'_>,
+    dataset_id: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<VersionRecord>, CatalogError> {
+    Ok(sqlx::query_as!(
+        VersionRecord,
+        r#"SELECT version, row_count, mode, upload_id, committed_at, activated_at,
+                  schema AS "schema!: Json<Schema>", committed_by_id, committed_by_name, data_as_of,
+                  to_regclass('data.' || quote_ident(table_name)) IS NOT NULL AS "kept!",
+                  purged_at, purged_by_name, purge_reason
+           FROM versions WHERE dataset_id = $1 AND version > $2 ORDER BY version LIMIT $3"#,
+        dataset_id,
+        after,
+        limit,
+    )
+    .fetch_all(executor)
+    .await?)
+}
+
 /// A dataset's versions, newest first.
 pub async fn versions(
     executor: impl PgExecutor<'_>,

@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod changelog;
+pub mod changes;
 #[warn(missing_docs)]
 pub mod config;
 pub mod dcat;
@@ -64,6 +65,7 @@ pub fn router(state: EdgeState) -> Router {
         .route("/resource/{file}", get(resource::resource))
         .route("/api/views/{file}", get(views::view))
         .route("/api/views/{id}/versions", get(versions::versions))
+        .route("/api/views/{id}/changes", get(changes::changes))
         .route("/api/views/{id}/diff", get(diff::summary))
         .route("/api/views/{id}/diff.json", get(diff::rows_json))
         .route("/api/views/{id}/diff.csv", get(diff::rows_csv))
