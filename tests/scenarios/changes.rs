@@ -121,6 +121,10 @@ async fn the_feed_sends_each_version_and_resumes_after_the_last_event() {
     // Refusals: a bad Last-Event-ID, a dataset the public cannot see.
     let bad = Feed::open(&stack, &path, Some("two")).await;
     assert_eq!(bad.status(), 400);
+    let ahead = Feed::open(&stack, &format!("{path}?after=9"), None).await;
+    assert_eq!(ahead.status(), 400);
+    let error: Value = serde_json::from_str(&ahead.text().await.unwrap()).unwrap();
+    assert_eq!(error["data"]["parameter"], "after", "{error}");
     let hidden = create_dataset(
         &stack,
         &key,

@@ -749,9 +749,9 @@ pub const VERSION_WATCHES: Limit = Limit {
     name: "version_watches",
     value: 256,
     unit: "streams",
-    applies_to: "change feeds (`GET /api/views/{id}/changes`, `WatchVersions`) one catalog replica serves at once; each also counts as one of its caller's requests in flight at the edge, and ends after an hour (clients resume with `Last-Event-ID`)",
+    applies_to: "change feeds (`GET /api/views/{id}/changes`, `WatchVersions`) one catalog replica serves at once; each also counts as one of its caller's requests in flight at the edge, and ends after an hour (a key holder's after five minutes) or at shutdown (clients resume with `Last-Event-ID`)",
     setting: None,
-    exceeded: "503 `unavailable` / `RESOURCE_EXHAUSTED`; retry later",
+    exceeded: "503 `unavailable` / `UNAVAILABLE`; retry later",
 };
 
 /// Days a dataset may keep its replaced versions.

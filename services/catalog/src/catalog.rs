@@ -13,6 +13,7 @@ use opendata_platform::ApiError;
 use opendata_platform::auth::Principal;
 use opendata_platform::authz::{Action, Reach};
 use opendata_platform::grpc::ClientContext;
+use opendata_platform::shutdown::Shutdown;
 use opendata_proto::catalog::v1::DatasetChange;
 use opendata_proto::governance::v1::ListAgenciesRequest;
 use opendata_proto::governance::v1::identity_service_client::IdentityServiceClient;
@@ -139,6 +140,8 @@ pub struct Catalog {
     extensions: Extensions,
     /// Turns to watch a dataset's versions (see [`crate::watch`]).
     pub(crate) watches: Arc<tokio::sync::Semaphore>,
+    /// The service's shutdown, which ends open watches (clients resume on another replica).
+    pub(crate) shutdown: Shutdown,
 }
 
 /// What anyone may know of a withheld dataset: its DCAT metadata (with the access level and the
@@ -181,7 +184,14 @@ impl Catalog {
             watches: Arc::new(tokio::sync::Semaphore::new(
                 opendata_limits::VERSION_WATCHES.get(),
             )),
+            shutdown: Shutdown::default(),
         }
+    }
+
+    /// The catalog with `shutdown` ending its open watches.
+    pub fn ending_watches_at(mut self, shutdown: Shutdown) -> Self {
+        self.shutdown = shutdown;
+        self
     }
 
     /// Every agency's id, once `agency_id` is known to be one of them.

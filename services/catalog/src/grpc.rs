@@ -9,7 +9,7 @@ use opendata_datastore::output::Format;
 use opendata_datastore::schema::Schema;
 use opendata_platform::auth::Authenticator;
 use opendata_platform::error::ApiError;
-use opendata_platform::timestamp::{from_proto, to_proto_opt};
+use opendata_platform::timestamp::{from_proto, to_proto, to_proto_opt};
 use opendata_proto::catalog::v1 as pb;
 use opendata_proto::catalog::v1::catalog_service_server::CatalogService;
 use opendata_soql::QueryRequest;
@@ -305,10 +305,13 @@ impl CatalogService for CatalogApi {
             .watch(caller, &body.dataset_id, body.after_version)
             .await?;
         let versions = ReceiverStream::new(watched).map(|version| {
-            version.map(|version| {
-                let mut version = version_to_proto(&version);
-                version.schema = None;
-                version
+            version.map(|version| pb::DatasetVersion {
+                version: version.version,
+                row_count: version.row_count,
+                mode: version.mode,
+                committed_at: Some(to_proto(version.committed_at)),
+                activated_at: Some(to_proto(version.activated_at)),
+                ..Default::default()
             })
         });
         Ok(Response::new(Box::pin(versions)))

@@ -139,7 +139,8 @@ pub async fn serve(
         settings.chunk_bytes,
         identity,
         postgis.extensions(),
-    );
+    )
+    .ending_watches_at(shutdown.clone());
     let mut tasks = Tasks::new(DOMAIN, Health::new(), &shutdown);
     tasks.spawn(
         "outbox relay",

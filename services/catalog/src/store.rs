@@ -229,20 +229,27 @@ pub async fn record_purge(
         > 0)
 }
 
-/// A dataset's versions after `after`, oldest first, at most `limit`.
+/// A version as a change feed tells it.
+pub struct FeedVersion {
+    pub version: i64,
+    pub row_count: i64,
+    /// Replace, append or upsert.
+    pub mode: String,
+    pub committed_at: DateTime<Utc>,
+    pub activated_at: DateTime<Utc>,
+}
+
+/// A dataset's versions after `after`, oldest first, at most `limit` (only what a feed tells).
 pub async fn versions_after(
     executor: impl PgExecutor<'_>,
     dataset_id: &str,
     after: i64,
     limit: i64,
-) -> Result<Vec<VersionRecord>, CatalogError> {
+) -> Result<Vec<FeedVersion>, CatalogError> {
     Ok(sqlx::query_as!(
-        VersionRecord,
-        r#"SELECT version, row_count, mode, upload_id, committed_at, activated_at,
-                  schema AS "schema!: Json<Schema>", committed_by_id, committed_by_name, data_as_of,
-                  to_regclass('data.' || quote_ident(table_name)) IS NOT NULL AS "kept!",
-                  purged_at, purged_by_name, purge_reason
-           FROM versions WHERE dataset_id = $1 AND version > $2 ORDER BY version LIMIT $3"#,
+        FeedVersion,
+        "SELECT version, row_count, mode, committed_at, activated_at FROM versions \
+         WHERE dataset_id = $1 AND version > $2 ORDER BY version LIMIT $3",
         dataset_id,
         after,
         limit,

@@ -5,7 +5,7 @@
 //! made, its rows, when, and the link to its diff from the version before, never the rows
 //! themselves. Comments keep the connection alive every 15 s; the feed ends after an hour, and
 //! counts as one of its caller's requests in flight for as long as it lasts. As visible as the
-//! dataset: one that stops being public ends its feed with an `error` event.
+//! dataset: one that stops being public ends its feed with an `error` event (`{code, message}`).
 
 use std::convert::Infallible;
 
@@ -44,7 +44,12 @@ pub async fn changes(
     let events = watched.map(move |version| {
         Ok(match version {
             Ok(version) => version_event(&id, version),
-            Err(status) => Event::default().event("error").data(status.message()),
+            Err(status) => {
+                let error = opendata_platform::error::ApiError::from_status(&status);
+                Event::default().event("error").data(
+                    json!({"code": error.code.as_str(), "message": error.message}).to_string(),
+                )
+            }
         })
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
@@ -52,10 +57,6 @@ pub async fn changes(
 
 /// Where a feed starts: after `Last-Event-ID`, else after `?after=N`, else from the beginning.
 fn resume_after(headers: &HeaderMap, query: Option<&str>) -> Result<i64, SodaError> {
-    if let Some(last) = headers.get("last-event-id") {
-        let last = last.to_str().unwrap_or_default();
-        return parse_version("Last-Event-ID", last);
-    }
     let mut after = 0;
     for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match name.as_ref() {
@@ -73,7 +74,10 @@ fn resume_after(headers: &HeaderMap, query: Option<&str>) -> Result<i64, SodaErr
             }
         }
     }
-    Ok(after)
+    match headers.get("last-event-id") {
+        Some(last) => parse_version("Last-Event-ID", last.to_str().unwrap_or_default()),
+        None => Ok(after),
+    }
 }
 
 /// One version as an event.
