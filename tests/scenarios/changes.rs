@@ -106,6 +106,12 @@ async fn the_feed_sends_each_version_and_resumes_after_the_last_event() {
     let second: Value = serde_json::from_str(&data).unwrap();
     assert_eq!(second["mode"], "upsert");
     assert_eq!(second["rowCount"], 2);
+    // Avon changed, Bristol came.
+    assert_eq!(
+        (&second["rowsCreated"], &second["rowsUpdated"], &second["rowsDeleted"]),
+        (&Value::from(1), &Value::from(1), &Value::from(0)),
+        "{second}"
+    );
     assert_eq!(
         second["diff"],
         format!("/api/views/{dataset}/diff?from=1&to=2")

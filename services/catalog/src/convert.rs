@@ -115,5 +115,8 @@ pub fn version_to_proto(version: &VersionRecord) -> pb::DatasetVersion {
         purged_at: version.purged_at.map(to_proto),
         purged_by_name: version.purged_by_name.clone().unwrap_or_default(),
         purge_reason: version.purge_reason.clone().unwrap_or_default(),
+        rows_created: version.rows_created,
+        rows_updated: version.rows_updated,
+        rows_deleted: version.rows_deleted,
     }
 }

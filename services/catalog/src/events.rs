@@ -154,6 +154,11 @@ impl VersionActivator {
                 committed_by_name: &committed.committed_by_name,
                 generation: (!committed.generation.is_empty())
                     .then_some(committed.generation.as_str()),
+                changes: [
+                    committed.rows_created,
+                    committed.rows_updated,
+                    committed.rows_deleted,
+                ],
             },
         )
         .await?;

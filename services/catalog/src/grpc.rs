@@ -308,6 +308,9 @@ impl CatalogService for CatalogApi {
             version.map(|version| pb::DatasetVersion {
                 version: version.version,
                 row_count: version.row_count,
+                rows_created: version.rows_created,
+                rows_updated: version.rows_updated,
+                rows_deleted: version.rows_deleted,
                 mode: version.mode,
                 committed_at: Some(to_proto(version.committed_at)),
                 activated_at: Some(to_proto(version.activated_at)),

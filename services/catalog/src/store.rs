@@ -203,6 +203,10 @@ pub struct VersionRecord {
     pub purged_at: Option<DateTime<Utc>>,
     pub purged_by_name: Option<String>,
     pub purge_reason: Option<String>,
+    /// What its commit changed: rows created, changed, deleted.
+    pub rows_created: i64,
+    pub rows_updated: i64,
+    pub rows_deleted: i64,
 }
 
 /// Marks a version purged; whether the catalog has it.
@@ -233,6 +237,10 @@ pub async fn record_purge(
 pub struct FeedVersion {
     pub version: i64,
     pub row_count: i64,
+    /// What its commit changed: rows created, changed, deleted.
+    pub rows_created: i64,
+    pub rows_updated: i64,
+    pub rows_deleted: i64,
     /// Replace, append or upsert.
     pub mode: String,
     pub committed_at: DateTime<Utc>,
@@ -248,7 +256,8 @@ pub async fn versions_after(
 ) -> Result<Vec<FeedVersion>, CatalogError> {
     Ok(sqlx::query_as!(
         FeedVersion,
-        "SELECT version, row_count, mode, committed_at, activated_at FROM versions \
+        "SELECT version, row_count, rows_created, rows_updated, rows_deleted, mode, committed_at, \
+         activated_at FROM versions \
          WHERE dataset_id = $1 AND version > $2 ORDER BY version LIMIT $3",
         dataset_id,
         after,
@@ -269,7 +278,7 @@ pub async fn versions(
         r#"SELECT version, row_count, mode, upload_id, committed_at, activated_at,
                   schema AS "schema!: Json<Schema>", committed_by_id, committed_by_name, data_as_of,
                   to_regclass('data.' || quote_ident(table_name)) IS NOT NULL AS "kept!",
-                  purged_at, purged_by_name, purge_reason
+                  purged_at, purged_by_name, purge_reason, rows_created, rows_updated, rows_deleted
            FROM versions WHERE dataset_id = $1 ORDER BY version DESC LIMIT $2"#,
         dataset_id,
         limit,
@@ -355,6 +364,8 @@ pub struct Activated<'a> {
     pub committed_by_name: &'a str,
     /// The generation table its view selects from.
     pub generation: Option<&'a str>,
+    /// What its commit changed: rows created, changed, deleted.
+    pub changes: [i64; 3],
 }
 
 /// Records version `activated` and makes it the dataset's current one: readers switch tables in
@@ -365,8 +376,10 @@ pub async fn activate_version(
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "INSERT INTO versions (dataset_id, version, table_name, schema, row_count, mode, upload_id, \
-         committed_at, committed_by_id, committed_by_name, data_as_of, generation) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+         committed_at, committed_by_id, committed_by_name, data_as_of, generation, rows_created, \
+         rows_updated, rows_deleted) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         ON CONFLICT DO NOTHING",
         activated.dataset_id,
         activated.version,
         activated.table_name,
@@ -379,6 +392,9 @@ pub async fn activate_version(
         activated.committed_by_name,
         activated.data_as_of,
         activated.generation,
+        activated.changes[0],
+        activated.changes[1],
+        activated.changes[2],
     )
     .execute(&mut *conn)
     .await?;

@@ -2,8 +2,8 @@
 //! made current is one `version` event whose id is the version number, so a client that
 //! reconnects with `Last-Event-ID` (or `?after=N`) resumes after the last one it saw; a new
 //! client gets every version in the history first. The payload carries the version, how it was
-//! made, its rows, when, and the link to its diff from the version before, never the rows
-//! themselves. Comments keep the connection alive every 15 s; the feed ends after an hour, and
+//! made, its rows and how many it created, changed and deleted, when, and the link to its diff
+//! from the version before, never the rows themselves. Comments keep the connection alive every 15 s; the feed ends after an hour, and
 //! counts as one of its caller's requests in flight for as long as it lasts. As visible as the
 //! dataset: one that stops being public ends its feed with an `error` event (`{code, message}`).
 
@@ -87,6 +87,9 @@ fn version_event(id: &str, version: DatasetVersion) -> Event {
         "version": version.version,
         "mode": version.mode,
         "rowCount": version.row_count,
+        "rowsCreated": version.rows_created,
+        "rowsUpdated": version.rows_updated,
+        "rowsDeleted": version.rows_deleted,
         "committedAt": iso_millis(version.committed_at.as_ref()),
         "activatedAt": iso_millis(version.activated_at.as_ref()),
         "diff": (version.version > 1).then(|| {

@@ -39,6 +39,10 @@ struct Version {
     committed_by: Option<Committer>,
     mode: String,
     row_count: i64,
+    /// What its commit changed (zeros for versions recorded before).
+    rows_created: i64,
+    rows_updated: i64,
+    rows_deleted: i64,
     columns: Vec<Column>,
     /// Set when the version was purged: its rows are gone whatever the retention.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,6 +92,9 @@ fn version_of(version: DatasetVersion, current: bool) -> Version {
         }),
         mode: version.mode,
         row_count: version.row_count,
+        rows_created: version.rows_created,
+        rows_updated: version.rows_updated,
+        rows_deleted: version.rows_deleted,
         columns: schema
             .columns
             .into_iter()

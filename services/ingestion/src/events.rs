@@ -14,7 +14,7 @@ use prost::Message as _;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::model::{Upload, UploadMode};
+use crate::model::{RowChanges, Upload, UploadMode};
 use crate::store;
 
 /// The domain name of ingestion's events and stream.
@@ -34,6 +34,8 @@ pub struct Committed<'a> {
     pub generation: &'a str,
     /// Rows.
     pub row_count: i64,
+    /// What the commit changed.
+    pub changes: RowChanges,
     /// When.
     pub committed_at: DateTime<Utc>,
     /// By whom.
@@ -71,6 +73,9 @@ pub async fn emit_version_committed(
         committed_by_id: committed.committed_by.id.clone(),
         committed_by_name: committed.committed_by.name.clone(),
         generation: committed.generation.to_owned(),
+        rows_created: committed.changes.created,
+        rows_updated: committed.changes.updated,
+        rows_deleted: committed.changes.deleted,
     };
     enqueue(
         conn,
@@ -196,6 +201,9 @@ mod tests {
             // Four bytes a character, the most UTF-8 takes.
             committed_by_name: "𝕏".repeat(opendata_limits::TEXT_NAME.get()),
             generation: "x".repeat(63),
+            rows_created: i64::MAX,
+            rows_updated: i64::MAX,
+            rows_deleted: i64::MAX,
         };
         let bytes = event.encode_to_vec().len();
         assert!(

@@ -490,6 +490,7 @@ impl Ingestion {
                 table: &built.table,
                 generation: &built.generation,
                 row_count: built.row_count,
+                changes: built.changes,
                 committed_at,
                 committed_by: &caller.principal,
             },
