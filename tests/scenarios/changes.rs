@@ -108,7 +108,11 @@ async fn the_feed_sends_each_version_and_resumes_after_the_last_event() {
     assert_eq!(second["rowCount"], 2);
     // Avon changed, Bristol came.
     assert_eq!(
-        (&second["rowsCreated"], &second["rowsUpdated"], &second["rowsDeleted"]),
+        (
+            &second["rowsCreated"],
+            &second["rowsUpdated"],
+            &second["rowsDeleted"]
+        ),
         (&Value::from(1), &Value::from(1), &Value::from(0)),
         "{second}"
     );
