@@ -29,22 +29,11 @@ fn entries(view: &Value) -> Vec<(String, String)> {
 async fn the_view_carries_versions_and_decisions_newest_first() {
     let stack = TestStack::start().await;
     let (key, dataset) = amounts_by_town(&stack).await;
-    push(
-        &stack,
-        &key,
-        &dataset,
-        UploadMode::Replace,
-        &amounts_file("Avon,1\n"),
-    )
-    .await;
-    push(
-        &stack,
-        &key,
-        &dataset,
-        UploadMode::Upsert,
-        &amounts_file("Avon,2\n"),
-    )
-    .await;
+    let pushes = [
+        (UploadMode::Replace, "Avon,1\n"),
+        (UploadMode::Upsert, "Avon,2\n"),
+    ];
+    push_amounts(&stack, &key, &dataset, &pushes).await;
     wait_for_version(&stack, &dataset, 2).await;
     let view = get(&stack, &format!("/api/views/{dataset}.json"))
         .await

@@ -11,10 +11,6 @@ use opendata_testkit::wait_until;
 
 use crate::support::*;
 
-fn row(town: &str, amount: &str, from: i64, to: Option<i64>) -> (String, String, i64, Option<i64>) {
-    (town.to_owned(), amount.to_owned(), from, to)
-}
-
 #[tokio::test]
 async fn the_policy_keeps_versions_and_a_purge_takes_one_at_once() {
     // The service's default here: every version for a year, and always the newest ten.
@@ -146,11 +142,11 @@ async fn the_policy_keeps_versions_and_a_purge_takes_one_at_once() {
     assert_eq!(
         generation_rows(&stack, &dataset, 1).await,
         vec![
-            row("Avon", "1", 1, None),
-            row("Bristol", "2", 1, Some(2)),
-            row("Bristol", "30", 3, Some(4)),
-            row("Bristol", "200", 4, None),
-            row("Canton", "3", 3, None),
+            generation_row("Avon", "1", 1, None),
+            generation_row("Bristol", "2", 1, Some(2)),
+            generation_row("Bristol", "30", 3, Some(4)),
+            generation_row("Bristol", "200", 4, None),
+            generation_row("Canton", "3", 3, None),
         ]
     );
     let refused = read(2).await;
@@ -280,10 +276,10 @@ async fn the_policy_keeps_versions_and_a_purge_takes_one_at_once() {
     assert_eq!(
         generation_rows(&stack, &dataset, 1).await,
         vec![
-            row("Avon", "1", 1, None),
-            row("Bristol", "30", 3, Some(4)),
-            row("Bristol", "200", 4, None),
-            row("Canton", "3", 3, None),
+            generation_row("Avon", "1", 1, None),
+            generation_row("Bristol", "30", 3, Some(4)),
+            generation_row("Bristol", "200", 4, None),
+            generation_row("Canton", "3", 3, None),
         ]
     );
     let back = set(&stack.cdo_key().await, None, None, true)
@@ -344,7 +340,10 @@ Bristol,2
     // Canton was live in generation 1 until the replace: version 2 alone held it.
     assert_eq!(
         generation_rows(&stack, &dataset, 1).await,
-        vec![row("Avon", "1", 1, None), row("Bristol", "2", 1, None)]
+        vec![
+            generation_row("Avon", "1", 1, None),
+            generation_row("Bristol", "2", 1, None)
+        ]
     );
     let first = get(
         &stack,

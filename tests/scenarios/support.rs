@@ -510,6 +510,16 @@ pub async fn generation_rows(
     .unwrap()
 }
 
+/// A row of a generation as [`generation_rows`] lists it.
+pub fn generation_row(
+    town: &str,
+    amount: &str,
+    from: i64,
+    to: Option<i64>,
+) -> (String, String, i64, Option<i64>) {
+    (town.to_owned(), amount.to_owned(), from, to)
+}
+
 /// Pushes `Town,Amount` files in order, each with its mode (see [`amounts_file`]).
 pub async fn push_amounts(
     stack: &TestStack,

@@ -309,9 +309,7 @@ async fn appends_and_upserts_store_only_what_changed() {
     .await;
     wait_for_version(&stack, &dataset, 3).await;
 
-    let row = |town: &str, amount: &str, from: i64, to: Option<i64>| {
-        (town.to_owned(), amount.to_owned(), from, to)
-    };
+    let row = generation_row;
     assert_eq!(
         generation_rows(&stack, &dataset, 1).await,
         vec![

@@ -516,6 +516,27 @@ mod tests {
         assert!(body.next().await.is_none());
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_stalls_stops_with_408() {
+        let stalled =
+            Body::from_stream(futures::stream::pending::<Result<Bytes, std::io::Error>>());
+        let mut body = frames(stalled, WRITE_CSV_BYTES);
+        let error = body.next().await.unwrap().unwrap_err();
+        assert_eq!(error.0.code, ErrorCode::RequestTimeout);
+        assert_eq!(error.0.details["limit"], WRITE_BODY_IDLE_SECONDS.name);
+        assert!(body.next().await.is_none());
+    }
+
+    #[test]
+    fn rows_too_wide_or_too_large_name_their_limit() {
+        let wide = not_rows(NotRows::TooManyFields(COLUMNS.get() + 1)).0;
+        assert_eq!(wide.code, ErrorCode::InvalidArgument);
+        assert_eq!(wide.details["limit"], COLUMNS.name);
+        let large = not_rows(NotRows::TooLarge(WRITE_JSON_CSV_BYTES.get())).0;
+        assert_eq!(large.code, ErrorCode::PayloadTooLarge);
+        assert_eq!(large.details["limit"], WRITE_JSON_CSV_BYTES.name);
+    }
+
     #[test]
     fn reports_count_by_row_identifier_only_for_upserts() {
         let upload = pb::Upload {
